@@ -1,0 +1,251 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/portcullis-mcp/portcullis/audit"
+)
+
+// Config is the gateway configuration file (portcullis.yaml). Sections owned
+// by other packages (audit) embed those packages' own config types.
+type Config struct {
+	Listen  Listen       `yaml:"listen"`
+	Limits  Limits       `yaml:"limits"`
+	Servers []Server     `yaml:"servers"`
+	Audit   audit.Config `yaml:"audit"`
+}
+
+// Listen holds the listener addresses. An empty address disables that listener
+// (the ext_proc listener is always required).
+type Listen struct {
+	// Proxy is the embedded Envoy-compatible data plane (HTTP).
+	Proxy string `yaml:"proxy"`
+	// ExtProc is the ext_proc gRPC listener, "host:port" or "unix:///path".
+	ExtProc string `yaml:"extproc"`
+	// Admin serves /healthz, /readyz and /metrics.
+	Admin string `yaml:"admin"`
+	// XDS is the ADS server for Envoy.
+	XDS string `yaml:"xds"`
+}
+
+// Limits bound what a single message may cost.
+type Limits struct {
+	// MaxBodyBytes is the largest buffered request or response body
+	// (Envoy's per_connection_buffer_limit_bytes). Requests above it get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxDepth is the deepest JSON nesting accepted in a JSON-RPC message.
+	MaxDepth int `yaml:"max_depth"`
+	// MaxSSEEventBytes bounds one SSE event held for inspection.
+	MaxSSEEventBytes int `yaml:"max_sse_event_bytes"`
+	// MessageTimeout is the embedded data plane's ext_proc message_timeout.
+	MessageTimeout time.Duration `yaml:"message_timeout"`
+}
+
+// Server is one allow-listed upstream MCP server.
+type Server struct {
+	Name string `yaml:"name"`
+	// URL is the upstream MCP endpoint (http or https).
+	URL string `yaml:"url"`
+	// Sandbox is an optional upstream that sandboxed calls are re-routed to.
+	Sandbox string    `yaml:"sandbox"`
+	Tools   ToolRules `yaml:"tools"`
+}
+
+// ToolRules is a server's tool allow/deny list. Entries are exact names or
+// globs (* matches any run of characters, ? one character). Deny wins.
+type ToolRules struct {
+	Allow []string `yaml:"allow"`
+	Deny  []string `yaml:"deny"`
+}
+
+// Defaults, applied explicitly by ApplyDefaults.
+const (
+	DefaultMaxBodyBytes     = 8 << 20
+	DefaultMaxDepth         = 64
+	DefaultMaxSSEEventBytes = 4 << 20
+	DefaultMessageTimeout   = 5 * time.Second
+	DefaultExtProcAddr      = "127.0.0.1:50051"
+)
+
+// Load reads, strictly decodes, defaults and validates a config file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config %s: %w", path, err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("load config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes, defaults and validates config bytes.
+func Parse(data []byte) (*Config, error) {
+	var c Config
+	if err := DecodeStrict(data, &c); err != nil {
+		return nil, err
+	}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// ApplyDefaults fills unset fields with their documented defaults.
+func (c *Config) ApplyDefaults() {
+	if c.Listen.ExtProc == "" {
+		c.Listen.ExtProc = DefaultExtProcAddr
+	}
+	if c.Limits.MaxBodyBytes == 0 {
+		c.Limits.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Limits.MaxDepth == 0 {
+		c.Limits.MaxDepth = DefaultMaxDepth
+	}
+	if c.Limits.MaxSSEEventBytes == 0 {
+		c.Limits.MaxSSEEventBytes = DefaultMaxSSEEventBytes
+	}
+	if c.Limits.MessageTimeout == 0 {
+		c.Limits.MessageTimeout = DefaultMessageTimeout
+	}
+	for i := range c.Servers {
+		if c.Servers[i].Tools.Allow == nil && c.Servers[i].Tools.Deny == nil {
+			// An unlisted tool set means nothing is allowed: fail closed.
+			c.Servers[i].Tools.Allow = []string{}
+		}
+	}
+	c.Audit.ApplyDefaults()
+}
+
+var serverNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// Validate reports every problem in the config, each with its field path.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	checkAddr := func(path, addr string, required bool) {
+		if addr == "" {
+			if required {
+				add(path, "is required")
+			}
+			return
+		}
+		if after, ok := cutPrefix(addr, "unix://"); ok {
+			if after == "" {
+				add(path, "unix socket path is empty")
+			}
+			return
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			add(path, "invalid address %q: want host:port or unix:///path", addr)
+		}
+	}
+	checkAddr("listen.proxy", c.Listen.Proxy, false)
+	checkAddr("listen.extproc", c.Listen.ExtProc, true)
+	checkAddr("listen.admin", c.Listen.Admin, false)
+	checkAddr("listen.xds", c.Listen.XDS, false)
+	if c.Limits.MaxBodyBytes < 1024 {
+		add("limits.max_body_bytes", "must be at least 1024, got %d", c.Limits.MaxBodyBytes)
+	}
+	if c.Limits.MaxDepth < 2 || c.Limits.MaxDepth > 10000 {
+		add("limits.max_depth", "must be between 2 and 10000, got %d", c.Limits.MaxDepth)
+	}
+	if c.Limits.MaxSSEEventBytes < 1024 {
+		add("limits.max_sse_event_bytes", "must be at least 1024, got %d", c.Limits.MaxSSEEventBytes)
+	}
+	if c.Limits.MessageTimeout < time.Millisecond {
+		add("limits.message_timeout", "must be at least 1ms, got %s", c.Limits.MessageTimeout)
+	}
+	seen := map[string]int{}
+	for i, s := range c.Servers {
+		p := fmt.Sprintf("servers[%d]", i)
+		if !serverNameRE.MatchString(s.Name) {
+			add(p+".name", "%q must match %s", s.Name, serverNameRE)
+		} else if j, dup := seen[s.Name]; dup {
+			add(p+".name", "%q duplicates servers[%d].name", s.Name, j)
+		} else {
+			seen[s.Name] = i
+		}
+		if err := checkUpstreamURL(s.URL); err != nil {
+			add(p+".url", "%v", err)
+		}
+		if s.Sandbox != "" {
+			if err := checkUpstreamURL(s.Sandbox); err != nil {
+				add(p+".sandbox", "%v", err)
+			}
+		}
+		for j, g := range s.Tools.Allow {
+			if err := ValidGlob(g); err != nil {
+				add(fmt.Sprintf("%s.tools.allow[%d]", p, j), "%v", err)
+			}
+		}
+		for j, g := range s.Tools.Deny {
+			if err := ValidGlob(g); err != nil {
+				add(fmt.Sprintf("%s.tools.deny[%d]", p, j), "%v", err)
+			}
+		}
+	}
+	if err := c.Audit.Validate(); err != nil {
+		errs = append(errs, prefixErrors("audit", err)...)
+	}
+	return errors.Join(errs...)
+}
+
+// Server returns the allow-listed server with this name.
+func (c *Config) Server(name string) (*Server, bool) {
+	for i := range c.Servers {
+		if c.Servers[i].Name == name {
+			return &c.Servers[i], true
+		}
+	}
+	return nil, false
+}
+
+func checkUpstreamURL(raw string) error {
+	if raw == "" {
+		return errors.New("is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("invalid URL %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("invalid URL %q: scheme must be http or https", raw)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("invalid URL %q: missing host", raw)
+	}
+	if u.User != nil {
+		return fmt.Errorf("invalid URL %q: credentials in URLs are not allowed", raw)
+	}
+	return nil
+}
+
+// prefixErrors splits a joined error and prefixes each part with a path.
+func prefixErrors(prefix string, err error) []error {
+	var out []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = append(out, fmt.Errorf("%s.%w", prefix, e))
+		}
+		return out
+	}
+	return []error{fmt.Errorf("%s.%w", prefix, err)}
+}
+
+func cutPrefix(s, p string) (string, bool) {
+	if len(s) >= len(p) && s[:len(p)] == p {
+		return s[len(p):], true
+	}
+	return s, false
+}
