@@ -1,0 +1,11 @@
+// Package mcp is Portcullis's model of the Model Context Protocol as it
+// crosses an HTTP gateway: JSON-RPC 2.0 messages (requests, notifications,
+// responses, errors and, where the revision allows, batches), the protocol
+// revisions from 2025-03-26 to 2026-07-28 with their header rules, strict
+// body validation (UTF-8, duplicate keys at any depth, nesting depth) and an
+// incremental Server-Sent Events parser.
+//
+// Invariants: nothing here allocates per byte of input beyond the message
+// itself; validation runs in one linear pass; every error carries a JSON-RPC
+// code and a message a person can act on.
+package mcp

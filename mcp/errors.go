@@ -1,0 +1,102 @@
+package mcp
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// ErrorData is the optional "data" of a gateway-generated JSON-RPC error.
+// Keys are fixed so clients and tests can rely on them.
+type ErrorData struct {
+	DecisionID string
+	Rule       string
+	Server     string
+	Tool       string
+	Score      int // -1 when no score applies
+	Reason     string
+	Extra      map[string]string
+}
+
+// AppendErrorResponse appends a JSON-RPC error response to dst. id is the raw
+// JSON id or "" (rendered as null, as JSON-RPC requires when the id is unknown).
+func AppendErrorResponse(dst []byte, id ID, code int, msg string, data *ErrorData) []byte {
+	dst = append(dst, `{"jsonrpc":"2.0","id":`...)
+	if id.Valid() {
+		dst = append(dst, id...)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	dst = append(dst, `,"error":{"code":`...)
+	dst = strconv.AppendInt(dst, int64(code), 10)
+	dst = append(dst, `,"message":`...)
+	dst = AppendJSONString(dst, msg)
+	if data != nil {
+		dst = append(dst, `,"data":{"source":"portcullis"`...)
+		field := func(k, v string) {
+			if v == "" {
+				return
+			}
+			dst = append(dst, ',')
+			dst = AppendJSONString(dst, k)
+			dst = append(dst, ':')
+			dst = AppendJSONString(dst, v)
+		}
+		field("decision_id", data.DecisionID)
+		field("rule", data.Rule)
+		field("server", data.Server)
+		field("tool", data.Tool)
+		field("reason", data.Reason)
+		if data.Score >= 0 {
+			dst = append(dst, `,"score":`...)
+			dst = strconv.AppendInt(dst, int64(data.Score), 10)
+		}
+		for k, v := range data.Extra {
+			field(k, v)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, "}}"...)
+}
+
+// ErrorResponse returns a JSON-RPC error response body.
+func ErrorResponse(id ID, code int, msg string, data *ErrorData) []byte {
+	return AppendErrorResponse(make([]byte, 0, 160+len(msg)), id, code, msg, data)
+}
+
+// AppendJSONString appends s as a JSON string literal, replacing invalid UTF-8
+// with U+FFFD and escaping HTML-significant characters.
+func AppendJSONString(dst []byte, s string) []byte {
+	const hexd = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c == '\n':
+				dst = append(dst, '\\', 'n')
+			case c == '\r':
+				dst = append(dst, '\\', 'r')
+			case c == '\t':
+				dst = append(dst, '\\', 't')
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				dst = append(dst, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, `\ufffd`...)
+		} else if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexd[r&0xf])
+		} else {
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(dst, '"')
+}
