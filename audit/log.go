@@ -1,0 +1,763 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors returned by Append.
+var (
+	// ErrQueueFull: the queue is full and on_full is "block". The caller must
+	// fail closed (refuse the request) because it cannot be audited.
+	ErrQueueFull = errors.New("audit: queue full")
+	// ErrClosed: Append after Close.
+	ErrClosed = errors.New("audit: log closed")
+)
+
+// Sink receives committed (fsynced) records and checkpoints. Implementations
+// must not block the writer: they buffer or spool and deliver in the
+// background. The byte slices are only valid during the call.
+type Sink interface {
+	Name() string
+	// WriteRecord receives one canonical record (OCSF-shaped JSON object).
+	WriteRecord(rec []byte)
+	// WriteCheckpoint receives one signed checkpoint (JSON object).
+	WriteCheckpoint(cp []byte)
+	// Close flushes what it can and releases resources.
+	Close() error
+}
+
+// Observer receives the log's own telemetry (telemetry.Telemetry implements it).
+type Observer interface {
+	AuditQueueDepth(n int)
+	AuditFsync(d time.Duration, records int)
+	AuditDropped(n int)
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	sinks    []Sink
+	cpSinks  map[string]bool
+	observer Observer
+	now      func() time.Time
+}
+
+// WithSinks adds export sinks. Records are handed to them after fsync.
+// Checkpoints are pushed to sinks whose name is listed in cfg.Sinks with
+// checkpoints: true (or to all, when the sink has no config entry).
+func WithSinks(s ...Sink) Option { return func(o *options) { o.sinks = append(o.sinks, s...) } }
+
+// WithObserver reports queue depth, fsync latency and drops.
+func WithObserver(obs Observer) Option { return func(o *options) { o.observer = obs } }
+
+// Stats are cumulative counters of a Log.
+type Stats struct {
+	Appended    uint64 // accepted by Append
+	Written     uint64 // records written (including gap/recovery records)
+	Dropped     uint64 // dropped because the queue was full (on_full: drop)
+	Rejected    uint64 // refused with ErrQueueFull (on_full: block)
+	Fsyncs      uint64
+	Checkpoints uint64
+	QueueDepth  int
+}
+
+// Log is the tamper-evident audit log: a single writer goroutine appends
+// hash-chained records to segment files with group commit and signed
+// checkpoints. A nil *Log is valid and discards everything (audit disabled).
+type Log struct {
+	cfg      Config
+	opts     options
+	q        chan *Record
+	mu       sync.RWMutex // guards closed vs. sends on q
+	closed   bool
+	syncReq  chan chan error
+	done     chan struct{}
+	failed   atomic.Pointer[error]
+	digest   []byte
+	dropped  atomic.Uint64 // since the last gap record
+	stats    struct{ appended, written, dropped, rejected, fsyncs, checkpoints atomic.Uint64 }
+	closeErr error
+
+	// writer goroutine state
+	w           *writer
+	key         signer
+	commitTimer *time.Timer
+	timerArmed  bool
+}
+
+// Open starts a log in cfg.Dir (created if missing). cfg should have been
+// defaulted and validated. An empty Dir returns a nil *Log, on which every
+// method is a cheap no-op. An existing directory is resumed: the chain
+// continues from the last complete record; a torn last write left by a
+// crash is cut off and a recovery record says how many bytes were lost.
+func Open(cfg Config, opts ...Option) (*Log, error) {
+	if !cfg.Enabled() {
+		return nil, nil
+	}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("audit: invalid config: %w", err)
+	}
+	var o options
+	o.now = time.Now
+	for _, f := range opts {
+		f(&o)
+	}
+	o.cpSinks = map[string]bool{}
+	for _, s := range cfg.Sinks {
+		if s.Checkpoints {
+			o.cpSinks[s.Name] = true
+		}
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("audit: create dir: %w", err)
+	}
+	l := &Log{
+		cfg:     cfg,
+		opts:    o,
+		q:       make(chan *Record, cfg.Queue.Size),
+		syncReq: make(chan chan error),
+		done:    make(chan struct{}),
+	}
+	if cfg.DigestKeyFile != "" {
+		k, err := os.ReadFile(cfg.DigestKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("audit: digest key: %w", err)
+		}
+		l.digest = bytes.TrimSpace(k)
+	}
+	key, err := loadOrCreateSigner(cfg.Checkpoint.KeyFile, cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	l.key = key
+	w, recovered, err := openWriter(cfg.Dir, cfg.SegmentBytes)
+	if err != nil {
+		return nil, err
+	}
+	l.w = w
+	l.commitTimer = time.NewTimer(time.Hour)
+	l.commitTimer.Stop()
+	if recovered != "" {
+		if err := l.writeRecord(&Record{Time: o.now(), kind: "recovery", note: recovered}); err != nil {
+			w.close()
+			return nil, err
+		}
+	}
+	go l.run()
+	return l, nil
+}
+
+// Digest returns the configured digest of b (HMAC-SHA256 when
+// digest_key_file is set, SHA-256 otherwise). Safe on a nil Log.
+func (l *Log) Digest(b []byte) string {
+	if l == nil {
+		return Digest(nil, b)
+	}
+	return Digest(l.digest, b)
+}
+
+// Content reports whether content recording is on. Callers may skip building
+// Record.Content when it is false.
+func (l *Log) Content() bool { return l != nil && l.cfg.Content }
+
+// Append queues r without waiting for disk and takes ownership of r. It
+// returns ErrQueueFull when the queue is full and on_full is block (fail
+// closed), nil when the record is dropped under on_full: drop (counted and
+// recorded as a gap), and the writer's error once writing has failed.
+func (l *Log) Append(r *Record) error {
+	if l == nil {
+		return nil
+	}
+	if !l.cfg.Content {
+		r.Content = nil
+	}
+	if p := l.failed.Load(); p != nil {
+		return *p
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	select {
+	case l.q <- r:
+		l.stats.appended.Add(1)
+		return nil
+	default:
+	}
+	if l.cfg.Queue.OnFull == OnFullDrop {
+		l.dropped.Add(1)
+		l.stats.dropped.Add(1)
+		if l.opts.observer != nil {
+			l.opts.observer.AuditDropped(1)
+		}
+		return nil
+	}
+	l.stats.rejected.Add(1)
+	return ErrQueueFull
+}
+
+// Sync waits until every record appended before the call is durable.
+func (l *Log) Sync() error {
+	if l == nil {
+		return nil
+	}
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return ErrClosed
+	}
+	ch := make(chan error, 1)
+	l.mu.RUnlock()
+	select {
+	case l.syncReq <- ch:
+		return <-ch
+	case <-l.done:
+		return ErrClosed
+	}
+}
+
+// Stats returns cumulative counters.
+func (l *Log) Stats() Stats {
+	if l == nil {
+		return Stats{}
+	}
+	return Stats{
+		Appended: l.stats.appended.Load(), Written: l.stats.written.Load(),
+		Dropped: l.stats.dropped.Load(), Rejected: l.stats.rejected.Load(),
+		Fsyncs: l.stats.fsyncs.Load(), Checkpoints: l.stats.checkpoints.Load(),
+		QueueDepth: len(l.q),
+	}
+}
+
+// Close drains the queue, commits, writes a final checkpoint and closes the
+// files and sinks. It is idempotent.
+func (l *Log) Close() error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		<-l.done
+		return l.closeErr
+	}
+	l.closed = true
+	close(l.q)
+	l.mu.Unlock()
+	<-l.done
+	return l.closeErr
+}
+
+func (l *Log) run() {
+	defer close(l.done)
+	cpTicker := time.NewTicker(l.cfg.Checkpoint.Interval)
+	defer cpTicker.Stop()
+	var err error
+	for err == nil {
+		select {
+		case r, ok := <-l.q:
+			if !ok {
+				l.closeErr = l.finish()
+				return
+			}
+			err = l.handle(r)
+			// Drain what is already queued before looking at timers.
+			for n := 0; err == nil && n < 1024; n++ {
+				select {
+				case r, ok = <-l.q:
+				default:
+					ok, r = false, nil
+				}
+				if r == nil {
+					break
+				}
+				err = l.handle(r)
+				if !ok {
+					break
+				}
+			}
+			if l.opts.observer != nil {
+				l.opts.observer.AuditQueueDepth(len(l.q))
+			}
+		case <-l.commitTimer.C:
+			l.timerArmed = false
+			err = l.commit()
+		case <-cpTicker.C:
+			if l.w.seq > l.w.cpSize {
+				err = l.checkpoint()
+			}
+		case ch := <-l.syncReq:
+			err = l.gap()
+			if err == nil {
+				err = l.commit()
+			}
+			ch <- err
+		}
+	}
+	// Writing failed: remember the error so Append fails closed, then keep
+	// draining so senders never block, until Close.
+	werr := fmt.Errorf("audit: writer failed: %w", err)
+	l.failed.Store(&werr)
+	for {
+		select {
+		case _, ok := <-l.q:
+			if !ok {
+				l.w.close()
+				l.closeSinks()
+				l.closeErr = werr
+				return
+			}
+		case ch := <-l.syncReq:
+			ch <- werr
+		}
+	}
+}
+
+func (l *Log) handle(r *Record) error {
+	if err := l.gap(); err != nil {
+		return err
+	}
+	err := l.writeRecord(r)
+	r.release()
+	if err != nil {
+		return err
+	}
+	if l.w.unsynced >= l.cfg.Commit.Every {
+		return l.commit()
+	}
+	if !l.timerArmed {
+		l.commitTimer.Reset(l.cfg.Commit.Interval)
+		l.timerArmed = true
+	}
+	return nil
+}
+
+// gap writes a gap record when records were dropped since the last one.
+func (l *Log) gap() error {
+	n := l.dropped.Swap(0)
+	if n == 0 {
+		return nil
+	}
+	return l.writeRecord(&Record{Time: l.opts.now(), kind: "gap", dropped: n})
+}
+
+func (l *Log) writeRecord(r *Record) error {
+	canon, err := l.w.append(r, l.cfg.Content)
+	if err != nil {
+		return err
+	}
+	l.stats.written.Add(1)
+	if len(l.opts.sinks) > 0 {
+		l.w.pending = append(l.w.pending, slices.Clone(canon))
+	}
+	if l.w.seq-l.w.cpSize >= uint64(l.cfg.Checkpoint.Every) {
+		return l.checkpoint()
+	}
+	return nil
+}
+
+func (l *Log) commit() error {
+	if l.timerArmed {
+		l.commitTimer.Stop()
+		l.timerArmed = false
+	}
+	if l.w.unsynced == 0 {
+		return nil
+	}
+	n := l.w.unsynced
+	start := time.Now()
+	if err := l.w.sync(); err != nil {
+		return err
+	}
+	l.stats.fsyncs.Add(1)
+	if l.opts.observer != nil {
+		l.opts.observer.AuditFsync(time.Since(start), n)
+	}
+	for _, rec := range l.w.pending {
+		for _, s := range l.opts.sinks {
+			s.WriteRecord(rec)
+		}
+	}
+	clear(l.w.pending)
+	l.w.pending = l.w.pending[:0]
+	return nil
+}
+
+// checkpoint commits and then appends a signed checkpoint covering every
+// record written so far.
+func (l *Log) checkpoint() error {
+	if err := l.commit(); err != nil {
+		return err
+	}
+	cp := Checkpoint{
+		Origin:  CheckpointOrigin,
+		Size:    l.w.seq,
+		Head:    hex.EncodeToString(l.w.head[:]),
+		Segment: segmentName(l.w.segIdx),
+		Time:    l.opts.now().UTC().Format(time.RFC3339Nano),
+	}
+	l.key.sign(&cp)
+	line, err := cp.marshal()
+	if err != nil {
+		return err
+	}
+	if err := l.w.writeCheckpoint(line); err != nil {
+		return err
+	}
+	l.w.cpSize = l.w.seq
+	l.stats.checkpoints.Add(1)
+	for _, s := range l.opts.sinks {
+		if len(l.opts.cpSinks) == 0 || l.opts.cpSinks[s.Name()] {
+			s.WriteCheckpoint(line[:len(line)-1])
+		}
+	}
+	return nil
+}
+
+func (l *Log) finish() error {
+	err := l.gap()
+	if err == nil && l.w.seq > l.w.cpSize {
+		err = l.checkpoint()
+	}
+	if err == nil {
+		err = l.commit()
+	}
+	if cerr := l.w.close(); err == nil {
+		err = cerr
+	}
+	if serr := l.closeSinks(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+func (l *Log) closeSinks() error {
+	var errs []error
+	for _, s := range l.opts.sinks {
+		if err := s.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("sink %s: %w", s.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ---- files ----
+
+const (
+	segPrefix       = "seg-"
+	segSuffix       = ".jsonl"
+	checkpointsFile = "checkpoints.jsonl"
+	linePrefix      = `{"rec":`
+	lineHashKey     = `,"hash":"`
+)
+
+func segmentName(i int) string { return fmt.Sprintf("%s%08d%s", segPrefix, i, segSuffix) }
+
+func parseSegmentName(name string) (int, bool) {
+	if !strings.HasPrefix(name, segPrefix) || !strings.HasSuffix(name, segSuffix) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, segPrefix), segSuffix))
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// listSegments returns the segment indexes in dir, ascending.
+func listSegments(dir string) ([]int, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var idx []int
+	for _, e := range ents {
+		if n, ok := parseSegmentName(e.Name()); ok && e.Type().IsRegular() {
+			idx = append(idx, n)
+		}
+	}
+	slices.Sort(idx)
+	return idx, nil
+}
+
+type writer struct {
+	dir      string
+	maxBytes int64
+	seg      *os.File
+	segIdx   int
+	segSize  int64
+	bw       *bufio.Writer
+	cp       *os.File
+	seq      uint64
+	head     [32]byte
+	cpSize   uint64
+	unsynced int
+	h        hash.Hash
+	buf      []byte
+	pending  [][]byte
+}
+
+// openWriter resumes or starts the chain in dir. It returns a note when a
+// torn tail had to be cut off.
+func openWriter(dir string, maxBytes int64) (*writer, string, error) {
+	w := &writer{dir: dir, maxBytes: maxBytes, h: sha256.New(), buf: make([]byte, 0, 4096)}
+	segs, err := listSegments(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("audit: list segments: %w", err)
+	}
+	var note string
+	if len(segs) == 0 {
+		w.segIdx = 1
+	} else {
+		w.segIdx = segs[len(segs)-1]
+		// Find the last complete record, walking back over empty segments.
+		for i := len(segs) - 1; i >= 0; i-- {
+			path := filepath.Join(dir, segmentName(segs[i]))
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return nil, "", fmt.Errorf("audit: resume: %w", err)
+			}
+			end := bytes.LastIndexByte(data, '\n') + 1
+			if end < len(data) {
+				if i != len(segs)-1 {
+					return nil, "", fmt.Errorf("audit: resume: segment %s ends in a partial record; run portcullis audit verify", segmentName(segs[i]))
+				}
+				if err := os.Truncate(path, int64(end)); err != nil {
+					return nil, "", fmt.Errorf("audit: resume: cut torn tail: %w", err)
+				}
+				note = fmt.Sprintf("torn last write: cut %d bytes at offset %d of %s", len(data)-end, end, segmentName(segs[i]))
+			}
+			if end == 0 {
+				continue
+			}
+			prev := bytes.LastIndexByte(data[:end-1], '\n') + 1
+			ln, err := parseLine(data[prev : end-1])
+			if err != nil {
+				return nil, "", fmt.Errorf("audit: resume: last record of %s: %w", segmentName(segs[i]), err)
+			}
+			w.seq = ln.seq
+			w.head = ln.hash
+			break
+		}
+	}
+	if err := w.openSegment(); err != nil {
+		return nil, "", err
+	}
+	cpPath := filepath.Join(dir, checkpointsFile)
+	if data, err := os.ReadFile(cpPath); err == nil {
+		end := bytes.LastIndexByte(data, '\n') + 1
+		if end < len(data) {
+			if err := os.Truncate(cpPath, int64(end)); err != nil {
+				return nil, "", fmt.Errorf("audit: resume: cut torn checkpoint: %w", err)
+			}
+		}
+		if end > 0 {
+			prev := bytes.LastIndexByte(data[:end-1], '\n') + 1
+			if cp, err := parseCheckpoint(data[prev : end-1]); err == nil && cp.Size <= w.seq {
+				w.cpSize = cp.Size
+			}
+		}
+	}
+	w.cp, err = os.OpenFile(cpPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		w.seg.Close()
+		return nil, "", fmt.Errorf("audit: open checkpoints: %w", err)
+	}
+	return w, note, nil
+}
+
+func (w *writer) openSegment() error {
+	f, err := os.OpenFile(filepath.Join(w.dir, segmentName(w.segIdx)), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit: open segment: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("audit: stat segment: %w", err)
+	}
+	w.seg, w.segSize = f, st.Size()
+	if w.bw == nil {
+		w.bw = bufio.NewWriterSize(f, 64<<10)
+	} else {
+		w.bw.Reset(f)
+	}
+	return syncDir(w.dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("audit: sync dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("audit: sync dir: %w", err)
+	}
+	return nil
+}
+
+// append encodes, chains and buffers one record; it returns the canonical
+// record bytes (valid until the next call).
+func (w *writer) append(r *Record, content bool) ([]byte, error) {
+	if w.segSize >= w.maxBytes {
+		if err := w.rotate(); err != nil {
+			return nil, err
+		}
+	}
+	seq := w.seq + 1
+	b := append(w.buf[:0], linePrefix...)
+	b = r.appendCanonical(b, seq, w.head[:], content)
+	canon := b[len(linePrefix):]
+	w.h.Reset()
+	w.h.Write(w.head[:])
+	w.h.Write(canon)
+	var sum [32]byte
+	w.h.Sum(sum[:0])
+	b = append(b, lineHashKey...)
+	b = hex.AppendEncode(b, sum[:])
+	b = append(b, '"', '}', '\n')
+	w.buf = b
+	if _, err := w.bw.Write(b); err != nil {
+		return nil, fmt.Errorf("audit: write: %w", err)
+	}
+	w.seq, w.head = seq, sum
+	w.segSize += int64(len(b))
+	w.unsynced++
+	return canon, nil
+}
+
+func (w *writer) sync() error {
+	if err := w.bw.Flush(); err != nil {
+		return fmt.Errorf("audit: flush: %w", err)
+	}
+	if err := w.seg.Sync(); err != nil {
+		return fmt.Errorf("audit: fsync: %w", err)
+	}
+	w.unsynced = 0
+	return nil
+}
+
+func (w *writer) rotate() error {
+	if err := w.sync(); err != nil {
+		return err
+	}
+	if err := w.seg.Close(); err != nil {
+		return fmt.Errorf("audit: close segment: %w", err)
+	}
+	w.segIdx++
+	return w.openSegment()
+}
+
+func (w *writer) writeCheckpoint(line []byte) error {
+	if _, err := w.cp.Write(line); err != nil {
+		return fmt.Errorf("audit: write checkpoint: %w", err)
+	}
+	if err := w.cp.Sync(); err != nil {
+		return fmt.Errorf("audit: fsync checkpoint: %w", err)
+	}
+	return nil
+}
+
+func (w *writer) close() error {
+	var errs []error
+	if w.bw != nil {
+		if err := w.bw.Flush(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if w.seg != nil {
+		if err := w.seg.Sync(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := w.seg.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		w.seg = nil
+	}
+	if w.cp != nil {
+		if err := w.cp.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		w.cp = nil
+	}
+	return errors.Join(errs...)
+}
+
+// line is one parsed segment line.
+type line struct {
+	rec  []byte // canonical record bytes
+	seq  uint64
+	prev [32]byte
+	hash [32]byte
+}
+
+var errMalformed = errors.New("malformed record line")
+
+// parseLine parses `{"rec":<canon>,"hash":"<64 hex>"}` (without newline).
+func parseLine(b []byte) (line, error) {
+	var ln line
+	const tail = len(lineHashKey) + 64 + 2
+	if len(b) < len(linePrefix)+tail+2 || !bytes.HasPrefix(b, []byte(linePrefix)) || !bytes.HasSuffix(b, []byte(`"}`)) {
+		return ln, errMalformed
+	}
+	hk := len(b) - tail
+	if string(b[hk:hk+len(lineHashKey)]) != lineHashKey {
+		return ln, errMalformed
+	}
+	if _, err := hex.Decode(ln.hash[:], b[hk+len(lineHashKey):len(b)-2]); err != nil {
+		return ln, errMalformed
+	}
+	ln.rec = b[len(linePrefix):hk]
+	// The canonical encoding always starts {"seq":N,"prev_hash":"<hex>"
+	r := ln.rec
+	const p1, p2 = `{"seq":`, `,"prev_hash":"`
+	if !bytes.HasPrefix(r, []byte(p1)) {
+		return ln, errMalformed
+	}
+	r = r[len(p1):]
+	i := bytes.IndexByte(r, ',')
+	if i <= 0 {
+		return ln, errMalformed
+	}
+	seq, err := strconv.ParseUint(string(r[:i]), 10, 64)
+	if err != nil {
+		return ln, errMalformed
+	}
+	ln.seq = seq
+	r = r[i:]
+	if !bytes.HasPrefix(r, []byte(p2)) || len(r) < len(p2)+65 || r[len(p2)+64] != '"' {
+		return ln, errMalformed
+	}
+	if _, err := hex.Decode(ln.prev[:], r[len(p2):len(p2)+64]); err != nil {
+		return ln, errMalformed
+	}
+	return ln, nil
+}
+
+// chainHash is SHA-256(prev || rec).
+func chainHash(prev [32]byte, rec []byte) [32]byte {
+	h := sha256.New()
+	h.Write(prev[:])
+	h.Write(rec)
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
+}

@@ -1,0 +1,390 @@
+package audit
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Plane says which half of a tool call a record describes.
+type Plane uint8
+
+// Planes.
+const (
+	PlaneRequest Plane = iota + 1 // the client's JSON-RPC request
+	PlaneResult                   // the server's response / result
+)
+
+func (p Plane) String() string {
+	switch p {
+	case PlaneRequest:
+		return "request"
+	case PlaneResult:
+		return "result"
+	}
+	return "unknown"
+}
+
+// Decision is the gateway's verdict on one message.
+type Decision uint8
+
+// Decisions. Each maps to an OCSF security_control action_id / disposition_id.
+const (
+	DecisionAllow    Decision = iota + 1 // allowed unchanged
+	DecisionBlock                        // refused (JSON-RPC error to the client)
+	DecisionApproval                     // held for human approval (delayed)
+	DecisionSandbox                      // re-routed to a sandbox (isolated)
+	DecisionDryRun                       // shadow mode: would-be decision only logged
+	DecisionRedact                       // allowed with content modified (redaction)
+)
+
+// String is the stable lower-case name used in records and metric labels.
+func (d Decision) String() string {
+	switch d {
+	case DecisionAllow:
+		return "allow"
+	case DecisionBlock:
+		return "block"
+	case DecisionApproval:
+		return "approval"
+	case DecisionSandbox:
+		return "sandbox"
+	case DecisionDryRun:
+		return "dry_run"
+	case DecisionRedact:
+		return "redact"
+	}
+	return "unknown"
+}
+
+// OCSF returns the OCSF security_control action_id, action, disposition_id
+// and disposition for d (docs/policy-audit-telemetry.md §3.1).
+func (d Decision) OCSF() (actionID int, action string, dispositionID int, disposition string) {
+	switch d {
+	case DecisionAllow:
+		return 1, "Allowed", 1, "Allowed"
+	case DecisionBlock:
+		return 2, "Denied", 2, "Blocked"
+	case DecisionApproval:
+		return 4, "Modified", 14, "Delayed"
+	case DecisionSandbox:
+		return 4, "Modified", 4, "Isolated"
+	case DecisionDryRun:
+		return 3, "Observed", 17, "Logged"
+	case DecisionRedact:
+		return 4, "Modified", 1, "Allowed"
+	}
+	return 0, "Unknown", 0, "Unknown"
+}
+
+// Factor is one named contribution to a risk score.
+type Factor struct {
+	Name  string
+	Score int
+}
+
+// Finding is a detector hit summarised as a type and a count. Raw matched
+// values are never recorded.
+type Finding struct {
+	Type  string
+	Count int
+}
+
+// Content is the message content, recorded only when Config.Content is true
+// (the Log clears it otherwise, before the record is queued). Callers pass
+// already-redacted content.
+type Content struct {
+	Arguments string // JSON text of params.arguments
+	Result    string // JSON text of the result
+	Error     string // error message
+}
+
+// Record is one audited decision, shaped after OCSF API Activity (6003) with
+// the security_control profile. Fill it, then hand it to Log.Append, which
+// takes ownership (do not touch it afterwards). Metadata fields must not carry
+// content: tool and server names are allow-listed identifiers, digests are
+// produced by Digest.
+type Record struct {
+	Time          time.Time
+	Plane         Plane
+	Decision      Decision
+	WouldBe       Decision // for DecisionDryRun: what enforcement would have done
+	Agent         string   // agent / client identity
+	Session       string   // MCP session id
+	Server        string   // upstream server name
+	Tool          string   // tool (or prompt/resource) name
+	Method        string   // JSON-RPC method, e.g. tools/call
+	RPCID         string   // JSON-RPC id in string form
+	Rules         []string // matched policy rule ids
+	Risk          int      // 0..100
+	Factors       []Factor
+	Findings      []Finding
+	PolicyVersion string
+	TraceID       string // W3C trace id (hex)
+	ArgsDigest    string // Digest of the arguments
+	ResultDigest  string // Digest of the result
+	ErrorType     string // JSON-RPC error code as string, or "tool_error"
+	Duration      time.Duration
+	Content       *Content
+
+	kind    string // "" (decision), "gap", "recovery"
+	dropped uint64 // gap records: records dropped
+	note    string // recovery records
+}
+
+var recordPool = sync.Pool{New: func() any { return new(Record) }}
+
+// NewRecord returns a zeroed Record from a pool, stamped with the current
+// time. Log.Append returns it to the pool after encoding it.
+func NewRecord(plane Plane, d Decision) *Record {
+	r := recordPool.Get().(*Record)
+	r.Time = time.Now()
+	r.Plane = plane
+	r.Decision = d
+	return r
+}
+
+func (r *Record) release() {
+	rules, factors, findings := r.Rules[:0], r.Factors[:0], r.Findings[:0]
+	*r = Record{Rules: rules, Factors: factors, Findings: findings}
+	recordPool.Put(r)
+}
+
+// Digest returns "sha256:<hex>" of b, or "hmac-sha256:<hex>" when key is
+// non-empty (recommended: plain hashes of low-entropy arguments can be
+// reversed by dictionary).
+func Digest(key, b []byte) string {
+	var sum [32]byte
+	prefix := "sha256:"
+	if len(key) > 0 {
+		m := hmac.New(sha256.New, key)
+		m.Write(b)
+		m.Sum(sum[:0])
+		prefix = "hmac-sha256:"
+	} else {
+		sum = sha256.Sum256(b)
+	}
+	out := make([]byte, 0, len(prefix)+64)
+	out = append(out, prefix...)
+	out = hex.AppendEncode(out, sum[:])
+	return string(out)
+}
+
+func riskLevel(score int) (int, string) {
+	switch {
+	case score >= 90:
+		return 4, "Critical"
+	case score >= 70:
+		return 3, "High"
+	case score >= 40:
+		return 2, "Medium"
+	case score > 0:
+		return 1, "Low"
+	}
+	return 0, "Info"
+}
+
+// appendCanonical appends the canonical JSON encoding of r (fixed field
+// order, empty fields omitted, no insignificant whitespace, strings escaped
+// per RFC 8259 with invalid UTF-8 replaced by U+FFFD). seq and prev are the
+// chain position and the previous record's hash.
+func (r *Record) appendCanonical(b []byte, seq uint64, prev []byte, withContent bool) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, `,"prev_hash":"`...)
+	b = hex.AppendEncode(b, prev)
+	b = append(b, '"')
+	kind := r.kind
+	if kind == "" {
+		kind = "decision"
+	}
+	b = appendStrField(b, "kind", kind)
+	ts := r.Time.UTC()
+	b = append(b, `,"time":`...)
+	b = strconv.AppendInt(b, ts.UnixMilli(), 10)
+	b = append(b, `,"time_dt":"`...)
+	b = ts.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	b = append(b, `,"class_uid":6003,"category_uid":6,"activity_id":99,"type_uid":600399`...)
+	b = append(b, `,"metadata":{"version":"1.8.0","log_name":"portcullis.audit","product":{"name":"Portcullis","vendor_name":"Portcullis"},"profiles":["security_control"]}`...)
+	if kind != "decision" {
+		b = append(b, `,"severity_id":3,"unmapped":{"portcullis":{"event":"`...)
+		b = append(b, kind...)
+		b = append(b, '"')
+		if r.dropped > 0 {
+			b = append(b, `,"dropped":`...)
+			b = strconv.AppendUint(b, r.dropped, 10)
+		}
+		b = appendStrField(b, "note", r.note)
+		return append(b, "}}}"...)
+	}
+	aid, an, did, dn := r.Decision.OCSF()
+	b = append(b, `,"action_id":`...)
+	b = strconv.AppendInt(b, int64(aid), 10)
+	b = appendStrField(b, "action", an)
+	b = append(b, `,"disposition_id":`...)
+	b = strconv.AppendInt(b, int64(did), 10)
+	b = appendStrField(b, "disposition", dn)
+	lvl, lname := riskLevel(r.Risk)
+	b = append(b, `,"severity_id":`...)
+	b = strconv.AppendInt(b, int64(lvl+1), 10)
+	b = append(b, `,"risk_score":`...)
+	b = strconv.AppendInt(b, int64(r.Risk), 10)
+	b = append(b, `,"risk_level_id":`...)
+	b = strconv.AppendInt(b, int64(lvl), 10)
+	b = appendStrField(b, "risk_level", lname)
+	if r.ErrorType != "" || r.Decision == DecisionBlock {
+		b = append(b, `,"status_id":2,"status":"Failure"`...)
+	} else {
+		b = append(b, `,"status_id":1,"status":"Success"`...)
+	}
+	b = append(b, `,"actor":{"user":{"uid":"`...)
+	b = appendEsc(b, r.Agent)
+	b = append(b, `"},"session":{"uid":"`...)
+	b = appendEsc(b, r.Session)
+	b = append(b, `"}},"api":{"operation":"`...)
+	b = appendEsc(b, r.Method)
+	b = append(b, `","service":{"name":"`...)
+	b = appendEsc(b, r.Server)
+	b = append(b, `"},"request":{"uid":"`...)
+	b = appendEsc(b, r.RPCID)
+	b = append(b, `"}},"resources":[{"type":"mcp_tool","name":"`...)
+	b = appendEsc(b, r.Tool)
+	b = append(b, `"}],"policy":{"uid":"`...)
+	for i, id := range r.Rules {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendEsc(b, id)
+	}
+	b = append(b, `","version":"`...)
+	b = appendEsc(b, r.PolicyVersion)
+	b = append(b, `"}`...)
+	if r.TraceID != "" {
+		b = append(b, `,"trace":{"uid":"`...)
+		b = appendEsc(b, r.TraceID)
+		b = append(b, `"}`...)
+	}
+	b = append(b, `,"unmapped":{"portcullis":{"plane":"`...)
+	b = append(b, r.Plane.String()...)
+	b = append(b, `","decision":"`...)
+	b = append(b, r.Decision.String()...)
+	b = append(b, '"')
+	if r.WouldBe != 0 {
+		b = appendStrField(b, "would_be", r.WouldBe.String())
+	}
+	b = append(b, `,"rule_ids":[`...)
+	for i, id := range r.Rules {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = appendEsc(b, id)
+		b = append(b, '"')
+	}
+	b = append(b, `],"risk_factors":[`...)
+	for i, f := range r.Factors {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":"`...)
+		b = appendEsc(b, f.Name)
+		b = append(b, `","score":`...)
+		b = strconv.AppendInt(b, int64(f.Score), 10)
+		b = append(b, '}')
+	}
+	b = append(b, `],"findings":[`...)
+	for i, f := range r.Findings {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"type":"`...)
+		b = appendEsc(b, f.Type)
+		b = append(b, `","count":`...)
+		b = strconv.AppendInt(b, int64(f.Count), 10)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	b = appendStrField(b, "args_digest", r.ArgsDigest)
+	b = appendStrField(b, "result_digest", r.ResultDigest)
+	b = appendStrField(b, "error_type", r.ErrorType)
+	if r.Duration > 0 {
+		b = append(b, `,"duration_us":`...)
+		b = strconv.AppendInt(b, r.Duration.Microseconds(), 10)
+	}
+	if withContent && r.Content != nil {
+		b = append(b, `,"content":{"arguments":"`...)
+		b = appendEsc(b, r.Content.Arguments)
+		b = append(b, `","result":"`...)
+		b = appendEsc(b, r.Content.Result)
+		b = append(b, `","error":"`...)
+		b = appendEsc(b, r.Content.Error)
+		b = append(b, `"}`...)
+	}
+	return append(b, "}}}"...)
+}
+
+func appendStrField(b []byte, name, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, `":"`...)
+	b = appendEsc(b, v)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendEsc appends s as the inside of a JSON string.
+func appendEsc(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, `\u202`...)
+			b = append(b, hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(b, s[start:]...)
+}

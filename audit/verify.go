@@ -1,0 +1,346 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// Reason classifies the first integrity failure found by Verify.
+type Reason string
+
+// Reasons.
+const (
+	ReasonEdited       Reason = "edited"
+	ReasonDeleted      Reason = "deleted"
+	ReasonReordered    Reason = "reordered"
+	ReasonInserted     Reason = "inserted"
+	ReasonBadSignature Reason = "bad signature"
+	ReasonTorn         Reason = "torn write"
+)
+
+// Break is the first integrity failure.
+type Break struct {
+	Reason Reason `json:"reason"`
+	File   string `json:"file"`           // segment or checkpoints file
+	Line   int    `json:"line,omitempty"` // 1-based line in File
+	Seq    uint64 `json:"seq,omitempty"`  // sequence number concerned
+	Detail string `json:"detail"`
+}
+
+func (b *Break) String() string {
+	loc := b.File
+	if b.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", b.File, b.Line)
+	}
+	if b.Seq > 0 {
+		return fmt.Sprintf("record %d at %s: %s: %s", b.Seq, loc, b.Reason, b.Detail)
+	}
+	return fmt.Sprintf("%s: %s: %s", loc, b.Reason, b.Detail)
+}
+
+// Torn describes an incomplete last write at the end of the newest segment
+// (a crash mid-write). It is not an integrity failure as long as no
+// checkpoint covers it.
+type Torn struct {
+	File   string `json:"file"`
+	Offset int64  `json:"offset"`
+	Bytes  int    `json:"bytes"`
+}
+
+// Report is the result of Verify.
+type Report struct {
+	Dir              string   `json:"dir"`
+	Segments         int      `json:"segments"`
+	SegmentsValid    int      `json:"segments_valid"`
+	Records          uint64   `json:"records"` // records read (up to the break)
+	RecordsValid     uint64   `json:"records_valid"`
+	FirstSeq         uint64   `json:"first_seq"`
+	LastSeq          uint64   `json:"last_seq"`
+	FirstTime        string   `json:"first_time,omitempty"`
+	LastTime         string   `json:"last_time,omitempty"`
+	Checkpoints      int      `json:"checkpoints"`
+	CheckpointsValid int      `json:"checkpoints_valid"`
+	AnchoredSize     uint64   `json:"anchored_size"` // records covered by the last valid checkpoint
+	Unanchored       uint64   `json:"unanchored"`    // valid records after it
+	KeySource        string   `json:"key_source"`
+	Gaps             uint64   `json:"dropped_in_gaps"` // records dropped under on_full: drop
+	Recoveries       []string `json:"recoveries,omitempty"`
+	Torn             *Torn    `json:"torn_tail,omitempty"`
+	Break            *Break   `json:"break,omitempty"`
+	Warnings         []string `json:"warnings,omitempty"`
+}
+
+// Valid reports whether no integrity failure was found.
+func (r *Report) Valid() bool { return r.Break == nil }
+
+// WriteText prints the report in the style of CloudTrail validate-logs.
+func (r *Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "Validating audit log in %s\n", r.Dir)
+	if r.Records > 0 {
+		fmt.Fprintf(w, "Records found: seq %d to %d (%s to %s)\n", r.FirstSeq, r.LastSeq, r.FirstTime, r.LastTime)
+	}
+	fmt.Fprintf(w, "%d/%d segments valid\n", r.SegmentsValid, r.Segments)
+	fmt.Fprintf(w, "%d/%d records valid\n", r.RecordsValid, r.Records)
+	fmt.Fprintf(w, "%d/%d checkpoints valid (keys: %s)\n", r.CheckpointsValid, r.Checkpoints, r.KeySource)
+	fmt.Fprintf(w, "Anchored by the last checkpoint: %d records; unanchored tail: %d records\n", r.AnchoredSize, r.Unanchored)
+	if r.Gaps > 0 {
+		fmt.Fprintf(w, "Gap records: %d records dropped (queue full, on_full: drop)\n", r.Gaps)
+	}
+	for _, n := range r.Recoveries {
+		fmt.Fprintf(w, "Recovered after crash: %s\n", n)
+	}
+	if r.Torn != nil {
+		fmt.Fprintf(w, "Torn last write: %d bytes at offset %d of %s (incomplete record from a crash; not covered by a checkpoint)\n", r.Torn.Bytes, r.Torn.Offset, r.Torn.File)
+	}
+	for _, s := range r.Warnings {
+		fmt.Fprintf(w, "Warning: %s\n", s)
+	}
+	if r.Break != nil {
+		fmt.Fprintf(w, "INVALID: %s\n", r.Break)
+		return
+	}
+	fmt.Fprintln(w, "VALID")
+}
+
+// Verify checks the audit directory dir: every segment's hash chain, the
+// sequence numbers across segments, every checkpoint's signature and that
+// each checkpoint's head matches the chain. pubs are the trusted checkpoint
+// keys; when empty, the checkpoint-*.pub files in dir are used (which only
+// proves internal consistency). It returns an error only when the directory
+// could not be read at all; integrity failures are in Report.Break.
+func Verify(dir string, pubs []ed25519.PublicKey) (*Report, error) {
+	rep := &Report{Dir: dir, KeySource: "--pubkey"}
+	segs, err := listSegments(dir)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if len(pubs) == 0 {
+		rep.KeySource = "directory (not independent; pass --pubkey)"
+		matches, _ := filepath.Glob(filepath.Join(dir, "checkpoint-*.pub"))
+		for _, m := range matches {
+			if k, err := ReadPublicKey(m); err == nil {
+				pubs = append(pubs, k)
+			}
+		}
+	}
+	keys := map[string]ed25519.PublicKey{}
+	for _, k := range pubs {
+		keys[KeyID(k)] = k
+	}
+	cps, err := rep.loadCheckpoints(dir, keys)
+	if err != nil {
+		return nil, err
+	}
+	if len(segs) == 0 {
+		if len(cps) == 0 {
+			return nil, fmt.Errorf("verify: no audit segments (%s*%s) in %s", segPrefix, segSuffix, dir)
+		}
+	}
+	rep.Segments = len(segs)
+	if rep.Break != nil {
+		return rep, nil
+	}
+	v := verifier{rep: rep, cps: cps}
+	for i, idx := range segs {
+		name := segmentName(idx)
+		want := i + 1
+		if idx != want {
+			rep.Break = &Break{Reason: ReasonDeleted, File: name, Seq: v.seq + 1,
+				Detail: fmt.Sprintf("segment %s is missing (segments must be numbered from 1 without gaps)", segmentName(want))}
+			break
+		}
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+		if !v.segment(name, data, i == len(segs)-1) {
+			break
+		}
+		rep.SegmentsValid++
+	}
+	if rep.Break == nil {
+		v.finish()
+	}
+	rep.RecordsValid = v.valid
+	if rep.AnchoredSize <= rep.RecordsValid {
+		rep.Unanchored = rep.RecordsValid - rep.AnchoredSize
+	}
+	if rep.Checkpoints == 0 && rep.Records > 0 {
+		rep.Warnings = append(rep.Warnings, "no checkpoints: nothing anchors the log; truncation or a rewritten chain cannot be detected")
+	}
+	return rep, nil
+}
+
+// loadCheckpoints reads checkpoints.jsonl and checks signatures and order.
+func (rep *Report) loadCheckpoints(dir string, keys map[string]ed25519.PublicKey) ([]Checkpoint, error) {
+	data, err := os.ReadFile(filepath.Join(dir, checkpointsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	var cps []Checkpoint
+	lines := bytes.Split(data, []byte{'\n'})
+	for i, ln := range lines {
+		if len(ln) == 0 {
+			continue
+		}
+		lineNo := i + 1
+		if i == len(lines)-1 { // no trailing newline: torn last checkpoint write
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s:%d: incomplete last checkpoint ignored (torn write)", checkpointsFile, lineNo))
+			break
+		}
+		rep.Checkpoints++
+		cp, err := parseCheckpoint(ln)
+		if err != nil {
+			rep.Break = &Break{Reason: ReasonEdited, File: checkpointsFile, Line: lineNo, Detail: err.Error()}
+			return nil, nil
+		}
+		k, ok := keys[cp.KeyID]
+		if !ok {
+			rep.Break = &Break{Reason: ReasonBadSignature, File: checkpointsFile, Line: lineNo, Seq: cp.Size,
+				Detail: fmt.Sprintf("checkpoint signed by unknown key id %s", cp.KeyID)}
+			return nil, nil
+		}
+		if !cp.Verify(k) {
+			rep.Break = &Break{Reason: ReasonBadSignature, File: checkpointsFile, Line: lineNo, Seq: cp.Size,
+				Detail: fmt.Sprintf("checkpoint for size %d: Ed25519 signature does not verify with key %s", cp.Size, cp.KeyID)}
+			return nil, nil
+		}
+		if n := len(cps); n > 0 && cp.Size < cps[n-1].Size {
+			rep.Break = &Break{Reason: ReasonReordered, File: checkpointsFile, Line: lineNo, Seq: cp.Size,
+				Detail: fmt.Sprintf("checkpoint size %d after size %d", cp.Size, cps[n-1].Size)}
+			return nil, nil
+		}
+		rep.CheckpointsValid++
+		cps = append(cps, cp)
+	}
+	return cps, nil
+}
+
+type verifier struct {
+	rep   *Report
+	cps   []Checkpoint
+	next  int // next checkpoint to match
+	seq   uint64
+	head  [32]byte
+	valid uint64
+}
+
+func (v *verifier) fail(reason Reason, file string, lineNo int, seq uint64, format string, args ...any) bool {
+	v.rep.Break = &Break{Reason: reason, File: file, Line: lineNo, Seq: seq, Detail: fmt.Sprintf(format, args...)}
+	return false
+}
+
+// segment checks one segment; it returns false at the first break.
+func (v *verifier) segment(name string, data []byte, last bool) bool {
+	lines := bytes.SplitAfter(data, []byte{'\n'})
+	var offset int64
+	for i, raw := range lines {
+		if len(raw) == 0 {
+			continue
+		}
+		lineNo := i + 1
+		if raw[len(raw)-1] != '\n' {
+			if last && i == len(lines)-1 {
+				v.rep.Torn = &Torn{File: name, Offset: offset, Bytes: len(raw)}
+				return true
+			}
+			return v.fail(ReasonTorn, name, lineNo, v.seq+1, "incomplete record inside the log (only the newest segment may end in a torn write)")
+		}
+		offset += int64(len(raw))
+		v.rep.Records++
+		ln, err := parseLine(raw[:len(raw)-1])
+		if err != nil {
+			return v.fail(ReasonEdited, name, lineNo, v.seq+1, "line is not a well-formed record: %v", err)
+		}
+		want := v.seq + 1
+		switch {
+		case ln.seq > want:
+			if v.findLater(lines[i+1:], want) {
+				return v.fail(ReasonReordered, name, lineNo, ln.seq, "expected record %d here, found %d (record %d appears later)", want, ln.seq, want)
+			}
+			return v.fail(ReasonDeleted, name, lineNo, want, "records %d..%d are missing (found %d after %d)", want, ln.seq-1, ln.seq, v.seq)
+		case ln.seq < want:
+			return v.fail(ReasonInserted, name, lineNo, ln.seq, "record %d appears after record %d (duplicate or inserted record)", ln.seq, v.seq)
+		}
+		if chainHash(ln.prev, ln.rec) != ln.hash {
+			return v.fail(ReasonEdited, name, lineNo, ln.seq, "content does not match its hash")
+		}
+		if ln.prev != v.head {
+			if i+1 < len(lines) {
+				if nx, err := parseLine(bytes.TrimSuffix(lines[i+1], []byte{'\n'})); err == nil && nx.seq == ln.seq {
+					return v.fail(ReasonInserted, name, lineNo, ln.seq, "record %d does not link to record %d and is followed by another record %d (inserted record)", ln.seq, v.seq, ln.seq)
+				}
+			}
+			if v.seq == 0 {
+				return v.fail(ReasonEdited, name, lineNo, ln.seq, "first record's prev_hash is not the genesis (all zero) hash")
+			}
+			return v.fail(ReasonEdited, name, lineNo-1, v.seq, "record %d was rewritten: record %d's prev_hash %s does not match its hash %s", v.seq, ln.seq, short(ln.prev[:]), short(v.head[:]))
+		}
+		v.seq, v.head = ln.seq, ln.hash
+		v.valid++
+		v.note(ln.rec)
+		for v.next < len(v.cps) && v.cps[v.next].Size == v.seq {
+			cp := v.cps[v.next]
+			if cp.Head != hex.EncodeToString(v.head[:]) {
+				return v.fail(ReasonEdited, name, lineNo, v.seq, "chain rewritten: signed checkpoint of %s for size %d has head %s, log has %s", cp.Time, cp.Size, cp.Head[:16], short(v.head[:]))
+			}
+			v.rep.AnchoredSize = cp.Size
+			v.next++
+		}
+		for v.next < len(v.cps) && v.cps[v.next].Size < v.seq { // e.g. a size-0 checkpoint
+			v.next++
+		}
+	}
+	return true
+}
+
+func (v *verifier) note(rec []byte) {
+	if v.rep.FirstSeq == 0 {
+		v.rep.FirstSeq = v.seq
+		v.rep.FirstTime = gjson.GetBytes(rec, "time_dt").String()
+	}
+	v.rep.LastSeq = v.seq
+	v.rep.LastTime = gjson.GetBytes(rec, "time_dt").String()
+	if bytes.Contains(rec, []byte(`"kind":"decision"`)) {
+		return
+	}
+	u := gjson.GetBytes(rec, "unmapped.portcullis")
+	switch gjson.GetBytes(rec, "kind").String() {
+	case "gap":
+		v.rep.Gaps += u.Get("dropped").Uint()
+	case "recovery":
+		v.rep.Recoveries = append(v.rep.Recoveries, fmt.Sprintf("record %d: %s", v.seq, u.Get("note").String()))
+	}
+}
+
+func (v *verifier) findLater(lines [][]byte, seq uint64) bool {
+	for _, raw := range lines {
+		if ln, err := parseLine(bytes.TrimSuffix(raw, []byte{'\n'})); err == nil && ln.seq == seq {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *verifier) finish() {
+	if v.next < len(v.cps) {
+		cp := v.cps[v.next]
+		last := v.cps[len(v.cps)-1]
+		v.rep.Break = &Break{Reason: ReasonDeleted, File: strings.TrimSpace(cp.Segment), Seq: v.seq + 1,
+			Detail: fmt.Sprintf("log truncated: signed checkpoint of %s covers %d records, the log ends at record %d", last.Time, last.Size, v.seq)}
+	}
+}
+
+func short(b []byte) string { return hex.EncodeToString(b)[:16] }
