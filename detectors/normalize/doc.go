@@ -1,0 +1,19 @@
+// Package normalize owns the shared text normalisation used by every detector.
+//
+// Normalize computes, once per text, a View holding the original text, a
+// folded form (NFKC, invisible/format characters removed, confusable
+// skeleton, case-folded, whitespace collapsed, spaced-out letters re-joined,
+// leetspeak mapped), a despaced form (folded with every separator removed),
+// and a bounded set of recursive decodings (base64, base32, hex, URL, HTML
+// entities, quoted-printable, rot13 and Unicode tag smuggling).
+//
+// Invariants:
+//   - Normalize never panics, accepts invalid UTF-8 (replaced by U+FFFD in the
+//     derived forms, Original is untouched) and runs in time linear in the
+//     input size: every pass is a single scan, decoding is depth ≤ MaxDepth,
+//     at most MaxDecoded results and MaxDecodedBytes bytes in total.
+//   - The View is immutable after Normalize returns and may be shared by
+//     concurrent readers.
+//   - Removal of invisible characters is itself reported (Invisible, Signals)
+//     because hiding text is a signal independent of what is hidden.
+package normalize
