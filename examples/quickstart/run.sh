@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# `make run`: build, start the two example MCP servers and Portcullis with the
+# quickstart config, run the demo client (one allowed and one blocked tool
+# call through the gateway), then keep everything running until Ctrl-C.
+# RUN_ONCE=1 exits after the demo with the client's exit status.
+# Child processes are stopped on exit either way.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="/usr/local/go/bin:$PATH"
+
+CONFIG=examples/quickstart/portcullis.yaml
+GATEWAY=http://127.0.0.1:10000
+ADMIN=http://127.0.0.1:9090
+FILES_ADDR=127.0.0.1:3001
+WEB_ADDR=127.0.0.1:3002
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/portcullis-run.XXXXXX")
+pids=()
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME CMD...: run CMD in the background, logging to $work/NAME.log.
+start() {
+  local name=$1; shift
+  "$@" >"$work/$name.log" 2>&1 &
+  pids+=("$!")
+  eval "pid_$name=$!"
+}
+
+# wait_for NAME URL [WANT]: poll URL until it answers (with HTTP status WANT
+# when given); fail early if NAME's process died.
+wait_for() {
+  local name=$1 url=$2 want=${3:-} pidvar="pid_$1" code
+  for _ in $(seq 1 150); do
+    if ! kill -0 "${!pidvar}" 2>/dev/null; then
+      echo "run: $name exited during start-up; its log:" >&2
+      cat "$work/$name.log" >&2
+      return 1
+    fi
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)
+    if [[ "$code" != 000 && ( -z "$want" || "$code" == "$want" ) ]]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "run: $name not ready at $url after 15s; its log:" >&2
+  cat "$work/$name.log" >&2
+  return 1
+}
+
+for addr in "$FILES_ADDR" "$WEB_ADDR" 127.0.0.1:10000 127.0.0.1:50051 127.0.0.1:9090; do
+  if ss -Hltn "sport = :${addr##*:}" 2>/dev/null | grep -q .; then
+    echo "run: port ${addr##*:} is already in use (is another 'make run' still running?)" >&2
+    exit 1
+  fi
+done
+
+echo "==> building"
+mkdir -p bin
+go build -o bin/ ./cmd/portcullis ./examples/...
+
+# The files server works on a scratch copy so that the demo never changes
+# the committed sandbox, whatever the gateway decides.
+cp -r examples/files/sandbox "$work/sandbox"
+
+echo "==> starting example servers (files on $FILES_ADDR, web on $WEB_ADDR)"
+start files bin/files -addr "$FILES_ADDR" -root "$work/sandbox"
+start web bin/web -addr "$WEB_ADDR"
+wait_for files "http://$FILES_ADDR/mcp"
+wait_for web "http://$WEB_ADDR/mcp"
+
+echo "==> starting Portcullis: bin/portcullis serve --config $CONFIG"
+start portcullis bin/portcullis serve --config "$CONFIG"
+wait_for portcullis "$ADMIN/readyz" 200
+wait_for portcullis "$GATEWAY/mcp/files"
+
+echo "==> running the demo client through $GATEWAY"
+echo
+status=0
+bin/client -gateway "$GATEWAY" || status=$?
+echo
+if [[ "${RUN_ONCE:-}" == 1 ]]; then
+  exit "$status"
+fi
+echo "Portcullis is running: point an MCP client at $GATEWAY/mcp/files or $GATEWAY/mcp/web"
+echo "(metrics: $ADMIN/metrics; logs in $work). Press Ctrl-C to stop."
+wait -n "${pids[@]}" || true
+echo "run: a process exited unexpectedly; logs:" >&2
+tail -n 20 "$work"/*.log >&2
+exit 1
