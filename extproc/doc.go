@@ -1,0 +1,21 @@
+// Package extproc is Portcullis's Envoy external processor: it implements
+// envoy.service.ext_proc.v3.ExternalProcessor and decides, for every MCP
+// message crossing the gateway, whether it may pass, must be rewritten, or is
+// answered with a JSON-RPC error.
+//
+// Invariants:
+//   - One state machine per gRPC stream (one HTTP request); every
+//     ProcessingRequest gets exactly one ProcessingResponse of the matching
+//     type, in order.
+//   - Fail closed: a message that cannot be parsed, validated or inspected is
+//     never passed through unprocessed; the call ends with a JSON-RPC error
+//     (or, once an SSE response is already streaming, with a gRPC error that
+//     makes Envoy reset the stream).
+//   - Request bodies are BUFFERED; JSON responses are BUFFERED; SSE responses
+//     are switched to STREAMED with mode_override and each event is held until
+//     complete, inspected, then released.
+//   - Header values are written to raw_value only; content-length is set to
+//     the new length whenever a buffered body is replaced.
+//   - The runtime configuration is an immutable snapshot swapped atomically;
+//     a stream keeps the snapshot it started with.
+package extproc

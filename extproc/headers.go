@@ -1,0 +1,137 @@
+package extproc
+
+import (
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+)
+
+// reqHeaders are the request headers the processor reads. Envoy lower-cases
+// keys and fills raw_value only; value is read as a fallback for older
+// clients.
+type reqHeaders struct {
+	method, path, authority string
+	contentType             string
+	contentLength           string
+	protocolVersion         string
+	sessionID               string
+	mcpMethod, mcpName      string
+	traceparent, tracestate string
+	requestID               string
+	route                   string
+	// dupCritical is set when a header whose meaning the gateway relies on
+	// appears more than once (a smuggling attempt).
+	dupCritical string
+}
+
+func headerValue(h *corev3.HeaderValue) string {
+	if len(h.RawValue) > 0 {
+		return string(h.RawValue)
+	}
+	return h.Value
+}
+
+func parseRequestHeaders(hm *corev3.HeaderMap) reqHeaders {
+	var r reqHeaders
+	if hm == nil {
+		return r
+	}
+	seen := uint16(0)
+	mark := func(bit uint16, name string) {
+		if seen&bit != 0 && r.dupCritical == "" {
+			r.dupCritical = name
+		}
+		seen |= bit
+	}
+	for _, h := range hm.Headers {
+		switch h.Key {
+		case ":method":
+			r.method = headerValue(h)
+		case ":path":
+			r.path = headerValue(h)
+		case ":authority":
+			r.authority = headerValue(h)
+		case "content-type":
+			mark(1, h.Key)
+			r.contentType = headerValue(h)
+		case "content-length":
+			mark(2, h.Key)
+			r.contentLength = headerValue(h)
+		case "mcp-protocol-version":
+			mark(4, h.Key)
+			r.protocolVersion = headerValue(h)
+		case "mcp-session-id":
+			mark(8, h.Key)
+			r.sessionID = headerValue(h)
+		case "mcp-method":
+			mark(16, h.Key)
+			r.mcpMethod = headerValue(h)
+		case "mcp-name":
+			mark(32, h.Key)
+			r.mcpName = headerValue(h)
+		case "traceparent":
+			r.traceparent = headerValue(h)
+		case "tracestate":
+			r.tracestate = headerValue(h)
+		case "x-request-id":
+			r.requestID = headerValue(h)
+		case "x-portcullis-route":
+			mark(64, h.Key)
+			r.route = headerValue(h)
+		}
+	}
+	return r
+}
+
+type respHeaders struct {
+	status      string
+	contentType string
+	sessionID   string
+}
+
+func parseResponseHeaders(hm *corev3.HeaderMap) respHeaders {
+	var r respHeaders
+	if hm == nil {
+		return r
+	}
+	for _, h := range hm.Headers {
+		switch h.Key {
+		case ":status":
+			r.status = headerValue(h)
+		case "content-type":
+			r.contentType = headerValue(h)
+		case "mcp-session-id":
+			r.sessionID = headerValue(h)
+		}
+	}
+	return r
+}
+
+// mediaType returns the lower-cased media type without parameters.
+func mediaType(ct string) string {
+	for i := 0; i < len(ct); i++ {
+		if ct[i] == ';' {
+			ct = ct[:i]
+			break
+		}
+	}
+	// trim spaces and lower-case ASCII without allocating when already clean
+	start, end := 0, len(ct)
+	for start < end && (ct[start] == ' ' || ct[start] == '\t') {
+		start++
+	}
+	for end > start && (ct[end-1] == ' ' || ct[end-1] == '\t') {
+		end--
+	}
+	ct = ct[start:end]
+	for i := 0; i < len(ct); i++ {
+		if c := ct[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(ct)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return ct
+}

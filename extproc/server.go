@@ -1,0 +1,111 @@
+package extproc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"sync/atomic"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	"github.com/portcullis-mcp/portcullis/config"
+	"github.com/portcullis-mcp/portcullis/mcp"
+)
+
+// Server implements the ext_proc ExternalProcessor service.
+type Server struct {
+	extprocv3.UnimplementedExternalProcessorServer
+
+	rt     atomic.Pointer[Runtime]
+	logger *slog.Logger
+	health *health.Server
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLogger sets the logger (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l } }
+
+// NewServer returns a processor for a validated configuration.
+func NewServer(cfg *config.Config, opts ...Option) *Server {
+	s := &Server{logger: slog.Default(), health: health.NewServer()}
+	for _, o := range opts {
+		o(s)
+	}
+	s.rt.Store(NewRuntime(cfg))
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.health.SetServingStatus(extprocv3.ExternalProcessor_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	return s
+}
+
+// Update atomically swaps the configuration. Streams already running keep
+// the snapshot they started with.
+func (s *Server) Update(cfg *config.Config) { s.rt.Store(NewRuntime(cfg)) }
+
+// Runtime returns the current snapshot.
+func (s *Server) Runtime() *Runtime { return s.rt.Load() }
+
+// Register registers the processor and the gRPC health service on g.
+func (s *Server) Register(g *grpc.Server) {
+	extprocv3.RegisterExternalProcessorServer(g, s)
+	healthpb.RegisterHealthServer(g, s.health)
+}
+
+// Shutdown marks the health service NOT_SERVING so Envoy drains.
+func (s *Server) Shutdown() { s.health.Shutdown() }
+
+// Process implements [extprocv3.ExternalProcessorServer.Process].
+func (s *Server) Process(ps extprocv3.ExternalProcessor_ProcessServer) error {
+	st := &stream{ctx: ps.Context(), srv: s, rt: s.rt.Load()}
+	for {
+		req, err := ps.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
+				return nil
+			}
+			return err
+		}
+		resp, err := st.safeHandle(req)
+		if err != nil {
+			// Fail closed. Envoy turns a non-OK status into status_on_error
+			// (500), or resets an SSE stream already in flight.
+			s.logger.Warn("ext_proc stream failed closed", "error", err, "server", st.serverName)
+			return status.Error(codes.Internal, err.Error())
+		}
+		if err := ps.Send(resp); err != nil {
+			return err
+		}
+		if st.finished {
+			// An ImmediateResponse ends processing; Envoy closes the stream.
+			return nil
+		}
+	}
+}
+
+// safeHandle converts a panic on hostile input into a fail-closed reply.
+func (st *stream) safeHandle(req *extprocv3.ProcessingRequest) (resp *extprocv3.ProcessingResponse, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			st.srv.logger.Error("ext_proc handler panic", "panic", r, "stack", string(debug.Stack()))
+			resp, err = st.internalError(fmt.Errorf("internal error: %v", r))
+		}
+	}()
+	return st.handle(req)
+}
+
+// internalError ends the call with a JSON-RPC internal error where a local
+// reply is still possible, and with a gRPC error otherwise.
+func (st *stream) internalError(cause error) (*extprocv3.ProcessingResponse, error) {
+	if st.sse && st.status != 0 {
+		return nil, cause
+	}
+	return st.refuse(500, st.lone, mcp.CodeInternalError, "the gateway failed to process this message and refused it", nil, "portcullis_internal_error"), nil
+}

@@ -1,0 +1,462 @@
+package extproc
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/portcullis-mcp/portcullis/config"
+	"github.com/portcullis-mcp/portcullis/mcp"
+)
+
+// pendingCall is a client request on this HTTP request awaiting its response.
+type pendingCall struct {
+	method string
+	name   string
+}
+
+// stream is the per-HTTP-request state machine.
+type stream struct {
+	ctx context.Context
+	srv *Server
+	rt  *Runtime
+
+	req        reqHeaders
+	serverName string
+	server     *config.Server
+	rev        mcp.Revision
+	httpMethod string
+
+	pending map[mcp.ID]pendingCall
+	// lone is the id of the only request in the body, used to address errors
+	// about a malformed response.
+	lone mcp.ID
+
+	resp     respHeaders
+	status   int
+	sse      bool
+	parser   mcp.SSEParser
+	finished bool // an ImmediateResponse was sent; Envoy sends nothing more
+}
+
+// handle dispatches one ProcessingRequest and returns its reply.
+func (st *stream) handle(req *extprocv3.ProcessingRequest) (*extprocv3.ProcessingResponse, error) {
+	switch r := req.Request.(type) {
+	case *extprocv3.ProcessingRequest_RequestHeaders:
+		return st.requestHeaders(r.RequestHeaders), nil
+	case *extprocv3.ProcessingRequest_RequestBody:
+		return st.requestBody(r.RequestBody), nil
+	case *extprocv3.ProcessingRequest_RequestTrailers:
+		return continueRequestTrailers, nil
+	case *extprocv3.ProcessingRequest_ResponseHeaders:
+		return st.responseHeaders(r.ResponseHeaders), nil
+	case *extprocv3.ProcessingRequest_ResponseBody:
+		return st.responseBody(r.ResponseBody)
+	case *extprocv3.ProcessingRequest_ResponseTrailers:
+		return continueRespTrailers, nil
+	default:
+		return nil, fmt.Errorf("unsupported ProcessingRequest type %T", req.Request)
+	}
+}
+
+// refuse ends the request with a JSON-RPC error and the given HTTP status.
+func (st *stream) refuse(status int, id mcp.ID, code int, msg string, data *mcp.ErrorData, details string) *extprocv3.ProcessingResponse {
+	st.finished = true
+	return immediate(status, mcp.ErrorResponse(id, code, msg, data), details)
+}
+
+func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
+	st.req = parseRequestHeaders(h.GetHeaders())
+	st.httpMethod = st.req.method
+	if st.req.dupCritical != "" {
+		return st.refuse(400, "", mcp.CodeInvalidRequest,
+			"invalid request: header "+st.req.dupCritical+" appears more than once", nil, "portcullis_duplicate_header")
+	}
+	name, ok := serverFromPath(st.req.path)
+	if !ok {
+		return st.refuse(404, "", mcp.CodeInvalidRequest,
+			"no MCP endpoint at "+truncate(pathOnly(st.req.path), 128)+": MCP servers are reached at /mcp/<server>", nil, "portcullis_no_route")
+	}
+	st.serverName = name
+	st.server = st.rt.server(name)
+	if st.server == nil {
+		id := NewDecisionID()
+		return st.refuse(404, "", mcp.CodePolicyDenied,
+			"unknown MCP server "+strconv.Quote(truncate(name, 64))+": it is not on this gateway's allow-list",
+			&mcp.ErrorData{DecisionID: id, Rule: "servers.default-deny", Server: truncate(name, 64), Score: -1}, "portcullis_unknown_server")
+	}
+	// Revision: the header if present, else the spec's default. An unknown
+	// revision is refused rather than guessed at.
+	st.rev = mcp.DefaultRevision
+	if v := st.req.protocolVersion; v != "" {
+		st.rev = mcp.Revision(v)
+		if !st.rev.Known() {
+			return st.refuse(400, "", mcp.CodeInvalidRequest,
+				"unsupported MCP-Protocol-Version "+strconv.Quote(truncate(v, 32))+"; supported: 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28", nil, "portcullis_bad_protocol_version")
+		}
+	}
+	if st.req.route != "" {
+		// Only the processor may select the sandbox route.
+		return st.refuse(400, "", mcp.CodeInvalidRequest, "invalid request: x-portcullis-route is reserved for the gateway", nil, "portcullis_reserved_header")
+	}
+	switch st.httpMethod {
+	case "POST":
+		if h.EndOfStream {
+			return st.refuse(400, "", mcp.CodeInvalidRequest, "invalid request: empty body; POST a JSON-RPC message", nil, "portcullis_empty_body")
+		}
+		if mt := mediaType(st.req.contentType); mt != "application/json" {
+			got := st.req.contentType
+			if got == "" {
+				got = "none"
+			}
+			return st.refuse(415, "", mcp.CodeInvalidRequest,
+				"unsupported content type "+strconv.Quote(truncate(got, 64))+": MCP POST bodies must be application/json", nil, "portcullis_bad_content_type")
+		}
+		if cl := st.req.contentLength; cl != "" {
+			n, err := strconv.ParseInt(cl, 10, 64)
+			if err != nil || n < 0 {
+				return st.refuse(400, "", mcp.CodeInvalidRequest, "invalid content-length "+strconv.Quote(truncate(cl, 32)), nil, "portcullis_bad_content_length")
+			}
+			if limit := st.rt.Config.Limits.MaxBodyBytes; n > limit {
+				return st.refuse(413, "", mcp.CodeInvalidRequest,
+					fmt.Sprintf("request body of %d bytes exceeds the gateway limit of %d bytes", n, limit), nil, "portcullis_body_too_large")
+			}
+		}
+		return continueRequestHeaders
+	case "GET", "DELETE":
+		// GET opens the server's SSE stream (inspected as it streams);
+		// DELETE ends a session. Both carry no JSON-RPC body.
+		return continueRequestHeaders
+	default:
+		return st.refuse(405, "", mcp.CodeInvalidRequest,
+			"method "+strconv.Quote(truncate(st.httpMethod, 16))+" not allowed: MCP uses POST, GET and DELETE", nil, "portcullis_bad_method")
+	}
+}
+
+func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
+	if st.httpMethod != "POST" {
+		// A GET or DELETE with a body: nothing MCP reads, refuse rather than
+		// forward bytes nobody inspected.
+		return st.refuse(400, "", mcp.CodeInvalidRequest, "invalid request: "+st.httpMethod+" requests must not carry a body", nil, "portcullis_unexpected_body")
+	}
+	body := b.GetBody()
+	limits := &st.rt.Config.Limits
+	if int64(len(body)) > limits.MaxBodyBytes {
+		return st.refuse(413, "", mcp.CodeInvalidRequest,
+			fmt.Sprintf("request body of %d bytes exceeds the gateway limit of %d bytes", len(body), limits.MaxBodyBytes), nil, "portcullis_body_too_large")
+	}
+	msgs, batch, perr := mcp.ParseBody(body, mcp.ParseOptions{MaxDepth: limits.MaxDepth, AllowBatch: st.rev.AllowsBatch()})
+	if perr != nil {
+		return st.refuse(perr.HTTPStatus, perr.ID, perr.Code, perr.Msg, nil, "portcullis_invalid_jsonrpc")
+	}
+	if batch && st.req.mcpMethod != "" {
+		return st.refuse(400, "", mcp.CodeHeaderMismatch, "header mismatch: Mcp-Method cannot describe a batch", nil, "portcullis_header_mismatch")
+	}
+	rh := mcp.RoutingHeaders{Method: st.req.mcpMethod, Name: st.req.mcpName, Version: st.req.protocolVersion}
+	var refusals [][]byte
+	for i := range msgs {
+		m := &msgs[i]
+		if !batch {
+			if perr := mcp.CheckRoutingHeaders(st.rev, rh, m); perr != nil {
+				return st.refuse(perr.HTTPStatus, perr.ID, perr.Code, perr.Msg, nil, "portcullis_header_mismatch")
+			}
+		}
+		if m.Kind == mcp.KindRequest {
+			if st.pending == nil {
+				st.pending = make(map[mcp.ID]pendingCall, len(msgs))
+			}
+			if _, dup := st.pending[m.ID]; dup {
+				return st.refuse(400, m.ID, mcp.CodeInvalidRequest, "invalid request: duplicate id "+truncate(string(m.ID), 64)+" in one batch", nil, "portcullis_duplicate_id")
+			}
+			st.pending[m.ID] = pendingCall{method: m.Method, name: m.Name()}
+			st.lone = m.ID
+		}
+		if r := st.trustCheck(m); r != nil {
+			refusals = append(refusals, r)
+		}
+	}
+	if len(refusals) > 0 {
+		return st.refuseMessages(msgs, batch, refusals)
+	}
+	return continueRequestBody
+}
+
+// trustCheck applies the server's tool allow/deny list and returns the JSON-RPC
+// error for a refused message, or nil.
+func (st *stream) trustCheck(m *mcp.Message) []byte {
+	if m.Kind != mcp.KindRequest || m.Method != "tools/call" {
+		return nil
+	}
+	name := m.Params.Get("name")
+	if name.Type != gjson.String || name.Str == "" {
+		return mcp.ErrorResponse(m.ID, mcp.CodeInvalidParams, "invalid params: tools/call needs params.name (a non-empty string)", nil)
+	}
+	if args := m.Params.Get("arguments"); args.Exists() && !args.IsObject() {
+		return mcp.ErrorResponse(m.ID, mcp.CodeInvalidParams, "invalid params: tools/call arguments must be an object", nil)
+	}
+	allowed, rule := st.server.ToolDecision(name.Str)
+	if allowed {
+		return nil
+	}
+	return mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
+		"tool "+strconv.Quote(truncate(name.Str, 128))+" on server "+strconv.Quote(st.server.Name)+" is not allowed by the gateway",
+		&mcp.ErrorData{DecisionID: NewDecisionID(), Rule: rule, Server: st.server.Name, Tool: truncate(name.Str, 128), Score: -1})
+}
+
+// refuseMessages answers the whole body locally: the upstream sees nothing.
+// In a batch, refused requests get their own errors and the others are
+// refused too, because forwarding part of a batch would reorder effects the
+// client expects to be atomic.
+func (st *stream) refuseMessages(msgs []mcp.Message, batch bool, refusals [][]byte) *extprocv3.ProcessingResponse {
+	if !batch {
+		return st.refuseRaw(200, refusals[0], "portcullis_policy_denied")
+	}
+	out := []byte{'['}
+	for _, r := range refusals {
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, r...)
+	}
+	refused := map[mcp.ID]bool{}
+	for _, r := range refusals {
+		refused[mcp.ID(gjson.GetBytes(r, "id").Raw)] = true
+	}
+	for i := range msgs {
+		if msgs[i].Kind == mcp.KindRequest && !refused[msgs[i].ID] {
+			out = append(out, ',')
+			out = mcp.AppendErrorResponse(out, msgs[i].ID, mcp.CodePolicyDenied, "batch refused: another request in the same batch was blocked", nil)
+		}
+	}
+	out = append(out, ']')
+	return st.refuseRaw(200, out, "portcullis_policy_denied")
+}
+
+func (st *stream) refuseRaw(status int, body []byte, details string) *extprocv3.ProcessingResponse {
+	st.finished = true
+	return immediate(status, body, details)
+}
+
+func (st *stream) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
+	st.resp = parseResponseHeaders(h.GetHeaders())
+	st.status, _ = strconv.Atoi(st.resp.status)
+	if h.EndOfStream {
+		return continueResponseHeaders
+	}
+	if mediaType(st.resp.contentType) == "text/event-stream" {
+		st.sse = true
+		st.parser.MaxEvent = st.rt.Config.Limits.MaxSSEEventBytes
+		return sseOverride
+	}
+	return continueResponseHeaders
+}
+
+func (st *stream) responseBody(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse, error) {
+	if st.sse {
+		return st.sseChunk(b)
+	}
+	body := b.GetBody()
+	if len(body) == 0 {
+		return continueResponseBody, nil
+	}
+	if st.status < 200 || st.status > 299 || len(st.pending) == 0 {
+		// Error statuses (404 session expired, 400, 5xx) and bodies that answer
+		// no request (202 to notifications) carry no tool content for the model.
+		if st.status >= 200 && st.status <= 299 && st.httpMethod == "POST" && mediaType(st.resp.contentType) == "application/json" {
+			return st.bufferedJSON(body), nil
+		}
+		return continueResponseBody, nil
+	}
+	if mediaType(st.resp.contentType) != "application/json" {
+		return replaceResponseBody(mcp.ErrorResponse(st.lone, mcp.CodeInternalError,
+			"upstream server answered with unsupported content type "+strconv.Quote(truncate(st.resp.contentType, 64))+"; the gateway only passes application/json and text/event-stream", nil), true), nil
+	}
+	return st.bufferedJSON(body), nil
+}
+
+// bufferedJSON inspects a complete application/json response.
+func (st *stream) bufferedJSON(body []byte) *extprocv3.ProcessingResponse {
+	limits := &st.rt.Config.Limits
+	msgs, batch, perr := mcp.ParseBody(body, mcp.ParseOptions{MaxDepth: limits.MaxDepth, AllowBatch: st.rev.AllowsBatch()})
+	if perr != nil {
+		return replaceResponseBody(mcp.ErrorResponse(st.lone, mcp.CodeInternalError,
+			"upstream server returned an invalid JSON-RPC response ("+perr.Msg+"); the gateway refused to pass it on", nil), true)
+	}
+	changed := false
+	out := make([][]byte, len(msgs))
+	for i := range msgs {
+		raw, keep := st.inspectResult(&msgs[i], false)
+		if !keep {
+			raw = mcp.ErrorResponse(msgs[i].ID, mcp.CodeInternalError, "upstream response does not match any request on this call; refused by the gateway", nil)
+		}
+		if !keep || &raw[0] != &msgs[i].Raw[0] || len(raw) != len(msgs[i].Raw) {
+			changed = true
+		}
+		out[i] = raw
+	}
+	if !changed {
+		return continueResponseBody
+	}
+	if !batch {
+		return replaceResponseBody(out[0], true)
+	}
+	nb := []byte{'['}
+	for i, r := range out {
+		if i > 0 {
+			nb = append(nb, ',')
+		}
+		nb = append(nb, r...)
+	}
+	return replaceResponseBody(append(nb, ']'), true)
+}
+
+// inspectResult applies result-plane rules to one server→client message and
+// returns the bytes to forward. keep is false when the message must be dropped.
+func (st *stream) inspectResult(m *mcp.Message, onGetStream bool) (raw []byte, keep bool) {
+	raw = m.Raw
+	switch m.Kind {
+	case mcp.KindResult, mcp.KindError:
+		call, ok := st.pending[m.ID]
+		if ok {
+			delete(st.pending, m.ID)
+		} else if !onGetStream {
+			// A response to nothing we forwarded: refuse rather than pass
+			// content we cannot attribute.
+			return nil, false
+		}
+		if m.Kind == mcp.KindResult && (call.method == "tools/list" || (!ok && m.Result.Get("tools").IsArray())) {
+			raw = st.filterToolsList(m)
+		}
+	case mcp.KindRequest, mcp.KindNotification:
+		// Server-to-client requests (sampling/createMessage, elicitation/create,
+		// roots/list, ping) and notifications are recognized here; policy on
+		// them plugs in at this point.
+	}
+	return raw, true
+}
+
+// filterToolsList removes tools the server's allow/deny list does not permit,
+// so the host never sees them.
+func (st *stream) filterToolsList(m *mcp.Message) []byte {
+	tools := m.Result.Get("tools")
+	if !tools.IsArray() {
+		return m.Raw
+	}
+	kept := make([]byte, 0, len(tools.Raw))
+	kept = append(kept, '[')
+	dropped := 0
+	tools.ForEach(func(_, t gjson.Result) bool {
+		name := t.Get("name")
+		if name.Type == gjson.String {
+			if ok, _ := st.server.ToolDecision(name.Str); ok {
+				if len(kept) > 1 {
+					kept = append(kept, ',')
+				}
+				kept = append(kept, t.Raw...)
+				return true
+			}
+		}
+		dropped++
+		return true
+	})
+	if dropped == 0 {
+		return m.Raw
+	}
+	kept = append(kept, ']')
+	out, err := sjson.SetRawBytes(append([]byte(nil), m.Raw...), "result.tools", kept)
+	if err != nil {
+		// Never fall back to the unfiltered list.
+		return mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not filter this tools/list result", nil)
+	}
+	return out
+}
+
+func (st *stream) sseChunk(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse, error) {
+	chunk := b.GetBody()
+	events, err := st.parser.Feed(chunk)
+	if err != nil {
+		// An event too large to inspect: the stream cannot continue safely.
+		return nil, fmt.Errorf("sse: %w", err)
+	}
+	var out []byte
+	unchanged := true
+	for i := range events {
+		ev := &events[i]
+		fwd, same := st.sseEvent(ev)
+		if !same {
+			unchanged = false
+		}
+		out = append(out, fwd...)
+	}
+	held := len(st.parser.Pending()) > 0
+	if b.GetEndOfStream() && held {
+		// An unterminated final event is never dispatched by SSE clients;
+		// dropping it keeps uninspected bytes away from the host.
+		held = false
+		unchanged = false
+	}
+	if unchanged && !held && len(out) == len(chunk) {
+		return continueResponseBody, nil
+	}
+	return replaceResponseBody(out, false), nil
+}
+
+// sseEvent inspects one event and returns the bytes to forward.
+func (st *stream) sseEvent(ev *mcp.SSEEvent) ([]byte, bool) {
+	if !ev.HasData || len(strings.TrimSpace(string(ev.Data))) == 0 {
+		return ev.Raw, true // comments, priming events (id + empty data), retry hints
+	}
+	m, perr := mcp.ParseMessage(ev.Data, st.rt.Config.Limits.MaxDepth)
+	if perr != nil {
+		if id := st.lone; id.Valid() && len(st.pending) == 1 {
+			delete(st.pending, id)
+			return mcp.AppendEvent(nil, ev, mcp.ErrorResponse(id, mcp.CodeInternalError,
+				"upstream server sent an invalid JSON-RPC message ("+perr.Msg+"); the gateway refused to pass it on", nil)), false
+		}
+		return nil, false
+	}
+	raw, keep := st.inspectResult(&m, st.httpMethod == "GET")
+	if !keep {
+		return nil, false
+	}
+	if len(raw) == len(m.Raw) && (len(raw) == 0 || &raw[0] == &m.Raw[0]) {
+		return ev.Raw, true
+	}
+	return mcp.AppendEvent(nil, ev, raw), false
+}
+
+// serverFromPath extracts <name> from /mcp/<name>[/...][?query].
+func serverFromPath(p string) (string, bool) {
+	p = pathOnly(p)
+	const prefix = "/mcp/"
+	if !strings.HasPrefix(p, prefix) {
+		return "", false
+	}
+	rest := p[len(prefix):]
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		rest = rest[:i]
+	}
+	if rest == "" {
+		return "", false
+	}
+	return rest, true
+}
+
+func pathOnly(p string) string {
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
