@@ -86,15 +86,17 @@ func (p *Policy) Evaluate(in *Input) Decision {
 	}
 
 	// Rules. Allow rules double as permissions: once an allow rule's `to`
-	// covers a call, some allow rule must match it fully.
+	// covers a call, some allow rule must match it fully. Forced allow
+	// rules are overrides of the risk band and do not restrict.
 	var covering *rule
 	permittedWould, permittedActual := false, false
 	forceWould, forceActual := false, false
+	var forceRule *rule
 	for _, r := range p.rules {
 		if !r.to.matches(in) {
 			continue
 		}
-		if r.action == ActionAllow && covering == nil {
+		if r.action == ActionAllow && !r.force && covering == nil {
 			covering = r
 		}
 		if !r.from.matches(agent) {
@@ -109,6 +111,9 @@ func (p *Policy) Evaluate(in *Input) Decision {
 			permittedWould = true
 			permittedActual = permittedActual || enf
 			if r.force {
+				if !forceWould {
+					forceRule = r
+				}
 				forceWould = true
 				forceActual = forceActual || enf
 			}
@@ -146,6 +151,10 @@ func (p *Policy) Evaluate(in *Input) Decision {
 		}
 	}
 
+	if !would.set && forceRule != nil {
+		would.offer(contribution{ActionAllow, forceRule.name, forceRule.mode, true, forceRule})
+		reasons = append(reasons, "rule "+forceRule.name+": allow (forced over risk "+strconv.Itoa(d.Score)+")")
+	}
 	if !would.set {
 		would.offer(contribution{ActionAllow, "default-allow", p.mode, true, nil})
 	}
@@ -303,9 +312,9 @@ func (p *Policy) ToolVisible(agent Identity, server, toolName string) bool {
 		}
 		switch r.action {
 		case ActionAllow:
-			// Only enforced allow rules restrict visibility; any allow
-			// rule naming the agent (conditions aside) permits it.
-			if r.mode == ModeEnforce {
+			// Only enforced, non-force allow rules restrict visibility;
+			// any allow rule naming the agent (conditions aside) permits it.
+			if r.mode == ModeEnforce && !r.force {
 				covered = true
 			}
 			if r.from.matches(a) {
