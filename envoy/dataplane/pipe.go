@@ -1,0 +1,93 @@
+package dataplane
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+)
+
+var errPipeClosed = errors.New("dataplane: upstream request body closed")
+
+// bodyPipe is the upstream request body: the event loop writes released
+// chunks without blocking; the transport reads them. Trailers are copied into
+// the request's Trailer map before EOF is returned, so the transport sees them.
+type bodyPipe struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	q       [][]byte
+	done    bool
+	err     error
+	trailer http.Header // the upstream request's Trailer map, may be nil
+}
+
+var _ io.ReadCloser = (*bodyPipe)(nil)
+
+func newBodyPipe() *bodyPipe {
+	p := &bodyPipe{}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+func (p *bodyPipe) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.q) == 0 && !p.done {
+		p.cond.Wait()
+	}
+	if len(p.q) > 0 {
+		n := copy(b, p.q[0])
+		p.q[0] = p.q[0][n:]
+		if len(p.q[0]) == 0 {
+			p.q = p.q[1:]
+		}
+		return n, nil
+	}
+	if p.err != nil {
+		return 0, p.err
+	}
+	return 0, io.EOF
+}
+
+// write queues b (owned by the pipe afterwards).
+func (p *bodyPipe) write(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	p.mu.Lock()
+	if !p.done {
+		p.q = append(p.q, b)
+		p.cond.Signal()
+	}
+	p.mu.Unlock()
+}
+
+// finish ends the body: with err == nil the reader sees io.EOF after the
+// queued data, with the trailers merged into the Trailer map.
+func (p *bodyPipe) finish(trailers headerList, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return
+	}
+	if p.trailer != nil {
+		trailers.toHTTP(p.trailer)
+	}
+	p.done, p.err = true, err
+	if err != nil {
+		p.q = nil
+	}
+	p.cond.Broadcast()
+}
+
+// Close is called by the transport when it no longer needs the body.
+func (p *bodyPipe) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.q = nil
+	if !p.done {
+		p.done, p.err = true, errPipeClosed
+	}
+	p.cond.Broadcast()
+	return nil
+}
