@@ -36,8 +36,9 @@ type Listen struct {
 
 // Limits bound what a single message may cost.
 type Limits struct {
-	// MaxBodyBytes is the largest buffered request or response body
-	// (Envoy's per_connection_buffer_limit_bytes). Requests above it get 413.
+	// MaxBodyBytes is the largest JSON-RPC request body accepted (default
+	// 4 MiB); larger requests get 413 with a JSON-RPC error. Keep Envoy's
+	// per_connection_buffer_limit_bytes at about twice this value.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxDepth is the deepest JSON nesting accepted in a JSON-RPC message.
 	MaxDepth int `yaml:"max_depth"`
@@ -66,7 +67,7 @@ type ToolRules struct {
 
 // Defaults, applied explicitly by ApplyDefaults.
 const (
-	DefaultMaxBodyBytes     = 8 << 20
+	DefaultMaxBodyBytes     = 4 << 20
 	DefaultMaxDepth         = 64
 	DefaultMaxSSEEventBytes = 4 << 20
 	DefaultMessageTimeout   = 5 * time.Second

@@ -1,0 +1,82 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/portcullis-mcp/portcullis/config"
+	"github.com/portcullis-mcp/portcullis/gateway"
+)
+
+func init() {
+	register(command{name: "serve", summary: "run the ext_proc processor and (with listen.proxy) the embedded data plane", run: runServe})
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "path to portcullis.yaml (required)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err)
+	}
+	var errs []error
+	if *cfgPath == "" {
+		errs = append(errs, errors.New("--config is required"))
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level: %w", err))
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments: %v", fs.Args()))
+	}
+	if len(errs) > 0 {
+		return usageError(errors.Join(errs...))
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	g, err := gateway.Start(ctx, cfg, gateway.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	fmt.Fprintf(stdout, "portcullis: ext_proc listening on %s\n", g.ExtProcAddr())
+	if a := g.ProxyAddr(); a != "" {
+		fmt.Fprintf(stdout, "portcullis: data plane listening on http://%s (MCP servers at /mcp/<name>)\n", a)
+	}
+	if a := g.AdminAddr(); a != "" {
+		fmt.Fprintf(stdout, "portcullis: admin listening on http://%s\n", a)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(stdout, "portcullis: shutting down")
+			return nil
+		case <-hup:
+			next, err := config.Load(*cfgPath)
+			if err != nil {
+				logger.Error("config reload failed; keeping the running configuration", "error", err)
+				continue
+			}
+			if err := g.Reload(next); err != nil {
+				logger.Error("config reload failed; keeping the running configuration", "error", err)
+				continue
+			}
+			logger.Info("configuration reloaded", "path", *cfgPath)
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/portcullis-mcp/portcullis/config"
+	"github.com/portcullis-mcp/portcullis/envoy/dataplane"
+	"github.com/portcullis-mcp/portcullis/extproc"
+)
+
+// Gateway is a running Portcullis.
+type Gateway struct {
+	cfg    atomic.Pointer[config.Config]
+	logger *slog.Logger
+
+	proc    *extproc.Server
+	grpcSrv *grpc.Server
+	extLis  net.Listener
+
+	conn     *grpc.ClientConn
+	proxy    atomic.Pointer[dataplane.Proxy]
+	proxyLis net.Listener
+	proxySrv *http.Server
+
+	adminLis net.Listener
+	adminSrv *http.Server
+
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Options tune Start.
+type Options struct {
+	Logger *slog.Logger
+}
+
+// Start binds every configured listener and serves until Close.
+func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, error) {
+	g := &Gateway{logger: opt.Logger}
+	if g.logger == nil {
+		g.logger = slog.Default()
+	}
+	g.cfg.Store(cfg)
+	g.proc = extproc.NewServer(cfg, extproc.WithLogger(g.logger))
+
+	var err error
+	if g.extLis, err = listen(cfg.Listen.ExtProc); err != nil {
+		return nil, fmt.Errorf("listen.extproc: %w", err)
+	}
+	// BUFFERED bodies arrive as one gRPC message; flow control is Envoy's job.
+	g.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(math.MaxInt32), grpc.MaxSendMsgSize(math.MaxInt32))
+	g.proc.Register(g.grpcSrv)
+	g.goServe("extproc", func() error { return g.grpcSrv.Serve(g.extLis) })
+
+	if cfg.Listen.Proxy != "" {
+		target := dialTarget(g.extLis)
+		g.conn, err = grpc.NewClient(target,
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32), grpc.MaxCallSendMsgSize(math.MaxInt32)))
+		if err != nil {
+			g.Close()
+			return nil, fmt.Errorf("dial ext_proc %s: %w", target, err)
+		}
+		p, err := g.buildProxy(cfg)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		g.proxy.Store(p)
+		if g.proxyLis, err = listen(cfg.Listen.Proxy); err != nil {
+			g.Close()
+			return nil, fmt.Errorf("listen.proxy: %w", err)
+		}
+		g.proxySrv = &http.Server{
+			Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.proxy.Load().ServeHTTP(w, r) }),
+			ReadHeaderTimeout: 10 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+		}
+		g.goServe("proxy", func() error { return g.proxySrv.Serve(g.proxyLis) })
+	}
+
+	if cfg.Listen.Admin != "" {
+		if g.adminLis, err = listen(cfg.Listen.Admin); err != nil {
+			g.Close()
+			return nil, fmt.Errorf("listen.admin: %w", err)
+		}
+		g.adminSrv = &http.Server{Handler: g.adminMux(), ReadHeaderTimeout: 10 * time.Second}
+		g.goServe("admin", func() error { return g.adminSrv.Serve(g.adminLis) })
+	}
+	return g, nil
+}
+
+// buildProxy maps config servers to data plane routes with the same
+// processing modes as envoy/envoy.yaml.
+func (g *Gateway) buildProxy(cfg *config.Config) (*dataplane.Proxy, error) {
+	get := &dataplane.ProcessingMode{
+		RequestHeader: dataplane.HeaderSend, ResponseHeader: dataplane.HeaderSend,
+		RequestTrailer: dataplane.HeaderSkip, ResponseTrailer: dataplane.HeaderSkip,
+		RequestBody: dataplane.BodyNone, ResponseBody: dataplane.BodyStreamed,
+	}
+	routes := make([]dataplane.Route, 0, len(cfg.Servers))
+	for _, s := range cfg.Servers {
+		up, err := url.Parse(s.URL)
+		if err != nil {
+			return nil, fmt.Errorf("servers.%s.url: %w", s.Name, err)
+		}
+		r := dataplane.Route{Name: s.Name, PathPrefix: "/mcp/" + s.Name, Upstream: up,
+			Methods: map[string]*dataplane.ProcessingMode{"GET": get}}
+		if s.Sandbox != "" {
+			if r.Sandbox, err = url.Parse(s.Sandbox); err != nil {
+				return nil, fmt.Errorf("servers.%s.sandbox: %w", s.Name, err)
+			}
+		}
+		routes = append(routes, r)
+	}
+	p, err := dataplane.New(dataplane.Config{
+		Routes:    routes,
+		Filter:    FilterConfig(cfg),
+		Processor: g.conn,
+		// Twice the processor's limit, so a body over the limit is normally
+		// refused by the processor with a JSON-RPC 413 (it checks
+		// content-length at header time) rather than by the buffer itself.
+		BufferLimit:    2 * cfg.Limits.MaxBodyBytes,
+		CatchAllPrefix: "/mcp/",
+		Logger:         g.logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded data plane: %w", err)
+	}
+	return p, nil
+}
+
+// FilterConfig is the ext_proc filter configuration the embedded data plane
+// uses; it mirrors envoy/envoy.yaml.
+func FilterConfig(cfg *config.Config) dataplane.FilterConfig {
+	mode := dataplane.ProcessingMode{
+		RequestHeader: dataplane.HeaderSend, ResponseHeader: dataplane.HeaderSend,
+		RequestTrailer: dataplane.HeaderSkip, ResponseTrailer: dataplane.HeaderSkip,
+		RequestBody: dataplane.BodyBuffered, ResponseBody: dataplane.BodyBuffered,
+	}
+	sse := mode
+	sse.ResponseBody = dataplane.BodyStreamed
+	return dataplane.FilterConfig{
+		ProcessingMode:       mode,
+		MessageTimeout:       cfg.Limits.MessageTimeout,
+		MaxMessageTimeout:    300 * time.Second,
+		AllowModeOverride:    true,
+		AllowedOverrideModes: []dataplane.ProcessingMode{sse},
+		StatusOnError:        500,
+		MutationRules:        dataplane.MutationRules{DisallowIsError: true},
+	}
+}
+
+// Reload swaps in a new validated configuration. Calls in flight finish
+// under the configuration they started with.
+func (g *Gateway) Reload(cfg *config.Config) error {
+	if g.conn != nil {
+		p, err := g.buildProxy(cfg)
+		if err != nil {
+			return err
+		}
+		g.proxy.Store(p)
+	}
+	g.proc.Update(cfg)
+	g.cfg.Store(cfg)
+	return nil
+}
+
+// Processor returns the ext_proc server.
+func (g *Gateway) Processor() *extproc.Server { return g.proc }
+
+// ExtProcAddr is the bound ext_proc address.
+func (g *Gateway) ExtProcAddr() string { return g.extLis.Addr().String() }
+
+// ProxyAddr is the bound data plane address ("" if disabled).
+func (g *Gateway) ProxyAddr() string {
+	if g.proxyLis == nil {
+		return ""
+	}
+	return g.proxyLis.Addr().String()
+}
+
+// AdminAddr is the bound admin address ("" if disabled).
+func (g *Gateway) AdminAddr() string {
+	if g.adminLis == nil {
+		return ""
+	}
+	return g.adminLis.Addr().String()
+}
+
+// Close stops every listener and waits for the serving goroutines.
+func (g *Gateway) Close() error {
+	g.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if g.proc != nil {
+			g.proc.Shutdown()
+		}
+		if g.proxySrv != nil {
+			_ = g.proxySrv.Shutdown(ctx)
+		}
+		if g.adminSrv != nil {
+			_ = g.adminSrv.Shutdown(ctx)
+		}
+		if g.conn != nil {
+			_ = g.conn.Close()
+		}
+		if g.grpcSrv != nil {
+			stopped := make(chan struct{})
+			go func() { g.grpcSrv.GracefulStop(); close(stopped) }()
+			select {
+			case <-stopped:
+			case <-ctx.Done():
+				g.grpcSrv.Stop()
+			}
+		}
+		g.wg.Wait()
+	})
+	return nil
+}
+
+func (g *Gateway) goServe(name string, serve func() error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
+			g.logger.Error("listener stopped", "listener", name, "error", err)
+		}
+	}()
+}
+
+func (g *Gateway) adminMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("content-type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("content-type", "text/plain")
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+// listen binds "host:port" or "unix:///path".
+func listen(addr string) (net.Listener, error) {
+	if path, ok := strings.CutPrefix(addr, "unix://"); ok {
+		return net.Listen("unix", path)
+	}
+	return net.Listen("tcp", addr)
+}
+
+func dialTarget(l net.Listener) string {
+	if l.Addr().Network() == "unix" {
+		return "unix://" + l.Addr().String()
+	}
+	return "passthrough:///" + l.Addr().String()
+}
