@@ -13,11 +13,11 @@ import (
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	mutationrulesv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	mutationrulesv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
@@ -307,10 +307,14 @@ func buildListener(cfg *config.Config, opts Options) (*listenerv3.Listener, erro
 			{Name: RouterFilter, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&routerv3.Router{})}},
 		},
 	}
+	// The processor refuses JSON-RPC bodies above limits.max_body_bytes with
+	// a JSON-RPC 413; Envoy's own buffer limit (a bare 413/500) sits at twice
+	// that so the processor's clearer error is what clients normally see.
 	limit := cfg.Limits.MaxBodyBytes
 	if limit <= 0 {
 		limit = config.DefaultMaxBodyBytes
 	}
+	limit *= 2
 	if limit > 1<<32-1 {
 		return nil, fmt.Errorf("limits.max_body_bytes %d does not fit Envoy's per_connection_buffer_limit_bytes", limit)
 	}

@@ -104,7 +104,15 @@ func TestGolden(t *testing.T) {
 			}
 			want, err := os.ReadFile(path)
 			require.NoError(t, err, "run go test ./xds -update to create golden files")
-			require.Equal(t, string(want), string(got))
+			if string(want) != string(got) {
+				wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+				for i := 0; i < len(wl) && i < len(gl); i++ {
+					if wl[i] != gl[i] {
+						t.Fatalf("%s differs at line %d:\nwant %s\n got %s\n(go test ./xds -run TestGolden -update rewrites it)", path, i+1, wl[i], gl[i])
+					}
+				}
+				t.Fatalf("%s: want %d lines, got %d", path, len(wl), len(gl))
+			}
 		})
 	}
 }
@@ -208,7 +216,7 @@ func TestBuildResourcesShape(t *testing.T) {
 	require.Equal(t, extprocv3.ProcessingMode_STREAMED, per.GetOverrides().GetProcessingMode().GetResponseBodyMode())
 
 	// Limits flow into the listener and the filter.
-	require.EqualValues(t, 1<<20, res.Listener.GetPerConnectionBufferLimitBytes().GetValue())
+	require.EqualValues(t, 2<<20, res.Listener.GetPerConnectionBufferLimitBytes().GetValue(), "twice limits.max_body_bytes")
 	ep := xds.ExternalProcessor(mustConfig(t, fullYAML), xds.Options{})
 	require.EqualValues(t, 2, ep.GetMessageTimeout().GetSeconds())
 	require.EqualValues(t, 300, ep.GetMaxMessageTimeout().GetSeconds())

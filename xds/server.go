@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/log"
@@ -32,7 +33,17 @@ type Server struct {
 	seq     uint64
 	version string
 	nacks   uint64
+	// sent is the last response per stream and type, to recognise what a
+	// NACK rejects.
+	sent map[sentKey]sentResp
 }
+
+type sentKey struct {
+	stream  int64
+	typeURL string
+}
+
+type sentResp struct{ nonce, version string }
 
 // New returns a Server with no snapshot: Envoy's requests wait until the
 // first successful Update. A nil logger discards.
@@ -41,10 +52,12 @@ func New(opts Options, logger *slog.Logger) *Server {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	opts.NodeID = cmpOr(opts.NodeID, DefaultNodeID)
-	s := &Server{opts: opts, logger: logger.With("component", "xds")}
+	s := &Server{opts: opts, logger: logger.With("component", "xds"), sent: map[sentKey]sentResp{}}
 	s.cache = cache.NewSnapshotCache(true, cache.IDHash{}, cacheLogger(s.logger))
 	s.ads = serverv3.NewServer(context.Background(), s.cache, serverv3.CallbackFuncs{
-		StreamRequestFunc: s.onRequest,
+		StreamRequestFunc:  s.onRequest,
+		StreamResponseFunc: s.onResponse,
+		StreamClosedFunc:   s.onClosed,
 	})
 	return s
 }
@@ -107,15 +120,39 @@ func (s *Server) NACKs() uint64 {
 	return s.nacks
 }
 
-func (s *Server) onRequest(_ int64, req *discoveryv3.DiscoveryRequest) error {
+// onRequest counts and logs NACKs. go-control-plane would answer a NACK
+// (which carries the last accepted version) by re-sending the rejected
+// version at once, and Envoy would reject it again in a tight loop; so a
+// NACK of the response just sent on this stream is treated as having
+// "seen" that version: the watch stays open and the next Update is pushed.
+func (s *Server) onRequest(stream int64, req *discoveryv3.DiscoveryRequest) error {
 	if req.GetErrorDetail() != nil {
 		s.mu.Lock()
 		s.nacks++
+		if last, ok := s.sent[sentKey{stream, req.GetTypeUrl()}]; ok && last.nonce == req.GetResponseNonce() {
+			req.VersionInfo = last.version
+		}
 		s.mu.Unlock()
 		s.logger.Warn("Envoy rejected xDS config", "node", req.GetNode().GetId(), "type", req.GetTypeUrl(),
 			"kept_version", req.GetVersionInfo(), "error", req.GetErrorDetail().GetMessage())
 	}
 	return nil
+}
+
+func (s *Server) onResponse(_ context.Context, stream int64, _ *discoveryv3.DiscoveryRequest, resp *discoveryv3.DiscoveryResponse) {
+	s.mu.Lock()
+	s.sent[sentKey{stream, resp.GetTypeUrl()}] = sentResp{nonce: resp.GetNonce(), version: resp.GetVersionInfo()}
+	s.mu.Unlock()
+}
+
+func (s *Server) onClosed(stream int64, _ *corev3.Node) {
+	s.mu.Lock()
+	for k := range s.sent {
+		if k.stream == stream {
+			delete(s.sent, k)
+		}
+	}
+	s.mu.Unlock()
 }
 
 // Register adds the ADS service to an existing gRPC server.
