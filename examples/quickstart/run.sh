@@ -25,7 +25,7 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
+trap 'echo; echo "stopped."; exit 0' INT
 trap 'exit 143' TERM
 
 # start NAME CMD...: run CMD in the background, logging to $work/NAME.log.
