@@ -1,0 +1,219 @@
+package identity
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Allowed JWT algorithms. Everything else — notably "none" and HS256/384/512
+// (which would let a public key act as an HMAC secret) — is rejected.
+var allowedAlgs = []string{"RS256", "ES256", "EdDSA"}
+
+// maxTokenBytes bounds a bearer token.
+const maxTokenBytes = 16 << 10
+
+// Claims are the verified claims of a token.
+type Claims map[string]any
+
+// VerifyOptions are the checks applied to a token.
+type VerifyOptions struct {
+	Issuer   string   // required match of iss
+	Audience []string // aud must contain one of these
+	// Algorithms narrows the allow-list (default RS256, ES256, EdDSA).
+	Algorithms []string
+	Leeway     time.Duration // clock skew for exp/nbf (default 30 s)
+	Now        time.Time     // zero = time.Now()
+}
+
+// Errors returned by VerifyJWT (wrapped with detail).
+var (
+	ErrMalformed    = errors.New("malformed token")
+	ErrAlgorithm    = errors.New("algorithm not allowed")
+	ErrNoKey        = errors.New("no matching key")
+	ErrSignature    = errors.New("invalid signature")
+	ErrExpired      = errors.New("token expired")
+	ErrNotYetValid  = errors.New("token not yet valid")
+	ErrIssuer       = errors.New("wrong issuer")
+	ErrAudience     = errors.New("wrong audience")
+	ErrMissingClaim = errors.New("missing claim")
+)
+
+// VerifyJWT checks a compact JWS token against ks and opts and returns its
+// claims.
+func VerifyJWT(token string, ks *KeySet, opts VerifyOptions) (Claims, error) {
+	if len(token) > maxTokenBytes {
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxTokenBytes)
+	}
+	h, rest, ok1 := strings.Cut(token, ".")
+	p, s, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.Contains(s, ".") {
+		return nil, fmt.Errorf("%w: want three dot-separated parts", ErrMalformed)
+	}
+	hdrJSON, err := b64(h)
+	if err != nil {
+		return nil, fmt.Errorf("%w: header encoding: %v", ErrMalformed, err)
+	}
+	var hdr struct {
+		Alg  string `json:"alg"`
+		Kid  string `json:"kid"`
+		Typ  string `json:"typ"`
+		Crit []any  `json:"crit"`
+	}
+	if err := json.Unmarshal(hdrJSON, &hdr); err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	if len(hdr.Crit) > 0 {
+		return nil, fmt.Errorf("%w: unsupported crit header", ErrMalformed)
+	}
+	algs := opts.Algorithms
+	if len(algs) == 0 {
+		algs = allowedAlgs
+	}
+	if !slices.Contains(allowedAlgs, hdr.Alg) || !slices.Contains(algs, hdr.Alg) {
+		return nil, fmt.Errorf("%w: %q", ErrAlgorithm, hdr.Alg)
+	}
+	sig, err := b64(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signature encoding: %v", ErrMalformed, err)
+	}
+	signed := token[:len(h)+1+len(p)]
+	keys := ks.find(hdr.Kid)
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w: kid %q", ErrNoKey, hdr.Kid)
+	}
+	verified := false
+	for _, k := range keys {
+		if k.alg != "" && k.alg != hdr.Alg {
+			continue
+		}
+		if verifySig(hdr.Alg, k.key, signed, sig) {
+			verified = true
+			break
+		}
+	}
+	if !verified {
+		return nil, ErrSignature
+	}
+	payload, err := b64(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload encoding: %v", ErrMalformed, err)
+	}
+	var claims Claims
+	if err := json.Unmarshal(payload, &claims); err != nil || claims == nil {
+		return nil, fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
+	}
+	if err := checkClaims(claims, opts); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// verifySig checks sig over signed with key, requiring the key type that
+// alg names (so an RSA key can never verify an ES256 token and vice versa).
+func verifySig(alg string, key any, signed string, sig []byte) bool {
+	switch alg {
+	case "RS256":
+		pub, ok := key.(*rsa.PublicKey)
+		if !ok {
+			return false
+		}
+		d := sha256.Sum256([]byte(signed))
+		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, d[:], sig) == nil
+	case "ES256":
+		pub, ok := key.(*ecdsa.PublicKey)
+		if !ok || len(sig) != 64 {
+			return false
+		}
+		d := sha256.Sum256([]byte(signed))
+		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		return ecdsa.Verify(pub, d[:], r, s)
+	case "EdDSA":
+		pub, ok := key.(ed25519.PublicKey)
+		if !ok {
+			return false
+		}
+		return ed25519.Verify(pub, []byte(signed), sig)
+	}
+	return false
+}
+
+func numericDate(c Claims, name string) (time.Time, bool, error) {
+	v, ok := c[name]
+	if !ok {
+		return time.Time{}, false, nil
+	}
+	f, ok := v.(float64)
+	if !ok {
+		return time.Time{}, true, fmt.Errorf("%w: %s is not a number", ErrMalformed, name)
+	}
+	sec := int64(f)
+	return time.Unix(sec, 0), true, nil
+}
+
+func checkClaims(c Claims, opts VerifyOptions) error {
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	leeway := opts.Leeway
+	if leeway == 0 {
+		leeway = 30 * time.Second
+	}
+	exp, ok, err := numericDate(c, "exp")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: exp", ErrMissingClaim)
+	}
+	if now.After(exp.Add(leeway)) {
+		return fmt.Errorf("%w at %s", ErrExpired, exp.UTC().Format(time.RFC3339))
+	}
+	nbf, ok, err := numericDate(c, "nbf")
+	if err != nil {
+		return err
+	}
+	if ok && now.Add(leeway).Before(nbf) {
+		return fmt.Errorf("%w until %s", ErrNotYetValid, nbf.UTC().Format(time.RFC3339))
+	}
+	if opts.Issuer != "" {
+		if iss, _ := c["iss"].(string); iss != opts.Issuer {
+			return fmt.Errorf("%w: %q", ErrIssuer, iss)
+		}
+	}
+	if len(opts.Audience) > 0 {
+		auds := stringList(c["aud"])
+		if !slices.ContainsFunc(auds, func(a string) bool { return slices.Contains(opts.Audience, a) }) {
+			return fmt.Errorf("%w: %v", ErrAudience, auds)
+		}
+	}
+	return nil
+}
+
+// stringList reads a claim that may be a string (space- or
+// comma-separated) or an array of strings.
+func stringList(v any) []string {
+	switch t := v.(type) {
+	case string:
+		return strings.FieldsFunc(t, func(r rune) bool { return r == ' ' || r == ',' })
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, e := range t {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
