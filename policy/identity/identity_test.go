@@ -124,9 +124,9 @@ func newResolver(t *testing.T, mut func(*Config)) *Resolver {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		JWT:    &JWTConfig{Issuer: "https://idp.example", Audience: []string{"portcullis"}, JWKSFile: path},
-		SPIFFE: &SPIFFEConfig{TrustDomains: []string{"prod.example.org"}, Trust: "high"},
-		Header: &HeaderConfig{},
+		JWT:       &JWTConfig{Issuer: "https://idp.example", Audience: []string{"portcullis"}, JWKSFile: path},
+		SPIFFE:    &SPIFFEConfig{TrustDomains: []string{"prod.example.org"}, Trust: "high"},
+		Header:    &HeaderConfig{},
 		TrustByID: []TrustRule{{ID: "spiffe://prod.example.org/ns/ops/*", Trust: "high"}, {ID: "spiffe://prod.example.org/ns/batch/*", Trust: "low"}},
 	}
 	if mut != nil {
