@@ -438,7 +438,7 @@ func (f *File) validate() []error {
 			if t.Risk != nil {
 				pct(tp+".risk", *t.Risk)
 			}
-			if t.Floor != nil {
+			if t.Floor != nil && (t.Risk == nil || *t.Floor != *t.Risk) { // a defaulted floor repeats risk
 				pct(tp+".floor", *t.Floor)
 			}
 		}
@@ -460,7 +460,7 @@ func (f *File) validate() []error {
 		if !validAction(r.Action) {
 			add(p+".action", "unknown action %q: want allow, deny, require_approval, sandbox or redact", r.Action)
 		}
-		if !validMode(r.Mode) {
+		if r.Mode != s.Mode && !validMode(r.Mode) { // an inherited bad mode is reported once, at spec.mode
 			add(p+".mode", "unknown mode %q: want enforce, dry-run, shadow or staged", r.Mode)
 		}
 		if r.Force && r.Action != ActionAllow {
