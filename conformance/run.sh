@@ -75,6 +75,9 @@ suite() {
   grep -E '^Total:' "$work/suite-$1.log" || { cat "$work/suite-$1.log" >&2; return 1; }
 }
 
+echo "==> testing compare.mjs"
+"$NODE" --test conformance/compare.test.mjs >"$work/compare-test.log" 2>&1 || { cat "$work/compare-test.log" >&2; exit 1; }
+
 echo "==> building bin/portcullis and the Go SDK conformance server"
 mkdir -p bin
 go build -o bin/ ./cmd/portcullis

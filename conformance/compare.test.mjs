@@ -1,0 +1,51 @@
+// Tests for compare.mjs (node --test conformance/compare.test.mjs); run by
+// `make conformance` before the suites.
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const script = path.join(import.meta.dirname, "compare.mjs");
+
+const made = [];
+after(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
+
+// tree writes a result tree: {scenario: [[id, status], ...]}.
+function tree(spec) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compare-test-"));
+  made.push(dir);
+  for (const [scenario, checks] of Object.entries(spec)) {
+    const d = path.join(dir, `server-${scenario}-2026-11-24T13-19-36-091Z`);
+    fs.mkdirSync(d);
+    fs.writeFileSync(path.join(d, "checks.json"),
+      JSON.stringify(checks.map(([id, status]) => ({ id, name: id, status, errorMessage: status === "FAILURE" ? "boom" : undefined }))));
+  }
+  return dir;
+}
+
+function compare(a, b) {
+  return spawnSync(process.execPath, [script, a, b], { encoding: "utf8" });
+}
+
+const cases = [
+  { name: "identical", direct: { ping: [["ping", "SUCCESS"]], x: [["a", "FAILURE"]] }, through: { ping: [["ping", "SUCCESS"]], x: [["a", "FAILURE"]] }, code: 0, out: "OK:" },
+  { name: "regression", direct: { ping: [["ping", "SUCCESS"]] }, through: { ping: [["ping", "FAILURE"]] }, code: 1, out: "server-ping/ping: SUCCESS directly, FAILURE through Portcullis — boom" },
+  { name: "missing scenario", direct: { ping: [["ping", "SUCCESS"]] }, through: {}, code: 1, out: "MISSING" },
+  { name: "duplicate ids counted separately", direct: { s: [["c", "SUCCESS"], ["c", "SUCCESS"]] }, through: { s: [["c", "SUCCESS"], ["c", "WARNING"]] }, code: 1, out: "server-s/c#2" },
+  { name: "improvement is fine", direct: { s: [["c", "FAILURE"]] }, through: { s: [["c", "SUCCESS"]] }, code: 0, out: "pass only through Portcullis" },
+  { name: "empty direct run", direct: {}, through: {}, code: 2, out: "" },
+];
+
+for (const c of cases) {
+  test(c.name, () => {
+    const r = compare(tree(c.direct), tree(c.through));
+    assert.equal(r.status, c.code, r.stdout + r.stderr);
+    assert.ok((r.stdout + r.stderr).includes(c.out), r.stdout + r.stderr);
+  });
+}
+
+test("usage", () => {
+  assert.equal(spawnSync(process.execPath, [script], { encoding: "utf8" }).status, 2);
+});
