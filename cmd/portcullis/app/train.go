@@ -1,0 +1,59 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/portcullis-mcp/portcullis/detectors/injection"
+)
+
+func init() {
+	register(command{name: "train injection", summary: "train the prompt-injection model (deterministic) and write its weights file", run: runTrainInjection})
+}
+
+// runTrainInjection: portcullis train injection [--data FILE] [--out FILE].
+func runTrainInjection(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("train injection", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "../shared/data/injection/dev.jsonl", "dev data (JSON lines: text, label, source, kind)")
+	out := fs.String("out", "detectors/injection/model.bin", "weights file to write")
+	epochs := fs.Int("epochs", 0, "training epochs (0 = default)")
+	benign := fs.Int("benign", 0, "generated benign tool outputs (0 = default)")
+	quiet := fs.Bool("q", false, "no progress output")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return usageError(errHelp)
+		}
+		return usageError(err)
+	}
+	if fs.NArg() != 0 {
+		return usageError(fmt.Errorf("train injection: unexpected arguments %v", fs.Args()))
+	}
+	rows, err := injection.LoadDev(*data)
+	if err != nil {
+		return fmt.Errorf("train injection: %w", err)
+	}
+	log := stdout
+	if *quiet {
+		log = io.Discard
+	}
+	start := time.Now()
+	b, err := injection.Train(rows, injection.TrainOptions{Epochs: *epochs, BenignN: *benign, Log: log})
+	if err != nil {
+		return fmt.Errorf("train injection: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return fmt.Errorf("train injection: %w", err)
+	}
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		return fmt.Errorf("train injection: write weights: %w", err)
+	}
+	fmt.Fprintf(log, "wrote %s (%d bytes) in %s\n", *out, len(b), time.Since(start).Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,195 @@
+package injection
+
+import (
+	_ "embed"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/portcullis-mcp/portcullis/detectors/normalize"
+)
+
+//go:embed model.bin
+var embeddedModel []byte
+
+// Threshold is the default decision threshold on the calibrated Score.
+const Threshold = 0.5
+
+// Verdict is the injection result for one text. Score is a calibrated
+// probability-like value in 0..1; Flagged is Score >= the detector threshold;
+// Reasons name the layers and signals that contributed.
+type Verdict struct {
+	Score   float64
+	Flagged bool
+	Reasons []string
+}
+
+// Detector scores text for prompt injection. It is immutable after
+// construction and safe for concurrent use.
+type Detector struct {
+	m         *model
+	ps        *patternSet
+	sem       *semIndex
+	mk        *acMatcher
+	threshold float64
+}
+
+var (
+	defaultOnce sync.Once
+	defaultDet  *Detector
+)
+
+// Default returns the detector with the committed, embedded weights. It never
+// downloads anything. It panics only if the embedded model is corrupt, a build
+// defect caught by the package tests.
+func Default() *Detector {
+	defaultOnce.Do(func() {
+		d, err := New(embeddedModel)
+		if err != nil {
+			panic(fmt.Sprintf("injection: embedded model: %v", err))
+		}
+		defaultDet = d
+	})
+	return defaultDet
+}
+
+// New builds a detector from a serialised model (the model.bin format
+// written by Train).
+func New(modelBytes []byte) (*Detector, error) {
+	m, err := unmarshalModel(modelBytes)
+	if err != nil {
+		return nil, err
+	}
+	return newDetector(m), nil
+}
+
+func newDetector(m *model) *Detector {
+	return &Detector{m: m, ps: newPatternSet(), sem: newSemIndex(), mk: newAC(markupKeys), threshold: Threshold}
+}
+
+// Score normalises text and scores it.
+func (d *Detector) Score(text string) Verdict {
+	return d.ScoreView(normalize.Normalize(text))
+}
+
+// meta is the per-text layer output fed to the calibration.
+type meta [nMeta]float64
+
+const (
+	metaLogit = iota
+	metaPattern
+	metaSemantic
+	metaHidden
+	metaExfil
+	metaObfuscation
+)
+
+// textLayers runs model, patterns and semantic similarity over the folded,
+// despaced and decoded views.
+func (d *Detector) textLayers(folded, despaced string, decoded []string) (x meta, hits patternHits, fromDecoded bool) {
+	x[metaLogit], _ = d.m.logit(folded)
+	x[metaSemantic] = d.sem.similarity(folded)
+	d.ps.match(folded, false, &hits)
+	if despaced != "" {
+		d.ps.match(despaced, true, &hits)
+	}
+	for _, dv := range decoded {
+		if l, _ := d.m.logit(dv); l > x[metaLogit] {
+			x[metaLogit] = l
+			fromDecoded = true
+		}
+		if s := d.sem.similarity(dv); s > x[metaSemantic] {
+			x[metaSemantic] = s
+		}
+		before := hits.score
+		d.ps.match(dv, false, &hits)
+		if hits.score > before {
+			fromDecoded = true
+		}
+	}
+	x[metaPattern] = hits.score
+	return x, hits, fromDecoded
+}
+
+// prob applies the calibration to x.
+func (m *model) prob(x meta) float64 {
+	z := float64(m.calib[0])
+	for i, v := range clampMeta(x) {
+		z += float64(m.calib[i+1]) * v
+	}
+	return 1 / (1 + math.Exp(-z))
+}
+
+func clampMeta(x meta) meta {
+	x[metaLogit] = max(-12, min(12, x[metaLogit]))
+	x[metaPattern] = min(6, x[metaPattern])
+	return x
+}
+
+// ScoreView scores a precomputed view (shared with other detectors).
+func (d *Detector) ScoreView(v *normalize.View) Verdict {
+	x, hits, fromDecoded := d.textLayers(v.Folded, v.Despaced, v.Decoded)
+	mk := d.markup(v.Original)
+	for _, h := range mk.hidden {
+		f := normalize.Fold(h)
+		hx, _, _ := d.textLayers(f, "", nil)
+		if p := d.m.prob(hx); p > x[metaHidden] {
+			x[metaHidden] = p
+		}
+	}
+	if mk.exfilURL {
+		x[metaExfil] = 1
+	}
+	if v.HasSignal(normalize.SigTags) {
+		x[metaObfuscation] = 1
+	} else if v.HasSignal(normalize.SigBidi) {
+		x[metaObfuscation] = 0.5
+	}
+	p := d.m.prob(x)
+	verdict := Verdict{Score: p, Flagged: p >= d.threshold}
+	verdict.Reasons = reasons(x, hits, fromDecoded, mk, v, p)
+	return verdict
+}
+
+func reasons(x meta, hits patternHits, fromDecoded bool, mk markupFindings, v *normalize.View, p float64) []string {
+	var rs []string
+	if x[metaLogit] > 0 {
+		rs = append(rs, "model:"+strconv.FormatFloat(1/(1+math.Exp(-x[metaLogit])), 'f', 2, 64))
+	}
+	keys := make([]string, 0, len(hits.reasons))
+	for k := range hits.reasons {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		rs = append(rs, "pattern:"+k)
+	}
+	if x[metaSemantic] >= 0.45 {
+		rs = append(rs, "semantic:"+strconv.FormatFloat(x[metaSemantic], 'f', 2, 64))
+	}
+	if mk.comment && x[metaHidden] >= 0.5 {
+		rs = append(rs, "markup:hidden_html_comment")
+	}
+	if mk.hiddenElem && x[metaHidden] >= 0.5 {
+		rs = append(rs, "markup:hidden_element")
+	}
+	if mk.exfilURL {
+		if mk.exfilIsImage {
+			rs = append(rs, "markup:markdown_image_exfil_url")
+		} else {
+			rs = append(rs, "markup:markdown_link_exfil_url")
+		}
+	}
+	if fromDecoded {
+		rs = append(rs, "decoded_payload")
+	}
+	if p >= 0.2 || len(rs) > 0 {
+		for _, s := range v.Signals {
+			rs = append(rs, "signal:"+s)
+		}
+	}
+	return slices.Compact(rs)
+}

@@ -1,0 +1,209 @@
+package injection
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+)
+
+const (
+	dimBits    = 18
+	dim        = 1 << dimBits
+	dimMask    = dim - 1
+	windowSize = 512 // bytes of folded text per model window
+	windowStep = 256
+	nMeta      = 6 // calibration inputs, see metaFeatures
+)
+
+var modelMagic = []byte("PCINJ01\n")
+
+// model is the hashed n-gram logistic regression plus the calibration that
+// combines all layers.
+type model struct {
+	w     []float32 // dim weights
+	bias  float32
+	calib [nMeta + 1]float32 // bias first, then one weight per meta feature
+}
+
+// marshal writes the model in a fixed little-endian format (int16-quantised
+// weights) so training output is byte-identical across runs.
+func (m *model) marshal() []byte {
+	var buf bytes.Buffer
+	buf.Write(modelMagic)
+	maxAbs := float32(0)
+	for _, x := range m.w {
+		if a := float32(math.Abs(float64(x))); a > maxAbs {
+			maxAbs = a
+		}
+	}
+	scale := maxAbs / 32767
+	if scale == 0 {
+		scale = 1
+	}
+	_ = binary.Write(&buf, binary.LittleEndian, uint32(dim))
+	_ = binary.Write(&buf, binary.LittleEndian, scale)
+	_ = binary.Write(&buf, binary.LittleEndian, m.bias)
+	_ = binary.Write(&buf, binary.LittleEndian, m.calib)
+	q := make([]int16, len(m.w))
+	for i, x := range m.w {
+		q[i] = int16(math.Round(float64(x / scale)))
+	}
+	_ = binary.Write(&buf, binary.LittleEndian, q)
+	return buf.Bytes()
+}
+
+func unmarshalModel(b []byte) (*model, error) {
+	if !bytes.HasPrefix(b, modelMagic) {
+		return nil, errors.New("injection model: bad magic")
+	}
+	r := bytes.NewReader(b[len(modelMagic):])
+	var n uint32
+	var scale float32
+	m := &model{}
+	if err := binary.Read(r, binary.LittleEndian, &n); err != nil {
+		return nil, fmt.Errorf("injection model header: %w", err)
+	}
+	if n != dim {
+		return nil, fmt.Errorf("injection model: dimension %d, want %d", n, dim)
+	}
+	if err := binary.Read(r, binary.LittleEndian, &scale); err != nil {
+		return nil, fmt.Errorf("injection model header: %w", err)
+	}
+	if err := binary.Read(r, binary.LittleEndian, &m.bias); err != nil {
+		return nil, fmt.Errorf("injection model header: %w", err)
+	}
+	if err := binary.Read(r, binary.LittleEndian, &m.calib); err != nil {
+		return nil, fmt.Errorf("injection model calibration: %w", err)
+	}
+	q := make([]int16, dim)
+	if err := binary.Read(r, binary.LittleEndian, q); err != nil {
+		return nil, fmt.Errorf("injection model weights: %w", err)
+	}
+	m.w = make([]float32, dim)
+	for i, x := range q {
+		m.w[i] = float32(x) * scale
+	}
+	return m, nil
+}
+
+// hashing ---------------------------------------------------------------
+
+const (
+	fnvOff   = 2166136261
+	fnvPrime = 16777619
+)
+
+func mix(h uint32) uint32 {
+	h ^= h >> 16
+	h *= 0x7feb352d
+	h ^= h >> 15
+	h *= 0x846ca68b
+	h ^= h >> 16
+	return h
+}
+
+func isTokByte(c byte) bool {
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80 || (c >= 'A' && c <= 'Z')
+}
+
+// eachFeature calls fn(pos, idx) for every hashed feature of the folded text
+// s: character 3-, 4- and 5-grams at every byte position, word unigrams and
+// bigrams at the word's start position.
+func eachFeature(s string, fn func(pos int, idx uint32)) {
+	n := len(s)
+	for i := 0; i < n; i++ {
+		h := uint32(fnvOff)
+		for k := 0; k < 5 && i+k < n; k++ {
+			h = (h ^ uint32(s[i+k])) * fnvPrime
+			if k >= 2 {
+				fn(i, mix(h+uint32(k)*0x9e3779b9)&dimMask)
+			}
+		}
+	}
+	prev := uint32(0)
+	for i := 0; i < n; {
+		if !isTokByte(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		h := uint32(fnvOff ^ 0x5bd1e995)
+		for j < n && isTokByte(s[j]) {
+			h = (h ^ uint32(s[j])) * fnvPrime
+			j++
+		}
+		fn(i, mix(h^0xa5a5a5a5)&dimMask)
+		if prev != 0 {
+			fn(i, mix(prev*0x01000193+h*0x2545f491)&dimMask)
+		}
+		prev = h
+		i = j
+	}
+}
+
+// featureIndices returns every feature index of s (with repetition).
+func featureIndices(s string) []uint32 {
+	out := make([]uint32, 0, len(s)*3+len(s)/3)
+	eachFeature(s, func(_ int, idx uint32) { out = append(out, idx) })
+	return out
+}
+
+type prefixBuf struct {
+	sum []float32
+	cnt []int32
+}
+
+var prefixPool = sync.Pool{New: func() any { return &prefixBuf{} }}
+
+// logit returns the maximum window logit of the folded text s, and the
+// window start with that maximum.
+func (m *model) logit(s string) (float64, int) {
+	if len(s) == 0 {
+		return float64(m.bias), 0
+	}
+	if len(s) <= windowSize {
+		sum, cnt := float32(0), 0
+		eachFeature(s, func(_ int, idx uint32) { sum += m.w[idx]; cnt++ })
+		return windowLogit(m.bias, sum, cnt), 0
+	}
+	pb := prefixPool.Get().(*prefixBuf)
+	defer prefixPool.Put(pb)
+	n := len(s)
+	if cap(pb.sum) < n+1 {
+		pb.sum = make([]float32, n+1)
+		pb.cnt = make([]int32, n+1)
+	}
+	sum, cnt := pb.sum[:n+1], pb.cnt[:n+1]
+	clear(sum)
+	clear(cnt)
+	eachFeature(s, func(pos int, idx uint32) { sum[pos+1] += m.w[idx]; cnt[pos+1]++ })
+	for i := 1; i <= n; i++ {
+		sum[i] += sum[i-1]
+		cnt[i] += cnt[i-1]
+	}
+	best, bestAt := math.Inf(-1), 0
+	for a := 0; ; a += windowStep {
+		b := a + windowSize
+		if b > n {
+			b = n
+			a = max(0, n-windowSize)
+		}
+		if l := windowLogit(m.bias, sum[b]-sum[a], int(cnt[b]-cnt[a])); l > best {
+			best, bestAt = l, a
+		}
+		if b == n {
+			break
+		}
+	}
+	return best, bestAt
+}
+
+func windowLogit(bias, sum float32, cnt int) float64 {
+	if cnt == 0 {
+		return float64(bias)
+	}
+	return float64(bias) + float64(sum)/math.Sqrt(float64(cnt))
+}

@@ -1,0 +1,189 @@
+package injection
+
+import (
+	"regexp"
+	"strings"
+)
+
+// rule is one pattern-layer rule: a keyword for the Aho-Corasick prefilter
+// and, optionally, a regular expression that must match the folded text
+// starting at the keyword (checked only on a bounded window).
+type rule struct {
+	kw     string
+	re     string // anchored at the keyword start; empty = keyword suffices
+	weight float64
+	reason string
+	re2    *regexp.Regexp
+}
+
+const (
+	reOverrideTail = `(\s*(all|any|every|each|the|your|my|of|these|those|everything|previous|prior|above|earlier|preceding|former|initial|original|system|existing|current|given|other|old|safety|ethical|moral|content|developer|openai|programmed|and|,)\b){0,5}\s*(instructions?|prompts?|rules?|directions?|directives?|guidelines?|context|tasks?|commands?|orders?|messages?|constraints?|restrictions?|programming|guidance|policies|policy|filters?|limitations?|training|settings|text|conversation|information|input|said|told)`
+	windowAfter    = 160
+)
+
+var rules = []rule{
+	// instruction override
+	{kw: "ignore", re: `ignore` + reOverrideTail, weight: 2.5, reason: "instruction_override"},
+	{kw: "disregard", re: `disregard` + reOverrideTail, weight: 2.5, reason: "instruction_override"},
+	{kw: "forget", re: `forget` + reOverrideTail, weight: 2.5, reason: "instruction_override"},
+	{kw: "override", re: `override` + reOverrideTail, weight: 2.0, reason: "instruction_override"},
+	{kw: "bypass", re: `bypass` + reOverrideTail, weight: 2.0, reason: "instruction_override"},
+	{kw: "skip", re: `skip` + reOverrideTail, weight: 1.2, reason: "instruction_override"},
+	{kw: "neglect", re: `neglect` + reOverrideTail, weight: 2.0, reason: "instruction_override"},
+	{kw: "do not follow", re: `do not follow` + reOverrideTail, weight: 2.0, reason: "instruction_override"},
+	{kw: "stop following", weight: 1.5, reason: "instruction_override"},
+	{kw: "ignorepreviousinstructions", weight: 2.5, reason: "instruction_override"},
+	{kw: "ignoreallpreviousinstructions", weight: 2.5, reason: "instruction_override"},
+	{kw: "ignoreallinstructions", weight: 2.5, reason: "instruction_override"},
+	{kw: "ignoreyourinstructions", weight: 2.5, reason: "instruction_override"},
+	{kw: "ignoretheaboveinstructions", weight: 2.5, reason: "instruction_override"},
+	{kw: "disregardpreviousinstructions", weight: 2.5, reason: "instruction_override"},
+	{kw: "disregardallprevious", weight: 2.5, reason: "instruction_override"},
+	{kw: "forgetallprevious", weight: 2.5, reason: "instruction_override"},
+	{kw: "forgeteverything", weight: 1.5, reason: "instruction_override"},
+	{kw: "new instructions", weight: 1.2, reason: "instruction_override"},
+	{kw: "updated instructions", weight: 1.0, reason: "instruction_override"},
+	{kw: "important instructions", weight: 1.0, reason: "instruction_override"},
+	{kw: "instead, you", weight: 0.8, reason: "instruction_override"},
+	{kw: "your new task", weight: 1.5, reason: "instruction_override"},
+	{kw: "new task:", weight: 1.2, reason: "instruction_override"},
+	{kw: "now focus on", weight: 0.8, reason: "instruction_override"},
+	// German
+	{kw: "ignoriere", weight: 1.5, reason: "instruction_override"},
+	{kw: "ignorieren sie", weight: 1.5, reason: "instruction_override"},
+	{kw: "vergiss alle", weight: 2.0, reason: "instruction_override"},
+	{kw: "vergiss alles", weight: 2.0, reason: "instruction_override"},
+	{kw: "vergessen sie alle", weight: 2.0, reason: "instruction_override"},
+	{kw: "vorherigen anweisungen", weight: 2.0, reason: "instruction_override"},
+	{kw: "neue aufgabe", weight: 1.0, reason: "instruction_override"},
+	// prompt leaking
+	{kw: "system prompt", weight: 1.0, reason: "prompt_leak"},
+	{kw: "systemprompt", weight: 0.8, reason: "prompt_leak"},
+	{kw: "initial prompt", weight: 1.0, reason: "prompt_leak"},
+	{kw: "original prompt", weight: 0.8, reason: "prompt_leak"},
+	{kw: "hidden prompt", weight: 1.0, reason: "prompt_leak"},
+	{kw: "secret password", weight: 0.6, reason: "prompt_leak"},
+	{kw: "reveal", re: `reveal\s+(\w+\s+){0,3}(prompt|instructions|password|secret|key|rules)`, weight: 1.5, reason: "prompt_leak"},
+	{kw: "print", re: `print\s+(\w+\s+){0,3}(prompt|instructions|above|previous)`, weight: 1.2, reason: "prompt_leak"},
+	{kw: "repeat", re: `repeat\s+(\w+\s+){0,3}(prompt|instructions|above|everything|words above)`, weight: 1.2, reason: "prompt_leak"},
+	{kw: "show me", re: `show me\s+(\w+\s+){0,3}(prompt|instructions|password)`, weight: 1.2, reason: "prompt_leak"},
+	{kw: "your instructions", weight: 0.7, reason: "prompt_leak"},
+	{kw: "your prompt", weight: 0.7, reason: "prompt_leak"},
+	// role play / jailbreak
+	{kw: "do anything now", weight: 2.5, reason: "jailbreak"},
+	{kw: "doanythingnow", weight: 2.5, reason: "jailbreak"},
+	{kw: "dan mode", weight: 2.0, reason: "jailbreak"},
+	{kw: "developer mode", weight: 1.5, reason: "jailbreak"},
+	{kw: "developermode", weight: 1.2, reason: "jailbreak"},
+	{kw: "jailbreak", weight: 1.5, reason: "jailbreak"},
+	{kw: "jailbroken", weight: 2.0, reason: "jailbreak"},
+	{kw: "no restrictions", weight: 1.0, reason: "jailbreak"},
+	{kw: "without any restrictions", weight: 1.2, reason: "jailbreak"},
+	{kw: "without restrictions", weight: 1.0, reason: "jailbreak"},
+	{kw: "unfiltered", weight: 0.8, reason: "jailbreak"},
+	{kw: "uncensored", weight: 0.8, reason: "jailbreak"},
+	{kw: "no ethical", weight: 1.0, reason: "jailbreak"},
+	{kw: "no moral", weight: 1.0, reason: "jailbreak"},
+	{kw: "you are now", weight: 1.0, reason: "role_hijack"},
+	{kw: "from now on", weight: 0.8, reason: "role_hijack"},
+	{kw: "pretend to be", weight: 0.7, reason: "role_hijack"},
+	{kw: "pretend you are", weight: 0.8, reason: "role_hijack"},
+	{kw: "act as", re: `act as (a|an|if|my|the)\b`, weight: 0.4, reason: "role_hijack"},
+	{kw: "stay in character", weight: 1.0, reason: "role_hijack"},
+	// addressing the model from inside data
+	{kw: "do not tell the user", weight: 2.0, reason: "conceal_from_user"},
+	{kw: "don't tell the user", weight: 2.0, reason: "conceal_from_user"},
+	{kw: "without telling the user", weight: 2.0, reason: "conceal_from_user"},
+	{kw: "do not inform the user", weight: 2.0, reason: "conceal_from_user"},
+	{kw: "do not mention this", weight: 1.2, reason: "conceal_from_user"},
+	{kw: "the user must not", weight: 1.2, reason: "conceal_from_user"},
+	{kw: "note to ai", weight: 1.5, reason: "addresses_model"},
+	{kw: "attention ai", weight: 1.5, reason: "addresses_model"},
+	{kw: "dear ai", weight: 1.2, reason: "addresses_model"},
+	{kw: "ai assistant:", weight: 1.0, reason: "addresses_model"},
+	{kw: "if you are an ai", weight: 1.5, reason: "addresses_model"},
+	{kw: "if you are a language model", weight: 1.5, reason: "addresses_model"},
+	{kw: "if you are an llm", weight: 1.5, reason: "addresses_model"},
+	{kw: "to the assistant", weight: 0.8, reason: "addresses_model"},
+	{kw: "before using this tool", weight: 1.2, reason: "addresses_model"},
+	{kw: "before responding", weight: 0.5, reason: "addresses_model"},
+	{kw: "in your response", weight: 0.4, reason: "addresses_model"},
+	{kw: "in your answer", weight: 0.4, reason: "addresses_model"},
+	{kw: "in your reply", weight: 0.4, reason: "addresses_model"},
+	// chat-template and delimiter injection
+	{kw: "<|im_start|>", weight: 2.0, reason: "template_injection"},
+	{kw: "<|system|>", weight: 2.0, reason: "template_injection"},
+	{kw: "<|endoftext|>", weight: 1.5, reason: "template_injection"},
+	{kw: "[system]", weight: 1.0, reason: "template_injection"},
+	{kw: "<system>", weight: 1.0, reason: "template_injection"},
+	{kw: "</system>", weight: 1.2, reason: "template_injection"},
+	{kw: "### instruction", weight: 1.0, reason: "template_injection"},
+	{kw: "[inst]", weight: 1.0, reason: "template_injection"},
+	{kw: "end of user input", weight: 1.2, reason: "template_injection"},
+	{kw: "end of context", weight: 0.8, reason: "template_injection"},
+	// sensitive data grabs addressed to the model
+	{kw: "id_rsa", weight: 1.0, reason: "sensitive_exfil"},
+	{kw: "~/.ssh", weight: 1.0, reason: "sensitive_exfil"},
+	{kw: "/etc/passwd", weight: 0.8, reason: "sensitive_exfil"},
+}
+
+// patternSet is the compiled pattern layer.
+type patternSet struct {
+	ac    *acMatcher
+	rules []rule
+}
+
+func newPatternSet() *patternSet {
+	ps := &patternSet{rules: make([]rule, len(rules))}
+	copy(ps.rules, rules)
+	kws := make([]string, len(ps.rules))
+	for i := range ps.rules {
+		kws[i] = ps.rules[i].kw
+		if ps.rules[i].re != "" {
+			ps.rules[i].re2 = regexp.MustCompile(`^(?:` + ps.rules[i].re + `)`)
+		}
+	}
+	ps.ac = newAC(kws)
+	return ps
+}
+
+// patternHits accumulates matched rules per reason (each rule counted once).
+type patternHits struct {
+	matched []bool
+	score   float64
+	reasons map[string]float64
+}
+
+// match scans s (a folded or despaced view) and records matching rules.
+func (ps *patternSet) match(s string, despaced bool, h *patternHits) {
+	if h.matched == nil {
+		h.matched = make([]bool, len(ps.rules))
+	}
+	ps.ac.scan(s, func(p, end int) bool {
+		if h.matched[p] {
+			return true
+		}
+		r := &ps.rules[p]
+		start := end - len(r.kw)
+		if !despaced && start > 0 && isWordByte(s[start-1]) && isWordByte(r.kw[0]) && !strings.HasPrefix(r.kw, "ignore") {
+			return true // keyword inside a longer word
+		}
+		if r.re2 != nil {
+			w := s[start:min(len(s), start+len(r.kw)+windowAfter)]
+			if !r.re2.MatchString(w) {
+				return true
+			}
+		}
+		h.matched[p] = true
+		h.score += r.weight
+		if h.reasons == nil {
+			h.reasons = map[string]float64{}
+		}
+		h.reasons[r.reason] += r.weight
+		return true
+	})
+}
+
+func isWordByte(c byte) bool {
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+}

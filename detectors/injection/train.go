@@ -1,0 +1,341 @@
+package injection
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strings"
+
+	"github.com/portcullis-mcp/portcullis/detectors/normalize"
+)
+
+// Row is one line of the dev data (../shared/data/injection/dev.jsonl).
+type Row struct {
+	Text   string `json:"text"`
+	Label  int    `json:"label"`
+	Source string `json:"source"`
+	Kind   string `json:"kind"`
+	// Group is the split key: the inserted attack for BIPIA injected rows
+	// (the same attack appears in many contexts), otherwise the text.
+	Group string `json:"-"`
+	// Attack is the inserted attack string for BIPIA injected rows.
+	Attack string `json:"-"`
+}
+
+// Split names.
+const (
+	SplitTrain = "train"
+	SplitCalib = "calib"
+	SplitEval  = "eval"
+)
+
+// SplitOf assigns a row to a split by a hash of its group key: 20% eval,
+// 10% calibration, 70% training.
+func SplitOf(group string) string {
+	h := fnv.New32a()
+	_, _ = io.WriteString(h, group)
+	switch b := h.Sum32() % 10; {
+	case b < 2:
+		return SplitEval
+	case b < 3:
+		return SplitCalib
+	}
+	return SplitTrain
+}
+
+// LoadDev reads dev.jsonl and fills Group/Attack.
+func LoadDev(path string) ([]Row, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open injection data: %w", err)
+	}
+	defer f.Close()
+	return ReadRows(f)
+}
+
+// ReadRows parses dev-format JSON lines.
+func ReadRows(rd io.Reader) ([]Row, error) {
+	var rows []Row
+	sc := bufio.NewScanner(rd)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for ln := 1; sc.Scan(); ln++ {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var r Row
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("injection data line %d: %w", ln, err)
+		}
+		rows = append(rows, r)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read injection data: %w", err)
+	}
+	annotateAttacks(rows)
+	return rows, nil
+}
+
+// annotateAttacks finds, for BIPIA injected rows, the clean context they were
+// built from and extracts the inserted attack (common prefix/suffix diff).
+func annotateAttacks(rows []Row) {
+	clean := map[string][]string{}
+	for _, r := range rows {
+		if strings.HasSuffix(r.Source, "_clean") {
+			k := strings.TrimSuffix(r.Source, "_clean")
+			clean[k] = append(clean[k], r.Text)
+		}
+	}
+	for i := range rows {
+		r := &rows[i]
+		r.Group = r.Text
+		if !strings.HasSuffix(r.Source, "_injected") {
+			continue
+		}
+		for _, c := range clean[strings.TrimSuffix(r.Source, "_injected")] {
+			p := commonPrefix(r.Text, c)
+			s := commonSuffix(r.Text[p:], c[p:])
+			if p+s >= len(c)-2 && len(r.Text)-p-s > 0 {
+				r.Attack = strings.TrimSpace(r.Text[p : len(r.Text)-s])
+				r.Group = r.Attack
+				break
+			}
+		}
+	}
+}
+
+func commonPrefix(a, b string) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
+func commonSuffix(a, b string) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[len(a)-1-i] == b[len(b)-1-i] {
+		i++
+	}
+	return i
+}
+
+// sample is one training example: folded text of at most windowSize bytes.
+type sample struct {
+	text  string
+	label int
+}
+
+// segments turns a row into model-window-sized training samples.
+func segments(r Row, limit int) []sample {
+	f := normalize.Fold(r.Text)
+	if r.Attack != "" {
+		// the attack plus some surrounding context, as the window scorer sees it
+		a := normalize.Fold(r.Attack)
+		i := strings.Index(f, a)
+		if i < 0 {
+			return []sample{{text: clip(a), label: 1}}
+		}
+		ctx := max(0, (windowSize-len(a))/2)
+		lo, hi := max(0, i-ctx), min(len(f), i+len(a)+ctx)
+		return []sample{{text: clip(f[lo:hi]), label: 1}, {text: clip(a), label: 1}}
+	}
+	if len(f) <= windowSize {
+		return []sample{{text: f, label: r.Label}}
+	}
+	var out []sample
+	for a := 0; a < len(f) && len(out) < limit; a += windowSize {
+		out = append(out, sample{text: clip(f[a:min(len(f), a+windowSize)]), label: r.Label})
+	}
+	return out
+}
+
+func clip(s string) string {
+	if len(s) > windowSize {
+		return s[:windowSize]
+	}
+	return s
+}
+
+// TrainOptions controls Train.
+type TrainOptions struct {
+	Epochs      int    // passes over the data (default 6)
+	Seed        uint64 // shuffling and generator seed (default 1)
+	BenignN     int    // generated benign tool outputs (default 3000)
+	MaxSegments int    // windows per long document (default 6)
+	Log         io.Writer
+}
+
+func (o *TrainOptions) defaults() {
+	if o.Epochs == 0 {
+		o.Epochs = 6
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.BenignN == 0 {
+		o.BenignN = 3000
+	}
+	if o.MaxSegments == 0 {
+		o.MaxSegments = 6
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+}
+
+// Train fits the model on the train split of rows plus generated benign tool
+// output, fits the layer calibration on the calibration split, and returns
+// the serialised model. It is deterministic: the same rows and options give
+// byte-identical output.
+func Train(rows []Row, opt TrainOptions) ([]byte, error) {
+	opt.defaults()
+	var train []sample
+	var calibRows []Row
+	for _, r := range rows {
+		switch SplitOf(r.Group) {
+		case SplitTrain:
+			train = append(train, segments(r, opt.MaxSegments)...)
+		case SplitCalib:
+			calibRows = append(calibRows, r)
+		}
+	}
+	gen := GenerateBenign(opt.Seed, opt.BenignN)
+	for i, g := range gen {
+		r := Row{Text: g, Source: "generated", Kind: "tool_result"}
+		if i%10 == 0 {
+			calibRows = append(calibRows, r)
+			continue
+		}
+		train = append(train, segments(r, opt.MaxSegments)...)
+	}
+	if len(train) == 0 {
+		return nil, fmt.Errorf("train injection: no training samples")
+	}
+	pos := 0
+	for _, s := range train {
+		pos += s.label
+	}
+	fmt.Fprintf(opt.Log, "training samples: %d (%d positive), calibration rows: %d\n", len(train), pos, len(calibRows))
+
+	m := &model{w: make([]float32, dim)}
+	fitLR(m, train, pos, opt)
+	d := newDetector(m)
+	fitCalibration(d, calibRows)
+	fmt.Fprintf(opt.Log, "calibration: %v\n", m.calib)
+	return m.marshal(), nil
+}
+
+// fitLR trains the hashed n-gram logistic regression with AdaGrad and L2,
+// class-balanced, in a fixed seeded order.
+func fitLR(m *model, train []sample, pos int, opt TrainOptions) {
+	feats := make([][]uint32, len(train))
+	for i, s := range train {
+		feats[i] = featureIndices(s.text)
+	}
+	neg := len(train) - pos
+	wPos := float64(len(train)) / (2 * float64(max(pos, 1)))
+	wNeg := float64(len(train)) / (2 * float64(max(neg, 1)))
+	g2 := make([]float32, dim)
+	var biasG2 float64
+	const lr, l2 = 0.2, 1e-6
+	order := make([]int, len(train))
+	for i := range order {
+		order[i] = i
+	}
+	rng := rand.New(rand.NewPCG(opt.Seed, 7))
+	for ep := 0; ep < opt.Epochs; ep++ {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		loss := 0.0
+		for _, i := range order {
+			f := feats[i]
+			if len(f) == 0 {
+				continue
+			}
+			scale := float32(1 / math.Sqrt(float64(len(f))))
+			z := float64(m.bias)
+			for _, k := range f {
+				z += float64(m.w[k] * scale)
+			}
+			p := 1 / (1 + math.Exp(-z))
+			y := float64(train[i].label)
+			cw := wNeg
+			if train[i].label == 1 {
+				cw = wPos
+			}
+			loss += -cw * (y*math.Log(p+1e-12) + (1-y)*math.Log(1-p+1e-12))
+			g := float32(cw * (p - y))
+			for _, k := range f {
+				gk := g*scale + l2*m.w[k]
+				g2[k] += gk * gk
+				m.w[k] -= lr * gk / float32(math.Sqrt(float64(g2[k])+1e-8))
+			}
+			biasG2 += float64(g * g)
+			m.bias -= float32(lr * float64(g) / math.Sqrt(biasG2+1e-8))
+		}
+		fmt.Fprintf(opt.Log, "epoch %d: loss %.4f\n", ep+1, loss/float64(len(train)))
+	}
+}
+
+// Fixed calibration weights for layers that the calibration split cannot
+// estimate (they are rare there): hidden content, exfiltration URLs and tag
+// smuggling. Chosen so each alone, at full strength, lands near 0.8–0.95.
+const (
+	calibHidden      = 5.0
+	calibExfil       = 4.5
+	calibObfuscation = 1.5
+)
+
+// fitCalibration fits bias + weights for (model logit, pattern score,
+// semantic similarity) on the calibration rows by class-balanced logistic
+// regression (full-batch gradient descent, deterministic), with weights kept
+// non-negative.
+func fitCalibration(d *Detector, rows []Row) {
+	xs := make([]meta, len(rows))
+	ys := make([]float64, len(rows))
+	pos := 0.0
+	for i, r := range rows {
+		v := normalize.Normalize(r.Text)
+		x, _, _ := d.textLayers(v.Folded, v.Despaced, v.Decoded)
+		xs[i] = clampMeta(x)
+		ys[i] = float64(r.Label)
+		pos += ys[i]
+	}
+	n := float64(len(rows))
+	wPos, wNeg := n/(2*max(pos, 1)), n/(2*max(n-pos, 1))
+	c := [4]float64{-2, 0.5, 0.5, 1}
+	for it := 0; it < 3000; it++ {
+		var g [4]float64
+		for i, x := range xs {
+			z := c[0] + c[1]*x[metaLogit] + c[2]*x[metaPattern] + c[3]*x[metaSemantic]
+			p := 1 / (1 + math.Exp(-z))
+			w := wNeg
+			if ys[i] == 1 {
+				w = wPos
+			}
+			e := w * (p - ys[i])
+			g[0] += e
+			g[1] += e * x[metaLogit]
+			g[2] += e * x[metaPattern]
+			g[3] += e * x[metaSemantic]
+		}
+		for k := range c {
+			c[k] -= 0.5 * (g[k]/n + 1e-3*c[k]*b2f(k > 0))
+			if k > 0 && c[k] < 0 {
+				c[k] = 0
+			}
+		}
+	}
+	d.m.calib = [nMeta + 1]float32{float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3]), calibHidden, calibExfil, calibObfuscation}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
