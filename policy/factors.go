@@ -120,7 +120,11 @@ func (p *Policy) score(in *Input, agent *Identity, srv *server, tl *tool, fs []F
 	}
 	// behavioral
 	if b := in.Behavior; b != nil {
-		fs[4] = Factor{Name: FactorBehavioral, Value: clamp(b.Score), Reason: b.Reason}
+		reason := "behaviour score " + strconv.Itoa(b.Score)
+		if b.Reason != "" {
+			reason += ": " + b.Reason
+		}
+		fs[4] = Factor{Name: FactorBehavioral, Value: clamp(b.Score), Reason: reason}
 	} else {
 		fs[4] = Factor{Name: FactorBehavioral, Value: 0, Reason: "no behaviour signal"}
 	}
