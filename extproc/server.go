@@ -26,6 +26,8 @@ type Server struct {
 	rt     atomic.Pointer[Runtime]
 	logger *slog.Logger
 	health *health.Server
+	eng    Engines
+	annot  annotationCache
 }
 
 // Option configures a Server.
@@ -65,6 +67,10 @@ func (s *Server) Shutdown() { s.health.Shutdown() }
 // Process implements [extprocv3.ExternalProcessorServer.Process].
 func (s *Server) Process(ps extprocv3.ExternalProcessor_ProcessServer) error {
 	st := &stream{ctx: ps.Context(), srv: s, rt: s.rt.Load()}
+	if s.eng.Policy != nil {
+		st.pol = s.eng.Policy.Current()
+	}
+	defer st.finish()
 	for {
 		req, err := ps.Recv()
 		if err != nil {
@@ -72,6 +78,9 @@ func (s *Server) Process(ps extprocv3.ExternalProcessor_ProcessServer) error {
 				return nil
 			}
 			return err
+		}
+		if st.attrs == nil && len(req.Attributes) > 0 {
+			st.attrs = req.Attributes
 		}
 		resp, err := st.safeHandle(req)
 		if err != nil {

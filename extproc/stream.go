@@ -6,12 +6,15 @@ import (
 	"strconv"
 	"strings"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/mcp"
+	"github.com/portcullis-mcp/portcullis/policy"
 )
 
 // pendingCall is a client request on this HTTP request awaiting its response.
@@ -33,6 +36,11 @@ type stream struct {
 	httpMethod string
 
 	pending map[mcp.ID]pendingCall
+	calls   map[mcp.ID]*callState
+
+	attrs map[string]*structpb.Struct
+	agent policy.Identity
+	pol   *policy.Policy
 	// lone is the id of the only request in the body, used to address errors
 	// about a malformed response.
 	lone mcp.ID
@@ -104,6 +112,12 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 		// Only the processor may select the sandbox route.
 		return st.refuse(400, "", mcp.CodeInvalidRequest, "invalid request: x-portcullis-route is reserved for the gateway", nil, "portcullis_reserved_header")
 	}
+	if err := st.resolveIdentity(headerMap(h.GetHeaders())); err != nil {
+		st.finished = true
+		resp := immediate(401, mcp.ErrorResponse("", mcp.CodeInvalidRequest, "unauthenticated: "+truncate(err.Error(), 200), nil), "portcullis_unauthenticated")
+		resp.GetImmediateResponse().Headers.SetHeaders = append(resp.GetImmediateResponse().Headers.SetHeaders, header("www-authenticate", `Bearer error="invalid_token"`))
+		return resp
+	}
 	switch st.httpMethod {
 	case "POST":
 		if h.EndOfStream {
@@ -159,6 +173,8 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 	}
 	rh := mcp.RoutingHeaders{Method: st.req.mcpMethod, Name: st.req.mcpName, Version: st.req.protocolVersion}
 	var refusals [][]byte
+	var outs [][]byte
+	changed, sandbox, refuseStatus := false, false, 200
 	for i := range msgs {
 		m := &msgs[i]
 		if !batch {
@@ -178,12 +194,78 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 		}
 		if r := st.trustCheck(m); r != nil {
 			refusals = append(refusals, r)
+			st.auditTrustRefusal(m)
+			continue
 		}
+		out := m.Raw
+		if m.Kind == mcp.KindRequest && m.Method == "tools/call" {
+			v := st.decideRequest(m)
+			if v.refusal != nil {
+				refusals = append(refusals, v.refusal)
+				if v.status != 0 {
+					refuseStatus = v.status
+				}
+				continue
+			}
+			sandbox = sandbox || v.sandbox
+			if v.out != nil {
+				out, changed = v.out, true
+			}
+		}
+		outs = append(outs, out)
 	}
 	if len(refusals) > 0 {
-		return st.refuseMessages(msgs, batch, refusals)
+		return st.refuseMessages(msgs, batch, refusals, refuseStatus)
 	}
-	return continueRequestBody
+	var extra []*corev3.HeaderValueOption
+	if sandbox {
+		extra = append(extra, header(routeHeader, "sandbox"))
+	}
+	if !changed && !sandbox {
+		return continueRequestBody
+	}
+	nb := body
+	if changed {
+		nb = joinMessages(outs, batch)
+	}
+	resp := replaceRequestBody(nb, extra...)
+	if !changed {
+		resp = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{
+			Response: &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: extra}},
+		}}}
+	}
+	if sandbox {
+		// Re-select the route so the request goes to the sandbox upstream.
+		resp.GetRequestBody().Response.ClearRouteCache = true
+	}
+	return resp
+}
+
+// routeHeader selects the sandbox route (Envoy route match / embedded data plane).
+const routeHeader = "x-portcullis-route"
+
+func joinMessages(outs [][]byte, batch bool) []byte {
+	if !batch {
+		return outs[0]
+	}
+	nb := []byte{'['}
+	for i, r := range outs {
+		if i > 0 {
+			nb = append(nb, ',')
+		}
+		nb = append(nb, r...)
+	}
+	return append(nb, ']')
+}
+
+func headerMap(hm *corev3.HeaderMap) map[string]string {
+	m := make(map[string]string, len(hm.GetHeaders()))
+	for _, h := range hm.GetHeaders() {
+		if _, dup := m[h.Key]; !dup {
+			m[h.Key] = headerValue(h)
+		}
+	}
+	return m
 }
 
 // trustCheck applies the server's tool allow/deny list and returns the JSON-RPC
@@ -212,9 +294,9 @@ func (st *stream) trustCheck(m *mcp.Message) []byte {
 // In a batch, refused requests get their own errors and the others are
 // refused too, because forwarding part of a batch would reorder effects the
 // client expects to be atomic.
-func (st *stream) refuseMessages(msgs []mcp.Message, batch bool, refusals [][]byte) *extprocv3.ProcessingResponse {
+func (st *stream) refuseMessages(msgs []mcp.Message, batch bool, refusals [][]byte, status int) *extprocv3.ProcessingResponse {
 	if !batch {
-		return st.refuseRaw(200, refusals[0], "portcullis_policy_denied")
+		return st.refuseRaw(status, refusals[0], "portcullis_policy_denied")
 	}
 	out := []byte{'['}
 	for _, r := range refusals {
@@ -234,7 +316,7 @@ func (st *stream) refuseMessages(msgs []mcp.Message, batch bool, refusals [][]by
 		}
 	}
 	out = append(out, ']')
-	return st.refuseRaw(200, out, "portcullis_policy_denied")
+	return st.refuseRaw(status, out, "portcullis_policy_denied")
 }
 
 func (st *stream) refuseRaw(status int, body []byte, details string) *extprocv3.ProcessingResponse {
@@ -329,8 +411,13 @@ func (st *stream) inspectResult(m *mcp.Message, onGetStream bool) (raw []byte, k
 			// content we cannot attribute.
 			return nil, false
 		}
-		if m.Kind == mcp.KindResult && (call.method == "tools/list" || (!ok && m.Result.Get("tools").IsArray())) {
+		switch {
+		case m.Kind == mcp.KindResult && (call.method == "tools/list" || (!ok && m.Result.Get("tools").IsArray())):
 			raw = st.filterToolsList(m)
+		case m.Kind == mcp.KindResult && call.method == "tools/call":
+			raw = st.decideResult(m, call)
+		case m.Kind == mcp.KindError && call.method == "tools/call":
+			st.endCall(m.ID, strconv.Itoa(int(m.Error.Get("code").Int())))
 		}
 	case mcp.KindRequest, mcp.KindNotification:
 		// Server-to-client requests (sampling/createMessage, elicitation/create,
@@ -347,13 +434,23 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 	if !tools.IsArray() {
 		return m.Raw
 	}
+	var poisoned map[string]string
+	if d := st.srv.eng.Detector; d != nil {
+		poisoned = d.ScanTools([]byte(m.Result.Raw))
+		for name := range poisoned {
+			st.auditPoisonedTool(m, name)
+		}
+	}
 	kept := make([]byte, 0, len(tools.Raw))
 	kept = append(kept, '[')
 	dropped := 0
 	tools.ForEach(func(_, t gjson.Result) bool {
 		name := t.Get("name")
 		if name.Type == gjson.String {
-			if ok, _ := st.server.ToolDecision(name.Str); ok {
+			st.rememberAnnotations(name.Str, t.Get("annotations"))
+			_, bad := poisoned[name.Str]
+			visible := st.pol == nil || st.pol.ToolVisible(st.agent, st.server.Name, name.Str)
+			if ok, _ := st.server.ToolDecision(name.Str); ok && visible && !bad {
 				if len(kept) > 1 {
 					kept = append(kept, ',')
 				}

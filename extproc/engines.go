@@ -1,0 +1,134 @@
+package extproc
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/portcullis-mcp/portcullis/audit"
+	"github.com/portcullis-mcp/portcullis/audit/telemetry"
+	"github.com/portcullis-mcp/portcullis/policy"
+)
+
+// Finding is one detector result as the processor uses it: enough for the
+// policy (types, counts, confidence) and for result rewriting (Path), never
+// the matched value.
+type Finding struct {
+	Detector   string
+	Category   string
+	EntityType string
+	Path       string // JSON path inside the scanned value, e.g. "content.0.text"
+	Confidence float64
+	Count      int
+}
+
+// Detector is what the processor needs from the detection engine. It is
+// defined here, where it is used; gateway adapts detectors.Engine to it.
+type Detector interface {
+	// Scan inspects a JSON value (tool arguments or a tool result).
+	Scan(raw []byte) []Finding
+	// ScanTools returns the names of poisoned tools in a tools/list result,
+	// each with a short reason.
+	ScanTools(result []byte) map[string]string
+	// Redact rewrites sensitive values in a JSON value with reversible
+	// surrogates kept in the session's vault. types limits redaction to
+	// entity types (empty = all).
+	Redact(raw []byte, session string, types []string) ([]byte, error)
+	// Restore replaces surrogates from the session's vault with the
+	// originals, so tools receive real values the model never saw.
+	Restore(raw []byte, session string) ([]byte, int, error)
+}
+
+// IdentityResolver establishes who the agent is from request headers and
+// the ext_proc attributes Envoy sends.
+type IdentityResolver interface {
+	Resolve(headers map[string]string, attrs map[string]*structpb.Struct) (policy.Identity, error)
+}
+
+// PolicySource yields the active policy (nil: trust plane and built-in
+// result rules only).
+type PolicySource interface {
+	Current() *policy.Policy
+}
+
+// Auditor receives one record per decision. Append must not block on disk.
+type Auditor interface {
+	Append(r *audit.Record) error
+	Digest(b []byte) string
+	Content() bool
+}
+
+// ResultRules are the built-in result-plane rules used when no policy is
+// configured. Values: "notice" (replace offending content blocks), "block"
+// (replace the result with an error), "redact" (reversible surrogates),
+// "allow".
+type ResultRules struct {
+	Injection string
+	Secrets   string
+	PII       string
+}
+
+// DefaultResultRules is the safe default: hide injected content, redact
+// secrets and personal data.
+var DefaultResultRules = ResultRules{Injection: "notice", Secrets: "redact", PII: "redact"}
+
+// Engines are the optional collaborators of the processor. Nil fields are
+// skipped; a processor without engines enforces the trust plane only.
+type Engines struct {
+	Detector    Detector
+	Identity    IdentityResolver
+	Policy      PolicySource
+	Audit       Auditor
+	Telemetry   *telemetry.Telemetry
+	ResultRules ResultRules
+}
+
+// WithEngines sets the detection, identity, policy, audit and telemetry engines.
+func WithEngines(e Engines) Option { return func(s *Server) { s.eng = e } }
+
+// annotationCache remembers tool annotations from tools/list results per
+// server, so request-plane risk can use them. Bounded: annotations of at most
+// maxAnnotations tools are kept.
+type annotationCache struct {
+	mu sync.RWMutex
+	m  map[string]*policy.ToolAnnotations
+}
+
+const maxAnnotations = 10000
+
+func (c *annotationCache) get(server, tool string) *policy.ToolAnnotations {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[server+"\x00"+tool]
+}
+
+func (c *annotationCache) put(server, tool string, a *policy.ToolAnnotations) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*policy.ToolAnnotations{}
+	}
+	if len(c.m) >= maxAnnotations {
+		if _, ok := c.m[server+"\x00"+tool]; !ok {
+			return
+		}
+	}
+	c.m[server+"\x00"+tool] = a
+}
+
+// shadowSem bounds concurrent off-path shadow evaluations.
+var shadowSem = make(chan struct{}, 64)
+
+func runShadow(ctx context.Context, log *slog.Logger, fn func()) {
+	select {
+	case shadowSem <- struct{}{}:
+		go func() {
+			defer func() { <-shadowSem }()
+			fn()
+		}()
+	default:
+		log.Debug("shadow evaluation skipped: too many in flight")
+	}
+}

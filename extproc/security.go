@@ -1,0 +1,536 @@
+package extproc
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/portcullis-mcp/portcullis/audit"
+	"github.com/portcullis-mcp/portcullis/audit/telemetry"
+	"github.com/portcullis-mcp/portcullis/mcp"
+	"github.com/portcullis-mcp/portcullis/policy"
+)
+
+// callState follows one tools/call from request to result.
+type callState struct {
+	span       *telemetry.Span
+	start      time.Time
+	traceID    string
+	decisionID string
+}
+
+// verdict is what the request plane decided for one message.
+type verdict struct {
+	refusal []byte // JSON-RPC error to answer with (nothing forwarded)
+	status  int    // HTTP status for a refusal (default 200)
+	out     []byte // replacement message bytes (nil = unchanged)
+	sandbox bool
+}
+
+// resolveIdentity establishes the agent once per stream.
+func (st *stream) resolveIdentity(headers map[string]string) error {
+	st.agent = anonymous
+	if st.pol != nil {
+		st.agent = st.pol.AnonymousIdentity()
+	}
+	r := st.srv.eng.Identity
+	if r == nil {
+		return nil
+	}
+	id, err := r.Resolve(headers, st.attrs)
+	if err != nil {
+		return err
+	}
+	if id.ID != "" {
+		st.agent = id
+	}
+	return nil
+}
+
+var anonymous = policy.Identity{ID: "anonymous", Trust: "untrusted", Source: policy.SourceAnonymous}
+
+// decideRequest runs detection and policy for one tools/call that passed
+// the trust plane.
+func (st *stream) decideRequest(m *mcp.Message) verdict {
+	eng := &st.srv.eng
+	tool := m.Params.Get("name").Str
+	args := m.Params.Get("arguments")
+	argsRaw := []byte(args.Raw)
+	cs := st.startCall(m, tool)
+
+	var findings []Finding
+	if eng.Detector != nil && len(argsRaw) > 0 {
+		findings = eng.Detector.Scan(argsRaw)
+		st.countFindings(findings)
+	}
+	d := st.evaluate(policy.PlaneRequest, m.Method, tool, argsRaw, findings)
+	cs.decisionID = d.ID
+	rec := st.record(audit.PlaneRequest, m, tool, d, findings)
+	if st.srv.eng.Audit != nil && len(argsRaw) > 0 {
+		rec.ArgsDigest = st.srv.eng.Audit.Digest(argsRaw)
+		if st.srv.eng.Audit.Content() {
+			rec.Content = &audit.Content{Arguments: args.Raw}
+		}
+	}
+
+	var v verdict
+	switch d.Action {
+	case policy.ActionBlock:
+		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
+			"tool call "+strconv.Quote(truncate(tool, 128))+" blocked by policy: "+firstReason(d),
+			&mcp.ErrorData{DecisionID: d.ID, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score})
+	case policy.ActionRequireApproval:
+		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeApprovalRequired,
+			"tool call "+strconv.Quote(truncate(tool, 128))+" requires approval by a person; it was not executed (approval id "+d.ID+")",
+			&mcp.ErrorData{DecisionID: d.ID, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score,
+				Extra: map[string]string{"approval_id": d.ID, "status": "pending"}})
+	case policy.ActionSandbox:
+		if st.server.Sandbox == "" {
+			v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
+				"tool call "+strconv.Quote(truncate(tool, 128))+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked",
+				&mcp.ErrorData{DecisionID: d.ID, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score})
+			rec.Decision = audit.DecisionBlock
+		} else {
+			v.sandbox = true
+		}
+	case policy.ActionRedact:
+		if eng.Detector != nil && len(argsRaw) > 0 {
+			red, err := eng.Detector.Redact(argsRaw, st.req.sessionID, d.RedactTypes)
+			if err != nil {
+				v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not redact the arguments; the call was refused", nil)
+				rec.Decision = audit.DecisionBlock
+				break
+			}
+			argsRaw = red
+			v.out = spliceJSON(m.Raw, "params.arguments", red)
+		}
+	}
+	if v.refusal == nil && eng.Detector != nil && len(argsRaw) > 0 {
+		// Surrogates the model saw in earlier results go back to their
+		// originals now, after the decision, so tools receive real values.
+		restored, n, err := eng.Detector.Restore(argsRaw, st.req.sessionID)
+		if err != nil {
+			v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not restore redacted values; the call was refused", nil)
+			rec.Decision = audit.DecisionBlock
+		} else if n > 0 {
+			base := m.Raw
+			if v.out != nil {
+				base = v.out
+			}
+			v.out = spliceJSON(base, "params.arguments", restored)
+		}
+	}
+	if v.refusal == nil && v.out != nil && len(v.out) == 0 {
+		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not rewrite the arguments; the call was refused", nil)
+		rec.Decision = audit.DecisionBlock
+	}
+	if err := st.appendAudit(rec); err != nil && v.refusal == nil {
+		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the audit log cannot accept records; the gateway refuses calls it cannot record", nil)
+		v.status = 503
+	}
+	if v.refusal != nil {
+		st.endCall(m.ID, strconv.Itoa(int(gjson.GetBytes(v.refusal, "error.code").Int())))
+	}
+	return v
+}
+
+func firstReason(d policy.Decision) string {
+	if len(d.Reasons) > 0 {
+		return d.Reasons[0]
+	}
+	return "rule " + d.Rule
+}
+
+// evaluate asks the policy, or applies the built-in rules when none is set.
+func (st *stream) evaluate(plane policy.Plane, method, tool string, args []byte, findings []Finding) policy.Decision {
+	if st.pol == nil {
+		return st.builtin(plane, findings)
+	}
+	in := &policy.Input{
+		Plane: plane, Method: method, Server: st.server.Name, Tool: tool, Args: args,
+		Agent: st.agent, Session: st.req.sessionID, Findings: toPolicyFindings(findings),
+		Annotations: st.srv.annot.get(st.server.Name, tool),
+	}
+	if st.pol.Mode() == policy.ModeShadow {
+		// Shadow: evaluate off the request path, record what would have
+		// happened, let the call through now.
+		p, srvName := st.pol, st.server.Name
+		argsCopy := append([]byte(nil), args...)
+		in.Args = argsCopy
+		runShadow(st.ctx, st.srv.logger, func() {
+			d := p.Evaluate(in)
+			r := audit.NewRecord(auditPlane(plane), audit.DecisionDryRun)
+			r.WouldBe = auditDecision(d.WouldAction)
+			r.Server, r.Tool, r.Method, r.Agent, r.Session = srvName, tool, method, in.Agent.ID, in.Session
+			r.Rules, r.Risk, r.PolicyVersion = []string{d.Rule}, d.Score, d.PolicyVersion
+			_ = st.srv.appendAudit(r)
+		})
+		return policy.Decision{ID: NewDecisionID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeShadow, Rule: "shadow", PolicyVersion: p.Version()}
+	}
+	return st.pol.Evaluate(in)
+}
+
+// builtin is the decision without a policy file: the trust plane already
+// ran; on results, the configured ResultRules apply to detector findings.
+func (st *stream) builtin(plane policy.Plane, findings []Finding) policy.Decision {
+	d := policy.Decision{ID: NewDecisionID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeEnforce, Enforced: true, Rule: "trust-plane"}
+	if plane != policy.PlaneResult {
+		return d
+	}
+	rules := st.srv.eng.ResultRules
+	var redactTypes []string
+	for _, f := range findings {
+		var action string
+		switch f.Detector {
+		case "injection", "poison", "invisible":
+			action = rules.Injection
+		case "secret", "secrets":
+			action = rules.Secrets
+		case "pii":
+			action = rules.PII
+		}
+		switch action {
+		case "block":
+			d.Action, d.WouldAction, d.Rule, d.ResultMode = policy.ActionBlock, policy.ActionBlock, "builtin:"+f.Detector, policy.ResultBlock
+			d.Reasons = append(d.Reasons, f.Detector+" detected ("+f.Category+")")
+		case "notice":
+			if d.Action != policy.ActionBlock || d.ResultMode == policy.ResultNotice {
+				d.Action, d.WouldAction, d.Rule, d.ResultMode = policy.ActionBlock, policy.ActionBlock, "builtin:"+f.Detector, policy.ResultNotice
+				d.Reasons = append(d.Reasons, f.Detector+" detected ("+f.Category+")")
+			}
+		case "redact":
+			if d.Action == policy.ActionAllow {
+				d.Action, d.WouldAction, d.Rule = policy.ActionRedact, policy.ActionRedact, "builtin:redact"
+			}
+			if f.EntityType != "" {
+				redactTypes = append(redactTypes, f.EntityType)
+			} else {
+				redactTypes = append(redactTypes, f.Category)
+			}
+		}
+	}
+	if d.Action == policy.ActionRedact {
+		d.RedactTypes = redactTypes
+	}
+	return d
+}
+
+// decideResult applies detection and policy to a tools/call result and
+// returns the message bytes to forward.
+func (st *stream) decideResult(m *mcp.Message, call pendingCall) []byte {
+	eng := &st.srv.eng
+	res := m.Result
+	resRaw := []byte(res.Raw)
+	var findings []Finding
+	if eng.Detector != nil {
+		findings = eng.Detector.Scan(resRaw)
+		st.countFindings(findings)
+	}
+	d := st.evaluate(policy.PlaneResult, "tools/call", call.name, nil, findings)
+	rec := st.record(audit.PlaneResult, m, call.name, d, findings)
+	if eng.Audit != nil {
+		rec.ResultDigest = eng.Audit.Digest(resRaw)
+		if eng.Audit.Content() {
+			rec.Content = &audit.Content{Result: res.Raw}
+		}
+	}
+	out := m.Raw
+	errType := ""
+	if res.Get("isError").Bool() {
+		errType = telemetry.ErrorTypeTool
+	}
+	switch d.Action {
+	case policy.ActionBlock, policy.ActionRequireApproval, policy.ActionSandbox:
+		if d.ResultMode == policy.ResultNotice {
+			if replaced, ok := st.noticeBlocks(m, findings, d); ok {
+				out = replaced
+				break
+			}
+		}
+		out = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, "tool result blocked by the gateway: "+firstReason(d),
+			&mcp.ErrorData{DecisionID: d.ID, Rule: d.Rule, Server: st.server.Name, Tool: truncate(call.name, 128), Score: d.Score})
+		errType = strconv.Itoa(mcp.CodePolicyDenied)
+	case policy.ActionRedact:
+		if eng.Detector != nil {
+			red, err := eng.Detector.Redact(resRaw, st.req.sessionID, d.RedactTypes)
+			if err != nil {
+				out = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not redact this result and withheld it", nil)
+				rec.Decision = audit.DecisionBlock
+				errType = strconv.Itoa(mcp.CodeInternalError)
+			} else if out = spliceJSON(m.Raw, "result", red); len(out) == 0 {
+				out = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not redact this result and withheld it", nil)
+				rec.Decision = audit.DecisionBlock
+				errType = strconv.Itoa(mcp.CodeInternalError)
+			}
+		}
+	}
+	if err := st.appendAudit(rec); err != nil {
+		out = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the audit log cannot accept records; the gateway withheld this result", nil)
+		errType = strconv.Itoa(mcp.CodeInternalError)
+	}
+	st.endCall(m.ID, errType)
+	return out
+}
+
+// noticeBlocks replaces each content block with a finding by a short notice,
+// keeping the rest of the result. It fails (ok=false) when a finding is
+// outside content blocks, so the caller blocks the whole result instead.
+func (st *stream) noticeBlocks(m *mcp.Message, findings []Finding, d policy.Decision) ([]byte, bool) {
+	bad := map[int]bool{}
+	for _, f := range findings {
+		if f.Detector != "injection" && f.Detector != "poison" && f.Detector != "invisible" && f.Detector != "exfil" {
+			continue
+		}
+		rest, ok := strings.CutPrefix(f.Path, "content.")
+		if !ok {
+			return nil, false
+		}
+		if i := strings.IndexByte(rest, '.'); i >= 0 {
+			rest = rest[:i]
+		}
+		n, err := strconv.Atoi(rest)
+		if err != nil {
+			return nil, false
+		}
+		bad[n] = true
+	}
+	if len(bad) == 0 {
+		return nil, false
+	}
+	out := append([]byte(nil), m.Raw...)
+	notice := `{"type":"text","text":` + string(mcp.AppendJSONString(nil,
+		"[portcullis] content removed: "+firstReason(d)+" (decision "+d.ID+")")) + `}`
+	for i := range bad {
+		var err error
+		out, err = sjson.SetRawBytes(out, "result.content."+strconv.Itoa(i), []byte(notice))
+		if err != nil {
+			return nil, false
+		}
+	}
+	if sc := gjson.GetBytes(out, "result.structuredContent"); sc.Exists() {
+		// structuredContent mirrors the text; drop it rather than leak it.
+		var err error
+		if out, err = sjson.DeleteBytes(out, "result.structuredContent"); err != nil {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func (st *stream) startCall(m *mcp.Message, tool string) *callState {
+	cs := &callState{start: time.Now()}
+	if t := st.srv.eng.Telemetry; t != nil {
+		_, cs.span = t.StartCall(st.ctx, headerCarrier{st.req.traceparent, st.req.tracestate}, telemetry.Call{
+			Method: m.Method, Target: tool, Session: st.req.sessionID, ProtocolVersion: string(st.rev),
+			RequestID: string(m.ID), Server: st.server.Name,
+		})
+		cs.traceID = cs.span.TraceID()
+	}
+	if st.calls == nil {
+		st.calls = map[mcp.ID]*callState{}
+	}
+	st.calls[m.ID] = cs
+	return cs
+}
+
+func (st *stream) endCall(id mcp.ID, errType string) {
+	cs, ok := st.calls[id]
+	if !ok {
+		return
+	}
+	delete(st.calls, id)
+	cs.span.End(errType)
+}
+
+// finish ends spans of calls that never got a result (stream reset,
+// upstream error status).
+func (st *stream) finish() {
+	for id := range st.calls {
+		st.endCall(id, "no_result")
+	}
+}
+
+func (st *stream) countFindings(fs []Finding) {
+	t := st.srv.eng.Telemetry
+	if t == nil {
+		return
+	}
+	for _, f := range fs {
+		typ := f.EntityType
+		if typ == "" {
+			typ = f.Detector
+		}
+		t.DetectorHits(typ, max(1, f.Count))
+	}
+}
+
+// record builds the audit record of a decision (no content unless enabled).
+func (st *stream) record(plane audit.Plane, m *mcp.Message, tool string, d policy.Decision, findings []Finding) *audit.Record {
+	ad := auditDecision(d.Action)
+	if !d.Enforced && d.WouldAction != d.Action {
+		ad = audit.DecisionDryRun
+	}
+	r := audit.NewRecord(plane, ad)
+	r.WouldBe = auditDecision(d.WouldAction)
+	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, st.server.Name, tool, m.Method, strings.Trim(string(m.ID), `"`)
+	if m.Method == "" {
+		r.Method = "tools/call"
+	}
+	r.Rules = append(r.Rules, d.Rule)
+	r.Risk = d.Score
+	for _, f := range d.Factors {
+		r.Factors = append(r.Factors, audit.Factor{Name: f.Name, Score: f.Value})
+	}
+	counts := map[string]int{}
+	for _, f := range findings {
+		typ := f.EntityType
+		if typ == "" {
+			typ = f.Detector + ":" + f.Category
+		}
+		counts[typ] += max(1, f.Count)
+	}
+	for k, n := range counts {
+		r.Findings = append(r.Findings, audit.Finding{Type: k, Count: n})
+	}
+	r.PolicyVersion = d.PolicyVersion
+	if cs := st.calls[m.ID]; cs != nil {
+		r.TraceID = cs.traceID
+		if plane == audit.PlaneResult {
+			r.Duration = time.Since(cs.start)
+		}
+		cs.span.SetDecision(ad, d.Score, r.Rules)
+	}
+	if t := st.srv.eng.Telemetry; t != nil {
+		t.Decision(st.server.Name, plane, ad)
+	}
+	return r
+}
+
+func (st *stream) appendAudit(r *audit.Record) error { return st.srv.appendAudit(r) }
+
+func (s *Server) appendAudit(r *audit.Record) error {
+	if s.eng.Audit == nil {
+		return nil
+	}
+	err := s.eng.Audit.Append(r)
+	if err != nil && !errors.Is(err, audit.ErrQueueFull) {
+		s.logger.Error("audit append failed", "error", err)
+	}
+	return err
+}
+
+func auditPlane(p policy.Plane) audit.Plane {
+	if p == policy.PlaneResult {
+		return audit.PlaneResult
+	}
+	return audit.PlaneRequest
+}
+
+func auditDecision(a policy.Action) audit.Decision {
+	switch a {
+	case policy.ActionBlock:
+		return audit.DecisionBlock
+	case policy.ActionRequireApproval:
+		return audit.DecisionApproval
+	case policy.ActionSandbox:
+		return audit.DecisionSandbox
+	case policy.ActionRedact:
+		return audit.DecisionRedact
+	}
+	return audit.DecisionAllow
+}
+
+func toPolicyFindings(fs []Finding) []policy.Finding {
+	if len(fs) == 0 {
+		return nil
+	}
+	out := make([]policy.Finding, len(fs))
+	for i, f := range fs {
+		out[i] = policy.Finding{Detector: f.Detector, Category: f.Category, EntityType: f.EntityType, Confidence: f.Confidence, Count: f.Count}
+	}
+	return out
+}
+
+// spliceJSON sets path in doc to raw; on failure it returns an empty slice,
+// which callers treat as "refuse", so a half-edited message is never forwarded.
+func spliceJSON(doc []byte, path string, raw []byte) []byte {
+	out, err := sjson.SetRawBytes(append([]byte(nil), doc...), path, raw)
+	if err != nil {
+		return []byte{}
+	}
+	return out
+}
+
+// headerCarrier exposes the W3C trace headers to the propagator.
+type headerCarrier struct{ traceparent, tracestate string }
+
+func (h headerCarrier) Get(k string) string {
+	switch k {
+	case "traceparent":
+		return h.traceparent
+	case "tracestate":
+		return h.tracestate
+	}
+	return ""
+}
+func (h headerCarrier) Set(string, string) {}
+func (h headerCarrier) Keys() []string     { return []string{"traceparent", "tracestate"} }
+
+// rememberAnnotations keeps a tool's (untrusted) annotations for request-plane
+// risk scoring; the policy never lets them lower risk below its floor.
+func (st *stream) rememberAnnotations(tool string, a gjson.Result) {
+	if !a.IsObject() {
+		return
+	}
+	b := func(k string) *bool {
+		v := a.Get(k)
+		if v.Type != gjson.True && v.Type != gjson.False {
+			return nil
+		}
+		x := v.Bool()
+		return &x
+	}
+	st.srv.annot.put(st.server.Name, tool, &policy.ToolAnnotations{
+		ReadOnlyHint: b("readOnlyHint"), DestructiveHint: b("destructiveHint"),
+		IdempotentHint: b("idempotentHint"), OpenWorldHint: b("openWorldHint"),
+	})
+}
+
+// auditTrustRefusal records a trust-plane refusal (disallowed tool).
+func (st *stream) auditTrustRefusal(m *mcp.Message) {
+	if st.srv.eng.Audit == nil && st.srv.eng.Telemetry == nil {
+		return
+	}
+	tool := m.Params.Get("name").Str
+	_, rule := st.server.ToolDecision(tool)
+	r := audit.NewRecord(audit.PlaneRequest, audit.DecisionBlock)
+	r.WouldBe = audit.DecisionBlock
+	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, st.server.Name, truncate(tool, 128), m.Method, strings.Trim(string(m.ID), `"`)
+	r.Rules = append(r.Rules, rule)
+	r.ErrorType = strconv.Itoa(mcp.CodePolicyDenied)
+	if st.pol != nil {
+		r.PolicyVersion = st.pol.Version()
+	}
+	if t := st.srv.eng.Telemetry; t != nil {
+		t.Decision(st.server.Name, audit.PlaneRequest, audit.DecisionBlock)
+	}
+	_ = st.appendAudit(r)
+}
+
+// auditPoisonedTool records a tool withheld from tools/list.
+func (st *stream) auditPoisonedTool(m *mcp.Message, tool string) {
+	r := audit.NewRecord(audit.PlaneResult, audit.DecisionBlock)
+	r.WouldBe = audit.DecisionBlock
+	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, st.server.Name, truncate(tool, 128), "tools/list", strings.Trim(string(m.ID), `"`)
+	r.Rules = append(r.Rules, "builtin:tool-poisoning")
+	r.Findings = append(r.Findings, audit.Finding{Type: "poison:tool_description", Count: 1})
+	if t := st.srv.eng.Telemetry; t != nil {
+		t.Decision(st.server.Name, audit.PlaneResult, audit.DecisionBlock)
+		t.DetectorHits("tool_poisoning", 1)
+	}
+	_ = st.appendAudit(r)
+}
