@@ -48,6 +48,7 @@ type Policy struct {
 	minConf     float64
 
 	resultOnBlock string
+	sourceHash    [32]byte // sha256 of the file bytes
 }
 
 type server struct {
@@ -206,9 +207,9 @@ func compile(f *File, data []byte) (*Policy, []error) {
 		minConf:       *s.Risk.Sensitivity.MinConfidence,
 		resultOnBlock: s.Result.OnBlock,
 	}
+	p.sourceHash = sha256.Sum256(data)
 	if p.version == "" {
-		sum := sha256.Sum256(data)
-		p.version = "sha256:" + hex.EncodeToString(sum[:6])
+		p.version = "sha256:" + hex.EncodeToString(p.sourceHash[:6])
 	}
 	w := s.Risk.Weights
 	p.weights = [7]int{*w.Action, *w.Agent, *w.Temporal, *w.Environmental, *w.Behavioral, *w.Compliance, *w.DataSensitivity}

@@ -18,6 +18,7 @@ type Store struct {
 
 	mu       sync.Mutex // serialises reloads
 	lastHash [32]byte
+	readErr  bool // the last poll could not read the file (reported once)
 	onReload func(ReloadEvent)
 }
 
@@ -35,6 +36,7 @@ func NewStore(p *Policy) *Store {
 	s := &Store{}
 	if p != nil {
 		s.cur.Store(p)
+		s.lastHash = p.sourceHash
 	}
 	return s
 }
@@ -71,14 +73,18 @@ func (s *Store) reloadLocked(path string, force bool) (bool, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		err = fmt.Errorf("reload policy %s: %w", path, err)
-		s.emit(ReloadEvent{Path: path, OldVersion: s.Version(), Err: err})
+		if force || !s.readErr {
+			s.emit(ReloadEvent{Path: path, OldVersion: s.Version(), Err: err})
+		}
+		s.readErr = true
 		return false, err
 	}
+	s.readErr = false
 	h := sha256.Sum256(data)
 	if !force && h == s.lastHash {
 		return false, nil
 	}
-	s.lastHash = h
+	s.lastHash = h // a bad file is reported once, until it changes again
 	old := s.Version()
 	p, err := Parse(data)
 	if err != nil {
@@ -104,11 +110,6 @@ func (s *Store) Watch(ctx context.Context, path string, interval time.Duration) 
 	if interval <= 0 {
 		interval = 2 * time.Second
 	}
-	s.mu.Lock()
-	if data, err := os.ReadFile(path); err == nil && s.cur.Load() != nil {
-		s.lastHash = sha256.Sum256(data)
-	}
-	s.mu.Unlock()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
