@@ -123,8 +123,9 @@ type exchange struct {
 	protoSent    bool
 	procCh       chan procEv
 
-	dsCh chan bodyEv
-	pipe *bodyPipe
+	dsCh   chan bodyEv
+	dsDone chan struct{} // closed when the downstream body reader exits
+	pipe   *bodyPipe
 	upCh chan upEv
 
 	resp         *http.Response
@@ -200,6 +201,20 @@ func (x *exchange) cleanup() {
 	if x.resp != nil {
 		_ = x.resp.Body.Close()
 	}
+	if x.dsDone != nil {
+		// The handler must not return while the reader is inside r.Body.Read:
+		// unblock it with a read deadline and wait for it.
+		select {
+		case <-x.dsDone:
+		default:
+			_ = x.rc.SetReadDeadline(time.Now())
+			select {
+			case <-x.dsDone:
+			case <-time.After(2 * time.Second):
+				x.p.log.Warn("downstream body reader did not stop")
+			}
+		}
+	}
 	if x.aborted {
 		// The documented net/http way to reset the downstream stream.
 		panic(http.ErrAbortHandler)
@@ -272,7 +287,11 @@ func (x *exchange) start() {
 	}
 	d.noBody = r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0
 	if !d.noBody {
-		go x.readBody(r.Body, x.dsCh, func() http.Header { return r.Trailer })
+		x.dsDone = make(chan struct{})
+		go func() {
+			defer close(x.dsDone)
+			x.readBody(r.Body, x.dsCh, func() http.Header { return r.Trailer })
+		}()
 	}
 	x.startHeaders(d)
 }

@@ -19,6 +19,7 @@ type bodyPipe struct {
 	done    bool
 	err     error
 	trailer http.Header // the upstream request's Trailer map, may be nil
+	pending headerList  // trailers to publish when EOF is read
 }
 
 var _ io.ReadCloser = (*bodyPipe)(nil)
@@ -46,6 +47,12 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 	if p.err != nil {
 		return 0, p.err
 	}
+	// Publish trailers from the reading (transport) goroutine: the transport
+	// iterates the Trailer map when the request starts and again after EOF.
+	if p.trailer != nil && p.pending != nil {
+		p.pending.toHTTP(p.trailer)
+		p.pending = nil
+	}
 	return 0, io.EOF
 }
 
@@ -70,9 +77,7 @@ func (p *bodyPipe) finish(trailers headerList, err error) {
 	if p.done {
 		return
 	}
-	if p.trailer != nil {
-		trailers.toHTTP(p.trailer)
-	}
+	p.pending = trailers
 	p.done, p.err = true, err
 	if err != nil {
 		p.q = nil
