@@ -25,8 +25,8 @@ function tree(spec) {
   return dir;
 }
 
-function compare(a, b) {
-  return spawnSync(process.execPath, [script, a, b], { encoding: "utf8" });
+function compare(a, b, waive = "") {
+  return spawnSync(process.execPath, [script, a, b], { encoding: "utf8", env: { ...process.env, CONFORMANCE_WAIVE: waive } });
 }
 
 const cases = [
@@ -35,12 +35,14 @@ const cases = [
   { name: "missing scenario", direct: { ping: [["ping", "SUCCESS"]] }, through: {}, code: 1, out: "MISSING" },
   { name: "duplicate ids counted separately", direct: { s: [["c", "SUCCESS"], ["c", "SUCCESS"]] }, through: { s: [["c", "SUCCESS"], ["c", "WARNING"]] }, code: 1, out: "server-s/c#2" },
   { name: "improvement is fine", direct: { s: [["c", "FAILURE"]] }, through: { s: [["c", "SUCCESS"]] }, code: 0, out: "pass only through Portcullis" },
+  { name: "waived regression", waive: "server-ping/ping", direct: { ping: [["ping", "SUCCESS"]] }, through: { ping: [["ping", "FAILURE"]] }, code: 0, out: "WAIVED" },
+  { name: "waiver for another check", waive: "server-ping/other", direct: { ping: [["ping", "SUCCESS"]] }, through: { ping: [["ping", "FAILURE"]] }, code: 1, out: "REGRESSIONS" },
   { name: "empty direct run", direct: {}, through: {}, code: 2, out: "" },
 ];
 
 for (const c of cases) {
   test(c.name, () => {
-    const r = compare(tree(c.direct), tree(c.through));
+    const r = compare(tree(c.direct), tree(c.through), c.waive);
     assert.equal(r.status, c.code, r.stdout + r.stderr);
     assert.ok((r.stdout + r.stderr).includes(c.out), r.stdout + r.stderr);
   });

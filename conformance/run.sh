@@ -33,7 +33,7 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [[ $rc -ne 0 && -z "${KEEP:-}" ]]; then
     echo "conformance: logs:" >&2
-    tail -n 30 "$work"/*.log >&2 2>/dev/null || true
+    tail -n 15 "$work"/{everything,reference,portcullis}.log >&2 2>/dev/null || true
   fi
   [[ -n "${KEEP:-}" ]] && echo "conformance: results kept in $work" || rm -rf "$work"
   exit "$rc"
