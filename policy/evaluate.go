@@ -349,6 +349,10 @@ type evalCtx struct {
 	env   string
 	risk  int
 
+	// Boxed scalars, converted once per Evaluate however many rules read them.
+	strs  [6]any
+	riskV any
+
 	args       any
 	argsDone   bool
 	agentMap   map[string]any
@@ -373,19 +377,22 @@ func (e *evalCtx) reset(p *Policy, in *Input, agent *Identity, srv *server, risk
 func (e *evalCtx) ResolveName(name string) (any, bool) {
 	switch name {
 	case "tool":
-		return e.in.Tool, true
+		return e.boxed(0, e.in.Tool), true
 	case "server":
-		return e.in.Server, true
+		return e.boxed(1, e.in.Server), true
 	case "method":
-		return e.in.Method, true
+		return e.boxed(2, e.in.Method), true
 	case "plane":
-		return string(e.in.Plane), true
+		return e.boxed(3, string(e.in.Plane)), true
 	case "session":
-		return e.in.Session, true
+		return e.boxed(4, e.in.Session), true
 	case "environment":
-		return e.env, true
+		return e.boxed(5, e.env), true
 	case "risk":
-		return int64(e.risk), true
+		if e.riskV == nil {
+			e.riskV = types.Int(e.risk)
+		}
+		return e.riskV, true
 	case "args":
 		if !e.argsDone {
 			e.argsDone = true
@@ -428,6 +435,13 @@ func (e *evalCtx) ResolveName(name string) (any, bool) {
 		return e.compliance, true
 	}
 	return nil, false
+}
+
+func (e *evalCtx) boxed(i int, s string) any {
+	if e.strs[i] == nil {
+		e.strs[i] = types.String(s)
+	}
+	return e.strs[i]
 }
 
 // Parent implements interpreter.Activation.
