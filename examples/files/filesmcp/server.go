@@ -67,12 +67,13 @@ func NewServer(dir string) (*mcp.Server, func() error, error) {
 		Description: "Read a text file from the sandbox.",
 		Annotations: &mcp.ToolAnnotations{Title: "Read file", ReadOnlyHint: true, OpenWorldHint: &f},
 	}, fsrv.readFile)
+	t := true
 	mcp.AddTool(s, &mcp.Tool{
 		Name:        "write_file",
 		Description: "Create or overwrite a text file in the sandbox.",
-		Annotations: &mcp.ToolAnnotations{Title: "Write file", DestructiveHint: &f, OpenWorldHint: &f},
+		// Overwriting loses the old content: destructive, but idempotent.
+		Annotations: &mcp.ToolAnnotations{Title: "Write file", DestructiveHint: &t, IdempotentHint: true, OpenWorldHint: &f},
 	}, fsrv.writeFile)
-	t := true
 	mcp.AddTool(s, &mcp.Tool{
 		Name:        "delete_file",
 		Description: "Delete a file from the sandbox.",
