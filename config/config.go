@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/portcullis-mcp/portcullis/audit"
@@ -15,10 +16,13 @@ import (
 // Config is the gateway configuration file (portcullis.yaml). Sections owned
 // by other packages (audit) embed those packages' own config types.
 type Config struct {
-	Listen  Listen       `yaml:"listen"`
-	Limits  Limits       `yaml:"limits"`
-	Servers []Server     `yaml:"servers"`
-	Audit   audit.Config `yaml:"audit"`
+	Listen    Listen       `yaml:"listen"`
+	Limits    Limits       `yaml:"limits"`
+	Servers   []Server     `yaml:"servers"`
+	Identity  Identity     `yaml:"identity"`
+	Policy    PolicyRef    `yaml:"policy"`
+	Detectors Detectors    `yaml:"detectors"`
+	Audit     audit.Config `yaml:"audit"`
 }
 
 // Listen holds the listener addresses. An empty address disables that listener
@@ -123,6 +127,8 @@ func (c *Config) ApplyDefaults() {
 			c.Servers[i].Tools.Allow = []string{}
 		}
 	}
+	c.Detectors.applyDefaults()
+	c.Policy.applyDefaults()
 	c.Audit.ApplyDefaults()
 }
 
@@ -141,7 +147,7 @@ func (c *Config) Validate() error {
 			}
 			return
 		}
-		if after, ok := cutPrefix(addr, "unix://"); ok {
+		if after, ok := strings.CutPrefix(addr, "unix://"); ok {
 			if after == "" {
 				add(path, "unix socket path is empty")
 			}
@@ -196,6 +202,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	c.validateSecurity(add)
 	if err := c.Audit.Validate(); err != nil {
 		errs = append(errs, prefixErrors("audit", err)...)
 	}
@@ -242,11 +249,4 @@ func prefixErrors(prefix string, err error) []error {
 		return out
 	}
 	return []error{fmt.Errorf("%s.%w", prefix, err)}
-}
-
-func cutPrefix(s, p string) (string, bool) {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):], true
-	}
-	return s, false
 }

@@ -17,9 +17,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/portcullis-mcp/portcullis/audit"
+	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/envoy/dataplane"
 	"github.com/portcullis-mcp/portcullis/extproc"
+	"github.com/portcullis-mcp/portcullis/policy"
 )
 
 // Gateway is a running Portcullis.
@@ -39,6 +42,11 @@ type Gateway struct {
 	adminLis net.Listener
 	adminSrv *http.Server
 
+	tel      *telemetry.Telemetry
+	policies *policy.Store
+	audit    *audit.Log
+	stops    []func()
+
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
@@ -55,9 +63,14 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		g.logger = slog.Default()
 	}
 	g.cfg.Store(cfg)
-	g.proc = extproc.NewServer(cfg, extproc.WithLogger(g.logger))
+	g.tel = telemetry.New()
+	eng, err := g.engines(ctx, cfg)
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
+	g.proc = extproc.NewServer(cfg, extproc.WithLogger(g.logger), extproc.WithEngines(eng))
 
-	var err error
 	if g.extLis, err = listen(cfg.Listen.ExtProc); err != nil {
 		return nil, fmt.Errorf("listen.extproc: %w", err)
 	}
@@ -180,6 +193,26 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 	return nil
 }
 
+// ReloadPolicy re-reads the policy file now (also done by the file watch).
+func (g *Gateway) ReloadPolicy() error {
+	cfg := g.cfg.Load()
+	if g.policies == nil || cfg.Policy.File == "" {
+		return errors.New("no policy file is configured (policy.file)")
+	}
+	return g.policies.Reload(cfg.Policy.File)
+}
+
+// PolicyVersion is the active policy's version ("" without a policy).
+func (g *Gateway) PolicyVersion() string {
+	if g.policies == nil {
+		return ""
+	}
+	return g.policies.Version()
+}
+
+// Telemetry returns the metrics and tracing hub.
+func (g *Gateway) Telemetry() *telemetry.Telemetry { return g.tel }
+
 // Processor returns the ext_proc server.
 func (g *Gateway) Processor() *extproc.Server { return g.proc }
 
@@ -210,6 +243,9 @@ func (g *Gateway) Close() error {
 		if g.proc != nil {
 			g.proc.Shutdown()
 		}
+		for _, stop := range g.stops {
+			stop()
+		}
 		if g.proxySrv != nil {
 			_ = g.proxySrv.Shutdown(ctx)
 		}
@@ -229,6 +265,11 @@ func (g *Gateway) Close() error {
 			}
 		}
 		g.wg.Wait()
+		if g.audit != nil {
+			if err := g.audit.Close(); err != nil {
+				g.logger.Error("audit log close", "error", err)
+			}
+		}
 	})
 	return nil
 }
@@ -252,6 +293,16 @@ func (g *Gateway) adminMux() *http.ServeMux {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("content-type", "text/plain")
 		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", g.tel.Handler())
+	mux.HandleFunc("POST /admin/reload", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("content-type", "text/plain")
+		if err := g.ReloadPolicy(); err != nil {
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			_, _ = fmt.Fprintf(w, "reload failed; the running policy is unchanged:\n%v\n", err)
+			return
+		}
+		_, _ = fmt.Fprintf(w, "policy %s active\n", g.PolicyVersion())
 	})
 	return mux
 }

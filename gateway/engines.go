@@ -1,0 +1,97 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/portcullis-mcp/portcullis/audit"
+	"github.com/portcullis-mcp/portcullis/config"
+	"github.com/portcullis-mcp/portcullis/extproc"
+	"github.com/portcullis-mcp/portcullis/policy"
+	"github.com/portcullis-mcp/portcullis/policy/identity"
+)
+
+// engines builds the processor's collaborators from the configuration.
+// Everything it starts is stopped by Gateway.Close.
+func (g *Gateway) engines(ctx context.Context, cfg *config.Config) (extproc.Engines, error) {
+	e := extproc.Engines{
+		Telemetry: g.tel,
+		ResultRules: extproc.ResultRules{
+			Injection: cfg.Detectors.Results.Injection,
+			Secrets:   cfg.Detectors.Results.Secrets,
+			PII:       cfg.Detectors.Results.PII,
+		},
+	}
+	anon := policy.Identity{ID: "anonymous", Trust: "untrusted", Source: policy.SourceAnonymous}
+	if cfg.Policy.File != "" {
+		p, err := policy.Load(cfg.Policy.File)
+		if err != nil {
+			return e, err
+		}
+		g.policies = policy.NewStore(p)
+		g.policies.OnReload(func(ev policy.ReloadEvent) {
+			g.tel.PolicyReload(ev.Err)
+			if ev.Err != nil {
+				g.logger.Error("policy reload failed; keeping the running policy", "path", ev.Path, "version", ev.OldVersion, "error", ev.Err)
+				return
+			}
+			g.logger.Info("policy reloaded", "path", ev.Path, "from", ev.OldVersion, "to", ev.NewVersion)
+		})
+		wctx, cancel := context.WithCancel(context.Background())
+		g.stops = append(g.stops, cancel)
+		go g.policies.Watch(wctx, cfg.Policy.File, cfg.Policy.Watch)
+		e.Policy = g.policies
+		anon = p.AnonymousIdentity()
+	}
+	if id := identityConfig(cfg, anon); id.JWT != nil || id.SPIFFE != nil || id.Header != nil {
+		if id.Header != nil {
+			g.logger.Warn("INSECURE: agent identity is taken from a plain request header; use this for local development only", "header", id.Header.Name)
+		}
+		r, err := identity.New(ctx, id)
+		if err != nil {
+			return e, fmt.Errorf("identity: %w", err)
+		}
+		e.Identity = r
+	}
+	if cfg.Audit.Enabled() {
+		l, err := audit.Open(cfg.Audit, audit.WithObserver(g.tel))
+		if err != nil {
+			return e, err
+		}
+		g.audit = l
+		e.Audit = l
+	}
+	det, err := newDetector(cfg)
+	if err != nil {
+		return e, err
+	}
+	if det != nil {
+		e.Detector = det
+	}
+	return e, nil
+}
+
+func identityConfig(cfg *config.Config, anon policy.Identity) identity.Config {
+	out := identity.Config{Anonymous: anon}
+	if j := cfg.Identity.JWT; j != nil {
+		out.JWT = &identity.JWTConfig{
+			Issuer: j.Issuer, Audience: j.Audience, JWKSFile: j.JWKSFile, JWKSURL: j.JWKSURL, Header: j.Header,
+			Algorithms: j.Algorithms, Leeway: j.Leeway, GroupsClaim: j.GroupsClaim, RolesClaim: j.RolesClaim,
+			TrustClaim: j.TrustClaim, DefaultTrust: j.DefaultTrust,
+		}
+	}
+	if s := cfg.Identity.SPIFFE; s != nil {
+		out.SPIFFE = &identity.SPIFFEConfig{TrustDomains: s.TrustDomains, Trust: s.Trust}
+	}
+	if h := cfg.Identity.Header; h != nil {
+		out.Header = &identity.HeaderConfig{Name: h.Name, GroupsName: h.GroupsName, Trust: h.Trust}
+		if out.Header.Name == "" {
+			out.Header.Name = "x-portcullis-agent"
+		}
+	}
+	return out
+}
+
+var _ extproc.PolicySource = (*policy.Store)(nil)
+var _ extproc.Auditor = (*audit.Log)(nil)
+var _ extproc.IdentityResolver = (*identity.Resolver)(nil)
