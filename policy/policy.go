@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/ext"
 
 	"github.com/portcullis-mcp/portcullis/config"
@@ -177,7 +178,15 @@ func compileWhen(expr string, costLimit uint64) (cel.Program, []string) {
 	if ast.OutputType() != cel.BoolType {
 		return nil, []string{fmt.Sprintf("must evaluate to bool, not %s", ast.OutputType())}
 	}
-	prg, err := celEnv.Program(ast, cel.CostLimit(costLimit), cel.EvalOptions(cel.OptOptimize))
+	// Without comprehensions (exists, all, map, filter, …) a CEL expression
+	// runs in time linear in its size and its input, so runtime cost
+	// tracking (which roughly doubles evaluation time) is only paid by
+	// expressions that can loop.
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if hasComprehension(ast) {
+		opts = append(opts, cel.CostLimit(costLimit))
+	}
+	prg, err := celEnv.Program(ast, opts...)
 	if err != nil {
 		return nil, []string{err.Error()}
 	}
@@ -259,6 +268,11 @@ func compile(f *File, data []byte) (*Policy, []error) {
 		p.rules = append(p.rules, cr)
 	}
 	return p, errs
+}
+
+func hasComprehension(a *cel.Ast) bool {
+	nav := celast.NavigateAST(a.NativeRep())
+	return len(celast.MatchDescendants(nav, celast.KindMatcher(celast.ComprehensionKind))) > 0
 }
 
 // lookup finds the tool declaration for name (exact names first, then
