@@ -126,7 +126,7 @@ type exchange struct {
 	dsCh   chan bodyEv
 	dsDone chan struct{} // closed when the downstream body reader exits
 	pipe   *bodyPipe
-	upCh chan upEv
+	upCh   chan upEv
 
 	resp         *http.Response
 	usCh         chan bodyEv

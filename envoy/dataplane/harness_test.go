@@ -79,11 +79,11 @@ func (f *fakeProc) requests() []*extprocv3.ProcessingRequest {
 // upstreamSaw is what the upstream server received.
 type upstreamSaw struct {
 	Method, Path, Query, Host string
-	Header                   http.Header
-	Body                     string
-	ContentLength            int64
-	TransferEncoding         []string
-	Trailer                  http.Header
+	Header                    http.Header
+	Body                      string
+	ContentLength             int64
+	TransferEncoding          []string
+	Trailer                   http.Header
 }
 
 type env struct {
@@ -99,12 +99,12 @@ type env struct {
 }
 
 type envOpts struct {
-	filter    FilterConfig
-	routes    func(up *url.URL) []Route
-	limit     int64
-	catchAll  string
-	upstream  http.HandlerFunc // after recording; default 200 JSON echo
-	noProc    bool             // processor address that refuses connections
+	filter   FilterConfig
+	routes   func(up *url.URL) []Route
+	limit    int64
+	catchAll string
+	upstream http.HandlerFunc // after recording; default 200 JSON echo
+	noProc   bool             // processor address that refuses connections
 }
 
 func newEnv(t *testing.T, o envOpts, sc script) *env {

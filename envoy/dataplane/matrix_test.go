@@ -138,7 +138,6 @@ func trailerUpstream(w http.ResponseWriter, r *http.Request) {
 
 const jsonResp = `{"jsonrpc":"2.0","id":1,"result":{}}`
 
-
 func overrideReply(req *extprocv3.ProcessingRequest, m ProcessingMode, mut ...func(*extprocv3.CommonResponse)) []*extprocv3.ProcessingResponse {
 	r := reply(req, common(mut...))
 	r.ModeOverride = m.Proto()
@@ -249,7 +248,9 @@ func TestMatrixRequestPath(t *testing.T) {
 		matrixCase{name: "BUFFERED body arrives before headers reply", opts: envOpts{filter: mode(BodyBuffered, BodyNone)},
 			script:     byKind(map[string]H{"req_headers": delayed(30*time.Millisecond, nil)}),
 			transcript: []string{"req_headers eos=false cl=7", `req_body "{\"a\":1}" eos=true`, rh}, upstreams: 1, upBody: ptr(`{"a":1}`),
-			check: func(t *testing.T, e *env, _ clientSaw) { eq(t, "upstream CL kept", e.upstream()[0].ContentLength, int64(7)) }},
+			check: func(t *testing.T, e *env, _ clientSaw) {
+				eq(t, "upstream CL kept", e.upstream()[0].ContentLength, int64(7))
+			}},
 		matrixCase{name: "BUFFERED chunked body after headers reply", opts: envOpts{filter: mode(BodyBuffered, BodyNone)},
 			request:    chunked([]string{"ab", "cd", ""}, []int{1, 0, 0}, nil),
 			transcript: []string{"req_headers eos=false", `req_body "abcd" eos=true`, rh}, upstreams: 1, upBody: ptr("abcd"),
@@ -265,7 +266,7 @@ func TestMatrixRequestPath(t *testing.T) {
 				eq(t, "content-length removed", e.upstream()[0].ContentLength, int64(-1))
 			}},
 		matrixCase{name: "STREAMED chunks after headers reply with empty final chunk", opts: envOpts{filter: mode(BodyStreamed, BodyNone)},
-			script:     byKind(map[string]H{"req_body": func(req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
+			script: byKind(map[string]H{"req_body": func(req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
 				return []*extprocv3.ProcessingResponse{reply(req, common(setBody(strings.ToUpper(string(req.GetRequestBody().GetBody())))))}, nil
 			}}),
 			request:    chunked([]string{"ab", "cd", ""}, []int{1, 2, 3}, nil),
@@ -315,20 +316,26 @@ func TestMatrixRequestPath(t *testing.T) {
 		matrixCase{name: "BUFFERED trailers SKIP: body eos=false, trailers forwarded", opts: envOpts{filter: mode(BodyBuffered, BodyNone)},
 			request:    chunked([]string{"ab", ""}, []int{1, 0}, http.Header{"X-T": {"v"}}),
 			transcript: []string{"req_headers eos=false", `req_body "ab" eos=false`, rh}, upstreams: 1, upBody: ptr("ab"),
-			check: func(t *testing.T, e *env, _ clientSaw) { eq(t, "upstream trailer", e.upstream()[0].Trailer.Get("X-T"), "v") }},
+			check: func(t *testing.T, e *env, _ clientSaw) {
+				eq(t, "upstream trailer", e.upstream()[0].Trailer.Get("X-T"), "v")
+			}},
 		matrixCase{name: "BUFFERED trailers SEND: trailers message and mutation", opts: envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyBuffered, RequestTrailer: HeaderSend}}},
 			script:     byKind(map[string]H{"req_trailers": with(setHdr("x-t", "changed"))}),
 			request:    chunked([]string{"ab", ""}, []int{1, 0}, http.Header{"X-T": {"v"}}),
 			transcript: []string{"req_headers eos=false", `req_body "ab" eos=false`, "req_trailers", rh}, upstreams: 1, upBody: ptr("ab"),
-			check: func(t *testing.T, e *env, _ clientSaw) { eq(t, "upstream trailer", e.upstream()[0].Trailer.Get("X-T"), "changed") }},
+			check: func(t *testing.T, e *env, _ clientSaw) {
+				eq(t, "upstream trailer", e.upstream()[0].Trailer.Get("X-T"), "changed")
+			}},
 		matrixCase{name: "STREAMED trailers SEND", opts: envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyStreamed, RequestTrailer: HeaderSend}}},
 			request:    chunked([]string{"ab", ""}, []int{1, 2}, http.Header{"X-T": {"v"}}),
 			transcript: []string{"req_headers eos=false", `req_body "ab" eos=false`, "req_trailers", rh}, upstreams: 1, upBody: ptr("ab"),
-			check: func(t *testing.T, e *env, _ clientSaw) { eq(t, "upstream trailer", e.upstream()[0].Trailer.Get("X-T"), "v") }},
+			check: func(t *testing.T, e *env, _ clientSaw) {
+				eq(t, "upstream trailer", e.upstream()[0].Trailer.Get("X-T"), "v")
+			}},
 		// header mode SKIP
 		matrixCase{name: "request header SKIP + BUFFERED: first message is the body, content-length removed, header mutation ignored",
-			opts:   envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestHeader: HeaderSkip, RequestBody: BodyBuffered}}},
-			script: byKind(map[string]H{"req_body": with(setHdr("x-ignored", "1"), setBody("new"))}),
+			opts:       envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestHeader: HeaderSkip, RequestBody: BodyBuffered}}},
+			script:     byKind(map[string]H{"req_body": with(setHdr("x-ignored", "1"), setBody("new"))}),
 			transcript: []string{`req_body "{\"a\":1}" eos=true`, rh}, upstreams: 1, upBody: ptr("new"),
 			check: func(t *testing.T, e *env, _ clientSaw) {
 				eq(t, "ignored header", upHeader("X-Ignored")(t, e), "")
@@ -354,21 +361,21 @@ func TestMatrixRequestPath(t *testing.T) {
 			transcript: []string{"req_headers eos=false cl=7", rh}, upstreams: 1, upBody: ptr(`{"a":1}`)},
 		// body replace and content-length
 		matrixCase{name: "BUFFERED+SEND replace with content-length fixed", opts: envOpts{filter: mode(BodyBuffered, BodyNone)},
-			script: byKind(map[string]H{"req_body": with(setBody("12345678"), setHdr("content-length", "8"))}),
+			script:    byKind(map[string]H{"req_body": with(setBody("12345678"), setHdr("content-length", "8"))}),
 			upstreams: 1, upBody: ptr("12345678"), status: 200,
 			check: func(t *testing.T, e *env, _ clientSaw) { eq(t, "CL", e.upstream()[0].ContentLength, int64(8)) }},
 		matrixCase{name: "BUFFERED+SEND replace with content-length removed", opts: envOpts{filter: mode(BodyBuffered, BodyNone)},
-			script: byKind(map[string]H{"req_body": with(setBody("12345678"), rmHdr("content-length"))}),
+			script:    byKind(map[string]H{"req_body": with(setBody("12345678"), rmHdr("content-length"))}),
 			upstreams: 1, upBody: ptr("12345678"), status: 200},
 		matrixCase{name: "BUFFERED+SEND replace without fix is 500", opts: envOpts{filter: mode(BodyBuffered, BodyNone)},
-			script: byKind(map[string]H{"req_body": with(setBody("12345678"))}),
+			script:    byKind(map[string]H{"req_body": with(setBody("12345678"))}),
 			upstreams: 0, status: 500, details: "mismatch_between_content_length_and_the_length_of_the_mutated_body"},
 		matrixCase{name: "BUFFERED+SEND clear_body counts as length 0", opts: envOpts{filter: mode(BodyBuffered, BodyNone)},
-			script: byKind(map[string]H{"req_body": with(clearBody())}),
+			script:    byKind(map[string]H{"req_body": with(clearBody())}),
 			upstreams: 0, status: 500, details: "mismatch_between_content_length_and_the_length_of_the_mutated_body"},
 		matrixCase{name: "BUFFERED+SEND mismatch is an error even with failure_mode_allow",
-			opts:   envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyBuffered}, FailureModeAllow: true}},
-			script: byKind(map[string]H{"req_body": with(setBody("12345678"))}),
+			opts:      envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyBuffered}, FailureModeAllow: true}},
+			script:    byKind(map[string]H{"req_body": with(setBody("12345678"))}),
 			upstreams: 0, status: 500},
 		matrixCase{name: "STREAMED replace needs no content-length fix", opts: envOpts{filter: mode(BodyStreamed, BodyNone)},
 			script:  byKind(map[string]H{"req_body": with(setBody("12345678"))}),
@@ -408,11 +415,15 @@ func TestMatrixResponsePath(t *testing.T) {
 			script:     byKind(map[string]H{"resp_trailers": with(setHdr("x-up-trailer", "t2"))}),
 			transcript: []string{"req_headers eos=false cl=7", "resp_headers 200 eos=false", `resp_body "{\"r\":1}" eos=false`, "resp_trailers"},
 			status:     200, body: ptr(`{"r":1}`), upstreams: 1,
-			check: func(t *testing.T, e *env, got clientSaw) { eq(t, "client trailer", got.Trailer.Get("X-Up-Trailer"), "t2") }},
+			check: func(t *testing.T, e *env, got clientSaw) {
+				eq(t, "client trailer", got.Trailer.Get("X-Up-Trailer"), "t2")
+			}},
 		{name: "response trailers SKIP", opts: envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{ResponseBody: BodyBuffered}}, upstream: trailerUpstream},
 			transcript: []string{"req_headers eos=false cl=7", "resp_headers 200 eos=false", `resp_body "{\"r\":1}" eos=false`},
 			status:     200, body: ptr(`{"r":1}`), upstreams: 1,
-			check: func(t *testing.T, e *env, got clientSaw) { eq(t, "client trailer", got.Trailer.Get("X-Up-Trailer"), "t1") }},
+			check: func(t *testing.T, e *env, got clientSaw) {
+				eq(t, "client trailer", got.Trailer.Get("X-Up-Trailer"), "t1")
+			}},
 		{name: "CONTINUE_AND_REPLACE on response headers", opts: envOpts{filter: mode(BodyNone, BodyBuffered)},
 			script: byKind(map[string]H{"resp_headers": func(req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
 				c := common(setBody("local"))
@@ -437,7 +448,9 @@ func TestMatrixResponsePath(t *testing.T) {
 			}}),
 			transcript: []string{"req_headers eos=false cl=7", "resp_headers 200 eos=false cl=36", `resp_body "` + strings.ReplaceAll(jsonResp, `"`, `\"`) + `" eos=true`},
 			status:     200, body: ptr(jsonResp), upstreams: 1,
-			check: func(t *testing.T, e *env, got clientSaw) { eq(t, "client CL kept", got.Header.Get("Content-Length"), "36") }},
+			check: func(t *testing.T, e *env, got clientSaw) {
+				eq(t, "client CL kept", got.Header.Get("Content-Length"), "36")
+			}},
 		{name: "mode_override ignored without allow_mode_override", opts: envOpts{filter: mode(BodyNone, BodyBuffered)},
 			script: byKind(map[string]H{"resp_headers": func(req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
 				return overrideReply(req, ProcessingMode{ResponseBody: BodyNone}), nil
@@ -547,10 +560,14 @@ func TestMatrixErrors(t *testing.T) {
 	cases := []matrixCase{
 		{name: "wrong reply type is spurious → 500", opts: envOpts{filter: bufferedBoth}, script: byKind(map[string]H{"req_headers": wrongType}),
 			status: 500, upstreams: 0, details: "spurious_message",
-			check: func(t *testing.T, e *env, _ clientSaw) { eq(t, "spurious", e.proxy.Stats().SpuriousMsgsReceived, int64(1)) }},
+			check: func(t *testing.T, e *env, _ clientSaw) {
+				eq(t, "spurious", e.proxy.Stats().SpuriousMsgsReceived, int64(1))
+			}},
 		{name: "wrong reply type with failure_mode_allow continues unprocessed", opts: envOpts{filter: fma(bufferedBoth)}, script: byKind(map[string]H{"req_headers": wrongType}),
 			status: 200, upstreams: 1, upBody: ptr(`{"a":1}`), body: ptr(jsonResp),
-			check: func(t *testing.T, e *env, _ clientSaw) { eq(t, "failure_mode_allowed", e.proxy.Stats().FailureModeAllowed, int64(1)) }},
+			check: func(t *testing.T, e *env, _ clientSaw) {
+				eq(t, "failure_mode_allowed", e.proxy.Stats().FailureModeAllowed, int64(1))
+			}},
 		{name: "empty reply is unhandled → 500", opts: envOpts{filter: bufferedBoth}, script: byKind(map[string]H{"req_body": empty}),
 			status: 500, upstreams: 0, details: "unhandled_message"},
 		{name: "extra unsolicited body reply is spurious", opts: envOpts{filter: bufferedBoth},
@@ -560,9 +577,16 @@ func TestMatrixErrors(t *testing.T) {
 			}}), status: 500, upstreams: 0, details: "spurious_message"},
 		{name: "StreamedImmediateResponse is not implemented → spurious", opts: envOpts{filter: bufferedBoth}, script: byKind(map[string]H{"req_headers": streamedImmediate}),
 			status: 500, upstreams: 0},
-		{name: "response-phase spurious reply → 500 before downstream headers", opts: envOpts{filter: bufferedBoth},
-			script: byKind(map[string]H{"resp_body": with()}), // fine
-			status: 200, upstreams: 1},
+		{name: "response-phase wrong type → 500 before downstream headers", opts: envOpts{filter: bufferedBoth},
+			script: byKind(map[string]H{"resp_headers": func(*extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
+				return []*extprocv3.ProcessingResponse{{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}}}}, nil
+			}}),
+			status: 500, upstreams: 1, details: "spurious_message"},
+		{name: "trailers reply without trailers pending is spurious", opts: envOpts{filter: bufferedBoth},
+			script: byKind(map[string]H{"req_headers": func(req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
+				return []*extprocv3.ProcessingResponse{{Response: &extprocv3.ProcessingResponse_RequestTrailers{RequestTrailers: &extprocv3.TrailersResponse{}}}}, nil
+			}}),
+			status: 500, upstreams: 0, details: "spurious_message"},
 		{name: "message timeout → 504", opts: envOpts{filter: short}, script: byKind(map[string]H{"req_body": noReply}),
 			status: 504, upstreams: 0, details: "ext_proc_error_per-message_timeout_exceeded",
 			check: func(t *testing.T, e *env, _ clientSaw) { eq(t, "timeouts", e.proxy.Stats().MessageTimeouts, int64(1)) }},
@@ -572,7 +596,9 @@ func TestMatrixErrors(t *testing.T) {
 			opts:   envOpts{filter: func() FilterConfig { f := short; f.MaxMessageTimeout = time.Second; return f }()},
 			script: byKind(map[string]H{"req_body": override(400*time.Millisecond, 20*time.Millisecond)}),
 			status: 200, upstreams: 1,
-			check: func(t *testing.T, e *env, _ clientSaw) { eq(t, "override received", e.proxy.Stats().OverrideMessageTimeoutRecv, int64(1)) }},
+			check: func(t *testing.T, e *env, _ clientSaw) {
+				eq(t, "override received", e.proxy.Stats().OverrideMessageTimeoutRecv, int64(1))
+			}},
 		{name: "override_message_timeout then slow reply within the new timeout",
 			opts: envOpts{filter: func() FilterConfig { f := short; f.MaxMessageTimeout = time.Second; return f }()},
 			script: func() script {
@@ -602,7 +628,9 @@ func TestMatrixErrors(t *testing.T) {
 			opts:   envOpts{filter: func() FilterConfig { f := short; f.MaxMessageTimeout = 100 * time.Millisecond; return f }()},
 			script: byKind(map[string]H{"req_body": slowAfterOverride(time.Second)}),
 			status: 504, upstreams: 0,
-			check: func(t *testing.T, e *env, _ clientSaw) { eq(t, "ignored", e.proxy.Stats().OverrideMessageTimeoutIgnore, int64(1)) }},
+			check: func(t *testing.T, e *env, _ clientSaw) {
+				eq(t, "ignored", e.proxy.Stats().OverrideMessageTimeoutIgnore, int64(1))
+			}},
 		{name: "server return nil mid-stream → continue unmodified", opts: envOpts{filter: bufferedBoth},
 			script: byKind(map[string]H{"req_body": func(*extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) { return nil, errReturnNil }}),
 			status: 200, upstreams: 1, upBody: ptr(`{"a":1}`), body: ptr(jsonResp),
