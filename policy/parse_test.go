@@ -111,3 +111,26 @@ func FuzzParse(f *testing.F) {
 		p.ToolVisible(Identity{}, "fs", "read")
 	})
 }
+
+func TestNeedsCostLimit(t *testing.T) {
+	tests := []struct {
+		expr string
+		want bool
+	}{
+		{`tool == "x" && args.q.startsWith("a")`, false},
+		{`args.q.matches("^select")`, false},
+		{`matches(args.q, "^select")`, false},
+		{`args.q.matches(args.p)`, true},
+		{`findings.exists(f, f.count > 1)`, true},
+		{`args.xs.all(x, x > 0)`, true},
+	}
+	for _, tt := range tests {
+		ast, iss := celEnv.Compile(tt.expr)
+		if iss.Err() != nil {
+			t.Fatalf("%s: %v", tt.expr, iss.Err())
+		}
+		if got := needsCostLimit(ast); got != tt.want {
+			t.Errorf("needsCostLimit(%s) = %v, want %v", tt.expr, got, tt.want)
+		}
+	}
+}

@@ -178,12 +178,12 @@ func compileWhen(expr string, costLimit uint64) (cel.Program, []string) {
 	if ast.OutputType() != cel.BoolType {
 		return nil, []string{fmt.Sprintf("must evaluate to bool, not %s", ast.OutputType())}
 	}
-	// Without comprehensions (exists, all, map, filter, …) a CEL expression
-	// runs in time linear in its size and its input, so runtime cost
-	// tracking (which roughly doubles evaluation time) is only paid by
-	// expressions that can loop.
+	// Without comprehensions (exists, all, map, filter, …) or computed regex
+	// patterns a CEL expression runs in time linear in its size and its
+	// input, so runtime cost tracking (which roughly doubles evaluation
+	// time) is only paid by expressions that can do more.
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
-	if hasComprehension(ast) {
+	if needsCostLimit(ast) {
 		opts = append(opts, cel.CostLimit(costLimit))
 	}
 	prg, err := celEnv.Program(ast, opts...)
@@ -270,9 +270,21 @@ func compile(f *File, data []byte) (*Policy, []error) {
 	return p, errs
 }
 
-func hasComprehension(a *cel.Ast) bool {
+// needsCostLimit reports whether an expression can do super-linear work:
+// a comprehension, or a regex whose pattern is not a literal.
+func needsCostLimit(a *cel.Ast) bool {
 	nav := celast.NavigateAST(a.NativeRep())
-	return len(celast.MatchDescendants(nav, celast.KindMatcher(celast.ComprehensionKind))) > 0
+	return len(celast.MatchDescendants(nav, func(e celast.NavigableExpr) bool {
+		switch e.Kind() {
+		case celast.ComprehensionKind:
+			return true
+		case celast.CallKind:
+			c := e.AsCall()
+			args := c.Args()
+			return c.FunctionName() == "matches" && len(args) > 0 && args[len(args)-1].Kind() != celast.LiteralKind
+		}
+		return false
+	})) > 0
 }
 
 // lookup finds the tool declaration for name (exact names first, then
