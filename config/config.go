@@ -36,6 +36,12 @@ type Listen struct {
 	Admin string `yaml:"admin"`
 	// XDS is the ADS server for Envoy.
 	XDS string `yaml:"xds"`
+	// AllowedHosts are the host names (without port) clients may use to
+	// reach the gateway; a request whose Host/:authority or Origin names
+	// another host is refused with 403 (DNS-rebinding protection). Default:
+	// localhost, 127.0.0.1 and ::1 when listen.proxy is a loopback address,
+	// otherwise empty (no check; put the names your clients use here).
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 // Limits bound what a single message may cost.
@@ -108,6 +114,9 @@ func Parse(data []byte) (*Config, error) {
 func (c *Config) ApplyDefaults() {
 	if c.Listen.ExtProc == "" {
 		c.Listen.ExtProc = DefaultExtProcAddr
+	}
+	if c.Listen.AllowedHosts == nil && isLoopback(c.Listen.Proxy) {
+		c.Listen.AllowedHosts = []string{"localhost", "127.0.0.1", "::1"}
 	}
 	if c.Limits.MaxBodyBytes == 0 {
 		c.Limits.MaxBodyBytes = DefaultMaxBodyBytes
@@ -207,6 +216,19 @@ func (c *Config) Validate() error {
 		errs = append(errs, prefixErrors("audit", err)...)
 	}
 	return errors.Join(errs...)
+}
+
+// isLoopback reports whether a listen address binds only loopback.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Server returns the allow-listed server with this name.

@@ -17,6 +17,7 @@ type reqHeaders struct {
 	traceparent, tracestate string
 	requestID               string
 	route                   string
+	origin                  string
 	// dupCritical is set when a header whose meaning the gateway relies on
 	// appears more than once (a smuggling attempt).
 	dupCritical string
@@ -73,6 +74,9 @@ func parseRequestHeaders(hm *corev3.HeaderMap) reqHeaders {
 			r.tracestate = headerValue(h)
 		case "x-request-id":
 			r.requestID = headerValue(h)
+		case "origin":
+			mark(128, h.Key)
+			r.origin = headerValue(h)
 		case "x-portcullis-route":
 			mark(64, h.Key)
 			r.route = headerValue(h)

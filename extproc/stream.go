@@ -85,6 +85,11 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 		return st.refuse(400, "", mcp.CodeInvalidRequest,
 			"invalid request: header "+st.req.dupCritical+" appears more than once", nil, "portcullis_duplicate_header")
 	}
+	if !st.rt.hostAllowed(st.req.authority) || !st.rt.originAllowed(st.req.origin) {
+		// DNS-rebinding protection (MCP transport: invalid Origin → 403).
+		return st.refuse(403, "", mcp.CodeInvalidRequest,
+			"forbidden: host "+strconv.Quote(truncate(st.req.authority, 64))+" or origin "+strconv.Quote(truncate(st.req.origin, 64))+" is not allowed by listen.allowed_hosts", nil, "portcullis_host_not_allowed")
+	}
 	name, ok := serverFromPath(st.req.path)
 	if !ok {
 		return st.refuse(404, "", mcp.CodeInvalidRequest,

@@ -229,6 +229,10 @@ func post(t *testing.T, url, ct, body string, hdr map[string]string) (int, []byt
 	}
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -265,6 +269,8 @@ func TestE2EBadInputNeverReachesUpstream(t *testing.T) {
 		{"header mismatch 2026", "/mcp/files", "application/json", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_file"}}`, map[string]string{"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "read_file"}, 400, -32020, "header mismatch"},
 		{"unknown server", "/mcp/nope", "application/json", `{"jsonrpc":"2.0","id":1,"method":"ping"}`, nil, 404, -32001, "not on this gateway's allow-list"},
 		{"batch with blocked call", "/mcp/files", "application/json", `[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file"}},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete_file"}}]`, nil, 200, 0, "not allowed"},
+		{"dns rebinding host", "/mcp/files", "application/json", `{"jsonrpc":"2.0","id":1,"method":"ping"}`, map[string]string{"Host": "evil.example.com"}, 403, -32600, "not allowed by listen.allowed_hosts"},
+		{"foreign origin", "/mcp/files", "application/json", `{"jsonrpc":"2.0","id":1,"method":"ping"}`, map[string]string{"Origin": "https://evil.example.com"}, 403, -32600, "not allowed by listen.allowed_hosts"},
 		{"reserved route header", "/mcp/files", "application/json", `{"jsonrpc":"2.0","id":1,"method":"ping"}`, map[string]string{"X-Portcullis-Route": "sandbox"}, 400, -32600, "reserved"},
 	}
 	for _, tc := range cases {
