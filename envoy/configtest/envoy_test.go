@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/portcullis-mcp/portcullis/envoy/configtest"
+	"github.com/portcullis-mcp/portcullis/xds"
 )
 
 // envoyDir is the directory holding the shipped Envoy configs.
@@ -128,4 +129,27 @@ static_resources:
 			require.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+// TestBootstrapXDS: the ADS bootstrap names the xDS server's default node id
+// and reaches ADS over HTTP/2 on the default port.
+func TestBootstrapXDS(t *testing.T) {
+	b, err := configtest.LoadBootstrap(filepath.Join(envoyDir, "bootstrap-xds.yaml"))
+	require.NoError(t, err)
+	require.Equal(t, xds.DefaultNodeID, b.GetNode().GetId())
+	ads := b.GetDynamicResources().GetAdsConfig()
+	require.Len(t, ads.GetGrpcServices(), 1)
+	name := ads.GetGrpcServices()[0].GetEnvoyGrpc().GetClusterName()
+	require.NotNil(t, b.GetDynamicResources().GetCdsConfig().GetAds())
+	require.NotNil(t, b.GetDynamicResources().GetLdsConfig().GetAds())
+	var found bool
+	for _, c := range b.GetStaticResources().GetClusters() {
+		if c.GetName() != name {
+			continue
+		}
+		found = true
+		require.Contains(t, c.GetTypedExtensionProtocolOptions(), "envoy.extensions.upstreams.http.v3.HttpProtocolOptions", "ADS needs HTTP/2")
+		require.EqualValues(t, 18000, c.GetLoadAssignment().GetEndpoints()[0].GetLbEndpoints()[0].GetEndpoint().GetAddress().GetSocketAddress().GetPortValue())
+	}
+	require.True(t, found, "ADS cluster %s missing", name)
 }
