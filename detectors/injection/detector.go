@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/portcullis-mcp/portcullis/detectors/normalize"
@@ -90,14 +91,17 @@ const (
 // textLayers runs model, patterns and semantic similarity over the folded,
 // despaced and decoded views.
 func (d *Detector) textLayers(folded, despaced string, decoded []string) (x meta, hits patternHits, fromDecoded bool) {
-	x[metaLogit], _ = d.m.logit(folded)
+	x[metaLogit] = -12 // no text, no evidence (e.g. everything was hidden in tag characters)
+	if strings.TrimSpace(folded) != "" {
+		x[metaLogit], _ = d.m.logit(folded)
+	}
 	x[metaSemantic] = d.sem.similarity(folded)
 	d.ps.match(folded, false, &hits)
 	if despaced != "" {
 		d.ps.match(despaced, true, &hits)
 	}
 	for _, dv := range decoded {
-		if l, _ := d.m.logit(dv); l > x[metaLogit] {
+		if l := d.m.decodedLogit(dv); l > x[metaLogit] {
 			x[metaLogit] = l
 			fromDecoded = true
 		}

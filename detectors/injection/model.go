@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 )
 
@@ -109,17 +110,25 @@ func isTokByte(c byte) bool {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80 || (c >= 'A' && c <= 'Z')
 }
 
-// eachFeature calls fn(pos, idx) for every hashed feature of the folded text
+// Two feature spaces share the weight table: space A (low hash bits) scores
+// a whole text or a window of it; space B (high hash bits) scores one line
+// inside a multi-line text. They are separate linear models because the same
+// words mean different things: a question is a benign user prompt on its
+// own, but an injected task when it sits on its own line inside a table.
+func idxA(h uint32) uint32 { return h & dimMask }
+func idxB(h uint32) uint32 { return h >> (32 - dimBits) }
+
+// eachFeature calls fn(pos, h) for every hashed feature of the folded text
 // s: character 3-, 4- and 5-grams at every byte position, word unigrams and
-// bigrams at the word's start position.
-func eachFeature(s string, fn func(pos int, idx uint32)) {
+// bigrams at the word's start position. h is the full 32-bit hash.
+func eachFeature(s string, fn func(pos int, h uint32)) {
 	n := len(s)
 	for i := 0; i < n; i++ {
 		h := uint32(fnvOff)
 		for k := 0; k < 5 && i+k < n; k++ {
 			h = (h ^ uint32(s[i+k])) * fnvPrime
 			if k >= 2 {
-				fn(i, mix(h+uint32(k)*0x9e3779b9)&dimMask)
+				fn(i, mix(h+uint32(k)*0x9e3779b9))
 			}
 		}
 	}
@@ -135,38 +144,49 @@ func eachFeature(s string, fn func(pos int, idx uint32)) {
 			h = (h ^ uint32(s[j])) * fnvPrime
 			j++
 		}
-		fn(i, mix(h^0xa5a5a5a5)&dimMask)
+		fn(i, mix(h^0xa5a5a5a5))
 		if prev != 0 {
-			fn(i, mix(prev*0x01000193+h*0x2545f491)&dimMask)
+			fn(i, mix(prev*0x01000193+h*0x2545f491))
 		}
 		prev = h
 		i = j
 	}
 }
 
-// featureIndices returns every feature index of s (with repetition).
-func featureIndices(s string) []uint32 {
+// featureIndices returns every feature index of s (with repetition) in
+// space A, or in space B when line is set.
+func featureIndices(s string, line bool) []uint32 {
 	out := make([]uint32, 0, len(s)*3+len(s)/3)
-	eachFeature(s, func(_ int, idx uint32) { out = append(out, idx) })
+	if line {
+		eachFeature(s, func(_ int, h uint32) { out = append(out, idxB(h)) })
+	} else {
+		eachFeature(s, func(_ int, h uint32) { out = append(out, idxA(h)) })
+	}
 	return out
 }
 
 type prefixBuf struct {
-	sum []float32
-	cnt []int32
+	sum, sumB []float32
+	cnt       []int32
 }
 
 var prefixPool = sync.Pool{New: func() any { return &prefixBuf{} }}
 
-// logit returns the maximum window logit of the folded text s, and the
-// window start with that maximum.
+// minLine is the shortest line (bytes) scored as its own segment.
+const minLine = 12
+
+// logit returns the maximum segment logit of the folded text s and where it
+// starts. Segments are overlapping windows of windowSize bytes (the whole
+// text when shorter) and every line of at least minLine bytes that fits a
+// window: an injected instruction is usually its own line in a tool result.
+// One feature pass fills prefix sums, so every segment costs O(1).
 func (m *model) logit(s string) (float64, int) {
 	if len(s) == 0 {
 		return float64(m.bias), 0
 	}
-	if len(s) <= windowSize {
+	if len(s) <= windowSize && strings.IndexByte(s, '\n') < 0 {
 		sum, cnt := float32(0), 0
-		eachFeature(s, func(_ int, idx uint32) { sum += m.w[idx]; cnt++ })
+		eachFeature(s, func(_ int, h uint32) { sum += m.w[idxA(h)]; cnt++ })
 		return windowLogit(m.bias, sum, cnt), 0
 	}
 	pb := prefixPool.Get().(*prefixBuf)
@@ -174,31 +194,78 @@ func (m *model) logit(s string) (float64, int) {
 	n := len(s)
 	if cap(pb.sum) < n+1 {
 		pb.sum = make([]float32, n+1)
+		pb.sumB = make([]float32, n+1)
 		pb.cnt = make([]int32, n+1)
 	}
-	sum, cnt := pb.sum[:n+1], pb.cnt[:n+1]
+	sum, sumB, cnt := pb.sum[:n+1], pb.sumB[:n+1], pb.cnt[:n+1]
 	clear(sum)
+	clear(sumB)
 	clear(cnt)
-	eachFeature(s, func(pos int, idx uint32) { sum[pos+1] += m.w[idx]; cnt[pos+1]++ })
+	eachFeature(s, func(pos int, h uint32) {
+		sum[pos+1] += m.w[idxA(h)]
+		sumB[pos+1] += m.w[idxB(h)]
+		cnt[pos+1]++
+	})
 	for i := 1; i <= n; i++ {
 		sum[i] += sum[i-1]
+		sumB[i] += sumB[i-1]
 		cnt[i] += cnt[i-1]
 	}
 	best, bestAt := math.Inf(-1), 0
-	for a := 0; ; a += windowStep {
-		b := a + windowSize
-		if b > n {
-			b = n
-			a = max(0, n-windowSize)
-		}
+	seg := func(a, b int) {
 		if l := windowLogit(m.bias, sum[b]-sum[a], int(cnt[b]-cnt[a])); l > best {
 			best, bestAt = l, a
 		}
-		if b == n {
-			break
+	}
+	segB := func(a, b int) {
+		if l := windowLogit(m.bias, sumB[b]-sumB[a], int(cnt[b]-cnt[a])); l > best {
+			best, bestAt = l, a
 		}
 	}
+	for a := 0; ; a += windowStep {
+		b := a + windowSize
+		if b >= n {
+			seg(max(0, n-windowSize), n)
+			break
+		}
+		seg(a, b)
+	}
+	for a := 0; a < n; {
+		b := strings.IndexByte(s[a:], '\n')
+		if b < 0 {
+			b = n
+		} else {
+			b += a
+		}
+		if l := b - a; l >= minLine && l <= windowSize && l < n {
+			segB(a, b)
+		}
+		a = b + 1
+	}
 	return best, bestAt
+}
+
+// decodedLogit scores a decoded payload: it was embedded in other text, so a
+// payload that fits one segment is also scored as a line (space B).
+func (m *model) decodedLogit(s string) float64 {
+	l, _ := m.logit(s)
+	if len(s) > 0 && len(s) <= windowSize && strings.IndexByte(s, '\n') < 0 {
+		sum, cnt := float32(0), 0
+		eachFeature(s, func(_ int, h uint32) { sum += m.w[idxB(h)]; cnt++ })
+		l = max(l, windowLogit(m.bias, sum, cnt))
+	}
+	return l
+}
+
+// lines returns the lines of a folded text that logit scores as segments.
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if len(l) >= minLine && len(l) <= windowSize && len(l) < len(s) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func windowLogit(bias, sum float32, cnt int) float64 {

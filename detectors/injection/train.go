@@ -128,28 +128,39 @@ func commonSuffix(a, b string) int {
 type sample struct {
 	text  string
 	label int
+	line  bool // a line inside a multi-line text (feature space B)
 }
 
-// segments turns a row into model-window-sized training samples.
+// segments turns a row into training samples shaped like the segments
+// logit scores: whole-text windows (space A) and lines inside multi-line
+// texts (space B).
 func segments(r Row, limit int) []sample {
 	f := normalize.Fold(r.Text)
 	if r.Attack != "" {
-		// the attack plus some surrounding context, as the window scorer sees it
-		a := normalize.Fold(r.Attack)
-		i := strings.Index(f, a)
-		if i < 0 {
-			return []sample{{text: clip(a), label: 1}}
-		}
-		ctx := max(0, (windowSize-len(a))/2)
-		lo, hi := max(0, i-ctx), min(len(f), i+len(a)+ctx)
-		return []sample{{text: clip(f[lo:hi]), label: 1}, {text: clip(a), label: 1}}
-	}
-	if len(f) <= windowSize {
-		return []sample{{text: f, label: r.Label}}
+		// Only the inserted attack is a positive, as a line in a document:
+		// labelling its context positive would teach that tables are attacks.
+		return []sample{{text: clip(normalize.Fold(r.Attack)), label: 1, line: true}}
 	}
 	var out []sample
-	for a := 0; a < len(f) && len(out) < limit; a += windowSize {
-		out = append(out, sample{text: clip(f[a:min(len(f), a+windowSize)]), label: r.Label})
+	if len(f) <= windowSize {
+		out = append(out, sample{text: f, label: r.Label})
+	} else {
+		for a := 0; a < len(f) && len(out) < limit; a += windowSize {
+			out = append(out, sample{text: clip(f[a:min(len(f), a+windowSize)]), label: r.Label})
+		}
+	}
+	switch {
+	case r.Label == 1 && len(f) <= windowSize:
+		// an injection string pasted into a document is still one
+		out = append(out, sample{text: f, label: 1, line: true})
+	case r.Label == 0 && r.Kind != "direct" && strings.IndexByte(f, '\n') < 0 && len(f) <= windowSize:
+		out = append(out, sample{text: f, label: 0, line: true})
+	case r.Label == 0:
+		ls := lines(f)
+		step := max(1, len(ls)/(4*limit))
+		for i := 0; i < len(ls); i += step {
+			out = append(out, sample{text: ls[i], label: 0, line: true})
+		}
 	}
 	return out
 }
@@ -235,7 +246,7 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 func fitLR(m *model, train []sample, pos int, opt TrainOptions) {
 	feats := make([][]uint32, len(train))
 	for i, s := range train {
-		feats[i] = featureIndices(s.text)
+		feats[i] = featureIndices(s.text, s.line)
 	}
 	neg := len(train) - pos
 	wPos := float64(len(train)) / (2 * float64(max(pos, 1)))
@@ -287,7 +298,7 @@ func fitLR(m *model, train []sample, pos int, opt TrainOptions) {
 const (
 	calibHidden      = 5.0
 	calibExfil       = 4.5
-	calibObfuscation = 1.5
+	calibObfuscation = 0.75
 )
 
 // fitCalibration fits bias + weights for (model logit, pattern score,
@@ -306,7 +317,8 @@ func fitCalibration(d *Detector, rows []Row) {
 		pos += ys[i]
 	}
 	n := float64(len(rows))
-	wPos, wNeg := n/(2*max(pos, 1)), n/(2*max(n-pos, 1))
+	wPos, wNeg := 1.0, 1.0 // natural class prior of the calibration rows
+	_ = pos
 	c := [4]float64{-2, 0.5, 0.5, 1}
 	for it := 0; it < 3000; it++ {
 		var g [4]float64

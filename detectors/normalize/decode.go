@@ -256,13 +256,20 @@ func DecodeHTML(s string) (string, bool) {
 var rot13Words = [...]string{
 	"a", "the", "and", "you", "all", "to", "of", "is", "are", "for", "now", "in", "it", "be", "not", "do", "me",
 	"any", "or", "if", "my", "as", "on", "at", "by", "an", "we", "no", "so", "can", "but", "was", "has",
+	"your", "with", "that", "this", "from", "have", "what", "will", "text", "word", "each", "into", "only",
+	"then", "them", "when", "make", "like", "also", "more", "some", "just", "user", "give", "tell", "list",
+	"must", "code", "data", "send", "next", "same", "than", "here", "file", "name", "link", "were", "they",
 }
 
-var commonWord [27 * 27 * 27]bool
+// commonWord is a bit set over words of up to four letters.
+var commonWord [(27*27*27*27 + 63) / 64]uint64
+
+func isCommon(k int) bool { return commonWord[k/64]&(1<<(k%64)) != 0 }
 
 func init() {
 	for _, w := range rot13Words {
-		commonWord[wordKey(w)] = true
+		k := wordKey(w)
+		commonWord[k/64] |= 1 << (k % 64)
 	}
 }
 
@@ -284,9 +291,34 @@ func rot(c byte) byte {
 	return c
 }
 
-// DecodeRot13 applies rot13 when the result has clearly more common English
-// words than the input.
+// DecodeRot13 returns the rot13 decoding of every line whose decoding has
+// clearly more common English words than the line itself (rot13 cannot be
+// recognised by syntax), joined by newlines.
 func DecodeRot13(s string) (string, bool) {
+	var b []byte
+	for a := 0; a < len(s); {
+		e := strings.IndexByte(s[a:], '\n')
+		if e < 0 {
+			e = len(s)
+		} else {
+			e += a
+		}
+		if rot13Line(s[a:e]) {
+			if b == nil {
+				b = make([]byte, 0, e-a)
+			} else {
+				b = append(b, '\n')
+			}
+			for i := a; i < e; i++ {
+				b = append(b, rot(s[i]))
+			}
+		}
+		a = e + 1
+	}
+	return string(b), b != nil
+}
+
+func rot13Line(s string) bool {
 	plain, rotated, words := 0, 0, 0
 	k1, k2, n := 0, 0, 0
 	for i := 0; i <= len(s); i++ {
@@ -298,7 +330,7 @@ func DecodeRot13(s string) (string, bool) {
 			c += 'a' - 'A'
 		}
 		if c >= 'a' && c <= 'z' {
-			if n < 3 {
+			if n < 4 {
 				k1 = k1*27 + int(c-'a'+1)
 				k2 = k2*27 + int(rot(c)-'a'+1)
 			}
@@ -307,23 +339,16 @@ func DecodeRot13(s string) (string, bool) {
 		}
 		if n > 0 {
 			words++
-			if n <= 3 {
-				if commonWord[k1] {
+			if n <= 4 {
+				if isCommon(k1) {
 					plain++
 				}
-				if commonWord[k2] {
+				if isCommon(k2) {
 					rotated++
 				}
 			}
 		}
 		k1, k2, n = 0, 0, 0
 	}
-	if rotated < 3 || rotated < 2*plain+2 || rotated*5 < words {
-		return "", false
-	}
-	b := make([]byte, len(s))
-	for i := 0; i < len(s); i++ {
-		b[i] = rot(s[i])
-	}
-	return string(b), true
+	return rotated >= 2 && rotated >= 2*plain+2 && rotated*6 >= words
 }

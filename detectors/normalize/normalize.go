@@ -39,7 +39,7 @@ const (
 // detectors.
 type View struct {
 	Original  string
-	Folded    string   // NFKC + invisible/format chars removed + confusable skeleton + case-folded + whitespace collapsed + leetspeak mapped
+	Folded    string   // NFKC + invisible/format chars removed + confusable skeleton + case-folded + whitespace collapsed (a run containing a line break becomes "\n", any other run one space) + leetspeak mapped
 	Despaced  string   // Folded with all whitespace/punctuation separators removed
 	Decoded   []string // bounded recursive decodings, depth<=3, size-capped, each itself folded
 	Invisible int      // count of removed invisible/format/bidi/tag/variation-selector chars (a signal)
@@ -237,10 +237,16 @@ func fold(s string, sigs *sigSet) string {
 	type tok struct {
 		start, end int
 		wideGap    bool // preceded by two or more whitespace characters
+		newline    bool // the preceding whitespace contained a line break
 		single     bool // exactly one letter or digit
 	}
 	toks := make([]tok, 0, len(s)/5+1)
 	gap := 2
+	nl := false
+	// tokens made only of leet characters ("15", "4") are mapped only when
+	// the text has several mixed leet words, so plain numbers stay numbers.
+	var pureLeet [][2]int
+	leetWords := 0
 	i := 0
 	for i < len(s) {
 		// skip whitespace
@@ -248,6 +254,7 @@ func fold(s string, sigs *sigSet) string {
 		if c < 0x80 {
 			if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' {
 				gap++
+				nl = nl || c == '\n'
 				i++
 				continue
 			}
@@ -255,6 +262,7 @@ func fold(s string, sigs *sigSet) string {
 			r, sz := utf8.DecodeRuneInString(s[i:])
 			if isSpace(r) {
 				gap++
+				nl = nl || r == 0x2028 || r == 0x2029 || r == 0x85
 				i += sz
 				continue
 			}
@@ -310,7 +318,7 @@ func fold(s string, sigs *sigSet) string {
 			// signal; all-Cyrillic or all-Greek words are ordinary text.
 			sigs.add(SigConfusables)
 		}
-		if leets > 0 && letters >= 2 && !strings.Contains(string(buf[start:]), "://") {
+		if leets > 0 && letters >= 1 && runes >= 2 && !strings.Contains(string(buf[start:]), "://") {
 			mapped := false
 			for j := start; j < len(buf); j++ {
 				if m := leet(buf[j]); m != 0 {
@@ -324,11 +332,22 @@ func fold(s string, sigs *sigSet) string {
 			}
 			if mapped {
 				sigs.add(SigLeet)
+				leetWords++
 			}
 		}
+		if letters == 0 && leets > 0 && leets == runes && runes <= 4 {
+			pureLeet = append(pureLeet, [2]int{start, len(buf)})
+		}
 		single := runes == 1 && (letters == 1 || (buf[start] >= '0' && buf[start] <= '9'))
-		toks = append(toks, tok{start: start, end: len(buf), wideGap: gap >= 2, single: single})
-		gap = 0
+		toks = append(toks, tok{start: start, end: len(buf), wideGap: gap >= 2, newline: nl, single: single})
+		gap, nl = 0, false
+	}
+	if leetWords >= 2 {
+		for _, t := range pureLeet {
+			for j := t[0]; j < t[1]; j++ {
+				buf[j] = leet(buf[j])
+			}
+		}
 	}
 	// Join runs of ≥4 single-character tokens ("i g n o r e"); a wide gap
 	// inside such a run is a word boundary.
@@ -341,9 +360,7 @@ func fold(s string, sigs *sigSet) string {
 			}
 			if e-k >= 4 {
 				sigs.add(SigSpacedOut)
-				if len(out) > 0 {
-					out = append(out, ' ')
-				}
+				out = sep(out, toks[k].newline)
 				for j := k; j < e; j++ {
 					if j > k && toks[j].wideGap {
 						out = append(out, ' ')
@@ -354,13 +371,23 @@ func fold(s string, sigs *sigSet) string {
 				continue
 			}
 		}
-		if len(out) > 0 {
-			out = append(out, ' ')
-		}
+		out = sep(out, toks[k].newline)
 		out = append(out, buf[toks[k].start:toks[k].end]...)
 		k++
 	}
 	return string(out)
+}
+
+// sep appends the collapsed separator before a token: a newline when the
+// whitespace run contained a line break, else one space.
+func sep(out []byte, newline bool) []byte {
+	if len(out) == 0 {
+		return out
+	}
+	if newline {
+		return append(out, '\n')
+	}
+	return append(out, ' ')
 }
 
 // despace keeps only letters and digits of a folded string.
