@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -307,7 +308,9 @@ func newRequestID() string {
 
 // readBody posts body chunks (one per Read) as events; the last has eos.
 func (x *exchange) readBody(body io.Reader, ch chan<- bodyEv, trailer func() http.Header) {
-	buf := make([]byte, 32<<10)
+	bp := readBufPool.Get().(*[]byte)
+	defer readBufPool.Put(bp)
+	buf := *bp
 	for {
 		n, err := body.Read(buf)
 		ev := bodyEv{}
@@ -335,6 +338,8 @@ func (x *exchange) readBody(body io.Reader, ch chan<- bodyEv, trailer func() htt
 		}
 	}
 }
+
+var readBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // shouldRemoveCL is processor_state.h shouldRemoveContentLength.
 func (x *exchange) shouldRemoveCL(d *direction) bool {
