@@ -10,22 +10,22 @@ import (
 
 // Entity types (Presidio names; STREET_ADDRESS follows presidio-research).
 const (
-	CreditCard     = "CREDIT_CARD"
-	USSSN          = "US_SSN"
-	IBAN           = "IBAN_CODE"
-	Email          = "EMAIL_ADDRESS"
-	Phone          = "PHONE_NUMBER"
-	IPAddress      = "IP_ADDRESS"
-	DateOfBirth    = "DATE_TIME"
-	MedicalRecord  = "MEDICAL_RECORD"
-	DriverLicense  = "US_DRIVER_LICENSE"
-	Passport       = "US_PASSPORT"
-	Person         = "PERSON"
-	StreetAddress  = "STREET_ADDRESS"
-	maxCandidate   = 48  // longest digit/separator run considered
-	contextBefore  = 48  // bytes of left context searched for context words
-	contextAfter   = 24  // bytes of right context
-	maxInputBytes  = 4 << 20
+	CreditCard    = "CREDIT_CARD"
+	USSSN         = "US_SSN"
+	IBAN          = "IBAN_CODE"
+	Email         = "EMAIL_ADDRESS"
+	Phone         = "PHONE_NUMBER"
+	IPAddress     = "IP_ADDRESS"
+	DateOfBirth   = "DATE_TIME"
+	MedicalRecord = "MEDICAL_RECORD"
+	DriverLicense = "US_DRIVER_LICENSE"
+	Passport      = "US_PASSPORT"
+	Person        = "PERSON"
+	StreetAddress = "STREET_ADDRESS"
+	maxCandidate  = 48 // longest digit/separator run considered
+	contextBefore = 48 // bytes of left context searched for context words
+	contextAfter  = 24 // bytes of right context
+	maxInputBytes = 4 << 20
 )
 
 // Types lists every entity type Find can return.
@@ -259,7 +259,9 @@ func ValidIBAN(iban string) bool {
 
 // ---- digit runs: card, SSN, IPv4, phone ------------------------------------
 
-func isRunSep(c byte) bool { return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/' }
+func isRunSep(c byte) bool {
+	return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/'
+}
 
 func (sc *scanner) digitRuns() {
 	s := sc.s

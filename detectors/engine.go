@@ -1,0 +1,370 @@
+package detectors
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/portcullis-mcp/portcullis/detectors/exfil"
+	"github.com/portcullis-mcp/portcullis/detectors/internal/jsonwalk"
+	"github.com/portcullis-mcp/portcullis/detectors/normalize"
+	"github.com/portcullis-mcp/portcullis/detectors/pii"
+	"github.com/portcullis-mcp/portcullis/detectors/poison"
+	"github.com/portcullis-mcp/portcullis/detectors/redact"
+	"github.com/portcullis-mcp/portcullis/detectors/secrets"
+)
+
+// InjectionScorer scores one normalised text for prompt injection. The
+// default is the detectors/injection package; tests may plug in fakes.
+type InjectionScorer interface {
+	ScoreView(v *normalize.View) InjectionSummary
+}
+
+// Options select detectors and bound the work. The zero value enables every
+// detector with default limits.
+type Options struct {
+	DisableInjection, DisablePII, DisableSecrets, DisableExfil, DisableInvisible bool
+
+	// PIITypes restricts PII findings to these entity types (nil = all).
+	PIITypes []string
+	// MinPIIConfidence drops weaker PII matches; default 0.5.
+	MinPIIConfidence float64
+
+	// Injection overrides the prompt-injection scorer (nil = built-in default).
+	Injection InjectionScorer
+
+	MaxDocumentBytes int // ScanJSON input cap; default 8 MiB (larger is an error)
+	MaxDepth         int // JSON nesting cap; default 64
+	MaxLeaves        int // string leaves per document; default 20000
+	MaxLeafBytes     int // bytes of one leaf scanned; default 256 KiB (the rest is skipped, Report.Truncated)
+	MaxScanBytes     int // total bytes scanned per document; default 4 MiB
+}
+
+// Engine runs the detectors. It is immutable after NewEngine and safe for
+// concurrent use.
+type Engine struct {
+	opts     Options
+	inj      InjectionScorer
+	piiTypes map[string]bool
+}
+
+// NewEngine validates opts and builds an engine.
+func NewEngine(opts Options) (*Engine, error) {
+	if opts.MinPIIConfidence == 0 {
+		opts.MinPIIConfidence = 0.5
+	}
+	if opts.MinPIIConfidence < 0 || opts.MinPIIConfidence > 1 {
+		return nil, fmt.Errorf("detectors: MinPIIConfidence %v outside 0..1", opts.MinPIIConfidence)
+	}
+	def := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	def(&opts.MaxDocumentBytes, 8<<20)
+	def(&opts.MaxDepth, 64)
+	def(&opts.MaxLeaves, 20000)
+	def(&opts.MaxLeafBytes, 256<<10)
+	def(&opts.MaxScanBytes, 4<<20)
+	e := &Engine{opts: opts, inj: opts.Injection}
+	if e.inj == nil && !opts.DisableInjection {
+		e.inj = defaultInjection()
+	}
+	if len(opts.PIITypes) > 0 {
+		e.piiTypes = map[string]bool{}
+		for _, t := range opts.PIITypes {
+			if !slices.Contains(pii.Types, t) {
+				return nil, fmt.Errorf("detectors: unknown PII type %q (known: %s)", t, strings.Join(pii.Types, ", "))
+			}
+			e.piiTypes[t] = true
+		}
+	}
+	return e, nil
+}
+
+type scanState struct {
+	rep       Report
+	scanned   int
+	bulk      exfil.Counter
+	injLeaves map[int]bool // leaf index -> flagged
+}
+
+// ScanText scans one plain text (Path "" in findings).
+func (e *Engine) ScanText(s string) *Report {
+	st := &scanState{}
+	e.scanLeaf(st, "", s, true)
+	e.finish(st)
+	return &st.rep
+}
+
+// ScanJSON scans every string leaf of a JSON document and the concatenation
+// of sibling leaves. Invalid, too large or too deep documents are an error
+// (the caller decides whether to fail closed).
+func (e *Engine) ScanJSON(raw []byte) (*Report, error) {
+	res, err := jsonwalk.Walk(raw, jsonwalk.Limits{MaxBytes: e.opts.MaxDocumentBytes, MaxDepth: e.opts.MaxDepth, MaxLeaves: e.opts.MaxLeaves})
+	if err != nil {
+		return nil, fmt.Errorf("detectors: scan json: %w", err)
+	}
+	st := &scanState{}
+	siblings := map[int][]int{}
+	for i, l := range res.Leaves {
+		flagged := e.scanLeaf(st, l.Path, l.Value, true)
+		if flagged {
+			if st.injLeaves == nil {
+				st.injLeaves = map[int]bool{}
+			}
+			st.injLeaves[i] = true
+		}
+		siblings[l.Parent] = append(siblings[l.Parent], i)
+	}
+	// Sibling concatenation: an instruction split across fields of one
+	// object/array. Only the injection scorer runs here (PII and secrets are
+	// found per leaf); a finding is added only if no member was flagged alone.
+	if e.inj != nil {
+		parents := make([]int, 0, len(siblings))
+		for p := range siblings {
+			parents = append(parents, p)
+		}
+		slices.Sort(parents)
+		for _, p := range parents {
+			idx := siblings[p]
+			if len(idx) < 2 {
+				continue
+			}
+			var b strings.Builder
+			already := false
+			for _, i := range idx {
+				if st.injLeaves[i] {
+					already = true
+				}
+				if b.Len()+len(res.Leaves[i].Value) > e.opts.MaxLeafBytes {
+					break
+				}
+				if b.Len() > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(res.Leaves[i].Value)
+			}
+			if already || b.Len() == 0 || st.scanned+b.Len() > e.opts.MaxScanBytes {
+				continue
+			}
+			st.scanned += b.Len()
+			v := e.inj.ScoreView(normalize.Normalize(b.String()))
+			e.mergeInjection(st, v, res.ContainerPaths[p], 0, b.Len(), "split_across_fields")
+		}
+	}
+	e.finish(st)
+	return &st.rep, nil
+}
+
+func (e *Engine) mergeInjection(st *scanState, v InjectionSummary, path string, start, end int, extra string) {
+	if v.Score > st.rep.Injection.Score {
+		st.rep.Injection.Score = v.Score
+	}
+	if !v.Flagged {
+		return
+	}
+	st.rep.Injection.Flagged = true
+	for _, r := range v.Reasons {
+		if !slices.Contains(st.rep.Injection.Reasons, r) {
+			st.rep.Injection.Reasons = append(st.rep.Injection.Reasons, r)
+		}
+	}
+	if extra != "" && !slices.Contains(st.rep.Injection.Reasons, extra) {
+		st.rep.Injection.Reasons = append(st.rep.Injection.Reasons, extra)
+	}
+	st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetInjection, Category: "prompt_injection", Confidence: v.Score, Path: path, Start: start, End: end})
+}
+
+// scanLeaf runs every per-leaf detector; it reports whether injection flagged the leaf.
+func (e *Engine) scanLeaf(st *scanState, path, s string, withInjection bool) bool {
+	if len(s) > e.opts.MaxLeafBytes {
+		s = s[:e.opts.MaxLeafBytes]
+		for len(s) > 0 && !utf8.RuneStart(s[len(s)-1]) {
+			s = s[:len(s)-1]
+		}
+		st.rep.Truncated = true
+	}
+	if st.scanned+len(s) > e.opts.MaxScanBytes {
+		st.rep.Truncated = true
+		return false
+	}
+	st.scanned += len(s)
+	if len(s) == 0 {
+		return false
+	}
+	var view *normalize.View
+	needView := (e.inj != nil && withInjection) || !e.opts.DisableInvisible || !e.opts.DisableSecrets
+	if needView {
+		view = normalize.Normalize(s)
+	}
+	flagged := false
+	if e.inj != nil && withInjection {
+		v := e.inj.ScoreView(view)
+		e.mergeInjection(st, v, path, 0, len(s), "")
+		flagged = v.Flagged
+	}
+	if !e.opts.DisableInvisible && view.Invisible > 0 {
+		st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetInvisible, Category: strings.Join(invisibleSignals(view), ","),
+			Confidence: min(1, 0.5+0.05*float64(view.Invisible)), Path: path, Start: 0, End: len(s)})
+	}
+	if !e.opts.DisablePII {
+		for _, p := range pii.Find(s) {
+			if p.Score < e.opts.MinPIIConfidence || (e.piiTypes != nil && !e.piiTypes[p.Type]) {
+				continue
+			}
+			st.bulk.Add(p.Type)
+			st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetPII, Category: p.Type, EntityType: p.Type,
+				Confidence: p.Score, Path: path, Start: p.Start, End: p.End, Value: s[p.Start:p.End]})
+		}
+	}
+	if !e.opts.DisableSecrets {
+		for _, m := range secrets.Find(s) {
+			st.bulk.Add("SECRET")
+			st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetSecret, Category: m.Rule, Confidence: m.Confidence,
+				Path: path, Start: m.Start, End: m.End, Value: s[m.Start:m.End]})
+		}
+		// Secrets hidden behind an encoding: report on the whole leaf.
+		for _, d := range view.Decoded {
+			for _, m := range secrets.FindDecoded(d) {
+				st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetSecret, Category: m.Rule + "_encoded", Confidence: m.Confidence * 0.9,
+					Path: path, Start: 0, End: len(s), Value: d[m.Start:m.End]})
+			}
+		}
+	}
+	if !e.opts.DisableExfil {
+		for _, h := range exfil.Scan(s) {
+			st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetExfil, Category: h.Category, Confidence: h.Confidence,
+				Path: path, Start: h.Start, End: h.End, Value: s[h.Start:h.End]})
+		}
+	}
+	return flagged
+}
+
+func invisibleSignals(v *normalize.View) []string {
+	var out []string
+	for _, s := range v.Signals {
+		switch s {
+		case normalize.SigInvisible, normalize.SigBidi, normalize.SigTags, normalize.SigVariation:
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, normalize.SigInvisible)
+	}
+	return out
+}
+
+func (e *Engine) finish(st *scanState) {
+	if !e.opts.DisableExfil {
+		for _, h := range st.bulk.Hits() {
+			st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetExfil, Category: h.Category, Confidence: h.Confidence})
+		}
+	}
+	if st.rep.Findings == nil {
+		st.rep.Findings = []Finding{}
+	}
+}
+
+// ScanTools checks a tools/list result ({"tools":[...]} or the whole
+// JSON-RPC response) for tool poisoning. Every finding's Path names the
+// tool field, e.g. "tools.2.description".
+func (e *Engine) ScanTools(toolsListResult []byte) (*Report, error) {
+	issues, err := poison.Scan(toolsListResult)
+	if err != nil {
+		return nil, fmt.Errorf("detectors: scan tools: %w", err)
+	}
+	rep := &Report{Findings: []Finding{}}
+	for _, is := range issues {
+		rep.Findings = append(rep.Findings, Finding{Detector: DetPoison, Category: is.Category, Confidence: is.Confidence,
+			Path: is.Path, Start: is.Start, End: is.End, Value: is.Evidence})
+	}
+	return rep, nil
+}
+
+// RedactJSON rewrites PII (and secrets, unless disabled) in every string leaf
+// with surrogates from v, keeping the document valid JSON. It returns the
+// new document and the findings that were redacted (spans refer to the
+// original leaves). A document with nothing to redact is returned unchanged.
+func (e *Engine) RedactJSON(raw []byte, mode redact.Mode, v *redact.Vault) ([]byte, []Finding, error) {
+	if v == nil {
+		return nil, nil, fmt.Errorf("detectors: redact json: nil vault")
+	}
+	if _, err := redact.ParseMode(string(mode)); err != nil {
+		return nil, nil, fmt.Errorf("detectors: redact json: %w", err)
+	}
+	res, err := jsonwalk.Walk(raw, jsonwalk.Limits{MaxBytes: e.opts.MaxDocumentBytes, MaxDepth: e.opts.MaxDepth, MaxLeaves: e.opts.MaxLeaves})
+	if err != nil {
+		return nil, nil, fmt.Errorf("detectors: redact json: %w", err)
+	}
+	var out []byte
+	var found []Finding
+	last := 0
+	for _, l := range res.Leaves {
+		spans, fs := e.redactionSpans(l.Path, l.Value)
+		if len(spans) == 0 {
+			continue
+		}
+		red, err := redact.Redact(l.Value, spans, mode, v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("detectors: redact json at %s: %w", l.Path, err)
+		}
+		if out == nil {
+			out = make([]byte, 0, len(raw)+64)
+		}
+		out = append(out, raw[last:l.RawStart]...)
+		out = jsonwalk.AppendQuote(out, red)
+		last = l.RawEnd
+		found = append(found, fs...)
+	}
+	if out == nil {
+		return raw, nil, nil
+	}
+	return append(out, raw[last:]...), found, nil
+}
+
+// RedactText is RedactJSON for one plain text.
+func (e *Engine) RedactText(s string, mode redact.Mode, v *redact.Vault) (string, []Finding, error) {
+	spans, fs := e.redactionSpans("", s)
+	out, err := redact.Redact(s, spans, mode, v)
+	if err != nil {
+		return "", nil, fmt.Errorf("detectors: redact text: %w", err)
+	}
+	return out, fs, nil
+}
+
+func (e *Engine) redactionSpans(path, s string) ([]redact.Span, []Finding) {
+	if len(s) > e.opts.MaxLeafBytes {
+		s = s[:e.opts.MaxLeafBytes]
+	}
+	var spans []redact.Span
+	var fs []Finding
+	taken := func(a, b int) bool {
+		for _, sp := range spans {
+			if a < sp.End && sp.Start < b {
+				return true
+			}
+		}
+		return false
+	}
+	if !e.opts.DisableSecrets {
+		for _, m := range secrets.Find(s) {
+			if taken(m.Start, m.End) {
+				continue
+			}
+			spans = append(spans, redact.Span{Type: "SECRET", Start: m.Start, End: m.End})
+			fs = append(fs, Finding{Detector: DetSecret, Category: m.Rule, Confidence: m.Confidence, Path: path, Start: m.Start, End: m.End, Value: s[m.Start:m.End]})
+		}
+	}
+	if !e.opts.DisablePII {
+		for _, p := range pii.Find(s) {
+			if p.Score < e.opts.MinPIIConfidence || (e.piiTypes != nil && !e.piiTypes[p.Type]) || taken(p.Start, p.End) {
+				continue
+			}
+			spans = append(spans, redact.Span{Type: p.Type, Start: p.Start, End: p.End})
+			fs = append(fs, Finding{Detector: DetPII, Category: p.Type, EntityType: p.Type, Confidence: p.Score, Path: path, Start: p.Start, End: p.End, Value: s[p.Start:p.End]})
+		}
+	}
+	return spans, fs
+}
