@@ -9,8 +9,10 @@ import (
 	"os"
 
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
 	istionetv1alpha3 "istio.io/api/networking/v1alpha3"
+	istioclientv1 "istio.io/client-go/pkg/apis/networking/v1"
 	istioclientv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -28,6 +30,8 @@ type KubeObject struct {
 	Deployment          *appsv1.Deployment
 	PodDisruptionBudget *policyv1.PodDisruptionBudget
 	EnvoyFilter         *istioclientv1alpha3.EnvoyFilter
+	Gateway             *istioclientv1.Gateway
+	VirtualService      *istioclientv1.VirtualService
 }
 
 // LoadKube strictly decodes every document of a multi-document manifest
@@ -82,6 +86,7 @@ func decodeKube(js []byte) (KubeObject, error) {
 		"Namespace": "v1", "ConfigMap": "v1", "Service": "v1",
 		"Deployment": "apps/v1", "PodDisruptionBudget": "policy/v1",
 		"EnvoyFilter": "networking.istio.io/v1alpha3",
+		"Gateway":     "networking.istio.io/v1", "VirtualService": "networking.istio.io/v1",
 	}
 	if av, ok := want[tm.Kind]; !ok {
 		return obj, fmt.Errorf("unsupported kind %q", tm.Kind)
@@ -106,7 +111,14 @@ func decodeKube(js []byte) (KubeObject, error) {
 		obj.PodDisruptionBudget = &policyv1.PodDisruptionBudget{}
 		err = strictJSON(js, obj.PodDisruptionBudget)
 	case "EnvoyFilter":
-		obj.EnvoyFilter, err = decodeEnvoyFilter(js)
+		obj.EnvoyFilter = &istioclientv1alpha3.EnvoyFilter{}
+		err = decodeIstio(js, &obj.EnvoyFilter.TypeMeta, &obj.EnvoyFilter.ObjectMeta, &obj.EnvoyFilter.Spec)
+	case "Gateway":
+		obj.Gateway = &istioclientv1.Gateway{}
+		err = decodeIstio(js, &obj.Gateway.TypeMeta, &obj.Gateway.ObjectMeta, &obj.Gateway.Spec)
+	case "VirtualService":
+		obj.VirtualService = &istioclientv1.VirtualService{}
+		err = decodeIstio(js, &obj.VirtualService.TypeMeta, &obj.VirtualService.ObjectMeta, &obj.VirtualService.Spec)
 	}
 	if err != nil {
 		return obj, fmt.Errorf("%s: %w", tm.Kind, err)
@@ -117,24 +129,23 @@ func decodeKube(js []byte) (KubeObject, error) {
 	return obj, nil
 }
 
-// decodeEnvoyFilter decodes the object envelope strictly with encoding/json
-// and the spec strictly with protojson (the client-go type's own JSON
-// decoding ignores unknown spec fields).
-func decodeEnvoyFilter(js []byte) (*istioclientv1alpha3.EnvoyFilter, error) {
+// decodeIstio decodes an Istio object's envelope strictly with
+// encoding/json and its spec strictly with protojson (the client-go types'
+// own JSON decoding ignores unknown spec fields).
+func decodeIstio(js []byte, tm *metav1.TypeMeta, om *metav1.ObjectMeta, spec proto.Message) error {
 	var env struct {
 		metav1.TypeMeta   `json:",inline"`
 		metav1.ObjectMeta `json:"metadata"`
 		Spec              json.RawMessage `json:"spec"`
 	}
 	if err := strictJSON(js, &env); err != nil {
-		return nil, err
+		return err
 	}
-	ef := &istioclientv1alpha3.EnvoyFilter{TypeMeta: env.TypeMeta, ObjectMeta: env.ObjectMeta}
-	if err := protojson.Unmarshal(env.Spec, &ef.Spec); err != nil {
-		return nil, fmt.Errorf("spec: %w", err)
+	*tm, *om = env.TypeMeta, env.ObjectMeta
+	if err := protojson.Unmarshal(env.Spec, spec); err != nil {
+		return fmt.Errorf("spec: %w", err)
 	}
-	var _ *istionetv1alpha3.EnvoyFilter = &ef.Spec
-	return ef, nil
+	return nil
 }
 
 func objectName(o KubeObject) string {
@@ -151,6 +162,10 @@ func objectName(o KubeObject) string {
 		return o.PodDisruptionBudget.Name
 	case o.EnvoyFilter != nil:
 		return o.EnvoyFilter.Name
+	case o.Gateway != nil:
+		return o.Gateway.Name
+	case o.VirtualService != nil:
+		return o.VirtualService.Name
 	}
 	return ""
 }

@@ -1,9 +1,11 @@
 package configtest_test
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -130,7 +132,9 @@ func TestIstioEnvoyFilters(t *testing.T) {
 		t.Run(file, func(t *testing.T) {
 			found := 0
 			for _, o := range objs {
-				require.NotNil(t, o.EnvoyFilter, "only EnvoyFilters belong in envoy/istio")
+				if o.EnvoyFilter == nil {
+					continue
+				}
 				for _, p := range o.EnvoyFilter.Spec.GetConfigPatches() {
 					if p.GetApplyTo() != istionetv1alpha3.EnvoyFilter_HTTP_FILTER {
 						continue
@@ -147,13 +151,70 @@ func TestIstioEnvoyFilters(t *testing.T) {
 					var ep extprocv3.ExternalProcessor
 					require.NoError(t, hf.GetTypedConfig().UnmarshalTo(&ep))
 					require.Equal(t, wantCluster, ep.GetGrpcService().GetEnvoyGrpc().GetClusterName())
+					for _, md := range ep.GetGrpcService().GetInitialMetadata() {
+						if md.GetKey() == "x-portcullis-server" {
+							_, ok := cfg.Server(md.GetValue())
+							require.True(t, ok, "x-portcullis-server %q is not in the policy", md.GetValue())
+						}
+					}
 					// Same contract as Envoy/xDS, apart from the processor's address.
 					ep.GrpcService = want.GetGrpcService()
 					requireSame(t, "ext_proc filter", want, &ep)
 				}
 			}
-			require.Positive(t, found, "no HTTP_FILTER patch")
+			if strings.HasPrefix(file, "envoyfilter") {
+				require.Positive(t, found, "no HTTP_FILTER patch")
+			}
 		})
+	}
+}
+
+// TestIstioRoutes: the gateway VirtualService routes exactly the policy's
+// servers, each to its upstream host, port and path, like the xDS routes.
+func TestIstioRoutes(t *testing.T) {
+	_, cfg := processorService(t)
+	objs, err := configtest.LoadKube(filepath.Join(envoyDir, "istio", "gateway-routes.yaml"))
+	require.NoError(t, err)
+	var gw, vs int
+	routed := map[string]bool{}
+	for _, o := range objs {
+		if o.Gateway != nil {
+			gw++
+			require.NotEmpty(t, o.Gateway.Spec.GetServers())
+			continue
+		}
+		require.NotNil(t, o.VirtualService, "unexpected %s", o.Kind)
+		vs++
+		for _, r := range o.VirtualService.Spec.GetHttp() {
+			require.Len(t, r.GetMatch(), 1, "route %s", r.GetName())
+			re := r.GetMatch()[0].GetUri().GetRegex()
+			name, ok := strings.CutPrefix(re, "^/mcp/")
+			require.True(t, ok, "route %s: uri regex %q", r.GetName(), re)
+			name, ok = strings.CutSuffix(name, "(/.*)?$")
+			require.True(t, ok, "route %s: uri regex %q must stop at a path segment", r.GetName(), re)
+			srv, ok := cfg.Server(name)
+			require.True(t, ok, "route %s routes %q, which the policy does not allow", r.GetName(), name)
+			u, err := url.Parse(srv.URL)
+			require.NoError(t, err)
+			require.Equal(t, u.Path, r.GetRewrite().GetUriRegexRewrite().GetRewrite())
+			require.Equal(t, "^/mcp/"+name, r.GetRewrite().GetUriRegexRewrite().GetMatch())
+			require.Equal(t, u.Host, r.GetRewrite().GetAuthority())
+			require.Len(t, r.GetRoute(), 1)
+			d := r.GetRoute()[0].GetDestination()
+			require.Equal(t, u.Hostname(), d.GetHost())
+			require.Equal(t, u.Port(), strconv.FormatUint(uint64(d.GetPort().GetNumber()), 10))
+			if r.GetMatch()[0].GetMethod().GetExact() == "GET" {
+				require.EqualValues(t, 0, r.GetTimeout().AsDuration(), "GET streams need no timeout")
+			} else {
+				require.EqualValues(t, 300, r.GetTimeout().GetSeconds())
+			}
+			routed[name] = true
+		}
+	}
+	require.Equal(t, 1, gw)
+	require.Equal(t, 1, vs)
+	for _, s := range cfg.Servers {
+		require.True(t, routed[s.Name], "policy server %s has no gateway route", s.Name)
 	}
 }
 
