@@ -27,11 +27,13 @@ type Finding struct {
 // Detector is what the processor needs from the detection engine. It is
 // defined here, where it is used; gateway adapts detectors.Engine to it.
 type Detector interface {
-	// Scan inspects a JSON value (tool arguments or a tool result).
-	Scan(raw []byte) []Finding
+	// Scan inspects a JSON value (tool arguments or a tool result). An
+	// error means the value could not be inspected; the processor then
+	// refuses it (fail closed).
+	Scan(raw []byte) ([]Finding, error)
 	// ScanTools returns the names of poisoned tools in a tools/list result,
 	// each with a short reason.
-	ScanTools(result []byte) map[string]string
+	ScanTools(result []byte) (map[string]string, error)
 	// Redact rewrites sensitive values in a JSON value with reversible
 	// surrogates kept in the session's vault. types limits redaction to
 	// entity types (empty = all).

@@ -64,7 +64,12 @@ func (st *stream) decideRequest(m *mcp.Message) verdict {
 
 	var findings []Finding
 	if eng.Detector != nil && len(argsRaw) > 0 {
-		findings = eng.Detector.Scan(argsRaw)
+		var err error
+		if findings, err = eng.Detector.Scan(argsRaw); err != nil {
+			st.endCall(m.ID, strconv.Itoa(mcp.CodeInvalidParams))
+			return verdict{refusal: mcp.ErrorResponse(m.ID, mcp.CodeInvalidParams,
+				"the gateway could not inspect the tool arguments ("+truncate(err.Error(), 160)+"); the call was refused", nil)}
+		}
 		st.countFindings(findings)
 	}
 	d := st.evaluate(policy.PlaneRequest, m.Method, tool, argsRaw, findings)
@@ -227,7 +232,12 @@ func (st *stream) decideResult(m *mcp.Message, call pendingCall) []byte {
 	resRaw := []byte(res.Raw)
 	var findings []Finding
 	if eng.Detector != nil {
-		findings = eng.Detector.Scan(resRaw)
+		var err error
+		if findings, err = eng.Detector.Scan(resRaw); err != nil {
+			st.endCall(m.ID, strconv.Itoa(mcp.CodeInternalError))
+			return mcp.ErrorResponse(m.ID, mcp.CodeInternalError,
+				"the gateway could not inspect this tool result ("+truncate(err.Error(), 160)+") and withheld it", nil)
+		}
 		st.countFindings(findings)
 	}
 	d := st.evaluate(policy.PlaneResult, "tools/call", call.name, nil, findings)

@@ -441,7 +441,10 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 	}
 	var poisoned map[string]string
 	if d := st.srv.eng.Detector; d != nil {
-		poisoned = d.ScanTools([]byte(m.Result.Raw))
+		var err error
+		if poisoned, err = d.ScanTools([]byte(m.Result.Raw)); err != nil {
+			return mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not inspect this tools/list result and withheld it", nil)
+		}
 		for name := range poisoned {
 			st.auditPoisonedTool(m, name)
 		}
