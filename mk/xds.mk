@@ -5,3 +5,9 @@ FUZZ_TARGETS += fuzz-xds
 
 fuzz-xds: ## fuzz the xDS rendering of server URLs (30s)
 	$(GO) test ./xds -run '^$$' -fuzz FuzzBuildSnapshot -fuzztime 30s
+
+.PHONY: bench-xds
+BENCH_TARGETS += bench-xds
+
+bench-xds: ## xDS reload cost: quickstart (baseline) vs 200 servers
+	$(GO) test ./xds -run '^$$' -bench BenchmarkUpdate -benchtime 100x -benchmem
