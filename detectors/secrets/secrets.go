@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"unicode/utf8"
 )
 
 // Match is one secret: byte span [Start,End) of the secret value.
@@ -14,74 +16,100 @@ type Match struct {
 	Confidence float64
 }
 
+// ruleSpec is a rule's source form (generated from gitleaks or hand-written).
+type ruleSpec struct {
+	id        string
+	pattern   string
+	group     int     // capture group holding the secret; 0 = first non-empty group, else the whole match
+	entropy   float64 // minimum Shannon entropy (bits/byte) of the secret; 0 = none
+	keywords  []string
+	allow     []string // "s:<re>" tested on the secret, "m:<re>" on the whole match
+	stopwords []string
+	conf      float64 // default 0.9
+	after     int     // window bytes after a keyword hit; default 640
+}
+
 type rule struct {
-	id       string
-	keywords []string // lower-case; any occurrence triggers the rule's regexp on a window
-	re       *regexp.Regexp
-	group    int     // capture group holding the secret (0 = whole match)
-	entropy  float64 // minimum Shannon entropy (bits/char) of the secret, 0 = none
-	conf     float64
-	before   int // window bytes before a keyword hit
-	after    int // window bytes after a keyword hit
+	ruleSpec
+	once       sync.Once
+	re         *regexp.Regexp
+	allowS     []*regexp.Regexp
+	allowM     []*regexp.Regexp
+	compileErr error
+	before     int
 }
 
-func r(id string, kws []string, pattern string, group int, entropy, conf float64) *rule {
-	return &rule{id: id, keywords: kws, re: regexp.MustCompile(pattern), group: group, entropy: entropy, conf: conf, before: 96, after: 640}
+// compile builds the regexps on first use so start-up stays cheap.
+func (ru *rule) compile() bool {
+	ru.once.Do(func() {
+		ru.re, ru.compileErr = regexp.Compile(ru.pattern)
+		for _, a := range ru.allow {
+			re, err := regexp.Compile(a[2:])
+			if err != nil {
+				continue
+			}
+			if strings.HasPrefix(a, "m:") {
+				ru.allowM = append(ru.allowM, re)
+			} else {
+				ru.allowS = append(ru.allowS, re)
+			}
+		}
+	})
+	return ru.compileErr == nil
 }
 
-// Rules follow gitleaks rule ids where a rule is a port.
-var rules = []*rule{
-	r("aws-access-token", []string{"akia", "asia", "abia", "acca", "a3t"}, `\b((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b`, 1, 3.0, 0.95),
-	r("aws-secret-access-key", []string{"aws"}, `(?i)aws.{0,20}?(?:secret|private)?.{0,10}?(?:key|token).{0,10}?['"]?\s{0,3}[:=]{1,2}\s{0,3}['"]?([A-Za-z0-9/+=]{40})(?:['"\s,;]|$)`, 1, 3.5, 0.9),
-	r("github-pat", []string{"ghp_"}, `ghp_[0-9a-zA-Z]{36}`, 0, 3.0, 0.95),
-	r("github-oauth", []string{"gho_"}, `gho_[0-9a-zA-Z]{36}`, 0, 3.0, 0.95),
-	r("github-app-token", []string{"ghu_", "ghs_"}, `(?:ghu|ghs)_[0-9a-zA-Z]{36}`, 0, 3.0, 0.95),
-	r("github-refresh-token", []string{"ghr_"}, `ghr_[0-9a-zA-Z]{36}`, 0, 3.0, 0.95),
-	r("github-fine-grained-pat", []string{"github_pat_"}, `github_pat_\w{82}`, 0, 3.0, 0.95),
-	r("gitlab-pat", []string{"glpat-"}, `glpat-[\w-]{20}`, 0, 3.0, 0.95),
-	r("gitlab-ptt", []string{"glptt-"}, `glptt-[0-9a-f]{40}`, 0, 3.0, 0.95),
-	r("gitlab-runner-authentication-token", []string{"glrt-"}, `glrt-[0-9a-zA-Z_\-]{20}`, 0, 3.0, 0.95),
-	r("slack-bot-token", []string{"xoxb"}, `xoxb-[0-9]{10,13}-[0-9]{10,13}[a-zA-Z0-9-]*`, 0, 0, 0.95),
-	r("slack-user-token", []string{"xoxp", "xoxe"}, `xox[pe](?:-[0-9]{10,13}){3}-[a-zA-Z0-9-]{28,34}`, 0, 0, 0.95),
-	r("slack-legacy-token", []string{"xoxa", "xoxo", "xoxs", "xoxr"}, `xox[aors]-(?:\d+-)+[a-z0-9]+`, 0, 0, 0.9),
-	r("slack-app-token", []string{"xapp"}, `(?i)xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+`, 0, 0, 0.95),
-	r("slack-webhook-url", []string{"hooks.slack.com"}, `(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/]{43,56}`, 0, 0, 0.95),
-	r("stripe-access-token", []string{"sk_test", "sk_live", "sk_prod", "rk_test", "rk_live", "rk_prod"}, `\b((?:sk|rk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99})\b`, 1, 2.0, 0.95),
-	r("gcp-api-key", []string{"aiza"}, `\b(AIza[\w-]{35})(?:[^\w-]|$)`, 1, 3.0, 0.95),
-	r("private-key", []string{"-----begin"}, `(?i)-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\s\S-]{64,}?KEY(?: BLOCK)?-----`, 0, 0, 1.0),
-	r("jwt", []string{"eyj"}, `\b(ey[a-zA-Z0-9]{17,}\.ey[a-zA-Z0-9\/\\_-]{17,}\.(?:[a-zA-Z0-9\/\\_-]{10,}={0,2})?)(?:['"\s,;]|$)`, 1, 3.0, 0.85),
-	r("openai-api-key", []string{"t3blbkfj"}, `\b(sk-(?:proj|svcacct|admin)-(?:[A-Za-z0-9_-]{74}|[A-Za-z0-9_-]{58})T3BlbkFJ(?:[A-Za-z0-9_-]{74}|[A-Za-z0-9_-]{58})\b|sk-[a-zA-Z0-9]{20}T3BlbkFJ[a-zA-Z0-9]{20})`, 1, 3.0, 0.95),
-	r("anthropic-api-key", []string{"sk-ant-api03", "sk-ant-admin01"}, `\b(sk-ant-(?:api03|admin01)-[a-zA-Z0-9_\-]{93}AA)(?:[^\w-]|$)`, 1, 0, 0.95),
-	r("npm-access-token", []string{"npm_"}, `(?i)\b(npm_[a-z0-9]{36})(?:[^\w-]|$)`, 1, 2.0, 0.9),
-	r("pypi-upload-token", []string{"pypi-ageichlwas5vcmc"}, `pypi-AgEIcHlwaS5vcmc[\w-]{50,1000}`, 0, 0, 0.95),
-	r("sendgrid-api-token", []string{"sg."}, `\b(SG\.(?i)[a-z0-9=_\-\.]{66})(?:['"\s,;]|$)`, 1, 2.0, 0.9),
-	r("shopify-token", []string{"shpat_", "shpca_", "shppa_", "shpss_"}, `shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}`, 0, 0, 0.95),
-	r("square-access-token", []string{"sq0atp-", "sq0csp-", "eaaa"}, `\b((?:EAAA|sq0atp-|sq0csp-)[\w-]{22,60})(?:[^\w-]|$)`, 1, 3.0, 0.85),
-	r("telegram-bot-api-token", []string{":aa"}, `\b([0-9]{5,16}:AA[0-9A-Za-z_-]{33})(?:[^\w-]|$)`, 1, 0, 0.9),
-	r("huggingface-access-token", []string{"hf_"}, `\b(hf_(?i:[a-z]{34}))(?:[^\w-]|$)`, 1, 3.0, 0.9),
-	r("databricks-api-token", []string{"dapi"}, `\b(dapi[a-f0-9]{32}(?:-\d)?)(?:[^\w-]|$)`, 1, 3.0, 0.9),
-	r("digitalocean-token", []string{"dop_v1_", "doo_v1_", "dor_v1_"}, `\b(do[opr]_v1_[a-f0-9]{64})(?:[^\w-]|$)`, 1, 3.0, 0.95),
-	r("doppler-api-token", []string{"dp.pt."}, `dp\.pt\.(?i)[a-z0-9]{43}`, 0, 2.0, 0.95),
-	r("dynatrace-api-token", []string{"dt0c01."}, `dt0c01\.(?i)[a-z0-9]{24}\.[a-z0-9]{64}`, 0, 0, 0.95),
-	r("hashicorp-vault-token", []string{"hvs.", "hvb."}, `\b(hv[sb]\.[\w-]{90,120})(?:[^\w-]|$)`, 1, 3.0, 0.9),
-	r("grafana-token", []string{"glc_", "glsa_"}, `\b(glc_[A-Za-z0-9+/]{32,400}={0,3}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})(?:[^\w-]|$)`, 1, 3.0, 0.9),
-	r("postman-api-token", []string{"pmak-"}, `\b(PMAK-(?i)[a-f0-9]{24}\-[a-f0-9]{34})(?:[^\w-]|$)`, 1, 3.0, 0.95),
-	r("pulumi-api-token", []string{"pul-"}, `\b(pul-[a-f0-9]{40})(?:[^\w-]|$)`, 1, 2.0, 0.95),
-	r("linear-api-key", []string{"lin_api_"}, `lin_api_(?i)[a-z0-9]{40}`, 0, 2.0, 0.95),
-	r("new-relic-user-api-key", []string{"nrak-"}, `\b(NRAK-[a-z0-9]{27})(?:[^\w-]|$)`, 1, 2.0, 0.9),
-	r("age-secret-key", []string{"age-secret-key-1"}, `AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}`, 0, 0, 1.0),
-	r("1password-service-account-token", []string{"ops_eyj"}, `ops_eyJ[a-zA-Z0-9+/]{250,}={0,3}`, 0, 3.0, 0.95),
-	r("atlassian-api-token", []string{"atatt3"}, `\b(ATATT3[A-Za-z0-9_\-=]{186})(?:[^\w-]|$)`, 1, 3.0, 0.95),
-	r("azure-storage-connection-string", []string{"accountkey="}, `(?i)AccountKey=([A-Za-z0-9+/]{86,88}={0,2})`, 1, 3.0, 0.95),
-	r("azure-ad-client-secret", []string{"q~"}, `(?:^|[\\'"\x60\s>=:(,)])([a-zA-Z0-9_~.]{3}\dQ~[a-zA-Z0-9_~.-]{31,34})(?:$|[\\'"\x60\s<),])`, 1, 3.0, 0.9),
-	r("mailchimp-api-key", []string{"-us"}, `(?i)(?:mailchimp|mc).{0,40}?\b([a-f0-9]{32}-us\d{1,2})\b`, 1, 2.0, 0.85),
-	r("twilio-api-key", []string{"twilio", "sk"}, `(?:twilio.{0,40}?)?\b(SK[0-9a-fA-F]{32})\b`, 1, 3.0, 0.7),
-	r("connection-string", []string{"postgres://", "postgresql://", "mysql://", "mongodb://", "mongodb+srv://", "redis://", "rediss://", "amqp://", "amqps://", "mssql://", "sqlserver://", "jdbc:", "ftp://", "ldap://", "smtp://", "https://", "http://"},
-		`(?i)\b(?:postgres(?:ql)?|mysql|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|ftp|ldap|smtp|https?)://[^\s:/@'"]{1,64}:([^\s@/'"]{3,128})@[^\s/'"]+`, 1, 0, 0.9),
-	r("connection-string-password", []string{"password="}, `(?i)\b(?:server|host|data source)=[^;'"]{1,128};(?:[^;'"]{1,128};){0,6}?\s*password=([^;'"\s]{3,128})`, 1, 0, 0.9),
-	r("generic-api-key", []string{"key", "secret", "token", "passw", "pwd", "credential", "auth"},
-		`(?i)\b[\w.-]{0,40}?(?:api[_.-]?key|apikey|secret[_.-]?key|secret|token|passwd|password|pwd|credentials?|auth[_.-]?key|access[_.-]?key|client[_.-]?secret)[\w.-]{0,20}?['"]?\s{0,3}(?:=|:|:=|=>|\|\|:)\s{0,3}['"\x60]?([\w.=~@#$%^&*+/!-]{10,150})(?:['"\x60\s,;<]|$)`, 1, 3.5, 0.7),
+// custom rules add to or override gitleaks rules (same id = override).
+var custom = []ruleSpec{
+	// gitleaks' private-key needs a window long enough for a whole PEM block.
+	{id: "private-key", keywords: []string{"-----begin"}, pattern: `(?i)-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\s\S-]{64,}?KEY(?: BLOCK)?-----`, conf: 1.0, after: 16 << 10},
+	{id: "aws-secret-access-key", keywords: []string{"aws"}, pattern: `(?i)aws.{0,20}?(?:secret|private)?.{0,10}?(?:key|token).{0,10}?['"]?\s{0,3}[:=]{1,2}\s{0,3}['"]?([A-Za-z0-9/+=]{40})(?:['"\s,;]|$)`, group: 1, entropy: 3.5},
+	{id: "connection-string", keywords: []string{"postgres://", "postgresql://", "mysql://", "mongodb://", "mongodb+srv://", "redis://", "rediss://", "amqp://", "amqps://", "mssql://", "sqlserver://", "ftp://", "ldap://", "smtp://", "https://", "http://"},
+		pattern: `(?i)\b(?:postgres(?:ql)?|mysql|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|ftp|ldap|smtp|https?)://[^\s:/@'"]{1,64}:([^\s@/'"]{3,128})@[^\s/'"]+`, group: 1},
+	{id: "connection-string-password", keywords: []string{"password="}, pattern: `(?i)\b(?:server|host|data source)=[^;'"]{1,128};(?:[^;'"]{1,128};){0,6}?\s*password=([^;'"\s]{3,128})`, group: 1},
 }
+
+// generic marks rules whose values get the placeholder and mixed-class checks.
+var generic = map[string]bool{"generic-api-key": true, "connection-string": true, "connection-string-password": true}
+
+var rules = func() []*rule {
+	byID := map[string]int{}
+	var out []*rule
+	add := func(sp ruleSpec) {
+		if sp.conf == 0 {
+			sp.conf = 0.9
+		}
+		if sp.id == "generic-api-key" {
+			sp.conf = 0.7
+		}
+		if sp.after == 0 {
+			sp.after = 640
+		}
+		ru := &rule{ruleSpec: sp, before: 96}
+		if i, ok := byID[sp.id]; ok {
+			out[i] = ru
+			return
+		}
+		byID[sp.id] = len(out)
+		out = append(out, ru)
+	}
+	for _, sp := range gitleaksRules {
+		add(sp)
+	}
+	for _, sp := range custom {
+		add(sp)
+	}
+	return out
+}()
+
+var globalAllow = func() []*regexp.Regexp {
+	var out []*regexp.Regexp
+	for _, p := range gitleaksAllowRegexes {
+		if re, err := regexp.Compile(p); err == nil {
+			out = append(out, re)
+		}
+	}
+	return out
+}()
 
 var placeholders = []string{"example", "xxxxx", "changeme", "placeholder", "your_", "your-", "<", "${", "{{", "redacted", "dummy", "sample", "000000", "123456", "abcdef", "*****", "test_key", "undefined", "null", "true", "false", "none"}
 
@@ -99,6 +127,9 @@ var (
 func init() {
 	for i, ru := range rules {
 		for _, k := range ru.keywords {
+			if len(k) < 2 {
+				continue
+			}
 			p := uint16(k[0])<<8 | uint16(k[1])
 			pairSeen[p] = true
 			pairKws[p] = append(pairKws[p], kw{k, i})
@@ -143,6 +174,9 @@ func find(s string, scale float64) []Match {
 			}
 			ru := rules[k.rule]
 			a, b := max(0, i-ru.before), min(len(s), i+len(k.text)+ru.after)
+			for a > 0 && !utf8.RuneStart(s[a]) {
+				a--
+			}
 			if wins == nil {
 				wins = map[int][]window{}
 			}
@@ -161,22 +195,14 @@ func find(s string, scale float64) []Match {
 	var out []Match
 	for ri, ws := range wins {
 		ru := rules[ri]
+		if !ru.compile() {
+			continue
+		}
 		for _, w := range ws {
 			for _, loc := range ru.re.FindAllStringSubmatchIndex(s[w.a:w.b], -1) {
-				st, en := loc[0], loc[1]
-				if ru.group > 0 && 2*ru.group+1 < len(loc) && loc[2*ru.group] >= 0 {
-					st, en = loc[2*ru.group], loc[2*ru.group+1]
-				}
+				st, en := secretSpan(loc, ru.group)
 				val := s[w.a+st : w.a+en]
-				if ru.entropy > 0 && Entropy(val) < ru.entropy {
-					continue
-				}
-				if ru.id == "generic-api-key" || ru.id == "connection-string" || ru.id == "connection-string-password" {
-					if isPlaceholder(val) {
-						continue
-					}
-				}
-				if ru.id == "generic-api-key" && !mixed(val) {
+				if !ru.accept(val, s[w.a+loc[0]:w.a+loc[1]]) {
 					continue
 				}
 				out = append(out, Match{Rule: ru.id, Start: w.a + st, End: w.a + en, Confidence: ru.conf * scale})
@@ -184,6 +210,55 @@ func find(s string, scale float64) []Match {
 		}
 	}
 	return resolve(out)
+}
+
+// secretSpan picks the secret's span from a submatch index: the rule's
+// group, else the first non-empty group, else the whole match (gitleaks semantics).
+func secretSpan(loc []int, group int) (int, int) {
+	if group > 0 && 2*group+1 < len(loc) && loc[2*group] >= 0 {
+		return loc[2*group], loc[2*group+1]
+	}
+	if group == 0 {
+		for g := 1; 2*g+1 < len(loc); g++ {
+			if loc[2*g] >= 0 && loc[2*g+1] > loc[2*g] {
+				return loc[2*g], loc[2*g+1]
+			}
+		}
+	}
+	return loc[0], loc[1]
+}
+
+func (ru *rule) accept(val, match string) bool {
+	if val == "" || (ru.entropy > 0 && Entropy(val) < ru.entropy) {
+		return false
+	}
+	for _, re := range ru.allowS {
+		if re.MatchString(val) {
+			return false
+		}
+	}
+	for _, re := range ru.allowM {
+		if re.MatchString(match) {
+			return false
+		}
+	}
+	if len(ru.stopwords) > 0 {
+		l := strings.ToLower(val)
+		for _, w := range ru.stopwords {
+			if strings.Contains(l, w) {
+				return false
+			}
+		}
+	}
+	for _, re := range globalAllow {
+		if re.MatchString(val) {
+			return false
+		}
+	}
+	if generic[ru.id] && isPlaceholder(val) {
+		return false
+	}
+	return true
 }
 
 func hasPrefixFold(s, lowerPrefix string) bool {
