@@ -304,7 +304,12 @@ func (l *Log) run() {
 				err = l.checkpoint()
 			}
 		case ch := <-l.syncReq:
-			err = l.gap()
+			// Everything appended before Sync was called is already in
+			// the queue: drain it, then commit.
+			err = l.drain()
+			if err == nil {
+				err = l.gap()
+			}
 			if err == nil {
 				err = l.commit()
 			}
@@ -326,6 +331,23 @@ func (l *Log) run() {
 			}
 		case ch := <-l.syncReq:
 			ch <- werr
+		}
+	}
+}
+
+// drain handles every record currently queued.
+func (l *Log) drain() error {
+	for {
+		select {
+		case r, ok := <-l.q:
+			if !ok {
+				return nil
+			}
+			if err := l.handle(r); err != nil {
+				return err
+			}
+		default:
+			return nil
 		}
 	}
 }
