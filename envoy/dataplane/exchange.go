@@ -68,6 +68,7 @@ type direction struct {
 	trailers    headerList
 	hasTrailers bool
 	queue       []chunk // STREAMED chunks awaiting their replies (FIFO)
+	sentLen     int     // bytes of buf sent in the pending buffered/partial body message
 
 	timer      *time.Timer
 	timerOn    bool
@@ -775,6 +776,7 @@ func (x *exchange) sendBufferedBody(d *direction, st cbState) {
 	} else {
 		msg.Request = &extprocv3.ProcessingRequest_ResponseBody{ResponseBody: hb}
 	}
+	d.sentLen = len(d.buf)
 	x.setState(d, st)
 	x.armTimer(d, x.p.filter.MessageTimeout)
 	x.send(d, msg)
@@ -839,8 +841,8 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 			x.overLimit(d)
 			return
 		}
-		if d.state == cbHeaders {
-			return
+		if d.state == cbHeaders || d.state == cbBufferedBody || d.state == cbPartialBody {
+			return // held until the pending reply
 		}
 		if d.bodyEOS {
 			st := cbBufferedBody
@@ -921,7 +923,7 @@ func (x *exchange) onBodyReply(d *direction, cr *extprocv3.CommonResponse) {
 				x.reroute()
 			}
 		}
-		body := d.buf
+		body, rest := d.buf[:d.sentLen], d.buf[d.sentLen:]
 		if m, ok := mutatedBody(bm); ok {
 			body = m
 			if !d.released {
@@ -942,6 +944,7 @@ func (x *exchange) onBodyReply(d *direction, cr *extprocv3.CommonResponse) {
 		x.forward(d, body)
 		if st == cbPartialBody {
 			d.unprocessed = true
+			x.forward(d, rest) // arrived while the partial reply was pending
 		}
 		if d.bodyEOS {
 			x.finishBody(d)
@@ -1081,6 +1084,9 @@ func (x *exchange) release(d *direction) {
 	}
 	h := x.w.Header()
 	d.hdrs.toHTTP(h)
+	if _, ok := h["Content-Type"]; !ok {
+		h["Content-Type"] = nil // no content sniffing: forward exactly what the upstream sent
+	}
 	code := http.StatusOK
 	if v, ok := d.hdrs.get(":status"); ok {
 		if n, err := strconv.Atoi(v); err == nil {

@@ -84,7 +84,7 @@ func (h headerList) proto() *corev3.HeaderMap {
 // hopByHop are connection-level headers a proxy never forwards.
 var hopByHop = map[string]bool{
 	"connection": true, "keep-alive": true, "proxy-connection": true, "transfer-encoding": true,
-	"upgrade": true, "te": true, "trailer": true, "proxy-authenticate": false,
+	"upgrade": true, "te": true, "trailer": true, "expect": true,
 }
 
 // fromHTTP appends h (sorted by key for determinism, values in order) lower-cased,
