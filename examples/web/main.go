@@ -32,8 +32,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fl := flag.NewFlagSet("web", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	addr := fl.String("addr", "127.0.0.1:3002", "listen address")
+	instance := fl.String("instance", "", "instance name reported in crawl results (e.g. sandbox)")
+	stateless := fl.Bool("stateless", false, "ignore Mcp-Session-Id (lets the instance serve as a sandbox upstream)")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	return exserve.Serve(ctx, *addr, "web", webmcp.Handler(), stderr)
+	return exserve.Serve(ctx, *addr, "web", webmcp.HandlerInstance(*instance, *stateless), stderr)
 }

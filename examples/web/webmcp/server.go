@@ -51,6 +51,9 @@ type CrawlArgs struct {
 // CrawlResult is the structured result of crawl.
 type CrawlResult struct {
 	Pages []CrawledPage `json:"pages"`
+	// Instance names the server instance that crawled (for example
+	// "sandbox"), so a demo can show where a re-routed call ran.
+	Instance string `json:"instance,omitempty"`
 }
 
 // CrawledPage is one page visited by crawl.
@@ -61,7 +64,11 @@ type CrawledPage struct {
 }
 
 // NewServer returns the web MCP server.
-func NewServer() *mcp.Server {
+func NewServer() *mcp.Server { return NewServerInstance("") }
+
+// NewServerInstance is NewServer for a named instance (e.g. "sandbox"):
+// crawl results carry the name.
+func NewServerInstance(instance string) *mcp.Server {
 	s := mcp.NewServer(&mcp.Implementation{Name: "portcullis-example-web", Version: "v0.1.0"},
 		&mcp.ServerOptions{Instructions: "Fetches web pages (offline fixtures of example.com)."})
 	t := true
@@ -74,16 +81,27 @@ func NewServer() *mcp.Server {
 		Name:        "crawl",
 		Description: "Crawl a site from a start URL, reporting progress for each page visited.",
 		Annotations: &mcp.ToolAnnotations{Title: "Crawl site", ReadOnlyHint: true, OpenWorldHint: &t},
-	}, crawl)
+	}, func(ctx context.Context, req *mcp.CallToolRequest, in CrawlArgs) (*mcp.CallToolResult, CrawlResult, error) {
+		r, out, err := crawl(ctx, req, in)
+		if err == nil {
+			out.Instance = instance
+		}
+		return r, out, err
+	})
 	return s
 }
 
 // Handler returns an http.Handler serving the web server at /mcp (MCP
 // Streamable HTTP, stateful sessions, SSE responses).
-func Handler() http.Handler {
-	s := NewServer()
+func Handler() http.Handler { return HandlerInstance("", false) }
+
+// HandlerInstance serves a named instance (see NewServerInstance). A
+// stateless instance ignores Mcp-Session-Id, so it can act as the sandbox
+// upstream for calls whose session was opened on another instance.
+func HandlerInstance(instance string, stateless bool) http.Handler {
+	s := NewServerInstance(instance)
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil))
+	mux.Handle("/mcp", mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{Stateless: stateless}))
 	return mux
 }
 
