@@ -101,6 +101,7 @@ func demo(ctx context.Context, gateway string, w io.Writer) error {
 		}
 		fmt.Fprintf(w, "[web] fetch %s -> %d bytes; %s\n", injectedURL, len(page), verdict)
 	}
+	policyTour(ctx, files, web, w)
 	if err := errors.Join(problems...); err != nil {
 		return fmt.Errorf("quickstart demo failed: %w", err)
 	}
@@ -161,6 +162,42 @@ func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	if len(s) > 80 {
 		s = s[:77] + "..."
+	}
+	return s
+}
+
+// policyTour shows the policy decisions of examples/quickstart/policy.yaml.
+// It only reports what happened; the demo's pass/fail is the two calls above.
+func policyTour(ctx context.Context, files, web *mcp.ClientSession, w io.Writer) {
+	fmt.Fprintln(w, "\nPolicy decisions (examples/quickstart/policy.yaml):")
+	call := func(label string, cs *mcp.ClientSession, name string, args map[string]any) {
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+		switch {
+		case err != nil:
+			fmt.Fprintf(w, "  %-46s -> REFUSED: %s\n", label, describe(err))
+		case res.IsError:
+			fmt.Fprintf(w, "  %-46s -> passed the gateway; tool error: %s\n", label, firstLine(text(res)))
+		default:
+			out := text(res)
+			if res.StructuredContent != nil {
+				if b, err := json.Marshal(res.StructuredContent); err == nil {
+					out = string(b)
+				}
+			}
+			fmt.Fprintf(w, "  %-46s -> ALLOWED: %s\n", label, clip(out, 160))
+		}
+	}
+	call("files read_file ../../etc/passwd (block)", files, "read_file", map[string]any{"path": "../../etc/passwd"})
+	call("files write_file out.txt (require approval)", files, "write_file", map[string]any{"path": "out.txt", "content": "hello"})
+	call("web crawl (sandbox: runs on the sandbox instance)", web, "crawl", map[string]any{"url": "https://example.com/", "delay_ms": 1})
+	call("web fetch https://example.org/ (dry-run rule)", web, "fetch", map[string]any{"url": "https://example.org/"})
+	call("files read_file customers.csv (PII masked)", files, "read_file", map[string]any{"path": "customers.csv"})
+}
+
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		return s[:n] + "…"
 	}
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/config"
+	"github.com/portcullis-mcp/portcullis/policy"
 )
 
 func TestQuickstartConfigLoads(t *testing.T) {
@@ -19,11 +20,17 @@ func TestQuickstartConfigLoads(t *testing.T) {
 	if !ok || files.URL != "http://127.0.0.1:3001/mcp" {
 		t.Fatalf("files server = %+v, %v", files, ok)
 	}
-	if !slices.Equal(files.Tools.Allow, []string{"list_dir", "read_file"}) || !slices.Contains(files.Tools.Deny, "delete_*") || !slices.Contains(files.Tools.Deny, "write_file") {
+	if !slices.Equal(files.Tools.Allow, []string{"*"}) || !slices.Contains(files.Tools.Deny, "delete_*") {
 		t.Errorf("files tools = %+v", files.Tools)
 	}
 	web, ok := c.Server("web")
-	if !ok || web.URL != "http://127.0.0.1:3002/mcp" || !slices.Equal(web.Tools.Allow, []string{"*"}) {
+	if !ok || web.URL != "http://127.0.0.1:3002/mcp" || web.Sandbox != "http://127.0.0.1:3003/mcp" || !slices.Equal(web.Tools.Allow, []string{"*"}) {
 		t.Errorf("web server = %+v, %v", web, ok)
+	}
+	if c.Policy.File != "examples/quickstart/policy.yaml" || c.Audit.Dir == "" {
+		t.Errorf("policy %+v audit %+v", c.Policy, c.Audit)
+	}
+	if _, err := policy.Load("policy.yaml"); err != nil {
+		t.Errorf("quickstart policy: %v", err)
 	}
 }

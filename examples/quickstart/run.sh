@@ -13,6 +13,8 @@ GATEWAY=http://127.0.0.1:10000
 ADMIN=http://127.0.0.1:9090
 FILES_ADDR=127.0.0.1:3001
 WEB_ADDR=127.0.0.1:3002
+SANDBOX_ADDR=127.0.0.1:3003
+AUDIT_DIR=.portcullis/audit
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/portcullis-run.XXXXXX")
 pids=()
@@ -57,7 +59,7 @@ wait_for() {
   return 1
 }
 
-for addr in "$FILES_ADDR" "$WEB_ADDR" 127.0.0.1:10000 127.0.0.1:50051 127.0.0.1:9090; do
+for addr in "$FILES_ADDR" "$WEB_ADDR" "$SANDBOX_ADDR" 127.0.0.1:10000 127.0.0.1:50051 127.0.0.1:9090; do
   if ss -Hltn "sport = :${addr##*:}" 2>/dev/null | grep -q .; then
     echo "run: port ${addr##*:} is already in use (is another 'make run' still running?)" >&2
     exit 1
@@ -72,11 +74,13 @@ go build -o bin/ ./cmd/portcullis ./examples/...
 # the committed sandbox, whatever the gateway decides.
 cp -r examples/files/sandbox "$work/sandbox"
 
-echo "==> starting example servers (files on $FILES_ADDR, web on $WEB_ADDR)"
+echo "==> starting example servers (files on $FILES_ADDR, web on $WEB_ADDR, web sandbox on $SANDBOX_ADDR)"
 start files bin/files -addr "$FILES_ADDR" -root "$work/sandbox"
 start web bin/web -addr "$WEB_ADDR"
+start sandbox bin/web -addr "$SANDBOX_ADDR" -instance sandbox -stateless
 wait_for files "http://$FILES_ADDR/mcp"
 wait_for web "http://$WEB_ADDR/mcp"
+wait_for sandbox "http://$SANDBOX_ADDR/mcp"
 
 echo "==> starting Portcullis: bin/portcullis serve --config $CONFIG"
 start portcullis bin/portcullis serve --config "$CONFIG"
@@ -89,8 +93,14 @@ status=0
 bin/client -gateway "$GATEWAY" || status=$?
 echo
 if [[ "${RUN_ONCE:-}" == 1 ]]; then
+  # Stop the gateway so the audit log is flushed and checkpointed, then verify it.
+  kill "$pid_portcullis" 2>/dev/null || true
+  wait "$pid_portcullis" 2>/dev/null || true
+  echo "==> bin/portcullis audit verify $AUDIT_DIR"
+  bin/portcullis audit verify "$AUDIT_DIR" || status=$?
   exit "$status"
 fi
+echo "The audit log is in $AUDIT_DIR (check it with: bin/portcullis audit verify $AUDIT_DIR)."
 echo "Portcullis is running: point an MCP client at $GATEWAY/mcp/files or $GATEWAY/mcp/web"
 echo "(metrics: $ADMIN/metrics; logs in $work). Press Ctrl-C to stop."
 wait -n "${pids[@]}" || true
