@@ -143,6 +143,9 @@ func TestDockerCompose(t *testing.T) {
 	require.NotEmpty(t, policyPath, "portcullis --config file is not mounted")
 	cfg, err := config.Load(policyPath)
 	require.NoError(t, err)
+	if cfg.Policy.File != "" {
+		require.NotEmpty(t, mountSource(t, pc, cfg.Policy.File), "policy file %s is not mounted", cfg.Policy.File)
+	}
 	_, extPort, err := net.SplitHostPort(cfg.Listen.ExtProc)
 	require.NoError(t, err)
 	_, adminPort, err := net.SplitHostPort(cfg.Listen.Admin)
