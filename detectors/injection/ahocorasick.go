@@ -5,7 +5,7 @@ package injection
 type acMatcher struct {
 	classes [256]uint8
 	ncls    int
-	next    []int32 // state*ncls + class
+	next    []uint16 // state*ncls + class
 	out     [][]int32
 	pats    []string
 }
@@ -47,12 +47,15 @@ func newAC(pats []string) *acMatcher {
 		m.out[s] = append(m.out[s], int32(pi))
 	}
 	ns := len(trie)
-	m.next = make([]int32, ns*n)
+	if ns > 1<<16 {
+		panic("injection: too many Aho-Corasick states") // static pattern lists only
+	}
+	m.next = make([]uint16, ns*n)
 	fail := make([]int32, ns)
 	queue := make([]int32, 0, ns)
 	for c := 0; c < n; c++ {
 		if nx, ok := trie[0][uint8(c)]; ok {
-			m.next[c] = nx
+			m.next[c] = uint16(nx)
 			queue = append(queue, nx)
 		}
 	}
@@ -62,8 +65,8 @@ func newAC(pats []string) *acMatcher {
 		m.out[s] = append(m.out[s], m.out[fail[s]]...)
 		for c := 0; c < n; c++ {
 			if nx, ok := trie[s][uint8(c)]; ok {
-				fail[nx] = m.next[int(fail[s])*n+c]
-				m.next[int(s)*n+c] = nx
+				fail[nx] = int32(m.next[int(fail[s])*n+c])
+				m.next[int(s)*n+c] = uint16(nx)
 				queue = append(queue, nx)
 			} else {
 				m.next[int(s)*n+c] = m.next[int(fail[s])*n+c]
@@ -83,10 +86,10 @@ func lower(c byte) byte {
 // scan calls fn(pattern index, end offset) for every match in s, in order of
 // end offset. It stops early when fn returns false.
 func (m *acMatcher) scan(s string, fn func(pat int, end int) bool) {
-	st := int32(0)
+	st := 0
 	n := m.ncls
 	for i := 0; i < len(s); i++ {
-		st = m.next[int(st)*n+int(m.classes[s[i]])]
+		st = int(m.next[st*n+int(m.classes[s[i]])])
 		if o := m.out[st]; o != nil {
 			for _, p := range o {
 				if !fn(int(p), i+1) {

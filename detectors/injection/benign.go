@@ -303,3 +303,22 @@ func genWeather(r *rand.Rand) string {
 	return fmt.Sprintf(`{"location": %q, "temperature_c": %d, "conditions": %q, "wind_kph": %d, "forecast": [{"day": "Mon", "high": %d, "low": %d}, {"day": "Tue", "high": %d, "low": %d}]}`,
 		cities[r.IntN(len(cities))], r.IntN(35)-5, pick(r, "partly cloudy", "rain", "clear", "snow", "fog"), r.IntN(60), r.IntN(30), r.IntN(15), r.IntN(30), r.IntN(15))
 }
+
+// Fragments cuts short pieces (1–10 words) out of docs, deterministically:
+// short benign texts such as a greeting, a name, a status or a number.
+func Fragments(docs []string, seed uint64) []string {
+	r := rand.New(rand.NewPCG(seed, 99))
+	var out []string
+	for _, d := range docs {
+		ws := strings.Fields(d)
+		if len(ws) == 0 {
+			continue
+		}
+		for k := 0; k < 2; k++ {
+			n := 1 + r.IntN(10)
+			a := r.IntN(len(ws))
+			out = append(out, strings.Join(ws[a:min(len(ws), a+n)], " "))
+		}
+	}
+	return append(out, "hello", "Hi!", "thanks", "OK", "yes", "no", "done", "42", "true", "null", "[]", "{}", "Guten Tag", "Bonjour à tous", "¿Dónde está la estación?", "こんにちは", "Привет, как дела?")
+}

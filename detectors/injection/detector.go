@@ -128,7 +128,7 @@ func (m *model) prob(x meta) float64 {
 }
 
 func clampMeta(x meta) meta {
-	x[metaLogit] = max(-12, min(12, x[metaLogit]))
+	x[metaLogit] = max(-6, min(6, x[metaLogit]))
 	x[metaPattern] = min(6, x[metaPattern])
 	return x
 }
@@ -138,8 +138,9 @@ func (d *Detector) ScoreView(v *normalize.View) Verdict {
 	x, hits, fromDecoded := d.textLayers(v.Folded, v.Despaced, v.Decoded)
 	mk := d.markup(v.Original)
 	for _, h := range mk.hidden {
-		f := normalize.Fold(h)
-		hx, _, _ := d.textLayers(f, "", nil)
+		// hidden text is embedded in a document: score it like a decoded
+		// payload (whole-text and line spaces)
+		hx, _, _ := d.textLayers("", "", []string{normalize.Fold(h)})
 		if p := d.m.prob(hx); p > x[metaHidden] {
 			x[metaHidden] = p
 		}

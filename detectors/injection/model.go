@@ -24,7 +24,9 @@ var modelMagic = []byte("PCINJ01\n")
 // model is the hashed n-gram logistic regression plus the calibration that
 // combines all layers.
 type model struct {
-	w     []float32 // dim weights
+	w     []float32 // dim weights (training only; nil in a loaded model)
+	q     []int16   // quantised weights used for scoring
+	scale float32   // q[i]*scale is the weight
 	bias  float32
 	calib [nMeta + 1]float32 // bias first, then one weight per meta feature
 }
@@ -83,10 +85,7 @@ func unmarshalModel(b []byte) (*model, error) {
 	if err := binary.Read(r, binary.LittleEndian, q); err != nil {
 		return nil, fmt.Errorf("injection model weights: %w", err)
 	}
-	m.w = make([]float32, dim)
-	for i, x := range q {
-		m.w[i] = float32(x) * scale
-	}
+	m.q, m.scale = q, scale
 	return m, nil
 }
 
@@ -166,7 +165,7 @@ func featureIndices(s string, line bool) []uint32 {
 }
 
 type prefixBuf struct {
-	sum, sumB []float32
+	sum, sumB []int32
 	cnt       []int32
 }
 
@@ -185,16 +184,16 @@ func (m *model) logit(s string) (float64, int) {
 		return float64(m.bias), 0
 	}
 	if len(s) <= windowSize && strings.IndexByte(s, '\n') < 0 {
-		sum, cnt := float32(0), 0
-		eachFeature(s, func(_ int, h uint32) { sum += m.w[idxA(h)]; cnt++ })
-		return windowLogit(m.bias, sum, cnt), 0
+		sum, cnt := int32(0), 0
+		eachFeature(s, func(_ int, h uint32) { sum += int32(m.q[idxA(h)]); cnt++ })
+		return m.windowLogit(sum, cnt), 0
 	}
 	pb := prefixPool.Get().(*prefixBuf)
 	defer prefixPool.Put(pb)
 	n := len(s)
 	if cap(pb.sum) < n+1 {
-		pb.sum = make([]float32, n+1)
-		pb.sumB = make([]float32, n+1)
+		pb.sum = make([]int32, n+1)
+		pb.sumB = make([]int32, n+1)
 		pb.cnt = make([]int32, n+1)
 	}
 	sum, sumB, cnt := pb.sum[:n+1], pb.sumB[:n+1], pb.cnt[:n+1]
@@ -202,8 +201,8 @@ func (m *model) logit(s string) (float64, int) {
 	clear(sumB)
 	clear(cnt)
 	eachFeature(s, func(pos int, h uint32) {
-		sum[pos+1] += m.w[idxA(h)]
-		sumB[pos+1] += m.w[idxB(h)]
+		sum[pos+1] += int32(m.q[idxA(h)])
+		sumB[pos+1] += int32(m.q[idxB(h)])
 		cnt[pos+1]++
 	})
 	for i := 1; i <= n; i++ {
@@ -213,12 +212,12 @@ func (m *model) logit(s string) (float64, int) {
 	}
 	best, bestAt := math.Inf(-1), 0
 	seg := func(a, b int) {
-		if l := windowLogit(m.bias, sum[b]-sum[a], int(cnt[b]-cnt[a])); l > best {
+		if l := m.windowLogit(sum[b]-sum[a], int(cnt[b]-cnt[a])); l > best {
 			best, bestAt = l, a
 		}
 	}
 	segB := func(a, b int) {
-		if l := windowLogit(m.bias, sumB[b]-sumB[a], int(cnt[b]-cnt[a])); l > best {
+		if l := m.windowLogit(sumB[b]-sumB[a], int(cnt[b]-cnt[a])); l > best {
 			best, bestAt = l, a
 		}
 	}
@@ -250,9 +249,9 @@ func (m *model) logit(s string) (float64, int) {
 func (m *model) decodedLogit(s string) float64 {
 	l, _ := m.logit(s)
 	if len(s) > 0 && len(s) <= windowSize && strings.IndexByte(s, '\n') < 0 {
-		sum, cnt := float32(0), 0
-		eachFeature(s, func(_ int, h uint32) { sum += m.w[idxB(h)]; cnt++ })
-		l = max(l, windowLogit(m.bias, sum, cnt))
+		sum, cnt := int32(0), 0
+		eachFeature(s, func(_ int, h uint32) { sum += int32(m.q[idxB(h)]); cnt++ })
+		l = max(l, m.windowLogit(sum, cnt))
 	}
 	return l
 }
@@ -268,9 +267,9 @@ func lines(s string) []string {
 	return out
 }
 
-func windowLogit(bias, sum float32, cnt int) float64 {
+func (m *model) windowLogit(sum int32, cnt int) float64 {
 	if cnt == 0 {
-		return float64(bias)
+		return float64(m.bias)
 	}
-	return float64(bias) + float64(sum)/math.Sqrt(float64(cnt))
+	return float64(m.bias) + float64(sum)*float64(m.scale)/math.Sqrt(float64(cnt))
 }

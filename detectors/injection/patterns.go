@@ -18,7 +18,7 @@ type rule struct {
 
 const (
 	reOverrideTail = `(\s*(all|any|every|each|the|your|my|of|these|those|everything|previous|prior|above|earlier|preceding|former|initial|original|system|existing|current|given|other|old|safety|ethical|moral|content|developer|openai|programmed|and|,)\b){0,5}\s*(instructions?|prompts?|rules?|directions?|directives?|guidelines?|context|tasks?|commands?|orders?|messages?|constraints?|restrictions?|programming|guidance|policies|policy|filters?|limitations?|training|settings|text|conversation|information|input|said|told)`
-	windowAfter    = 160
+	windowAfter    = 90
 )
 
 var rules = []rule{

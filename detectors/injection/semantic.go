@@ -59,6 +59,29 @@ var stopWords = map[string]bool{
 	"und": true, "die": true, "der": true, "das": true,
 }
 
+// stopHash is an open-addressing set of stop-word hashes (no string hashing
+// or map lookups on the hot path).
+var stopHash = func() (t [256]uint32) {
+	for w := range stopWords {
+		h := wordHash(w)
+		i := h & 255
+		for t[i] != 0 {
+			i = (i + 1) & 255
+		}
+		t[i] = h
+	}
+	return t
+}()
+
+func isStop(h uint32) bool {
+	for i := h & 255; stopHash[i] != 0; i = (i + 1) & 255 {
+		if stopHash[i] == h {
+			return true
+		}
+	}
+	return false
+}
+
 const (
 	semWindow = 24 // content words per window
 	semStep   = 12
@@ -95,10 +118,10 @@ func contentFeatures(s string, fn func(word int, h uint32)) {
 		}
 		w := s[i:j]
 		i = j
-		if stopWords[w] {
+		h := wordHash(w)
+		if isStop(h) {
 			continue
 		}
-		h := wordHash(w)
 		fn(k, h)
 		if prev != 0 {
 			fn(k, mix(prev*31+h))

@@ -174,10 +174,11 @@ func clip(s string) string {
 
 // TrainOptions controls Train.
 type TrainOptions struct {
-	Epochs      int    // passes over the data (default 6)
-	Seed        uint64 // shuffling and generator seed (default 1)
-	BenignN     int    // generated benign tool outputs (default 3000)
-	MaxSegments int    // windows per long document (default 6)
+	Epochs      int     // passes over the data (default 6)
+	Seed        uint64  // shuffling and generator seed (default 1)
+	BenignN     int     // generated benign tool outputs (default 3000)
+	MaxSegments int     // windows per long document (default 6)
+	L2          float64 // L2 penalty (default 3e-3, chosen on the held-out split)
 	Log         io.Writer
 }
 
@@ -193,6 +194,9 @@ func (o *TrainOptions) defaults() {
 	}
 	if o.MaxSegments == 0 {
 		o.MaxSegments = 6
+	}
+	if o.L2 == 0 {
+		o.L2 = 3e-3
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -215,6 +219,12 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 			calibRows = append(calibRows, r)
 		}
 	}
+	// Short benign fragments (a few words of generated text) teach the
+	// whole-text space that short, ordinary text is benign.
+	for _, f := range Fragments(GenerateBenign(opt.Seed+1, opt.BenignN/4), opt.Seed) {
+		ff := normalize.Fold(f)
+		train = append(train, sample{text: ff, label: 0}, sample{text: ff, label: 0, line: true})
+	}
 	gen := GenerateBenign(opt.Seed, opt.BenignN)
 	for i, g := range gen {
 		r := Row{Text: g, Source: "generated", Kind: "tool_result"}
@@ -235,9 +245,15 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 
 	m := &model{w: make([]float32, dim)}
 	fitLR(m, train, pos, opt)
-	d := newDetector(m)
+	// calibrate the quantised model exactly as it will be loaded
+	qm, err := unmarshalModel(m.marshal())
+	if err != nil {
+		return nil, fmt.Errorf("train injection: %w", err)
+	}
+	d := newDetector(qm)
 	fitCalibration(d, calibRows)
-	fmt.Fprintf(opt.Log, "calibration: %v\n", m.calib)
+	fmt.Fprintf(opt.Log, "calibration: %v\n", qm.calib)
+	m.calib = qm.calib
 	return m.marshal(), nil
 }
 
@@ -252,8 +268,8 @@ func fitLR(m *model, train []sample, pos int, opt TrainOptions) {
 	wPos := float64(len(train)) / (2 * float64(max(pos, 1)))
 	wNeg := float64(len(train)) / (2 * float64(max(neg, 1)))
 	g2 := make([]float32, dim)
-	var biasG2 float64
-	const lr, l2 = 0.2, 1e-6
+	const lr = 0.2
+	l2 := float32(opt.L2)
 	order := make([]int, len(train))
 	for i := range order {
 		order[i] = i
@@ -285,8 +301,9 @@ func fitLR(m *model, train []sample, pos int, opt TrainOptions) {
 				g2[k] += gk * gk
 				m.w[k] -= lr * gk / float32(math.Sqrt(float64(g2[k])+1e-8))
 			}
-			biasG2 += float64(g * g)
-			m.bias -= float32(lr * float64(g) / math.Sqrt(biasG2+1e-8))
+			// The intercept stays 0: a text with no known features (a
+			// greeting, another language, garbage) must score neutral, not
+			// inherit the class balance; the calibration sets the offset.
 		}
 		fmt.Fprintf(opt.Log, "epoch %d: loss %.4f\n", ep+1, loss/float64(len(train)))
 	}
@@ -299,6 +316,7 @@ const (
 	calibHidden      = 5.0
 	calibExfil       = 4.5
 	calibObfuscation = 0.75
+	minPatternWeight = 0.8
 )
 
 // fitCalibration fits bias + weights for (model logit, pattern score,
@@ -317,7 +335,9 @@ func fitCalibration(d *Detector, rows []Row) {
 		pos += ys[i]
 	}
 	n := float64(len(rows))
-	wPos, wNeg := 1.0, 1.0 // natural class prior of the calibration rows
+	// Negatives weigh 2.5×: injections are far rarer in real traffic than in
+	// the calibration rows, so the default threshold must favour precision.
+	wPos, wNeg := 1.0, 2.5
 	_ = pos
 	c := [4]float64{-2, 0.5, 0.5, 1}
 	for it := 0; it < 3000; it++ {
@@ -341,6 +361,10 @@ func fitCalibration(d *Detector, rows []Row) {
 				c[k] = 0
 			}
 		}
+		// The rules are precise by construction but rare in the calibration
+		// rows, which would underweight them: one strong rule (weight 2.5)
+		// must move the score by at least +2.
+		c[2] = max(c[2], minPatternWeight)
 	}
 	d.m.calib = [nMeta + 1]float32{float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3]), calibHidden, calibExfil, calibObfuscation}
 }

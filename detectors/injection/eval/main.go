@@ -22,8 +22,20 @@ func main() {
 	data := flag.String("data", "../shared/data/injection/dev.jsonl", "injection dev data")
 	pii := flag.String("pii", "../shared/data/pii/dev.jsonl", "presidio sentences (benign tool text)")
 	evasionN := flag.Int("evasion", 400, "positives and negatives per transform")
+	modelPath := flag.String("model", "", "weights file to evaluate instead of the embedded model")
 	flag.Parse()
-	if err := run(*data, *pii, *evasionN); err != nil {
+	d := injection.Default()
+	if *modelPath != "" {
+		b, err := os.ReadFile(*modelPath)
+		if err == nil {
+			d, err = injection.New(b)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "eval:", err)
+			os.Exit(1)
+		}
+	}
+	if err := run(d, *data, *pii, *evasionN); err != nil {
 		fmt.Fprintln(os.Stderr, "eval:", err)
 		os.Exit(1)
 	}
@@ -88,12 +100,11 @@ func auc(xs []scored) float64 {
 	return (rankSum - pos*(pos+1)/2) / (pos * neg)
 }
 
-func run(dataPath, piiPath string, evasionN int) error {
+func run(d *injection.Detector, dataPath, piiPath string, evasionN int) error {
 	rows, err := injection.LoadDev(dataPath)
 	if err != nil {
 		return err
 	}
-	d := injection.Default()
 	var eval []injection.Row
 	for _, r := range rows {
 		if injection.SplitOf(r.Group) == injection.SplitEval {
@@ -140,7 +151,16 @@ func run(dataPath, piiPath string, evasionN int) error {
 		fmt.Fprintf(w, "%s\t\t%d\t%d\t%s\t%s\t\n", x.name, x.c.tp+x.c.fn+x.c.fp+x.c.tn, x.c.tp+x.c.fn, rate(x.c.tp, x.c.fn), rate(x.c.fp, x.c.tn))
 	}
 	w.Flush()
-	fmt.Printf("AUC %.4f   balanced accuracy %.4f (direct %.4f, tool_result %.4f)   target >= 0.92\n\n", auc(xs), all.balanced(), direct.balanced(), tool.balanced())
+	fmt.Printf("AUC %.4f   balanced accuracy %.4f (direct %.4f, tool_result %.4f)   target >= 0.92\n", auc(xs), all.balanced(), direct.balanced(), tool.balanced())
+	fmt.Print("operating points (threshold: TPR/FPR/balanced):")
+	for _, th := range []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9} {
+		var c counts
+		for _, x := range xs {
+			c.add(x.label, x.score >= th)
+		}
+		fmt.Printf("  %.1f: %s/%s/%.3f", th, rate(c.tp, c.fn), rate(c.fp, c.tn), c.balanced())
+	}
+	fmt.Print("\n\n")
 
 	// Benign tool-result text.
 	fmt.Println("== FPR on benign tool-result text (target <= 0.01)")

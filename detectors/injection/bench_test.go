@@ -1,0 +1,57 @@
+package injection
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/portcullis-mcp/portcullis/detectors/normalize"
+)
+
+// benchText builds a realistic benign tool result of about size bytes from
+// the generator (seeded, so every run measures the same text).
+func benchText(size int) string {
+	var b strings.Builder
+	for _, g := range GenerateBenign(42, 400) {
+		if b.Len() >= size {
+			break
+		}
+		b.WriteString(g)
+		b.WriteByte('\n')
+	}
+	return b.String()[:size]
+}
+
+var benchSizes = []struct {
+	name string
+	n    int
+}{{"1KB", 1 << 10}, {"4KB", 4 << 10}, {"64KB", 64 << 10}}
+
+func BenchmarkScore(b *testing.B) {
+	d := Default()
+	for _, sz := range benchSizes {
+		text := benchText(sz.n)
+		b.Run(sz.name+"/Score", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				d.Score(text)
+			}
+		})
+		v := normalize.Normalize(text)
+		b.Run(sz.name+"/ScoreView", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				d.ScoreView(v)
+			}
+		})
+		// baseline: one pass of strings.ToLower over the same text
+		b.Run(sz.name+"/baseline-ToLower", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				_ = strings.ToLower(text)
+			}
+		})
+	}
+}
