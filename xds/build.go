@@ -67,12 +67,14 @@ const (
 const unknownServerBody = `{"jsonrpc":"2.0","id":null,"error":{"code":-32601,"message":"unknown MCP server: no route for this path"}}`
 
 // Options are the Envoy-side settings that portcullis.yaml does not carry.
-// The zero value is usable: every field has a default.
+// The zero value is usable: every field has a default. The yaml tags let
+// config embed it as an `xds:` section (node_id, envoy_listen, extproc,
+// admin, max_message_timeout).
 type Options struct {
 	// NodeID is the Envoy node.id the snapshot is stored under. Default "portcullis".
 	NodeID string `yaml:"node_id"`
 	// ListenAddr is Envoy's MCP listener, host:port. Default 0.0.0.0:10000.
-	ListenAddr string `yaml:"listen"`
+	ListenAddr string `yaml:"envoy_listen"`
 	// ExtProcAddr is where Envoy reaches the processor: host:port or
 	// unix:///path. Default: config listen.extproc, with an unspecified host
 	// (0.0.0.0, ::) replaced by 127.0.0.1.
@@ -229,6 +231,16 @@ func (r *Resources) Validate() error {
 	}
 	errs = append(errs, validateDeep(r.Listener, "listener"), validateDeep(r.Routes, "route configuration"))
 	return errors.Join(errs...)
+}
+
+// ValidateDeep runs PGV ValidateAll on m and on every message packed in an
+// Any below it, which PGV itself does not look into. An Any whose type is
+// not linked into the binary is an error.
+func ValidateDeep(m proto.Message) error {
+	if m == nil {
+		return errors.New("nil message")
+	}
+	return validateDeep(m, string(m.ProtoReflect().Descriptor().FullName()))
 }
 
 // Snapshot wraps the resources in a go-control-plane snapshot.

@@ -2,17 +2,16 @@ package configtest
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
-	"google.golang.org/protobuf/types/known/anypb"
 	"gopkg.in/yaml.v3"
+
+	"github.com/portcullis-mcp/portcullis/xds"
 
 	// Extensions referenced by the shipped configs, so their Any payloads resolve.
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
@@ -65,54 +64,8 @@ func LoadBootstrap(path string) (*bootstrapv3.Bootstrap, error) {
 	return b, nil
 }
 
-type allValidator interface{ ValidateAll() error }
-
 // ValidateDeep runs ValidateAll on m and on every message packed in an Any
-// anywhere below it. An Any whose type is not linked into the binary is an
-// error: it would be an unknown extension to us and probably a typo.
-func ValidateDeep(m proto.Message) error {
-	var errs []error
-	validateTree(m.ProtoReflect(), string(m.ProtoReflect().Descriptor().FullName()), &errs)
-	return errors.Join(errs...)
-}
-
-// validateTree validates m (PGV recurses into ordinary sub-messages itself)
-// and then looks for Any fields below it, whose payloads PGV does not check.
-func validateTree(m protoreflect.Message, path string, errs *[]error) {
-	if v, ok := m.Interface().(allValidator); ok {
-		if err := v.ValidateAll(); err != nil {
-			*errs = append(*errs, fmt.Errorf("%s: %w", path, err))
-		}
-	}
-	walk(m, path, errs)
-}
-
-func walk(m protoreflect.Message, path string, errs *[]error) {
-	if a, ok := m.Interface().(*anypb.Any); ok {
-		inner, err := a.UnmarshalNew()
-		if err != nil {
-			*errs = append(*errs, fmt.Errorf("%s: unpack %s: %w", path, a.GetTypeUrl(), err))
-			return
-		}
-		validateTree(inner.ProtoReflect(), path+"("+string(inner.ProtoReflect().Descriptor().FullName())+")", errs)
-		return
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
-		p := path + "." + string(fd.Name())
-		switch {
-		case fd.IsList() && fd.Message() != nil:
-			l := val.List()
-			for i := 0; i < l.Len(); i++ {
-				walk(l.Get(i).Message(), fmt.Sprintf("%s[%d]", p, i), errs)
-			}
-		case fd.IsMap() && fd.MapValue().Message() != nil:
-			val.Map().Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
-				walk(v.Message(), fmt.Sprintf("%s[%s]", p, k.String()), errs)
-				return true
-			})
-		case !fd.IsList() && !fd.IsMap() && fd.Message() != nil:
-			walk(val.Message(), p, errs)
-		}
-		return true
-	})
-}
+// anywhere below it (see xds.ValidateDeep). An Any whose type is not linked
+// into the binary is an error: to us it would be an unknown extension,
+// probably a typo.
+func ValidateDeep(m proto.Message) error { return xds.ValidateDeep(m) }
