@@ -33,6 +33,12 @@ type script func(i int, req *extprocv3.ProcessingRequest) ([]*extprocv3.Processi
 
 var errReturnNil = errors.New("return nil")
 
+// pause, returned among a script's replies, makes the fake processor sleep
+// pauseFor before sending the next one.
+var pause = &extprocv3.ProcessingResponse{}
+
+const pauseFor = 250 * time.Millisecond
+
 type fakeProc struct {
 	extprocv3.UnimplementedExternalProcessorServer
 	mu     sync.Mutex
@@ -63,6 +69,10 @@ func (f *fakeProc) Process(s extprocv3.ExternalProcessor_ProcessServer) error {
 			return err
 		}
 		for _, r := range resps {
+			if r == pause {
+				time.Sleep(pauseFor)
+				continue
+			}
 			if err := s.Send(r); err != nil {
 				return nil
 			}
@@ -159,6 +169,11 @@ func newEnv(t *testing.T, o envOpts, sc script) *env {
 	routes := []Route{{Name: "files", PathPrefix: "/mcp/files", Upstream: upURL}}
 	if o.routes != nil {
 		routes = o.routes(upURL)
+	}
+	if o.filter.MessageTimeout == 0 {
+		// Envoy's 200ms default is too tight for parallel -race runs on 2 cores;
+		// cases about timeouts set their own.
+		o.filter.MessageTimeout = 5 * time.Second
 	}
 	p, err := New(Config{Routes: routes, Filter: o.filter, Processor: conn, BufferLimit: o.limit, CatchAllPrefix: o.catchAll})
 	if err != nil {

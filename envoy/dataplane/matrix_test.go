@@ -488,8 +488,8 @@ func TestMatrixResponsePath(t *testing.T) {
 			upstreams:  1},
 		// GET SSE stream much longer than message_timeout between events
 		{name: "GET SSE stream outlives message_timeout between events",
-			opts: envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyBuffered, ResponseBody: BodyBuffered}, MessageTimeout: 40 * time.Millisecond},
-				upstream: sseUpstream([]string{"data: 1\n\n", "data: 2\n\n", "data: 3\n\n"}, 120*time.Millisecond),
+			opts: envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyBuffered, ResponseBody: BodyBuffered}, MessageTimeout: 100 * time.Millisecond},
+				upstream: sseUpstream([]string{"data: 1\n\n", "data: 2\n\n", "data: 3\n\n"}, 300*time.Millisecond),
 				routes: func(up *url.URL) []Route {
 					return []Route{{Name: "files", PathPrefix: "/mcp/files", Upstream: up,
 						Methods: map[string]*ProcessingMode{http.MethodGet: {RequestBody: BodyNone, ResponseBody: BodyStreamed}}}}
@@ -540,16 +540,15 @@ func TestMatrixResponsePath(t *testing.T) {
 // closes and gRPC errors, with and without failure_mode_allow.
 func TestMatrixErrors(t *testing.T) {
 	fma := func(f FilterConfig) FilterConfig { f.FailureModeAllow = true; return f }
-	short := FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyBuffered, ResponseBody: BodyBuffered}, MessageTimeout: 60 * time.Millisecond}
+	short := FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyBuffered, ResponseBody: BodyBuffered}, MessageTimeout: 150 * time.Millisecond}
 	wrongType := func(req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
 		return []*extprocv3.ProcessingResponse{{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: &extprocv3.HeadersResponse{}}}}, nil
 	}
 	empty := respond(&extprocv3.ProcessingResponse{})
 	streamedImmediate := respond(&extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_StreamedImmediateResponse{StreamedImmediateResponse: &extprocv3.StreamedImmediateResponse{}}})
-	override := func(d time.Duration, after time.Duration) H {
+	override := func(d time.Duration) H {
 		return func(req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
-			time.Sleep(after)
-			return append([]*extprocv3.ProcessingResponse{{OverrideMessageTimeout: durationpb.New(d)}}, cont(req)...), nil
+			return append([]*extprocv3.ProcessingResponse{{OverrideMessageTimeout: durationpb.New(d)}, pause}, cont(req)...), nil
 		}
 	}
 	slowAfterOverride := func(d time.Duration) H {
@@ -594,7 +593,8 @@ func TestMatrixErrors(t *testing.T) {
 			status: 200, upstreams: 1, upBody: ptr(`{"a":1}`)},
 		{name: "override_message_timeout extends the wait",
 			opts:   envOpts{filter: func() FilterConfig { f := short; f.MaxMessageTimeout = time.Second; return f }()},
-			script: byKind(map[string]H{"req_body": override(400*time.Millisecond, 20*time.Millisecond)}),
+			// reply pauseFor (250ms) after the override: later than message_timeout, within the override
+			script: byKind(map[string]H{"req_body": override(time.Second)}),
 			status: 200, upstreams: 1,
 			check: func(t *testing.T, e *env, _ clientSaw) {
 				eq(t, "override received", e.proxy.Stats().OverrideMessageTimeoutRecv, int64(1))
