@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
@@ -82,7 +83,11 @@ func (s *Server) Process(ps extprocv3.ExternalProcessor_ProcessServer) error {
 		if st.attrs == nil && len(req.Attributes) > 0 {
 			st.attrs = req.Attributes
 		}
+		t0 := time.Now()
 		resp, err := st.safeHandle(req)
+		if s.eng.Telemetry != nil {
+			s.eng.Telemetry.Phase(phaseName(req), time.Since(t0))
+		}
 		if err != nil {
 			// Fail closed. Envoy turns a non-OK status into status_on_error
 			// (500), or resets an SSE stream already in flight.
@@ -117,4 +122,23 @@ func (st *stream) internalError(cause error) (*extprocv3.ProcessingResponse, err
 		return nil, cause
 	}
 	return st.refuse(500, st.lone, mcp.CodeInternalError, "the gateway failed to process this message and refused it", nil, "portcullis_internal_error"), nil
+}
+
+// phaseName labels the per-phase latency histogram (bounded set).
+func phaseName(req *extprocv3.ProcessingRequest) string {
+	switch req.Request.(type) {
+	case *extprocv3.ProcessingRequest_RequestHeaders:
+		return "request_headers"
+	case *extprocv3.ProcessingRequest_RequestBody:
+		return "request_body"
+	case *extprocv3.ProcessingRequest_RequestTrailers:
+		return "request_trailers"
+	case *extprocv3.ProcessingRequest_ResponseHeaders:
+		return "response_headers"
+	case *extprocv3.ProcessingRequest_ResponseBody:
+		return "response_body"
+	case *extprocv3.ProcessingRequest_ResponseTrailers:
+		return "response_trailers"
+	}
+	return "unknown"
 }

@@ -54,6 +54,9 @@ type Gateway struct {
 // Options tune Start.
 type Options struct {
 	Logger *slog.Logger
+	// Telemetry replaces the default metrics/tracing hub (tests use it to
+	// capture spans).
+	Telemetry *telemetry.Telemetry
 }
 
 // Start binds every configured listener and serves until Close.
@@ -63,7 +66,10 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		g.logger = slog.Default()
 	}
 	g.cfg.Store(cfg)
-	g.tel = telemetry.New()
+	g.tel = opt.Telemetry
+	if g.tel == nil {
+		g.tel = telemetry.New()
+	}
 	eng, err := g.engines(ctx, cfg)
 	if err != nil {
 		g.Close()
@@ -238,7 +244,7 @@ func (g *Gateway) AdminAddr() string {
 // Close stops every listener and waits for the serving goroutines.
 func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		if g.proc != nil {
 			g.proc.Shutdown()
@@ -247,7 +253,11 @@ func (g *Gateway) Close() error {
 			stop()
 		}
 		if g.proxySrv != nil {
-			_ = g.proxySrv.Shutdown(ctx)
+			// Long-lived SSE streams never go idle: after the grace period
+			// close them so shutdown cannot hang.
+			if err := g.proxySrv.Shutdown(ctx); err != nil {
+				_ = g.proxySrv.Close()
+			}
 		}
 		if g.adminSrv != nil {
 			_ = g.adminSrv.Shutdown(ctx)

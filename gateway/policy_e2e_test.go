@@ -148,6 +148,8 @@ func TestPolicyQuickstartDecisions(t *testing.T) {
 	})
 
 	// The audit log holds every decision, verifies, and names the dry-run.
+	_ = files.Close()
+	_ = web.Close()
 	_ = e.gw.Close()
 	rep, err := audit.Verify(e.auditDir, nil)
 	if err != nil || !rep.Valid() {
