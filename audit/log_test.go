@@ -3,7 +3,6 @@ package audit
 import (
 	"bytes"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -131,46 +130,74 @@ func TestAppendEscapesToValidJSON(t *testing.T) {
 	require.Equal(t, "we\"ird\\\n\x01\x7f\u2028\ufffd名", gjson.GetBytes(b, "resources.0.name").String())
 }
 
-func TestQueueFullBlockFailsClosed(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(dir)
-	cfg.Queue.Size = 1
-	l, err := Open(cfg)
-	require.NoError(t, err)
-	var full int
-	for i := 0; i < 20000 && full == 0; i++ {
-		if err := l.Append(sampleRecord(i)); errors.Is(err, ErrQueueFull) {
-			full++
-		} else {
-			require.NoError(t, err)
-		}
-	}
-	require.NoError(t, l.Close())
-	require.Equal(t, 1, full, "a tiny queue must overflow under a tight loop")
-	st := l.Stats()
-	require.EqualValues(t, 1, st.Rejected)
-	require.Equal(t, st.Appended, st.Written)
-	require.ErrorIs(t, l.Append(sampleRecord(0)), ErrClosed)
+// stallSink blocks the writer (sinks are called on the writer goroutine
+// after each commit) until released, so the queue fills deterministically.
+type stallSink struct {
+	memSink
+	entered chan struct{}
+	release chan struct{}
+	once    bool
 }
 
-func TestQueueFullDropWritesGap(t *testing.T) {
+func (s *stallSink) WriteRecord(rec []byte) {
+	if !s.once {
+		s.once = true
+		close(s.entered)
+		<-s.release
+	}
+	s.memSink.WriteRecord(rec)
+}
+
+func stalledLog(t *testing.T, onFull string) (*Log, *stallSink, string) {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := testConfig(dir)
-	cfg.Queue.Size = 1
-	cfg.Queue.OnFull = OnFullDrop
-	l, err := Open(cfg)
+	cfg.Queue.Size = 2
+	cfg.Queue.OnFull = onFull
+	cfg.Commit.Every = 1
+	s := &stallSink{memSink: memSink{name: "stall"}, entered: make(chan struct{}), release: make(chan struct{})}
+	l, err := Open(cfg, WithSinks(s))
 	require.NoError(t, err)
-	for i := 0; i < 5000; i++ {
-		require.NoError(t, l.Append(sampleRecord(i)))
-	}
+	require.NoError(t, l.Append(sampleRecord(0)))
+	<-s.entered // the writer is now stuck in the sink
+	require.NoError(t, l.Append(sampleRecord(1)))
+	require.NoError(t, l.Append(sampleRecord(2))) // queue (size 2) now full
+	return l, s, dir
+}
+
+func TestQueueFullBlockFailsClosed(t *testing.T) {
+	l, s, dir := stalledLog(t, OnFullBlock)
+	require.ErrorIs(t, l.Append(sampleRecord(3)), ErrQueueFull)
+	require.ErrorIs(t, l.Append(sampleRecord(4)), ErrQueueFull)
+	close(s.release)
 	require.NoError(t, l.Close())
 	st := l.Stats()
-	require.Positive(t, st.Dropped)
+	require.EqualValues(t, 2, st.Rejected)
+	require.EqualValues(t, 3, st.Appended)
+	require.EqualValues(t, 3, st.Written)
+	require.ErrorIs(t, l.Append(sampleRecord(0)), ErrClosed)
 	rep, err := Verify(dir, nil)
 	require.NoError(t, err)
 	require.True(t, rep.Valid())
-	require.Equal(t, st.Dropped, rep.Gaps, "every dropped record is accounted for in gap records")
-	require.Equal(t, st.Appended+st.Dropped, rep.RecordsValid-countGapRecords(t, dir)+st.Dropped)
+	require.EqualValues(t, 3, rep.RecordsValid)
+	require.Zero(t, rep.Gaps)
+}
+
+func TestQueueFullDropWritesGap(t *testing.T) {
+	l, s, dir := stalledLog(t, OnFullDrop)
+	for i := 0; i < 5; i++ {
+		require.NoError(t, l.Append(sampleRecord(3+i)), "drop mode does not refuse")
+	}
+	close(s.release)
+	require.NoError(t, l.Close())
+	st := l.Stats()
+	require.EqualValues(t, 5, st.Dropped)
+	rep, err := Verify(dir, nil)
+	require.NoError(t, err)
+	require.True(t, rep.Valid())
+	require.EqualValues(t, 5, rep.Gaps, "every dropped record is accounted for in a gap record")
+	require.EqualValues(t, 1, countGapRecords(t, dir))
+	require.EqualValues(t, 4, rep.RecordsValid) // 3 records + 1 gap record
 }
 
 func countGapRecords(t *testing.T, dir string) uint64 {
