@@ -29,6 +29,11 @@ type Server struct {
 	cache  cache.SnapshotCache
 	ads    serverv3.Server
 
+	// updateMu serializes Update; it is never taken by stream callbacks, so
+	// SetSnapshot (which may wait for a stream to take a response) cannot
+	// deadlock with them. mu guards the fields below and is held briefly.
+	updateMu sync.Mutex
+
 	mu      sync.Mutex
 	seq     uint64
 	version string
@@ -86,9 +91,12 @@ func (s *Server) Update(cfg *config.Config) error {
 	if err := res.Validate(); err != nil {
 		return fmt.Errorf("xds: update: invalid resource: %w", err)
 	}
+	s.updateMu.Lock()
+	defer s.updateMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	version := strconv.FormatUint(s.seq+1, 10) + "-" + res.Hash()[:12]
+	seq := s.seq + 1
+	s.mu.Unlock()
+	version := strconv.FormatUint(seq, 10) + "-" + res.Hash()[:12]
 	snap, err := res.Snapshot(version)
 	if err != nil {
 		return fmt.Errorf("xds: update: %w", err)
@@ -99,8 +107,9 @@ func (s *Server) Update(cfg *config.Config) error {
 	if err := s.cache.SetSnapshot(context.Background(), s.opts.NodeID, snap); err != nil {
 		return fmt.Errorf("xds: update: set snapshot: %w", err)
 	}
-	s.seq++
-	s.version = version
+	s.mu.Lock()
+	s.seq, s.version = seq, version
+	s.mu.Unlock()
 	s.logger.Info("pushed xDS snapshot", "node", s.opts.NodeID, "version", version,
 		"servers", len(cfg.Servers), "clusters", len(res.Clusters))
 	return nil
