@@ -9,7 +9,7 @@ RUN CGO_ENABLED=0 go build -trimpath -o /out/ ./cmd/portcullis ./examples/files 
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/ /usr/local/bin/
-COPY examples/files/sandbox /srv/sandbox
+COPY --chown=65532:65532 examples/files/sandbox /srv/sandbox
 COPY envoy/compose/portcullis.yaml /etc/portcullis/portcullis.yaml
 # ext_proc gRPC, admin (health, metrics), xDS
 EXPOSE 50051 9090 18000

@@ -59,10 +59,17 @@ func dockerfile(t *testing.T, p string) (copies, builds []string) {
 		}
 		switch fields[0] {
 		case "COPY":
-			if strings.HasPrefix(fields[1], "--from") {
-				continue
+			args := fields[1:]
+			for len(args) > 0 && strings.HasPrefix(args[0], "--") {
+				if strings.HasPrefix(args[0], "--from") {
+					args = nil // copies from another stage, not the context
+					break
+				}
+				args = args[1:]
 			}
-			copies = append(copies, fields[1:len(fields)-1]...)
+			if len(args) >= 2 {
+				copies = append(copies, args[:len(args)-1]...)
+			}
 		case "RUN":
 			for _, f := range fields {
 				if strings.HasPrefix(f, "./") {
