@@ -128,7 +128,8 @@ func commonSuffix(a, b string) int {
 type sample struct {
 	text  string
 	label int
-	line  bool // a line inside a multi-line text (feature space B)
+	line  bool    // a line inside a multi-line text (feature space B)
+	w     float64 // extra sample weight (0 = 1)
 }
 
 // segments turns a row into training samples shaped like the segments
@@ -179,7 +180,9 @@ type TrainOptions struct {
 	BenignN     int     // generated benign tool outputs (default 3000)
 	MaxSegments int     // windows per long document (default 6)
 	L2          float64 // L2 penalty (default 3e-3, chosen on the held-out split)
-	Log         io.Writer
+	// DirectNegWeight weighs benign direct prompts (default 4).
+	DirectNegWeight float64
+	Log             io.Writer
 }
 
 func (o *TrainOptions) defaults() {
@@ -194,6 +197,9 @@ func (o *TrainOptions) defaults() {
 	}
 	if o.MaxSegments == 0 {
 		o.MaxSegments = 6
+	}
+	if o.DirectNegWeight == 0 {
+		o.DirectNegWeight = 4
 	}
 	if o.L2 == 0 {
 		o.L2 = 3e-3
@@ -214,7 +220,16 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	for _, r := range rows {
 		switch SplitOf(r.Group) {
 		case SplitTrain:
-			train = append(train, segments(r, opt.MaxSegments)...)
+			seg := segments(r, opt.MaxSegments)
+			if r.Kind == "direct" && r.Label == 0 {
+				// benign user-style prompts are scarce next to the many
+				// tool-output negatives; weight them so that ordinary
+				// questions and requests are not pushed towards "attack"
+				for k := range seg {
+					seg[k].w = opt.DirectNegWeight
+				}
+			}
+			train = append(train, seg...)
 		case SplitCalib:
 			calibRows = append(calibRows, r)
 		}
@@ -293,6 +308,9 @@ func fitLR(m *model, train []sample, pos int, opt TrainOptions) {
 			cw := wNeg
 			if train[i].label == 1 {
 				cw = wPos
+			}
+			if train[i].w > 0 {
+				cw *= train[i].w
 			}
 			loss += -cw * (y*math.Log(p+1e-12) + (1-y)*math.Log(1-p+1e-12))
 			g := float32(cw * (p - y))

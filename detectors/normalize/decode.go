@@ -350,5 +350,5 @@ func rot13Line(s string) bool {
 		}
 		k1, k2, n = 0, 0, 0
 	}
-	return rotated >= 2 && rotated >= 2*plain+2 && rotated*6 >= words
+	return rotated >= 2 && rotated >= 2*plain+2 && rotated*8 >= words
 }

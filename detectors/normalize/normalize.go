@@ -238,7 +238,8 @@ func fold(s string, sigs *sigSet) string {
 		start, end int
 		wideGap    bool // preceded by two or more whitespace characters
 		newline    bool // the preceding whitespace contained a line break
-		single     bool // exactly one letter or digit
+		single     bool // exactly one letter, digit or sentence punctuation
+		letter     bool // exactly one letter
 	}
 	toks := make([]tok, 0, len(s)/5+1)
 	gap := 2
@@ -338,8 +339,8 @@ func fold(s string, sigs *sigSet) string {
 		if letters == 0 && leets > 0 && leets == runes && runes <= 4 {
 			pureLeet = append(pureLeet, [2]int{start, len(buf)})
 		}
-		single := runes == 1 && (letters == 1 || (buf[start] >= '0' && buf[start] <= '9'))
-		toks = append(toks, tok{start: start, end: len(buf), wideGap: gap >= 2, newline: nl, single: single})
+		single := runes == 1 && (letters == 1 || (buf[start] >= '0' && buf[start] <= '9') || strings.IndexByte(".,!?:;'\"-", buf[start]) >= 0)
+		toks = append(toks, tok{start: start, end: len(buf), wideGap: gap >= 2, newline: nl, single: single, letter: single && letters == 1})
 		gap, nl = 0, false
 	}
 	if leetWords >= 2 {
@@ -358,7 +359,13 @@ func fold(s string, sigs *sigSet) string {
 			for e < len(toks) && toks[e].single {
 				e++
 			}
-			if e-k >= 4 {
+			nl := 0
+			for j := k; j < e; j++ {
+				if toks[j].letter {
+					nl++
+				}
+			}
+			if nl >= 4 {
 				sigs.add(SigSpacedOut)
 				out = sep(out, toks[k].newline)
 				for j := k; j < e; j++ {

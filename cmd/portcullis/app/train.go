@@ -27,6 +27,7 @@ func runTrainInjection(_ context.Context, args []string, stdout, stderr io.Write
 	benign := fs.Int("benign", 0, "generated benign tool outputs (0 = default)")
 	quiet := fs.Bool("q", false, "no progress output")
 	l2 := fs.Float64("l2", 0, "L2 penalty (0 = default)")
+	dnw := fs.Float64("direct-neg-weight", 0, "weight of benign direct prompts (0 = default)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return usageError(errHelp)
@@ -45,7 +46,7 @@ func runTrainInjection(_ context.Context, args []string, stdout, stderr io.Write
 		log = io.Discard
 	}
 	start := time.Now()
-	b, err := injection.Train(rows, injection.TrainOptions{Epochs: *epochs, BenignN: *benign, L2: *l2, Log: log})
+	b, err := injection.Train(rows, injection.TrainOptions{Epochs: *epochs, BenignN: *benign, L2: *l2, DirectNegWeight: *dnw, Log: log})
 	if err != nil {
 		return fmt.Errorf("train injection: %w", err)
 	}
