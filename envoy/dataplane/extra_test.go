@@ -53,6 +53,29 @@ func TestMoreEdges(t *testing.T) {
 				eq(t, "hop header dropped", g.Header.Get("X-Hop"), "")
 				eq(t, "no sniffed content-type", g.Header["Content-Type"], []string(nil))
 			}},
+		{name: "send_body_without_waiting_for_header_response sends STREAMED chunks before the headers reply",
+			opts: envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyStreamed}, SendBodyWithoutWaitingForHeaderResponse: true, AllowModeOverride: true}},
+			script: func() script {
+				var hdrs *extprocv3.ProcessingRequest
+				return func(_ int, req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
+					switch {
+					case isType(req, "req_headers"):
+						hdrs = req
+						return nil, nil // answered only once the body has arrived
+					case isType(req, "req_body"):
+						// mode_override is ignored with send_body_without_waiting
+						return append(overrideReply(hdrs, ProcessingMode{}), reply(req, common(setBody("B")))), nil
+					}
+					return cont(req), nil
+				}
+			}(),
+			transcript: []string{"req_headers eos=false", `req_body "{\"a\":1}" eos=true`, "resp_headers 200 eos=false cl=36"},
+			status:     200, upstreams: 1, upBody: ptr("B"),
+			check: func(t *testing.T, e *env, _ clientSaw) {
+				if !e.proc.requests()[0].GetProtocolConfig().GetSendBodyWithoutWaitingForHeaderResponse() {
+					t.Error("protocol_config must announce send_body_without_waiting_for_header_response")
+				}
+			}},
 		{name: "upstream unreachable is 503 without ext_proc on the local reply", opts: envOpts{filter: bufferedBoth, routes: func(*url.URL) []Route {
 			dead, _ := url.Parse("http://127.0.0.1:1/mcp")
 			return []Route{{Name: "files", PathPrefix: "/mcp/files", Upstream: dead}}
@@ -98,8 +121,17 @@ func TestMTLSAttribute(t *testing.T) {
 // lead's main flow: BUFFERED JSON-RPC POST answered by an SSE stream switched
 // to STREAMED with mode_override. Run with -update to rewrite.
 func TestGoldenSSETranscript(t *testing.T) {
-	e := newEnv(t, envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyBuffered, ResponseBody: BodyBuffered}, AllowModeOverride: true},
-		upstream: sseUpstream([]string{"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n"}, 0)},
+	var e *env
+	e = newEnv(t, envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyBuffered, ResponseBody: BodyBuffered}, AllowModeOverride: true},
+		upstream: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header()["Date"] = nil
+			w.WriteHeader(200)
+			_, _ = io.WriteString(w, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n")
+			w.(http.Flusher).Flush()
+			e.waitMsgs(4) // end the stream only after the event went to the processor alone
+		}},
 		byKind(map[string]H{"resp_headers": func(req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
 			return overrideReply(req, ProcessingMode{RequestBody: BodyBuffered, ResponseBody: BodyStreamed}, rmHdr("content-length")), nil
 		}}))

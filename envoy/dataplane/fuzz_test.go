@@ -17,7 +17,7 @@ import (
 func FuzzHeaderMutation(f *testing.F) {
 	for _, s := range []struct {
 		set, val, rm string
-		bits        uint8
+		bits         uint8
 	}{
 		{"x-envoy-foo", "1", "", 0}, {":authority", "evil", ":path", 1}, {"host", "h", "host", 3},
 		{":status", "99", "content-length", 0}, {"X-Multi", "b", "x-multi", 4}, {":method", "PUT", ":method", 16},
