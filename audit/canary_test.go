@@ -102,3 +102,18 @@ func TestSinksGetDurableRecordsAndCheckpoints(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 25, cp.Size)
 }
+
+func TestCheckpointsOnlyToConfiguredSinks(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.Sinks = []SinkConfig{{Name: "siem", Type: "otlp", URL: "http://127.0.0.1:4318/v1/logs", Checkpoints: true}, {Name: "hook", Type: "otlp", URL: "http://127.0.0.1:4318/v1/logs"}}
+	siem, hook, other := &memSink{name: "siem"}, &memSink{name: "hook"}, &memSink{name: "programmatic"}
+	l, err := Open(cfg, WithSinks(siem, hook, other))
+	require.NoError(t, err)
+	require.NoError(t, l.Append(sampleRecord(1)))
+	require.NoError(t, l.Close())
+	require.Len(t, siem.cps, 1)
+	require.Empty(t, hook.cps)
+	require.Len(t, other.cps, 1)
+	require.Len(t, hook.records, 1)
+}

@@ -58,8 +58,8 @@ type options struct {
 }
 
 // WithSinks adds export sinks. Records are handed to them after fsync.
-// Checkpoints are pushed to sinks whose name is listed in cfg.Sinks with
-// checkpoints: true (or to all, when the sink has no config entry).
+// Checkpoints are pushed to sinks listed in cfg.Sinks with checkpoints:
+// true, and to sinks that have no entry in cfg.Sinks.
 func WithSinks(s ...Sink) Option { return func(o *options) { o.sinks = append(o.sinks, s...) } }
 
 // WithObserver reports queue depth, fsync latency and drops.
@@ -120,9 +120,7 @@ func Open(cfg Config, opts ...Option) (*Log, error) {
 	}
 	o.cpSinks = map[string]bool{}
 	for _, s := range cfg.Sinks {
-		if s.Checkpoints {
-			o.cpSinks[s.Name] = true
-		}
+		o.cpSinks[s.Name] = s.Checkpoints
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("audit: create dir: %w", err)
@@ -446,7 +444,7 @@ func (l *Log) checkpoint() error {
 	l.w.cpSize = l.w.seq
 	l.stats.checkpoints.Add(1)
 	for _, s := range l.opts.sinks {
-		if len(l.opts.cpSinks) == 0 || l.opts.cpSinks[s.Name()] {
+		if push, configured := l.opts.cpSinks[s.Name()]; push || !configured {
 			s.WriteCheckpoint(line[:len(line)-1])
 		}
 	}

@@ -190,6 +190,10 @@ func (t *Telemetry) SinkError(sink string) {
 	t.sinkErrors.WithLabelValues(t.sinks.value(sink)).Inc()
 }
 
+// OnSinkError has the signature of sink.Options.OnError / sinks.Open's
+// onError: it counts the failure (the error text is not a label).
+func (t *Telemetry) OnSinkError(sink string, _ error) { t.SinkError(sink) }
+
 // PolicyReload counts a policy reload.
 func (t *Telemetry) PolicyReload(err error) {
 	if t == nil {
