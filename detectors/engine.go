@@ -33,6 +33,11 @@ type Options struct {
 
 	// Injection overrides the prompt-injection scorer (nil = built-in default).
 	Injection InjectionScorer
+	// MinInjectionBytes: leaves shorter than this are not scored for
+	// injection on their own (enum-like values such as "text" carry no
+	// instruction; they are still part of the sibling concatenation).
+	// Default 20; negative = score every leaf.
+	MinInjectionBytes int
 
 	MaxDocumentBytes int // ScanJSON input cap; default 8 MiB (larger is an error)
 	MaxDepth         int // JSON nesting cap; default 64
@@ -61,6 +66,9 @@ func NewEngine(opts Options) (*Engine, error) {
 		if *p <= 0 {
 			*p = v
 		}
+	}
+	if opts.MinInjectionBytes == 0 {
+		opts.MinInjectionBytes = 20
 	}
 	def(&opts.MaxDocumentBytes, 8<<20)
 	def(&opts.MaxDepth, 64)
@@ -194,12 +202,11 @@ func (e *Engine) scanLeaf(st *scanState, path, s string, withInjection bool) boo
 	if len(s) == 0 {
 		return false
 	}
-	var view *normalize.View
-	needView := (e.inj != nil && withInjection) || !e.opts.DisableInvisible || !e.opts.DisableSecrets
-	if needView {
-		view = normalize.Normalize(s)
-	}
+	// One normalised view is shared by injection, invisible-char and
+	// encoded-secret checks.
+	view := normalize.Normalize(s)
 	flagged := false
+	withInjection = withInjection && len(s) >= e.opts.MinInjectionBytes
 	if e.inj != nil && withInjection {
 		v := e.inj.ScoreView(view)
 		e.mergeInjection(st, v, path, 0, len(s), "")

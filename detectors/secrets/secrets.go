@@ -31,8 +31,10 @@ type ruleSpec struct {
 
 type rule struct {
 	ruleSpec
+	assign     bool // keyword must be followed by an assignment (gitleaks' key = value idiom)
 	once       sync.Once
 	re         *regexp.Regexp
+	anchored   bool // pattern starts with gitleaks' optional identifier prefix: run re anchored at each keyword hit
 	allowS     []*regexp.Regexp
 	allowM     []*regexp.Regexp
 	compileErr error
@@ -42,7 +44,14 @@ type rule struct {
 // compile builds the regexps on first use so start-up stays cheap.
 func (ru *rule) compile() bool {
 	ru.once.Do(func() {
-		ru.re, ru.compileErr = regexp.Compile(ru.pattern)
+		pat := ru.pattern
+		if ru.anchored {
+			// "(?i)[\w.-]{0,50}?(?:kw...)..." -> "(?i)^(?:kw...)...": the
+			// identifier prefix is optional, so anchoring at the keyword
+			// finds the same secrets without an unanchored NFA scan.
+			pat = "(?i)^" + strings.TrimPrefix(pat, identPrefix)
+		}
+		ru.re, ru.compileErr = regexp.Compile(pat)
 		for _, a := range ru.allow {
 			re, err := regexp.Compile(a[2:])
 			if err != nil {
@@ -68,6 +77,8 @@ var custom = []ruleSpec{
 	{id: "connection-string-password", keywords: []string{"password="}, pattern: `(?i)\b(?:server|host|data source)=[^;'"]{1,128};(?:[^;'"]{1,128};){0,6}?\s*password=([^;'"\s]{3,128})`, group: 1},
 }
 
+const identPrefix = `(?i)[\w.-]{0,50}?`
+
 // generic marks rules whose values get the placeholder and mixed-class checks.
 var generic = map[string]bool{"generic-api-key": true, "connection-string": true, "connection-string-password": true}
 
@@ -82,9 +93,14 @@ var rules = func() []*rule {
 			sp.conf = 0.7
 		}
 		if sp.after == 0 {
-			sp.after = 640
+			sp.after = 320
+			// unbounded or very long tokens get a long window
+			if strings.Contains(sp.pattern, ",}") || strings.Contains(sp.pattern, "{250") || strings.Contains(sp.pattern, ",1000}") {
+				sp.after = 4096
+			}
 		}
-		ru := &rule{ruleSpec: sp, before: 96}
+		ru := &rule{ruleSpec: sp, before: 64, anchored: strings.HasPrefix(sp.pattern, identPrefix)}
+		ru.assign = strings.Contains(sp.pattern, `(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)`)
 		if i, ok := byID[sp.id]; ok {
 			out[i] = ru
 			return
@@ -173,7 +189,16 @@ func find(s string, scale float64) []Match {
 				continue
 			}
 			ru := rules[k.rule]
+			if ru.assign && !assignAfter(s, i+len(k.text)) {
+				continue
+			}
+			if len(k.text) <= 2 && !tokenAfter(s, i+len(k.text)) {
+				continue
+			}
 			a, b := max(0, i-ru.before), min(len(s), i+len(k.text)+ru.after)
+			if ru.anchored {
+				a = i
+			}
 			for a > 0 && !utf8.RuneStart(s[a]) {
 				a--
 			}
@@ -181,7 +206,7 @@ func find(s string, scale float64) []Match {
 				wins = map[int][]window{}
 			}
 			w := wins[k.rule]
-			if n := len(w); n > 0 && a <= w[n-1].b {
+			if n := len(w); n > 0 && !ru.anchored && a <= w[n-1].b {
 				w[n-1].b = max(w[n-1].b, b)
 			} else {
 				w = append(w, window{a, b})
@@ -199,10 +224,24 @@ func find(s string, scale float64) []Match {
 			continue
 		}
 		for _, w := range ws {
-			for _, loc := range ru.re.FindAllStringSubmatchIndex(s[w.a:w.b], -1) {
+			var locs [][]int
+			if ru.anchored {
+				if loc := ru.re.FindStringSubmatchIndex(s[w.a:w.b]); loc != nil {
+					locs = [][]int{loc}
+				}
+			} else {
+				locs = ru.re.FindAllStringSubmatchIndex(s[w.a:w.b], -1)
+			}
+			for _, loc := range locs {
 				st, en := secretSpan(loc, ru.group)
 				val := s[w.a+st : w.a+en]
-				if !ru.accept(val, s[w.a+loc[0]:w.a+loc[1]]) {
+				ms := w.a + loc[0]
+				if ru.anchored { // restore the identifier prefix for match-target allowlists
+					for k := 0; k < 50 && ms > 0 && isWordDot(s[ms-1]); k++ {
+						ms--
+					}
+				}
+				if !ru.accept(val, s[ms:w.a+loc[1]]) {
 					continue
 				}
 				out = append(out, Match{Rule: ru.id, Start: w.a + st, End: w.a + en, Confidence: ru.conf * scale})
@@ -210,6 +249,50 @@ func find(s string, scale float64) []Match {
 		}
 	}
 	return resolve(out)
+}
+
+// assignAfter mirrors gitleaks' "identifier tail then operator" idiom:
+// [ \t\w.-]{0,20} then up to 3 spaces/quotes then one of = > : , | ?=.
+func assignAfter(s string, i int) bool {
+	j, lim := i, min(len(s), i+20)
+	for j < lim && isIdent(s[j]) {
+		j++
+	}
+	for k := 0; k < 3 && j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\'' || s[j] == '"' || s[j] == '\n' || s[j] == '\r'); k++ {
+		j++
+	}
+	if j >= len(s) {
+		return false
+	}
+	switch s[j] {
+	case '=', '>', ':', ',', '|':
+		return true
+	case '?':
+		return j+1 < len(s) && s[j+1] == '='
+	}
+	return false
+}
+
+func isWordDot(c byte) bool {
+	return c == '.' || c == '-' || c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}
+
+func isIdent(c byte) bool {
+	return c == ' ' || c == '\t' || c == '.' || c == '-' || c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}
+
+// tokenAfter: a 1-2 byte keyword (gitleaks "ey", "sk", "s.") only counts
+// when at least 16 token characters follow it directly.
+func tokenAfter(s string, i int) bool {
+	n := 0
+	for j := i; j < len(s) && n < 16; j++ {
+		c := s[j]
+		if !(('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || c == '_' || c == '-' || c == '.' || c == '~') {
+			break
+		}
+		n++
+	}
+	return n >= 16
 }
 
 // secretSpan picks the secret's span from a submatch index: the rule's

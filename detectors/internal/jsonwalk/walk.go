@@ -158,19 +158,37 @@ func (w *walker) lit(s string) error {
 	return nil
 }
 
-func (w *walker) number() error {
-	st := w.pos
-	for w.pos < len(w.data) {
-		c := w.data[w.pos]
-		if ('0' <= c && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
-			w.pos++
-			continue
-		}
-		break
+func (w *walker) digits() int {
+	n := 0
+	for w.pos < len(w.data) && '0' <= w.data[w.pos] && w.data[w.pos] <= '9' {
+		w.pos++
+		n++
 	}
-	if _, err := strconv.ParseFloat(string(w.data[st:w.pos]), 64); err != nil {
-		var ne *strconv.NumError
-		if !errors.As(err, &ne) || ne.Err != strconv.ErrRange {
+	return n
+}
+
+// number validates the JSON number grammar -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?.
+func (w *walker) number() error {
+	if w.data[w.pos] == '-' {
+		w.pos++
+	}
+	if w.pos < len(w.data) && w.data[w.pos] == '0' {
+		w.pos++
+	} else if w.digits() == 0 {
+		return w.errf("bad number")
+	}
+	if w.pos < len(w.data) && w.data[w.pos] == '.' {
+		w.pos++
+		if w.digits() == 0 {
+			return w.errf("bad number")
+		}
+	}
+	if w.pos < len(w.data) && (w.data[w.pos] == 'e' || w.data[w.pos] == 'E') {
+		w.pos++
+		if w.pos < len(w.data) && (w.data[w.pos] == '+' || w.data[w.pos] == '-') {
+			w.pos++
+		}
+		if w.digits() == 0 {
 			return w.errf("bad number")
 		}
 	}
