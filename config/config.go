@@ -22,6 +22,7 @@ type Config struct {
 	Identity  Identity     `yaml:"identity"`
 	Policy    PolicyRef    `yaml:"policy"`
 	Detectors Detectors    `yaml:"detectors"`
+	XDS       XDS          `yaml:"xds"`
 	Audit     audit.Config `yaml:"audit"`
 }
 

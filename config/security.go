@@ -141,3 +141,17 @@ func (c *Config) validateSecurity(add func(path, format string, args ...any)) {
 		}
 	}
 }
+
+// XDS tunes the ADS server that serves listen.xds (see xds.Options).
+type XDS struct {
+	// NodeID is the Envoy node.id to serve (default "portcullis").
+	NodeID string `yaml:"node_id"`
+	// EnvoyListen is Envoy's MCP listener address (default 0.0.0.0:10000).
+	EnvoyListen string `yaml:"envoy_listen"`
+	// ExtProc is where Envoy reaches the processor (default listen.extproc).
+	ExtProc string `yaml:"extproc"`
+	// Admin is where Envoy reaches the gateway's HTTP endpoints (default listen.admin).
+	Admin string `yaml:"admin"`
+	// MaxMessageTimeout is ext_proc's max_message_timeout (default 300s).
+	MaxMessageTimeout time.Duration `yaml:"max_message_timeout"`
+}

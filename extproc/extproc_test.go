@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/portcullis-mcp/portcullis/config"
 )
@@ -249,5 +250,33 @@ func TestHealthService(t *testing.T) {
 	r, err := h.Check(context.Background(), &healthpb.HealthCheckRequest{Service: extprocv3.ExternalProcessor_ServiceDesc.ServiceName})
 	if err != nil || r.Status != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health: %v %v", r, err)
+	}
+}
+
+func TestSidecarServerFromMetadata(t *testing.T) {
+	c, _ := testServer(t)
+	ctx := metadata.AppendToOutgoingContext(context.Background(), ServerMetadataKey, "files")
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := c.Process(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []*extprocv3.ProcessingRequest{
+		{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: hdrs(false, ":method", "POST", ":path", "/mcp", "content-type", "application/json")}},
+		reqBodyMsg(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_file"}}`),
+	}
+	var last *extprocv3.ProcessingResponse
+	for _, m := range msgs {
+		if err := s.Send(m); err != nil {
+			t.Fatal(err)
+		}
+		if last, err = s.Recv(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ir := last.GetImmediateResponse()
+	if ir == nil || !strings.Contains(string(ir.Body), `on server \"files\" is not allowed`) {
+		t.Fatalf("sidecar call not attributed to files: %v", last)
 	}
 }

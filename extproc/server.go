@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/metadata"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
@@ -30,6 +31,10 @@ type Server struct {
 	eng    Engines
 	annot  annotationCache
 }
+
+// ServerMetadataKey is the gRPC initial-metadata key naming the MCP server
+// when the HTTP path does not (sidecar deployments).
+const ServerMetadataKey = "x-portcullis-server"
 
 // Option configures a Server.
 type Option func(*Server)
@@ -68,6 +73,13 @@ func (s *Server) Shutdown() { s.health.Shutdown() }
 // Process implements [extprocv3.ExternalProcessorServer.Process].
 func (s *Server) Process(ps extprocv3.ExternalProcessor_ProcessServer) error {
 	st := &stream{ctx: ps.Context(), srv: s, rt: s.rt.Load()}
+	// In an Istio sidecar the path is the server's own (/mcp); the
+	// EnvoyFilter names the server in gRPC initial metadata instead.
+	if md, ok := metadata.FromIncomingContext(ps.Context()); ok {
+		if v := md.Get(ServerMetadataKey); len(v) == 1 {
+			st.mdServer = v[0]
+		}
+	}
 	if s.eng.Policy != nil {
 		st.pol = s.eng.Policy.Current()
 	}

@@ -30,6 +30,7 @@ type stream struct {
 	rt  *Runtime
 
 	req        reqHeaders
+	mdServer   string // server named by gRPC metadata (sidecar mode)
 	serverName string
 	server     *config.Server
 	rev        mcp.Revision
@@ -91,6 +92,9 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 			"forbidden: host "+strconv.Quote(truncate(st.req.authority, 64))+" or origin "+strconv.Quote(truncate(st.req.origin, 64))+" is not allowed by listen.allowed_hosts", nil, "portcullis_host_not_allowed")
 	}
 	name, ok := serverFromPath(st.req.path)
+	if st.mdServer != "" {
+		name, ok = st.mdServer, true
+	}
 	if !ok {
 		return st.refuse(404, "", mcp.CodeInvalidRequest,
 			"no MCP endpoint at "+truncate(pathOnly(st.req.path), 128)+": MCP servers are reached at /mcp/<server>", nil, "portcullis_no_route")

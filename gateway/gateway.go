@@ -23,6 +23,7 @@ import (
 	"github.com/portcullis-mcp/portcullis/envoy/dataplane"
 	"github.com/portcullis-mcp/portcullis/extproc"
 	"github.com/portcullis-mcp/portcullis/policy"
+	"github.com/portcullis-mcp/portcullis/xds"
 )
 
 // Gateway is a running Portcullis.
@@ -41,6 +42,9 @@ type Gateway struct {
 
 	adminLis net.Listener
 	adminSrv *http.Server
+
+	xds    *xds.Server
+	xdsLis net.Listener
 
 	tel      *telemetry.Telemetry
 	policies *policy.Store
@@ -110,6 +114,22 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 			MaxHeaderBytes:    64 << 10,
 		}
 		g.goServe("proxy", func() error { return g.proxySrv.Serve(g.proxyLis) })
+	}
+
+	if cfg.Listen.XDS != "" {
+		x := cfg.XDS
+		g.xds = xds.New(xds.Options{NodeID: x.NodeID, ListenAddr: x.EnvoyListen, ExtProcAddr: x.ExtProc, AdminAddr: x.Admin, MaxMessageTimeout: x.MaxMessageTimeout}, g.logger)
+		if err := g.xds.Update(cfg); err != nil {
+			g.Close()
+			return nil, fmt.Errorf("xds: %w", err)
+		}
+		if g.xdsLis, err = listen(cfg.Listen.XDS); err != nil {
+			g.Close()
+			return nil, fmt.Errorf("listen.xds: %w", err)
+		}
+		xctx, cancel := context.WithCancel(context.Background())
+		g.stops = append(g.stops, cancel)
+		g.goServe("xds", func() error { return g.xds.Serve(xctx, g.xdsLis) })
 	}
 
 	if cfg.Listen.Admin != "" {
@@ -187,6 +207,12 @@ func FilterConfig(cfg *config.Config) dataplane.FilterConfig {
 // Reload swaps in a new validated configuration. Calls in flight finish
 // under the configuration they started with.
 func (g *Gateway) Reload(cfg *config.Config) error {
+	if g.xds != nil {
+		// A configuration Envoy would reject pushes nothing and is refused.
+		if err := g.xds.Update(cfg); err != nil {
+			return fmt.Errorf("xds: %w", err)
+		}
+	}
 	if g.conn != nil {
 		p, err := g.buildProxy(cfg)
 		if err != nil {
@@ -232,6 +258,17 @@ func (g *Gateway) ProxyAddr() string {
 	}
 	return g.proxyLis.Addr().String()
 }
+
+// XDSAddr is the bound ADS address ("" if disabled).
+func (g *Gateway) XDSAddr() string {
+	if g.xdsLis == nil {
+		return ""
+	}
+	return g.xdsLis.Addr().String()
+}
+
+// XDS returns the ADS server (nil if disabled).
+func (g *Gateway) XDS() *xds.Server { return g.xds }
 
 // AdminAddr is the bound admin address ("" if disabled).
 func (g *Gateway) AdminAddr() string {

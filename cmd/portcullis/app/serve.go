@@ -55,6 +55,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if a := g.ProxyAddr(); a != "" {
 		fmt.Fprintf(stdout, "portcullis: data plane listening on http://%s (MCP servers at /mcp/<name>)\n", a)
 	}
+	if a := g.XDSAddr(); a != "" {
+		fmt.Fprintf(stdout, "portcullis: xDS (ADS) listening on %s, snapshot %s\n", a, g.XDS().Version())
+	}
 	if a := g.AdminAddr(); a != "" {
 		fmt.Fprintf(stdout, "portcullis: admin listening on http://%s\n", a)
 	}
@@ -75,6 +78,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if err := g.Reload(next); err != nil {
 				logger.Error("config reload failed; keeping the running configuration", "error", err)
 				continue
+			}
+			if next.Policy.File != "" {
+				if err := g.ReloadPolicy(); err != nil {
+					logger.Error("policy reload failed; keeping the running policy", "error", err)
+				}
 			}
 			logger.Info("configuration reloaded", "path", *cfgPath)
 		}
