@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -118,7 +119,10 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 
 	if cfg.Listen.XDS != "" {
 		x := cfg.XDS
-		g.xds = xds.New(xds.Options{NodeID: x.NodeID, ListenAddr: x.EnvoyListen, ExtProcAddr: x.ExtProc, AdminAddr: x.Admin, MaxMessageTimeout: x.MaxMessageTimeout}, g.logger)
+		// Default Envoy's processor address to the bound listener, so port 0
+		// and unix sockets work.
+		g.xds = xds.New(xds.Options{NodeID: x.NodeID, ListenAddr: x.EnvoyListen, ExtProcAddr: cmp.Or(x.ExtProc, g.extProcURL()),
+			AdminAddr: x.Admin, MaxMessageTimeout: x.MaxMessageTimeout}, g.logger)
 		if err := g.xds.Update(cfg); err != nil {
 			g.Close()
 			return nil, fmt.Errorf("xds: %w", err)
@@ -257,6 +261,14 @@ func (g *Gateway) ProxyAddr() string {
 		return ""
 	}
 	return g.proxyLis.Addr().String()
+}
+
+// extProcURL is the bound ext_proc address as xDS expects it.
+func (g *Gateway) extProcURL() string {
+	if g.extLis.Addr().Network() == "unix" {
+		return "unix://" + g.extLis.Addr().String()
+	}
+	return g.extLis.Addr().String()
 }
 
 // XDSAddr is the bound ADS address ("" if disabled).
