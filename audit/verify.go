@@ -235,6 +235,9 @@ type verifier struct {
 	seq   uint64
 	head  [32]byte
 	valid uint64
+
+	lastMs     int64
+	warnedTime bool
 }
 
 func (v *verifier) fail(reason Reason, file string, lineNo int, seq uint64, format string, args ...any) bool {
@@ -313,6 +316,14 @@ func (v *verifier) note(rec []byte) {
 	}
 	v.rep.LastSeq = v.seq
 	v.rep.LastTime = gjson.GetBytes(rec, "time_dt").String()
+	// Time going backwards (beyond 1 s of clock jitter) is suspicious but not
+	// proof of tampering (clocks get stepped): warn once.
+	ms := gjson.GetBytes(rec, "time").Int()
+	if v.lastMs-ms > 1000 && !v.warnedTime {
+		v.warnedTime = true
+		v.rep.Warnings = append(v.rep.Warnings, fmt.Sprintf("record %d: time goes backwards by %d ms (clock step or reordering)", v.seq, v.lastMs-ms))
+	}
+	v.lastMs = max(v.lastMs, ms)
 	if bytes.Contains(rec, []byte(`"kind":"decision"`)) {
 		return
 	}
