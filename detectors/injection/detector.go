@@ -129,7 +129,7 @@ func (m *model) prob(x meta) float64 {
 
 func clampMeta(x meta) meta {
 	x[metaLogit] = max(-6, min(6, x[metaLogit]))
-	x[metaPattern] = min(6, x[metaPattern])
+	x[metaPattern] = min(4, x[metaPattern])
 	return x
 }
 

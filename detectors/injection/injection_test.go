@@ -37,6 +37,9 @@ var scoreCases = []struct {
 	{name: "benign badge image", text: "![build](https://img.shields.io/badge/build-passing-green?style=flat)", flagged: false},
 	{name: "benign log", text: "2025-03-01T10:00:00Z WARN [api] retry policy ignored for idempotent request; previous attempt timed out", flagged: false},
 	{name: "empty", text: "", flagged: false},
+	{name: "neutral greeting", text: "hello", flagged: false},
+	{name: "neutral other language", text: "今日は東京で会議があります。資料は共有フォルダにあります。", flagged: false},
+	{name: "neutral identifier", text: "req_8f3a9c2e71d04b6b", flagged: false},
 	{name: "invalid utf8", text: "\xff\xfe\xfd hello", flagged: false},
 }
 

@@ -335,6 +335,7 @@ const (
 	calibExfil       = 4.5
 	calibObfuscation = 0.75
 	minPatternWeight = 0.8
+	maxCalibBias     = -0.5
 )
 
 // fitCalibration fits bias + weights for (model logit, pattern score,
@@ -383,6 +384,9 @@ func fitCalibration(d *Detector, rows []Row) {
 		// rows, which would underweight them: one strong rule (weight 2.5)
 		// must move the score by at least +2.
 		c[2] = max(c[2], minPatternWeight)
+		// A text with no evidence either way (model logit 0: unknown words,
+		// another language, identifiers) must not be flagged on its own.
+		c[0] = min(c[0], maxCalibBias)
 	}
 	d.m.calib = [nMeta + 1]float32{float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3]), calibHidden, calibExfil, calibObfuscation}
 }
