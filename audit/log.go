@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -318,6 +319,7 @@ func (l *Log) run() {
 	// draining so senders never block, until Close.
 	werr := fmt.Errorf("audit: writer failed: %w", err)
 	l.failed.Store(&werr)
+	slog.Error("audit log writer failed; Append now fails closed", "dir", l.cfg.Dir, "err", err)
 	for {
 		select {
 		case _, ok := <-l.q:

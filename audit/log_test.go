@@ -274,3 +274,22 @@ func TestKeyFileAndPubkeyVerification(t *testing.T) {
 	require.False(t, rep.Valid())
 	require.Equal(t, ReasonBadSignature, rep.Break.Reason)
 }
+
+// When the writer cannot write (here: its directory vanished, so the next
+// segment cannot be created), Append fails closed from then on.
+func TestWriterFailureFailsClosed(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.SegmentBytes = 4096
+	l, err := Open(cfg)
+	require.NoError(t, err)
+	require.NoError(t, os.RemoveAll(dir))
+	var appendErr error
+	require.Eventually(t, func() bool {
+		appendErr = l.Append(sampleRecord(1))
+		return appendErr != nil
+	}, 5*time.Second, time.Millisecond)
+	require.ErrorContains(t, appendErr, "audit: writer failed")
+	require.Error(t, l.Sync())
+	require.Error(t, l.Close())
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -356,6 +357,8 @@ func (e *Exporter) sendWithRetry(batch [][]byte, final bool) (ok, dead bool) {
 		if e.o.OnError != nil {
 			e.o.OnError(e.name, err)
 		}
+		// Rate is bounded by the backoff; not per request.
+		slog.Warn("audit sink delivery failed", "sink", e.name, "events", len(batch), "retryable", Retryable(err), "err", err)
 		if !Retryable(err) {
 			return false, true
 		}
