@@ -1229,9 +1229,6 @@ func (x *exchange) onUpstream(ev upEv) {
 	d.started = true
 	d.hdrs = headerList{{":status", strconv.Itoa(resp.StatusCode)}}
 	d.hdrs.fromHTTP(resp.Header)
-	if _, ok := d.hdrs.get("content-length"); !ok && resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0 {
-		d.hdrs.add("content-length", strconv.FormatInt(resp.ContentLength, 10))
-	}
 	d.noBody = resp.Body == http.NoBody || resp.ContentLength == 0 || x.r.Method == http.MethodHead ||
 		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified
 	if !d.noBody {

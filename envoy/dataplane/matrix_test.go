@@ -533,6 +533,54 @@ func TestMatrixResponsePath(t *testing.T) {
 				eq(t, "first event delivered", got.Body, "data: 1\n\n")
 			}},
 	}
+	// body-less responses (204, HEAD): headers with eos=true and nothing else, in every body mode
+	for _, m := range []BodySendMode{BodyNone, BodyBuffered, BodyStreamed, BodyBufferedPartial, BodyGRPC} {
+		headCL := " cl=36"
+		if m == BodyStreamed || m == BodyBufferedPartial {
+			headCL = "" // removed at encodeHeaders time in these modes
+		}
+		respCases = append(respCases, matrixCase{
+			name: "bodyless 204 response/" + m.String(), opts: envOpts{filter: mode(BodyNone, m), upstream: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Mcp-Session-Id", "s")
+				w.WriteHeader(http.StatusNoContent)
+			}},
+			transcript: []string{"req_headers eos=false cl=7", "resp_headers 204 eos=true"}, status: 204, body: ptr(""), upstreams: 1,
+		}, matrixCase{
+			name: "HEAD response/" + m.String(), opts: envOpts{filter: mode(BodyNone, m)},
+			request: func(e *env) clientSaw {
+				req, _ := http.NewRequest(http.MethodHead, e.front.URL+"/mcp/files", nil)
+				return e.do(req)
+			},
+			transcript: []string{"req_headers eos=true", "resp_headers 200 eos=true" + headCL}, status: 200, body: ptr(""), upstreams: 1,
+		})
+	}
+	escaped := `"` + strings.ReplaceAll(jsonResp, `"`, `\"`) + `"`
+	respCases = append(respCases,
+		matrixCase{name: "GRPC response mode behaves as NONE", opts: envOpts{filter: mode(BodyNone, BodyGRPC)},
+			transcript: []string{"req_headers eos=false cl=7", "resp_headers 200 eos=false cl=36"}, status: 200, body: ptr(jsonResp), upstreams: 1},
+		matrixCase{name: "STREAMED response: content-length removed, chunk replaced", opts: envOpts{filter: mode(BodyNone, BodyStreamed)},
+			script:     byKind(map[string]H{"resp_body": with(setBody("R"))}),
+			transcript: []string{"req_headers eos=false cl=7", "resp_headers 200 eos=false", "resp_body " + escaped + " eos=true"},
+			status:     200, body: ptr("R"), upstreams: 1,
+			check: func(t *testing.T, e *env, g clientSaw) { eq(t, "client CL", g.Header.Get("Content-Length"), "") }},
+		matrixCase{name: "BUFFERED_PARTIAL response over limit: partial then unprocessed rest", opts: envOpts{filter: mode(BodyNone, BodyBufferedPartial), limit: 4,
+			upstream: sseUpstream([]string{"data: 1\n\n", "data: 2\n\n"}, 100*time.Millisecond)},
+			script:     byKind(map[string]H{"resp_body": with(setBody("P;"))}),
+			transcript: []string{"req_headers eos=false cl=7", "resp_headers 200 eos=false", `resp_body "data: 1\n\n" eos=false`},
+			status:     200, body: ptr("P;data: 2\n\n"), upstreams: 1},
+		matrixCase{name: "FULL_DUPLEX response", opts: envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{ResponseBody: BodyFullDuplex, ResponseTrailer: HeaderSend}}},
+			script: byKind(map[string]H{"resp_body": func(req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
+				b := req.GetResponseBody()
+				if !b.GetEndOfStream() {
+					return nil, nil
+				}
+				return []*extprocv3.ProcessingResponse{{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
+					BodyMutation: &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_StreamedResponse{StreamedResponse: &extprocv3.StreamedBodyResponse{
+						Body: []byte("server-made"), EndOfStream: true}}}}}}}}, nil
+			}}),
+			transcript: []string{"req_headers eos=false cl=7", "resp_headers 200 eos=false", "resp_body " + escaped + " eos=true"},
+			status:     200, body: ptr("server-made"), upstreams: 1},
+	)
 	runMatrix(t, respCases)
 }
 
