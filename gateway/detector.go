@@ -1,12 +1,207 @@
 package gateway
 
 import (
+	"crypto/rand"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
 	"github.com/portcullis-mcp/portcullis/config"
+	"github.com/portcullis-mcp/portcullis/detectors"
+	"github.com/portcullis-mcp/portcullis/detectors/redact"
 	"github.com/portcullis-mcp/portcullis/extproc"
 )
 
 // newDetector adapts the detection engine to the processor (nil when
 // detection is disabled).
 func newDetector(cfg *config.Config) (extproc.Detector, error) {
-	return nil, nil
+	if !cfg.Detectors.DetectionEnabled() {
+		return nil, nil
+	}
+	eng, err := detectors.NewEngine(detectors.Options{MaxDepth: cfg.Limits.MaxDepth})
+	if err != nil {
+		return nil, fmt.Errorf("detectors: %w", err)
+	}
+	mode, err := redact.ParseMode(cfg.Detectors.Redaction)
+	if err != nil {
+		return nil, fmt.Errorf("detectors.redaction: %w", err)
+	}
+	key := make([]byte, 32)
+	if f := cfg.Detectors.HashKeyFile; f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("detectors.hash_key_file: %w", err)
+		}
+		if len(b) < 16 {
+			return nil, fmt.Errorf("detectors.hash_key_file: key shorter than 16 bytes")
+		}
+		key = b
+	} else if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("detectors: hash key: %w", err)
+	}
+	return &detectorAdapter{eng: eng, mode: mode, key: key, vaults: newVaults(10000, time.Hour)}, nil
+}
+
+// detectorAdapter turns detectors.Engine into extproc.Detector: vocabulary
+// mapping to the policy's entity names and one redaction vault per session.
+type detectorAdapter struct {
+	eng    *detectors.Engine
+	mode   redact.Mode
+	key    []byte
+	vaults *vaults
+}
+
+func (d *detectorAdapter) Scan(raw []byte) ([]extproc.Finding, error) {
+	rep, err := d.eng.ScanJSON(raw)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]extproc.Finding, 0, len(rep.Findings)+1)
+	sawInjection := false
+	for _, f := range rep.Findings {
+		out = append(out, convert(f))
+		sawInjection = sawInjection || f.Detector == detectors.DetInjection
+	}
+	if rep.Injection.Flagged && !sawInjection {
+		out = append(out, extproc.Finding{Detector: detectors.DetInjection, Category: "prompt_injection", Confidence: rep.Injection.Score, Count: 1})
+	}
+	return out, nil
+}
+
+func (d *detectorAdapter) ScanTools(result []byte) (map[string]string, error) {
+	rep, err := d.eng.ScanTools(result)
+	if err != nil {
+		return nil, err
+	}
+	var bad map[string]string
+	for _, f := range rep.Findings {
+		// Paths look like "tools.2.description": map the index to the name.
+		rest, ok := strings.CutPrefix(f.Path, "tools.")
+		if !ok {
+			continue
+		}
+		idx, _, _ := strings.Cut(rest, ".")
+		name := toolName(result, idx)
+		if name == "" {
+			continue
+		}
+		if bad == nil {
+			bad = map[string]string{}
+		}
+		bad[name] = f.Category
+	}
+	return bad, nil
+}
+
+func (d *detectorAdapter) Redact(raw []byte, session string, _ []string) ([]byte, error) {
+	out, _, err := d.eng.RedactJSON(raw, d.mode, d.vaults.get(session, d.key))
+	return out, err
+}
+
+func (d *detectorAdapter) Restore(raw []byte, session string) ([]byte, int, error) {
+	v := d.vaults.lookup(session)
+	if v == nil {
+		return raw, 0, nil
+	}
+	return v.RestoreJSON(raw)
+}
+
+// entityNames maps Presidio entity names to the policy vocabulary.
+var entityNames = map[string]string{
+	"CREDIT_CARD": "credit_card", "US_SSN": "us_ssn", "IBAN_CODE": "iban", "EMAIL_ADDRESS": "email",
+	"PHONE_NUMBER": "phone", "IP_ADDRESS": "ip_address", "DATE_OF_BIRTH": "date_of_birth", "DATE_TIME": "date_of_birth",
+	"MEDICAL_RECORD": "medical_record_number", "MEDICAL_RECORD_NUMBER": "medical_record_number",
+	"US_DRIVER_LICENSE": "us_driver_license", "US_PASSPORT": "us_passport", "PERSON": "person",
+	"LOCATION": "address", "ADDRESS": "address", "STREET_ADDRESS": "address",
+}
+
+func convert(f detectors.Finding) extproc.Finding {
+	out := extproc.Finding{Detector: f.Detector, Category: f.Category, Path: f.Path, Confidence: f.Confidence, Count: 1}
+	switch f.Detector {
+	case detectors.DetPII:
+		out.Category = "pii"
+		if n, ok := entityNames[f.EntityType]; ok {
+			out.EntityType = n
+		} else {
+			out.EntityType = strings.ToLower(f.EntityType)
+		}
+		if out.EntityType == "credit_card" || out.EntityType == "iban" {
+			out.Category = "pci"
+		}
+	case detectors.DetSecret:
+		out.Category, out.EntityType = "secret", strings.ToLower(f.Category)
+	case detectors.DetInjection:
+		out.Category = "prompt_injection"
+	}
+	return out
+}
+
+// vaults is a bounded map of per-session redaction vaults with idle expiry.
+type vaults struct {
+	mu    sync.Mutex
+	m     map[string]*vaultEntry
+	max   int
+	idle  time.Duration
+	clock func() time.Time
+}
+
+type vaultEntry struct {
+	v    *redact.Vault
+	used time.Time
+}
+
+func newVaults(max int, idle time.Duration) *vaults {
+	return &vaults{m: map[string]*vaultEntry{}, max: max, idle: idle, clock: time.Now}
+}
+
+func (vs *vaults) get(session string, key []byte) *redact.Vault {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	now := vs.clock()
+	if e, ok := vs.m[session]; ok {
+		e.used = now
+		return e.v
+	}
+	if len(vs.m) >= vs.max {
+		vs.evict(now)
+	}
+	e := &vaultEntry{v: redact.NewVault(redact.VaultOptions{TTL: vs.idle, Key: key}), used: now}
+	vs.m[session] = e
+	return e.v
+}
+
+func (vs *vaults) lookup(session string) *redact.Vault {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	if e, ok := vs.m[session]; ok {
+		e.used = vs.clock()
+		return e.v
+	}
+	return nil
+}
+
+// evict drops idle vaults, or the least recently used one when none is idle.
+func (vs *vaults) evict(now time.Time) {
+	var oldest string
+	var oldestT time.Time
+	for k, e := range vs.m {
+		if now.Sub(e.used) > vs.idle {
+			delete(vs.m, k)
+			continue
+		}
+		if oldest == "" || e.used.Before(oldestT) {
+			oldest, oldestT = k, e.used
+		}
+	}
+	if len(vs.m) >= vs.max && oldest != "" {
+		delete(vs.m, oldest)
+	}
+}
+
+var _ extproc.Detector = (*detectorAdapter)(nil)
+
+func toolName(result []byte, idx string) string {
+	return gjsonGet(result, "tools."+idx+".name")
 }

@@ -69,10 +69,11 @@ func (u *upstream) saw(s string) bool {
 }
 
 type env struct {
-	gw    *gateway.Gateway
-	files *upstream
-	web   *upstream
-	base  string
+	filesDir string
+	gw       *gateway.Gateway
+	files    *upstream
+	web      *upstream
+	base     string
 }
 
 func startEnv(t *testing.T, mutate func(*config.Config)) *env {
@@ -86,7 +87,7 @@ func startEnv(t *testing.T, mutate func(*config.Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = closeRoot() })
-	e := &env{files: newUpstream(t, fh), web: newUpstream(t, webmcp.Handler())}
+	e := &env{filesDir: dir, files: newUpstream(t, fh), web: newUpstream(t, webmcp.Handler())}
 	yaml := fmt.Sprintf(`
 listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0, admin: 127.0.0.1:0}
 limits: {max_body_bytes: 65536, max_depth: 32}
