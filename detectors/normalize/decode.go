@@ -259,6 +259,9 @@ var rot13Words = [...]string{
 	"your", "with", "that", "this", "from", "have", "what", "will", "text", "word", "each", "into", "only",
 	"then", "them", "when", "make", "like", "also", "more", "some", "just", "user", "give", "tell", "list",
 	"must", "code", "data", "send", "next", "same", "than", "here", "file", "name", "link", "were", "they",
+	// German (the dev data is English and German)
+	"die", "der", "und", "ist", "ich", "du", "das", "den", "ein", "eine", "zu", "mit", "auf", "sie", "es", "wie",
+	"was", "nun", "alle", "auch", "dich", "mir", "oder", "aber", "nach", "dem", "sich", "nur", "bin", "hast",
 }
 
 // commonWord is a bit set over words of up to four letters.

@@ -369,7 +369,9 @@ func fold(s string, sigs *sigSet) string {
 				sigs.add(SigSpacedOut)
 				out = sep(out, toks[k].newline)
 				for j := k; j < e; j++ {
-					if j > k && toks[j].wideGap {
+					if j > k && toks[j].newline {
+						out = append(out, '\n')
+					} else if j > k && toks[j].wideGap {
 						out = append(out, ' ')
 					}
 					out = append(out, buf[toks[j].start:toks[j].end]...)
