@@ -8,16 +8,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/portcullis-mcp/portcullis/config"
-	"github.com/portcullis-mcp/portcullis/extproc"
 	"github.com/portcullis-mcp/portcullis/extproc/benchharness"
+	"github.com/portcullis-mcp/portcullis/gateway"
 )
 
 func main() {
@@ -27,6 +31,26 @@ func main() {
 	}
 }
 
+const benchPolicy = `apiVersion: portcullis.dev/v1
+kind: ToolPolicy
+metadata: {name: bench, version: "1"}
+spec:
+  anonymous: {id: anonymous, trust: medium}
+  servers:
+    - name: bench
+      environment: dev
+      tools: [{name: search, risk: 10}]
+  rules:
+    - {name: r1, action: deny, to: {tools: [search]}, when: 'has(args.limit) && args.limit > 1000'}
+    - {name: r2, action: deny, to: {tools: [search]}, when: 'has(args.query) && args.query.contains("DROP TABLE")'}
+    - {name: r3, action: redact, redact: {style: mask}, to: {planes: [result]}, when: 'findings.exists(f, f.detector == "pii")'}
+    - {name: r4, action: deny, result: notice, to: {planes: [result]}, when: 'findings.exists(f, f.category == "prompt_injection")'}
+  risk:
+    thresholds:
+      - {name: low, min: 0, max: 59, action: allow}
+      - {name: high, min: 60, max: 100, action: block}
+`
+
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("portcullis-bench", flag.ContinueOnError)
 	streamsFlag := fs.String("streams", "1,64", "comma-separated concurrent stream counts")
@@ -34,21 +58,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Parse([]byte("servers:\n  - name: bench\n    url: http://127.0.0.1:1/mcp\n    tools: {allow: [\"search\"]}\n"))
-	if err != nil {
-		return err
-	}
-	proc := extproc.NewServer(cfg, extproc.WithLogger(slog.New(slog.DiscardHandler)))
-	pc, stopP, err := benchharness.Serve(proc.Register)
-	if err != nil {
-		return err
-	}
-	defer stopP()
-	nc, stopN, err := benchharness.Serve(func(g *grpc.Server) { benchharness.NullProcessor{}.Register(g) })
-	if err != nil {
-		return err
-	}
-	defer stopN()
 	var counts []int
 	for _, f := range strings.Split(*streamsFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -57,28 +66,68 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		counts = append(counts, n)
 	}
-	fmt.Fprintf(out, "ext_proc over loopback gRPC (client and server in one process), %s per run, GOMAXPROCS=%d\n\n", *dur, runtimeProcs())
-	fmt.Fprintf(out, "%-50s %7s %-11s %9s %9s %9s %11s %7s\n", "scenario", "streams", "processor", "p50", "p95", "p99", "calls/s", "errors")
+	tmp, err := os.MkdirTemp("", "portcullis-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.WriteFile(filepath.Join(tmp, "policy.yaml"), []byte(benchPolicy), 0o644); err != nil {
+		return err
+	}
+	base := "listen: {extproc: 127.0.0.1:0}\nservers:\n  - name: bench\n    url: http://127.0.0.1:1/mcp\n    tools: {allow: [\"search\"]}\n"
+	variants := []struct{ name, yaml string }{
+		{"trust-plane", base + "detectors: {enabled: false}\n"},
+		{"full", base + fmt.Sprintf("policy: {file: %s}\naudit: {dir: %s}\n", filepath.Join(tmp, "policy.yaml"), filepath.Join(tmp, "audit"))},
+	}
+	nc, stopN, err := benchharness.Serve(func(g *grpc.Server) { benchharness.NullProcessor{}.Register(g) })
+	if err != nil {
+		return err
+	}
+	defer stopN()
+	type proc struct {
+		name string
+		c    extprocv3.ExternalProcessorClient
+	}
+	procs := []proc{{"null", nc}}
+	for _, v := range variants {
+		cfg, err := config.Parse([]byte(v.yaml))
+		if err != nil {
+			return fmt.Errorf("%s config: %w", v.name, err)
+		}
+		gw, err := gateway.Start(ctx, cfg, gateway.Options{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			return fmt.Errorf("%s: %w", v.name, err)
+		}
+		defer gw.Close()
+		conn, err := grpc.NewClient("passthrough:///"+gw.ExtProcAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		procs = append(procs, proc{v.name, extprocv3.NewExternalProcessorClient(conn)})
+	}
+	fmt.Fprintf(out, "ext_proc over loopback gRPC (client and server in one process), %s per run, GOMAXPROCS=%d\n", *dur, runtimeProcs())
+	fmt.Fprintln(out, "processors: null = CONTINUE to everything; trust-plane = Portcullis with detectors off and no policy;")
+	fmt.Fprintln(out, "            full = detectors + 4-rule policy with 7-factor risk + hash-chained audit log (group commit)")
+	fmt.Fprintf(out, "\n%-50s %7s %-11s %9s %9s %9s %11s %7s\n", "scenario", "streams", "processor", "p50", "p95", "p99", "calls/s", "errors")
 	for _, n := range counts {
-		streams := &n
 		for _, sc := range benchharness.ToolCall("bench", "search") {
-			null := benchharness.Run(ctx, nc, sc, *streams, *dur)
-			port := benchharness.Run(ctx, pc, sc, *streams, *dur)
-			for _, r := range []struct {
-				name string
-				res  benchharness.Result
-			}{{"null", null}, {"portcullis", port}} {
-				fmt.Fprintf(out, "%-50s %7d %-11s %9s %9s %9s %11.0f %7d\n", sc.Name, *streams, r.name, r.res.P50.Round(time.Microsecond), r.res.P95.Round(time.Microsecond), r.res.P99.Round(time.Microsecond), r.res.PerSecond(), r.res.Errors)
+			var null benchharness.Result
+			for i, p := range procs {
+				r := benchharness.Run(ctx, p.c, sc, n, *dur)
+				if i == 0 {
+					null = r
+				}
+				fmt.Fprintf(out, "%-50s %7d %-11s %9s %9s %9s %11.0f %7d", sc.Name, n, p.name,
+					r.P50.Round(time.Microsecond), r.P95.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.PerSecond(), r.Errors)
+				if i > 0 {
+					fmt.Fprintf(out, "   p50 %+.0fµs vs null, %.2fx throughput", float64(r.P50-null.P50)/1e3, r.PerSecond()/null.PerSecond())
+				}
+				fmt.Fprintln(out)
 			}
-			fmt.Fprintf(out, "%-50s %7s %-11s %8.2fx %8.2fx %8.2fx %10.2fx\n\n", "", "", "ratio", ratio(port.P50, null.P50), ratio(port.P95, null.P95), ratio(port.P99, null.P99), port.PerSecond()/null.PerSecond())
+			fmt.Fprintln(out)
 		}
 	}
 	return nil
-}
-
-func ratio(a, b time.Duration) float64 {
-	if b == 0 {
-		return 0
-	}
-	return float64(a) / float64(b)
 }
