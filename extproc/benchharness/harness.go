@@ -125,7 +125,7 @@ func Run(ctx context.Context, c extprocv3.ExternalProcessorClient, sc Scenario, 
 			e := 0
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				t0 := time.Now()
-				if err := oneCall(ctx, c, &sc); err != nil {
+				if err := OneCall(ctx, c, &sc); err != nil {
 					e++
 					continue
 				}
@@ -157,7 +157,8 @@ func hm(kv ...string) *corev3.HeaderMap {
 	return m
 }
 
-func oneCall(ctx context.Context, c extprocv3.ExternalProcessorClient, sc *Scenario) error {
+// OneCall drives one tool call through c as Envoy would.
+func OneCall(ctx context.Context, c extprocv3.ExternalProcessorClient, sc *Scenario) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s, err := c.Process(ctx)
