@@ -141,11 +141,15 @@ func (e *Engine) ScanJSON(raw []byte) (*Report, error) {
 				continue
 			}
 			var b strings.Builder
-			already := false
+			already, parts := false, 0
 			for _, i := range idx {
 				if st.injLeaves[i] {
 					already = true
 				}
+				if !textual(res.Leaves[i].Value) {
+					continue // enum-like values ("text", "image/png") carry no instruction
+				}
+				parts++
 				if b.Len()+len(res.Leaves[i].Value) > e.opts.MaxLeafBytes {
 					break
 				}
@@ -154,7 +158,7 @@ func (e *Engine) ScanJSON(raw []byte) (*Report, error) {
 				}
 				b.WriteString(res.Leaves[i].Value)
 			}
-			if already || b.Len() == 0 || st.scanned+b.Len() > e.opts.MaxScanBytes {
+			if already || parts < 2 || st.scanned+b.Len() > e.opts.MaxScanBytes {
 				continue
 			}
 			st.scanned += b.Len()
@@ -164,6 +168,12 @@ func (e *Engine) ScanJSON(raw []byte) (*Report, error) {
 	}
 	e.finish(st)
 	return &st.rep, nil
+}
+
+// textual reports whether a leaf looks like prose rather than an enum or id:
+// it contains a space or is at least 8 bytes long.
+func textual(s string) bool {
+	return len(s) >= 8 || strings.IndexByte(s, ' ') >= 0
 }
 
 func (e *Engine) mergeInjection(st *scanState, v InjectionSummary, path string, start, end int, extra string) {

@@ -82,34 +82,29 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
-// resolve keeps the best of overlapping entities (score, then length).
+// resolve keeps the best of overlapping entities (score, then length) in
+// O(n log n): after sorting by start, an entity can only overlap the last kept one.
 func resolve(in []Entity) []Entity {
 	if len(in) <= 1 {
 		return in
 	}
-	slices.SortStableFunc(in, func(a, b Entity) int {
+	slices.SortStableFunc(in, func(a, b Entity) int { return a.Start - b.Start })
+	better := func(a, b Entity) bool {
 		if a.Score != b.Score {
-			if a.Score > b.Score {
-				return -1
-			}
-			return 1
+			return a.Score > b.Score
 		}
-		return (b.End - b.Start) - (a.End - a.Start)
-	})
+		return a.End-a.Start > b.End-b.Start
+	}
 	out := in[:0:0]
 	for _, e := range in {
-		ok := true
-		for _, k := range out {
-			if e.Start < k.End && k.Start < e.End {
-				ok = false
-				break
+		if n := len(out); n > 0 && e.Start < out[n-1].End {
+			if better(e, out[n-1]) {
+				out[n-1] = e
 			}
+			continue
 		}
-		if ok {
-			out = append(out, e)
-		}
+		out = append(out, e)
 	}
-	slices.SortFunc(out, func(a, b Entity) int { return a.Start - b.Start })
 	return out
 }
 
@@ -186,6 +181,14 @@ var ibanLen = map[string]int{
 	"SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
 }
 
+// ibanLens is ibanLen indexed by (c0-'A')*26 + (c1-'A').
+var ibanLens = func() (t [26 * 26]uint8) {
+	for cc, n := range ibanLen {
+		t[int(cc[0]-'A')*26+int(cc[1]-'A')] = uint8(n)
+	}
+	return t
+}()
+
 func upper(c byte) byte {
 	if 'a' <= c && c <= 'z' {
 		return c - 32
@@ -202,8 +205,8 @@ func (sc *scanner) ibans() {
 		if i > 0 && isWord(s[i-1]) {
 			continue
 		}
-		want, ok := ibanLen[string([]byte{upper(s[i]), upper(s[i+1])})]
-		if !ok {
+		want := int(ibanLens[int(upper(s[i])-'A')*26+int(upper(s[i+1])-'A')])
+		if want == 0 {
 			continue
 		}
 		var buf [34]byte
@@ -320,25 +323,43 @@ func (sc *scanner) digitRuns() {
 	}
 }
 
+// sepCount counts separator bytes in a digit run.
+type sepCount struct {
+	n     [128]uint8
+	kinds int
+}
+
+func (c *sepCount) add(b byte) {
+	if b >= 128 {
+		return
+	}
+	if c.n[b] == 0 {
+		c.kinds++
+	}
+	if c.n[b] < 255 {
+		c.n[b]++
+	}
+}
+
 func (sc *scanner) classifyRun(start, end, ext int) {
 	r := sc.s[start:end]
 	var digits [maxCandidate]byte
 	nd := 0
-	seps := map[byte]int{}
+	var seps sepCount
 	for k := 0; k < len(r); k++ {
 		if isDigit(r[k]) {
 			digits[nd] = r[k]
 			nd++
 		} else {
-			seps[r[k]]++
+			seps.add(r[k])
 		}
 	}
 	d := string(digits[:nd])
-	if seps['/'] > 0 {
+	if seps.n['/'] > 0 {
 		return // dates; DOB is context-gated elsewhere
 	}
 	// IPv4: four dot-separated octets, nothing else.
-	if seps['.'] == 3 && len(seps) == 1 {
+	if seps.n['.'] == 3 && seps.kinds == 1 {
 		if a, err := netip.ParseAddr(r); err == nil && a.Is4() {
 			sc.add(IPAddress, start, end, 0.95)
 			return
@@ -366,7 +387,7 @@ func (sc *scanner) classifyRun(start, end, ext int) {
 	}
 	// Credit card: 12-19 digits, only space or dash separators used
 	// consistently, Luhn and issuer prefix/length.
-	if nd >= 12 && nd <= 19 && seps['.'] == 0 && seps['('] == 0 && len(seps) <= 1 && ext == end {
+	if nd >= 12 && nd <= 19 && seps.n['.'] == 0 && seps.n['('] == 0 && seps.kinds <= 1 && ext == end {
 		if Luhn(d) && (Issuer(d) != "" || sc.hasContext(start, end, cardWords)) {
 			sc.add(CreditCard, start, end, 1.0)
 			return
@@ -374,7 +395,7 @@ func (sc *scanner) classifyRun(start, end, ext int) {
 	}
 	// Phone.
 	if nd >= 7 && nd <= 15 {
-		if score := sc.phoneScore(r, nd, start, end, len(seps) > 0); score > 0 {
+		if score := sc.phoneScore(r, nd, start, end, seps.kinds > 0); score > 0 {
 			sc.add(Phone, start, ext, score)
 		}
 	}
@@ -387,15 +408,14 @@ var ssnWords = []string{"ssn", "social security", "social sec", "ss#", "ss #"}
 var phoneWords = []string{"phone", "mobile", "cell", "tel", "fax", "desk", "office", "call", "contact",
 	"answering", "messages to", "registered", "whatsapp", "sms", "text me", "reach", "dial", "ring", "landline", "hotline"}
 
-// phoneRegions are tried, in order, for numbers without a leading '+'.
-var phoneRegions = []string{"US", "GB", "DE", "FR", "AU", "IN", "BR", "CA", "CH", "SE", "NL", "BE", "IT", "ES", "IE"}
-
-func validPhone(r string) bool {
+// validPhone reports whether r is a valid number: international when it
+// starts with '+', else for one of regions.
+func validPhone(r string, regions ...string) bool {
 	if strings.HasPrefix(r, "+") {
 		n, err := phonenumbers.Parse(r, "")
 		return err == nil && phonenumbers.IsValidNumber(n)
 	}
-	for _, reg := range phoneRegions {
+	for _, reg := range regions {
 		n, err := phonenumbers.Parse(r, reg)
 		if err == nil && phonenumbers.IsValidNumberForRegion(n, reg) {
 			return true
@@ -413,16 +433,28 @@ func (sc *scanner) phoneScore(r string, nd, start, end int, separated bool) floa
 	if end+1 < len(sc.s) && sc.s[end] == ' ' && 'A' <= sc.s[end+1] && sc.s[end+1] <= 'Z' && !plus && !nanpShaped(r) {
 		return 0 // "17031 2202 Rissik St": a house number, not a phone
 	}
-	valid := validPhone(r)
+	// Cheap decisions first; phonenumbers validation (regexp-heavy) only
+	// where it decides the outcome.
 	switch {
-	case valid && (ctx || plus):
-		return 0.95
-	case valid && nanpShaped(r):
-		return 0.7
+	case plus:
+		if validPhone(r, "") {
+			return 0.95
+		}
+		if separated && nd >= 9 {
+			return 0.5
+		}
+		return 0
 	case ctx && separated:
-		return 0.6
-	case plus && separated && nd >= 9:
-		return 0.5
+		return 0.8
+	case ctx:
+		if validPhone(r, "US", "GB", "DE", "FR", "IN") {
+			return 0.85
+		}
+		return 0
+	case nanpShaped(r):
+		if validPhone(r, "US") {
+			return 0.7
+		}
 	}
 	return 0
 }
@@ -600,24 +632,47 @@ var ctxRules = []ctxRule{
 	{Person, []string{"my name is", "name:", "name is", "mr.", "mrs.", "ms.", "dr.", "dear ", "signed,", "regards,", "patient:", "contact:"}, 0.7, nameToken},
 }
 
+type ctxKw struct {
+	word string
+	rule int
+}
+
+// ctxIndex maps the first two bytes of every context keyword to keywords,
+// so contextual() finds all keywords in one pass.
+var ctxIndex = func() map[uint16][]ctxKw {
+	m := map[uint16][]ctxKw{}
+	for ri, r := range ctxRules {
+		for _, w := range r.words {
+			k := uint16(w[0])<<8 | uint16(w[1])
+			m[k] = append(m[k], ctxKw{w, ri})
+		}
+	}
+	return m
+}()
+
+// ctxPairs is a bitset of the two-byte keyword prefixes in ctxIndex.
+var ctxPairs = func() (t [65536 / 64]uint64) {
+	for k := range ctxIndex {
+		t[k/64] |= 1 << (k % 64)
+	}
+	return t
+}()
+
 func (sc *scanner) contextual() {
 	l := sc.low()
-	for _, r := range ctxRules {
-		for _, w := range r.words {
-			from := 0
-			for {
-				k := strings.Index(l[from:], w)
-				if k < 0 {
-					break
-				}
-				p := from + k
-				from = p + len(w)
-				if p > 0 && isAlpha(l[p-1]) && isAlpha(w[0]) {
-					continue
-				}
-				if a, b, ok := r.token(sc.s, p+len(w)); ok {
-					sc.add(r.typ, a, b, r.score)
-				}
+	for p := 0; p+1 < len(l); p++ {
+		k := uint16(l[p])<<8 | uint16(l[p+1])
+		if ctxPairs[k/64]&(1<<(k%64)) == 0 {
+			continue
+		}
+		for _, kw := range ctxIndex[k] {
+			w := kw.word
+			if !strings.HasPrefix(l[p:], w) || (p > 0 && isAlpha(l[p-1]) && isAlpha(w[0])) {
+				continue
+			}
+			r := ctxRules[kw.rule]
+			if a, b, ok := r.token(sc.s, p+len(w)); ok {
+				sc.add(r.typ, a, b, r.score)
 			}
 		}
 	}
@@ -715,6 +770,12 @@ func dateToken(s string, i int) (int, int, bool) {
 func nameToken(s string, i int) (int, int, bool) {
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 		i++
+	}
+	for _, h := range []string{"Mr. ", "Mrs. ", "Ms. ", "Dr. ", "Miss ", "Prof. ", "Mr ", "Mrs ", "Ms ", "Dr "} {
+		if strings.HasPrefix(s[i:], h) {
+			i += len(h)
+			break
+		}
 	}
 	st, j, words := i, i, 0
 	for words < 4 && j < len(s) {
