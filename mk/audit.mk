@@ -5,7 +5,7 @@ FUZZ_TARGETS += fuzz-audit
 
 .PHONY: bench-audit fuzz-audit
 bench-audit: ## audit Append: in-memory baseline vs group commit vs fsync-each (records/s, fsyncs/op)
-	$(GO) test -run '^$$' -bench 'BenchmarkAppend' -benchtime 50000x -count 1 ./audit/
+	$(GO) test -run '^$$' -bench 'BenchmarkAppend' -benchtime 20000x -count 1 ./audit/
 	$(GO) test -run '^$$' -bench 'BenchmarkLogWithSink' -benchtime 50000x -count 1 ./audit/sink/
 
 fuzz-audit: ## fuzz the audit verifier and canonical encoder (20s each)
