@@ -140,15 +140,22 @@ func Open(cfg Config, opts ...Option) (*Log, error) {
 		}
 		l.digest = bytes.TrimSpace(k)
 	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
 	key, err := loadOrCreateSigner(cfg.Checkpoint.KeyFile, cfg.Dir)
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	l.key = key
 	w, recovered, err := openWriter(cfg.Dir, cfg.SegmentBytes)
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
+	w.lock = lock
 	l.w = w
 	l.commitTimer = time.NewTimer(time.Hour)
 	l.commitTimer.Stop()
@@ -534,6 +541,7 @@ type writer struct {
 	h        hash.Hash
 	buf      []byte
 	pending  [][]byte
+	lock     *os.File
 }
 
 // openWriter resumes or starts the chain in dir. It returns a note when a
@@ -719,6 +727,10 @@ func (w *writer) close() error {
 			errs = append(errs, err)
 		}
 		w.cp = nil
+	}
+	if w.lock != nil {
+		w.lock.Close()
+		w.lock = nil
 	}
 	return errors.Join(errs...)
 }

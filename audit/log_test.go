@@ -293,3 +293,15 @@ func TestWriterFailureFailsClosed(t *testing.T) {
 	require.Error(t, l.Sync())
 	require.Error(t, l.Close())
 }
+
+func TestSecondWriterRefused(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(testConfig(dir))
+	require.NoError(t, err)
+	_, err = Open(testConfig(dir))
+	require.ErrorContains(t, err, "in use by another process")
+	require.NoError(t, l.Close())
+	l2, err := Open(testConfig(dir)) // released on Close
+	require.NoError(t, err)
+	require.NoError(t, l2.Close())
+}
