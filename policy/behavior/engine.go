@@ -1,0 +1,576 @@
+package behavior
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/portcullis-mcp/portcullis/config"
+)
+
+// Call is one tools/call on the request plane.
+type Call struct {
+	Agent, Session, Server, Tool string
+	Args                         []byte // raw JSON arguments
+}
+
+// Result is one tools/call result on the response plane.
+type Result struct {
+	Agent, Session, Server, Tool string
+	Bytes                        int // size of the result content
+	Records                      int // rows/items returned, if known
+	// Sensitive lists finding categories (pii, pci, secret, internal, …).
+	Sensitive []string
+	// Values are sensitive values seen in the result; only salted hashes
+	// are kept.
+	Values  [][]byte
+	IsError bool
+}
+
+// Verdict is the engine's opinion of one call.
+type Verdict struct {
+	// Score is the 0-100 behavioural anomaly score for the risk factor.
+	Score int
+	// Reason explains Score (and Action), most important first; empty
+	// when Score is 0 and there is no Action.
+	Reason string
+	// Action is "", "block" or "require_approval"; Rule names what forced
+	// it: "pinning:changed-tool", "rate:<name>", "sequence:<name>" or
+	// "sequence:verbatim".
+	Action string
+	Rule   string
+}
+
+// Engine evaluates calls and results against per-agent baselines and the
+// behaviour rules. Safe for concurrent use; all state lives in the Store.
+type Engine struct {
+	cfg    Config
+	store  Store
+	now    func() time.Time
+	salt   []byte
+	catBit map[string]uint64
+	seqs   []seqRule
+	sens   uint64 // mask of all sensitive categories
+	errs   atomic.Int64
+}
+
+type seqRule struct {
+	name   string
+	mask   uint64
+	then   []string
+	action string
+}
+
+// window vector fields
+const (
+	fCalls = iota
+	fErrors
+	fBytes
+	fRecords
+	fNewRes
+	fNewTools
+	nFields
+)
+
+// New returns an Engine. cfg should come from ParseConfig or the policy
+// (defaults are applied again here, so a zero Config works); store nil means
+// a default MemoryStore; now nil means time.Now.
+func New(cfg Config, store Store, now func() time.Time) *Engine {
+	cfg.ApplyDefaults()
+	if now == nil {
+		now = time.Now
+	}
+	if store == nil {
+		store = NewMemoryStore(MemoryOptions{Now: now})
+	}
+	e := &Engine{cfg: cfg, store: store, now: now, catBit: map[string]uint64{}}
+	if cfg.Salt != "" {
+		e.salt = []byte(cfg.Salt)
+	} else {
+		e.salt = make([]byte, 32)
+		_, _ = rand.Read(e.salt)
+	}
+	for i, c := range cfg.SensitiveCategories {
+		if i < 64 {
+			e.catBit[c] = 1 << uint(i)
+			e.sens |= 1 << uint(i)
+		}
+	}
+	for _, s := range cfg.Sequences {
+		r := seqRule{name: s.Name, then: s.Then, action: s.Action}
+		if len(r.then) == 0 {
+			r.then = cfg.EgressTools
+		}
+		if len(s.After) == 0 {
+			r.mask = e.sens
+		}
+		for _, c := range s.After {
+			r.mask |= e.catBit[c]
+		}
+		e.seqs = append(e.seqs, r)
+	}
+	return e
+}
+
+// StoreErrors counts store operations that failed (a counter for metrics);
+// the engine fails open on them.
+func (e *Engine) StoreErrors() int64 { return e.errs.Load() }
+
+func (e *Engine) fail(err error) bool {
+	if err != nil {
+		e.errs.Add(1)
+		return true
+	}
+	return false
+}
+
+// matchTool matches a glob against "server/tool" when it contains '/',
+// else against the tool name.
+func matchTool(g, server, tool string) bool {
+	if strings.IndexByte(g, '/') >= 0 {
+		return len(g) > 0 && globST(g, server, tool)
+	}
+	return config.Glob(g, tool)
+}
+
+func globST(g, server, tool string) bool {
+	// Avoid building "server/tool" unless the server part can match.
+	i := strings.IndexByte(g, '/')
+	if !strings.ContainsAny(g[:i], "*?") {
+		return g[:i] == server && config.Glob(g[i+1:], tool)
+	}
+	return config.Glob(g, server+"/"+tool)
+}
+
+// baseline is an agent's learned behaviour, folded over active windows.
+type baseline struct {
+	cur   int64 // window index the counters are accumulating in
+	n     int64 // active windows folded
+	prev  [nFields]int64
+	ewma  [nFields]float64
+	dirty bool
+}
+
+const baselineSize = 16 + nFields*16
+
+func (b *baseline) decode(p []byte) bool {
+	if len(p) != baselineSize {
+		return false
+	}
+	b.cur = int64(binary.LittleEndian.Uint64(p))
+	b.n = int64(binary.LittleEndian.Uint64(p[8:]))
+	for i := range nFields {
+		b.prev[i] = int64(binary.LittleEndian.Uint64(p[16+8*i:]))
+		b.ewma[i] = math.Float64frombits(binary.LittleEndian.Uint64(p[16+8*nFields+8*i:]))
+	}
+	return true
+}
+
+func (b *baseline) encode() []byte {
+	p := make([]byte, baselineSize)
+	binary.LittleEndian.PutUint64(p, uint64(b.cur))
+	binary.LittleEndian.PutUint64(p[8:], uint64(b.n))
+	for i := range nFields {
+		binary.LittleEndian.PutUint64(p[16+8*i:], uint64(b.prev[i]))
+		binary.LittleEndian.PutUint64(p[16+8*nFields+8*i:], math.Float64bits(b.ewma[i]))
+	}
+	return p
+}
+
+func windowKey(agent string, w int64) string {
+	var buf [20]byte
+	return "a\x00" + agent + "\x00w" + string(strconv.AppendInt(buf[:0], w, 10))
+}
+
+var zeros [nFields]int64
+
+// loadBaseline returns the agent's baseline rolled forward to window w:
+// when the agent's last active window has ended, its counters are folded
+// into the EWMA (idle windows are not folded, so bursty agents are judged
+// against their active windows).
+func (e *Engine) loadBaseline(ctx context.Context, agent string, w int64) baseline {
+	var b baseline
+	key := "a\x00" + agent + "\x00b"
+	p, err := e.store.Get(ctx, key)
+	if e.fail(err) || !b.decode(p) {
+		b = baseline{cur: w}
+		b.dirty = true
+	}
+	if b.cur < w {
+		var c [nFields]int64
+		if !e.fail(e.store.Add(ctx, windowKey(agent, b.cur), zeros[:], c[:], 2*e.cfg.Window)) {
+			a := e.cfg.Alpha
+			for i := range nFields {
+				if b.n == 0 {
+					b.ewma[i] = float64(c[i])
+				} else {
+					b.ewma[i] = a*float64(c[i]) + (1-a)*b.ewma[i]
+				}
+			}
+			b.n++
+			if b.cur == w-1 {
+				b.prev = c
+			} else {
+				b.prev = zeros
+			}
+		}
+		b.cur = w
+		b.dirty = true
+	}
+	if b.dirty {
+		e.fail(e.store.Put(ctx, key, b.encode(), e.cfg.BaselineTTL))
+	}
+	return b
+}
+
+// signal is one scored observation.
+type signal struct {
+	score  int
+	reason string
+}
+
+type verdictBuilder struct {
+	v   Verdict
+	sig [6]signal
+	n   int
+}
+
+func (vb *verdictBuilder) add(score int, reason string) {
+	if score <= 0 || vb.n == len(vb.sig) {
+		return
+	}
+	vb.sig[vb.n] = signal{min(score, 100), reason}
+	vb.n++
+}
+
+func (vb *verdictBuilder) hard(action, rule, reason string) {
+	if action == "" {
+		return
+	}
+	if vb.v.Action == ActionBlock || (vb.v.Action == action) {
+		return
+	}
+	vb.v.Action, vb.v.Rule = action, rule
+	if reason != "" {
+		if vb.v.Reason != "" {
+			vb.v.Reason = reason + "; " + vb.v.Reason
+		} else {
+			vb.v.Reason = reason
+		}
+	}
+}
+
+func (vb *verdictBuilder) done() Verdict {
+	if vb.n == 0 {
+		return vb.v
+	}
+	// Highest score first; the score is the highest signal plus a little
+	// for each corroborating one.
+	s := vb.sig[:vb.n]
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j].score > s[j-1].score; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	score := s[0].score
+	for _, x := range s[1:] {
+		score += x.score / 10
+	}
+	vb.v.Score = min(score, 100)
+	var sb strings.Builder
+	for i, x := range s {
+		if i > 0 {
+			sb.WriteString("; ")
+		}
+		sb.WriteString(x.reason)
+	}
+	if vb.v.Reason != "" {
+		sb.WriteString("; ")
+		sb.WriteString(vb.v.Reason)
+	}
+	vb.v.Reason = sb.String()
+	return vb.v
+}
+
+// ratioScore maps an observed value over a threshold to 50-100: 50 at the
+// threshold, 75 at twice it, approaching 100.
+func ratioScore(v, thr float64) int {
+	if v <= thr || thr <= 0 {
+		return 0
+	}
+	return 50 + int(50*(1-thr/v))
+}
+
+func (e *Engine) windowName() string {
+	if e.cfg.Window == time.Minute {
+		return "min"
+	}
+	return e.cfg.Window.String()
+}
+
+// OnCall records a call and scores it. Call it on the request plane before
+// the policy decision: it updates the agent's windows (calls, distinct
+// resources, new tools and servers), checks pinning, rate limits and
+// toxic-flow sequences, and looks for sensitive values from earlier results
+// in the arguments.
+func (e *Engine) OnCall(ctx context.Context, c Call) Verdict {
+	var vb verdictBuilder
+	now := e.now().UnixNano()
+	win := int64(e.cfg.Window)
+	w := now / win
+	frac := float64(now%win) / float64(win)
+
+	if e.cfg.Pinning.Mode == PinBlock {
+		if blocked, why := e.blocked(ctx, c.Server, c.Tool); blocked {
+			vb.hard(ActionBlock, "pinning:changed-tool", why)
+		}
+	}
+
+	b := e.loadBaseline(ctx, c.Agent, w)
+	warm := b.n >= int64(e.cfg.Warmup)
+
+	res, sensRes := extractResource(c.Args)
+	var newRes, newTool bool
+	var err error
+	if res != "" {
+		newRes, err = e.store.SetAdd(ctx, "a\x00"+c.Agent+"\x00r", c.Server+"|"+res, 1024, e.cfg.BaselineTTL)
+		if e.fail(err) {
+			newRes = false
+		}
+	}
+	newTool, err = e.store.SetAdd(ctx, "a\x00"+c.Agent+"\x00t", c.Server+"/"+c.Tool, 4096, e.cfg.BaselineTTL)
+	if e.fail(err) {
+		newTool = false
+	}
+	d := [nFields]int64{fCalls: 1}
+	if newRes {
+		d[fNewRes] = 1
+	}
+	if newTool {
+		d[fNewTools] = 1
+	}
+	var cur [nFields]int64
+	if e.fail(e.store.Add(ctx, windowKey(c.Agent, w), d[:], cur[:], 2*e.cfg.Window)) {
+		vb.v.Reason = "behaviour store unavailable"
+		return vb.done()
+	}
+
+	if warm {
+		a := &e.cfg.Anomaly
+		rate := float64(cur[fCalls]) + float64(b.prev[fCalls])*(1-frac)
+		base := max(b.ewma[fCalls], 1)
+		if s := ratioScore(rate, max(float64(a.MinCalls), base*a.VelocityRatio)); s > 0 {
+			vb.add(s, fmt.Sprintf("velocity %.0f calls/%s vs baseline %.1f (%.0fx)", rate, e.windowName(), b.ewma[fCalls], rate/base))
+		}
+		bytes := float64(cur[fBytes]) + float64(b.prev[fBytes])*(1-frac)
+		bbase := max(b.ewma[fBytes], 1)
+		if s := ratioScore(bytes, max(float64(a.MinBytes), bbase*a.VolumeRatio)); s > 0 {
+			vb.add(s, fmt.Sprintf("volume %d bytes/%s returned vs baseline %.0f (%.0fx)", int64(bytes), e.windowName(), b.ewma[fBytes], bytes/bbase))
+		}
+		recs := float64(cur[fRecords]) + float64(b.prev[fRecords])*(1-frac)
+		rbase := max(b.ewma[fRecords], 1)
+		if s := ratioScore(recs, max(100, rbase*a.VolumeRatio)); s > 0 {
+			vb.add(s, fmt.Sprintf("volume %d records/%s returned vs baseline %.0f (%.0fx)", int64(recs), e.windowName(), b.ewma[fRecords], recs/rbase))
+		}
+		if cur[fErrors] >= 5 && 2*cur[fErrors] > cur[fCalls] {
+			erate := float64(cur[fErrors]) / float64(cur[fCalls])
+			brate := b.ewma[fErrors] / max(b.ewma[fCalls], 1)
+			if erate > 3*brate {
+				vb.add(40, fmt.Sprintf("error burst %d/%d calls failed this window vs baseline %.0f%%", cur[fErrors], cur[fCalls], 100*brate))
+			}
+		}
+		if newRes {
+			s := a.NewResourceScore
+			if sensRes {
+				s += 30
+			}
+			vb.add(s, "resource escalation: first access to "+res+" on "+c.Server)
+		} else if sensRes && cur[fNewRes] > 0 {
+			vb.add(a.NewResourceScore/2, "sensitive location "+res+" after new resources this window")
+		}
+		if newTool {
+			vb.add(a.NewToolScore, "first use of tool "+c.Server+"/"+c.Tool)
+		}
+	}
+
+	e.checkLimits(ctx, &vb, c, now)
+	if c.Session != "" {
+		e.checkSequences(ctx, &vb, c)
+	}
+	return vb.done()
+}
+
+func (e *Engine) checkLimits(ctx context.Context, vb *verdictBuilder, c Call, now int64) {
+	var buf [24]byte
+	for i := range e.cfg.RateLimits {
+		r := &e.cfg.RateLimits[i]
+		var id string
+		switch r.Scope {
+		case ScopeAgent:
+			if r.Match != "" && !config.Glob(r.Match, c.Agent) {
+				continue
+			}
+			id = c.Agent
+		case ScopeServer:
+			if r.Match != "" && !config.Glob(r.Match, c.Server) {
+				continue
+			}
+			id = c.Server
+		case ScopeTool:
+			if r.Match != "" && !matchTool(r.Match, c.Server, c.Tool) {
+				continue
+			}
+			id = c.Server + "/" + c.Tool
+		default:
+			continue
+		}
+		win := int64(r.Window)
+		w := now / win
+		frac := float64(now%win) / float64(win)
+		prefix := "r\x00" + strconv.Itoa(i) + "\x00" + id + "\x00"
+		var cur, prev [1]int64
+		one := [1]int64{1}
+		if e.fail(e.store.Add(ctx, prefix+string(strconv.AppendInt(buf[:0], w, 10)), one[:], cur[:], 2*r.Window)) {
+			continue
+		}
+		if e.fail(e.store.Add(ctx, prefix+string(strconv.AppendInt(buf[:0], w-1, 10)), zeros[:1], prev[:], 2*r.Window)) {
+			continue
+		}
+		est := float64(cur[0]) + float64(prev[0])*(1-frac)
+		if est > float64(r.Limit) {
+			vb.hard(r.Action, "rate:"+r.Name, fmt.Sprintf("rate limit %s: %.0f calls per %s for %s %s exceeds %d", r.Name, est, r.Window, r.Scope, id, r.Limit))
+		}
+	}
+}
+
+func (e *Engine) checkSequences(ctx context.Context, vb *verdictBuilder, c Call) {
+	if len(e.seqs) > 0 {
+		cats, err := e.store.OrBits(ctx, "s\x00"+c.Session+"\x00c", 0, e.cfg.SessionTTL)
+		if !e.fail(err) && cats != 0 {
+			for _, s := range e.seqs {
+				if cats&s.mask == 0 {
+					continue
+				}
+				for _, g := range s.then {
+					if matchTool(g, c.Server, c.Tool) {
+						why := fmt.Sprintf("toxic flow %s: %s/%s after this session received %s data", s.name, c.Server, c.Tool, e.catNames(cats&s.mask))
+						vb.add(90, why)
+						vb.hard(s.action, "sequence:"+s.name, "")
+						break
+					}
+				}
+			}
+		}
+	}
+	if len(c.Args) == 0 {
+		return
+	}
+	lens, err := e.store.OrBits(ctx, "s\x00"+c.Session+"\x00l", 0, e.cfg.SessionTTL)
+	if e.fail(err) || lens == 0 {
+		return
+	}
+	hashes := e.candidateHashes(c.Args, lens)
+	if len(hashes) == 0 {
+		return
+	}
+	hit, err := e.store.SetHasAny(ctx, "s\x00"+c.Session+"\x00v", hashes)
+	if e.fail(err) || !hit {
+		return
+	}
+	vb.add(e.cfg.Verbatim.Score, "a sensitive value from an earlier result appears verbatim in the arguments of "+c.Server+"/"+c.Tool)
+	vb.hard(*e.cfg.Verbatim.Action, "sequence:verbatim", "")
+}
+
+func (e *Engine) catNames(bits uint64) string {
+	var out []string
+	for i, c := range e.cfg.SensitiveCategories {
+		if i < 64 && bits&(1<<uint(i)) != 0 {
+			out = append(out, c)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// OnResult records a result: bytes, records and errors into the agent's
+// window, sensitive categories and salted hashes of sensitive values into
+// the session.
+func (e *Engine) OnResult(ctx context.Context, r Result) {
+	now := e.now().UnixNano()
+	w := now / int64(e.cfg.Window)
+	d := [nFields]int64{fBytes: int64(max(r.Bytes, 0)), fRecords: int64(max(r.Records, 0))}
+	if r.IsError {
+		d[fErrors] = 1
+	}
+	var out [nFields]int64
+	e.fail(e.store.Add(ctx, windowKey(r.Agent, w), d[:], out[:], 2*e.cfg.Window))
+	if r.Session == "" {
+		return
+	}
+	var bits uint64
+	for _, c := range r.Sensitive {
+		bits |= e.catBit[c]
+	}
+	if bits != 0 {
+		_, err := e.store.OrBits(ctx, "s\x00"+r.Session+"\x00c", bits, e.cfg.SessionTTL)
+		e.fail(err)
+	}
+	var lens uint64
+	var nb [maxValueLen]byte
+	for i, v := range r.Values {
+		if i == 256 {
+			break
+		}
+		n := normalize(nb[:0], v)
+		if len(n) < minValueLen {
+			continue
+		}
+		lens |= lenBit(len(n))
+		_, err := e.store.SetAdd(ctx, "s\x00"+r.Session+"\x00v", e.hash(n), 4096, e.cfg.SessionTTL)
+		e.fail(err)
+	}
+	if lens != 0 {
+		_, err := e.store.OrBits(ctx, "s\x00"+r.Session+"\x00l", lens, e.cfg.SessionTTL)
+		e.fail(err)
+	}
+}
+
+const (
+	minValueLen = 4
+	maxValueLen = 256
+)
+
+func lenBit(n int) uint64 { return 1 << uint(min(n, 63)) }
+
+// normalize appends v without ASCII whitespace and dashes, lower-cased, to
+// dst (at most maxValueLen bytes), so "4111 1111-1111 1111" and
+// "4111111111111111" match.
+func normalize(dst, v []byte) []byte {
+	for _, c := range v {
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '-':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if len(dst) == maxValueLen {
+			break
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func (e *Engine) hash(n []byte) string {
+	h := sha256.New()
+	h.Write(e.salt)
+	h.Write(n)
+	var sum [sha256.Size]byte
+	return string(h.Sum(sum[:0])[:12])
+}
