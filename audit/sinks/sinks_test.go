@@ -1,6 +1,7 @@
 package sinks
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -64,4 +65,65 @@ func TestOpenReportsBadSinks(t *testing.T) {
 	cfg.ApplyDefaults()
 	_, err := Open(t.Context(), cfg, nil)
 	require.ErrorContains(t, err, "audit.sinks[0] (w): secret_file")
+}
+
+// Content-free mode end to end over every sink type: canaries in the
+// record's content never reach any wire body, while the records do.
+func TestCanaryNeverReachesAnySink(t *testing.T) {
+	const canary = "CANARY-ALLSINKS-5150"
+	var mu sync.Mutex
+	var wire []byte
+	paths := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		wire = append(wire, b...)
+		if bytes.Contains(b, []byte("marker_tool")) {
+			paths[r.URL.Path]++
+		}
+		mu.Unlock()
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/token"):
+			io.WriteString(w, `{"access_token":"t","expires_in":3600}`)
+		case r.URL.Path == "/v1/logs":
+			w.Header().Set("Content-Type", "application/x-protobuf")
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}))
+	defer srv.Close()
+	secrets := t.TempDir()
+	write := func(name, v string) string {
+		p := filepath.Join(secrets, name)
+		require.NoError(t, os.WriteFile(p, []byte(v), 0o600))
+		return p
+	}
+	cfg := audit.Config{Dir: t.TempDir(), Sinks: []audit.SinkConfig{
+		{Name: "hook", Type: "webhook", URL: srv.URL + "/hook", SecretFile: write("wh", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")},
+		{Name: "splunk", Type: "splunk", URL: srv.URL, SecretFile: write("hec", "tok")},
+		{Name: "sentinel", Type: "sentinel", URL: srv.URL, DCRID: "d", Stream: "Custom-X_CL", TokenURL: srv.URL + "/token", ClientID: "c", SecretFile: write("cs", "s")},
+		{Name: "otlp", Type: "otlp", URL: srv.URL + "/v1/logs"},
+	}}
+	cfg.ApplyDefaults()
+	for i := range cfg.Sinks {
+		cfg.Sinks[i].FlushInterval = 10 * time.Millisecond
+	}
+	require.NoError(t, cfg.Validate())
+	ss, err := Open(t.Context(), cfg, nil)
+	require.NoError(t, err)
+	l, err := audit.Open(cfg, audit.WithSinks(ss...))
+	require.NoError(t, err)
+	for _, p := range []audit.Plane{audit.PlaneRequest, audit.PlaneResult} {
+		r := audit.NewRecord(p, audit.DecisionRedact)
+		r.Tool = "marker_tool"
+		r.ArgsDigest = l.Digest([]byte(canary))
+		r.Content = &audit.Content{Arguments: canary, Result: canary, Error: canary}
+		require.NoError(t, l.Append(r))
+	}
+	require.NoError(t, l.Close())
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, paths, 4, "records reached all four sinks: %v", paths)
+	require.GreaterOrEqual(t, strings.Count(string(wire), "marker_tool"), 8)
+	require.NotContains(t, string(wire), canary)
 }
