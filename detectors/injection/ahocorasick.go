@@ -47,7 +47,7 @@ func newAC(pats []string) *acMatcher {
 		m.out[s] = append(m.out[s], int32(pi))
 	}
 	ns := len(trie)
-	if ns > 1<<16 {
+	if ns > 1<<15 {
 		panic("injection: too many Aho-Corasick states") // static pattern lists only
 	}
 	m.next = make([]uint16, ns*n)
@@ -73,8 +73,17 @@ func newAC(pats []string) *acMatcher {
 			}
 		}
 	}
+	// flag transitions into states with output in the top bit so the scan
+	// loop needs no extra load for the common no-match step
+	for i, nx := range m.next {
+		if len(m.out[nx]) > 0 {
+			m.next[i] = nx | outFlag
+		}
+	}
 	return m
 }
+
+const outFlag = 1 << 15
 
 func lower(c byte) byte {
 	if c >= 'A' && c <= 'Z' {
@@ -88,10 +97,12 @@ func lower(c byte) byte {
 func (m *acMatcher) scan(s string, fn func(pat int, end int) bool) {
 	st := 0
 	n := m.ncls
+	next, classes := m.next, &m.classes
 	for i := 0; i < len(s); i++ {
-		st = int(m.next[st*n+int(m.classes[s[i]])])
-		if o := m.out[st]; o != nil {
-			for _, p := range o {
+		x := next[st*n+int(classes[s[i]])]
+		st = int(x &^ outFlag)
+		if x&outFlag != 0 {
+			for _, p := range m.out[st] {
 				if !fn(int(p), i+1) {
 					return
 				}

@@ -200,11 +200,7 @@ func (m *model) logit(s string) (float64, int) {
 	clear(sum)
 	clear(sumB)
 	clear(cnt)
-	eachFeature(s, func(pos int, h uint32) {
-		sum[pos+1] += int32(m.q[idxA(h)])
-		sumB[pos+1] += int32(m.q[idxB(h)])
-		cnt[pos+1]++
-	})
+	m.fillPrefix(s, sum, sumB, cnt)
 	for i := 1; i <= n; i++ {
 		sum[i] += sum[i-1]
 		sumB[i] += sumB[i-1]
@@ -242,6 +238,57 @@ func (m *model) logit(s string) (float64, int) {
 		a = b + 1
 	}
 	return best, bestAt
+}
+
+// fillPrefix adds, at index pos+1, the space-A and space-B weights and the
+// count of every feature starting at pos. It is eachFeature specialised by
+// hand (no per-feature call) because it is the hot loop of the detector;
+// TestFillPrefixMatchesEachFeature keeps the two identical.
+func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
+	q := m.q
+	n := len(s)
+	for i := 0; i < n; i++ {
+		h := uint32(fnvOff)
+		var sa, sb int32
+		var c int32
+		for k := 0; k < 5 && i+k < n; k++ {
+			h = (h ^ uint32(s[i+k])) * fnvPrime
+			if k >= 2 {
+				x := mix(h + uint32(k)*0x9e3779b9)
+				sa += int32(q[x&dimMask])
+				sb += int32(q[x>>(32-dimBits)])
+				c++
+			}
+		}
+		sum[i+1] += sa
+		sumB[i+1] += sb
+		cnt[i+1] += c
+	}
+	prev := uint32(0)
+	for i := 0; i < n; {
+		if !isTokByte(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		h := uint32(fnvOff ^ 0x5bd1e995)
+		for j < n && isTokByte(s[j]) {
+			h = (h ^ uint32(s[j])) * fnvPrime
+			j++
+		}
+		x := mix(h ^ 0xa5a5a5a5)
+		sum[i+1] += int32(q[x&dimMask])
+		sumB[i+1] += int32(q[x>>(32-dimBits)])
+		cnt[i+1]++
+		if prev != 0 {
+			x = mix(prev*0x01000193 + h*0x2545f491)
+			sum[i+1] += int32(q[x&dimMask])
+			sumB[i+1] += int32(q[x>>(32-dimBits)])
+			cnt[i+1]++
+		}
+		prev = h
+		i = j
+	}
 }
 
 // decodedLogit scores a decoded payload: it was embedded in other text, so a

@@ -137,6 +137,22 @@ func stripInvisible(s string, sigs *sigSet) (string, string, int) {
 	if ascii {
 		return s, "", 0
 	}
+	found := false
+	for i := 0; i < len(s); {
+		if s[i] < 0x80 {
+			i++
+			continue
+		}
+		r, sz := utf8.DecodeRuneInString(s[i:])
+		if invisibleKind(r) != 0 {
+			found = true
+			break
+		}
+		i += sz
+	}
+	if !found {
+		return s, "", 0
+	}
 	var b strings.Builder
 	var tags []byte
 	n := 0
