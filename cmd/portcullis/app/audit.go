@@ -21,7 +21,7 @@ func init() {
 
 // interleave moves positional arguments after the flags so that
 // "verify DIR --pubkey F" and "verify --pubkey F DIR" both parse.
-func interleave(fs *flag.FlagSet, args []string) []string {
+func auditInterleave(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -53,14 +53,14 @@ func interleave(fs *flag.FlagSet, args []string) []string {
 func runAuditVerify(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var pubFiles multiFlag
+	var pubFiles auditMultiFlag
 	fs.Var(&pubFiles, "pubkey", "trusted checkpoint public key (PEM); repeatable. Default: the keys in DIR (not independent)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: portcullis audit verify DIR [--pubkey FILE] [--json]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(interleave(fs, args)); err != nil {
+	if err := fs.Parse(auditInterleave(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
@@ -146,7 +146,7 @@ func runAuditKeygen(_ context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
-type multiFlag []string
+type auditMultiFlag []string
 
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+func (m *auditMultiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *auditMultiFlag) Set(s string) error { *m = append(*m, s); return nil }

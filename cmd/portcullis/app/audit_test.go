@@ -13,7 +13,7 @@ import (
 	"github.com/portcullis-mcp/portcullis/audit"
 )
 
-func exitCode(err error) int {
+func auditExitCode(err error) int {
 	if err == nil {
 		return 0
 	}
@@ -63,7 +63,7 @@ func TestAuditKeygenAndVerify(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			err := Main(context.Background(), tc.args, &out, &errOut)
-			require.Equal(t, tc.code, exitCode(err), "%v\n%s", err, out.String())
+			require.Equal(t, tc.code, auditExitCode(err), "%v\n%s", err, out.String())
 			require.Contains(t, out.String(), tc.want)
 		})
 	}
@@ -75,6 +75,6 @@ func TestAuditKeygenAndVerify(t *testing.T) {
 	require.NoError(t, os.WriteFile(seg, bytes.Replace(data, []byte(`"name":"t"`), []byte(`"name":"x"`), 1), 0o600))
 	out.Reset()
 	err = Main(context.Background(), []string{"audit", "verify", dir, "--pubkey", prefix + ".pub"}, &out, &errOut)
-	require.Equal(t, 1, exitCode(err))
+	require.Equal(t, 1, auditExitCode(err))
 	require.Contains(t, out.String(), "INVALID: record 1 at seg-00000001.jsonl:1: edited: content does not match its hash")
 }
