@@ -25,10 +25,25 @@
 //   - Nothing is forwarded upstream before the processor released it (unless
 //     failure_mode_allow or an OK close of the stream says so).
 //
-// Deliberate differences from Envoy (documented, tested where relevant):
-// local replies produced by the proxy itself (413, 503, 404) are not sent
-// through ext_proc again; observability_mode, StreamedImmediateResponse,
-// dynamic-metadata forwarding and forward_rules are not implemented
-// (StreamedImmediateResponse is treated as a spurious reply); response
-// attributes are not sent.
+// API: New(Config) validates and builds a Proxy (an http.Handler); Stats()
+// returns Envoy-named counters; WithTrace(ctx, *Trace) records one request's
+// ProcessingRequests/Responses, local replies (status + Envoy-style details)
+// and resets. ProcessingMode/HeaderSendMode/BodySendMode reuse the
+// go-control-plane enums (ModeFromProto / ProcessingMode.Proto convert).
+//
+// Deliberate differences from Envoy 1.38:
+//   - local replies produced by the proxy itself (413, 500 buffer overflow,
+//     503 upstream unreachable, 404 no route) are not sent through ext_proc
+//     again (Envoy ≥1.37 would process them on the encoding path);
+//   - not implemented: observability_mode, StreamedImmediateResponse (treated
+//     as a spurious reply), metadata_options (metadata_context is always sent
+//     empty; dynamic_metadata replies are ignored), forward_rules, header
+//     count/size limits (§2.3), response attributes, the FULL_DUPLEX
+//     "cannot fail open once body was received" rule;
+//   - the upstream request body is an unbounded in-memory queue (no
+//     watermarks), so a STREAMED request to a slow upstream is held in memory;
+//     the response side has natural back-pressure (writes block);
+//   - a reset (ImmediateResponse or error after response headers were sent)
+//     is done with panic(http.ErrAbortHandler), the net/http way to abort the
+//     downstream stream.
 package dataplane

@@ -172,15 +172,28 @@ func (x *exchange) run() {
 	defer x.cleanup()
 	x.start()
 	for !x.done {
+		dsCh, usCh := x.dsCh, x.usCh
+		if x.overWatermark(x.d[dReq]) {
+			dsCh = nil // stop reading the client until the held data drains
+		}
+		if x.overWatermark(x.d[dResp]) {
+			usCh = nil
+		}
+		var space chan struct{}
+		if x.pipe != nil {
+			space = x.pipe.space
+		}
 		select {
 		case ev := <-x.procCh:
 			x.onProc(ev)
-		case ev := <-x.dsCh:
+		case ev := <-dsCh:
 			x.onBody(x.d[dReq], ev)
 		case ev := <-x.upCh:
 			x.onUpstream(ev)
-		case ev := <-x.usCh:
+		case ev := <-usCh:
 			x.onBody(x.d[dResp], ev)
+		case <-space:
+			// the upstream consumed request data: re-evaluate the watermark
 		case <-x.timerC(dReq):
 			x.onTimeout(x.d[dReq])
 		case <-x.timerC(dResp):
@@ -341,6 +354,24 @@ func (x *exchange) readBody(body io.Reader, ch chan<- bodyEv, trailer func() htt
 }
 
 var readBufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// overWatermark reports whether reading more body data in direction d must
+// pause (Envoy's watermarks): held or queued-but-unreleased data is above the
+// buffer limit. BUFFERED modes keep reading so that the limit answers 413/500
+// (or BUFFERED_PARTIAL sends what it has).
+func (x *exchange) overWatermark(d *direction) bool {
+	if x.active && !d.unprocessed && (d.bodyMode == BodyBuffered || d.bodyMode == BodyBufferedPartial) && !d.released {
+		return false
+	}
+	held := int64(len(d.buf))
+	for _, c := range d.queue {
+		held += int64(len(c.data))
+	}
+	if d.kind == dReq && x.pipe != nil {
+		held += x.pipe.queued()
+	}
+	return held > x.p.limit
+}
 
 // shouldRemoveCL is processor_state.h shouldRemoveContentLength.
 func (x *exchange) shouldRemoveCL(d *direction) bool {

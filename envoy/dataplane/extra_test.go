@@ -23,6 +23,8 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 )
 
+var bigBody = strings.Repeat("0123456789abcdef", 1<<17) // 2 MiB
+
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 // TestMoreEdges: OK-close with queued STREAMED chunks, header preservation
@@ -76,6 +78,18 @@ func TestMoreEdges(t *testing.T) {
 					t.Error("protocol_config must announce send_body_without_waiting_for_header_response")
 				}
 			}},
+		{name: "large STREAMED request under a small buffer limit arrives intact (watermarks, no deadlock)",
+			opts: envOpts{filter: mode(BodyStreamed, BodyNone), limit: 64 << 10}, request: postTo("/mcp/files", bigBody),
+			status: 200, upstreams: 1, upBody: ptr(bigBody)},
+		{name: "large NONE request held during a slow headers reply arrives intact",
+			opts: envOpts{filter: mode(BodyNone, BodyNone), limit: 64 << 10}, request: postTo("/mcp/files", bigBody),
+			script: byKind(map[string]H{"req_headers": delayed(50*time.Millisecond, nil)}),
+			status: 200, upstreams: 1, upBody: ptr(bigBody)},
+		{name: "large STREAMED response under a small buffer limit arrives intact",
+			opts: envOpts{filter: mode(BodyNone, BodyStreamed), limit: 64 << 10, upstream: func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.WriteString(w, bigBody)
+			}},
+			status: 200, upstreams: 1, body: ptr(bigBody)},
 		{name: "upstream unreachable is 503 without ext_proc on the local reply", opts: envOpts{filter: bufferedBoth, routes: func(*url.URL) []Route {
 			dead, _ := url.Parse("http://127.0.0.1:1/mcp")
 			return []Route{{Name: "files", PathPrefix: "/mcp/files", Upstream: dead}}

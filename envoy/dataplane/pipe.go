@@ -18,14 +18,16 @@ type bodyPipe struct {
 	q       [][]byte
 	done    bool
 	err     error
-	trailer http.Header // the upstream request's Trailer map, may be nil
+	size    int64         // queued bytes
+	space   chan struct{} // signalled (non-blocking) whenever the reader consumed data
+	trailer http.Header   // the upstream request's Trailer map, may be nil
 	pending headerList  // trailers to publish when EOF is read
 }
 
 var _ io.ReadCloser = (*bodyPipe)(nil)
 
 func newBodyPipe() *bodyPipe {
-	p := &bodyPipe{}
+	p := &bodyPipe{space: make(chan struct{}, 1)}
 	p.cond = sync.NewCond(&p.mu)
 	return p
 }
@@ -41,6 +43,11 @@ func (p *bodyPipe) Read(b []byte) (int, error) {
 		p.q[0] = p.q[0][n:]
 		if len(p.q[0]) == 0 {
 			p.q = p.q[1:]
+		}
+		p.size -= int64(n)
+		select {
+		case p.space <- struct{}{}:
+		default:
 		}
 		return n, nil
 	}
@@ -64,9 +71,17 @@ func (p *bodyPipe) write(b []byte) {
 	p.mu.Lock()
 	if !p.done {
 		p.q = append(p.q, b)
+		p.size += int64(len(b))
 		p.cond.Signal()
 	}
 	p.mu.Unlock()
+}
+
+// queued returns the bytes written but not yet read by the transport.
+func (p *bodyPipe) queued() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.size
 }
 
 // finish ends the body: with err == nil the reader sees io.EOF after the
@@ -80,7 +95,7 @@ func (p *bodyPipe) finish(trailers headerList, err error) {
 	p.pending = trailers
 	p.done, p.err = true, err
 	if err != nil {
-		p.q = nil
+		p.q, p.size = nil, 0
 	}
 	p.cond.Broadcast()
 }
@@ -89,7 +104,7 @@ func (p *bodyPipe) finish(trailers headerList, err error) {
 func (p *bodyPipe) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.q = nil
+	p.q, p.size = nil, 0
 	if !p.done {
 		p.done, p.err = true, errPipeClosed
 	}
