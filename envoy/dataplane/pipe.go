@@ -21,7 +21,7 @@ type bodyPipe struct {
 	size    int64         // queued bytes
 	space   chan struct{} // signalled (non-blocking) whenever the reader consumed data
 	trailer http.Header   // the upstream request's Trailer map, may be nil
-	pending headerList  // trailers to publish when EOF is read
+	pending headerList    // trailers to publish when EOF is read
 }
 
 var _ io.ReadCloser = (*bodyPipe)(nil)
