@@ -193,6 +193,9 @@ func (l *Log) Append(r *Record) error {
 	if !l.cfg.Content {
 		r.Content = nil
 	}
+	if r.Time.IsZero() {
+		r.Time = time.Now()
+	}
 	if p := l.failed.Load(); p != nil {
 		return *p
 	}
