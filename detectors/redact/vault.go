@@ -240,12 +240,39 @@ func (v *Vault) RestoreJSON(raw []byte) ([]byte, int, error) {
 	return append(out, raw[last:]...), total, nil
 }
 
+// ErrAmbiguous means no surrogate assignment could be verified to restore
+// exactly (only seen with adversarial text built around live surrogates).
+var ErrAmbiguous = errors.New("redact: redacted text would not restore exactly")
+
 // Redact replaces spans of text (non-overlapping, any order) with surrogates
-// from v and returns the new text.
+// from v and returns the new text. The result is verified: Restore(result)
+// must give text back; if a format-preserving surrogate would blend into its
+// neighbours, the spans are redacted again in mask mode, and if even that
+// does not verify, ErrAmbiguous is returned.
 func Redact(text string, spans []Span, mode Mode, v *Vault) (string, error) {
 	if len(spans) == 0 {
 		return text, nil
 	}
+	out, err := redactOnce(text, spans, mode, v)
+	if err != nil {
+		return "", err
+	}
+	if back, _ := v.Restore(out); back == text {
+		return out, nil
+	}
+	if mode != Mask {
+		out, err = redactOnce(text, spans, Mask, v)
+		if err != nil {
+			return "", err
+		}
+		if back, _ := v.Restore(out); back == text {
+			return out, nil
+		}
+	}
+	return "", ErrAmbiguous
+}
+
+func redactOnce(text string, spans []Span, mode Mode, v *Vault) (string, error) {
 	sp := slices.Clone(spans)
 	slices.SortFunc(sp, func(a, b Span) int { return a.Start - b.Start })
 	var b strings.Builder
