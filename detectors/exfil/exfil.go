@@ -60,7 +60,7 @@ func Scan(s string) []Hit {
 		}
 		run := s[i:j]
 		switch {
-		case allHex && n >= MinBlobHex:
+		case allHex && n >= MinBlobHex && Entropy(run) > 3.0:
 			out = append(out, Hit{"encoded_blob_hex", i, j, conf(n, MinBlobHex)})
 		case !allHex && n >= MinBlobBase64 && Entropy(run) > 4.5 && hasClasses(run):
 			out = append(out, Hit{"encoded_blob_base64", i, j, conf(n, MinBlobBase64)})
