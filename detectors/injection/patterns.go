@@ -131,10 +131,13 @@ var rules = []rule{
 	{kw: "/etc/passwd", weight: 0.8, reason: "sensitive_exfil"},
 }
 
-// patternSet is the compiled pattern layer.
+// patternSet is the compiled pattern layer: one automaton for the folded
+// and decoded views, a small one (keywords without spaces) for the despaced
+// view.
 type patternSet struct {
-	ac    *acMatcher
-	rules []rule
+	ac, acDespaced *acMatcher
+	despacedRule   []int // acDespaced pattern index -> rule index
+	rules          []rule
 }
 
 func newPatternSet() *patternSet {
@@ -148,6 +151,14 @@ func newPatternSet() *patternSet {
 		}
 	}
 	ps.ac = newAC(kws)
+	var dk []string
+	for i, r := range ps.rules {
+		if !strings.ContainsAny(r.kw, " :<>[]|/#~.'") && len(r.kw) >= 9 {
+			dk = append(dk, r.kw)
+			ps.despacedRule = append(ps.despacedRule, i)
+		}
+	}
+	ps.acDespaced = newAC(dk)
 	return ps
 }
 
@@ -163,7 +174,14 @@ func (ps *patternSet) match(s string, despaced bool, h *patternHits) {
 	if h.matched == nil {
 		h.matched = make([]bool, len(ps.rules))
 	}
-	ps.ac.scan(s, func(p, end int) bool {
+	ac := ps.ac
+	if despaced {
+		ac = ps.acDespaced
+	}
+	ac.scan(s, func(p, end int) bool {
+		if despaced {
+			p = ps.despacedRule[p]
+		}
 		if h.matched[p] {
 			return true
 		}
