@@ -229,3 +229,58 @@ func goldenRender(r *extprocv3.ProcessingRequest) string {
 	}
 	return b.String()
 }
+
+// TestHTTP2Downstream: the same flows over HTTP/2 (TLS) downstream: BUFFERED
+// mutation, an SSE stream switched to STREAMED, and a mid-stream reset.
+func TestHTTP2Downstream(t *testing.T) {
+	e := newEnv(t, envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyBuffered, ResponseBody: BodyBuffered}, AllowModeOverride: true},
+		upstream: func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/mcp/sse" {
+				sseUpstream([]string{"data: 1\n\n", "data: 2\n\n"}, 50*time.Millisecond)(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, jsonResp)
+		}},
+		func(_ int, req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
+			switch {
+			case isType(req, "req_body"):
+				return []*extprocv3.ProcessingResponse{reply(req, common(setBody("{}"), setHdr("content-length", "2")))}, nil
+			case isType(req, "resp_headers"):
+				if v, _ := hdrVal(req.GetResponseHeaders().GetHeaders(), "content-type"); v == "text/event-stream" {
+					return overrideReply(req, ProcessingMode{RequestBody: BodyBuffered, ResponseBody: BodyStreamed}, rmHdr("content-length")), nil
+				}
+			case isType(req, "resp_body") && strings.Contains(string(req.GetResponseBody().GetBody()), "data: 2"):
+				return []*extprocv3.ProcessingResponse{immediate(403, "no")}, nil
+			}
+			return cont(req), nil
+		})
+	front := httptest.NewUnstartedServer(e.proxy)
+	front.EnableHTTP2 = true
+	front.StartTLS()
+	defer front.Close()
+	c := front.Client()
+
+	resp, err := c.Post(front.URL+"/mcp/files", "application/json", strings.NewReader(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	eq(t, "proto", resp.ProtoMajor, 2)
+	eq(t, "status", resp.StatusCode, 200)
+	eq(t, "body", string(b), jsonResp)
+	eq(t, "upstream body", e.upstream()[0].Body, "{}")
+
+	resp, err = c.Post(front.URL+"/mcp/files/sse", "application/json", strings.NewReader(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	eq(t, "sse status", resp.StatusCode, 200)
+	eq(t, "first event before reset", string(b), "data: 1\n\n")
+	if err == nil {
+		t.Error("want a stream reset after the ImmediateResponse mid-SSE")
+	}
+}
