@@ -1,0 +1,109 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/portcullis-mcp/portcullis/policy/behavior"
+	"github.com/portcullis-mcp/portcullis/policy/behavior/redisstore"
+	"github.com/portcullis-mcp/portcullis/policy/behavior/storetest"
+)
+
+// startRedis runs a private redis-server on a random loopback port from a
+// temp dir for the duration of the test. It skips when the binary is absent
+// unless PORTCULLIS_REQUIRE_REDIS=1 (set by .ci/run), where it fails.
+func startRedis(tb testing.TB) *redis.Client {
+	tb.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("PORTCULLIS_REQUIRE_REDIS") == "1" {
+			tb.Fatalf("redis-server not found and PORTCULLIS_REQUIRE_REDIS=1: %v", err)
+		}
+		tb.Skip("redis-server not installed (apt-get install redis-server); skipping the Redis store tests")
+	}
+	dir := tb.TempDir()
+	for attempt := 0; ; attempt++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(tb, err)
+		port := l.Addr().(*net.TCPAddr).Port
+		require.NoError(tb, l.Close())
+		cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir,
+			"--save", "", "--appendonly", "no", "--protected-mode", "yes", "--logfile", filepath.Join(dir, "redis.log"))
+		require.NoError(tb, cmd.Start())
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		tb.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			<-exited
+		})
+		c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), DialTimeout: time.Second})
+		tb.Cleanup(func() { _ = c.Close() })
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			select {
+			case <-exited:
+				deadline = time.Time{}
+				continue
+			default:
+			}
+			if c.Ping(context.Background()).Err() == nil {
+				return c
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		log, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
+		if attempt == 2 {
+			tb.Fatalf("redis-server did not become ready on port %d:\n%s", port, log)
+		}
+	}
+}
+
+var prefixN atomic.Int64
+
+func TestRedisStoreConformance(t *testing.T) {
+	c := startRedis(t)
+	storetest.Run(t, func(*testing.T) behavior.Store {
+		return redisstore.New(c, fmt.Sprintf("t%d:", prefixN.Add(1)))
+	}, true)
+}
+
+func TestRedisStoreErrorsWrapped(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 100 * time.Millisecond, MaxRetries: -1})
+	defer c.Close()
+	s := redisstore.New(c, "x:")
+	ctx := context.Background()
+	err := s.Add(ctx, "k", []int64{1}, make([]int64, 1), time.Second)
+	require.ErrorContains(t, err, `redis add "k"`)
+	_, err = s.Get(ctx, "k")
+	require.ErrorContains(t, err, `redis get "k"`)
+	// The engine fails open on a dead store.
+	e := behavior.New(behavior.Config{}, s, nil)
+	v := e.OnCall(ctx, behavior.Call{Agent: "a", Server: "s", Tool: "t"})
+	require.Empty(t, v.Action)
+	require.Positive(t, e.StoreErrors())
+}
+
+func TestRedisTTLPersist(t *testing.T) {
+	c := startRedis(t)
+	s := redisstore.New(c, "ttl:")
+	ctx := context.Background()
+	require.NoError(t, s.Put(ctx, "pin", []byte("x"), 0))
+	require.Equal(t, time.Duration(-1), c.TTL(ctx, "ttl:pin").Val(), "ttl 0 persists")
+	out := make([]int64, 1)
+	require.NoError(t, s.Add(ctx, "w", []int64{1}, out, time.Minute))
+	ttl := c.TTL(ctx, "ttl:w").Val()
+	require.Greater(t, ttl, 50*time.Second)
+	_, err := s.SetAdd(ctx, "s", "m", 10, time.Hour)
+	require.NoError(t, err)
+	require.Greater(t, c.TTL(ctx, "ttl:s").Val(), 59*time.Minute)
+}
