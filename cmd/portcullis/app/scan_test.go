@@ -1,0 +1,94 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runScanCLI(t *testing.T, args ...string) ([]scanVerdict, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := Main(context.Background(), append([]string{"scan"}, args...), &out, &errb)
+	var vs []scanVerdict
+	dec := json.NewDecoder(&out)
+	for dec.More() {
+		var v scanVerdict
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("bad output %q: %v", out.String(), err)
+		}
+		vs = append(vs, v)
+	}
+	return vs, err
+}
+
+func TestScanText(t *testing.T) {
+	vs, err := runScanCLI(t, "Héllo, card 4111 1111 1111 1111, key", "AKIAQYLPMN5HFIQR7XYZ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 1 || len(vs[0].PII) != 1 || len(vs[0].Secrets) != 1 {
+		t.Fatalf("verdicts %+v", vs)
+	}
+	p := vs[0].PII[0]
+	// "Héllo, card " is 12 characters (13 bytes): spans are rune offsets.
+	if p.Type != "CREDIT_CARD" || p.Start != 12 || p.End != 31 || p.Value != "4111 1111 1111 1111" {
+		t.Errorf("pii item %+v", p)
+	}
+}
+
+func TestScanJSONLAndJSON(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "in.jsonl")
+	data := `{"text":"mail ünïcode jo@x.io"}` + "\n\n" + `not json` + "\n" + `{"text":"nothing here"}` + "\n"
+	if err := os.WriteFile(file, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := runScanCLI(t, "--jsonl", file, "--no-values")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 3 {
+		t.Fatalf("want 3 verdicts (blank line skipped), got %d", len(vs))
+	}
+	if e := vs[0].PII; len(e) != 1 || e[0].Start != 13 || e[0].Value != "" {
+		t.Errorf("line 1: %+v", e)
+	}
+	if vs[1].Error == "" || vs[2].Error != "" || len(vs[2].PII) != 0 {
+		t.Errorf("lines 2-3: %+v %+v", vs[1], vs[2])
+	}
+
+	vs, err = runScanCLI(t, "--json", `{"result":{"content":[{"type":"text","text":"é SSN 536-22-8727"}]}}`, "--redact", "mask")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := vs[0]
+	if len(v.PII) != 1 || v.PII[0].Path != "result.content.0.text" || v.PII[0].Start != 6 || v.Redacted == nil || !strings.Contains(*v.Redacted, "[SSN_1]") {
+		t.Errorf("json verdict %+v", v)
+	}
+}
+
+func TestScanErrors(t *testing.T) {
+	_, err := runScanCLI(t, "--json", `{"a":`)
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Code != 2 {
+		t.Errorf("invalid JSON: err = %v", err)
+	}
+	if _, err := runScanCLI(t, "--json", "--tools", "{}"); !errors.As(err, &ee) || ee.Code != 2 {
+		t.Errorf("exclusive flags: err = %v", err)
+	}
+	if _, err := runScanCLI(t, "--redact", "bogus", "x"); !errors.As(err, &ee) || ee.Code != 2 {
+		t.Errorf("bad mode: err = %v", err)
+	}
+	if _, err := runScanCLI(t, "--fail", "jo@x.io"); !errors.As(err, &ee) || ee.Code != 1 {
+		t.Errorf("--fail: err = %v", err)
+	}
+	if _, err := runScanCLI(t, "--fail", "plain words only"); err != nil {
+		t.Errorf("--fail on clean text: %v", err)
+	}
+}
