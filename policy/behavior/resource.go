@@ -131,8 +131,11 @@ func sqlTable(q string) string {
 	for i := 0; i+1 < len(fields); i++ {
 		switch strings.ToLower(fields[i]) {
 		case "from", "into", "update", "join", "table":
+			if strings.HasPrefix(fields[i+1], "(") {
+				continue // subquery
+			}
 			t := strings.Trim(fields[i+1], "`\"[]();,")
-			if t == "" || t[0] == '(' {
+			if t == "" {
 				continue
 			}
 			return strings.ToLower(clip(t, 128))
