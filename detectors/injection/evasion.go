@@ -35,6 +35,7 @@ var Transforms = []Transform{
 	{"html_entities", htmlEntities},
 	{"quoted_printable", qp},
 	{"rot13", rot13},
+	{"reversed", reverse},
 	{"base64_of_url", func(s string) string { return base64.StdEncoding.EncodeToString([]byte(url.PathEscape(s))) }},
 }
 
@@ -212,4 +213,12 @@ func ApplyToRow(t Transform, r Row) string {
 		}
 	}
 	return t.Apply(r.Text)
+}
+
+func reverse(s string) string {
+	r := []rune(s)
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
+	}
+	return string(r)
 }

@@ -334,7 +334,7 @@ const (
 	calibHidden      = 5.0
 	calibExfil       = 4.5
 	calibObfuscation = 0.75
-	minPatternWeight = 0.8
+	minPatternWeight = 1.0
 	maxCalibBias     = -0.5
 )
 

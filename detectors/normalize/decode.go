@@ -67,6 +67,9 @@ func (d *decoder) run(s string, depth int) {
 	if dec, ok := DecodeRot13(s); ok && d.accept(dec, depth) {
 		d.sigs.add(SigRot13)
 	}
+	if dec, ok := DecodeReversed(s); ok && d.accept(dec, depth) {
+		d.sigs.add(SigReversed)
+	}
 }
 
 // Printable reports whether s is valid UTF-8 made mostly (≥ 90%) of
@@ -354,4 +357,70 @@ func rot13Line(s string) bool {
 		k1, k2, n = 0, 0, 0
 	}
 	return rotated >= 2 && rotated >= 2*plain+2 && rotated*8 >= words
+}
+
+// DecodeReversed returns every line written backwards ("snoitcurtsni
+// suoiverp erongi") reversed back, when reversing clearly raises the number
+// of common words, joined by newlines.
+func DecodeReversed(s string) (string, bool) {
+	var b []byte
+	for a := 0; a < len(s); {
+		e := strings.IndexByte(s[a:], '\n')
+		if e < 0 {
+			e = len(s)
+		} else {
+			e += a
+		}
+		if reversedLine(s[a:e]) && utf8.ValidString(s[a:e]) {
+			if b != nil {
+				b = append(b, '\n')
+			}
+			line := []rune(s[a:e])
+			for i := len(line) - 1; i >= 0; i-- {
+				b = utf8.AppendRune(b, line[i])
+			}
+		}
+		a = e + 1
+	}
+	return string(b), b != nil
+}
+
+func reversedLine(s string) bool {
+	plain, rev, words := 0, 0, 0
+	var w [4]byte
+	n := 0
+	for i := 0; i <= len(s); i++ {
+		var c byte = ' '
+		if i < len(s) {
+			c = s[i]
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c >= 'a' && c <= 'z' {
+			if n < 4 {
+				w[n] = c
+			}
+			n++
+			continue
+		}
+		if n > 0 {
+			words++
+			if n <= 4 {
+				k1, k2 := 0, 0
+				for j := 0; j < n; j++ {
+					k1 = k1*27 + int(w[j]-'a'+1)
+					k2 = k2*27 + int(w[n-1-j]-'a'+1)
+				}
+				if isCommon(k1) {
+					plain++
+				}
+				if isCommon(k2) {
+					rev++
+				}
+			}
+		}
+		n = 0
+	}
+	return rev >= 2 && rev >= 2*plain+2 && rev*8 >= words
 }

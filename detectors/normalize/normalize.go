@@ -33,6 +33,7 @@ const (
 	SigHTML        = "html_entities"
 	SigQP          = "quoted_printable"
 	SigRot13       = "rot13"
+	SigReversed    = "reversed_text"
 )
 
 // View is every normalised form of one text; computed once and shared by all
