@@ -244,6 +244,11 @@ func (e *Engine) scanLeaf(st *scanState, path, s string, withInjection bool) boo
 		}
 		// Secrets hidden behind an encoding: report on the whole leaf.
 		for _, d := range view.Decoded {
+			if len(d)*10 > len(s)*9 {
+				// whole-text transforms (rot13, near-identity unescaping):
+				// the raw scan above already saw these bytes.
+				continue
+			}
 			for _, m := range secrets.FindDecoded(d) {
 				st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetSecret, Category: m.Rule + "_encoded", Confidence: m.Confidence * 0.9,
 					Path: path, Start: 0, End: len(s), Value: d[m.Start:m.End]})

@@ -136,8 +136,8 @@ type kw struct {
 }
 
 var (
-	pairSeen [65536]bool
-	pairKws  = map[uint16][]kw{}
+	pairIdx    [65536]uint16 // two-byte prefix -> 1 + index into pairGroups (0 = none)
+	pairGroups [][]kw
 )
 
 func init() {
@@ -147,8 +147,12 @@ func init() {
 				continue
 			}
 			p := uint16(k[0])<<8 | uint16(k[1])
-			pairSeen[p] = true
-			pairKws[p] = append(pairKws[p], kw{k, i})
+			if pairIdx[p] == 0 {
+				pairGroups = append(pairGroups, nil)
+				pairIdx[p] = uint16(len(pairGroups))
+			}
+			g := pairIdx[p] - 1
+			pairGroups[g] = append(pairGroups[g], kw{k, i})
 		}
 	}
 }
@@ -181,10 +185,11 @@ func find(s string, scale float64) []Match {
 	var wins map[int][]window
 	for i := 0; i+1 < len(s); i++ {
 		p := uint16(lowerByte(s[i]))<<8 | uint16(lowerByte(s[i+1]))
-		if !pairSeen[p] {
+		g := pairIdx[p]
+		if g == 0 {
 			continue
 		}
-		for _, k := range pairKws[p] {
+		for _, k := range pairGroups[g-1] {
 			if !hasPrefixFold(s[i:], k.text) {
 				continue
 			}
@@ -193,6 +198,9 @@ func find(s string, scale float64) []Match {
 				continue
 			}
 			if len(k.text) <= 2 && !tokenAfter(s, i+len(k.text)) {
+				continue
+			}
+			if ru.id == "connection-string" && !userinfoAfter(s, i+len(k.text)) {
 				continue
 			}
 			a, b := max(0, i-ru.before), min(len(s), i+len(k.text)+ru.after)
@@ -279,6 +287,23 @@ func isWordDot(c byte) bool {
 
 func isIdent(c byte) bool {
 	return c == ' ' || c == '\t' || c == '.' || c == '-' || c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}
+
+// userinfoAfter: a URL keyword ("https://") only matters for the
+// connection-string rule when user:password@ follows before any space or '/'.
+func userinfoAfter(s string, i int) bool {
+	colon := false
+	for j := i; j < len(s) && j-i < 200; j++ {
+		switch s[j] {
+		case ':':
+			colon = true
+		case '@':
+			return colon
+		case ' ', '\t', '\n', '\r', '/', '"', '\'':
+			return false
+		}
+	}
+	return false
 }
 
 // tokenAfter: a 1-2 byte keyword (gitleaks "ey", "sk", "s.") only counts
