@@ -23,9 +23,9 @@ const Threshold = 0.5
 // probability-like value in 0..1; Flagged is Score >= the detector threshold;
 // Reasons name the layers and signals that contributed.
 type Verdict struct {
-	Score   float64
-	Flagged bool
-	Reasons []string
+	Score   float64  `json:"score"`
+	Flagged bool     `json:"flagged"`
+	Reasons []string `json:"reasons,omitempty"`
 }
 
 // Detector scores text for prompt injection. It is immutable after

@@ -171,6 +171,10 @@ type prefixBuf struct {
 
 var prefixPool = sync.Pool{New: func() any { return &prefixBuf{} }}
 
+// maxChunk bounds the text scored in one prefix-sum pass (scratch memory is
+// 12 bytes per input byte).
+const maxChunk = 64 << 10
+
 // minLine is the shortest line (bytes) scored as its own segment.
 const minLine = 12
 
@@ -182,6 +186,22 @@ const minLine = 12
 func (m *model) logit(s string) (float64, int) {
 	if len(s) == 0 {
 		return float64(m.bias), 0
+	}
+	if len(s) > maxChunk {
+		// Score overlapping chunks so the scratch memory stays bounded;
+		// the overlap (one window) keeps every window and line whole in
+		// some chunk.
+		best, bestAt := math.Inf(-1), 0
+		for a := 0; a < len(s); a += maxChunk - windowSize {
+			b := min(len(s), a+maxChunk)
+			if l, at := m.logit(s[a:b]); l > best {
+				best, bestAt = l, a+at
+			}
+			if b == len(s) {
+				break
+			}
+		}
+		return best, bestAt
 	}
 	if len(s) <= windowSize && strings.IndexByte(s, '\n') < 0 {
 		sum, cnt := int32(0), 0

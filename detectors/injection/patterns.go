@@ -173,18 +173,27 @@ func newPatternSet() *patternSet {
 	return ps
 }
 
-// patternHits accumulates matched rules per reason (each rule counted once).
+// patternHits accumulates rule matches over the views of one text. score is
+// the largest sum of distinct rule weights found within one window of
+// windowSize bytes of one view, so that scattered trigger words in a long
+// benign document do not add up.
 type patternHits struct {
 	matched []bool
 	score   float64
 	reasons map[string]float64
 }
 
-// match scans s (a folded or despaced view) and records matching rules.
+type hit struct {
+	end  int
+	rule int
+}
+
+// match scans s (a folded, despaced or decoded view) and records matching rules.
 func (ps *patternSet) match(s string, despaced bool, h *patternHits) {
 	if h.matched == nil {
 		h.matched = make([]bool, len(ps.rules))
 	}
+	var hits []hit
 	ac := ps.ac
 	if despaced {
 		ac = ps.acDespaced
@@ -192,9 +201,6 @@ func (ps *patternSet) match(s string, despaced bool, h *patternHits) {
 	ac.scan(s, func(p, end int) bool {
 		if despaced {
 			p = ps.despacedRule[p]
-		}
-		if h.matched[p] {
-			return true
 		}
 		r := &ps.rules[p]
 		start := end - len(r.kw)
@@ -207,15 +213,43 @@ func (ps *patternSet) match(s string, despaced bool, h *patternHits) {
 				return true
 			}
 		}
-		h.matched[p] = true
-		h.score += r.weight
-		if h.reasons == nil {
-			h.reasons = map[string]float64{}
+		if len(hits) < maxHits {
+			hits = append(hits, hit{end: end, rule: p})
 		}
-		h.reasons[r.reason] += r.weight
+		if !h.matched[p] {
+			h.matched[p] = true
+			if h.reasons == nil {
+				h.reasons = map[string]float64{}
+			}
+			h.reasons[r.reason] += r.weight
+		}
 		return true
 	})
+	if len(hits) == 0 {
+		return
+	}
+	// sliding window over hits (in end order): sum of distinct rules
+	count := make([]int, len(ps.rules))
+	sum, lo := 0.0, 0
+	for _, x := range hits {
+		if count[x.rule] == 0 {
+			sum += ps.rules[x.rule].weight
+		}
+		count[x.rule]++
+		for hits[lo].end <= x.end-windowSize {
+			y := hits[lo]
+			count[y.rule]--
+			if count[y.rule] == 0 {
+				sum -= ps.rules[y.rule].weight
+			}
+			lo++
+		}
+		h.score = max(h.score, sum)
+	}
 }
+
+// maxHits bounds the hits kept per view (a text made of repeated keywords).
+const maxHits = 4096
 
 func isWordByte(c byte) bool {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
