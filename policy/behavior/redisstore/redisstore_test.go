@@ -107,3 +107,25 @@ func TestRedisTTLPersist(t *testing.T) {
 	require.NoError(t, err)
 	require.Greater(t, c.TTL(ctx, "ttl:s").Val(), 59*time.Minute)
 }
+
+// BenchmarkRedisCall is one call's update and score (OnCall + OnResult)
+// through a private redis-server on loopback, next to the memory store.
+func BenchmarkRedisCall(b *testing.B) {
+	args := []byte(`{"path":"/srv/public/reports/q3.csv"}`)
+	ctx := context.Background()
+	run := func(b *testing.B, s behavior.Store) {
+		e := behavior.New(behavior.Config{EgressTools: []string{"send_email"}, RateLimits: []behavior.RateLimit{{Scope: behavior.ScopeAgent, Limit: 1 << 30}}}, s, nil)
+		c := behavior.Call{Agent: "a", Session: "s", Server: "files", Tool: "read_file", Args: args}
+		r := behavior.Result{Agent: "a", Session: "s", Server: "files", Tool: "read_file", Bytes: 100}
+		b.ReportAllocs()
+		for b.Loop() {
+			e.OnCall(ctx, c)
+			e.OnResult(ctx, r)
+		}
+		if e.StoreErrors() != 0 {
+			b.Fatalf("%d store errors", e.StoreErrors())
+		}
+	}
+	b.Run("memory", func(b *testing.B) { run(b, behavior.NewMemoryStore(behavior.MemoryOptions{})) })
+	b.Run("redis", func(b *testing.B) { run(b, redisstore.New(startRedis(b), "bench:")) })
+}
