@@ -8,8 +8,8 @@
 // entities, quoted-printable, rot13 and Unicode tag smuggling).
 //
 // Invariants:
-//   - Normalize never panics, accepts invalid UTF-8 (replaced by U+FFFD in the
-//     derived forms, Original is untouched) and runs in time linear in the
+//   - Normalize never panics, accepts invalid UTF-8 (invalid bytes are dropped from
+//     the derived forms and reported as a signal; Original is untouched) and runs in time linear in the
 //     input size: every pass is a single scan, decoding is depth ≤ MaxDepth,
 //     at most MaxDecoded results and MaxDecodedBytes bytes in total.
 //   - The View is immutable after Normalize returns and may be shared by

@@ -75,7 +75,9 @@ func Normalize(s string) *View {
 	var sigs sigSet
 	src := s
 	if !utf8.ValidString(src) {
-		src = strings.ToValidUTF8(src, "\uFFFD")
+		// invalid bytes are dropped like invisible characters, so they
+		// cannot split a keyword ("ign\xffore"); their presence is a signal
+		src = strings.ToValidUTF8(src, "")
 		sigs.add(SigInvalidUTF8)
 	}
 	clean, tags, n := stripInvisible(src, &sigs)
@@ -98,7 +100,7 @@ func Normalize(s string) *View {
 func Fold(s string) string {
 	var sigs sigSet
 	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
+		s = strings.ToValidUTF8(s, "")
 	}
 	clean, _, _ := stripInvisible(s, &sigs)
 	return fold(clean, &sigs)
