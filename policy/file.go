@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portcullis-mcp/portcullis/config"
+	"github.com/portcullis-mcp/portcullis/policy/behavior"
 )
 
 // File is the YAML policy document.
@@ -45,6 +46,10 @@ type Spec struct {
 	Risk    RiskSpec     `yaml:"risk"`
 	Result  ResultSpec   `yaml:"result"`
 	CEL     CELSpec      `yaml:"cel"`
+	// Behavior configures the session and behaviour engine (optional;
+	// absent means the processor runs no behaviour engine). See
+	// docs/behavior.md.
+	Behavior *behavior.Config `yaml:"behavior"`
 }
 
 // Rollout says how staged mode picks who is enforced.
@@ -228,6 +233,9 @@ func intp(v int) *int { return &v }
 // ApplyDefaults fills every unset field with its documented default.
 func (f *File) ApplyDefaults() {
 	s := &f.Spec
+	if s.Behavior != nil {
+		s.Behavior.ApplyDefaults()
+	}
 	if s.Mode == "" {
 		s.Mode = ModeEnforce
 	}
@@ -600,6 +608,9 @@ func (f *File) validate() []error {
 	}
 	if s.CEL.CostLimit > 10_000_000 {
 		add("spec.cel.cost_limit", "at most 10000000, got %d", s.CEL.CostLimit)
+	}
+	if s.Behavior != nil {
+		errs = append(errs, s.Behavior.Validate("spec.behavior")...)
 	}
 	return errs
 }

@@ -15,6 +15,7 @@ import (
 	"cel.dev/cel-go/ext"
 
 	"github.com/portcullis-mcp/portcullis/config"
+	"github.com/portcullis-mcp/portcullis/policy/behavior"
 )
 
 // Policy is a compiled, validated, immutable policy. Build it with Parse or
@@ -49,7 +50,8 @@ type Policy struct {
 	minConf     float64
 
 	resultOnBlock string
-	sourceHash    [32]byte // sha256 of the file bytes
+	behavior      *behavior.Config // spec.behavior, nil when absent
+	sourceHash    [32]byte         // sha256 of the file bytes
 }
 
 type server struct {
@@ -94,6 +96,15 @@ type rule struct {
 
 // Name is metadata.name.
 func (p *Policy) Name() string { return p.name }
+
+// Behavior returns the policy's spec.behavior section, defaults applied and
+// validated, ready for behavior.New; ok is false when the policy has none.
+func (p *Policy) Behavior() (cfg behavior.Config, ok bool) {
+	if p.behavior == nil {
+		return behavior.Config{}, false
+	}
+	return *p.behavior, true
+}
 
 // Version is metadata.version, or "sha256:<12 hex>" of the file content.
 func (p *Policy) Version() string { return p.version }
@@ -215,6 +226,7 @@ func compile(f *File, data []byte) (*Policy, []error) {
 		perItem:       *s.Risk.Sensitivity.PerItem,
 		minConf:       *s.Risk.Sensitivity.MinConfidence,
 		resultOnBlock: s.Result.OnBlock,
+		behavior:      s.Behavior,
 	}
 	p.sourceHash = sha256.Sum256(data)
 	if p.version == "" {
