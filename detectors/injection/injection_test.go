@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -144,6 +145,11 @@ func TestFillPrefixMatchesEachFeature(t *testing.T) {
 			if sa[i] != wa[i] || sb[i] != wb[i] || c[i] != wc[i] {
 				t.Fatalf("%q: position %d differs", s, i)
 			}
+		}
+		a2, c2 := make([]int32, n+1), make([]int32, n+1)
+		m.fillPrefix(s, a2, nil, c2)
+		if !slices.Equal(a2, wa) || !slices.Equal(c2, wc) {
+			t.Fatalf("%q: space-A-only pass differs", s)
 		}
 	}
 }

@@ -220,7 +220,11 @@ func (m *model) logit(s string) (float64, int) {
 	clear(sum)
 	clear(sumB)
 	clear(cnt)
-	m.fillPrefix(s, sum, sumB, cnt)
+	if strings.IndexByte(s, '\n') >= 0 {
+		m.fillPrefix(s, sum, sumB, cnt)
+	} else {
+		m.fillPrefix(s, sum, nil, cnt) // no lines: space B is not needed
+	}
 	for i := 1; i <= n; i++ {
 		sum[i] += sum[i-1]
 		sumB[i] += sumB[i-1]
@@ -265,6 +269,10 @@ func (m *model) logit(s string) (float64, int) {
 // hand (no per-feature call) because it is the hot loop of the detector;
 // TestFillPrefixMatchesEachFeature keeps the two identical.
 func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
+	if sumB == nil {
+		m.fillPrefixA(s, sum, cnt)
+		return
+	}
 	q := m.q
 	n := len(s)
 	for i := 0; i < n; i++ {
@@ -304,6 +312,46 @@ func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
 			x = mix(prev*0x01000193 + h*0x2545f491)
 			sum[i+1] += int32(q[x&dimMask])
 			sumB[i+1] += int32(q[x>>(32-dimBits)])
+			cnt[i+1]++
+		}
+		prev = h
+		i = j
+	}
+}
+
+// fillPrefixA is fillPrefix for space A only.
+func (m *model) fillPrefixA(s string, sum, cnt []int32) {
+	q := m.q
+	n := len(s)
+	for i := 0; i < n; i++ {
+		h := uint32(fnvOff)
+		var sa, c int32
+		for k := 0; k < 5 && i+k < n; k++ {
+			h = (h ^ uint32(s[i+k])) * fnvPrime
+			if k >= 2 {
+				sa += int32(q[mix(h+uint32(k)*0x9e3779b9)&dimMask])
+				c++
+			}
+		}
+		sum[i+1] += sa
+		cnt[i+1] += c
+	}
+	prev := uint32(0)
+	for i := 0; i < n; {
+		if !isTokByte(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		h := uint32(fnvOff ^ 0x5bd1e995)
+		for j < n && isTokByte(s[j]) {
+			h = (h ^ uint32(s[j])) * fnvPrime
+			j++
+		}
+		sum[i+1] += int32(q[mix(h^0xa5a5a5a5)&dimMask])
+		cnt[i+1]++
+		if prev != 0 {
+			sum[i+1] += int32(q[mix(prev*0x01000193+h*0x2545f491)&dimMask])
 			cnt[i+1]++
 		}
 		prev = h
