@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/portcullis-mcp/portcullis/audit"
+	"github.com/portcullis-mcp/portcullis/audit/sinks"
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/extproc"
 	"github.com/portcullis-mcp/portcullis/policy"
@@ -54,8 +55,15 @@ func (g *Gateway) engines(ctx context.Context, cfg *config.Config) (extproc.Engi
 		e.Identity = r
 	}
 	if cfg.Audit.Enabled() {
-		l, err := audit.Open(cfg.Audit, audit.WithObserver(g.tel))
+		snks, err := sinks.Open(ctx, cfg.Audit, g.tel.OnSinkError)
 		if err != nil {
+			return e, err
+		}
+		l, err := audit.Open(cfg.Audit, audit.WithSinks(snks...), audit.WithObserver(g.tel))
+		if err != nil {
+			for _, s := range snks {
+				s.Close()
+			}
 			return e, err
 		}
 		g.audit = l
