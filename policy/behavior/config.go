@@ -104,6 +104,11 @@ type Sequence struct {
 	Then []string `yaml:"then"`
 	// Action is block or require_approval (default block).
 	Action string `yaml:"action"`
+	// MinRecords and MinBytes make it a bulk rule: it fires only when the
+	// session's results so far total at least this many records or bytes
+	// (0: any amount).
+	MinRecords int64 `yaml:"min_records"`
+	MinBytes   int64 `yaml:"min_bytes"`
 }
 
 // Verbatim configures the verbatim-value signal.
@@ -314,6 +319,12 @@ func (c *Config) Validate(prefix string) []error {
 		}
 		if s.Action != ActionBlock && s.Action != ActionRequireApproval {
 			add(p+".action", "must be block or require_approval, got %q", s.Action)
+		}
+		if s.MinRecords < 0 {
+			add(p+".min_records", "must not be negative, got %d", s.MinRecords)
+		}
+		if s.MinBytes < 0 {
+			add(p+".min_bytes", "must not be negative, got %d", s.MinBytes)
 		}
 	}
 	if v := c.Verbatim.Action; v != nil && *v != "" && *v != ActionBlock && *v != ActionRequireApproval {

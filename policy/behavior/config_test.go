@@ -21,6 +21,7 @@ func TestParseConfigFull(t *testing.T) {
 	require.Equal(t, []string{"send_email", "http/*", "slack/post_*"}, c.EgressTools)
 	require.Len(t, c.Sequences, 2)
 	require.Equal(t, ActionRequireApproval, c.Sequences[1].Action)
+	require.Equal(t, int64(1000), c.Sequences[1].MinRecords)
 	require.Equal(t, ActionBlock, *c.Verbatim.Action)
 	require.Equal(t, []RateLimit{
 		{Name: "per-agent", Scope: ScopeAgent, Limit: 120, Window: time.Minute, Action: ActionBlock},

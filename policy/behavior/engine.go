@@ -62,11 +62,22 @@ type Engine struct {
 }
 
 type seqRule struct {
-	name   string
-	mask   uint64
-	then   []string
-	action string
+	name       string
+	mask       uint64
+	then       []string
+	action     string
+	minRecords int64
+	minBytes   int64
 }
+
+// session totals vector fields
+const (
+	sBytes = iota
+	sRecords
+	sResults
+	sErrors
+	nSession
+)
 
 // window vector fields
 const (
@@ -104,7 +115,7 @@ func New(cfg Config, store Store, now func() time.Time) *Engine {
 		}
 	}
 	for _, s := range cfg.Sequences {
-		r := seqRule{name: s.Name, then: s.Then, action: s.Action}
+		r := seqRule{name: s.Name, then: s.Then, action: s.Action, minRecords: s.MinRecords, minBytes: s.MinBytes}
 		if len(r.then) == 0 {
 			r.then = cfg.EgressTools
 		}
@@ -454,18 +465,25 @@ func (e *Engine) checkSequences(ctx context.Context, vb *verdictBuilder, c Call)
 	if len(e.seqs) > 0 {
 		cats, err := e.store.OrBits(ctx, "s\x00"+c.Session+"\x00c", 0, e.cfg.SessionTTL)
 		if !e.fail(err) && cats != 0 {
+			var tot [nSession]int64
+			loaded := false
 			for _, s := range e.seqs {
-				if cats&s.mask == 0 {
+				if cats&s.mask == 0 || !matchAny(s.then, c.Server, c.Tool) {
 					continue
 				}
-				for _, g := range s.then {
-					if matchTool(g, c.Server, c.Tool) {
-						why := fmt.Sprintf("toxic flow %s: %s/%s after this session received %s data", s.name, c.Server, c.Tool, e.catNames(cats&s.mask))
-						vb.add(90, why)
-						vb.hard(s.action, "sequence:"+s.name, "")
-						break
+				if !loaded {
+					loaded = true
+					if e.fail(e.store.Add(ctx, "s\x00"+c.Session+"\x00n", zeros[:nSession], tot[:], e.cfg.SessionTTL)) {
+						clear(tot[:])
 					}
 				}
+				if tot[sRecords] < s.minRecords && tot[sBytes] < s.minBytes {
+					continue
+				}
+				why := fmt.Sprintf("toxic flow %s: %s/%s after this session received %s data (%d records, %d bytes in %d results)",
+					s.name, c.Server, c.Tool, e.catNames(cats&s.mask), tot[sRecords], tot[sBytes], tot[sResults])
+				vb.add(90, why)
+				vb.hard(s.action, "sequence:"+s.name, "")
 			}
 		}
 	}
@@ -486,6 +504,15 @@ func (e *Engine) checkSequences(ctx context.Context, vb *verdictBuilder, c Call)
 	}
 	vb.add(e.cfg.Verbatim.Score, "a sensitive value from an earlier result appears verbatim in the arguments of "+c.Server+"/"+c.Tool)
 	vb.hard(*e.cfg.Verbatim.Action, "sequence:verbatim", "")
+}
+
+func matchAny(globs []string, server, tool string) bool {
+	for _, g := range globs {
+		if matchTool(g, server, tool) {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Engine) catNames(bits uint64) string {
@@ -513,6 +540,9 @@ func (e *Engine) OnResult(ctx context.Context, r Result) {
 	if r.Session == "" {
 		return
 	}
+	st := [nSession]int64{sBytes: d[fBytes], sRecords: d[fRecords], sResults: 1, sErrors: d[fErrors]}
+	var sout [nSession]int64
+	e.fail(e.store.Add(ctx, "s\x00"+r.Session+"\x00n", st[:], sout[:], e.cfg.SessionTTL))
 	var bits uint64
 	for _, c := range r.Sensitive {
 		bits |= e.catBit[c]

@@ -61,7 +61,7 @@ func TestScriptBulkReadThenSendBlocked(t *testing.T) {
 	v = e.OnCall(ctx, send)
 	require.Equal(t, ActionBlock, v.Action)
 	require.Equal(t, "sequence:sensitive-then-egress", v.Rule)
-	require.Contains(t, v.Reason, "pii")
+	require.Contains(t, v.Reason, "received pii data (5000 records, 900000 bytes in 1 results)")
 	require.GreaterOrEqual(t, v.Score, 90)
 
 	// Server-qualified egress glob.
@@ -71,6 +71,34 @@ func TestScriptBulkReadThenSendBlocked(t *testing.T) {
 	// Another session is unaffected.
 	v = e.OnCall(ctx, Call{Agent: "a1", Session: "s2", Server: "mail", Tool: "send_email", Args: []byte(`{"to":"bob@example.com"}`)})
 	require.Empty(t, v.Action)
+}
+
+func TestBulkSequenceThresholds(t *testing.T) {
+	cfg := Config{EgressTools: []string{"send_email"}, Sequences: []Sequence{
+		{Name: "bulk-pii", After: []string{"pii"}, MinRecords: 1000, MinBytes: 1 << 20},
+	}}
+	tests := []struct {
+		name    string
+		results []Result
+		rule    string
+	}{
+		{"small read", []Result{{Records: 10, Bytes: 1000, Sensitive: []string{"pii"}}}, ""},
+		{"many records over several results", []Result{{Records: 600, Sensitive: []string{"pii"}}, {Records: 600}}, "sequence:bulk-pii"},
+		{"many bytes", []Result{{Bytes: 2 << 20, Sensitive: []string{"pii"}}}, "sequence:bulk-pii"},
+		{"bulk but other category", []Result{{Records: 5000, Sensitive: []string{"secret"}}}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _ := newEngine(t, cfg)
+			ctx := context.Background()
+			for _, r := range tc.results {
+				r.Agent, r.Session = "a", "s"
+				e.OnResult(ctx, r)
+			}
+			v := e.OnCall(ctx, Call{Agent: "a", Session: "s", Server: "mail", Tool: "send_email"})
+			require.Equal(t, tc.rule, v.Rule, v.Reason)
+		})
+	}
 }
 
 func TestVerbatimValueInArgs(t *testing.T) {
