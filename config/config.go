@@ -23,6 +23,7 @@ type Config struct {
 	Policy    PolicyRef    `yaml:"policy"`
 	Detectors Detectors    `yaml:"detectors"`
 	XDS       XDS          `yaml:"xds"`
+	Telemetry Telemetry    `yaml:"telemetry"`
 	Audit     audit.Config `yaml:"audit"`
 }
 

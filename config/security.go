@@ -119,6 +119,14 @@ func (c *Config) validateSecurity(add func(path, format string, args ...any)) {
 	oneOf("detectors.results.injection", d.Results.Injection, "notice", "block", "allow")
 	oneOf("detectors.results.secrets", d.Results.Secrets, "redact", "block", "allow")
 	oneOf("detectors.results.pii", d.Results.PII, "redact", "block", "allow")
+	if r := c.Telemetry.SampleRatio; r != nil && (*r < 0 || *r > 1) {
+		add("telemetry.sample_ratio", "must be between 0 and 1, got %v", *r)
+	}
+	if u := c.Telemetry.OTLPTracesURL; u != "" {
+		if err := checkUpstreamURL(u); err != nil {
+			add("telemetry.otlp_traces_url", "%v", err)
+		}
+	}
 	if c.Policy.Watch < 0 {
 		add("policy.watch", "must not be negative")
 	}
@@ -154,4 +162,14 @@ type XDS struct {
 	Admin string `yaml:"admin"`
 	// MaxMessageTimeout is ext_proc's max_message_timeout (default 300s).
 	MaxMessageTimeout time.Duration `yaml:"max_message_timeout"`
+}
+
+// Telemetry configures trace export (metrics are always on /metrics).
+type Telemetry struct {
+	// OTLPTracesURL is an OTLP/HTTP traces endpoint, e.g.
+	// http://127.0.0.1:4318/v1/traces. Empty: spans are not exported.
+	OTLPTracesURL string `yaml:"otlp_traces_url"`
+	// SampleRatio of new traces to sample (default 1); an incoming
+	// traceparent's sampling decision is always followed.
+	SampleRatio *float64 `yaml:"sample_ratio"`
 }

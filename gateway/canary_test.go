@@ -204,3 +204,38 @@ func TestTraceContextPropagated(t *testing.T) {
 		t.Fatalf("span parent %s", spans[0].Parent().SpanID())
 	}
 }
+
+func TestOTLPTraceExport(t *testing.T) {
+	var mu sync.Mutex
+	got := 0
+	collector := newUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/traces" {
+			mu.Lock()
+			got++
+			mu.Unlock()
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	files := newUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":{"content":[]}}`)
+	}))
+	cfg, err := config.Parse([]byte(fmt.Sprintf("listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0}\nservers: [{name: files, url: %s/mcp, tools: {allow: [\"*\"]}}]\ntelemetry: {otlp_traces_url: %s/v1/traces}\n", files.srv.URL, collector.srv.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.Start(context.Background(), cfg, gateway.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := post(t, "http://"+gw.ProxyAddr()+"/mcp/files", "application/json", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}`, nil)
+	if status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	_ = gw.Close() // flushes the batch span processor
+	mu.Lock()
+	defer mu.Unlock()
+	if got == 0 {
+		t.Fatal("no OTLP trace export reached the collector")
+	}
+}

@@ -51,6 +51,7 @@ type Gateway struct {
 	policies *policy.Store
 	audit    *audit.Log
 	stops    []func()
+	finals   []func() // run last, after every listener stopped (trace flush)
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -73,7 +74,24 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 	g.cfg.Store(cfg)
 	g.tel = opt.Telemetry
 	if g.tel == nil {
-		g.tel = telemetry.New()
+		var topts []telemetry.Option
+		if u := cfg.Telemetry.OTLPTracesURL; u != "" {
+			ratio := 1.0
+			if cfg.Telemetry.SampleRatio != nil {
+				ratio = *cfg.Telemetry.SampleRatio
+			}
+			tp, err := telemetry.NewOTLPTracerProvider(ctx, u, ratio)
+			if err != nil {
+				return nil, err
+			}
+			g.finals = append(g.finals, func() {
+				sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				_ = tp.Shutdown(sctx)
+			})
+			topts = append(topts, telemetry.WithTracerProvider(tp))
+		}
+		g.tel = telemetry.New(topts...)
 	}
 	eng, err := g.engines(ctx, cfg)
 	if err != nil {
@@ -328,6 +346,9 @@ func (g *Gateway) Close() error {
 			if err := g.audit.Close(); err != nil {
 				g.logger.Error("audit log close", "error", err)
 			}
+		}
+		for _, f := range g.finals {
+			f()
 		}
 	})
 	return nil
