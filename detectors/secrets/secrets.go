@@ -164,7 +164,13 @@ func lowerByte(c byte) byte {
 	return c
 }
 
-const maxInput = 4 << 20
+const (
+	maxInput = 4 << 20
+	// maxWindowsPerRule bounds regexp runs per rule and call: a text with
+	// more keyword hits for one rule (a flood of "password=") is examined
+	// at its first 128 hits only; that is already a bulk-secrets signal.
+	maxWindowsPerRule = 128
+)
 
 // Find returns the secrets in s.
 func Find(s string) []Match { return find(s, 1.0) }
@@ -214,6 +220,9 @@ func find(s string, scale float64) []Match {
 				wins = map[int][]window{}
 			}
 			w := wins[k.rule]
+			if len(w) >= maxWindowsPerRule {
+				continue // budget: adversarial keyword floods stay bounded
+			}
 			if n := len(w); n > 0 && !ru.anchored && a <= w[n-1].b {
 				w[n-1].b = max(w[n-1].b, b)
 			} else {
