@@ -23,8 +23,8 @@ const (
 
 var rules = []rule{
 	// instruction override
-	{kw: "ignore", re: `ignore` + reOverrideTail, weight: 2.5, reason: "instruction_override"},
-	{kw: "disregard", re: `disregard` + reOverrideTail, weight: 2.5, reason: "instruction_override"},
+	{kw: "ignore", re: `ignore` + reOverrideTail, weight: 2.0, reason: "instruction_override"},
+	{kw: "disregard", re: `disregard` + reOverrideTail, weight: 2.0, reason: "instruction_override"},
 	{kw: "forget", re: `forget` + reOverrideTail, weight: 1.5, reason: "instruction_override"},
 	{kw: "override", re: `override` + reOverrideTail, weight: 2.0, reason: "instruction_override"},
 	{kw: "bypass", re: `bypass` + reOverrideTail, weight: 2.0, reason: "instruction_override"},

@@ -240,6 +240,10 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 		ff := normalize.Fold(f)
 		train = append(train, sample{text: ff, label: 0}, sample{text: ff, label: 0, line: true})
 	}
+	// Benign prompts with trigger words in ordinary use (over-defence).
+	for _, tb := range GenerateTriggerBenign(opt.Seed, opt.BenignN/6, false) {
+		train = append(train, sample{text: normalize.Fold(tb), label: 0, w: opt.DirectNegWeight})
+	}
 	gen := GenerateBenign(opt.Seed, opt.BenignN)
 	for i, g := range gen {
 		r := Row{Text: g, Source: "generated", Kind: "tool_result"}

@@ -183,6 +183,14 @@ func run(d *injection.Detector, dataPath, piiPath string, evasionN int) error {
 			pfp++
 		}
 	}
+	tb := injection.GenerateTriggerBenign(20261124, 500, true) // templates never used in training
+	tfp := 0
+	for _, p := range tb {
+		if d.Score(p).Flagged {
+			tfp++
+		}
+	}
+	fmt.Fprintf(w, "trigger-word benign prompts (held-out templates, NotInject-style)\t%d\t%d\t%s\t\n", len(tb), tfp, rate(tfp, len(tb)-tfp))
 	fmt.Fprintf(w, "presidio sentences (pii/dev.jsonl)\t%d\t%d\t%s\t\n", len(pres), pfp, rate(pfp, len(pres)-pfp))
 	bfp, bn := 0, 0
 	for _, r := range eval {
