@@ -386,5 +386,11 @@ func (m *model) windowLogit(sum int32, cnt int) float64 {
 	if cnt == 0 {
 		return float64(m.bias)
 	}
-	return float64(m.bias) + float64(sum)*float64(m.scale)/math.Sqrt(float64(cnt))
+	// Shrink towards neutral when there is little evidence: a 5-letter
+	// word has ~7 features and its logit says little either way.
+	c := float64(cnt)
+	return float64(m.bias) + float64(sum)*float64(m.scale)/math.Sqrt(c)*c/(c+shrinkFeatures)
 }
+
+// shrinkFeatures is the feature count at which a segment's logit is halved.
+const shrinkFeatures = 12

@@ -339,7 +339,7 @@ const (
 	calibExfil       = 4.5
 	calibObfuscation = 0.75
 	minPatternWeight = 1.0
-	maxCalibBias     = -0.5
+	maxCalibBias     = -0.4
 )
 
 // fitCalibration fits bias + weights for (model logit, pattern score,
