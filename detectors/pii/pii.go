@@ -51,6 +51,7 @@ func Find(s string) []Entity {
 	sc.digitRuns()
 	sc.ipv6()
 	sc.contextual()
+	sc.names()
 	return resolve(sc.out)
 }
 
@@ -808,12 +809,75 @@ func nameToken(s string, i int) (int, int, bool) {
 	return st, j, true
 }
 
+// euroStreet matches 1-3 capitalised words then a 1-4 digit house number at
+// i, returning the end. Month names are rejected ("5 May 2021").
+func euroStreet(s string, i int) (int, bool) {
+	k, words := i, 0
+	for words < 3 {
+		if k >= len(s) || !('A' <= s[k] && s[k] <= 'Z') {
+			return 0, false
+		}
+		w := k
+		for k < len(s) && (isAlpha(s[k]) || s[k] >= 0x80 || s[k] == '.' || s[k] == '-') {
+			k++
+		}
+		word := strings.ToLower(strings.TrimSuffix(s[w:k], "."))
+		if slices.Contains(months, word) || k-w < 3 {
+			return 0, false
+		}
+		words++
+		if k+1 < len(s) && s[k] == ' ' && isDigit(s[k+1]) {
+			d := k + 1
+			for d < len(s) && isDigit(s[d]) && d-k <= 5 {
+				d++
+			}
+			if d-k-1 <= 4 && (d >= len(s) || !isWord(s[d])) {
+				return d, true
+			}
+			return 0, false
+		}
+		if k < len(s) && s[k] == ' ' {
+			k++
+			continue
+		}
+		return 0, false
+	}
+	return 0, false
+}
+
 var streetSuffix = []string{"street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "lane", "ln", "drive", "dr",
 	"court", "ct", "way", "place", "pl", "terrace", "square", "sq", "highway", "hwy", "parkway", "pkwy", "circle", "trail", "crescent", "alley", "row"}
 
-// addresses finds "<number> <Capitalised words> <street suffix>" (US style).
+// unitWords introduce an address line component ("Apt. 12", "Suite 400",
+// "P.O. Box 77", "Unit 5022").
+var unitWords = []string{"Apt. ", "Apt ", "Suite ", "P.O. Box ", "PO Box "}
+
+// addresses finds "<number> <Capitalised words> <street suffix>" (US style),
+// "<number> <Capitalised word(s)> <number>" (European style, e.g.
+// "67952 Höfðagata 39") and unit components ("Apt. 946", "Suite 250").
 func (sc *scanner) addresses() {
 	s := sc.s
+	for _, u := range unitWords {
+		from := 0
+		for {
+			k := strings.Index(s[from:], u)
+			if k < 0 {
+				break
+			}
+			p := from + k
+			from = p + len(u)
+			if p > 0 && isWord(s[p-1]) {
+				continue
+			}
+			e := from
+			for e < len(s) && e-from < 6 && (isDigit(s[e]) || (e > from && isAlpha(s[e]) && e-from < 2)) {
+				e++
+			}
+			if e > from && isDigit(s[from]) && (e >= len(s) || !isWord(s[e])) {
+				sc.add(StreetAddress, p, e, 0.6)
+			}
+		}
+	}
 	for i := 0; i < len(s); i++ {
 		if !isDigit(s[i]) || (i > 0 && isWord(s[i-1])) {
 			continue
@@ -824,6 +888,12 @@ func (sc *scanner) addresses() {
 		}
 		if j >= len(s) || s[j] != ' ' || (j < len(s) && isDigit(s[j])) {
 			i = j
+			continue
+		}
+		// European style: number, 1-3 capitalised words (not a month), number.
+		if k, ok := euroStreet(s, j+1); ok {
+			sc.add(StreetAddress, i, k, 0.55)
+			i = k
 			continue
 		}
 		k, words := j+1, 0

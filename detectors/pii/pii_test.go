@@ -48,6 +48,14 @@ func TestFind(t *testing.T) {
 		{"person", "My name is Jay Pearce and I", Person, "Jay Pearce"},
 		{"person title", "Dear Mrs. Diana Usamov,", Person, "Diana Usamov"},
 		{"address", "ship to 350 Fifth Avenue, New York", StreetAddress, "350 Fifth Avenue"},
+		{"euro address", "lives at 67952 Höfðagata 39, Keflavík", StreetAddress, "67952 Höfðagata 39"},
+		{"apartment", "Flat: Apt. 946 in Suwałki", StreetAddress, "Apt. 946"},
+		{"date is not euro address", "on 5 May 2021 we met", StreetAddress, ""},
+		{"gazetteer full name", "Jay Pearce lives here", Person, "Jay Pearce"},
+		{"gazetteer initial", "Directed by Margaret S. Stouffer.", Person, "Margaret S. Stouffer"},
+		{"gazetteer cue", "Hi Freddy, thanks", Person, "Freddy"},
+		{"name-like street", "on Joaquin Suarez 2906 today", Person, ""},
+		{"common word first name", "May I help? Will you come?", Person, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

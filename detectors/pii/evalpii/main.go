@@ -36,7 +36,7 @@ var goldMap = map[string]string{
 	"PERSON": pii.Person, "STREET_ADDRESS": pii.StreetAddress, "DATE_TIME": pii.DateOfBirth,
 }
 
-type counts struct{ tp, fp, fn int }
+type counts struct{ tp, fp, fn, hit int } // tp/fp per prediction; hit/fn per gold span
 
 func main() {
 	path := flag.String("data", "../shared/data/pii/dev.jsonl", "presidio-style JSONL")
@@ -92,6 +92,9 @@ func main() {
 			}
 		}
 		for k, g := range gold {
+			if matched[k] {
+				get(g.Type).hit++
+			}
 			if !matched[k] {
 				get(g.Type).fn++
 				if *verbose {
@@ -105,7 +108,7 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("PII span eval on %s (%d sentences; overlap match, same type)\n", *path, n)
-	fmt.Printf("%-18s %5s %5s %5s %7s %7s %7s\n", "entity", "tp", "fp", "fn", "P", "R", "F2")
+	fmt.Printf("%-18s %5s %5s %5s %5s %7s %7s %7s\n", "entity", "tp", "fp", "gold", "fn", "P", "R", "F2")
 	types := make([]string, 0, len(res))
 	for t := range res {
 		types = append(types, t)
@@ -119,7 +122,9 @@ func main() {
 		all.tp += c.tp
 		all.fp += c.fp
 		all.fn += c.fn
+		all.hit += c.hit
 		if structured[t] {
+			st.hit += c.hit
 			st.tp += c.tp
 			st.fp += c.fp
 			st.fn += c.fn
@@ -133,12 +138,12 @@ func main() {
 
 func printRow(t string, c counts) {
 	p := ratio(c.tp, c.tp+c.fp)
-	r := ratio(c.tp, c.tp+c.fn)
+	r := ratio(c.hit, c.hit+c.fn)
 	f2 := 0.0
 	if p+r > 0 {
 		f2 = 5 * p * r / (4*p + r)
 	}
-	fmt.Printf("%-18s %5d %5d %5d %7.3f %7.3f %7.3f\n", t, c.tp, c.fp, c.fn, p, r, f2)
+	fmt.Printf("%-18s %5d %5d %5d %5d %7.3f %7.3f %7.3f\n", t, c.tp, c.fp, c.hit+c.fn, c.fn, p, r, f2)
 }
 
 func ratio(a, b int) float64 {
