@@ -64,11 +64,16 @@ func (d *decoder) run(s string, depth int) {
 	if dec, ok := DecodeQP(s); ok && d.accept(dec, depth) {
 		d.sigs.add(SigQP)
 	}
-	if dec, ok := DecodeRot13(s); ok && d.accept(dec, depth) {
-		d.sigs.add(SigRot13)
+	rotHint, revHint := lineHints(s)
+	if rotHint {
+		if dec, ok := DecodeRot13(s); ok && d.accept(dec, depth) {
+			d.sigs.add(SigRot13)
+		}
 	}
-	if dec, ok := DecodeReversed(s); ok && d.accept(dec, depth) {
-		d.sigs.add(SigReversed)
+	if revHint {
+		if dec, ok := DecodeReversed(s); ok && d.accept(dec, depth) {
+			d.sigs.add(SigReversed)
+		}
 	}
 }
 
@@ -423,4 +428,53 @@ func reversedLine(s string) bool {
 		n = 0
 	}
 	return rev >= 2 && rev >= 2*plain+2 && rev*8 >= words
+}
+
+// lineHints reports, in one pass, whether any line would pass the rot13 or
+// the reversed-text test (same criteria as rot13Line and reversedLine), so
+// the common case costs one scan instead of two.
+func lineHints(s string) (rotOK, revOK bool) {
+	plain, rotated, reversed, words := 0, 0, 0, 0
+	k1, k2, k3, n, pw := 0, 0, 0, 0, 1
+	for i := 0; i <= len(s); i++ {
+		var c byte = '\n'
+		if i < len(s) {
+			c = s[i]
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c >= 'a' && c <= 'z' {
+			if n < 4 {
+				v := int(c - 'a' + 1)
+				k1 = k1*27 + v
+				k2 = k2*27 + int(rot(c)-'a'+1)
+				k3 += v * pw
+				pw *= 27
+			}
+			n++
+			continue
+		}
+		if n > 0 {
+			words++
+			if n <= 4 {
+				if isCommon(k1) {
+					plain++
+				}
+				if isCommon(k2) {
+					rotated++
+				}
+				if isCommon(k3) {
+					reversed++
+				}
+			}
+		}
+		k1, k2, k3, n, pw = 0, 0, 0, 0, 1
+		if c == '\n' {
+			rotOK = rotOK || (rotated >= 2 && rotated >= 2*plain+2 && rotated*8 >= words)
+			revOK = revOK || (reversed >= 2 && reversed >= 2*plain+2 && reversed*8 >= words)
+			plain, rotated, reversed, words = 0, 0, 0, 0
+		}
+	}
+	return rotOK, revOK
 }

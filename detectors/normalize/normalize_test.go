@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func containsAny(list []string, want string) bool {
@@ -210,6 +211,14 @@ func FuzzDecoders(f *testing.F) {
 		}
 		if out, ok := DecodeReversed(s); ok && len(out) > len(s) {
 			t.Fatal("reversal grew")
+		}
+		// the one-pass hint must never miss a line the decoders accept
+		rh, vh := lineHints(s)
+		if _, ok := DecodeRot13(s); ok && !rh {
+			t.Fatal("rot13 hint missed")
+		}
+		if _, ok := DecodeReversed(s); ok && !vh && utf8.ValidString(s) {
+			t.Fatal("reversed hint missed")
 		}
 	})
 }

@@ -163,7 +163,7 @@ func run(d *injection.Detector, dataPath, piiPath string, evasionN int) error {
 	fmt.Print("\n\n")
 
 	// Benign tool-result text.
-	fmt.Println("== FPR on benign tool-result text (target <= 0.01)")
+	fmt.Println("== FPR on benign text (target <= 0.01 on tool-result slices; the trigger-word slice is user-style prompts)")
 	fmt.Fprintln(w, "slice\tn\tFP\tFPR\t")
 	gen := injection.GenerateBenign(20261124, 2000) // seed unseen in training
 	fp := 0
