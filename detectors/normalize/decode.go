@@ -93,9 +93,15 @@ func Printable(s string) bool {
 	return n > 0 && bad*10 <= n
 }
 
-func isB64(c byte) bool {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '-' || c == '_' || c == '='
-}
+var b64Class = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		t[c] = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '+' || b == '/' || b == '-' || b == '_' || b == '='
+	}
+	return t
+}()
+
+func isB64(c byte) bool { return b64Class[c] }
 
 // Base64Runs returns up to maxCandidates runs of ≥ 16 base64/base32/hex
 // alphabet characters (the candidates for binary-to-text decoding).
