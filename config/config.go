@@ -16,15 +16,17 @@ import (
 // Config is the gateway configuration file (portcullis.yaml). Sections owned
 // by other packages (audit) embed those packages' own config types.
 type Config struct {
-	Listen    Listen       `yaml:"listen"`
-	Limits    Limits       `yaml:"limits"`
-	Servers   []Server     `yaml:"servers"`
-	Identity  Identity     `yaml:"identity"`
-	Policy    PolicyRef    `yaml:"policy"`
-	Detectors Detectors    `yaml:"detectors"`
-	XDS       XDS          `yaml:"xds"`
-	Telemetry Telemetry    `yaml:"telemetry"`
-	Audit     audit.Config `yaml:"audit"`
+	Listen    Listen    `yaml:"listen"`
+	Limits    Limits    `yaml:"limits"`
+	Servers   []Server  `yaml:"servers"`
+	Identity  Identity  `yaml:"identity"`
+	Policy    PolicyRef `yaml:"policy"`
+	Detectors Detectors `yaml:"detectors"`
+	XDS       XDS       `yaml:"xds"`
+	Telemetry Telemetry `yaml:"telemetry"`
+	// Behavior is the behaviour engine's state store.
+	Behavior BehaviorStore `yaml:"behavior"`
+	Audit    audit.Config  `yaml:"audit"`
 }
 
 // Listen holds the listener addresses. An empty address disables that listener

@@ -173,3 +173,14 @@ type Telemetry struct {
 	// traceparent's sampling decision is always followed.
 	SampleRatio *float64 `yaml:"sample_ratio"`
 }
+
+// BehaviorStore selects where the session/behaviour engine keeps state (its
+// rules live in the policy's spec.behavior).
+type BehaviorStore struct {
+	// Redis is host:port of a Redis shared by all processor replicas.
+	// Empty: in-memory, bounded by MaxEntries / MaxBytes.
+	Redis      string `yaml:"redis"`
+	Prefix     string `yaml:"prefix"`
+	MaxEntries int    `yaml:"max_entries"`
+	MaxBytes   int64  `yaml:"max_bytes"`
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/policy"
+	"github.com/portcullis-mcp/portcullis/policy/behavior"
 )
 
 // Finding is one detector result as the processor uses it: enough for the
@@ -22,6 +23,22 @@ type Finding struct {
 	Path       string // JSON path inside the scanned value, e.g. "content.0.text"
 	Confidence float64
 	Count      int
+	// Value is the matched text, kept in memory only for the behaviour
+	// engine's verbatim-reuse check (which stores salted hashes). It is
+	// never logged, audited or exported.
+	Value string
+}
+
+// Behavior is the session and behaviour engine (policy/behavior).
+type Behavior interface {
+	OnCall(ctx context.Context, c behavior.Call) behavior.Verdict
+	OnResult(ctx context.Context, r behavior.Result)
+	PinTools(ctx context.Context, server string, tools []behavior.ToolDef) behavior.PinReport
+}
+
+// BehaviorSource yields the active behaviour engine (nil: none).
+type BehaviorSource interface {
+	Current() Behavior
 }
 
 // Detector is what the processor needs from the detection engine. It is
@@ -84,6 +101,7 @@ type Engines struct {
 	Policy      PolicySource
 	Audit       Auditor
 	Telemetry   *telemetry.Telemetry
+	Behavior    BehaviorSource
 	ResultRules ResultRules
 }
 

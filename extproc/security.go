@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/mcp"
 	"github.com/portcullis-mcp/portcullis/policy"
+	"github.com/portcullis-mcp/portcullis/policy/behavior"
 )
 
 // callState follows one tools/call from request to result.
@@ -72,7 +74,26 @@ func (st *stream) decideRequest(m *mcp.Message) verdict {
 		}
 		st.countFindings(findings)
 	}
+	var bv behavior.Verdict
+	st.bsig = nil
+	if st.beh != nil {
+		bv = st.beh.OnCall(st.ctx, behavior.Call{Agent: st.agent.ID, Session: st.req.sessionID, Server: st.server.Name, Tool: tool, Args: argsRaw})
+		st.bsig = &policy.BehaviorSignal{Score: bv.Score, Reason: bv.Reason}
+	}
 	d := st.evaluate(policy.PlaneRequest, m.Method, tool, argsRaw, findings)
+	st.bsig = nil
+	if bv.Action == "block" || bv.Action == "require_approval" {
+		// Behaviour rules (toxic flows, rate limits, rug-pulled tools)
+		// force the decision; they are enforced like any deny rule.
+		a := policy.ActionBlock
+		if bv.Action == "require_approval" {
+			a = policy.ActionRequireApproval
+		}
+		if a.Severity() > d.Action.Severity() {
+			d.Action, d.WouldAction, d.Rule, d.Enforced, d.Mode = a, a, bv.Rule, true, policy.ModeEnforce
+			d.Reasons = append([]string{bv.Reason}, d.Reasons...)
+		}
+	}
 	cs.decisionID = d.ID
 	rec := st.record(audit.PlaneRequest, m, tool, d, findings)
 	if st.srv.eng.Audit != nil && len(argsRaw) > 0 {
@@ -86,12 +107,12 @@ func (st *stream) decideRequest(m *mcp.Message) verdict {
 	switch d.Action {
 	case policy.ActionBlock:
 		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
-			"tool call "+strconv.Quote(truncate(tool, 128))+" blocked by policy: "+firstReason(d),
-			&mcp.ErrorData{DecisionID: d.ID, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score})
+			"tool call "+strconv.Quote(truncate(tool, 128))+" blocked by policy: "+reasons(d),
+			&mcp.ErrorData{DecisionID: d.ID, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score, Reason: reasons(d)})
 	case policy.ActionRequireApproval:
 		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeApprovalRequired,
-			"tool call "+strconv.Quote(truncate(tool, 128))+" requires approval by a person; it was not executed (approval id "+d.ID+")",
-			&mcp.ErrorData{DecisionID: d.ID, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score,
+			"tool call "+strconv.Quote(truncate(tool, 128))+" requires approval by a person ("+reasons(d)+"); it was not executed (approval id "+d.ID+")",
+			&mcp.ErrorData{DecisionID: d.ID, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score, Reason: reasons(d),
 				Extra: map[string]string{"approval_id": d.ID, "status": "pending"}})
 	case policy.ActionSandbox:
 		if st.server.Sandbox == "" {
@@ -143,6 +164,26 @@ func (st *stream) decideRequest(m *mcp.Message) verdict {
 	return v
 }
 
+// reasons explains a decision for the caller: the policy's reasons, most
+// important first (at most three), or the rule.
+func reasons(d policy.Decision) string {
+	out := d.Reasons[:min(2, len(d.Reasons))]
+	if strings.HasPrefix(d.Rule, "risk:") {
+		// A score band decided: name the factors that drove the score.
+		fs := slices.Clone(d.Factors)
+		slices.SortFunc(fs, func(a, b policy.Factor) int { return b.Value*b.Weight - a.Value*a.Weight })
+		for _, f := range fs[:min(2, len(fs))] {
+			if f.Value > 0 && f.Weight > 0 && f.Reason != "" {
+				out = append(out, f.Name+" "+strconv.Itoa(f.Value)+": "+f.Reason)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return "rule " + d.Rule
+	}
+	return truncate(strings.Join(out, "; "), 400)
+}
+
 func firstReason(d policy.Decision) string {
 	if len(d.Reasons) > 0 {
 		return d.Reasons[0]
@@ -159,6 +200,7 @@ func (st *stream) evaluate(plane policy.Plane, method, tool string, args []byte,
 		Plane: plane, Method: method, Server: st.server.Name, Tool: tool, Args: args,
 		Agent: st.agent, Session: st.req.sessionID, Findings: toPolicyFindings(findings),
 		Annotations: st.srv.annot.get(st.server.Name, tool),
+		Behavior:    st.bsig,
 	}
 	if st.pol.Mode() == policy.ModeShadow {
 		// Shadow: evaluate off the request path, record what would have
@@ -239,6 +281,9 @@ func (st *stream) decideResult(m *mcp.Message, call pendingCall) []byte {
 				"the gateway could not inspect this tool result ("+truncate(err.Error(), 160)+") and withheld it", nil)
 		}
 		st.countFindings(findings)
+	}
+	if st.beh != nil {
+		st.beh.OnResult(st.ctx, behaviorResult(st, call.name, res, findings))
 	}
 	d := st.evaluate(policy.PlaneResult, "tools/call", call.name, nil, findings)
 	rec := st.record(audit.PlaneResult, m, call.name, d, findings)
@@ -541,6 +586,53 @@ func (st *stream) auditPoisonedTool(m *mcp.Message, tool string) {
 	if t := st.srv.eng.Telemetry; t != nil {
 		t.Decision(st.server.Name, audit.PlaneResult, audit.DecisionBlock)
 		t.DetectorHits("tool_poisoning", 1)
+	}
+	_ = st.appendAudit(r)
+}
+
+// behaviorResult summarises a tool result for the behaviour engine: sizes,
+// sensitive categories and the matched values (hashed by the engine).
+func behaviorResult(st *stream, tool string, res gjson.Result, findings []Finding) behavior.Result {
+	r := behavior.Result{Agent: st.agent.ID, Session: st.req.sessionID, Server: st.server.Name, Tool: tool,
+		Bytes: len(res.Raw), IsError: res.Get("isError").Bool()}
+	r.Records = int(res.Get("content.#").Int())
+	if sc := res.Get("structuredContent"); sc.IsObject() {
+		sc.ForEach(func(_, v gjson.Result) bool {
+			if v.IsArray() {
+				r.Records = max(r.Records, int(v.Get("#").Int()))
+			}
+			return true
+		})
+	}
+	seen := map[string]bool{}
+	for _, f := range findings {
+		cat := f.Category
+		if f.Detector == "secret" {
+			cat = "secret"
+		}
+		if f.Detector != "pii" && f.Detector != "secret" {
+			continue
+		}
+		if !seen[cat] {
+			seen[cat] = true
+			r.Sensitive = append(r.Sensitive, cat)
+		}
+		if f.Value != "" && len(r.Values) < 64 {
+			r.Values = append(r.Values, []byte(f.Value))
+		}
+	}
+	return r
+}
+
+// auditPinning records a tool withheld or flagged by tool pinning.
+func (st *stream) auditPinning(m *mcp.Message, tool, rule, finding string) {
+	r := audit.NewRecord(audit.PlaneResult, audit.DecisionBlock)
+	r.WouldBe = audit.DecisionBlock
+	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, st.server.Name, truncate(tool, 128), "tools/list", strings.Trim(string(m.ID), `"`)
+	r.Rules = append(r.Rules, rule)
+	r.Findings = append(r.Findings, audit.Finding{Type: "behavior:" + finding, Count: 1})
+	if t := st.srv.eng.Telemetry; t != nil {
+		t.Decision(st.server.Name, audit.PlaneResult, audit.DecisionBlock)
 	}
 	_ = st.appendAudit(r)
 }

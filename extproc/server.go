@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
-	"google.golang.org/grpc/metadata"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/portcullis-mcp/portcullis/config"
@@ -82,6 +82,9 @@ func (s *Server) Process(ps extprocv3.ExternalProcessor_ProcessServer) error {
 	}
 	if s.eng.Policy != nil {
 		st.pol = s.eng.Policy.Current()
+	}
+	if s.eng.Behavior != nil {
+		st.beh = s.eng.Behavior.Current()
 	}
 	defer st.finish()
 	for {

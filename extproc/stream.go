@@ -15,6 +15,7 @@ import (
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/mcp"
 	"github.com/portcullis-mcp/portcullis/policy"
+	"github.com/portcullis-mcp/portcullis/policy/behavior"
 )
 
 // pendingCall is a client request on this HTTP request awaiting its response.
@@ -42,6 +43,9 @@ type stream struct {
 	attrs map[string]*structpb.Struct
 	agent policy.Identity
 	pol   *policy.Policy
+	beh   Behavior
+	// bsig is the behaviour signal of the call being decided.
+	bsig *policy.BehaviorSignal
 	// lone is the id of the only request in the body, used to address errors
 	// about a malformed response.
 	lone mcp.ID
@@ -451,6 +455,26 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 		}
 		for name := range poisoned {
 			st.auditPoisonedTool(m, name)
+		}
+	}
+	if st.beh != nil {
+		var defs []behavior.ToolDef
+		tools.ForEach(func(_, t gjson.Result) bool {
+			if n := t.Get("name"); n.Type == gjson.String {
+				defs = append(defs, behavior.ToolDef{Name: n.Str, Raw: []byte(t.Raw)})
+			}
+			return true
+		})
+		rep := st.beh.PinTools(st.ctx, st.server.Name, defs)
+		for name, diff := range rep.Changed {
+			if poisoned == nil {
+				poisoned = map[string]string{}
+			}
+			poisoned[name] = "changed since pinned: " + diff
+			st.auditPinning(m, name, "pinning:changed-tool", "changed_tool_definition")
+		}
+		for name := range rep.Shadowed {
+			st.auditPinning(m, name, "pinning:shadowed-tool", "tool_shadowing")
 		}
 	}
 	kept := make([]byte, 0, len(tools.Raw))

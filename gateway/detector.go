@@ -118,7 +118,7 @@ var entityNames = map[string]string{
 }
 
 func convert(f detectors.Finding) extproc.Finding {
-	out := extproc.Finding{Detector: f.Detector, Category: f.Category, Path: f.Path, Confidence: f.Confidence, Count: 1}
+	out := extproc.Finding{Detector: f.Detector, Category: f.Category, Path: f.Path, Confidence: f.Confidence, Count: 1, Value: f.Value}
 	switch f.Detector {
 	case detectors.DetPII:
 		out.Category = "pii"

@@ -30,8 +30,15 @@ func (g *Gateway) engines(ctx context.Context, cfg *config.Config) (extproc.Engi
 			return e, err
 		}
 		g.policies = policy.NewStore(p)
+		beh, closeStore := newBehaviors(cfg)
+		g.finals = append(g.finals, closeStore)
+		beh.update(p)
+		e.Behavior = beh
 		g.policies.OnReload(func(ev policy.ReloadEvent) {
 			g.tel.PolicyReload(ev.Err)
+			if ev.Err == nil {
+				beh.update(g.policies.Current())
+			}
 			if ev.Err != nil {
 				g.logger.Error("policy reload failed; keeping the running policy", "path", ev.Path, "version", ev.OldVersion, "error", ev.Err)
 				return

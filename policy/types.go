@@ -26,6 +26,10 @@ const (
 	ActionBlock           Action = "block"
 )
 
+// Severity orders actions from allow (0) to block (4); callers combining
+// decisions keep the more severe one.
+func (a Action) Severity() int { return a.severity() }
+
 // severity orders actions: deny overrides everything.
 func (a Action) severity() int {
 	switch a {
