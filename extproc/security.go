@@ -108,17 +108,17 @@ func (st *stream) decideRequest(m *mcp.Message) verdict {
 	case policy.ActionBlock:
 		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
 			"tool call "+strconv.Quote(truncate(tool, 128))+" blocked by policy: "+reasons(d),
-			&mcp.ErrorData{DecisionID: d.ID, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score, Reason: reasons(d)})
+			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score, Reason: reasons(d)})
 	case policy.ActionRequireApproval:
 		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeApprovalRequired,
 			"tool call "+strconv.Quote(truncate(tool, 128))+" requires approval by a person ("+reasons(d)+"); it was not executed (approval id "+d.ID+")",
-			&mcp.ErrorData{DecisionID: d.ID, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score, Reason: reasons(d),
+			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score, Reason: reasons(d),
 				Extra: map[string]string{"approval_id": d.ID, "status": "pending"}})
 	case policy.ActionSandbox:
 		if st.server.Sandbox == "" {
 			v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
 				"tool call "+strconv.Quote(truncate(tool, 128))+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked",
-				&mcp.ErrorData{DecisionID: d.ID, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score})
+				&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score})
 			rec.Decision = audit.DecisionBlock
 		} else {
 			v.sandbox = true
@@ -307,7 +307,7 @@ func (st *stream) decideResult(m *mcp.Message, call pendingCall) []byte {
 			}
 		}
 		out = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, "tool result blocked by the gateway: "+firstReason(d),
-			&mcp.ErrorData{DecisionID: d.ID, Rule: d.Rule, Server: st.server.Name, Tool: truncate(call.name, 128), Score: d.Score})
+			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: truncate(call.name, 128), Score: d.Score})
 		errType = strconv.Itoa(mcp.CodePolicyDenied)
 	case policy.ActionRedact:
 		if eng.Detector != nil {

@@ -103,7 +103,7 @@ func TestPolicyQuickstartDecisions(t *testing.T) {
 		_, err := files.CallTool(ctx, &sdk.CallToolParams{Name: "read_file", Arguments: map[string]any{"path": "../../etc/passwd"}})
 		werr := rpcError(t, err)
 		d := errData(t, werr)
-		if werr.Code != -32001 || d["rule"] != "files-stay-in-sandbox" || d["decision_id"] == "" || d["score"] == nil {
+		if werr.Code != -32001 || d["rule"] != "files-stay-in-sandbox" || d["policy_version"] != "2026-11-24.1" || d["decision_id"] == "" || d["score"] == nil {
 			t.Fatalf("unexpected refusal %d %s", werr.Code, werr.Data)
 		}
 		if e.files.saw("POST tools/call read_file") && strings.Contains(fmt.Sprint(e.files.seen), "passwd") {

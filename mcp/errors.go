@@ -14,7 +14,9 @@ type ErrorData struct {
 	Tool       string
 	Score      int // -1 when no score applies
 	Reason     string
-	Extra      map[string]string
+	// PolicyVersion is the version of the policy that decided, if any.
+	PolicyVersion string
+	Extra         map[string]string
 }
 
 // AppendErrorResponse appends a JSON-RPC error response to dst. id is the raw
@@ -46,6 +48,7 @@ func AppendErrorResponse(dst []byte, id ID, code int, msg string, data *ErrorDat
 		field("server", data.Server)
 		field("tool", data.Tool)
 		field("reason", data.Reason)
+		field("policy_version", data.PolicyVersion)
 		if data.Score >= 0 {
 			dst = append(dst, `,"score":`...)
 			dst = strconv.AppendInt(dst, int64(data.Score), 10)
