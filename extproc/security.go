@@ -557,35 +557,32 @@ func (st *stream) rememberAnnotations(tool string, a gjson.Result) {
 
 // auditTrustRefusal records a trust-plane refusal (disallowed tool).
 func (st *stream) auditTrustRefusal(m *mcp.Message) {
+	tool := m.Params.Get("name").Str
+	_, rule := st.server.ToolDecision(tool)
+	st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, m.Method, m.ID, tool, rule, "")
+}
+
+// auditDecision records a decision the policy engine did not produce (trust
+// plane, tool poisoning, tool pinning). finding, when set, is the finding type.
+func (st *stream) auditDecision(plane audit.Plane, d audit.Decision, method string, id mcp.ID, tool, rule, finding string) {
 	if st.srv.eng.Audit == nil && st.srv.eng.Telemetry == nil {
 		return
 	}
-	tool := m.Params.Get("name").Str
-	_, rule := st.server.ToolDecision(tool)
-	r := audit.NewRecord(audit.PlaneRequest, audit.DecisionBlock)
-	r.WouldBe = audit.DecisionBlock
-	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, st.server.Name, truncate(tool, 128), m.Method, strings.Trim(string(m.ID), `"`)
+	r := audit.NewRecord(plane, d)
+	r.WouldBe = d
+	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, st.server.Name, truncate(tool, 128), method, strings.Trim(string(id), `"`)
 	r.Rules = append(r.Rules, rule)
-	r.ErrorType = strconv.Itoa(mcp.CodePolicyDenied)
+	if finding != "" {
+		r.Findings = append(r.Findings, audit.Finding{Type: finding, Count: 1})
+	}
+	if plane == audit.PlaneRequest && d == audit.DecisionBlock {
+		r.ErrorType = strconv.Itoa(mcp.CodePolicyDenied)
+	}
 	if st.pol != nil {
 		r.PolicyVersion = st.pol.Version()
 	}
 	if t := st.srv.eng.Telemetry; t != nil {
-		t.Decision(st.server.Name, audit.PlaneRequest, audit.DecisionBlock)
-	}
-	_ = st.appendAudit(r)
-}
-
-// auditPoisonedTool records a tool withheld from tools/list.
-func (st *stream) auditPoisonedTool(m *mcp.Message, tool string) {
-	r := audit.NewRecord(audit.PlaneResult, audit.DecisionBlock)
-	r.WouldBe = audit.DecisionBlock
-	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, st.server.Name, truncate(tool, 128), "tools/list", strings.Trim(string(m.ID), `"`)
-	r.Rules = append(r.Rules, "builtin:tool-poisoning")
-	r.Findings = append(r.Findings, audit.Finding{Type: "poison:tool_description", Count: 1})
-	if t := st.srv.eng.Telemetry; t != nil {
-		t.Decision(st.server.Name, audit.PlaneResult, audit.DecisionBlock)
-		t.DetectorHits("tool_poisoning", 1)
+		t.Decision(st.server.Name, plane, d)
 	}
 	_ = st.appendAudit(r)
 }
@@ -622,17 +619,4 @@ func behaviorResult(st *stream, tool string, res gjson.Result, findings []Findin
 		}
 	}
 	return r
-}
-
-// auditPinning records a tool withheld or flagged by tool pinning.
-func (st *stream) auditPinning(m *mcp.Message, tool, rule, finding string) {
-	r := audit.NewRecord(audit.PlaneResult, audit.DecisionBlock)
-	r.WouldBe = audit.DecisionBlock
-	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, st.server.Name, truncate(tool, 128), "tools/list", strings.Trim(string(m.ID), `"`)
-	r.Rules = append(r.Rules, rule)
-	r.Findings = append(r.Findings, audit.Finding{Type: "behavior:" + finding, Count: 1})
-	if t := st.srv.eng.Telemetry; t != nil {
-		t.Decision(st.server.Name, audit.PlaneResult, audit.DecisionBlock)
-	}
-	_ = st.appendAudit(r)
 }

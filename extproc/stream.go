@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/sjson"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/mcp"
 	"github.com/portcullis-mcp/portcullis/policy"
@@ -454,7 +455,10 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 			return mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not inspect this tools/list result and withheld it", nil)
 		}
 		for name := range poisoned {
-			st.auditPoisonedTool(m, name)
+			st.auditDecision(audit.PlaneResult, audit.DecisionBlock, "tools/list", m.ID, name, "builtin:tool-poisoning", "poison:tool_description")
+			if t := st.srv.eng.Telemetry; t != nil {
+				t.DetectorHits("tool_poisoning", 1)
+			}
 		}
 	}
 	if st.beh != nil {
@@ -471,10 +475,12 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 				poisoned = map[string]string{}
 			}
 			poisoned[name] = "changed since pinned: " + diff
-			st.auditPinning(m, name, "pinning:changed-tool", "changed_tool_definition")
+			st.auditDecision(audit.PlaneResult, audit.DecisionBlock, "tools/list", m.ID, name, "pinning:changed-tool", "behavior:changed_tool_definition")
 		}
 		for name := range rep.Shadowed {
-			st.auditPinning(m, name, "pinning:shadowed-tool", "tool_shadowing")
+			// Shadowing is flagged, not withheld: two servers may legitimately
+			// share a tool name.
+			st.auditDecision(audit.PlaneResult, audit.DecisionAllow, "tools/list", m.ID, name, "pinning:shadowed-tool", "behavior:tool_shadowing")
 		}
 	}
 	kept := make([]byte, 0, len(tools.Raw))
