@@ -119,6 +119,7 @@ type Record struct {
 	Tool          string   // tool (or prompt/resource) name
 	Method        string   // JSON-RPC method, e.g. tools/call
 	RPCID         string   // JSON-RPC id in string form
+	DecisionID    string   // the gateway's decision id, as returned to the client in error data
 	Rules         []string // matched policy rule ids
 	Risk          int      // 0..100
 	Factors       []Factor
@@ -269,7 +270,13 @@ func (r *Record) appendCanonical(b []byte, seq uint64, prev []byte, withContent 
 		b = appendEsc(b, r.TraceID)
 		b = append(b, `"}`...)
 	}
-	b = append(b, `,"unmapped":{"portcullis":{"plane":"`...)
+	b = append(b, `,"unmapped":{"portcullis":{`...)
+	if r.DecisionID != "" {
+		b = append(b, `"decision_id":"`...)
+		b = appendEsc(b, r.DecisionID)
+		b = append(b, `",`...)
+	}
+	b = append(b, `"plane":"`...)
 	b = append(b, r.Plane.String()...)
 	b = append(b, `","decision":"`...)
 	b = append(b, r.Decision.String()...)

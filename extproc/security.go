@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"strconv"
@@ -452,6 +453,7 @@ func (st *stream) record(plane audit.Plane, m *mcp.Message, tool string, d polic
 		r.Findings = append(r.Findings, audit.Finding{Type: k, Count: n})
 	}
 	r.PolicyVersion = d.PolicyVersion
+	r.DecisionID = d.ID
 	if cs := st.calls[m.ID]; cs != nil {
 		r.TraceID = cs.traceID
 		if plane == audit.PlaneResult {
@@ -556,22 +558,27 @@ func (st *stream) rememberAnnotations(tool string, a gjson.Result) {
 }
 
 // auditTrustRefusal records a trust-plane refusal (disallowed tool).
-func (st *stream) auditTrustRefusal(m *mcp.Message) {
+func (st *stream) auditTrustRefusal(m *mcp.Message, refusal []byte) {
 	tool := m.Params.Get("name").Str
 	_, rule := st.server.ToolDecision(tool)
-	st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, m.Method, m.ID, tool, rule, "")
+	st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, m.Method, m.ID, tool, rule, "", gjson.GetBytes(refusal, "error.data.decision_id").Str)
 }
 
 // auditDecision records a decision the policy engine did not produce (trust
 // plane, tool poisoning, tool pinning). finding, when set, is the finding type.
-func (st *stream) auditDecision(plane audit.Plane, d audit.Decision, method string, id mcp.ID, tool, rule, finding string) {
+func (st *stream) auditDecision(plane audit.Plane, d audit.Decision, method string, id mcp.ID, tool, rule, finding, decisionID string) {
 	if st.srv.eng.Audit == nil && st.srv.eng.Telemetry == nil {
 		return
 	}
 	r := audit.NewRecord(plane, d)
 	r.WouldBe = d
-	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, st.server.Name, truncate(tool, 128), method, strings.Trim(string(id), `"`)
+	server, label := truncate(st.serverName, 64), st.serverName
+	if st.server == nil {
+		label = "unknown" // keep metric labels to configured names
+	}
+	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, server, truncate(tool, 128), method, strings.Trim(string(id), `"`)
 	r.Rules = append(r.Rules, rule)
+	r.DecisionID = cmp.Or(decisionID, NewDecisionID())
 	if finding != "" {
 		r.Findings = append(r.Findings, audit.Finding{Type: finding, Count: 1})
 	}
@@ -582,7 +589,7 @@ func (st *stream) auditDecision(plane audit.Plane, d audit.Decision, method stri
 		r.PolicyVersion = st.pol.Version()
 	}
 	if t := st.srv.eng.Telemetry; t != nil {
-		t.Decision(st.server.Name, plane, d)
+		t.Decision(label, plane, d)
 	}
 	_ = st.appendAudit(r)
 }

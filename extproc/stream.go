@@ -107,7 +107,9 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 	st.serverName = name
 	st.server = st.rt.server(name)
 	if st.server == nil {
+		st.agent = anonymous
 		id := NewDecisionID()
+		st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, "", "", "", "servers.default-deny", "", id)
 		return st.refuse(404, "", mcp.CodePolicyDenied,
 			"unknown MCP server "+strconv.Quote(truncate(name, 64))+": it is not on this gateway's allow-list",
 			&mcp.ErrorData{DecisionID: id, Rule: "servers.default-deny", Server: truncate(name, 64), Score: -1}, "portcullis_unknown_server")
@@ -208,7 +210,7 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 		}
 		if r := st.trustCheck(m); r != nil {
 			refusals = append(refusals, r)
-			st.auditTrustRefusal(m)
+			st.auditTrustRefusal(m, r)
 			continue
 		}
 		out := m.Raw
@@ -455,7 +457,7 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 			return mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not inspect this tools/list result and withheld it", nil)
 		}
 		for name := range poisoned {
-			st.auditDecision(audit.PlaneResult, audit.DecisionBlock, "tools/list", m.ID, name, "builtin:tool-poisoning", "poison:tool_description")
+			st.auditDecision(audit.PlaneResult, audit.DecisionBlock, "tools/list", m.ID, name, "builtin:tool-poisoning", "poison:tool_description", "")
 			if t := st.srv.eng.Telemetry; t != nil {
 				t.DetectorHits("tool_poisoning", 1)
 			}
@@ -475,12 +477,12 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 				poisoned = map[string]string{}
 			}
 			poisoned[name] = "changed since pinned: " + diff
-			st.auditDecision(audit.PlaneResult, audit.DecisionBlock, "tools/list", m.ID, name, "pinning:changed-tool", "behavior:changed_tool_definition")
+			st.auditDecision(audit.PlaneResult, audit.DecisionBlock, "tools/list", m.ID, name, "pinning:changed-tool", "behavior:changed_tool_definition", "")
 		}
 		for name := range rep.Shadowed {
 			// Shadowing is flagged, not withheld: two servers may legitimately
 			// share a tool name.
-			st.auditDecision(audit.PlaneResult, audit.DecisionAllow, "tools/list", m.ID, name, "pinning:shadowed-tool", "behavior:tool_shadowing")
+			st.auditDecision(audit.PlaneResult, audit.DecisionAllow, "tools/list", m.ID, name, "pinning:shadowed-tool", "behavior:tool_shadowing", "")
 		}
 	}
 	kept := make([]byte, 0, len(tools.Raw))

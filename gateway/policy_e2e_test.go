@@ -93,6 +93,7 @@ func TestPolicyQuickstartDecisions(t *testing.T) {
 	files := e.connect(t, "files")
 	web := e.connect(t, "web")
 
+	var blockedID string
 	t.Run("allow", func(t *testing.T) {
 		res, err := files.CallTool(ctx, &sdk.CallToolParams{Name: "read_file", Arguments: map[string]any{"path": "notes.txt"}})
 		if err != nil || res.IsError {
@@ -103,6 +104,7 @@ func TestPolicyQuickstartDecisions(t *testing.T) {
 		_, err := files.CallTool(ctx, &sdk.CallToolParams{Name: "read_file", Arguments: map[string]any{"path": "../../etc/passwd"}})
 		werr := rpcError(t, err)
 		d := errData(t, werr)
+		blockedID, _ = d["decision_id"].(string)
 		if werr.Code != -32001 || d["rule"] != "files-stay-in-sandbox" || d["policy_version"] != "2026-11-24.1" || d["decision_id"] == "" || d["score"] == nil {
 			t.Fatalf("unexpected refusal %d %s", werr.Code, werr.Data)
 		}
@@ -160,6 +162,9 @@ func TestPolicyQuickstartDecisions(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("audit log lacks rule %s", want)
 		}
+	}
+	if blockedID == "" || !strings.Contains(all, `"decision_id":"`+blockedID+`"`) {
+		t.Errorf("the refusal's decision id %q is not in the audit log", blockedID)
 	}
 	if strings.Contains(all, "passwd") {
 		t.Error("content-free audit log contains argument content")
