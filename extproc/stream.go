@@ -188,9 +188,9 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 		return st.refuse(400, "", mcp.CodeHeaderMismatch, "header mismatch: Mcp-Method cannot describe a batch", nil, "portcullis_header_mismatch")
 	}
 	rh := mcp.RoutingHeaders{Method: st.req.mcpMethod, Name: st.req.mcpName, Version: st.req.protocolVersion}
+	// Pass 1: protocol rules and the trust plane for every message, so a
+	// batch refused here never reaches detection, policy or behaviour state.
 	var refusals [][]byte
-	var outs [][]byte
-	changed, sandbox, refuseStatus := false, false, 200
 	for i := range msgs {
 		m := &msgs[i]
 		if !batch {
@@ -211,43 +211,49 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 		if r := st.trustCheck(m); r != nil {
 			refusals = append(refusals, r)
 			st.auditTrustRefusal(m, r)
+		}
+	}
+	if len(refusals) > 0 {
+		return st.refuseMessages(msgs, batch, refusals, 200)
+	}
+	// Pass 2: detection, policy and behaviour for each tool call.
+	outs := make([][]byte, len(msgs))
+	changed, sandbox, refuseStatus := false, false, 200
+	for i := range msgs {
+		m := &msgs[i]
+		outs[i] = m.Raw
+		if m.Kind != mcp.KindRequest || m.Method != "tools/call" {
 			continue
 		}
-		out := m.Raw
-		if m.Kind == mcp.KindRequest && m.Method == "tools/call" {
-			v := st.decideRequest(m)
-			if v.refusal != nil {
-				refusals = append(refusals, v.refusal)
-				if v.status != 0 {
-					refuseStatus = v.status
-				}
-				continue
+		v := st.decideRequest(m)
+		if v.refusal != nil {
+			refusals = append(refusals, v.refusal)
+			if v.status != 0 {
+				refuseStatus = v.status
 			}
-			sandbox = sandbox || v.sandbox
-			if v.out != nil {
-				out, changed = v.out, true
-			}
+			continue
 		}
-		outs = append(outs, out)
+		sandbox = sandbox || v.sandbox
+		if v.out != nil {
+			outs[i], changed = v.out, true
+		}
 	}
 	if len(refusals) > 0 {
 		return st.refuseMessages(msgs, batch, refusals, refuseStatus)
 	}
-	var extra []*corev3.HeaderValueOption
-	if sandbox {
-		extra = append(extra, header(routeHeader, "sandbox"))
-	}
 	if !changed && !sandbox {
 		return continueRequestBody
 	}
-	nb := body
+	var resp *extprocv3.ProcessingResponse
 	if changed {
-		nb = joinMessages(outs, batch)
-	}
-	resp := replaceRequestBody(nb, extra...)
-	if !changed {
+		var extra []*corev3.HeaderValueOption
+		if sandbox {
+			extra = append(extra, header(routeHeader, "sandbox"))
+		}
+		resp = replaceRequestBody(joinMessages(outs, batch), extra...)
+	} else {
 		resp = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{
-			Response: &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: extra}},
+			Response: &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: []*corev3.HeaderValueOption{header(routeHeader, "sandbox")}}},
 		}}}
 	}
 	if sandbox {
