@@ -254,9 +254,12 @@ func (st *stream) builtin(plane policy.Plane, findings []Finding) policy.Decisio
 			if d.Action == policy.ActionAllow {
 				d.Action, d.WouldAction, d.Rule = policy.ActionRedact, policy.ActionRedact, "builtin:redact"
 			}
-			if f.EntityType != "" {
+			switch {
+			case f.Detector == "secret" || f.Detector == "secrets":
+				redactTypes = append(redactTypes, "secret")
+			case f.EntityType != "":
 				redactTypes = append(redactTypes, f.EntityType)
-			} else {
+			default:
 				redactTypes = append(redactTypes, f.Category)
 			}
 		}

@@ -4,8 +4,10 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portcullis-mcp/portcullis/config"
@@ -41,16 +43,21 @@ func newDetector(cfg *config.Config) (extproc.Detector, error) {
 	} else if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("detectors: hash key: %w", err)
 	}
-	return &detectorAdapter{eng: eng, mode: mode, key: key, vaults: newVaults(10000, time.Hour)}, nil
+	return &detectorAdapter{eng: eng, opts: detectors.Options{MaxDepth: cfg.Limits.MaxDepth}, mode: mode, key: key, vaults: newVaults(10000, time.Hour)}, nil
 }
 
 // detectorAdapter turns detectors.Engine into extproc.Detector: vocabulary
 // mapping to the policy's entity names and one redaction vault per session.
 type detectorAdapter struct {
-	eng    *detectors.Engine
-	mode   redact.Mode
-	key    []byte
-	vaults *vaults
+	eng  *detectors.Engine
+	opts detectors.Options
+	// byTypes caches redaction engines restricted to a policy's
+	// redact.types (key: the sorted, joined type list).
+	byTypes     sync.Map
+	cachedTypes atomic.Int64
+	mode        redact.Mode
+	key         []byte
+	vaults      *vaults
 }
 
 func (d *detectorAdapter) Scan(raw []byte) ([]extproc.Finding, error) {
@@ -95,9 +102,52 @@ func (d *detectorAdapter) ScanTools(result []byte) (map[string]string, error) {
 	return bad, nil
 }
 
-func (d *detectorAdapter) Redact(raw []byte, session string, _ []string) ([]byte, error) {
-	out, _, err := d.eng.RedactJSON(raw, d.mode, d.vaults.get(session, d.key))
+func (d *detectorAdapter) Redact(raw []byte, session string, types []string) ([]byte, error) {
+	eng, err := d.redactor(types)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := eng.RedactJSON(raw, d.mode, d.vaults.get(session, d.key))
 	return out, err
+}
+
+// redactor returns an engine that redacts only the given policy entity
+// types (all PII and secrets when types is empty). Secrets are redacted only
+// when a secret type is named.
+func (d *detectorAdapter) redactor(types []string) (*detectors.Engine, error) {
+	if len(types) == 0 {
+		return d.eng, nil
+	}
+	sorted := slices.Clone(types)
+	slices.Sort(sorted)
+	key := strings.Join(slices.Compact(sorted), ",")
+	if e, ok := d.byTypes.Load(key); ok {
+		return e.(*detectors.Engine), nil
+	}
+	opts := d.opts
+	opts.DisableInjection, opts.DisableExfil, opts.DisableInvisible, opts.DisableSecrets = true, true, true, true
+	for _, t := range sorted {
+		if t == "secret" || strings.HasPrefix(t, "secret") || t == "api_key" {
+			opts.DisableSecrets = false
+			continue
+		}
+		for presidio, name := range entityNames {
+			if name == t || strings.EqualFold(presidio, t) {
+				opts.PIITypes = append(opts.PIITypes, presidio)
+			}
+		}
+	}
+	if len(opts.PIITypes) == 0 {
+		opts.DisablePII = true
+	}
+	e, err := detectors.NewEngine(opts)
+	if err != nil {
+		return nil, err
+	}
+	if d.cachedTypes.Add(1) <= 64 { // bounded: policies name few type sets
+		d.byTypes.Store(key, e)
+	}
+	return e, nil
 }
 
 func (d *detectorAdapter) Restore(raw []byte, session string) ([]byte, int, error) {
