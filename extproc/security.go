@@ -155,7 +155,10 @@ func (st *stream) decideRequest(m *mcp.Message) verdict {
 		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not rewrite the arguments; the call was refused", nil)
 		rec.Decision = audit.DecisionBlock
 	}
-	if err := st.appendAudit(rec); err != nil && v.refusal == nil {
+	if st.batchAudit != nil && v.refusal == nil {
+		// In a batch the outcome is known only when every call is decided.
+		*st.batchAudit = append(*st.batchAudit, rec)
+	} else if err := st.appendAudit(rec); err != nil && v.refusal == nil {
 		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the audit log cannot accept records; the gateway refuses calls it cannot record", nil)
 		v.status = 503
 	}

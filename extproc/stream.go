@@ -47,6 +47,9 @@ type stream struct {
 	beh   Behavior
 	// bsig is the behaviour signal of the call being decided.
 	bsig *policy.BehaviorSignal
+	// batchAudit, while deciding a batch, collects the records of calls
+	// that would be forwarded; see requestBody.
+	batchAudit *[]*audit.Record
 	// lone is the id of the only request in the body, used to address errors
 	// about a malformed response.
 	lone mcp.ID
@@ -219,6 +222,11 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 	// Pass 2: detection, policy and behaviour for each tool call.
 	outs := make([][]byte, len(msgs))
 	changed, sandbox, refuseStatus := false, false, 200
+	var pendingRecs []*audit.Record
+	if batch {
+		st.batchAudit = &pendingRecs
+		defer func() { st.batchAudit = nil }()
+	}
 	for i := range msgs {
 		m := &msgs[i]
 		outs[i] = m.Raw
@@ -237,6 +245,22 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 		if v.out != nil {
 			outs[i], changed = v.out, true
 		}
+	}
+	// A batch goes upstream whole or not at all: calls that were allowed
+	// in a refused batch are recorded as blocked with the reason.
+	var auditErr error
+	for _, r := range pendingRecs {
+		if len(refusals) > 0 {
+			r.Decision, r.WouldBe = audit.DecisionBlock, audit.DecisionBlock
+			r.Rules = append(r.Rules, "batch-refused")
+		}
+		if err := st.appendAudit(r); err != nil && auditErr == nil {
+			auditErr = err
+		}
+	}
+	if auditErr != nil && len(refusals) == 0 {
+		refusals = append(refusals, mcp.ErrorResponse(st.lone, mcp.CodeInternalError, "the audit log cannot accept records; the gateway refuses calls it cannot record", nil))
+		refuseStatus = 503
 	}
 	if len(refusals) > 0 {
 		return st.refuseMessages(msgs, batch, refusals, refuseStatus)

@@ -187,3 +187,25 @@ func readAll(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// A 2025-03-26 batch is forwarded whole or not at all: one policy refusal
+// refuses every call in it, none reaches the upstream, and the audit log
+// records the allowed call as blocked with the reason.
+func TestPolicyBatchRefusedWhole(t *testing.T) {
+	e := startPolicyEnv(t)
+	before := e.files.hits.Load()
+	status, body := post(t, e.base+"/mcp/files", "application/json",
+		`[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"notes.txt"}}},`+
+			`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"../etc/passwd"}}}]`,
+		map[string]string{"MCP-Protocol-Version": "2025-03-26"})
+	if status != 200 || !strings.Contains(string(body), "files-stay-in-sandbox") || !strings.Contains(string(body), "batch refused") {
+		t.Fatalf("batch not refused whole: %d %s", status, body)
+	}
+	if e.files.hits.Load() != before {
+		t.Fatal("part of a refused batch reached the upstream")
+	}
+	_ = e.gw.Close()
+	if all := readAll(t, e.auditDir); !strings.Contains(all, "batch-refused") {
+		t.Fatal("the allowed call of the refused batch is not recorded as refused")
+	}
+}
