@@ -42,29 +42,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-start() {
-  local name=$1; shift
-  "$@" >"$work/$name.log" 2>&1 &
-  pids+=("$!")
-  eval "pid_$name=$!"
-}
-
-wait_for() {
-  local name=$1 url=$2 want=${3:-} pidvar="pid_$1" code
-  for _ in $(seq 1 150); do
-    if ! kill -0 "${!pidvar}" 2>/dev/null; then
-      echo "conformance: $name exited during start-up" >&2
-      return 1
-    fi
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)
-    if [[ "$code" != 000 && ( -z "$want" || "$code" == "$want" ) ]]; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "conformance: $name not ready at $url after 15s" >&2
-  return 1
-}
+PROG=conformance
+# shellcheck source=scripts/procs.sh
+source scripts/procs.sh
 
 # suite NAME URL: run the server suite, results under $work/NAME.
 suite() {
