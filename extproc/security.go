@@ -71,7 +71,7 @@ func (st *stream) decideRequest(m *mcp.Message) verdict {
 		if findings, err = eng.Detector.Scan(argsRaw); err != nil {
 			st.endCall(m.ID, strconv.Itoa(mcp.CodeInvalidParams))
 			return verdict{refusal: mcp.ErrorResponse(m.ID, mcp.CodeInvalidParams,
-				"the gateway could not inspect the tool arguments ("+truncate(err.Error(), 160)+"); the call was refused", nil)}
+				"the gateway could not inspect the tool arguments ("+mcp.Truncate(err.Error(), 160)+"); the call was refused", nil)}
 		}
 		st.countFindings(findings)
 	}
@@ -108,18 +108,18 @@ func (st *stream) decideRequest(m *mcp.Message) verdict {
 	switch d.Action {
 	case policy.ActionBlock:
 		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
-			"tool call "+strconv.Quote(truncate(tool, 128))+" blocked by policy: "+reasons(d),
-			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score, Reason: reasons(d)})
+			"tool call "+strconv.Quote(mcp.Truncate(tool, 128))+" blocked by policy: "+reasons(d),
+			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(tool, 128), Score: d.Score, Reason: reasons(d)})
 	case policy.ActionRequireApproval:
 		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeApprovalRequired,
-			"tool call "+strconv.Quote(truncate(tool, 128))+" requires approval by a person ("+reasons(d)+"); it was not executed (approval id "+d.ID+")",
-			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score, Reason: reasons(d),
+			"tool call "+strconv.Quote(mcp.Truncate(tool, 128))+" requires approval by a person ("+reasons(d)+"); it was not executed (approval id "+d.ID+")",
+			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(tool, 128), Score: d.Score, Reason: reasons(d),
 				Extra: map[string]string{"approval_id": d.ID, "status": "pending"}})
 	case policy.ActionSandbox:
 		if st.server.Sandbox == "" {
 			v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
-				"tool call "+strconv.Quote(truncate(tool, 128))+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked",
-				&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: truncate(tool, 128), Score: d.Score})
+				"tool call "+strconv.Quote(mcp.Truncate(tool, 128))+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked",
+				&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(tool, 128), Score: d.Score})
 			rec.Decision = audit.DecisionBlock
 		} else {
 			v.sandbox = true
@@ -185,7 +185,7 @@ func reasons(d policy.Decision) string {
 	if len(out) == 0 {
 		return "rule " + d.Rule
 	}
-	return truncate(strings.Join(out, "; "), 400)
+	return mcp.Truncate(strings.Join(out, "; "), 400)
 }
 
 func firstReason(d policy.Decision) string {
@@ -220,7 +220,7 @@ func (st *stream) evaluate(plane policy.Plane, method, tool string, args []byte,
 			r.Rules, r.Risk, r.PolicyVersion = []string{d.Rule}, d.Score, d.PolicyVersion
 			_ = st.srv.appendAudit(r)
 		})
-		return policy.Decision{ID: NewDecisionID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeShadow, Rule: "shadow", PolicyVersion: p.Version()}
+		return policy.Decision{ID: policy.NewID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeShadow, Rule: "shadow", PolicyVersion: p.Version()}
 	}
 	return st.pol.Evaluate(in)
 }
@@ -228,7 +228,7 @@ func (st *stream) evaluate(plane policy.Plane, method, tool string, args []byte,
 // builtin is the decision without a policy file: the trust plane already
 // ran; on results, the configured ResultRules apply to detector findings.
 func (st *stream) builtin(plane policy.Plane, findings []Finding) policy.Decision {
-	d := policy.Decision{ID: NewDecisionID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeEnforce, Enforced: true, Rule: "trust-plane"}
+	d := policy.Decision{ID: policy.NewID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeEnforce, Enforced: true, Rule: "trust-plane"}
 	if plane != policy.PlaneResult {
 		return d
 	}
@@ -285,7 +285,7 @@ func (st *stream) decideResult(m *mcp.Message, call pendingCall) []byte {
 		if findings, err = eng.Detector.Scan(resRaw); err != nil {
 			st.endCall(m.ID, strconv.Itoa(mcp.CodeInternalError))
 			return mcp.ErrorResponse(m.ID, mcp.CodeInternalError,
-				"the gateway could not inspect this tool result ("+truncate(err.Error(), 160)+") and withheld it", nil)
+				"the gateway could not inspect this tool result ("+mcp.Truncate(err.Error(), 160)+") and withheld it", nil)
 		}
 		st.countFindings(findings)
 	}
@@ -314,7 +314,7 @@ func (st *stream) decideResult(m *mcp.Message, call pendingCall) []byte {
 			}
 		}
 		out = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, "tool result blocked by the gateway: "+firstReason(d),
-			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: truncate(call.name, 128), Score: d.Score})
+			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(call.name, 128), Score: d.Score})
 		errType = strconv.Itoa(mcp.CodePolicyDenied)
 	case policy.ActionRedact:
 		if eng.Detector != nil {
@@ -578,13 +578,13 @@ func (st *stream) auditDecision(plane audit.Plane, d audit.Decision, method stri
 	}
 	r := audit.NewRecord(plane, d)
 	r.WouldBe = d
-	server, label := truncate(st.serverName, 64), st.serverName
+	server, label := mcp.Truncate(st.serverName, 64), st.serverName
 	if st.server == nil {
 		label = "unknown" // keep metric labels to configured names
 	}
-	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, server, truncate(tool, 128), method, strings.Trim(string(id), `"`)
+	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, server, mcp.Truncate(tool, 128), method, strings.Trim(string(id), `"`)
 	r.Rules = append(r.Rules, rule)
-	r.DecisionID = cmp.Or(decisionID, NewDecisionID())
+	r.DecisionID = cmp.Or(decisionID, policy.NewID())
 	if finding != "" {
 		r.Findings = append(r.Findings, audit.Finding{Type: finding, Count: 1})
 	}

@@ -50,8 +50,8 @@ type stream struct {
 	// batchAudit, while deciding a batch, collects the records of calls
 	// that would be forwarded; see requestBody.
 	batchAudit *[]*audit.Record
-	// lone is the id of the only request in the body, used to address errors
-	// about a malformed response.
+	// lone is the id of the (last) request in the body, used to address
+	// errors that concern the whole call, such as a malformed response.
 	lone mcp.ID
 
 	resp     respHeaders
@@ -83,8 +83,7 @@ func (st *stream) handle(req *extprocv3.ProcessingRequest) (*extprocv3.Processin
 
 // refuse ends the request with a JSON-RPC error and the given HTTP status.
 func (st *stream) refuse(status int, id mcp.ID, code int, msg string, data *mcp.ErrorData, details string) *extprocv3.ProcessingResponse {
-	st.finished = true
-	return immediate(status, mcp.ErrorResponse(id, code, msg, data), details)
+	return st.refuseRaw(status, mcp.ErrorResponse(id, code, msg, data), details)
 }
 
 func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
@@ -97,7 +96,7 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 	if !st.rt.hostAllowed(st.req.authority) || !st.rt.originAllowed(st.req.origin) {
 		// DNS-rebinding protection (MCP transport: invalid Origin → 403).
 		return st.refuse(403, "", mcp.CodeInvalidRequest,
-			"forbidden: host "+strconv.Quote(truncate(st.req.authority, 64))+" or origin "+strconv.Quote(truncate(st.req.origin, 64))+" is not allowed by listen.allowed_hosts", nil, "portcullis_host_not_allowed")
+			"forbidden: host "+strconv.Quote(mcp.Truncate(st.req.authority, 64))+" or origin "+strconv.Quote(mcp.Truncate(st.req.origin, 64))+" is not allowed by listen.allowed_hosts", nil, "portcullis_host_not_allowed")
 	}
 	name, ok := serverFromPath(st.req.path)
 	if st.mdServer != "" {
@@ -105,17 +104,17 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 	}
 	if !ok {
 		return st.refuse(404, "", mcp.CodeInvalidRequest,
-			"no MCP endpoint at "+truncate(pathOnly(st.req.path), 128)+": MCP servers are reached at /mcp/<server>", nil, "portcullis_no_route")
+			"no MCP endpoint at "+mcp.Truncate(pathOnly(st.req.path), 128)+": MCP servers are reached at /mcp/<server>", nil, "portcullis_no_route")
 	}
 	st.serverName = name
 	st.server = st.rt.server(name)
 	if st.server == nil {
 		st.agent = anonymous
-		id := NewDecisionID()
+		id := policy.NewID()
 		st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, "", "", "", "servers.default-deny", "", id)
 		return st.refuse(404, "", mcp.CodePolicyDenied,
-			"unknown MCP server "+strconv.Quote(truncate(name, 64))+": it is not on this gateway's allow-list",
-			&mcp.ErrorData{DecisionID: id, Rule: "servers.default-deny", Server: truncate(name, 64), Score: -1}, "portcullis_unknown_server")
+			"unknown MCP server "+strconv.Quote(mcp.Truncate(name, 64))+": it is not on this gateway's allow-list",
+			&mcp.ErrorData{DecisionID: id, Rule: "servers.default-deny", Server: mcp.Truncate(name, 64), Score: -1}, "portcullis_unknown_server")
 	}
 	// Revision: the header if present, else the spec's default. An unknown
 	// revision is refused rather than guessed at.
@@ -124,7 +123,7 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 		st.rev = mcp.Revision(v)
 		if !st.rev.Known() {
 			return st.refuse(400, "", mcp.CodeInvalidRequest,
-				"unsupported MCP-Protocol-Version "+strconv.Quote(truncate(v, 32))+"; supported: 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28", nil, "portcullis_bad_protocol_version")
+				"unsupported MCP-Protocol-Version "+strconv.Quote(mcp.Truncate(v, 32))+"; supported: 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28", nil, "portcullis_bad_protocol_version")
 		}
 	}
 	if st.req.route != "" {
@@ -133,7 +132,7 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 	}
 	if err := st.resolveIdentity(headerMap(h.GetHeaders())); err != nil {
 		st.finished = true
-		resp := immediate(401, mcp.ErrorResponse("", mcp.CodeInvalidRequest, "unauthenticated: "+truncate(err.Error(), 200), nil), "portcullis_unauthenticated")
+		resp := immediate(401, mcp.ErrorResponse("", mcp.CodeInvalidRequest, "unauthenticated: "+mcp.Truncate(err.Error(), 200), nil), "portcullis_unauthenticated")
 		resp.GetImmediateResponse().Headers.SetHeaders = append(resp.GetImmediateResponse().Headers.SetHeaders, header("www-authenticate", `Bearer error="invalid_token"`))
 		return resp
 	}
@@ -148,12 +147,12 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 				got = "none"
 			}
 			return st.refuse(415, "", mcp.CodeInvalidRequest,
-				"unsupported content type "+strconv.Quote(truncate(got, 64))+": MCP POST bodies must be application/json", nil, "portcullis_bad_content_type")
+				"unsupported content type "+strconv.Quote(mcp.Truncate(got, 64))+": MCP POST bodies must be application/json", nil, "portcullis_bad_content_type")
 		}
 		if cl := st.req.contentLength; cl != "" {
 			n, err := strconv.ParseInt(cl, 10, 64)
 			if err != nil || n < 0 {
-				return st.refuse(400, "", mcp.CodeInvalidRequest, "invalid content-length "+strconv.Quote(truncate(cl, 32)), nil, "portcullis_bad_content_length")
+				return st.refuse(400, "", mcp.CodeInvalidRequest, "invalid content-length "+strconv.Quote(mcp.Truncate(cl, 32)), nil, "portcullis_bad_content_length")
 			}
 			if limit := st.rt.Config.Limits.MaxBodyBytes; n > limit {
 				return st.refuse(413, "", mcp.CodeInvalidRequest,
@@ -167,7 +166,7 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 		return continueRequestHeaders
 	default:
 		return st.refuse(405, "", mcp.CodeInvalidRequest,
-			"method "+strconv.Quote(truncate(st.httpMethod, 16))+" not allowed: MCP uses POST, GET and DELETE", nil, "portcullis_bad_method")
+			"method "+strconv.Quote(mcp.Truncate(st.httpMethod, 16))+" not allowed: MCP uses POST, GET and DELETE", nil, "portcullis_bad_method")
 	}
 }
 
@@ -206,7 +205,7 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 				st.pending = make(map[mcp.ID]pendingCall, len(msgs))
 			}
 			if _, dup := st.pending[m.ID]; dup {
-				return st.refuse(400, m.ID, mcp.CodeInvalidRequest, "invalid request: duplicate id "+truncate(string(m.ID), 64)+" in one batch", nil, "portcullis_duplicate_id")
+				return st.refuse(400, m.ID, mcp.CodeInvalidRequest, "invalid request: duplicate id "+mcp.Truncate(string(m.ID), 64)+" in one batch", nil, "portcullis_duplicate_id")
 			}
 			st.pending[m.ID] = pendingCall{method: m.Method, name: m.Name()}
 			st.lone = m.ID
@@ -332,8 +331,8 @@ func (st *stream) trustCheck(m *mcp.Message) []byte {
 		return nil
 	}
 	return mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
-		"tool "+strconv.Quote(truncate(name.Str, 128))+" on server "+strconv.Quote(st.server.Name)+" is not allowed by the gateway",
-		&mcp.ErrorData{DecisionID: NewDecisionID(), Rule: rule, Server: st.server.Name, Tool: truncate(name.Str, 128), Score: -1})
+		"tool "+strconv.Quote(mcp.Truncate(name.Str, 128))+" on server "+strconv.Quote(st.server.Name)+" is not allowed by the gateway",
+		&mcp.ErrorData{DecisionID: policy.NewID(), Rule: rule, Server: st.server.Name, Tool: mcp.Truncate(name.Str, 128), Score: -1})
 }
 
 // refuseMessages answers the whole body locally: the upstream sees nothing.
@@ -402,7 +401,7 @@ func (st *stream) responseBody(b *extprocv3.HttpBody) (*extprocv3.ProcessingResp
 	}
 	if mediaType(st.resp.contentType) != "application/json" {
 		return replaceResponseBody(mcp.ErrorResponse(st.lone, mcp.CodeInternalError,
-			"upstream server answered with unsupported content type "+strconv.Quote(truncate(st.resp.contentType, 64))+"; the gateway only passes application/json and text/event-stream", nil), true), nil
+			"upstream server answered with unsupported content type "+strconv.Quote(mcp.Truncate(st.resp.contentType, 64))+"; the gateway only passes application/json and text/event-stream", nil), true), nil
 	}
 	return st.bufferedJSON(body), nil
 }
@@ -623,11 +622,4 @@ func pathOnly(p string) string {
 		return p[:i]
 	}
 	return p
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

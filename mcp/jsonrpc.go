@@ -158,7 +158,7 @@ func parseOne(v gjson.Result, body []byte) (Message, *ProtocolError) {
 			m.ID = ID(idv.Raw)
 		case gjson.Number:
 			if !isInteger(idv.Raw) {
-				return m, protoErr(400, CodeInvalidRequest, "", "invalid request: id must be a string or an integer, got "+truncate(idv.Raw, 32))
+				return m, protoErr(400, CodeInvalidRequest, "", "invalid request: id must be a string or an integer, got "+Truncate(idv.Raw, 32))
 			}
 			m.ID = ID(idv.Raw)
 		default:
@@ -170,7 +170,7 @@ func parseOne(v gjson.Result, body []byte) (Message, *ProtocolError) {
 		if !ver.Exists() {
 			return m, protoErr(400, CodeInvalidRequest, m.ID, `invalid request: missing "jsonrpc": "2.0"`)
 		}
-		return m, protoErr(400, CodeInvalidRequest, m.ID, `invalid request: unsupported JSON-RPC version `+truncate(ver.Raw, 32)+`; only "2.0" is accepted`)
+		return m, protoErr(400, CodeInvalidRequest, m.ID, `invalid request: unsupported JSON-RPC version `+Truncate(ver.Raw, 32)+`; only "2.0" is accepted`)
 	}
 	method := v.Get("method")
 	result, errv := v.Get("result"), v.Get("error")

@@ -102,4 +102,4 @@ func decodeHeaderValue(v string) string {
 // metaProtocolVersionPath is MetaProtocolVersionKey under params._meta as a gjson path.
 const metaProtocolVersionPath = `_meta.io\.modelcontextprotocol/protocolVersion`
 
-func quote(s string) string { return string(AppendJSONString(nil, truncate(s, 128))) }
+func quote(s string) string { return string(AppendJSONString(nil, Truncate(s, 128))) }

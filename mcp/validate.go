@@ -165,7 +165,7 @@ func (v *validator) object(depth int) error {
 		ks = &v.keys[depth-1] // str may not grow keys, but keep the pointer fresh
 		if ks.has(key) {
 			v.pos = keyStart
-			return v.errf("duplicate object key %q: the message is ambiguous and is refused", truncate(string(key), 64))
+			return v.errf("duplicate object key %q: the message is ambiguous and is refused", Truncate(string(key), 64))
 		}
 		ks.add(key)
 		v.skipWS()
@@ -375,7 +375,9 @@ func unescape(raw []byte) []byte {
 	return out
 }
 
-func truncate(s string, n int) string {
+// Truncate shortens s to at most n bytes plus an ellipsis, for quoting
+// untrusted input in error messages.
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
