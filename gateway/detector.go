@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/detectors"
 	"github.com/portcullis-mcp/portcullis/detectors/redact"
@@ -253,5 +255,5 @@ func (vs *vaults) evict(now time.Time) {
 var _ extproc.Detector = (*detectorAdapter)(nil)
 
 func toolName(result []byte, idx string) string {
-	return gjsonGet(result, "tools."+idx+".name")
+	return gjson.GetBytes(result, "tools."+idx+".name").String()
 }
