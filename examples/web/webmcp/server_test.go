@@ -1,7 +1,9 @@
 package webmcp
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,15 +19,58 @@ type recorder struct {
 	contentTypes []string
 }
 
+// wrap records the Content-Type of every tools/call response when its
+// header is written, that is before the client can read the response, so
+// the test never races the handler's return.
 func (r *recorder) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		h.ServeHTTP(w, req)
-		if req.Method == http.MethodPost {
-			r.mu.Lock()
-			r.contentTypes = append(r.contentTypes, w.Header().Get("Content-Type"))
-			r.mu.Unlock()
+		if req.Method != http.MethodPost {
+			h.ServeHTTP(w, req)
+			return
 		}
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if !bytes.Contains(body, []byte(`"tools/call"`)) {
+			h.ServeHTTP(w, req)
+			return
+		}
+		h.ServeHTTP(&headerRecorder{ResponseWriter: w, rec: r}, req)
 	})
+}
+
+type headerRecorder struct {
+	http.ResponseWriter
+	rec  *recorder
+	done bool
+}
+
+func (w *headerRecorder) WriteHeader(code int) {
+	if !w.done {
+		w.done = true
+		w.rec.mu.Lock()
+		w.rec.contentTypes = append(w.rec.contentTypes, w.Header().Get("Content-Type"))
+		w.rec.mu.Unlock()
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *headerRecorder) Write(b []byte) (int, error) {
+	if !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *headerRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *headerRecorder) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func (r *recorder) last() string {
