@@ -3,15 +3,15 @@ package policy
 import (
 	"bytes"
 	"crypto/rand"
-	"errors"
-	"fmt"
-	"strings"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"hash/fnv"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 

@@ -25,7 +25,7 @@ type Policy struct {
 	version  string // declared version + content hash
 	declared string // metadata.version
 	mode     Mode
-	rollout Rollout
+	rollout  Rollout
 
 	anon       Identity
 	anonAction Action
