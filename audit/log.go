@@ -90,6 +90,7 @@ type Log struct {
 	done     chan struct{}
 	failed   atomic.Pointer[error]
 	digest   []byte
+	redactor atomic.Pointer[ContentRedactor]
 	dropped  atomic.Uint64 // since the last gap record
 	stats    struct{ appended, written, dropped, rejected, fsyncs, checkpoints atomic.Uint64 }
 	closeErr error
@@ -182,6 +183,49 @@ func (l *Log) Digest(b []byte) string {
 // Record.Content when it is false.
 func (l *Log) Content() bool { return l != nil && l.cfg.Content }
 
+// ContentRedactor redacts one piece of recorded content (JSON text or a
+// message) the way the gateway redacts what it forwards.
+type ContentRedactor func(content []byte) ([]byte, error)
+
+// SetContentRedactor installs the redactor used for redact decisions whose
+// content the caller did not mark Redacted. Without one such content is
+// withheld. Safe on a nil Log and concurrently with Append.
+func (l *Log) SetContentRedactor(fn ContentRedactor) {
+	if l == nil {
+		return
+	}
+	if fn == nil {
+		l.redactor.Store(nil)
+		return
+	}
+	l.redactor.Store(&fn)
+}
+
+// protectContent makes sure a redact decision never stores raw content.
+func (l *Log) protectContent(r *Record) {
+	c := r.Content
+	if c == nil || c.Redacted || (r.Decision != DecisionRedact && r.WouldBe != DecisionRedact) {
+		return
+	}
+	fn := l.redactor.Load()
+	if fn == nil {
+		r.Content, r.withheld = nil, "redact decision: content was not redacted and no redactor is configured"
+		return
+	}
+	for _, f := range []*string{&c.Arguments, &c.Result, &c.Error} {
+		if *f == "" {
+			continue
+		}
+		out, err := (*fn)([]byte(*f))
+		if err != nil {
+			r.Content, r.withheld = nil, "redact decision: redacting the content failed"
+			return
+		}
+		*f = string(out)
+	}
+	c.Redacted = true
+}
+
 // Append queues r without waiting for disk and takes ownership of r. It
 // returns ErrQueueFull when the queue is full and on_full is block (fail
 // closed), nil when the record is dropped under on_full: drop (counted and
@@ -192,7 +236,10 @@ func (l *Log) Append(r *Record) error {
 	}
 	if !l.cfg.Content {
 		r.Content = nil
+	} else {
+		l.protectContent(r)
 	}
+	r.sanitize(l.digest, l.cfg.Content)
 	if r.Time.IsZero() {
 		r.Time = time.Now()
 	}

@@ -101,6 +101,11 @@ type Content struct {
 	Arguments string // JSON text of params.arguments
 	Result    string // JSON text of the result
 	Error     string // error message
+	// Redacted says the caller already redacted the content. For a redact
+	// decision (Decision or WouldBe) content that is not marked redacted is
+	// redacted by the Log's ContentRedactor, or withheld when there is none:
+	// content: true never stores what a redact decision protected.
+	Redacted bool
 }
 
 // Record is one audited decision, shaped after OCSF API Activity (6003) with
@@ -132,9 +137,10 @@ type Record struct {
 	Duration      time.Duration
 	Content       *Content
 
-	kind    string // "" (decision), "gap", "recovery"
-	dropped uint64 // gap records: records dropped
-	note    string // recovery records
+	kind     string // "" (decision), "gap", "recovery"
+	dropped  uint64 // gap records: records dropped
+	note     string // recovery records
+	withheld string // why Content was not stored, if it was dropped
 }
 
 var recordPool = sync.Pool{New: func() any { return new(Record) }}
@@ -323,6 +329,7 @@ func (r *Record) appendCanonical(b []byte, seq uint64, prev []byte, withContent 
 		b = append(b, `,"duration_us":`...)
 		b = strconv.AppendInt(b, r.Duration.Microseconds(), 10)
 	}
+	b = appendStrField(b, "content_withheld", r.withheld)
 	if withContent && r.Content != nil {
 		b = append(b, `,"content":{"arguments":"`...)
 		b = appendEsc(b, r.Content.Arguments)
@@ -333,6 +340,49 @@ func (r *Record) appendCanonical(b []byte, seq uint64, prev []byte, withContent 
 		b = append(b, `"}`...)
 	}
 	return append(b, "}}}"...)
+}
+
+// MaxFieldBytes bounds every identifier a record stores (agent, session,
+// server, tool, method, JSON-RPC id, rule and finding names, ...). Many are
+// chosen by the client: a longer value keeps a short prefix and a digest of
+// the whole, so one huge request cannot write megabytes of audit.
+const MaxFieldBytes = 128
+
+// boundedPrefix is how much of an over-long identifier is kept readable.
+const boundedPrefix = 40
+
+// bound returns s when it is short enough, else a valid-UTF-8 prefix, "…",
+// and the digest of all of s (keyed when a digest key is configured).
+func bound(key []byte, s string) string {
+	if len(s) <= MaxFieldBytes {
+		return s
+	}
+	cut := boundedPrefix
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…" + Digest(key, []byte(s))
+}
+
+// sanitize bounds every identifier and, in content-free mode, replaces the
+// session id (a bearer capability in MCP) by its digest.
+func (r *Record) sanitize(key []byte, content bool) {
+	if !content && r.Session != "" {
+		r.Session = Digest(key, []byte(r.Session))
+	}
+	for _, f := range []*string{&r.Agent, &r.Session, &r.Server, &r.Tool, &r.Method, &r.RPCID,
+		&r.DecisionID, &r.PolicyVersion, &r.TraceID, &r.ErrorType, &r.ArgsDigest, &r.ResultDigest} {
+		*f = bound(key, *f)
+	}
+	for i := range r.Rules {
+		r.Rules[i] = bound(key, r.Rules[i])
+	}
+	for i := range r.Factors {
+		r.Factors[i].Name = bound(key, r.Factors[i].Name)
+	}
+	for i := range r.Findings {
+		r.Findings[i].Type = bound(key, r.Findings[i].Type)
+	}
 }
 
 func appendStrField(b []byte, name, v string) []byte {

@@ -131,7 +131,7 @@ policy: {file: %s, watch: 1h}
 	}
 	// Version 2 denies read_file to everyone.
 	write("2", "    - {name: no-reads, action: deny, to: {tools: [read_file]}}\n")
-	if code, body := reload(); code != 200 || !strings.Contains(body, "policy 2 active") {
+	if code, body := reload(); code != 200 || !strings.Contains(body, "policy 2+sha256:") {
 		t.Fatalf("reload: %d %s", code, body)
 	}
 	if _, err := alice.CallTool(ctx, &sdk.CallToolParams{Name: "read_file", Arguments: map[string]any{"path": "notes.txt"}}); err == nil || !strings.Contains(err.Error(), "no-reads") {
@@ -142,7 +142,7 @@ policy: {file: %s, watch: 1h}
 	if code, body := reload(); code != 422 || !strings.Contains(body, `unknown action "explode"`) {
 		t.Fatalf("bad policy reload: %d %s", code, body)
 	}
-	if gw.PolicyVersion() != "2" {
+	if !strings.HasPrefix(gw.PolicyVersion(), "2+sha256:") {
 		t.Fatalf("active policy %q after a failed reload", gw.PolicyVersion())
 	}
 	resp, err := http.Get("http://" + gw.AdminAddr() + "/metrics")

@@ -105,7 +105,7 @@ func TestPolicyQuickstartDecisions(t *testing.T) {
 		werr := rpcError(t, err)
 		d := errData(t, werr)
 		blockedID, _ = d["decision_id"].(string)
-		if werr.Code != -32001 || d["rule"] != "files-stay-in-sandbox" || d["policy_version"] != "2026-11-24.1" || d["decision_id"] == "" || d["score"] == nil {
+		if werr.Code != -32001 || d["rule"] != "files-stay-in-sandbox" || !strings.HasPrefix(fmt.Sprint(d["policy_version"]), "2026-11-24.1+sha256:") || d["decision_id"] == "" || d["score"] == nil {
 			t.Fatalf("unexpected refusal %d %s", werr.Code, werr.Data)
 		}
 		if e.files.saw("POST tools/call read_file") && strings.Contains(fmt.Sprint(e.files.seen), "passwd") {

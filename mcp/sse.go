@@ -28,12 +28,34 @@ type SSEParser struct {
 	buf      []byte
 	scanned  int // bytes of buf already searched for a terminator
 	MaxEvent int
+	// started is set once the first bytes of the stream have been seen; bom
+	// is the length of a UTF-8 byte order mark at the start of buf (0 or 3).
+	started bool
+	bom     int
 }
+
+// utf8BOM is U+FEFF in UTF-8. The SSE spec (and the TypeScript SDK's
+// eventsource parser) ignore one at the start of the stream; a gateway that
+// did not would see a field-less first event while the client dispatches it.
+const utf8BOM = "\xEF\xBB\xBF"
 
 // Feed appends a chunk and returns every event completed by it. The returned
 // events reference memory owned by the caller until the next Feed.
 func (p *SSEParser) Feed(chunk []byte) ([]SSEEvent, error) {
 	p.buf = append(p.buf, chunk...)
+	if !p.started {
+		// Decide about a leading BOM once its three bytes (or a mismatch)
+		// are available.
+		n := min(len(p.buf), len(utf8BOM))
+		if string(p.buf[:n]) == utf8BOM[:n] && n < len(utf8BOM) {
+			return nil, nil
+		}
+		p.started = true
+		if n == len(utf8BOM) && string(p.buf[:n]) == utf8BOM {
+			p.bom = len(utf8BOM)
+			p.scanned = p.bom
+		}
+	}
 	var events []SSEEvent
 	for {
 		end := eventEnd(p.buf, p.scanned)
@@ -44,8 +66,13 @@ func (p *SSEParser) Feed(chunk []byte) ([]SSEEvent, error) {
 		}
 		p.scanned = 0
 		raw := p.buf[:end]
-		events = append(events, parseEvent(raw))
+		// The BOM stays in Raw (forwarded bytes are unchanged) but is not
+		// part of the first field name.
+		ev := parseEvent(raw[p.bom:])
+		ev.Raw = raw
+		events = append(events, ev)
 		p.buf = p.buf[end:]
+		p.bom = 0
 	}
 	if p.MaxEvent > 0 && len(p.buf) > p.MaxEvent {
 		return events, ErrSSEEventTooLarge

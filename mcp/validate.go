@@ -6,19 +6,28 @@ import (
 	"unicode/utf8"
 )
 
-// ValidateJSON checks that b is exactly one well-formed JSON value, valid
-// UTF-8 throughout (including escaped surrogates), free of duplicate object
-// keys at any depth (after unescaping, so "a" and "\u0061" collide) and no
-// deeper than maxDepth. Duplicate keys are rejected because parsers disagree
-// on which copy wins: a gateway that inspects one copy while the server reads
-// the other is bypassed.
+// ValidateJSON checks that b is exactly one well-formed JSON-RPC body: one
+// JSON value, valid UTF-8 throughout (including escaped surrogates), no
+// deeper than maxDepth, and free of ambiguous object keys:
+//   - duplicate keys at any depth (after unescaping, so "a" and "\u0061"
+//     collide);
+//   - keys that differ only by case or Unicode normalisation (NFKC, simple
+//     case folding) from another key of the same object, at any depth
+//     ("path" beside "PATH" in arguments);
+//   - at the envelope level and directly inside params, result and error,
+//     keys that differ only by case or normalisation from a protocol field
+//     ("METHOD", "Name", "Arguments"), even alone.
+//
+// Parsers disagree on which copy wins and Go servers match keys
+// case-insensitively: a gateway that inspects one spelling while the server
+// reads another is bypassed.
 func ValidateJSON(b []byte, maxDepth int) error {
 	v := validator{buf: b, maxDepth: maxDepth}
 	v.skipWS()
 	if v.pos >= len(v.buf) {
 		return &SyntaxError{Offset: 0, Msg: "empty body: expected a JSON-RPC message"}
 	}
-	if err := v.value(0); err != nil {
+	if err := v.value(0, roleEnvelope); err != nil {
 		return err
 	}
 	v.skipWS()
@@ -45,11 +54,26 @@ type validator struct {
 }
 
 // keySet tracks the keys of one open object. Small objects compare linearly
-// against sub-slices of the input; large ones switch to a map.
+// (fold-insensitively) against sub-slices of the input; large ones switch to
+// a map keyed by the folded key.
 type keySet struct {
-	list [][]byte
-	m    map[string]struct{}
+	list []seenKey
+	m    map[string][]byte
 }
+
+type seenKey struct {
+	k     []byte
+	ascii bool
+}
+
+// role says how strictly an object's keys are checked.
+type role uint8
+
+const (
+	roleData     role = iota // user data: duplicates and fold-duplicates only
+	roleEnvelope             // a JSON-RPC message object
+	roleProtocol             // params, result or error of a message
+)
 
 func (v *validator) errf(format string, args ...any) error {
 	return &SyntaxError{Offset: v.pos, Msg: fmt.Sprintf(format, args...)}
@@ -66,15 +90,15 @@ func (v *validator) skipWS() {
 	}
 }
 
-func (v *validator) value(depth int) error {
+func (v *validator) value(depth int, r role) error {
 	if v.pos >= len(v.buf) {
 		return v.errf("unexpected end of JSON")
 	}
 	switch c := v.buf[v.pos]; {
 	case c == '{':
-		return v.object(depth + 1)
+		return v.object(depth+1, r)
 	case c == '[':
-		return v.array(depth + 1)
+		return v.array(depth+1, r)
 	case c == '"':
 		_, err := v.str(false)
 		return err
@@ -136,7 +160,7 @@ func (v *validator) number() error {
 	return nil
 }
 
-func (v *validator) object(depth int) error {
+func (v *validator) object(depth int, r role) error {
 	if depth > v.maxDepth {
 		return v.errf("JSON nesting deeper than the limit of %d", v.maxDepth)
 	}
@@ -163,18 +187,34 @@ func (v *validator) object(depth int) error {
 			return err
 		}
 		ks = &v.keys[depth-1] // str may not grow keys, but keep the pointer fresh
-		if ks.has(key) {
+		if prev := ks.find(key); prev != nil {
 			v.pos = keyStart
-			return v.errf("duplicate object key %q: the message is ambiguous and is refused", Truncate(string(key), 64))
+			if string(prev) == string(key) {
+				return v.errf("duplicate object key %q: the message is ambiguous and is refused", Truncate(string(key), 64))
+			}
+			return v.errf("object keys %q and %q differ only by case or Unicode normalisation: the message is ambiguous and is refused", Truncate(string(prev), 64), Truncate(string(key), 64))
+		}
+		if r != roleData {
+			if f := ProtocolFieldVariant(key); f != "" {
+				v.pos = keyStart
+				return v.errf("object key %q differs only by case or Unicode normalisation from the protocol field %q: the message is ambiguous and is refused", Truncate(string(key), 64), f)
+			}
 		}
 		ks.add(key)
+		child := roleData
+		if r == roleEnvelope {
+			switch string(key) {
+			case "params", "result", "error":
+				child = roleProtocol
+			}
+		}
 		v.skipWS()
 		if v.pos >= len(v.buf) || v.buf[v.pos] != ':' {
 			return v.errf("expected ':' after object key")
 		}
 		v.pos++
 		v.skipWS()
-		if err := v.value(depth); err != nil {
+		if err := v.value(depth, child); err != nil {
 			return err
 		}
 		v.skipWS()
@@ -193,34 +233,50 @@ func (v *validator) object(depth int) error {
 	}
 }
 
-func (ks *keySet) has(k []byte) bool {
+// find returns an earlier key of the object that k equals after folding,
+// or nil.
+func (ks *keySet) find(k []byte) []byte {
 	if ks.m != nil {
-		_, ok := ks.m[string(k)]
-		return ok
+		var buf [64]byte
+		return ks.m[string(appendFold(buf[:0], k))]
 	}
+	ascii := isASCII(k)
 	for _, e := range ks.list {
-		if bytes.Equal(e, k) {
-			return true
+		if ascii && e.ascii {
+			// ASCII folding keeps the length: most pairs differ there.
+			if len(e.k) == len(k) && asciiEqualFold(e.k, k) {
+				return e.k
+			}
+			continue
+		}
+		if foldEqual(e.k, k) {
+			return e.k
 		}
 	}
-	return false
+	return nil
 }
 
 func (ks *keySet) add(k []byte) {
 	if ks.m != nil {
-		ks.m[string(k)] = struct{}{}
+		ks.m[string(appendFold(nil, k))] = k
 		return
 	}
-	ks.list = append(ks.list, k)
+	ks.list = append(ks.list, seenKey{k: k, ascii: isASCII(k)})
 	if len(ks.list) > 16 {
-		ks.m = make(map[string]struct{}, 32)
+		ks.m = make(map[string][]byte, 32)
 		for _, e := range ks.list {
-			ks.m[string(e)] = struct{}{}
+			ks.m[string(appendFold(nil, e.k))] = e.k
 		}
 	}
 }
 
-func (v *validator) array(depth int) error {
+func (v *validator) array(depth int, r role) error {
+	// Only a top-level array (a batch) holds messages; arrays elsewhere hold
+	// data.
+	elem := roleData
+	if depth == 1 && r == roleEnvelope {
+		elem = roleEnvelope
+	}
 	if depth > v.maxDepth {
 		return v.errf("JSON nesting deeper than the limit of %d", v.maxDepth)
 	}
@@ -232,7 +288,7 @@ func (v *validator) array(depth int) error {
 	}
 	for {
 		v.skipWS()
-		if err := v.value(depth); err != nil {
+		if err := v.value(depth, elem); err != nil {
 			return err
 		}
 		v.skipWS()

@@ -37,6 +37,31 @@ var validateCases = []struct {
 	{"key not string", `{a:1}`, "object key must be a string"},
 	{"too deep", strings.Repeat("[", 11) + strings.Repeat("]", 11), "nesting deeper than the limit of 10"},
 	{"at depth limit", strings.Repeat("[", 10) + strings.Repeat("]", 10), ""},
+
+	// Issue 11 #9: keys that differ only by case or Unicode normalisation.
+	{"case dup envelope", `{"method":"ping","METHOD":"tools/call"}`, `object keys "method" and "METHOD" differ only by case`},
+	{"case variant method alone", `{"jsonrpc":"2.0","id":1,"Method":"tools/call"}`, `"Method" differs only by case or Unicode normalisation from the protocol field "method"`},
+	{"case dup params name", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","Name":"delete_file"}}`, `object keys "name" and "Name"`},
+	{"case variant arguments alone", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","Arguments":{"path":"/etc/passwd"}}}`, `protocol field "arguments"`},
+	{"case variant params", `{"jsonrpc":"2.0","id":1,"method":"tools/call","PARAMS":{}}`, `protocol field "params"`},
+	{"case variant jsonrpc", `{"JSONRPC":"2.0","id":1,"method":"ping"}`, `protocol field "jsonrpc"`},
+	{"case variant id", `{"jsonrpc":"2.0","Id":1,"method":"ping"}`, `protocol field "id"`},
+	{"escaped case variant", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"N\u0061me":"x"}}`, `protocol field "name"`},
+	{"long s folds to s", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","argument\u017f":{}}}`, `protocol field "arguments"`},
+	{"kelvin sign folds to k", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"tas\u212a":{}}}`, `protocol field "task"`},
+	{"fullwidth NFKC", `{"jsonrpc":"2.0","id":1,"ｍｅｔｈｏｄ":"tools/call"}`, `protocol field "method"`},
+	{"ligature NFKC dup", `{"a":{"ﬁle":1,"file":2}}`, `differ only by case or Unicode normalisation`},
+	{"case variant result field", `{"jsonrpc":"2.0","id":1,"result":{"Content":[{"type":"text","text":"x"}]}}`, `protocol field "content"`},
+	{"case variant error field", `{"jsonrpc":"2.0","id":1,"error":{"code":-1,"Message":"x"}}`, `protocol field "message"`},
+	{"case variant in batch", `[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","iD":2,"method":"ping"}]`, `protocol field "id"`},
+	{"case dup in arguments", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/tmp/x","PATH":"/etc/shadow"}}}`, `object keys "path" and "PATH"`},
+	{"case dup deep in data", `{"a":[{"b":{"x":1,"X":2}}]}`, `object keys "x" and "X"`},
+	{"unicode case dup", `{"a":{"ñ":1,"Ñ":2}}`, `object keys "ñ" and "Ñ"`},
+	{"case dup many keys", `{` + manyKeys(40) + `,"K7":0}`, `object keys "k7" and "K7"`},
+	{"argument keys may use any case", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_user","arguments":{"Name":"Bob","ID":7,"Method":"x","Params":{"Type":1}}}}`, ""},
+	{"meta and nested content any case", `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"x"}],"structuredContent":{"Text":"y"}}}`, ""},
+	{"case only across levels ok", `{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":{"A":{"a":1}}}}`, ""},
+	{"unrelated unicode keys ok", `{"clé":1,"cle":2,"名前":3}`, ""},
 }
 
 func manyKeys(n int) string {
@@ -82,15 +107,72 @@ func TestValidateJSON(t *testing.T) {
 }
 
 // FuzzValidateJSON cross-checks against encoding/json: anything we accept must
-// be valid JSON to the standard library too.
+// be valid JSON to the standard library too, and no object in it may hold two
+// keys with the same case fold, nor a protocol-level key that folds to a
+// protocol field without being spelled like it. The corpus of attacks found
+// so far is kept in testdata/fuzz/FuzzValidateJSON.
 func FuzzValidateJSON(f *testing.F) {
 	for _, tc := range validateCases {
 		f.Add([]byte(tc.in))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		err := ValidateJSON(b, 64)
-		if err == nil && !json.Valid(b) {
+		if err != nil {
+			return
+		}
+		if !json.Valid(b) {
 			t.Fatalf("accepted invalid JSON %q", b)
 		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			return // numbers out of float64 range are valid JSON
+		}
+		checkFolds(t, v, roleEnvelope, 0)
 	})
+}
+
+// checkFolds is the property the validator promises, checked on the decoded
+// value independently of the validator's own bookkeeping.
+func checkFolds(t *testing.T, v any, r role, depth int) {
+	switch x := v.(type) {
+	case map[string]any:
+		seen := map[string]string{}
+		for k, c := range x {
+			fk := string(appendFold(nil, []byte(k)))
+			if prev, ok := seen[fk]; ok {
+				t.Fatalf("accepted keys %q and %q with the same fold", prev, k)
+			}
+			seen[fk] = k
+			if r != roleData {
+				if f, ok := foldedProtocol[fk]; ok && f != k {
+					t.Fatalf("accepted protocol-field variant %q of %q", k, f)
+				}
+			}
+			child := roleData
+			if r == roleEnvelope && (k == "params" || k == "result" || k == "error") {
+				child = roleProtocol
+			}
+			checkFolds(t, c, child, depth+1)
+		}
+	case []any:
+		elem := roleData
+		if depth == 0 && r == roleEnvelope {
+			elem = roleEnvelope
+		}
+		for _, c := range x {
+			checkFolds(t, c, elem, depth+1)
+		}
+	}
+}
+
+func TestProtocolFieldVariant(t *testing.T) {
+	for _, tc := range []struct{ key, want string }{
+		{"method", ""}, {"Method", "method"}, {"METHOD", "method"}, {"nextcursor", "nextCursor"},
+		{"nextCursor", ""}, {"_META", "_meta"}, {"ａｒｇｕｍｅｎｔｓ", "arguments"}, {"argumentſ", "arguments"},
+		{"path", ""}, {"", ""}, {strings.Repeat("x", 200), ""},
+	} {
+		if got := ProtocolFieldVariant([]byte(tc.key)); got != tc.want {
+			t.Errorf("ProtocolFieldVariant(%q) = %q, want %q", tc.key, got, tc.want)
+		}
+	}
 }

@@ -1,13 +1,17 @@
 package policy
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"hash/fnv"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -127,6 +131,13 @@ func (p *Policy) Evaluate(in *Input) Decision {
 			reason += "; " + why
 		}
 		consider(contribution{r.action, r.name, r.mode, enf, r}, reason)
+	}
+	if ev.argsErr != nil {
+		// Arguments a rule needed but the policy cannot represent (a number
+		// beyond float64, arguments that are not an object) refuse the call
+		// even when no deny rule matched: the rules saw nothing, not an
+		// empty map.
+		consider(contribution{ActionBlock, "invalid-arguments", p.mode, policyEnforced, nil}, ev.argsErr.Error())
 	}
 	if covering != nil {
 		enf := p.enforced(covering.mode, covering.rollout, in, agent)
@@ -355,6 +366,7 @@ type evalCtx struct {
 
 	args       any
 	argsDone   bool
+	argsErr    error // arguments a rule read could not be represented
 	agentMap   map[string]any
 	findings   []any
 	compliance []string
@@ -396,11 +408,12 @@ func (e *evalCtx) ResolveName(name string) (any, bool) {
 	case "args":
 		if !e.argsDone {
 			e.argsDone = true
-			var m map[string]any
-			if len(e.in.Args) > 0 && json.Unmarshal(e.in.Args, &m) == nil && m != nil {
-				e.args = m
+			m, err := decodeArgs(e.in.Args)
+			if err != nil {
+				e.argsErr = err
+				e.args = types.NewErr("%s", err.Error())
 			} else {
-				e.args = map[string]any{}
+				e.args = m
 			}
 		}
 		return e.args, true
@@ -435,6 +448,35 @@ func (e *evalCtx) ResolveName(name string) (any, bool) {
 		return e.compliance, true
 	}
 	return nil, false
+}
+
+// decodeArgs turns the raw arguments into the map CEL sees. Absent
+// arguments are an empty map; anything CEL cannot represent faithfully is an
+// error, never an empty map (an empty map would make has(args.x) guards
+// false and deny rules silently not match).
+func decodeArgs(raw []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return map[string]any{}, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		var ute *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &ute) && strings.HasPrefix(ute.Value, "number"):
+			v := ute.Value
+			if len(v) > 48 {
+				v = v[:48] + "…"
+			}
+			return nil, fmt.Errorf("arguments cannot be represented by the policy: %s is outside the range of a 64-bit float", v)
+		case errors.As(err, &ute) && ute.Field == "":
+			return nil, fmt.Errorf("arguments cannot be represented by the policy: arguments must be a JSON object, got %s", ute.Value)
+		}
+		return nil, fmt.Errorf("arguments cannot be represented by the policy: %w", err)
+	}
+	if m == nil {
+		return nil, errors.New("arguments cannot be represented by the policy: arguments must be a JSON object, got null")
+	}
+	return m, nil
 }
 
 func (e *evalCtx) boxed(i int, s string) any {

@@ -85,7 +85,7 @@ func TestEvaluateDecisions(t *testing.T) {
 	}{
 		{"plain read", Input{Server: "fs", Tool: "read", Args: []byte(`{}`)}, ActionAllow, ActionAllow, "risk:0-100", ModeEnforce, ""},
 		{"missing arg fails closed on a deny rule", Input{Server: "fs", Tool: "write", Args: []byte(`{"other":1}`)}, ActionBlock, ActionBlock, "deny-missing-key", ModeEnforce, "fail closed"},
-		{"non-object args fail closed", Input{Server: "fs", Tool: "write", Args: []byte(`[1,2]`)}, ActionBlock, ActionBlock, "deny-missing-key", ModeEnforce, "fail closed"},
+		{"non-object args fail closed", Input{Server: "fs", Tool: "write", Args: []byte(`[1,2]`)}, ActionBlock, ActionBlock, "deny-missing-key", ModeEnforce, "must be a JSON object, got array"},
 		{"matching arg denies", Input{Server: "fs", Tool: "write", Args: []byte(`{"path":"/etc/passwd"}`)}, ActionBlock, ActionBlock, "deny-missing-key", ModeEnforce, ""},
 		{"safe arg allowed", Input{Server: "fs", Tool: "write", Args: []byte(`{"path":"/tmp/x"}`)}, ActionAllow, ActionAllow, "risk:0-100", ModeEnforce, ""},
 		{"enforced sandbox, dry-run block", Input{Server: "fs", Tool: "admin_reset"}, ActionSandbox, ActionBlock, "dry-block-admin", ModeDryRun, "(dry-run)"},
@@ -120,8 +120,68 @@ func TestEvaluateDecisions(t *testing.T) {
 			if tt.reasonPart != "" && !strings.Contains(strings.Join(d.Reasons, "|"), tt.reasonPart) {
 				t.Fatalf("reasons %q lack %q", d.Reasons, tt.reasonPart)
 			}
-			if d.PolicyVersion != "v1" || len(d.ID) != 32 || len(d.Factors) != 7 {
+			if !isVersion(d.PolicyVersion, "v1") || len(d.ID) != 32 || len(d.Factors) != 7 {
 				t.Fatalf("decision metadata %+v", d)
+			}
+		})
+	}
+}
+
+// Issue 11 #10: a number outside float64 range anywhere in the arguments
+// used to give CEL an empty args map, so has(args.path) guards were false and
+// deny rules never matched. Arguments the policy cannot represent refuse the
+// call.
+const guardPolicy = `apiVersion: portcullis.dev/v1
+kind: ToolPolicy
+metadata: {name: guard, version: v1}
+spec:
+  servers:
+    - name: fs
+      tools: [{name: read_file, risk: 10}, {name: list, risk: 10}]
+  rules:
+    - name: no-etc
+      action: deny
+      to: {tools: [read_file]}
+      when: 'has(args.path) && args.path.startsWith("/etc")'
+    - name: allow-small-list
+      action: allow
+      to: {tools: [list]}
+      when: '!has(args.limit) || args.limit < 100'
+  risk:
+    thresholds:
+      - {min: 0, max: 100, action: allow}
+`
+
+func TestEvaluateUnrepresentableArgs(t *testing.T) {
+	p := mustParse(t, guardPolicy)
+	tests := []struct {
+		name   string
+		tool   string
+		args   string
+		action Action
+		reason string // substring of the joined reasons
+	}{
+		{"deny rule matches", "read_file", `{"path":"/etc/shadow"}`, ActionBlock, "rule no-etc"},
+		{"safe path allowed", "read_file", `{"path":"/tmp/x"}`, ActionAllow, ""},
+		{"no arguments", "read_file", ``, ActionAllow, ""},
+		{"huge number beside the path", "read_file", `{"path":"/etc/shadow","x":1e400}`, ActionBlock, "outside the range of a 64-bit float"},
+		{"huge number nested", "read_file", `{"path":"/etc/shadow","o":{"a":[1,-1e999]}}`, ActionBlock, "outside the range"},
+		{"huge number with a harmless path still refused", "read_file", `{"path":"/tmp/x","x":1e400}`, ActionBlock, "number 1e400 is outside the range"},
+		{"arguments not an object", "read_file", `"/etc/shadow"`, ActionBlock, "must be a JSON object, got string"},
+		{"arguments null", "read_file", `null`, ActionBlock, "got null"},
+		{"allow rule cannot be satisfied by an unreadable limit", "list", `{"limit":1e400}`, ActionBlock, "outside the range"},
+		{"allow rule satisfied", "list", `{"limit":5}`, ActionAllow, ""},
+		{"tiny number is zero, representable", "read_file", `{"path":"/tmp/x","x":1e-400}`, ActionAllow, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := p.Evaluate(&Input{Plane: PlaneRequest, Method: "tools/call", Server: "fs", Tool: tt.tool, Args: []byte(tt.args), Agent: alice})
+			reasons := strings.Join(d.Reasons, "|") + "|rule " + d.Rule
+			if d.Action != tt.action {
+				t.Fatalf("action %s, want %s (rule %s, reasons %q)", d.Action, tt.action, d.Rule, d.Reasons)
+			}
+			if tt.reason != "" && !strings.Contains(reasons, tt.reason) {
+				t.Fatalf("reasons %q lack %q", reasons, tt.reason)
 			}
 		})
 	}

@@ -21,10 +21,11 @@ import (
 // Policy is a compiled, validated, immutable policy. Build it with Parse or
 // Load; it is safe for concurrent use.
 type Policy struct {
-	name    string
-	version string
-	mode    Mode
-	rollout Rollout
+	name     string
+	version  string // declared version + content hash
+	declared string // metadata.version
+	mode     Mode
+	rollout  Rollout
 
 	anon       Identity
 	anonAction Action
@@ -106,8 +107,15 @@ func (p *Policy) Behavior() (cfg behavior.Config, ok bool) {
 	return *p.behavior, true
 }
 
-// Version is metadata.version, or "sha256:<12 hex>" of the file content.
+// Version identifies the policy content: "<metadata.version>+sha256:<8 hex>"
+// (for example 2026-11-24.1+sha256:abcd1234), or "sha256:<12 hex>" without a
+// metadata.version. The content hash is part of it so that two different
+// policy files that forgot to bump metadata.version are still told apart in
+// every decision and audit record.
 func (p *Policy) Version() string { return p.version }
+
+// DeclaredVersion is metadata.version as written in the file.
+func (p *Policy) DeclaredVersion() string { return p.declared }
 
 // Mode is the policy-wide rollout mode (spec.mode). A caller may run a
 // shadow-mode policy entirely off the request path.
@@ -229,8 +237,11 @@ func compile(f *File, data []byte) (*Policy, []error) {
 		behavior:      s.Behavior,
 	}
 	p.sourceHash = sha256.Sum256(data)
+	p.declared = p.version
 	if p.version == "" {
 		p.version = "sha256:" + hex.EncodeToString(p.sourceHash[:6])
+	} else {
+		p.version += "+sha256:" + hex.EncodeToString(p.sourceHash[:4])
 	}
 	w := s.Risk.Weights
 	p.weights = [7]int{*w.Action, *w.Agent, *w.Temporal, *w.Environmental, *w.Behavioral, *w.Compliance, *w.DataSensitivity}

@@ -17,8 +17,10 @@ type Store struct {
 	cur atomic.Pointer[Policy]
 
 	mu       sync.Mutex // serialises reloads
+	path     string     // the file Watch polls; Reload switches it
 	lastHash [32]byte
-	readErr  bool // the last poll could not read the file (reported once)
+	seenHash [32]byte // changed content seen by the last poll, not yet loaded
+	readErr  bool     // the last poll could not read the file (reported once)
 	onReload func(ReloadEvent)
 }
 
@@ -61,12 +63,24 @@ func (s *Store) Version() string {
 }
 
 // Reload reads, validates and compiles path, then swaps it in. On any error
-// the previous policy stays active and the error is returned.
+// the previous policy stays active and the error is returned. On success
+// path becomes the file Watch polls, so a configuration reload that names a
+// new policy file is not undone by the watcher polling the old one.
 func (s *Store) Reload(path string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, err := s.reloadLocked(path, true)
+	if err == nil {
+		s.path = path
+	}
 	return err
+}
+
+// Path is the policy file the store watches ("" before Watch or Reload).
+func (s *Store) Path() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.path
 }
 
 func (s *Store) reloadLocked(path string, force bool) (bool, error) {
@@ -82,6 +96,12 @@ func (s *Store) reloadLocked(path string, force bool) (bool, error) {
 	s.readErr = false
 	h := sha256.Sum256(data)
 	if !force && h == s.lastHash {
+		return false, nil
+	}
+	if !force && h != s.seenHash {
+		// Changed since the last poll: wait until the content is stable
+		// for one interval, so a file caught mid-write is not reported.
+		s.seenHash = h
 		return false, nil
 	}
 	s.lastHash = h // a bad file is reported once, until it changes again
@@ -103,13 +123,20 @@ func (s *Store) emit(ev ReloadEvent) {
 	}
 }
 
-// Watch polls path every interval and reloads when its content changes,
-// until ctx is done. A bad file is reported once (via OnReload) and retried
-// only after it changes again.
+// Watch polls the policy file every interval and reloads when its content
+// changed and then stayed the same for one more poll, until ctx is done. It
+// starts with path and follows later successful Reload calls to other
+// paths. A bad file is reported once (via OnReload) and retried only after
+// it changes again.
 func (s *Store) Watch(ctx context.Context, path string, interval time.Duration) {
 	if interval <= 0 {
 		interval = 2 * time.Second
 	}
+	s.mu.Lock()
+	if s.path == "" {
+		s.path = path
+	}
+	s.mu.Unlock()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -118,7 +145,7 @@ func (s *Store) Watch(ctx context.Context, path string, interval time.Duration) 
 			return
 		case <-t.C:
 			s.mu.Lock()
-			_, _ = s.reloadLocked(path, false) // reported through OnReload
+			_, _ = s.reloadLocked(s.path, false) // reported through OnReload
 			s.mu.Unlock()
 		}
 	}
