@@ -159,7 +159,7 @@ func (c *Config) ApplyDefaults() {
 		c.GrantTTL = DefaultGrantTTL
 	}
 	if c.OnTimeout == "" {
-		c.OnTimeout = string(StatusRejected)
+		c.OnTimeout = "reject"
 	}
 	if c.Prefix == "" {
 		c.Prefix = DefaultPrefix

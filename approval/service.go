@@ -265,6 +265,7 @@ func (s *Service) create(ctx context.Context, b *Binding, key string, now time.T
 		s.abort(ctx, r, "the audit log could not record the request")
 		return nil, err
 	}
+	s.broadcast()
 	s.notify(r)
 	return r, nil
 }
