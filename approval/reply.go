@@ -1,0 +1,170 @@
+package approval
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/portcullis-mcp/portcullis/mcp"
+	"github.com/portcullis-mcp/portcullis/policy"
+)
+
+// Protocol names used in replies.
+const (
+	// InputKey names the gateway's entry in inputRequests / inputResponses.
+	InputKey = "portcullis_approval"
+	// MetaCapabilitiesKey is where 2026-07-28 requests declare the client's
+	// capabilities (params._meta).
+	MetaCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
+	// CodeURLElicitationRequired is MCP 2025-11-25's URLElicitationRequiredError.
+	CodeURLElicitationRequired = -32042
+)
+
+// NewBinding builds the binding for a tools/call the policy decided needs
+// approval. rev is the client's MCP-Protocol-Version header ("" if absent).
+func NewBinding(agent policy.Identity, server string, m *mcp.Message, rev string, d policy.Decision) Binding {
+	p := m.Params
+	b := Binding{Principal: agent.ID, Groups: agent.Groups, Server: server, Method: m.Method,
+		Tool: p.Get("name").Str, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Score: d.Score, Revision: rev}
+	if a := p.Get("arguments"); a.Exists() {
+		b.Arguments = []byte(a.Raw)
+	}
+	for _, f := range d.Factors {
+		b.Factors = append(b.Factors, Factor{Name: f.Name, Score: f.Value, Weight: f.Weight, Reason: f.Reason})
+	}
+	if v := p.Get(`_meta.io\.modelcontextprotocol/protocolVersion`).Str; v != "" {
+		b.Revision = v
+	}
+	if mcp.Revision(b.Revision).Stateless() {
+		if st := p.Get("requestState").Str; IsState(st) {
+			b.RequestState = st
+		}
+		el := p.Get(`_meta.io\.modelcontextprotocol/clientCapabilities.elicitation`)
+		if el.IsObject() {
+			b.ElicitURL = el.Get("url").Exists()
+			// An empty elicitation object means form only.
+			b.ElicitForm = el.Get("form").Exists() || len(el.Map()) == 0
+		}
+		r := p.Get("inputResponses." + InputKey)
+		if r.Get("result").Exists() {
+			r = r.Get("result")
+		}
+		b.SelfApproval = r.Get("action").Str == "accept" && r.Get("content.approve").Type == gjson.True
+	}
+	return b
+}
+
+// StripRetry removes the gateway's own retry fields from a request before
+// it goes upstream (the upstream server never issued them).
+func StripRetry(raw []byte) []byte {
+	out, err := sjson.DeleteBytes(raw, "params.requestState")
+	if err == nil {
+		out, err = sjson.DeleteBytes(out, "params.inputResponses."+InputKey)
+	}
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// Reply is the answer to a call that may not go through now: a JSON-RPC
+// error carrying the approval id and console URL (every revision), an
+// InputRequiredResult with a sealed requestState (2026-07-28 clients that
+// can elicit), or -32042 URL elicitation (clients that declared URL mode).
+func Reply(id mcp.ID, b Binding, d policy.Decision, res Result, err error) []byte {
+	tool := strconv.Quote(mcp.Truncate(b.Tool, 128))
+	data := &mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: b.Server,
+		Tool: mcp.Truncate(b.Tool, 128), Score: d.Score, Extra: map[string]string{}}
+	if err != nil {
+		return mcp.ErrorResponse(id, mcp.CodeInternalError,
+			"tool call "+tool+" requires approval, but the approval service is unavailable ("+mcp.Truncate(err.Error(), 160)+"); it was not executed", data)
+	}
+	data.Extra["approval_id"] = res.ID
+	data.Extra["status"] = string(res.Status)
+	if res.URL != "" {
+		data.Extra["approval_url"] = res.URL
+	}
+	if !res.Expires.IsZero() {
+		data.Extra["expires"] = res.Expires.UTC().Format(time.RFC3339)
+	}
+	data.Reason = res.Reason
+	switch res.Status {
+	case StatusRejected:
+		return mcp.ErrorResponse(id, mcp.CodePolicyDenied, "tool call "+tool+" was rejected: "+res.Reason+"; it was not executed", data)
+	case StatusExpired:
+		return mcp.ErrorResponse(id, mcp.CodePolicyDenied, "tool call "+tool+" was not approved in time: "+res.Reason+"; it was not executed", data)
+	case StatusInvalid:
+		return mcp.ErrorResponse(id, mcp.CodePolicyDenied, "tool call "+tool+" refused: "+res.Reason, data)
+	}
+	where := "an approver must approve it"
+	if res.URL != "" {
+		where = "approve it at " + res.URL
+	}
+	quorum := ""
+	if res.Quorum > 1 {
+		quorum = " (" + strconv.Itoa(res.Approvals) + " of " + strconv.Itoa(res.Quorum) + " approvals)"
+	}
+	msg := "tool call " + tool + " requires approval by a person; approval " + res.ID + " is pending" + quorum + ": " + where +
+		", then retry the same call with the same arguments (it goes through once). It was not executed."
+	if res.Reason != "" {
+		msg += " " + res.Reason
+	}
+	stateless := mcp.Revision(b.Revision).Stateless()
+	if stateless && (b.ElicitURL && res.URL != "" || b.ElicitForm && res.SelfAllowed) {
+		return inputRequired(id, b, res, msg)
+	}
+	if stateless {
+		data.Extra["request_state"] = res.RequestState
+	}
+	if b.ElicitURL && res.URL != "" && mcp.Revision(b.Revision) == mcp.Rev20251125 {
+		return urlElicitationRequired(id, res, msg)
+	}
+	return mcp.ErrorResponse(id, mcp.CodeApprovalRequired, msg, data)
+}
+
+// inputRequired builds a 2026-07-28 InputRequiredResult.
+func inputRequired(id mcp.ID, b Binding, res Result, msg string) []byte {
+	out := []byte(`{"jsonrpc":"2.0","id":`)
+	out = append(out, id...)
+	out = append(out, `,"result":{"resultType":"input_required","inputRequests":{"`+InputKey+`":{"method":"elicitation/create","params":`...)
+	if b.ElicitURL && res.URL != "" {
+		out = append(out, `{"mode":"url","elicitationId":`...)
+		out = mcp.AppendJSONString(out, res.ID)
+		out = append(out, `,"url":`...)
+		out = mcp.AppendJSONString(out, res.URL)
+		out = append(out, `,"message":`...)
+		out = mcp.AppendJSONString(out, "Open the approval page to review and approve this call: "+b.Tool+" on "+b.Server+".")
+		out = append(out, '}')
+	} else {
+		out = append(out, `{"mode":"form","message":`...)
+		out = mcp.AppendJSONString(out, "Approve this call? Tool "+b.Tool+" on server "+b.Server+" with exactly these arguments (risk "+strconv.Itoa(b.Score)+").")
+		out = append(out, `,"requestedSchema":{"type":"object","properties":{"approve":{"type":"boolean","title":"Approve this call with these arguments"}},"required":["approve"]}}`...)
+	}
+	out = append(out, `}},"requestState":`...)
+	out = mcp.AppendJSONString(out, res.RequestState)
+	out = append(out, `,"_meta":{"io.portcullis/approval":{"id":`...)
+	out = mcp.AppendJSONString(out, res.ID)
+	out = append(out, `,"status":"pending","url":`...)
+	out = mcp.AppendJSONString(out, res.URL)
+	out = append(out, `,"message":`...)
+	out = mcp.AppendJSONString(out, msg)
+	return append(out, "}}}}"...)
+}
+
+// urlElicitationRequired builds MCP 2025-11-25's -32042 error.
+func urlElicitationRequired(id mcp.ID, res Result, msg string) []byte {
+	out := []byte(`{"jsonrpc":"2.0","id":`)
+	out = append(out, id...)
+	out = append(out, `,"error":{"code":-32042,"message":`...)
+	out = mcp.AppendJSONString(out, msg)
+	out = append(out, `,"data":{"elicitations":[{"mode":"url","elicitationId":`...)
+	out = mcp.AppendJSONString(out, res.ID)
+	out = append(out, `,"url":`...)
+	out = mcp.AppendJSONString(out, res.URL)
+	out = append(out, `,"message":`...)
+	out = mcp.AppendJSONString(out, strings.SplitN(msg, ":", 2)[0])
+	return append(out, "}]}}}"...)
+}
