@@ -22,13 +22,21 @@ type Config struct {
 // prefix (e.g. "log").
 func (c Config) Validate(prefix string) error {
 	var errs []error
+	c.Check(prefix, func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	})
+	return errors.Join(errs...)
+}
+
+// Check reports every problem to add with its field path under prefix, the
+// shape config.Validate collects problems in.
+func (c Config) Check(prefix string, add func(path, format string, args ...any)) {
 	level, err := ParseLevel(c.Decisions)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("%s.decisions: %w", prefix, err))
+		add(prefix+".decisions", "%v", err)
 	} else if c.DecisionsFile != "" && level == LevelOff {
-		errs = append(errs, fmt.Errorf("%s.decisions_file: set, but %s.decisions is off; set it to all or refusals", prefix, prefix))
+		add(prefix+".decisions_file", "set, but %s.decisions is off; set it to all or refusals", prefix)
 	}
-	return errors.Join(errs...)
 }
 
 // Open builds the logger c describes; stdout is used when DecisionsFile is
