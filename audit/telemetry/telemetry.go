@@ -86,6 +86,9 @@ type Telemetry struct {
 	reloads    *prometheus.CounterVec
 
 	servers, phases, detectors, sinks *bounded
+
+	dm  *decisionMetrics
+	now func() time.Time
 }
 
 var _ audit.Observer = (*Telemetry)(nil)
@@ -96,6 +99,11 @@ type Option func(*Telemetry)
 // WithTracerProvider sets the tracer provider (default otel.GetTracerProvider()).
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(t *Telemetry) { t.tracer = tp.Tracer(TracerName) }
+}
+
+// WithClock sets the clock used for timestamp metrics (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(t *Telemetry) { t.now = now }
 }
 
 // WithPropagator sets the propagator used to extract incoming context
@@ -129,9 +137,11 @@ func New(opts ...Option) *Telemetry {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricPolicyReloads,
 			Help: "Policy reloads by result (ok, error)."}, []string{"result"}),
 		servers: newBounded(), phases: newBounded(), detectors: newBounded(), sinks: newBounded(),
+		dm: newDecisionMetrics(), now: time.Now,
 	}
 	t.reg.MustRegister(t.decisions, t.phase, t.detector, t.queue, t.fsync, t.fsyncRecs, t.dropped, t.sinkErrors, t.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	t.reg.MustRegister(t.dm.collectors()...)
 	for _, o := range opts {
 		o(t)
 	}
@@ -325,10 +335,13 @@ func (s *Span) End(errorType string) {
 // values, the rest to "other".
 type bounded struct {
 	mu   sync.RWMutex
+	max  int
 	seen map[string]struct{}
 }
 
-func newBounded() *bounded { return &bounded{seen: map[string]struct{}{}} }
+func newBounded() *bounded { return newBoundedN(MaxLabelValues) }
+
+func newBoundedN(n int) *bounded { return &bounded{max: n, seen: map[string]struct{}{}} }
 
 func (b *bounded) value(v string) string {
 	if v == "" {
@@ -341,12 +354,12 @@ func (b *bounded) value(v string) string {
 	if ok {
 		return v
 	}
-	if n >= MaxLabelValues || len(v) > 64 {
+	if n >= b.max || len(v) > 64 {
 		return "other"
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.seen) >= MaxLabelValues {
+	if len(b.seen) >= b.max {
 		return "other"
 	}
 	b.seen[v] = struct{}{}
