@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -89,6 +90,11 @@ type Telemetry struct {
 
 	dm  *decisionMetrics
 	now func() time.Time
+
+	// tracing is the swappable span pipeline (ConfigureTracing); nil until
+	// configured, then StartCall uses its tracer instead of tracer.
+	tracing     atomic.Pointer[tracing]
+	fixedTracer bool
 }
 
 var _ audit.Observer = (*Telemetry)(nil)
@@ -98,7 +104,7 @@ type Option func(*Telemetry)
 
 // WithTracerProvider sets the tracer provider (default otel.GetTracerProvider()).
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(t *Telemetry) { t.tracer = tp.Tracer(TracerName) }
+	return func(t *Telemetry) { t.tracer, t.fixedTracer = tp.Tracer(TracerName), true }
 }
 
 // WithClock sets the clock used for timestamp metrics (default time.Now).
@@ -293,7 +299,7 @@ func (t *Telemetry) StartCall(ctx context.Context, carrier propagation.TextMapCa
 	if c.ServerAddress != "" {
 		attrs = append(attrs, attribute.String(AttrServerAddress, c.ServerAddress))
 	}
-	ctx, s := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+	ctx, s := t.currentTracer().Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 	return ctx, &Span{s: s}
 }
 

@@ -44,11 +44,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	logConfig(logger, *cfgPath, cfg)
 	g, err := gateway.Start(ctx, cfg, gateway.Options{Logger: logger})
 	if err != nil {
 		return err
 	}
 	defer g.Close()
+	logger.Debug("gateway started", "extproc", g.ExtProcAddr(), "proxy", g.ProxyAddr(), "admin", g.AdminAddr(),
+		"trace_exporter", g.Telemetry().TraceExporter(), "policy_version", g.PolicyVersion())
 	fmt.Fprintf(stdout, "portcullis: ext_proc listening on %s\n", g.ExtProcAddr())
 	if a := g.ProxyAddr(); a != "" {
 		fmt.Fprintf(stdout, "portcullis: data plane listening on http://%s (MCP servers at /mcp/<name>)\n", a)
@@ -82,7 +85,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 					logger.Error("policy reload failed; keeping the running policy", "error", err)
 				}
 			}
-			logger.Info("configuration reloaded", "path", *cfgPath)
+			logConfig(logger, *cfgPath, next)
+			logger.Info("configuration reloaded", "path", *cfgPath, "policy_version", g.PolicyVersion(), "trace_exporter", g.Telemetry().TraceExporter())
 		}
 	}
+}
+
+// logConfig writes the effective configuration at debug level: what an
+// operator needs to confirm which file, servers, policy and exporters are in
+// force (no secrets: only names, addresses and modes).
+func logConfig(logger *slog.Logger, path string, cfg *config.Config) {
+	if !logger.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	servers := make([]string, 0, len(cfg.Servers))
+	for _, s := range cfg.Servers {
+		servers = append(servers, s.Name)
+	}
+	logger.Debug("configuration loaded", "path", path, "servers", servers, "policy_file", cfg.Policy.File,
+		"audit_dir", cfg.Audit.Dir, "audit_content", cfg.Audit.Content, "trace_exporter", cfg.Telemetry.TraceExporter(),
+		"decision_log", cfg.Log.Decisions, "max_body_bytes", cfg.Limits.MaxBodyBytes)
 }
