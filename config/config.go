@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portcullis-mcp/portcullis/audit"
+	"github.com/portcullis-mcp/portcullis/audit/decisionlog"
 )
 
 // Config is the gateway configuration file (portcullis.yaml). Sections owned
@@ -27,6 +28,8 @@ type Config struct {
 	// Behavior is the behaviour engine's state store.
 	Behavior BehaviorStore `yaml:"behavior"`
 	Audit    audit.Config  `yaml:"audit"`
+	// Log selects the decision log (config/observe.go).
+	Log decisionlog.Config `yaml:"log"`
 }
 
 // Listen holds the listener addresses. An empty address disables that listener
@@ -219,6 +222,7 @@ func (c *Config) Validate() error {
 	if err := c.Audit.Validate(); err != nil {
 		errs = append(errs, prefixErrors("audit", err)...)
 	}
+	c.validateObserve(add)
 	return errors.Join(errs...)
 }
 

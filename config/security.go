@@ -172,6 +172,9 @@ type Telemetry struct {
 	// SampleRatio of new traces to sample (default 1); an incoming
 	// traceparent's sampling decision is always followed.
 	SampleRatio *float64 `yaml:"sample_ratio"`
+	// Exporter and File: see config/observe.go.
+	Exporter string `yaml:"exporter"`
+	File     string `yaml:"file"`
 }
 
 // BehaviorStore selects where the session/behaviour engine keeps state (its

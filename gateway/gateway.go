@@ -74,24 +74,11 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 	g.cfg.Store(cfg)
 	g.tel = opt.Telemetry
 	if g.tel == nil {
-		var topts []telemetry.Option
-		if u := cfg.Telemetry.OTLPTracesURL; u != "" {
-			ratio := 1.0
-			if cfg.Telemetry.SampleRatio != nil {
-				ratio = *cfg.Telemetry.SampleRatio
-			}
-			tp, err := telemetry.NewOTLPTracerProvider(ctx, u, ratio)
-			if err != nil {
-				return nil, err
-			}
-			g.finals = append(g.finals, func() {
-				sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				defer cancel()
-				_ = tp.Shutdown(sctx)
-			})
-			topts = append(topts, telemetry.WithTracerProvider(tp))
+		g.tel = telemetry.New()
+		if err := g.tel.ConfigureTracing(ctx, traceConfig(cfg.Telemetry)); err != nil {
+			return nil, err
 		}
-		g.tel = telemetry.New(topts...)
+		g.finals = append(g.finals, g.shutdownTracing) // gateway/observe.go
 	}
 	eng, err := g.engines(ctx, cfg)
 	if err != nil {
@@ -243,6 +230,7 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 		g.proxy.Store(p)
 	}
 	g.proc.Update(cfg)
+	g.reloadTelemetry(g.cfg.Load(), cfg) // gateway/observe.go
 	g.cfg.Store(cfg)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -86,6 +87,14 @@ type Telemetry struct {
 	reloads    *prometheus.CounterVec
 
 	servers, phases, detectors, sinks *bounded
+
+	dm  *decisionMetrics
+	now func() time.Time
+
+	// tracing is the swappable span pipeline (ConfigureTracing); nil until
+	// configured, then StartCall uses its tracer instead of tracer.
+	tracing     atomic.Pointer[tracing]
+	fixedTracer bool
 }
 
 var _ audit.Observer = (*Telemetry)(nil)
@@ -95,7 +104,12 @@ type Option func(*Telemetry)
 
 // WithTracerProvider sets the tracer provider (default otel.GetTracerProvider()).
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(t *Telemetry) { t.tracer = tp.Tracer(TracerName) }
+	return func(t *Telemetry) { t.tracer, t.fixedTracer = tp.Tracer(TracerName), true }
+}
+
+// WithClock sets the clock used for timestamp metrics (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(t *Telemetry) { t.now = now }
 }
 
 // WithPropagator sets the propagator used to extract incoming context
@@ -129,9 +143,11 @@ func New(opts ...Option) *Telemetry {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricPolicyReloads,
 			Help: "Policy reloads by result (ok, error)."}, []string{"result"}),
 		servers: newBounded(), phases: newBounded(), detectors: newBounded(), sinks: newBounded(),
+		dm: newDecisionMetrics(), now: time.Now,
 	}
 	t.reg.MustRegister(t.decisions, t.phase, t.detector, t.queue, t.fsync, t.fsyncRecs, t.dropped, t.sinkErrors, t.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	t.reg.MustRegister(t.dm.collectors()...)
 	for _, o := range opts {
 		o(t)
 	}
@@ -283,7 +299,7 @@ func (t *Telemetry) StartCall(ctx context.Context, carrier propagation.TextMapCa
 	if c.ServerAddress != "" {
 		attrs = append(attrs, attribute.String(AttrServerAddress, c.ServerAddress))
 	}
-	ctx, s := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+	ctx, s := t.currentTracer().Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 	return ctx, &Span{s: s}
 }
 
@@ -325,10 +341,13 @@ func (s *Span) End(errorType string) {
 // values, the rest to "other".
 type bounded struct {
 	mu   sync.RWMutex
+	max  int
 	seen map[string]struct{}
 }
 
-func newBounded() *bounded { return &bounded{seen: map[string]struct{}{}} }
+func newBounded() *bounded { return newBoundedN(MaxLabelValues) }
+
+func newBoundedN(n int) *bounded { return &bounded{max: n, seen: map[string]struct{}{}} }
 
 func (b *bounded) value(v string) string {
 	if v == "" {
@@ -341,12 +360,12 @@ func (b *bounded) value(v string) string {
 	if ok {
 		return v
 	}
-	if n >= MaxLabelValues || len(v) > 64 {
+	if n >= b.max || len(v) > 64 {
 		return "other"
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.seen) >= MaxLabelValues {
+	if len(b.seen) >= b.max {
 		return "other"
 	}
 	b.seen[v] = struct{}{}

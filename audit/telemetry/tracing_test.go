@@ -43,13 +43,12 @@ func TestOTLPTraceExport(t *testing.T) {
 		w.Write(out)
 	}))
 	defer srv.Close()
-	tp, err := NewOTLPTracerProvider(t.Context(), srv.URL+"/v1/traces", 1)
-	require.NoError(t, err)
-	tel := New(WithTracerProvider(tp))
+	tel := New()
+	require.NoError(t, tel.ConfigureTracing(t.Context(), TraceConfig{Exporter: ExporterOTLP, OTLPURL: srv.URL + "/v1/traces", SampleRatio: 1}))
 	_, span := tel.StartCall(context.Background(), propagation.MapCarrier{}, Call{Method: "tools/call", Target: "create_issue", Session: "s1", RequestID: "3"})
 	span.SetDecision(audit.DecisionAllow, 5, nil)
 	span.End("")
-	require.NoError(t, tp.Shutdown(t.Context())) // flushes the batch
+	require.NoError(t, tel.Shutdown(t.Context())) // flushes the batch
 	mu.Lock()
 	defer mu.Unlock()
 	require.Contains(t, got, "tools/call create_issue")

@@ -51,23 +51,14 @@ func auditInterleave(fs *flag.FlagSet, args []string) []string {
 
 // runAuditVerify: portcullis audit verify DIR [--pubkey FILE]... [--json].
 func runAuditVerify(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("audit verify")
 	var pubFiles auditMultiFlag
 	fs.Var(&pubFiles, "pubkey", "trusted checkpoint public key (PEM); repeatable. Default: the keys in DIR (not independent)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: portcullis audit verify DIR [--pubkey FILE] [--json]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(auditInterleave(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &ExitError{Code: 2, Err: err}
+	if err := parseFlags(fs, auditInterleave(fs, args), stderr); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
 		return &ExitError{Code: 2, Err: errors.New("audit verify: want exactly one DIR")}
 	}
 	var pubs []ed25519.PublicKey
@@ -99,15 +90,11 @@ func runAuditVerify(_ context.Context, args []string, stdout, stderr io.Writer) 
 
 // runAuditKeygen: portcullis audit keygen [--out PREFIX].
 func runAuditKeygen(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("audit keygen")
 	out := fs.String("out", "audit-checkpoint", "write PREFIX.key (private, mode 0600) and PREFIX.pub")
 	force := fs.Bool("force", false, "overwrite existing files")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &ExitError{Code: 2, Err: err}
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
 	}
 	if fs.NArg() != 0 {
 		return &ExitError{Code: 2, Err: errors.New("audit keygen: unexpected arguments")}

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -16,31 +15,13 @@ func init() {
 	register(command{name: "policy test", summary: "run table cases against a policy (PASS/FAIL per case)", run: runPolicyTest})
 }
 
-func policyFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-func parsePolicyFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return usageError(errHelp)
-		}
-		return usageError(err)
-	}
-	return nil
-}
-
 // runPolicyCheck: portcullis policy check FILE. Exit 0 OK, 1 invalid.
 func runPolicyCheck(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := policyFlags("policy check", stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: portcullis policy check FILE") }
-	if err := parsePolicyFlags(fs, args); err != nil {
+	fs := newFlags("policy check")
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
 		return &ExitError{Code: 2, Err: errors.New("policy check: want exactly one FILE")}
 	}
 	p, err := policy.Load(fs.Arg(0))
@@ -55,18 +36,13 @@ func runPolicyCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 // runPolicyTest: portcullis policy test [-v] [-coverage] FILE CASES.
 // Exit 0 all pass, 1 any failure (or missing coverage with -coverage).
 func runPolicyTest(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := policyFlags("policy test", stderr)
+	fs := newFlags("policy test")
 	verbose := fs.Bool("v", false, "print each decision's factors")
 	cover := fs.Bool("coverage", false, "fail unless the cases cover every action, mode and factor")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: portcullis policy test [-v] [-coverage] FILE CASES")
-		fs.PrintDefaults()
-	}
-	if err := parsePolicyFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
-		fs.Usage()
 		return &ExitError{Code: 2, Err: errors.New("policy test: want FILE and CASES")}
 	}
 	p, err := policy.Load(fs.Arg(0))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -44,8 +43,7 @@ type scanVerdict struct {
 
 // runScan: portcullis scan [--json | --tools | --jsonl FILE] [--redact MODE] [--no-values] [--fail] [TEXT...]
 func runScan(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("scan")
 	asJSON := fs.Bool("json", false, "input is one JSON document (e.g. a JSON-RPC message); every string leaf is scanned")
 	tools := fs.Bool("tools", false, "input is a tools/list result; check it for tool poisoning")
 	jsonl := fs.String("jsonl", "", `read FILE ("-" = stdin): one {"text": ...} object per line, one verdict per line`)
@@ -55,11 +53,8 @@ func runScan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	// Flags may follow the text: parse, take one positional, repeat.
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return usageError(errHelp)
-			}
-			return usageError(err)
+		if err := parseFlags(fs, args, stderr); err != nil {
+			return err
 		}
 		if fs.NArg() == 0 {
 			break

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,12 +19,11 @@ func init() {
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("serve")
 	cfgPath := fs.String("config", "", "path to portcullis.yaml (required)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
 	}
 	var errs []error
 	if *cfgPath == "" {
@@ -39,18 +37,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		errs = append(errs, fmt.Errorf("unexpected arguments: %v", fs.Args()))
 	}
 	if len(errs) > 0 {
-		return usageError(errors.Join(errs...))
+		return &ExitError{Code: 2, Err: errors.Join(errs...)}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		return err
 	}
+	logConfig(logger, *cfgPath, cfg)
 	g, err := gateway.Start(ctx, cfg, gateway.Options{Logger: logger})
 	if err != nil {
 		return err
 	}
 	defer g.Close()
+	logger.Debug("gateway started", "extproc", g.ExtProcAddr(), "proxy", g.ProxyAddr(), "admin", g.AdminAddr(),
+		"trace_exporter", g.Telemetry().TraceExporter(), "policy_version", g.PolicyVersion())
 	fmt.Fprintf(stdout, "portcullis: ext_proc listening on %s\n", g.ExtProcAddr())
 	if a := g.ProxyAddr(); a != "" {
 		fmt.Fprintf(stdout, "portcullis: data plane listening on http://%s (MCP servers at /mcp/<name>)\n", a)
@@ -84,7 +85,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 					logger.Error("policy reload failed; keeping the running policy", "error", err)
 				}
 			}
-			logger.Info("configuration reloaded", "path", *cfgPath)
+			logConfig(logger, *cfgPath, next)
+			logger.Info("configuration reloaded", "path", *cfgPath, "policy_version", g.PolicyVersion(), "trace_exporter", g.Telemetry().TraceExporter())
 		}
 	}
+}
+
+// logConfig writes the effective configuration at debug level: what an
+// operator needs to confirm which file, servers, policy and exporters are in
+// force (no secrets: only names, addresses and modes).
+func logConfig(logger *slog.Logger, path string, cfg *config.Config) {
+	if !logger.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	servers := make([]string, 0, len(cfg.Servers))
+	for _, s := range cfg.Servers {
+		servers = append(servers, s.Name)
+	}
+	logger.Debug("configuration loaded", "path", path, "servers", servers, "policy_file", cfg.Policy.File,
+		"audit_dir", cfg.Audit.Dir, "audit_content", cfg.Audit.Content, "trace_exporter", cfg.Telemetry.TraceExporter(),
+		"decision_log", cfg.Log.Decisions, "max_body_bytes", cfg.Limits.MaxBodyBytes)
 }

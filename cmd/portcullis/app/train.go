@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,8 +17,7 @@ func init() {
 
 // runTrainInjection: portcullis train injection [--data FILE] [--out FILE].
 func runTrainInjection(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("train injection", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("train injection")
 	data := fs.String("data", "../shared/data/injection/dev.jsonl", "dev data (JSON lines: text, label, source, kind)")
 	out := fs.String("out", "detectors/injection/model.bin", "weights file to write")
 	epochs := fs.Int("epochs", 0, "training epochs (0 = default)")
@@ -28,11 +25,8 @@ func runTrainInjection(_ context.Context, args []string, stdout, stderr io.Write
 	quiet := fs.Bool("q", false, "no progress output")
 	l2 := fs.Float64("l2", 0, "L2 penalty (0 = default)")
 	dnw := fs.Float64("direct-neg-weight", 0, "weight of benign direct prompts (0 = default)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return usageError(errHelp)
-		}
-		return usageError(err)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
 	}
 	if fs.NArg() != 0 {
 		return usageError(fmt.Errorf("train injection: unexpected arguments %v", fs.Args()))

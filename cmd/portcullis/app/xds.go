@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,8 +25,7 @@ func init() {
 }
 
 func runXDS(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("xds", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("xds")
 	cfgPath := fs.String("config", "", "path to portcullis.yaml (required)")
 	listen := fs.String("listen", "", "ADS listen address (default: listen.xds from the config, else 127.0.0.1:18000)")
 	var opts xds.Options
@@ -36,11 +34,14 @@ func runXDS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&opts.ExtProcAddr, "extproc", "", "where Envoy reaches the processor, host:port or unix:///path (default: listen.extproc)")
 	fs.StringVar(&opts.AdminAddr, "admin", "", "where Envoy reaches the gateway's admin endpoints (default: listen.admin)")
 	printOnly := fs.Bool("print", false, "print the rendered resources as JSON and exit")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
 	}
-	if *cfgPath == "" || fs.NArg() > 0 {
-		return usageError(errors.New("usage: portcullis xds --config FILE [--print] [flags]"))
+	if *cfgPath == "" {
+		return usageError(errors.New("--config is required"))
+	}
+	if fs.NArg() > 0 {
+		return usageError(fmt.Errorf("unexpected arguments: %v", fs.Args()))
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {

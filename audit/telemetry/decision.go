@@ -1,0 +1,255 @@
+package telemetry
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/portcullis-mcp/portcullis/audit/decisionlog"
+)
+
+// Metric names added for per-decision observability (issue 13). The names in
+// telemetry.go keep their meaning.
+const (
+	MetricToolCalls        = "portcullis_tool_calls_total"
+	MetricPolicyDecisions  = "portcullis_policy_decisions_total"
+	MetricDecisionPhase    = "portcullis_decision_phase_duration_seconds"
+	MetricDecisionDuration = "portcullis_decision_duration_seconds"
+	MetricRiskScore        = "portcullis_risk_score"
+	MetricApprovals        = "portcullis_approvals_total"
+	MetricApprovalsPending = "portcullis_approvals_pending"
+	MetricSinkDelivered    = "portcullis_sink_delivered_total"
+	MetricSinkLastSuccess  = "portcullis_sink_last_success_timestamp_seconds"
+	MetricDecisionLogErrs  = "portcullis_decision_log_errors_total"
+)
+
+// MaxToolsPerServer caps the distinct tool label values per server; further
+// tools are counted as "other".
+const MaxToolsPerServer = 32
+
+// OtherLabel is the value excess or unknown label values fold into.
+const OtherLabel = "other"
+
+// decisionMetrics are the collectors ObserveDecision and the approval and
+// sink health methods feed.
+type decisionMetrics struct {
+	toolCalls   *prometheus.CounterVec
+	decisions   *prometheus.CounterVec
+	phase       *prometheus.HistogramVec
+	duration    *prometheus.HistogramVec
+	risk        *prometheus.HistogramVec
+	approvals   *prometheus.CounterVec
+	pending     prometheus.Gauge
+	delivered   *prometheus.CounterVec
+	lastSuccess *prometheus.GaugeVec
+	dlogErrors  prometheus.Counter
+
+	rules, results *bounded
+	toolsMu        sync.Mutex
+	tools          map[string]*bounded // per server label value
+}
+
+func newDecisionMetrics() *decisionMetrics {
+	return &decisionMetrics{
+		toolCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricToolCalls,
+			Help: "Decided MCP calls by server, tool and action. Unknown tools (default-deny) and tools beyond the per-server cap are counted as tool=\"other\"."},
+			[]string{"server", "tool", "action"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricPolicyDecisions,
+			Help: "Policy decisions by action taken, action enforce mode would take, rollout mode and the rule that decided."},
+			[]string{"action", "would_action", "mode", "rule"}),
+		phase: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: MetricDecisionPhase,
+			Help: "Time per decision phase: parse, trust, detect, policy, audit.", Buckets: LatencyBuckets}, []string{"phase"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: MetricDecisionDuration,
+			Help: "End-to-end gateway time of one decision by server.", Buckets: LatencyBuckets}, []string{"server"}),
+		risk: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: MetricRiskScore,
+			Help: "Risk score (0-100) of decided calls by server.", Buckets: prometheus.LinearBuckets(10, 10, 10)}, []string{"server"}),
+		approvals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricApprovals,
+			Help: "Approval requests by outcome: requested, approved, rejected, expired, used, refused."}, []string{"result"}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricApprovalsPending,
+			Help: "Approval requests waiting for a human."}),
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricSinkDelivered,
+			Help: "Audit records delivered by sink."}, []string{"sink"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricSinkLastSuccess,
+			Help: "Unix time of the last successful delivery by sink."}, []string{"sink"}),
+		dlogErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricDecisionLogErrs,
+			Help: "Decision log lines that could not be written."}),
+		rules: newBounded(), results: newBounded(), tools: map[string]*bounded{},
+	}
+}
+
+func (m *decisionMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.toolCalls, m.decisions, m.phase, m.duration, m.risk, m.approvals, m.pending, m.delivered, m.lastSuccess, m.dlogErrors}
+}
+
+// tool bounds the tool label per server. Calls refused because the tool is
+// not known to the configuration never create a label value: a client could
+// otherwise fill the cap with invented names.
+func (m *decisionMetrics) tool(server, tool, rule string) string {
+	if tool == "" {
+		return "none"
+	}
+	if strings.HasPrefix(rule, "default-deny:unknown") {
+		return OtherLabel
+	}
+	m.toolsMu.Lock()
+	b := m.tools[server]
+	if b == nil {
+		b = newBoundedN(MaxToolsPerServer)
+		m.tools[server] = b
+	}
+	m.toolsMu.Unlock()
+	return b.value(tool)
+}
+
+// ObserveDecision records one decision in the metrics: the per-tool call
+// counter, the decision counter by action/mode/rule, the per-phase and
+// end-to-end latency histograms, the risk score and the detector findings
+// by type (MetricDetectorHits; callers of ObserveDecision must not also call
+// DetectorHits for the same findings). Labels are bounded: server at
+// MaxLabelValues, tool at MaxToolsPerServer per server, rule at
+// MaxLabelValues.
+func (t *Telemetry) ObserveDecision(d *decisionlog.Decision) {
+	if t == nil || d == nil {
+		return
+	}
+	m := t.dm
+	server := t.servers.value(d.Server)
+	action := enumLabel(d.Action)
+	would := enumLabel(d.WouldAction)
+	if d.WouldAction == "" {
+		would = action
+	}
+	m.toolCalls.WithLabelValues(server, m.tool(server, d.Tool, d.Rule), action).Inc()
+	m.decisions.WithLabelValues(action, would, enumLabel(d.Mode), m.rules.value(d.Rule)).Inc()
+	d.Latency.Each(func(phase string, dur time.Duration) {
+		if dur <= 0 {
+			return
+		}
+		if phase == "total" {
+			m.duration.WithLabelValues(server).Observe(dur.Seconds())
+			return
+		}
+		m.phase.WithLabelValues(phase).Observe(dur.Seconds())
+	})
+	m.risk.WithLabelValues(server).Observe(float64(d.Score))
+	for _, f := range d.Findings {
+		t.detector.WithLabelValues(t.detectors.value(f.Type)).Inc()
+	}
+}
+
+// enumLabel keeps enum-like values (actions, modes) bounded: anything that
+// is not a short lower-case identifier becomes "other".
+func enumLabel(v string) string {
+	if v == "" {
+		return "none"
+	}
+	if len(v) > 32 {
+		return OtherLabel
+	}
+	for _, r := range v {
+		if (r < 'a' || r > 'z') && r != '_' && r != '-' {
+			return OtherLabel
+		}
+	}
+	return v
+}
+
+// Approval counts an approval event: "requested", "approved", "rejected",
+// "expired", "used" or "refused".
+func (t *Telemetry) Approval(result string) {
+	if t == nil {
+		return
+	}
+	t.dm.approvals.WithLabelValues(t.dm.results.value(enumLabel(result))).Inc()
+}
+
+// ApprovalsPending sets the number of approval requests waiting for a human.
+func (t *Telemetry) ApprovalsPending(n int) {
+	if t != nil {
+		t.dm.pending.Set(float64(n))
+	}
+}
+
+// SinkDelivered counts n records delivered by a sink and stamps its last
+// success time (alerts fire when it grows old while errors rise).
+func (t *Telemetry) SinkDelivered(sink string, n int) {
+	if t == nil || n <= 0 {
+		return
+	}
+	s := t.sinks.value(sink)
+	t.dm.delivered.WithLabelValues(s).Add(float64(n))
+	t.dm.lastSuccess.WithLabelValues(s).Set(float64(t.now().UnixNano()) / 1e9)
+}
+
+// DecisionLogError counts a decision log line that could not be written.
+func (t *Telemetry) DecisionLogError() {
+	if t != nil {
+		t.dm.dlogErrors.Inc()
+	}
+}
+
+// SetDecisionRecord puts the content-free decision on the span: the
+// decision id, action, would-be action, mode, rule, policy version, risk
+// score and each factor's score, weight and reason.
+func (s *Span) SetDecisionRecord(d *decisionlog.Decision) {
+	if s == nil || d == nil || !s.s.IsRecording() {
+		return
+	}
+	s.s.SetAttributes(decisionAttributes(d)...)
+}
+
+// Portcullis span attributes for the decision record.
+const (
+	AttrDecisionID    = "portcullis.decision.id"
+	AttrAction        = "portcullis.decision.action"
+	AttrWouldAction   = "portcullis.decision.would_action"
+	AttrMode          = "portcullis.decision.mode"
+	AttrEnforced      = "portcullis.decision.enforced"
+	AttrRule          = "portcullis.decision.rule"
+	AttrPolicyVersion = "portcullis.policy.version"
+	AttrPrincipal     = "portcullis.principal"
+	// AttrFactorPrefix + name + ".score" / ".weight" / ".reason".
+	AttrFactorPrefix = "portcullis.risk.factor."
+	// AttrFindingTypes lists the distinct finding types (no content).
+	AttrFindingTypes = "portcullis.findings.types"
+)
+
+func decisionAttributes(d *decisionlog.Decision) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 10+3*len(d.Factors))
+	attrs = append(attrs,
+		attribute.String(AttrDecisionID, d.ID),
+		attribute.String(AttrAction, d.Action),
+		attribute.String(AttrDecision, d.Action),
+		attribute.String(AttrWouldAction, d.WouldAction),
+		attribute.String(AttrMode, d.Mode),
+		attribute.Bool(AttrEnforced, d.Enforced),
+		attribute.String(AttrRule, d.Rule),
+		attribute.StringSlice(AttrRules, []string{d.Rule}),
+		attribute.String(AttrPolicyVersion, d.PolicyVersion),
+		attribute.Int(AttrRisk, d.Score),
+	)
+	if d.Principal != "" {
+		attrs = append(attrs, attribute.String(AttrPrincipal, d.Principal))
+	}
+	for _, f := range d.Factors {
+		p := AttrFactorPrefix + f.Name
+		attrs = append(attrs, attribute.Int(p+".score", f.Score), attribute.Int(p+".weight", f.Weight))
+		if f.Reason != "" {
+			attrs = append(attrs, attribute.String(p+".reason", f.Reason))
+		}
+	}
+	if len(d.Findings) > 0 {
+		types := make([]string, 0, len(d.Findings))
+		for _, f := range d.Findings {
+			if !slices.Contains(types, f.Type) {
+				types = append(types, f.Type)
+			}
+		}
+		attrs = append(attrs, attribute.StringSlice(AttrFindingTypes, types))
+	}
+	return attrs
+}

@@ -1,0 +1,17 @@
+package app
+
+// synopses is each command's argument synopsis for its --help, in one table
+// so that every command (whoever owns its file) gets the same help layout.
+// TestEveryCommandHasSynopsis keeps it in step with the registered commands.
+var synopses = map[string]string{
+	"serve":           "serve --config FILE [--log-level debug|info|warn|error]",
+	"xds":             "xds --config FILE [--print] [--listen ADDR] [flags]",
+	"version":         "version [--json]",
+	"explain":         "explain DECISION_ID [--audit-dir DIR | --config FILE] [--decision-log FILE] [--json]",
+	"audit verify":    "audit verify DIR [--pubkey FILE]... [--json]",
+	"audit keygen":    "audit keygen [--out PREFIX] [--force]",
+	"policy check":    "policy check FILE",
+	"policy test":     "policy test [-v] [-coverage] FILE CASES",
+	"scan":            "scan [--json | --tools | --jsonl FILE] [--redact MODE] [--no-values] [--fail] [TEXT...]  (TEXT, or stdin when none is given)",
+	"train injection": "train injection [--data FILE] [--out FILE] [flags]",
+}

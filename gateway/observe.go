@@ -1,0 +1,45 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/portcullis-mcp/portcullis/audit/telemetry"
+	"github.com/portcullis-mcp/portcullis/config"
+)
+
+// traceConfig maps the telemetry section onto the span pipeline.
+func traceConfig(c config.Telemetry) telemetry.TraceConfig {
+	ratio := 1.0
+	if c.SampleRatio != nil {
+		ratio = *c.SampleRatio
+	}
+	return telemetry.TraceConfig{Exporter: c.TraceExporter(), OTLPURL: c.OTLPTracesURL, File: c.File, SampleRatio: ratio}
+}
+
+// reloadTelemetry applies a changed telemetry section, or logs precisely why
+// it could not (the previous exporter keeps running). Called by Reload after
+// every other part of the new configuration was applied, so a telemetry
+// problem never leaves the rest half-reloaded.
+func (g *Gateway) reloadTelemetry(prev, next *config.Config) {
+	pc, nc := traceConfig(prev.Telemetry), traceConfig(next.Telemetry)
+	if pc == nc {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := g.tel.ConfigureTracing(ctx, nc); err != nil {
+		g.logger.Error("telemetry change not applied; spans still go to the previous exporter",
+			"exporter", g.tel.TraceExporter(), "wanted", nc.Exporter, "error", err)
+		return
+	}
+	g.logger.Info("telemetry reloaded", "exporter", nc.Exporter, "sample_ratio", nc.SampleRatio)
+}
+
+func (g *Gateway) shutdownTracing() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := g.tel.Shutdown(ctx); err != nil {
+		g.logger.Warn("telemetry: flushing spans on shutdown failed", "error", err)
+	}
+}
