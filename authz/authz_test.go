@@ -135,7 +135,7 @@ func TestAuthenticate(t *testing.T) {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
-				if p.Subject != "alice" || p.Identity.ID != "alice" || !slices.Contains(p.Scopes, "mcp") {
+				if p.Subject != "alice" || p.Trust != "medium" || !slices.Contains(p.Scopes, "mcp") {
 					t.Fatalf("principal %v", p)
 				}
 				return
@@ -321,7 +321,9 @@ func TestIntrospection(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var tr struct{ AccessToken string `json:"access_token"` }
+		var tr struct {
+			AccessToken string `json:"access_token"`
+		}
 		_ = json.NewDecoder(resp.Body).Decode(&tr)
 		if !strings.HasPrefix(tr.AccessToken, "opaque-") {
 			t.Fatalf("token %q", tr.AccessToken)

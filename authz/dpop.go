@@ -10,12 +10,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/portcullis-mcp/portcullis/policy/identity"
+	"github.com/portcullis-mcp/portcullis/authz/jose"
 )
 
 var (
-	errIssuer   = identity.ErrIssuer
-	errAudience = identity.ErrAudience
+	errIssuer   = jose.ErrIssuer
+	errAudience = jose.ErrAudience
 )
 
 // checkProof validates a DPoP proof (RFC 9449 §4.3) for the request and
@@ -27,7 +27,7 @@ func (rs *ResourceServer) checkProof(r Request, tok, jkt string) error {
 	if r.DPoP == "" {
 		return errors.New("the DPoP header with a proof is required")
 	}
-	hdr, err := identity.ParseJWSHeader(r.DPoP)
+	hdr, err := jose.ParseJWSHeader(r.DPoP)
 	if err != nil {
 		return fmt.Errorf("proof: %w", err)
 	}
@@ -37,12 +37,12 @@ func (rs *ResourceServer) checkProof(r Request, tok, jkt string) error {
 	if len(hdr.JWK) == 0 {
 		return errors.New("proof has no jwk header")
 	}
-	ks, thumb, err := identity.ParseJWK(hdr.JWK)
+	ks, thumb, err := jose.ParseJWK(hdr.JWK)
 	if err != nil {
 		return fmt.Errorf("proof jwk: %w", err)
 	}
 	// The embedded key verifies the proof (ParseJWK's set ignores kid).
-	_, payload, err := identity.VerifyJWS(r.DPoP, ks, rs.algs)
+	_, payload, err := jose.VerifyJWS(r.DPoP, ks, rs.algs)
 	if err != nil {
 		return fmt.Errorf("proof signature: %w", err)
 	}

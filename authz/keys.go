@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/portcullis-mcp/portcullis/policy/identity"
+	"github.com/portcullis-mcp/portcullis/authz/jose"
 )
 
 // keyCache holds the JWKS. A URL is refetched every RefreshInterval in the
@@ -20,7 +20,7 @@ type keyCache struct {
 	cfg       Config
 
 	mu       sync.RWMutex
-	ks       *identity.KeySet
+	ks       *jose.KeySet
 	lastTry  time.Time
 	inflight chan struct{} // closed when the running refresh ends
 	lastErr  error
@@ -31,7 +31,7 @@ const minRefetch = 30 * time.Second
 func newKeyCache(ctx context.Context, cfg Config) (*keyCache, error) {
 	kc := &keyCache{url: cfg.JWKSURL, file: cfg.JWKSFile, cfg: cfg}
 	if kc.file != "" {
-		ks, err := identity.LoadJWKSFile(kc.file)
+		ks, err := jose.LoadJWKSFile(kc.file)
 		if err != nil {
 			return nil, fmt.Errorf("jwks_file: %w", err)
 		}
@@ -40,7 +40,7 @@ func newKeyCache(ctx context.Context, cfg Config) (*keyCache, error) {
 	}
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	ks, err := identity.FetchJWKS(fctx, cfg.HTTPClient, kc.url)
+	ks, err := jose.FetchJWKS(fctx, cfg.HTTPClient, kc.url)
 	if err != nil {
 		return nil, fmt.Errorf("jwks_url: %w", err)
 	}
@@ -62,7 +62,7 @@ func (kc *keyCache) loop(ctx context.Context) {
 	}
 }
 
-func (kc *keyCache) get() *identity.KeySet {
+func (kc *keyCache) get() *jose.KeySet {
 	kc.mu.RLock()
 	defer kc.mu.RUnlock()
 	return kc.ks
@@ -83,7 +83,7 @@ func (kc *keyCache) refresh(ctx context.Context) <-chan struct{} {
 		defer close(done)
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		ks, err := identity.FetchJWKS(fctx, kc.cfg.HTTPClient, kc.url)
+		ks, err := jose.FetchJWKS(fctx, kc.cfg.HTTPClient, kc.url)
 		kc.mu.Lock()
 		defer kc.mu.Unlock()
 		kc.inflight = nil
@@ -97,7 +97,7 @@ func (kc *keyCache) refresh(ctx context.Context) <-chan struct{} {
 
 // refreshForUnknownKey refreshes (rate-limited) and waits a bounded time.
 // It reports the key set to retry with, or false when no refresh happened.
-func (kc *keyCache) refreshForUnknownKey(ctx context.Context) (*identity.KeySet, bool) {
+func (kc *keyCache) refreshForUnknownKey(ctx context.Context) (*jose.KeySet, bool) {
 	if kc.url == "" {
 		return nil, false
 	}

@@ -10,8 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portcullis-mcp/portcullis/policy"
-	"github.com/portcullis-mcp/portcullis/policy/identity"
+	"github.com/portcullis-mcp/portcullis/authz/jose"
 )
 
 // Config configures the resource server. Validate reports every problem.
@@ -54,7 +53,7 @@ type Config struct {
 	// unknown key id waits for a refresh (default 2 s).
 	RefreshInterval time.Duration
 	UnknownKeyWait  time.Duration
-	// Claims mapped into the policy identity.
+	// Claims mapped into the policy jose.
 	GroupsClaim, RolesClaim, TrustClaim string // default groups, roles, trust
 	DefaultTrust                        string // default medium
 	// HTTPClient reaches the JWKS and introspection endpoints (default: 10 s timeout).
@@ -359,9 +358,12 @@ type Principal struct {
 	Scopes   []string
 	Expiry   time.Time
 	// JKT is the DPoP key thumbprint the token is bound to ("" = bearer).
-	JKT      string
-	Identity policy.Identity
-	token    string
+	JKT string
+	// Groups, Roles and Trust come from the configured claims; they become
+	// the policy identity (with Subject as its id).
+	Groups, Roles []string
+	Trust         string
+	token         string
 }
 
 // SubjectToken is the validated access token, for RFC 8693 token exchange
@@ -483,16 +485,16 @@ func looksLikeJWT(tok string) bool {
 	if strings.Count(tok, ".") != 2 {
 		return false
 	}
-	_, err := identity.ParseJWSHeader(tok)
+	_, err := jose.ParseJWSHeader(tok)
 	return err == nil
 }
 
 func (rs *ResourceServer) validateJWT(ctx context.Context, server, tok string) (*Principal, error) {
-	opts := identity.VerifyOptions{Issuer: rs.cfg.Issuer, Audience: rs.audiences(server), Algorithms: rs.algs, Leeway: rs.cfg.Leeway, Now: rs.cfg.Now()}
-	claims, err := identity.VerifyJWT(tok, rs.keys.get(), opts)
-	if errors.Is(err, identity.ErrNoKey) {
+	opts := jose.VerifyOptions{Issuer: rs.cfg.Issuer, Audience: rs.audiences(server), Algorithms: rs.algs, Leeway: rs.cfg.Leeway, Now: rs.cfg.Now()}
+	claims, err := jose.VerifyJWT(tok, rs.keys.get(), opts)
+	if errors.Is(err, jose.ErrNoKey) {
 		if ks, ok := rs.keys.refreshForUnknownKey(ctx); ok {
-			claims, err = identity.VerifyJWT(tok, ks, opts)
+			claims, err = jose.VerifyJWT(tok, ks, opts)
 		}
 	}
 	if err != nil {
@@ -505,11 +507,11 @@ func (rs *ResourceServer) validateJWT(ctx context.Context, server, tok string) (
 // that says what to do (the audience case names the expected resource).
 func describe(err error, resource string) string {
 	switch {
-	case errors.Is(err, identity.ErrAudience):
+	case errors.Is(err, jose.ErrAudience):
 		return "the token's audience is not this resource; request a token with resource=" + resource + " (RFC 8707)"
-	case errors.Is(err, identity.ErrIssuer):
+	case errors.Is(err, jose.ErrIssuer):
 		return "the token was not issued by this resource's authorization server"
-	case errors.Is(err, identity.ErrExpired):
+	case errors.Is(err, jose.ErrExpired):
 		return "the token has expired"
 	}
 	return err.Error()
@@ -529,9 +531,9 @@ func (rs *ResourceServer) principal(c map[string]any, tok string) (*Principal, e
 		return nil, &Error{Status: 401, Code: "invalid_token", Desc: "the token has no sub or client_id claim"}
 	}
 	p := &Principal{Subject: sub, ClientID: cid, token: tok,
-		Scopes: identity.StringList(c["scope"]), Audience: identity.StringList(c["aud"])}
+		Scopes: jose.StringList(c["scope"]), Audience: jose.StringList(c["aud"])}
 	if len(p.Scopes) == 0 {
-		p.Scopes = identity.StringList(c["scp"])
+		p.Scopes = jose.StringList(c["scp"])
 	}
 	p.Issuer, _ = c["iss"].(string)
 	if exp, ok := c["exp"].(float64); ok {
@@ -553,11 +555,10 @@ func (rs *ResourceServer) principal(c map[string]any, tok string) (*Principal, e
 		}
 		act = m["act"]
 	}
-	id := policy.Identity{ID: sub, Source: "oauth", Trust: rs.cfg.DefaultTrust,
-		Groups: identity.StringList(c[rs.cfg.GroupsClaim]), Roles: identity.StringList(c[rs.cfg.RolesClaim])}
+	p.Trust = rs.cfg.DefaultTrust
+	p.Groups, p.Roles = jose.StringList(c[rs.cfg.GroupsClaim]), jose.StringList(c[rs.cfg.RolesClaim])
 	if t, _ := c[rs.cfg.TrustClaim].(string); t != "" {
-		id.Trust = t
+		p.Trust = t
 	}
-	p.Identity = id
 	return p, nil
 }
