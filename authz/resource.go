@@ -135,6 +135,9 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// ValidScope reports whether s is an RFC 6749 §3.3 scope-token.
+func ValidScope(s string) bool { return validScope(s) }
+
 // validScope is RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E.
 func validScope(s string) bool {
 	if s == "" {
