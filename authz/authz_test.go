@@ -361,10 +361,10 @@ func TestCheckTool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rs.CheckTool(p, "files", "read_file"); err != nil {
+	if err := rs.CheckTool(p, "files", "read_file", nil); err != nil {
 		t.Fatalf("read_file: %v", err)
 	}
-	err = rs.CheckTool(p, "files", "write_file")
+	err = rs.CheckTool(p, "files", "write_file", nil)
 	var e *authz.Error
 	if !errors.As(err, &e) || e.Status != 403 || e.Code != "insufficient_scope" || !slices.Equal(e.Scope, []string{"mcp", "files:write"}) {
 		t.Fatalf("write_file: %+v", err)

@@ -312,6 +312,17 @@ type Request struct {
 	Authorization string // the Authorization header value
 	DPoP          string // the DPoP header value (a proof JWT)
 	DPoPCount     int    // number of DPoP headers (more than one is refused)
+	// Scopes the route needs beyond Config.Scopes; nil means
+	// Config.ServerScopes[Server]. Callers pass the live configuration
+	// here so a reload takes effect at once.
+	Scopes []string
+}
+
+func (rs *ResourceServer) need(r Request) []string {
+	if r.Scopes == nil {
+		return rs.RequiredScopes(r.Server)
+	}
+	return union(rs.cfg.Scopes, r.Scopes)
 }
 
 // Error is a refusal with what the challenge needs. Its message never
@@ -394,7 +405,8 @@ func (p *Principal) Missing(need []string) []string {
 func (rs *ResourceServer) Authenticate(ctx context.Context, r Request) (*Principal, error) {
 	raw := strings.TrimSpace(r.Authorization)
 	if raw == "" {
-		return nil, &Error{Status: 401, Desc: "this MCP endpoint requires an OAuth access token; discover how to get one at " + rs.MetadataURL(r.Server), DPoP: rs.cfg.RequireDPoP}
+		return nil, &Error{Status: 401, Desc: "this MCP endpoint requires an OAuth access token; discover how to get one at " + rs.MetadataURL(r.Server),
+			Scope: rs.need(r), DPoP: rs.cfg.RequireDPoP}
 	}
 	scheme, tok, _ := strings.Cut(raw, " ")
 	tok = strings.TrimSpace(tok)
@@ -425,17 +437,20 @@ func (rs *ResourceServer) Authenticate(ctx context.Context, r Request) (*Princip
 			return nil, &Error{Status: 401, Code: "invalid_dpop_proof", Desc: err.Error(), DPoP: true}
 		}
 	}
-	if miss := p.Missing(rs.RequiredScopes(r.Server)); len(miss) > 0 {
+	if miss := p.Missing(rs.need(r)); len(miss) > 0 {
 		return nil, &Error{Status: 403, Code: "insufficient_scope", Desc: "the token lacks scope " + strings.Join(miss, " "),
-			Scope: union(p.Scopes, rs.RequiredScopes(r.Server)), DPoP: dpopScheme}
+			Scope: union(p.Scopes, rs.need(r)), DPoP: dpopScheme}
 	}
 	return p, nil
 }
 
 // CheckTool refuses a tools/call the principal lacks the tool's scopes for
-// (403 insufficient_scope, step-up).
-func (rs *ResourceServer) CheckTool(p *Principal, server, tool string) error {
-	need := rs.ToolScopes(server, tool)
+// (403 insufficient_scope, step-up). need are the tool's scopes (nil:
+// Config.ToolScopes).
+func (rs *ResourceServer) CheckTool(p *Principal, server, tool string, need []string) error {
+	if need == nil {
+		need = rs.ToolScopes(server, tool)
+	}
 	if len(need) == 0 || p == nil {
 		if len(need) > 0 {
 			return &Error{Status: 403, Code: "insufficient_scope", Desc: "tool " + tool + " needs scope " + strings.Join(need, " "), Scope: need}
