@@ -73,6 +73,13 @@ type Server struct {
 	// Sandbox is an optional upstream that sandboxed calls are re-routed to.
 	Sandbox string    `yaml:"sandbox"`
 	Tools   ToolRules `yaml:"tools"`
+	// UpstreamAuth is the credential sent upstream (config/authz.go); the
+	// client's token is never forwarded unless forward_client_token is set.
+	UpstreamAuth *UpstreamAuth `yaml:"upstream_auth"`
+	// Scopes are OAuth scopes every request to this server needs, and
+	// ToolScopes the extra scopes per exact tool name (identity.oauth).
+	Scopes     []string            `yaml:"scopes"`
+	ToolScopes map[string][]string `yaml:"tool_scopes"`
 }
 
 // ToolRules is a server's tool allow/deny list. Entries are exact names or
@@ -219,6 +226,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateSecurity(add)
+	c.validateAuthz(add)
 	if err := c.Audit.Validate(); err != nil {
 		errs = append(errs, prefixErrors("audit", err)...)
 	}

@@ -13,6 +13,8 @@ type Identity struct {
 	// Header takes the identity from a plain request header. It is for local
 	// development only: anyone can set a header. It is logged as insecure.
 	Header *HeaderIdentity `yaml:"header"`
+	// OAuth makes the gateway the OAuth resource server (config/authz.go).
+	OAuth *OAuthIdentity `yaml:"oauth"`
 }
 
 // JWTIdentity verifies bearer tokens against a JWKS.

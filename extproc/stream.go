@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/portcullis-mcp/portcullis/audit"
+	"github.com/portcullis-mcp/portcullis/authz"
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/mcp"
 	"github.com/portcullis-mcp/portcullis/policy"
@@ -59,6 +60,9 @@ type stream struct {
 	sse      bool
 	parser   mcp.SSEParser
 	finished bool // an ImmediateResponse was sent; Envoy sends nothing more
+
+	// principal is the caller validated by identity.oauth (nil otherwise).
+	principal *authz.Principal
 }
 
 // handle dispatches one ProcessingRequest and returns its reply.
@@ -130,10 +134,8 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 		// Only the processor may select the sandbox route.
 		return st.refuse(400, "", mcp.CodeInvalidRequest, "invalid request: x-portcullis-route is reserved for the gateway", nil, "portcullis_reserved_header")
 	}
-	if err := st.resolveIdentity(headerMap(h.GetHeaders())); err != nil {
-		st.finished = true
-		resp := immediate(401, mcp.ErrorResponse("", mcp.CodeInvalidRequest, "unauthenticated: "+mcp.Truncate(err.Error(), 200), nil), "portcullis_unauthenticated")
-		resp.GetImmediateResponse().Headers.SetHeaders = append(resp.GetImmediateResponse().Headers.SetHeaders, header("www-authenticate", `Bearer error="invalid_token"`))
+	hm := headerMap(h.GetHeaders())
+	if resp := st.authenticate(h.GetHeaders(), hm); resp != nil {
 		return resp
 	}
 	switch st.httpMethod {
@@ -159,11 +161,11 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 					fmt.Sprintf("request body of %d bytes exceeds the gateway limit of %d bytes", n, limit), nil, "portcullis_body_too_large")
 			}
 		}
-		return continueRequestHeaders
+		return st.upstreamHeaders(hm)
 	case "GET", "DELETE":
 		// GET opens the server's SSE stream (inspected as it streams);
 		// DELETE ends a session. Both carry no JSON-RPC body.
-		return continueRequestHeaders
+		return st.upstreamHeaders(hm)
 	default:
 		return st.refuse(405, "", mcp.CodeInvalidRequest,
 			"method "+strconv.Quote(mcp.Truncate(st.httpMethod, 16))+" not allowed: MCP uses POST, GET and DELETE", nil, "portcullis_bad_method")
@@ -188,6 +190,9 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 	}
 	if batch && st.req.mcpMethod != "" {
 		return st.refuse(400, "", mcp.CodeHeaderMismatch, "header mismatch: Mcp-Method cannot describe a batch", nil, "portcullis_header_mismatch")
+	}
+	if r := st.checkToolScopes(msgs); r != nil {
+		return r
 	}
 	rh := mcp.RoutingHeaders{Method: st.req.mcpMethod, Name: st.req.mcpName, Version: st.req.protocolVersion}
 	// Pass 1: protocol rules and the trust plane for every message, so a
@@ -372,6 +377,9 @@ func (st *stream) refuseRaw(status int, body []byte, details string) *extprocv3.
 func (st *stream) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
 	st.resp = parseResponseHeaders(h.GetHeaders())
 	st.status, _ = strconv.Atoi(st.resp.status)
+	if r := st.upstreamRefused(); r != nil {
+		return r
+	}
 	if h.EndOfStream {
 		return continueResponseHeaders
 	}

@@ -85,7 +85,12 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		g.Close()
 		return nil, err
 	}
-	g.proc = extproc.NewServer(cfg, extproc.WithLogger(g.logger), extproc.WithEngines(eng))
+	az, err := g.startAuthz(ctx, cfg)
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
+	g.proc = extproc.NewServer(cfg, extproc.WithLogger(g.logger), extproc.WithEngines(eng), extproc.WithAuthz(az))
 
 	if g.extLis, err = listen(cfg.Listen.ExtProc); err != nil {
 		return nil, fmt.Errorf("listen.extproc: %w", err)
@@ -115,7 +120,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 			return nil, fmt.Errorf("listen.proxy: %w", err)
 		}
 		g.proxySrv = &http.Server{
-			Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.proxy.Load().ServeHTTP(w, r) }),
+			Handler:           g.wellKnown(az.RS, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.proxy.Load().ServeHTTP(w, r) })),
 			ReadHeaderTimeout: 10 * time.Second,
 			MaxHeaderBytes:    64 << 10,
 		}

@@ -10,6 +10,10 @@
 //  3. a plain header, for local development only, marked Insecure;
 //  4. otherwise the policy's anonymous identity.
 //
+// The JWT and JWKS primitives are in authz/jose (aliased here); the OAuth
+// resource server for MCP routes (audience = the route, scopes, DPoP,
+// introspection) is authz.ResourceServer.
+//
 // Invariants: a presented but invalid token is an error, never a silent
 // downgrade to anonymous; only the Go standard library does cryptography;
 // a Resolver is safe for concurrent use.

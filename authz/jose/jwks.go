@@ -1,4 +1,4 @@
-package identity
+package jose
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,8 @@ import (
 // KeySet is a parsed JWKS: public keys by kid.
 type KeySet struct {
 	keys []jwk
+	// anyKid: a single embedded key (DPoP) matches whatever kid is named.
+	anyKid bool
 }
 
 type jwk struct {
@@ -131,7 +134,7 @@ func (k rawJWK) publicKey() (crypto.PublicKey, error) {
 // find returns the candidate keys for kid ("" = all keys when the set has
 // exactly one).
 func (ks *KeySet) find(kid string) []jwk {
-	if kid == "" {
+	if kid == "" || ks.anyKid {
 		if len(ks.keys) == 1 {
 			return ks.keys
 		}
@@ -186,3 +189,48 @@ func FetchJWKS(ctx context.Context, client *http.Client, url string) (*KeySet, e
 	}
 	return ks, nil
 }
+
+// ParseJWK parses one public JSON Web Key (as embedded in a DPoP proof
+// header) into a single-key set and returns its RFC 7638 SHA-256
+// thumbprint, base64url-encoded. Private keys are refused.
+func ParseJWK(raw []byte) (*KeySet, string, error) {
+	var k rawJWK
+	if err := json.Unmarshal(raw, &k); err != nil {
+		return nil, "", fmt.Errorf("parse JWK: %w", err)
+	}
+	var priv struct {
+		D string `json:"d"`
+	}
+	if json.Unmarshal(raw, &priv) == nil && priv.D != "" {
+		return nil, "", errors.New("parse JWK: a private key must never be sent")
+	}
+	pub, err := k.publicKey()
+	if err != nil {
+		return nil, "", fmt.Errorf("parse JWK: %w", err)
+	}
+	if pub == nil {
+		return nil, "", fmt.Errorf("parse JWK: unsupported key type %q", k.Kty)
+	}
+	// RFC 7638 §3.2: the required members only, in lexicographic order,
+	// no whitespace. The values are base64url strings or fixed names, so
+	// json.Marshal of a string is the canonical form.
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	var canon string
+	switch k.Kty {
+	case "RSA":
+		canon = `{"e":` + q(k.E) + `,"kty":"RSA","n":` + q(k.N) + `}`
+	case "EC":
+		canon = `{"crv":` + q(k.Crv) + `,"kty":"EC","x":` + q(k.X) + `,"y":` + q(k.Y) + `}`
+	case "OKP":
+		canon = `{"crv":` + q(k.Crv) + `,"kty":"OKP","x":` + q(k.X) + `}`
+	}
+	sum := sha256.Sum256([]byte(canon))
+	return &KeySet{keys: []jwk{{key: pub}}, anyKid: true}, base64.RawURLEncoding.EncodeToString(sum[:]), nil
+}
+
+// KeyCount is the number of usable keys in the set.
+func (ks *KeySet) KeyCount() int { return len(ks.keys) }
+
+// StringList reads a claim that may be a space- or comma-separated string
+// or an array of strings (scope, aud, groups).
+func StringList(v any) []string { return stringList(v) }

@@ -1,4 +1,4 @@
-package identity
+package jose
 
 import (
 	"crypto"
@@ -51,45 +51,83 @@ var (
 // VerifyJWT checks a compact JWS token against ks and opts and returns its
 // claims.
 func VerifyJWT(token string, ks *KeySet, opts VerifyOptions) (Claims, error) {
+	_, payload, err := VerifyJWS(token, ks, opts.Algorithms)
+	if err != nil {
+		return nil, err
+	}
+	var claims Claims
+	if err := json.Unmarshal(payload, &claims); err != nil || claims == nil {
+		return nil, fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
+	}
+	if err := checkClaims(claims, opts); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// JWSHeader is the protected header of a verified JWS.
+type JWSHeader struct {
+	Alg  string          `json:"alg"`
+	Kid  string          `json:"kid"`
+	Typ  string          `json:"typ"`
+	JWK  json.RawMessage `json:"jwk"`
+	Crit []any           `json:"crit"`
+}
+
+// ParseJWSHeader decodes the header of a compact JWS without verifying it
+// (used to find an embedded key, as in a DPoP proof).
+func ParseJWSHeader(token string) (JWSHeader, error) {
+	var hdr JWSHeader
 	if len(token) > maxTokenBytes {
-		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxTokenBytes)
+		return hdr, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxTokenBytes)
+	}
+	h, _, ok := strings.Cut(token, ".")
+	if !ok {
+		return hdr, fmt.Errorf("%w: want three dot-separated parts", ErrMalformed)
+	}
+	hdrJSON, err := b64(h)
+	if err != nil {
+		return hdr, fmt.Errorf("%w: header encoding: %v", ErrMalformed, err)
+	}
+	if err := json.Unmarshal(hdrJSON, &hdr); err != nil {
+		return hdr, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	return hdr, nil
+}
+
+// VerifyJWS checks the signature of a compact JWS against ks with an
+// algorithm from algs (default and upper bound: RS256, ES256, EdDSA) and
+// returns the header and the raw payload. It checks no claims.
+func VerifyJWS(token string, ks *KeySet, algs []string) (JWSHeader, []byte, error) {
+	if len(token) > maxTokenBytes {
+		return JWSHeader{}, nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxTokenBytes)
 	}
 	h, rest, ok1 := strings.Cut(token, ".")
 	p, s, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.Contains(s, ".") {
-		return nil, fmt.Errorf("%w: want three dot-separated parts", ErrMalformed)
+		return JWSHeader{}, nil, fmt.Errorf("%w: want three dot-separated parts", ErrMalformed)
 	}
-	hdrJSON, err := b64(h)
+	hdr, err := ParseJWSHeader(token)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header encoding: %v", ErrMalformed, err)
-	}
-	var hdr struct {
-		Alg  string `json:"alg"`
-		Kid  string `json:"kid"`
-		Typ  string `json:"typ"`
-		Crit []any  `json:"crit"`
-	}
-	if err := json.Unmarshal(hdrJSON, &hdr); err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+		return hdr, nil, err
 	}
 	if len(hdr.Crit) > 0 {
-		return nil, fmt.Errorf("%w: unsupported crit header", ErrMalformed)
+		return hdr, nil, fmt.Errorf("%w: unsupported crit header", ErrMalformed)
 	}
-	algs := opts.Algorithms
 	if len(algs) == 0 {
 		algs = allowedAlgs
 	}
 	if !slices.Contains(allowedAlgs, hdr.Alg) || !slices.Contains(algs, hdr.Alg) {
-		return nil, fmt.Errorf("%w: %q", ErrAlgorithm, hdr.Alg)
+		return hdr, nil, fmt.Errorf("%w: %q", ErrAlgorithm, hdr.Alg)
 	}
 	sig, err := b64(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signature encoding: %v", ErrMalformed, err)
+		return hdr, nil, fmt.Errorf("%w: signature encoding: %v", ErrMalformed, err)
 	}
 	signed := token[:len(h)+1+len(p)]
 	keys := ks.find(hdr.Kid)
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("%w: kid %q", ErrNoKey, hdr.Kid)
+		return hdr, nil, fmt.Errorf("%w: kid %q", ErrNoKey, hdr.Kid)
 	}
 	verified := false
 	for _, k := range keys {
@@ -102,20 +140,13 @@ func VerifyJWT(token string, ks *KeySet, opts VerifyOptions) (Claims, error) {
 		}
 	}
 	if !verified {
-		return nil, ErrSignature
+		return hdr, nil, ErrSignature
 	}
 	payload, err := b64(p)
 	if err != nil {
-		return nil, fmt.Errorf("%w: payload encoding: %v", ErrMalformed, err)
+		return hdr, nil, fmt.Errorf("%w: payload encoding: %v", ErrMalformed, err)
 	}
-	var claims Claims
-	if err := json.Unmarshal(payload, &claims); err != nil || claims == nil {
-		return nil, fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
-	}
-	if err := checkClaims(claims, opts); err != nil {
-		return nil, err
-	}
-	return claims, nil
+	return hdr, payload, nil
 }
 
 // verifySig checks sig over signed with key, requiring the key type that

@@ -1,0 +1,218 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/portcullis-mcp/portcullis/authz"
+)
+
+// OAuthIdentity makes the gateway the OAuth 2.1 resource server of every
+// MCP route (docs/authorization.md): it serves RFC 9728 metadata, answers
+// 401/403 with WWW-Authenticate challenges, and accepts only tokens issued
+// for its own route URL. Secrets are read from files or the environment,
+// never written in this file.
+type OAuthIdentity struct {
+	// Resource is the gateway's public base URL as clients reach it, e.g.
+	// https://mcp.example.com; server s is Resource/mcp/s.
+	Resource             string   `yaml:"resource"`
+	AuthorizationServers []string `yaml:"authorization_servers"`
+	// Issuer tokens must carry (default authorization_servers[0]).
+	Issuer     string   `yaml:"issuer"`
+	JWKSURL    string   `yaml:"jwks_url"`
+	JWKSFile   string   `yaml:"jwks_file"`
+	Algorithms []string `yaml:"algorithms"`
+	// Introspection validates opaque tokens (RFC 7662).
+	Introspection *OAuthIntrospection `yaml:"introspection"`
+	// Scopes every request needs (servers[].scopes adds per server).
+	Scopes []string `yaml:"scopes"`
+	// ScopesSupported is advertised in the metadata (default: all scopes named).
+	ScopesSupported []string `yaml:"scopes_supported"`
+	// AcceptBaseAudience also accepts tokens for Resource itself.
+	AcceptBaseAudience bool          `yaml:"accept_base_audience"`
+	RequireDPoP        bool          `yaml:"require_dpop"`
+	Leeway             time.Duration `yaml:"leeway"`
+	JWKSRefresh        time.Duration `yaml:"jwks_refresh"`
+	GroupsClaim        string        `yaml:"groups_claim"`
+	RolesClaim         string        `yaml:"roles_claim"`
+	TrustClaim         string        `yaml:"trust_claim"`
+	DefaultTrust       string        `yaml:"default_trust"`
+}
+
+// OAuthIntrospection reaches the authorization server's RFC 7662 endpoint.
+type OAuthIntrospection struct {
+	URL              string        `yaml:"url"`
+	ClientID         string        `yaml:"client_id"`
+	ClientSecretFile string        `yaml:"client_secret_file"`
+	ClientSecretEnv  string        `yaml:"client_secret_env"`
+	CacheSize        int           `yaml:"cache_size"`
+	CacheTTL         time.Duration `yaml:"cache_ttl"`
+}
+
+// UpstreamAuth is the credential the gateway presents to one upstream. The
+// client's own Authorization header is always removed before the upstream,
+// unless ForwardClientToken is set (an explicit, logged risk: the MCP
+// authorization specification forbids token pass-through).
+type UpstreamAuth struct {
+	// Type: none (default), static, client_credentials, token_exchange.
+	Type string `yaml:"type"`
+	// ForwardClientToken passes the caller's Authorization header through.
+	ForwardClientToken bool `yaml:"forward_client_token"`
+	// Header carries the credential (default authorization); Scheme
+	// prefixes a static secret (default Bearer on authorization).
+	Header string `yaml:"header"`
+	Scheme string `yaml:"scheme"`
+	// Static secret source: exactly one.
+	SecretFile string `yaml:"secret_file"`
+	SecretEnv  string `yaml:"secret_env"`
+	// OAuth against the upstream's authorization server.
+	TokenURL         string   `yaml:"token_url"`
+	ClientID         string   `yaml:"client_id"`
+	ClientSecretFile string   `yaml:"client_secret_file"`
+	ClientSecretEnv  string   `yaml:"client_secret_env"`
+	AuthMethod       string   `yaml:"auth_method"`
+	Scopes           []string `yaml:"scopes"`
+	Audience         string   `yaml:"audience"`
+	Resource         string   `yaml:"resource"`
+}
+
+// AuthzConfig converts identity.oauth (nil when unset) for authz.New,
+// reading the introspection secret.
+func (c *Config) AuthzConfig() (*authz.Config, error) {
+	o := c.Identity.OAuth
+	if o == nil {
+		return nil, nil
+	}
+	out := c.authzConfig()
+	if in := o.Introspection; in != nil {
+		secret, err := readSecret(in.ClientSecretFile, in.ClientSecretEnv)
+		if err != nil {
+			return nil, fmt.Errorf("identity.oauth.introspection: %w", err)
+		}
+		out.Introspection.ClientSecret = secret
+	}
+	return out, nil
+}
+
+func (c *Config) authzConfig() *authz.Config {
+	o := c.Identity.OAuth
+	out := &authz.Config{Resource: o.Resource, AuthorizationServers: o.AuthorizationServers, Issuer: o.Issuer,
+		JWKSURL: o.JWKSURL, JWKSFile: o.JWKSFile, Algorithms: o.Algorithms, Scopes: o.Scopes, ScopesSupported: o.ScopesSupported,
+		AcceptBaseAudience: o.AcceptBaseAudience, RequireDPoP: o.RequireDPoP, Leeway: o.Leeway, RefreshInterval: o.JWKSRefresh,
+		GroupsClaim: o.GroupsClaim, RolesClaim: o.RolesClaim, TrustClaim: o.TrustClaim, DefaultTrust: o.DefaultTrust}
+	if in := o.Introspection; in != nil {
+		out.Introspection = &authz.IntrospectionConfig{URL: in.URL, ClientID: in.ClientID, CacheSize: in.CacheSize, CacheTTL: in.CacheTTL}
+	}
+	for _, s := range c.Servers {
+		if len(s.Scopes) > 0 {
+			if out.ServerScopes == nil {
+				out.ServerScopes = map[string][]string{}
+			}
+			out.ServerScopes[s.Name] = s.Scopes
+		}
+		if len(s.ToolScopes) > 0 {
+			if out.ToolScopes == nil {
+				out.ToolScopes = map[string]map[string][]string{}
+			}
+			out.ToolScopes[s.Name] = s.ToolScopes
+		}
+	}
+	return out
+}
+
+// Upstream converts servers[].upstream_auth (zero value: none).
+func (u *UpstreamAuth) Upstream() authz.UpstreamConfig {
+	if u == nil {
+		return authz.UpstreamConfig{}
+	}
+	return authz.UpstreamConfig{Kind: u.Type, Header: u.Header, Scheme: u.Scheme, SecretFile: u.SecretFile, SecretEnv: u.SecretEnv,
+		TokenURL: u.TokenURL, ClientID: u.ClientID, ClientSecretFile: u.ClientSecretFile, ClientSecretEnv: u.ClientSecretEnv,
+		AuthMethod: u.AuthMethod, Scopes: u.Scopes, Audience: u.Audience, Resource: u.Resource}
+}
+
+// Forwards reports whether the server opted in to receiving the caller's token.
+func (s *Server) Forwards() bool { return s.UpstreamAuth != nil && s.UpstreamAuth.ForwardClientToken }
+
+func readSecret(file, env string) (string, error) {
+	switch {
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("client secret: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	case env != "":
+		v := strings.TrimSpace(os.Getenv(env))
+		if v == "" {
+			return "", fmt.Errorf("client secret: environment variable %s is empty or unset", env)
+		}
+		return v, nil
+	}
+	return "", nil
+}
+
+// validateAuthz checks identity.oauth and the servers' upstream_auth,
+// scopes and tool_scopes.
+func (c *Config) validateAuthz(add func(path, format string, args ...any)) {
+	each := func(prefix string, err error) {
+		if err == nil {
+			return
+		}
+		var parts []error
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			parts = j.Unwrap()
+		} else {
+			parts = []error{err}
+		}
+		for _, e := range parts {
+			field, msg, _ := strings.Cut(e.Error(), ": ")
+			add(prefix+"."+field, "%s", msg)
+		}
+	}
+	o := c.Identity.OAuth
+	if o != nil {
+		ac := c.authzConfig()
+		ac.ServerScopes, ac.ToolScopes = nil, nil // checked below with their servers[] paths
+		each("identity.oauth", ac.Validate())
+		if c.Identity.JWT != nil {
+			add("identity.jwt", "set either identity.jwt or identity.oauth, not both (identity.oauth validates JWTs too)")
+		}
+		if in := o.Introspection; in != nil && in.ClientSecretFile != "" && in.ClientSecretEnv != "" {
+			add("identity.oauth.introspection.client_secret_file", "set at most one of client_secret_file and client_secret_env")
+		}
+	}
+	for i, s := range c.Servers {
+		p := fmt.Sprintf("servers[%d]", i)
+		if o == nil && (len(s.Scopes) > 0 || len(s.ToolScopes) > 0) {
+			add(p+".scopes", "scopes and tool_scopes need identity.oauth")
+		}
+		for j, sc := range s.Scopes {
+			if !authz.ValidScope(sc) {
+				add(fmt.Sprintf("%s.scopes[%d]", p, j), "%q is not a valid scope token", sc)
+			}
+		}
+		for tool, scopes := range s.ToolScopes {
+			if err := ValidGlob(tool); err != nil {
+				add(p+".tool_scopes."+tool, "%v", err)
+			}
+			for j, sc := range scopes {
+				if !authz.ValidScope(sc) {
+					add(fmt.Sprintf("%s.tool_scopes.%s[%d]", p, tool, j), "%q is not a valid scope token", sc)
+				}
+			}
+		}
+		u := s.UpstreamAuth
+		if u == nil {
+			continue
+		}
+		each(p+".upstream_auth", authz.ValidateUpstream(u.Upstream()))
+		if u.ForwardClientToken && u.Type != "" && u.Type != authz.UpstreamNone {
+			add(p+".upstream_auth.forward_client_token", "cannot be combined with type %q: the upstream gets one credential", u.Type)
+		}
+		if u.Type == authz.UpstreamTokenExchange && o == nil {
+			add(p+".upstream_auth.type", "token_exchange exchanges the caller's OAuth token: it needs identity.oauth")
+		}
+	}
+}

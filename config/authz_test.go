@@ -1,0 +1,70 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestAuthzConfig(t *testing.T) {
+	base := `
+listen: {proxy: 127.0.0.1:0}
+servers:
+  - name: files
+    url: http://127.0.0.1:1/mcp
+`
+	tests := []struct {
+		name string
+		yaml string
+		want []string // substrings of the error; none = valid
+	}{
+		{"valid", base + `    scopes: [files:read]
+    tool_scopes: {write_file: [files:write]}
+    upstream_auth: {type: token_exchange, token_url: "https://as.example/token", client_id: gw, client_secret_env: GW_SECRET, audience: "https://up.example"}
+identity:
+  oauth: {resource: "https://gw.example", authorization_servers: ["https://as.example"], jwks_url: "https://as.example/jwks", scopes: [mcp]}
+`, nil},
+		{"every problem at once", base + `    scopes: ["bad scope"]
+    upstream_auth: {type: static, forward_client_token: true, header: "bad header"}
+identity:
+  jwt: {issuer: x, audience: [y], jwks_file: z}
+  oauth: {resource: "https://gw.example/path", authorization_servers: [], introspection: {url: "", client_secret_file: a, client_secret_env: b}}
+`, []string{
+			"identity.oauth.resource:", "identity.oauth.authorization_servers:", "identity.oauth.introspection.url:",
+			"identity.oauth.introspection.client_id:", "identity.oauth.introspection.client_secret_file:", "identity.jwt: set either",
+			`servers[0].scopes[0]: "bad scope"`, "servers[0].upstream_auth.secret_file: set exactly one",
+			"servers[0].upstream_auth.header:", "servers[0].upstream_auth.forward_client_token: cannot be combined",
+		}},
+		{"scopes need oauth", base + `    scopes: [a]
+    upstream_auth: {type: token_exchange, token_url: "https://as/token", client_id: gw}
+`, []string{"servers[0].scopes: scopes and tool_scopes need identity.oauth", "servers[0].upstream_auth.type: token_exchange"}},
+		{"unknown key", base + `    upstream_auth: {typ: static}
+`, []string{"servers[0].upstream_auth.typ: unknown field"}},
+		{"forward opt-in alone is valid", base + `    upstream_auth: {forward_client_token: true}
+`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(tt.yaml))
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tt.name == "valid" {
+					ac, err := c.AuthzConfig()
+					if err != nil || ac.ToolScopes["files"]["write_file"][0] != "files:write" || ac.ServerScopes["files"][0] != "files:read" {
+						t.Fatalf("AuthzConfig = %+v, %v", ac, err)
+					}
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("want errors")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("missing %q in:\n%v", w, err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,181 @@
+package extproc
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/portcullis-mcp/portcullis/authz"
+	"github.com/portcullis-mcp/portcullis/mcp"
+	"github.com/portcullis-mcp/portcullis/policy"
+)
+
+// Authz is the OAuth resource server and the upstream credential broker.
+type Authz struct {
+	// RS validates callers' tokens (identity.oauth); nil: not configured,
+	// and the identity resolver (if any) decides.
+	RS *authz.ResourceServer
+	// Broker obtains servers[].upstream_auth credentials; nil: a server
+	// that needs one is refused.
+	Broker *authz.Broker
+}
+
+// WithAuthz sets the OAuth resource server and the credential broker.
+func WithAuthz(a Authz) Option { return func(s *Server) { s.az = a } }
+
+// SourceOAuth is the identity source of a caller validated by identity.oauth.
+const SourceOAuth = "oauth"
+
+// authenticate establishes the caller at request-header time: through the
+// OAuth resource server when configured (every route then needs a token),
+// otherwise through the identity resolver. It returns the refusal, or nil.
+func (st *stream) authenticate(h *corev3.HeaderMap, hm map[string]string) *extprocv3.ProcessingResponse {
+	rs := st.srv.az.RS
+	if rs == nil {
+		if err := st.resolveIdentity(hm); err != nil {
+			msg := strings.TrimPrefix(err.Error(), "unauthenticated: ")
+			return st.challenge(401, "unauthenticated: "+msg, authz.Challenge{Error: "invalid_token", ErrorDescription: msg}.String())
+		}
+		return nil
+	}
+	st.agent = anonymous
+	var nAuth, nDPoP int
+	for _, x := range h.GetHeaders() {
+		switch x.Key {
+		case "authorization":
+			nAuth++
+		case "dpop":
+			nDPoP++
+		}
+	}
+	if nAuth > 1 {
+		return st.refuse(400, "", mcp.CodeInvalidRequest, "invalid request: header authorization appears more than once", nil, "portcullis_duplicate_header")
+	}
+	req := authz.Request{Server: st.serverName, Method: st.httpMethod, Path: st.req.path,
+		Authorization: hm["authorization"], DPoP: hm["dpop"], DPoPCount: nDPoP}
+	if st.server != nil {
+		req.Scopes = st.server.Scopes
+		if req.Scopes == nil {
+			req.Scopes = []string{}
+		}
+	}
+	p, err := rs.Authenticate(st.ctx, req)
+	if err != nil {
+		status, what := 401, "unauthenticated: "
+		var e *authz.Error
+		if errors.As(err, &e) && e.Status == 403 {
+			status, what = 403, "forbidden: "
+		}
+		return st.challenge(status, what+mcp.Truncate(err.Error(), 300), rs.Challenge(st.serverName, err).String())
+	}
+	st.principal = p
+	st.agent = policy.Identity{ID: p.Subject, Groups: p.Groups, Roles: p.Roles, Trust: p.Trust, Source: SourceOAuth}
+	return nil
+}
+
+// challenge ends the request with status, a JSON-RPC error and a
+// WWW-Authenticate header.
+func (st *stream) challenge(status int, msg, wwwAuthenticate string) *extprocv3.ProcessingResponse {
+	st.finished = true
+	details := "portcullis_unauthenticated"
+	if status == 403 {
+		details = "portcullis_insufficient_scope"
+	}
+	resp := immediate(status, mcp.ErrorResponse(st.lone, mcp.CodeInvalidRequest, msg, nil), details)
+	hm := resp.GetImmediateResponse().Headers
+	hm.SetHeaders = append(hm.SetHeaders, header("www-authenticate", wwwAuthenticate))
+	return resp
+}
+
+// checkToolScopes refuses (403 insufficient_scope, step-up) a body whose
+// tools/call names a tool the caller lacks servers[].tool_scopes for.
+func (st *stream) checkToolScopes(msgs []mcp.Message) *extprocv3.ProcessingResponse {
+	rs := st.srv.az.RS
+	if rs == nil || st.server == nil || len(st.server.ToolScopes) == 0 {
+		return nil
+	}
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Kind != mcp.KindRequest || m.Method != "tools/call" {
+			continue
+		}
+		tool := m.Params.Get("name").Str
+		need, ok := st.server.ToolScopes[tool]
+		if !ok {
+			continue
+		}
+		if err := rs.CheckTool(st.principal, st.serverName, tool, need); err != nil {
+			st.lone = m.ID
+			return st.challenge(403, "forbidden: "+mcp.Truncate(err.Error(), 300)+"; obtain a token with these scopes and retry", rs.Challenge(st.serverName, err).String())
+		}
+	}
+	return nil
+}
+
+// upstreamHeaders is the request-header reply for a request that goes on:
+// it removes the caller's credentials (Authorization, DPoP, and the
+// identity.jwt header) so a token meant for the gateway never reaches an
+// upstream, and sets the server's own credential. A server may opt in to
+// receiving the caller's token (servers[].upstream_auth.forward_client_token,
+// logged as a risk at start-up).
+func (st *stream) upstreamHeaders(hm map[string]string) *extprocv3.ProcessingResponse {
+	s := st.server
+	if s.Forwards() {
+		return continueRequestHeaders
+	}
+	var remove []string
+	for _, k := range [...]string{"authorization", "dpop", "proxy-authorization"} {
+		if _, ok := hm[k]; ok {
+			remove = append(remove, k)
+		}
+	}
+	if j := st.rt.Config.Identity.JWT; j != nil && j.Header != "" && !strings.EqualFold(j.Header, "authorization") {
+		if _, ok := hm[strings.ToLower(j.Header)]; ok {
+			remove = append(remove, strings.ToLower(j.Header))
+		}
+	}
+	cfg := s.UpstreamAuth.Upstream()
+	var set []*corev3.HeaderValueOption
+	if cfg.Kind != "" && cfg.Kind != authz.UpstreamNone {
+		b := st.srv.az.Broker
+		if b == nil {
+			return st.refuse(502, "", mcp.CodeInternalError, "upstream "+strconv.Quote(s.Name)+" needs a credential but this processor has no credential broker", nil, "portcullis_upstream_credential")
+		}
+		cred, ok, err := b.Credential(st.ctx, s.Name, cfg, st.principal)
+		if err != nil {
+			st.srv.logger.Warn("upstream credential unavailable", "server", s.Name, "type", cfg.Kind, "error", err)
+			return st.refuse(502, "", mcp.CodeInternalError, "the gateway could not obtain its credential for upstream "+strconv.Quote(s.Name)+": "+mcp.Truncate(err.Error(), 200), nil, "portcullis_upstream_credential")
+		}
+		if ok {
+			// A client-sent header of the same name must not survive next to ours.
+			if _, sent := hm[cred.Header]; sent && cred.Header != "authorization" {
+				remove = append(remove, cred.Header)
+			}
+			set = append(set, &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: cred.Header, RawValue: []byte(cred.Value)},
+				Append: wrapperspb.Bool(false), AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD})
+		}
+	}
+	if len(remove) == 0 && len(set) == 0 {
+		return continueRequestHeaders
+	}
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
+		Response: &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{RemoveHeaders: remove, SetHeaders: set}},
+	}}}
+}
+
+// upstreamRefused keeps an upstream's 401/403 away from the client: the
+// caller authenticated to the gateway, so the upstream refused the
+// gateway's credential, and its challenge (which names the upstream's own
+// metadata and authorization server) would send the client elsewhere.
+// Servers that receive the caller's token pass their challenge through.
+func (st *stream) upstreamRefused() *extprocv3.ProcessingResponse {
+	if (st.status != 401 && st.status != 403) || st.server == nil || st.server.Forwards() {
+		return nil
+	}
+	return st.refuse(502, st.lone, mcp.CodeInternalError,
+		"upstream "+strconv.Quote(st.server.Name)+" refused the gateway's credential (HTTP "+strconv.Itoa(st.status)+"); check servers[].upstream_auth", nil, "portcullis_upstream_unauthorized")
+}
