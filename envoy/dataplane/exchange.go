@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -127,6 +128,12 @@ type exchange struct {
 
 	dsCh   chan bodyEv
 	dsDone chan struct{} // closed when the downstream body reader exits
+	// Written by the downstream body reader before it closes dsDone.
+	dsEOF   atomic.Bool  // the reader saw the end of the request body
+	dsErr   error        // the reader's terminal error (not io.EOF)
+	dsBytes atomic.Int64 // request body bytes received from the client
+	// closeSent: the reply told an HTTP/1 client "Connection: close".
+	closeSent bool
 	pipe   *bodyPipe
 	upCh   chan upEv
 
@@ -217,18 +224,7 @@ func (x *exchange) cleanup() {
 		_ = x.resp.Body.Close()
 	}
 	if x.dsDone != nil {
-		// The handler must not return while the reader is inside r.Body.Read:
-		// unblock it with a read deadline and wait for it.
-		select {
-		case <-x.dsDone:
-		default:
-			_ = x.rc.SetReadDeadline(time.Now())
-			select {
-			case <-x.dsDone:
-			case <-time.After(2 * time.Second):
-				x.p.log.Warn("downstream body reader did not stop")
-			}
-		}
+		x.stopBodyReader()
 	}
 	if x.aborted {
 		// The documented net/http way to reset the downstream stream.
@@ -305,7 +301,9 @@ func (x *exchange) start() {
 		x.dsDone = make(chan struct{})
 		go func() {
 			defer close(x.dsDone)
-			x.readBody(r.Body, x.dsCh, func() http.Header { return r.Trailer })
+			eof, err := x.readBody(r.Body, x.dsCh, func() http.Header { return r.Trailer }, &x.dsBytes)
+			x.dsEOF.Store(eof)
+			x.dsErr = err
 		}()
 	}
 	x.startHeaders(d)
@@ -321,12 +319,20 @@ func newRequestID() string {
 }
 
 // readBody posts body chunks (one per Read) as events; the last has eos.
-func (x *exchange) readBody(body io.Reader, ch chan<- bodyEv, trailer func() http.Header) {
+// It returns whether it saw the end of the body, or the read error that
+// stopped it; it stops early (nil, false) once the exchange is over.
+func (x *exchange) readBody(body io.Reader, ch chan<- bodyEv, trailer func() http.Header, got *atomic.Int64) (eof bool, rerr error) {
 	bp := readBufPool.Get().(*[]byte)
 	defer readBufPool.Put(bp)
 	buf := *bp
 	for {
+		if x.ctx.Err() != nil {
+			return false, nil
+		}
 		n, err := body.Read(buf)
+		if got != nil {
+			got.Add(int64(n))
+		}
 		ev := bodyEv{}
 		if n > 0 {
 			ev.data = append([]byte(nil), buf[:n]...)
@@ -345,10 +351,10 @@ func (x *exchange) readBody(body io.Reader, ch chan<- bodyEv, trailer func() htt
 		select {
 		case ch <- ev:
 		case <-x.ctx.Done():
-			return
+			return ev.eos, ev.err
 		}
 		if err != nil {
-			return
+			return ev.eos, ev.err
 		}
 	}
 }
@@ -833,7 +839,9 @@ func (x *exchange) sendStreamed(d *direction, c chunk) {
 func (x *exchange) onBody(d *direction, ev bodyEv) {
 	if ev.err != nil {
 		if d.kind == dReq {
-			x.done = true // client went away mid-body
+			// The client went away or sent a malformed body (bad chunked
+			// encoding): refuse; the connection is closed afterwards.
+			x.localReply(http.StatusBadRequest, errBody(http.StatusBadRequest), nil, "downstream_request_body_error")
 			return
 		}
 		x.p.log.Debug("upstream body error", "err", ev.err)
@@ -1263,7 +1271,7 @@ func (x *exchange) onUpstream(ev upEv) {
 	d.noBody = resp.Body == http.NoBody || resp.ContentLength == 0 || x.r.Method == http.MethodHead ||
 		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified
 	if !d.noBody {
-		go x.readBody(resp.Body, x.usCh, func() http.Header { return resp.Trailer })
+		go func() { _, _ = x.readBody(resp.Body, x.usCh, func() http.Header { return resp.Trailer }, nil) }()
 	}
 	x.startHeaders(d)
 	x.maybeFinish(d)
@@ -1282,7 +1290,7 @@ func (x *exchange) localReply(code int, body []byte, hdr headerList, details str
 	}
 	x.p.stats.local.Add(1)
 	x.trace.add(TraceEvent{Kind: EventLocalReply, Status: code, Details: details})
-	writeLocal(x.w, code, hdr, body)
+	writeLocal(x.w, code, x.markClose(hdr), body)
 	x.done = true
 }
 

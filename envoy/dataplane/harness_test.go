@@ -114,6 +114,9 @@ type envOpts struct {
 	limit    int64
 	catchAll string
 	upstream http.HandlerFunc // after recording; default 200 JSON echo
+	// upstreamKeepsBody: the recorder does not read the request body (the
+	// upstream handler answers without it).
+	upstreamKeepsBody bool
 	noProc   bool             // processor address that refuses connections
 }
 
@@ -154,7 +157,7 @@ func newEnv(t *testing.T, o envOpts, sc script) *env {
 	}
 	e.up = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body []byte
-		if o.upstream == nil || r.Method != http.MethodGet {
+		if !o.upstreamKeepsBody && (o.upstream == nil || r.Method != http.MethodGet) {
 			body, _ = io.ReadAll(r.Body)
 		}
 		e.sawMu.Lock()
