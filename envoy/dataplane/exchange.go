@@ -134,8 +134,8 @@ type exchange struct {
 	dsBytes atomic.Int64 // request body bytes received from the client
 	// closeSent: the reply told an HTTP/1 client "Connection: close".
 	closeSent bool
-	pipe   *bodyPipe
-	upCh   chan upEv
+	pipe      *bodyPipe
+	upCh      chan upEv
 
 	resp         *http.Response
 	usCh         chan bodyEv

@@ -117,7 +117,7 @@ type envOpts struct {
 	// upstreamKeepsBody: the recorder does not read the request body (the
 	// upstream handler answers without it).
 	upstreamKeepsBody bool
-	noProc   bool             // processor address that refuses connections
+	noProc            bool // processor address that refuses connections
 }
 
 func newEnv(t *testing.T, o envOpts, sc script) *env {
