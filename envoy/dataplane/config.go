@@ -129,6 +129,9 @@ type Config struct {
 	// the processor lets them continue the proxy answers 404 "no route".
 	CatchAllPrefix string
 	Logger         *slog.Logger
+	// Clock drives message timeouts and trace timestamps; nil means the
+	// wall clock.
+	Clock Clock
 }
 
 // RouteHeader is the request header that selects Route.Sandbox after a

@@ -71,7 +71,7 @@ type direction struct {
 	queue       []chunk // STREAMED chunks awaiting their replies (FIFO)
 	sentLen     int     // bytes of buf sent in the pending buffered/partial body message
 
-	timer      *time.Timer
+	timer      Timer
 	timerOn    bool
 	overridden bool
 	attrsSent  bool
@@ -80,6 +80,7 @@ type direction struct {
 	drain        bool // CONTINUE_AND_REPLACE with body: original body dropped
 	trailersSent bool
 	fdServerEOS  bool // FULL_DUPLEX: server sent streamed_response.end_of_stream
+	paused       bool // reading paused above the buffer limit (watermark)
 	ended        bool // end of body (+trailers) forwarded
 }
 
@@ -180,10 +181,10 @@ func (x *exchange) run() {
 	x.start()
 	for !x.done {
 		dsCh, usCh := x.dsCh, x.usCh
-		if x.overWatermark(x.d[dReq]) {
+		if x.pausedOver(x.d[dReq]) {
 			dsCh = nil // stop reading the client until the held data drains
 		}
-		if x.overWatermark(x.d[dResp]) {
+		if x.pausedOver(x.d[dResp]) {
 			usCh = nil
 		}
 		var space chan struct{}
@@ -232,9 +233,18 @@ func (x *exchange) cleanup() {
 	}
 }
 
+// traceAdd records e, stamped by the proxy's clock, when a Trace is attached.
+func (x *exchange) traceAdd(e TraceEvent) {
+	if x.trace == nil {
+		return
+	}
+	e.Time = x.p.clock.Now()
+	x.trace.add(e)
+}
+
 func (x *exchange) timerC(k dirKind) <-chan time.Time {
 	if d := x.d[k]; d.timer != nil && d.timerOn {
-		return d.timer.C
+		return d.timer.C()
 	}
 	return nil
 }
@@ -244,7 +254,7 @@ func (x *exchange) armTimer(d *direction, dur time.Duration) {
 		return
 	}
 	if d.timer == nil {
-		d.timer = time.NewTimer(dur)
+		d.timer = x.p.clock.NewTimer(dur)
 	} else {
 		d.timer.Reset(dur)
 	}
@@ -379,6 +389,16 @@ func (x *exchange) overWatermark(d *direction) bool {
 	return held > x.p.limit
 }
 
+// pausedOver is overWatermark, tracing each pause of reading.
+func (x *exchange) pausedOver(d *direction) bool {
+	over := x.overWatermark(d)
+	if over && !d.paused {
+		x.traceAdd(TraceEvent{Kind: EventWatermark, Details: d.kind.String()})
+	}
+	d.paused = over
+	return over
+}
+
 // shouldRemoveCL is processor_state.h shouldRemoveContentLength.
 func (x *exchange) shouldRemoveCL(d *direction) bool {
 	if x.p.filter.AllowContentLengthHeader {
@@ -472,7 +492,7 @@ func (x *exchange) send(d *direction, msg *extprocv3.ProcessingRequest) {
 		}
 	}
 	msg.MetadataContext = &corev3.Metadata{}
-	x.trace.add(TraceEvent{Kind: EventSent, Request: msg})
+	x.traceAdd(TraceEvent{Kind: EventSent, Request: msg})
 	// A failed Send means the stream is gone; its status arrives via Recv.
 	_ = x.stream.Send(msg)
 }
@@ -509,7 +529,7 @@ func (x *exchange) closeStream(why string) {
 	x.streamClosed = true
 	_ = x.stream.CloseSend()
 	x.streamCancel()
-	x.trace.add(TraceEvent{Kind: EventStreamEnd, Details: why})
+	x.traceAdd(TraceEvent{Kind: EventStreamEnd, Details: why})
 }
 
 // finishProcessing marks processing complete and closes the side stream.
@@ -527,7 +547,7 @@ func (x *exchange) onStreamError(err error) {
 	}
 	st, _ := status.FromError(err)
 	x.streamClosed = true
-	x.trace.add(TraceEvent{Kind: EventStreamEnd, Details: "grpc_error_" + st.Code().String()})
+	x.traceAdd(TraceEvent{Kind: EventStreamEnd, Details: "grpc_error_" + st.Code().String()})
 	x.p.stats.failed.Add(1)
 	if x.p.filter.FailureModeAllow {
 		x.p.stats.failOpen.Add(1)
@@ -546,7 +566,7 @@ func (x *exchange) onProc(ev procEv) {
 		if errors.Is(ev.err, io.EOF) {
 			// server closed the stream with OK: continue unmodified.
 			x.streamClosed = true
-			x.trace.add(TraceEvent{Kind: EventStreamEnd, Details: "server_closed_ok"})
+			x.traceAdd(TraceEvent{Kind: EventStreamEnd, Details: "server_closed_ok"})
 			x.abandon()
 			return
 		}
@@ -558,7 +578,7 @@ func (x *exchange) onProc(ev procEv) {
 		return
 	}
 	resp := ev.resp
-	x.trace.add(TraceEvent{Kind: EventReceived, Response: resp})
+	x.traceAdd(TraceEvent{Kind: EventReceived, Response: resp})
 	if !x.active {
 		return // after processing complete: silently ignored
 	}
@@ -857,6 +877,7 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 		if len(ev.trailers) > 0 {
 			d.trailers, d.hasTrailers = ev.trailers, true
 		}
+		x.traceAdd(TraceEvent{Kind: EventBodyEnd, Details: d.kind.String()})
 	}
 	c := chunk{data: ev.data, eos: ev.eos && !d.hasTrailers}
 	if d.drain || d.ended {
@@ -1289,14 +1310,14 @@ func (x *exchange) localReply(code int, body []byte, hdr headerList, details str
 		return
 	}
 	x.p.stats.local.Add(1)
-	x.trace.add(TraceEvent{Kind: EventLocalReply, Status: code, Details: details})
+	x.traceAdd(TraceEvent{Kind: EventLocalReply, Status: code, Details: details})
 	writeLocal(x.w, code, x.markClose(hdr), body)
 	x.done = true
 }
 
 func (x *exchange) reset(details string) {
 	x.p.stats.resets.Add(1)
-	x.trace.add(TraceEvent{Kind: EventReset, Details: details})
+	x.traceAdd(TraceEvent{Kind: EventReset, Details: details})
 	x.aborted = true
 	x.done = true
 }

@@ -25,6 +25,7 @@ type Proxy struct {
 	catchAll  string
 	log       *slog.Logger
 	checker   *checker
+	clock     Clock
 	stats     stats
 }
 
@@ -79,6 +80,10 @@ func New(cfg Config) (*Proxy, error) {
 		catchAll:  cfg.CatchAllPrefix,
 		log:       cfg.Logger,
 		checker:   ck,
+		clock:     cfg.Clock,
+	}
+	if p.clock == nil {
+		p.clock = wallClock{}
 	}
 	if p.filter.MessageTimeout == 0 {
 		p.filter.MessageTimeout = defaultMessageTimeout
@@ -176,7 +181,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt == nil && (p.catchAll == "" || !strings.HasPrefix(r.URL.Path, p.catchAll)) {
 		p.stats.local.Add(1)
 		tr := traceFrom(r.Context())
-		tr.add(TraceEvent{Kind: EventLocalReply, Status: http.StatusNotFound, Details: "route_not_found"})
+		tr.add(TraceEvent{Time: p.clock.Now(), Kind: EventLocalReply, Status: http.StatusNotFound, Details: "route_not_found"})
 		writeLocal(w, http.StatusNotFound, nil, []byte("no route\n"))
 		return
 	}
@@ -201,6 +206,8 @@ const (
 	EventLocalReply EventKind = "local_reply" // proxy-generated response (Status, Details)
 	EventReset      EventKind = "reset"       // downstream stream reset (Details)
 	EventStreamEnd  EventKind = "stream_end"  // gRPC stream ended or closed (Details)
+	EventBodyEnd    EventKind = "body_end"    // the whole body arrived from the client or upstream (Details: request/response)
+	EventWatermark  EventKind = "watermark"   // reading paused: held data above the buffer limit (Details: request/response)
 )
 
 // TraceEvent is one entry of a Trace.
@@ -217,7 +224,9 @@ func (t *Trace) add(e TraceEvent) {
 	if t == nil {
 		return
 	}
-	e.Time = time.Now()
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
 	t.mu.Lock()
 	t.events = append(t.events, e)
 	t.mu.Unlock()
