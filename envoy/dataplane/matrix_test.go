@@ -652,7 +652,7 @@ func TestMatrixErrors(t *testing.T) {
 				}
 			}},
 		{name: "override_message_timeout above max is ignored",
-			opts:   envOpts{filter: func() FilterConfig { f := short; f.MaxMessageTimeout = 100 * time.Millisecond; return f }()},
+			opts: envOpts{filter: func() FilterConfig { f := short; f.MaxMessageTimeout = 100 * time.Millisecond; return f }()},
 			script: byKind(map[string]H{"req_body": overrideThen(time.Second, true, func(*extprocv3.ProcessingRequest) []*extprocv3.ProcessingResponse {
 				return []*extprocv3.ProcessingResponse{advance(200 * time.Millisecond)}
 			})}),
