@@ -117,6 +117,7 @@ type exchange struct {
 	d        [2]*direction
 	active   bool // ext_proc processing not complete
 	origAuth string
+	path     string // normalised request target (:path)
 	reqID    string
 	rerouted bool
 
@@ -135,6 +136,7 @@ type exchange struct {
 	dsBytes atomic.Int64 // request body bytes received from the client
 	// closeSent: the reply told an HTTP/1 client "Connection: close".
 	closeSent bool
+	immediate bool // the local reply is the processor's ImmediateResponse
 	pipe      *bodyPipe
 	upCh      chan upEv
 
@@ -145,11 +147,11 @@ type exchange struct {
 	aborted      bool
 }
 
-func newExchange(p *Proxy, w http.ResponseWriter, r *http.Request, rt *Route) *exchange {
+func newExchange(p *Proxy, w http.ResponseWriter, r *http.Request, rt *Route, path string) *exchange {
 	ctx, cancel := context.WithCancel(r.Context())
 	x := &exchange{
 		p: p, w: w, rc: http.NewResponseController(w), r: r, ctx: ctx, cancel: cancel,
-		trace: traceFrom(r.Context()), route: rt,
+		trace: traceFrom(r.Context()), route: rt, path: path,
 		procCh: make(chan procEv, 4), dsCh: make(chan bodyEv, 4), upCh: make(chan upEv, 1), usCh: make(chan bodyEv, 4),
 	}
 	x.mode = p.filter.ProcessingMode
@@ -287,10 +289,7 @@ func (x *exchange) start() {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	path := r.RequestURI
-	if !strings.HasPrefix(path, "/") {
-		path = r.URL.RequestURI()
-	}
+	path := x.path
 	x.origAuth = r.Host
 	d := x.d[dReq]
 	d.started = true
@@ -1098,6 +1097,7 @@ func (x *exchange) onImmediate(ir *extprocv3.ImmediateResponse) {
 		x.p.stats.rejected.Add(int64(n))
 	}
 	details := strings.Join(strings.Fields(ir.GetDetails()), "_")
+	x.immediate = true // the processor's own body, not reformatted
 	x.localReply(code, ir.GetBody(), hdr, details)
 }
 
@@ -1166,6 +1166,15 @@ func (x *exchange) releaseRequest(d *direction) {
 		return
 	}
 	path, _ := d.hdrs.get(":path")
+	if path != x.path {
+		// rewritten by the processor: the same hygiene as the client's path
+		np, err := normalizePath(path)
+		if err != nil {
+			x.localReply(http.StatusBadRequest, []byte("bad request\n"), nil, "path_normalization_failed")
+			return
+		}
+		path = np
+	}
 	method, _ := d.hdrs.get(":method")
 	auth, _ := d.hdrs.get(":authority")
 	if h, ok := d.hdrs.get("host"); ok {
@@ -1180,6 +1189,9 @@ func (x *exchange) releaseRequest(d *direction) {
 	d.hdrs.toHTTP(hdr)
 	hdr.Del(RouteHeader)
 	hdr.Del("Content-Length")
+	for _, k := range x.route.RemoveRequestHeaders {
+		hdr.Del(k)
+	}
 	if _, ok := hdr["User-Agent"]; !ok {
 		hdr["User-Agent"] = []string{""} // no Go default User-Agent
 	}
@@ -1311,7 +1323,11 @@ func (x *exchange) localReply(code int, body []byte, hdr headerList, details str
 	}
 	x.p.stats.local.Add(1)
 	x.traceAdd(TraceEvent{Kind: EventLocalReply, Status: code, Details: details})
-	writeLocal(x.w, code, x.markClose(hdr), body)
+	hdr = x.markClose(hdr)
+	if !x.immediate {
+		hdr, body = x.p.formatLocal(code, details, hdr, body)
+	}
+	writeLocal(x.w, code, hdr, body)
 	x.done = true
 }
 

@@ -96,6 +96,7 @@ func (f *fakeProc) requests() []*extprocv3.ProcessingRequest {
 // upstreamSaw is what the upstream server received.
 type upstreamSaw struct {
 	Method, Path, Query, Host string
+	RequestURI                string // as sent on the wire
 	Header                    http.Header
 	Body                      string
 	ContentLength             int64
@@ -179,7 +180,7 @@ func newEnv(t *testing.T, o envOpts, sc script) *env {
 			body, _ = io.ReadAll(r.Body)
 		}
 		e.sawMu.Lock()
-		e.saw = append(e.saw, upstreamSaw{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host,
+		e.saw = append(e.saw, upstreamSaw{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host, RequestURI: r.RequestURI,
 			Header: r.Header.Clone(), Body: string(body), ContentLength: r.ContentLength,
 			TransferEncoding: r.TransferEncoding, Trailer: r.Trailer.Clone()})
 		e.sawMu.Unlock()
