@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -18,11 +19,12 @@ import (
 // baselines and sessions survive policy changes.
 type behaviors struct {
 	store behavior.Store
+	now   func() time.Time // nil: time.Now
 	cur   atomic.Pointer[behavior.Engine]
 }
 
-func newBehaviors(cfg *config.Config) (*behaviors, func()) {
-	b := &behaviors{}
+func newBehaviors(cfg *config.Config, now func() time.Time) (*behaviors, func()) {
+	b := &behaviors{now: now}
 	if addr := cfg.Behavior.Redis; addr != "" {
 		c := redis.NewClient(&redis.Options{Addr: addr})
 		b.store = redisstore.New(c, cmp.Or(cfg.Behavior.Prefix, "portcullis:bh:"))
@@ -43,7 +45,7 @@ func (b *behaviors) update(p *policy.Policy) {
 		b.cur.Store(nil)
 		return
 	}
-	b.cur.Store(behavior.New(bc, b.store, nil))
+	b.cur.Store(behavior.New(bc, b.store, b.now))
 }
 
 // Current implements extproc.BehaviorSource.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,6 +48,11 @@ spec:
 // whose policy has a spec.behavior section; detectors and audit are on.
 func startBehaviorEnv(t *testing.T, rug http.Handler) (*env, string) {
 	t.Helper()
+	return startBehaviorEnvWith(t, rug, gateway.Options{})
+}
+
+func startBehaviorEnvWith(t *testing.T, rug http.Handler, opt gateway.Options) (*env, string) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS("../examples/files/sandbox")); err != nil {
 		t.Fatal(err)
@@ -75,7 +81,7 @@ audit: {dir: %s, commit: {interval: 5ms}}
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.gw, err = gateway.Start(context.Background(), cfg, gateway.Options{})
+	e.gw, err = gateway.Start(context.Background(), cfg, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +121,11 @@ func TestBehaviorSensitiveReadThenSendBlocked(t *testing.T) {
 // Done-when 2: a velocity spike raises the behavioural risk, with the reason
 // in the decision.
 func TestBehaviorVelocitySpike(t *testing.T) {
-	e, _ := startBehaviorEnv(t, okHandler())
+	// The behaviour windows run on a fake clock: the test moves it past a
+	// window instead of sleeping, and the burst lands in one window however
+	// slow the machine is.
+	clk := &fakeClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	e, _ := startBehaviorEnvWith(t, okHandler(), gateway.Options{Now: clk.Now})
 	files := e.connect(t, "files")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -128,7 +138,7 @@ func TestBehaviorVelocitySpike(t *testing.T) {
 		if err := call(); err != nil {
 			t.Fatalf("baseline call %d refused: %v", i, err)
 		}
-		time.Sleep(1050 * time.Millisecond)
+		clk.Advance(1050 * time.Millisecond)
 	}
 	var refusal error
 	for i := 0; i < 60 && refusal == nil; i++ {
@@ -140,6 +150,24 @@ func TestBehaviorVelocitySpike(t *testing.T) {
 	if !strings.Contains(refusal.Error(), "velocity") || !strings.Contains(refusal.Error(), "approval") {
 		t.Fatalf("refusal lacks the velocity reason: %v", refusal)
 	}
+}
+
+// fakeClock is a settable clock for the behaviour engine.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 // Done-when 3: a tool whose definition changes after it was first listed

@@ -30,7 +30,7 @@ func (g *Gateway) engines(ctx context.Context, cfg *config.Config) (extproc.Engi
 			return e, err
 		}
 		g.policies = policy.NewStore(p)
-		beh, closeStore := newBehaviors(cfg)
+		beh, closeStore := newBehaviors(cfg, g.now)
 		g.finals = append(g.finals, closeStore)
 		beh.update(p)
 		e.Behavior = beh

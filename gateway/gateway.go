@@ -48,6 +48,7 @@ type Gateway struct {
 	xdsLis net.Listener
 
 	tel      *telemetry.Telemetry
+	now      func() time.Time // Options.Now
 	policies *policy.Store
 	audit    *audit.Log
 	stops    []func()
@@ -63,6 +64,9 @@ type Options struct {
 	// Telemetry replaces the default metrics/tracing hub (tests use it to
 	// capture spans).
 	Telemetry *telemetry.Telemetry
+	// Now is the clock of the behaviour engine's windows; nil means
+	// time.Now (tests inject a fake clock instead of sleeping).
+	Now func() time.Time
 }
 
 // Start binds every configured listener and serves until Close.
@@ -73,6 +77,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 	}
 	g.cfg.Store(cfg)
 	g.tel = opt.Telemetry
+	g.now = opt.Now
 	if g.tel == nil {
 		g.tel = telemetry.New()
 		if err := g.tel.ConfigureTracing(ctx, traceConfig(cfg.Telemetry)); err != nil {

@@ -110,6 +110,10 @@ type Route struct {
 	Methods map[string]*ProcessingMode
 	// Disabled turns ext_proc off for the route (ExtProcPerRoute.disabled).
 	Disabled bool
+	// RemoveRequestHeaders are dropped from the upstream request (Envoy's
+	// route request_headers_to_remove), e.g. accept-encoding so an upstream
+	// never compresses a body past the processor.
+	RemoveRequestHeaders []string
 }
 
 // Config configures a Proxy.
@@ -129,6 +133,15 @@ type Config struct {
 	// the processor lets them continue the proxy answers 404 "no route".
 	CatchAllPrefix string
 	Logger         *slog.Logger
+	// Clock drives message timeouts and trace timestamps; nil means the
+	// wall clock.
+	Clock Clock
+	// LocalReply, if set, formats the body of replies the proxy generates
+	// itself (404 no route, 400 bad path, 413, 500, 503, 504; not a
+	// processor's ImmediateResponse), like Envoy's local_reply_config
+	// body_format. details is the Envoy response code detail. A nil body
+	// keeps the default text.
+	LocalReply func(status int, details string) (contentType string, body []byte)
 }
 
 // RouteHeader is the request header that selects Route.Sandbox after a

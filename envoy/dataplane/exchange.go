@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -70,7 +71,7 @@ type direction struct {
 	queue       []chunk // STREAMED chunks awaiting their replies (FIFO)
 	sentLen     int     // bytes of buf sent in the pending buffered/partial body message
 
-	timer      *time.Timer
+	timer      Timer
 	timerOn    bool
 	overridden bool
 	attrsSent  bool
@@ -79,6 +80,7 @@ type direction struct {
 	drain        bool // CONTINUE_AND_REPLACE with body: original body dropped
 	trailersSent bool
 	fdServerEOS  bool // FULL_DUPLEX: server sent streamed_response.end_of_stream
+	paused       bool // reading paused above the buffer limit (watermark)
 	ended        bool // end of body (+trailers) forwarded
 }
 
@@ -115,6 +117,7 @@ type exchange struct {
 	d        [2]*direction
 	active   bool // ext_proc processing not complete
 	origAuth string
+	path     string // normalised request target (:path)
 	reqID    string
 	rerouted bool
 
@@ -127,8 +130,15 @@ type exchange struct {
 
 	dsCh   chan bodyEv
 	dsDone chan struct{} // closed when the downstream body reader exits
-	pipe   *bodyPipe
-	upCh   chan upEv
+	// Written by the downstream body reader before it closes dsDone.
+	dsEOF   atomic.Bool  // the reader saw the end of the request body
+	dsErr   error        // the reader's terminal error (not io.EOF)
+	dsBytes atomic.Int64 // request body bytes received from the client
+	// closeSent: the reply told an HTTP/1 client "Connection: close".
+	closeSent bool
+	immediate bool // the local reply is the processor's ImmediateResponse
+	pipe      *bodyPipe
+	upCh      chan upEv
 
 	resp         *http.Response
 	usCh         chan bodyEv
@@ -137,11 +147,11 @@ type exchange struct {
 	aborted      bool
 }
 
-func newExchange(p *Proxy, w http.ResponseWriter, r *http.Request, rt *Route) *exchange {
+func newExchange(p *Proxy, w http.ResponseWriter, r *http.Request, rt *Route, path string) *exchange {
 	ctx, cancel := context.WithCancel(r.Context())
 	x := &exchange{
 		p: p, w: w, rc: http.NewResponseController(w), r: r, ctx: ctx, cancel: cancel,
-		trace: traceFrom(r.Context()), route: rt,
+		trace: traceFrom(r.Context()), route: rt, path: path,
 		procCh: make(chan procEv, 4), dsCh: make(chan bodyEv, 4), upCh: make(chan upEv, 1), usCh: make(chan bodyEv, 4),
 	}
 	x.mode = p.filter.ProcessingMode
@@ -173,10 +183,10 @@ func (x *exchange) run() {
 	x.start()
 	for !x.done {
 		dsCh, usCh := x.dsCh, x.usCh
-		if x.overWatermark(x.d[dReq]) {
+		if x.pausedOver(x.d[dReq]) {
 			dsCh = nil // stop reading the client until the held data drains
 		}
-		if x.overWatermark(x.d[dResp]) {
+		if x.pausedOver(x.d[dResp]) {
 			usCh = nil
 		}
 		var space chan struct{}
@@ -217,18 +227,7 @@ func (x *exchange) cleanup() {
 		_ = x.resp.Body.Close()
 	}
 	if x.dsDone != nil {
-		// The handler must not return while the reader is inside r.Body.Read:
-		// unblock it with a read deadline and wait for it.
-		select {
-		case <-x.dsDone:
-		default:
-			_ = x.rc.SetReadDeadline(time.Now())
-			select {
-			case <-x.dsDone:
-			case <-time.After(2 * time.Second):
-				x.p.log.Warn("downstream body reader did not stop")
-			}
-		}
+		x.stopBodyReader()
 	}
 	if x.aborted {
 		// The documented net/http way to reset the downstream stream.
@@ -236,9 +235,18 @@ func (x *exchange) cleanup() {
 	}
 }
 
+// traceAdd records e, stamped by the proxy's clock, when a Trace is attached.
+func (x *exchange) traceAdd(e TraceEvent) {
+	if x.trace == nil {
+		return
+	}
+	e.Time = x.p.clock.Now()
+	x.trace.add(e)
+}
+
 func (x *exchange) timerC(k dirKind) <-chan time.Time {
 	if d := x.d[k]; d.timer != nil && d.timerOn {
-		return d.timer.C
+		return d.timer.C()
 	}
 	return nil
 }
@@ -248,7 +256,7 @@ func (x *exchange) armTimer(d *direction, dur time.Duration) {
 		return
 	}
 	if d.timer == nil {
-		d.timer = time.NewTimer(dur)
+		d.timer = x.p.clock.NewTimer(dur)
 	} else {
 		d.timer.Reset(dur)
 	}
@@ -281,10 +289,7 @@ func (x *exchange) start() {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	path := r.RequestURI
-	if !strings.HasPrefix(path, "/") {
-		path = r.URL.RequestURI()
-	}
+	path := x.path
 	x.origAuth = r.Host
 	d := x.d[dReq]
 	d.started = true
@@ -305,7 +310,9 @@ func (x *exchange) start() {
 		x.dsDone = make(chan struct{})
 		go func() {
 			defer close(x.dsDone)
-			x.readBody(r.Body, x.dsCh, func() http.Header { return r.Trailer })
+			eof, err := x.readBody(r.Body, x.dsCh, func() http.Header { return r.Trailer }, &x.dsBytes)
+			x.dsEOF.Store(eof)
+			x.dsErr = err
 		}()
 	}
 	x.startHeaders(d)
@@ -321,12 +328,20 @@ func newRequestID() string {
 }
 
 // readBody posts body chunks (one per Read) as events; the last has eos.
-func (x *exchange) readBody(body io.Reader, ch chan<- bodyEv, trailer func() http.Header) {
+// It returns whether it saw the end of the body, or the read error that
+// stopped it; it stops early (nil, false) once the exchange is over.
+func (x *exchange) readBody(body io.Reader, ch chan<- bodyEv, trailer func() http.Header, got *atomic.Int64) (eof bool, rerr error) {
 	bp := readBufPool.Get().(*[]byte)
 	defer readBufPool.Put(bp)
 	buf := *bp
 	for {
+		if x.ctx.Err() != nil {
+			return false, nil
+		}
 		n, err := body.Read(buf)
+		if got != nil {
+			got.Add(int64(n))
+		}
 		ev := bodyEv{}
 		if n > 0 {
 			ev.data = append([]byte(nil), buf[:n]...)
@@ -345,10 +360,10 @@ func (x *exchange) readBody(body io.Reader, ch chan<- bodyEv, trailer func() htt
 		select {
 		case ch <- ev:
 		case <-x.ctx.Done():
-			return
+			return ev.eos, ev.err
 		}
 		if err != nil {
-			return
+			return ev.eos, ev.err
 		}
 	}
 }
@@ -371,6 +386,16 @@ func (x *exchange) overWatermark(d *direction) bool {
 		held += x.pipe.queued()
 	}
 	return held > x.p.limit
+}
+
+// pausedOver is overWatermark, tracing each pause of reading.
+func (x *exchange) pausedOver(d *direction) bool {
+	over := x.overWatermark(d)
+	if over && !d.paused {
+		x.traceAdd(TraceEvent{Kind: EventWatermark, Details: d.kind.String()})
+	}
+	d.paused = over
+	return over
 }
 
 // shouldRemoveCL is processor_state.h shouldRemoveContentLength.
@@ -466,7 +491,7 @@ func (x *exchange) send(d *direction, msg *extprocv3.ProcessingRequest) {
 		}
 	}
 	msg.MetadataContext = &corev3.Metadata{}
-	x.trace.add(TraceEvent{Kind: EventSent, Request: msg})
+	x.traceAdd(TraceEvent{Kind: EventSent, Request: msg})
 	// A failed Send means the stream is gone; its status arrives via Recv.
 	_ = x.stream.Send(msg)
 }
@@ -503,7 +528,7 @@ func (x *exchange) closeStream(why string) {
 	x.streamClosed = true
 	_ = x.stream.CloseSend()
 	x.streamCancel()
-	x.trace.add(TraceEvent{Kind: EventStreamEnd, Details: why})
+	x.traceAdd(TraceEvent{Kind: EventStreamEnd, Details: why})
 }
 
 // finishProcessing marks processing complete and closes the side stream.
@@ -521,7 +546,7 @@ func (x *exchange) onStreamError(err error) {
 	}
 	st, _ := status.FromError(err)
 	x.streamClosed = true
-	x.trace.add(TraceEvent{Kind: EventStreamEnd, Details: "grpc_error_" + st.Code().String()})
+	x.traceAdd(TraceEvent{Kind: EventStreamEnd, Details: "grpc_error_" + st.Code().String()})
 	x.p.stats.failed.Add(1)
 	if x.p.filter.FailureModeAllow {
 		x.p.stats.failOpen.Add(1)
@@ -540,7 +565,7 @@ func (x *exchange) onProc(ev procEv) {
 		if errors.Is(ev.err, io.EOF) {
 			// server closed the stream with OK: continue unmodified.
 			x.streamClosed = true
-			x.trace.add(TraceEvent{Kind: EventStreamEnd, Details: "server_closed_ok"})
+			x.traceAdd(TraceEvent{Kind: EventStreamEnd, Details: "server_closed_ok"})
 			x.abandon()
 			return
 		}
@@ -552,7 +577,7 @@ func (x *exchange) onProc(ev procEv) {
 		return
 	}
 	resp := ev.resp
-	x.trace.add(TraceEvent{Kind: EventReceived, Response: resp})
+	x.traceAdd(TraceEvent{Kind: EventReceived, Response: resp})
 	if !x.active {
 		return // after processing complete: silently ignored
 	}
@@ -833,7 +858,9 @@ func (x *exchange) sendStreamed(d *direction, c chunk) {
 func (x *exchange) onBody(d *direction, ev bodyEv) {
 	if ev.err != nil {
 		if d.kind == dReq {
-			x.done = true // client went away mid-body
+			// The client went away or sent a malformed body (bad chunked
+			// encoding): refuse; the connection is closed afterwards.
+			x.localReply(http.StatusBadRequest, errBody(http.StatusBadRequest), nil, "downstream_request_body_error")
 			return
 		}
 		x.p.log.Debug("upstream body error", "err", ev.err)
@@ -849,6 +876,7 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 		if len(ev.trailers) > 0 {
 			d.trailers, d.hasTrailers = ev.trailers, true
 		}
+		x.traceAdd(TraceEvent{Kind: EventBodyEnd, Details: d.kind.String()})
 	}
 	c := chunk{data: ev.data, eos: ev.eos && !d.hasTrailers}
 	if d.drain || d.ended {
@@ -1069,6 +1097,7 @@ func (x *exchange) onImmediate(ir *extprocv3.ImmediateResponse) {
 		x.p.stats.rejected.Add(int64(n))
 	}
 	details := strings.Join(strings.Fields(ir.GetDetails()), "_")
+	x.immediate = true // the processor's own body, not reformatted
 	x.localReply(code, ir.GetBody(), hdr, details)
 }
 
@@ -1137,6 +1166,15 @@ func (x *exchange) releaseRequest(d *direction) {
 		return
 	}
 	path, _ := d.hdrs.get(":path")
+	if path != x.path {
+		// rewritten by the processor: the same hygiene as the client's path
+		np, err := normalizePath(path)
+		if err != nil {
+			x.localReply(http.StatusBadRequest, []byte("bad request\n"), nil, "path_normalization_failed")
+			return
+		}
+		path = np
+	}
 	method, _ := d.hdrs.get(":method")
 	auth, _ := d.hdrs.get(":authority")
 	if h, ok := d.hdrs.get("host"); ok {
@@ -1151,6 +1189,9 @@ func (x *exchange) releaseRequest(d *direction) {
 	d.hdrs.toHTTP(hdr)
 	hdr.Del(RouteHeader)
 	hdr.Del("Content-Length")
+	for _, k := range x.route.RemoveRequestHeaders {
+		hdr.Del(k)
+	}
 	if _, ok := hdr["User-Agent"]; !ok {
 		hdr["User-Agent"] = []string{""} // no Go default User-Agent
 	}
@@ -1263,7 +1304,7 @@ func (x *exchange) onUpstream(ev upEv) {
 	d.noBody = resp.Body == http.NoBody || resp.ContentLength == 0 || x.r.Method == http.MethodHead ||
 		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified
 	if !d.noBody {
-		go x.readBody(resp.Body, x.usCh, func() http.Header { return resp.Trailer })
+		go func() { _, _ = x.readBody(resp.Body, x.usCh, func() http.Header { return resp.Trailer }, nil) }()
 	}
 	x.startHeaders(d)
 	x.maybeFinish(d)
@@ -1281,14 +1322,18 @@ func (x *exchange) localReply(code int, body []byte, hdr headerList, details str
 		return
 	}
 	x.p.stats.local.Add(1)
-	x.trace.add(TraceEvent{Kind: EventLocalReply, Status: code, Details: details})
+	x.traceAdd(TraceEvent{Kind: EventLocalReply, Status: code, Details: details})
+	hdr = x.markClose(hdr)
+	if !x.immediate {
+		hdr, body = x.p.formatLocal(code, details, hdr, body)
+	}
 	writeLocal(x.w, code, hdr, body)
 	x.done = true
 }
 
 func (x *exchange) reset(details string) {
 	x.p.stats.resets.Add(1)
-	x.trace.add(TraceEvent{Kind: EventReset, Details: details})
+	x.traceAdd(TraceEvent{Kind: EventReset, Details: details})
 	x.aborted = true
 	x.done = true
 }

@@ -83,7 +83,10 @@ func TestMoreEdges(t *testing.T) {
 			status: 200, upstreams: 1, upBody: ptr(bigBody)},
 		{name: "large NONE request held during a slow headers reply arrives intact",
 			opts: envOpts{filter: mode(BodyNone, BodyNone), limit: 64 << 10}, request: postTo("/mcp/files", bigBody),
-			script: byKind(map[string]H{"req_headers": delayed(50*time.Millisecond, nil)}),
+			// the headers reply waits until the proxy paused reading the client
+			script: byKind(map[string]H{"req_headers": func(req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
+				return append([]*extprocv3.ProcessingResponse{act(func(e *env) { e.waitTrace(EventWatermark, "request") })}, cont(req)...), nil
+			}}),
 			status: 200, upstreams: 1, upBody: ptr(bigBody)},
 		{name: "large STREAMED response under a small buffer limit arrives intact",
 			opts: envOpts{filter: mode(BodyNone, BodyStreamed), limit: 64 << 10, upstream: func(w http.ResponseWriter, r *http.Request) {
@@ -234,13 +237,15 @@ func goldenRender(r *extprocv3.ProcessingRequest) string {
 // mutation, an SSE stream switched to STREAMED, and a mid-stream reset.
 func TestHTTP2Downstream(t *testing.T) {
 	e := newEnv(t, envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyBuffered, ResponseBody: BodyBuffered}, AllowModeOverride: true},
-		upstream: func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/mcp/sse" {
-				sseUpstream([]string{"data: 1\n\n", "data: 2\n\n"}, 50*time.Millisecond)(w, r)
-				return
+		upstreamFor: func(e *env) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/mcp/sse" {
+					sse{events: []string{"data: 1\n\n", "data: 2\n\n"}}.handler(e)(w, r)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, jsonResp)
 			}
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, jsonResp)
 		}},
 		func(_ int, req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
 			switch {

@@ -33,14 +33,21 @@ type script func(i int, req *extprocv3.ProcessingRequest) ([]*extprocv3.Processi
 
 var errReturnNil = errors.New("return nil")
 
-// pause, returned among a script's replies, makes the fake processor sleep
-// pauseFor before sending the next one.
-var pause = &extprocv3.ProcessingResponse{}
+// act returns a placeholder reply: when a script returns it among its
+// replies, the fake processor runs f (with the test env) at that point
+// instead of sending it, so a script can order its replies after events
+// (a clock advance, a counter, the body reaching the proxy) without sleeping.
+func act(f func(e *env)) *extprocv3.ProcessingResponse {
+	r := &extprocv3.ProcessingResponse{}
+	actions.Store(r, f)
+	return r
+}
 
-const pauseFor = 250 * time.Millisecond
+var actions sync.Map // *extprocv3.ProcessingResponse → func(*env)
 
 type fakeProc struct {
 	extprocv3.UnimplementedExternalProcessorServer
+	env    *env
 	mu     sync.Mutex
 	script script
 	got    []*extprocv3.ProcessingRequest
@@ -69,8 +76,8 @@ func (f *fakeProc) Process(s extprocv3.ExternalProcessor_ProcessServer) error {
 			return err
 		}
 		for _, r := range resps {
-			if r == pause {
-				time.Sleep(pauseFor)
+			if a, ok := actions.Load(r); ok {
+				a.(func(*env))(f.env)
 				continue
 			}
 			if err := s.Send(r); err != nil {
@@ -89,6 +96,7 @@ func (f *fakeProc) requests() []*extprocv3.ProcessingRequest {
 // upstreamSaw is what the upstream server received.
 type upstreamSaw struct {
 	Method, Path, Query, Host string
+	RequestURI                string // as sent on the wire
 	Header                    http.Header
 	Body                      string
 	ContentLength             int64
@@ -106,6 +114,9 @@ type env struct {
 	saw     []upstreamSaw
 	traceMu sync.Mutex
 	trace   *Trace
+	// clock drives the proxy's message timers: they fire only when a test
+	// advances it, never because the machine is slow.
+	clock *fakeClock
 }
 
 type envOpts struct {
@@ -114,12 +125,19 @@ type envOpts struct {
 	limit    int64
 	catchAll string
 	upstream http.HandlerFunc // after recording; default 200 JSON echo
-	noProc   bool             // processor address that refuses connections
+	// upstreamFor builds the upstream handler with the env (gated upstreams);
+	// it wins over upstream.
+	upstreamFor func(e *env) http.HandlerFunc
+	// upstreamKeepsBody: the recorder does not read the request body (the
+	// upstream handler answers without it).
+	upstreamKeepsBody bool
+	noProc            bool // processor address that refuses connections
 }
 
 func newEnv(t *testing.T, o envOpts, sc script) *env {
 	t.Helper()
-	e := &env{t: t, proc: &fakeProc{script: sc, ended: make(chan error, 16)}}
+	e := &env{t: t, proc: &fakeProc{script: sc, ended: make(chan error, 16)}, clock: newFakeClock()}
+	e.proc.env = e
 	var conn *grpc.ClientConn
 	var err error
 	if o.noProc {
@@ -146,6 +164,10 @@ func newEnv(t *testing.T, o envOpts, sc script) *env {
 	t.Cleanup(func() { _ = conn.Close() })
 
 	uh := o.upstream
+	if o.upstreamFor != nil {
+		uh = o.upstreamFor(e)
+		o.upstream = uh
+	}
 	if uh == nil {
 		uh = func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -154,11 +176,11 @@ func newEnv(t *testing.T, o envOpts, sc script) *env {
 	}
 	e.up = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body []byte
-		if o.upstream == nil || r.Method != http.MethodGet {
+		if !o.upstreamKeepsBody && (o.upstream == nil || r.Method != http.MethodGet) {
 			body, _ = io.ReadAll(r.Body)
 		}
 		e.sawMu.Lock()
-		e.saw = append(e.saw, upstreamSaw{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host,
+		e.saw = append(e.saw, upstreamSaw{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host, RequestURI: r.RequestURI,
 			Header: r.Header.Clone(), Body: string(body), ContentLength: r.ContentLength,
 			TransferEncoding: r.TransferEncoding, Trailer: r.Trailer.Clone()})
 		e.sawMu.Unlock()
@@ -170,12 +192,7 @@ func newEnv(t *testing.T, o envOpts, sc script) *env {
 	if o.routes != nil {
 		routes = o.routes(upURL)
 	}
-	if o.filter.MessageTimeout == 0 {
-		// Envoy's 200ms default is too tight for parallel -race runs on 2 cores;
-		// cases about timeouts set their own.
-		o.filter.MessageTimeout = 5 * time.Second
-	}
-	p, err := New(Config{Routes: routes, Filter: o.filter, Processor: conn, BufferLimit: o.limit, CatchAllPrefix: o.catchAll})
+	p, err := New(Config{Routes: routes, Filter: o.filter, Processor: conn, BufferLimit: o.limit, CatchAllPrefix: o.catchAll, Clock: e.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,14 +408,199 @@ func isType(req *extprocv3.ProcessingRequest, name string) bool {
 // statusErr is a gRPC error for scripts.
 func statusErr(c codes.Code, msg string) error { return status.Error(c, msg) }
 
-// waitFor polls cond for up to 2s.
+// waitFor waits until cond holds. The deadline is only a safety net so a
+// broken proxy fails instead of hanging; it orders nothing.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not met in time")
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// ---- fake clock ----
+
+// fakeClock implements Clock; timers fire only in Advance.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+	armed  int // Reset/NewTimer calls, for tests that wait for a timer
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) NewTimer(d time.Duration) Timer {
+	t := &fakeTimer{c: c, ch: make(chan time.Time, 1)}
+	c.mu.Lock()
+	c.timers = append(c.timers, t)
+	c.mu.Unlock()
+	t.Reset(d)
+	return t
+}
+
+// Advance moves the clock and fires every timer that is due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	for _, t := range c.timers {
+		if t.active && !t.at.After(c.now) {
+			t.active = false
+			select {
+			case t.ch <- c.now:
+			default:
+			}
+		}
+	}
+}
+
+type fakeTimer struct {
+	c      *fakeClock
+	ch     chan time.Time
+	at     time.Time
+	active bool
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.ch }
+
+func (t *fakeTimer) Reset(d time.Duration) bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := t.active
+	t.at, t.active = t.c.now.Add(d), true
+	t.c.armed++
+	select { // like time.Timer since Go 1.23: no stale value after Reset
+	case <-t.ch:
+	default:
+	}
+	return was
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := t.active
+	t.active = false
+	select {
+	case <-t.ch:
+	default:
+	}
+	return was
+}
+
+// ---- ordering helpers ----
+
+// afterBody holds a reply until the proxy has received the whole request
+// body (trace event), then answers with h (nil: CONTINUE).
+func afterBody(h H) H {
+	return func(req *extprocv3.ProcessingRequest) ([]*extprocv3.ProcessingResponse, error) {
+		rest := cont(req)
+		if h != nil {
+			var err error
+			if rest, err = h(req); err != nil {
+				return nil, err
+			}
+		}
+		return append([]*extprocv3.ProcessingResponse{act(func(e *env) { e.waitBodyEnd("request") })}, rest...), nil
+	}
+}
+
+// await is waitFor for goroutines other than the test's (processor
+// actions, upstream handlers): it reports failure with Errorf.
+func (e *env) await(what string, cond func() bool) bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Errorf("gave up waiting for %s", what)
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}
+
+// advance is a script reply that moves the proxy's clock by d.
+func advance(d time.Duration) *extprocv3.ProcessingResponse {
+	return act(func(e *env) { e.clock.Advance(d) })
+}
+
+// waitBodyEnd waits until the current request's trace shows the end of the
+// body in direction dir.
+func (e *env) waitBodyEnd(dir string) { e.waitTrace(EventBodyEnd, dir) }
+
+// waitTrace waits until the current request's trace has an event of kind
+// with the given details.
+func (e *env) waitTrace(kind EventKind, details string) {
+	e.await(string(kind)+" "+details, func() bool {
+		tr := e.lastTrace()
+		if tr == nil {
+			return false
+		}
+		for _, ev := range tr.Events() {
+			if ev.Kind == kind && ev.Details == details {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// waitRespBodies waits until the processor has received n response body messages.
+func (e *env) waitRespBodies(n int) {
+	e.await(fmt.Sprintf("%d response body messages", n), func() bool { return e.respBodies() >= n })
+}
+
+func (e *env) respBodies() int {
+	c := 0
+	for _, r := range e.proc.requests() {
+		if r.GetResponseBody() != nil {
+			c++
+		}
+	}
+	return c
+}
+
+// sse describes a gated SSE upstream: event i > 0 is written only once the
+// processor has received i response body messages, so every event is its own
+// chunk and arrives after the previous one was processed, without sleeps.
+type sse struct {
+	events []string
+	// tail: end the stream only after the processor saw every event, so the
+	// end of stream is an empty chunk of its own.
+	tail bool
+	// between runs before event i > 0 (e.g. a clock advance).
+	between func(e *env, i int)
+}
+
+func (s sse) handler(e *env) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		base := e.respBodies() // earlier requests on the same env
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		for i, ev := range s.events {
+			if i > 0 {
+				e.waitRespBodies(base + i)
+				if s.between != nil {
+					s.between(e, i)
+				}
+			}
+			_, _ = io.WriteString(w, ev)
+			w.(http.Flusher).Flush()
+		}
+		if s.tail {
+			e.waitRespBodies(base + len(s.events))
+		}
 	}
 }

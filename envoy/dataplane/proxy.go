@@ -25,6 +25,8 @@ type Proxy struct {
 	catchAll  string
 	log       *slog.Logger
 	checker   *checker
+	clock     Clock
+	localFmt  func(status int, details string) (contentType string, body []byte)
 	stats     stats
 }
 
@@ -79,6 +81,11 @@ func New(cfg Config) (*Proxy, error) {
 		catchAll:  cfg.CatchAllPrefix,
 		log:       cfg.Logger,
 		checker:   ck,
+		clock:     cfg.Clock,
+		localFmt:  cfg.LocalReply,
+	}
+	if p.clock == nil {
+		p.clock = wallClock{}
 	}
 	if p.filter.MessageTimeout == 0 {
 		p.filter.MessageTimeout = defaultMessageTimeout
@@ -156,15 +163,19 @@ func upstreamURL(base *url.URL, prefix, pathQuery string) *url.URL {
 		if rest != "" && !strings.HasPrefix(rest, "/") {
 			rest = "/" + rest
 		}
-		p := strings.TrimSuffix(base.Path, "/") + rest
+		p := strings.TrimSuffix(base.EscapedPath(), "/") + rest
 		if p == "" {
 			p = "/"
 		}
-		u.Path = p
-	} else {
-		u.Path = path
+		path = p
 	}
-	u.RawPath = ""
+	// path is in escaped form (the client's escapes, normalised): keep them.
+	u.RawPath = path
+	if dec, err := url.PathUnescape(path); err == nil {
+		u.Path = dec
+	} else {
+		u.Path, u.RawPath = path, ""
+	}
 	u.RawQuery = query
 	u.Fragment = ""
 	return &u
@@ -172,16 +183,52 @@ func upstreamURL(base *url.URL, prefix, pathQuery string) *url.URL {
 
 // ServeHTTP proxies one request through ext_proc to its upstream.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rt := p.routeFor(r.URL.Path)
-	if rt == nil && (p.catchAll == "" || !strings.HasPrefix(r.URL.Path, p.catchAll)) {
-		p.stats.local.Add(1)
-		tr := traceFrom(r.Context())
-		tr.add(TraceEvent{Kind: EventLocalReply, Status: http.StatusNotFound, Details: "route_not_found"})
-		writeLocal(w, http.StatusNotFound, nil, []byte("no route\n"))
+	target := r.RequestURI
+	if !strings.HasPrefix(target, "/") {
+		target = r.URL.RequestURI() // absolute-form request target
+	}
+	path, err := normalizePath(target)
+	if err != nil {
+		// Like Envoy's path normalisation: refused before routing and
+		// before ext_proc, so nothing is forwarded anywhere.
+		p.localOnly(w, r, http.StatusBadRequest, "path_normalization_failed", err.Error())
 		return
 	}
-	ex := newExchange(p, w, r, rt)
+	rt := p.routeFor(path)
+	if rt == nil && (p.catchAll == "" || !strings.HasPrefix(path, p.catchAll)) {
+		p.localOnly(w, r, http.StatusNotFound, "route_not_found", "no route")
+		return
+	}
+	ex := newExchange(p, w, r, rt, path)
 	ex.run()
+}
+
+// localOnly answers a request the proxy refuses before any processing.
+// Its body is not read: on HTTP/1 the connection is closed after the reply.
+func (p *Proxy) localOnly(w http.ResponseWriter, r *http.Request, code int, details, msg string) {
+	p.stats.local.Add(1)
+	traceFrom(r.Context()).add(TraceEvent{Time: p.clock.Now(), Kind: EventLocalReply, Status: code, Details: details})
+	var hdr headerList
+	if r.ProtoMajor == 1 && r.Body != nil && r.Body != http.NoBody {
+		hdr.set("connection", "close")
+	}
+	hdr, body := p.formatLocal(code, details, hdr, []byte(msg+"\n"))
+	writeLocal(w, code, hdr, body)
+}
+
+// formatLocal applies Config.LocalReply to a proxy-generated reply.
+func (p *Proxy) formatLocal(code int, details string, hdr headerList, body []byte) (headerList, []byte) {
+	if p.localFmt == nil {
+		return hdr, body
+	}
+	ct, b := p.localFmt(code, details)
+	if b == nil {
+		return hdr, body
+	}
+	if ct != "" {
+		hdr.set("content-type", ct)
+	}
+	return hdr, b
 }
 
 // Trace records one request's ext_proc conversation and outcome; attach it
@@ -201,6 +248,8 @@ const (
 	EventLocalReply EventKind = "local_reply" // proxy-generated response (Status, Details)
 	EventReset      EventKind = "reset"       // downstream stream reset (Details)
 	EventStreamEnd  EventKind = "stream_end"  // gRPC stream ended or closed (Details)
+	EventBodyEnd    EventKind = "body_end"    // the whole body arrived from the client or upstream (Details: request/response)
+	EventWatermark  EventKind = "watermark"   // reading paused: held data above the buffer limit (Details: request/response)
 )
 
 // TraceEvent is one entry of a Trace.
@@ -217,7 +266,9 @@ func (t *Trace) add(e TraceEvent) {
 	if t == nil {
 		return
 	}
-	e.Time = time.Now()
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
 	t.mu.Lock()
 	t.events = append(t.events, e)
 	t.mu.Unlock()
