@@ -98,6 +98,9 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		g.Close()
 		return nil, err
 	}
+	if g.audit != nil && eng.Detector != nil {
+		g.audit.SetContentRedactor(auditRedactor(eng.Detector))
+	}
 	g.proc = extproc.NewServer(cfg, extproc.WithLogger(g.logger), extproc.WithEngines(eng))
 
 	if g.extLis, err = listen(cfg.Listen.ExtProc); err != nil {
