@@ -46,6 +46,11 @@ type Listen struct {
 	// localhost, 127.0.0.1 and ::1 when listen.proxy is a loopback address,
 	// otherwise empty (no check; put the names your clients use here).
 	AllowedHosts []string `yaml:"allowed_hosts"`
+	// AdminAuth, ExtProcAuth and XDSAuth authenticate the control
+	// listeners; required when the listener binds beyond loopback.
+	AdminAuth   ListenerAuth `yaml:"admin_auth"`
+	ExtProcAuth ListenerAuth `yaml:"extproc_auth"`
+	XDSAuth     ListenerAuth `yaml:"xds_auth"`
 }
 
 // Limits bound what a single message may cost.
@@ -216,6 +221,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateSecurity(add)
+	c.validateControl(add)
 	if err := c.Audit.Validate(); err != nil {
 		errs = append(errs, prefixErrors("audit", err)...)
 	}
