@@ -289,6 +289,18 @@ func (l *Log) Sync() error {
 	}
 }
 
+// Err is the writer's failure, if writing has failed (Append then fails
+// closed); nil while the log is healthy. Safe on a nil Log.
+func (l *Log) Err() error {
+	if l == nil {
+		return nil
+	}
+	if p := l.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // Stats returns cumulative counters.
 func (l *Log) Stats() Stats {
 	if l == nil {
