@@ -106,15 +106,21 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Parse decodes, defaults and validates config bytes.
+// Parse decodes, defaults and validates config bytes. Decoding problems
+// (unknown keys, wrong types) and validation problems are reported together,
+// in one pass.
 func Parse(data []byte) (*Config, error) {
 	var c Config
-	if err := DecodeStrict(data, &c); err != nil {
+	problems, err := DecodeStrictPartial(data, &c)
+	if err != nil {
 		return nil, err
 	}
 	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
-		return nil, err
+		problems = append(problems, err)
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
 	}
 	return &c, nil
 }
