@@ -31,14 +31,32 @@ type Checkpoint struct {
 	Head    string `json:"head"`    // hex SHA-256 chain head after record Size
 	Segment string `json:"segment"` // segment holding record Size
 	Time    string `json:"time"`    // RFC 3339
-	KeyID   string `json:"key_id"`  // hex of the first 4 bytes of SHA-256(public key)
-	Sig     string `json:"sig"`     // base64 Ed25519 signature of SignedBody()
+	// The writer's signed promise about the next checkpoint, so that
+	// verify can tell a missing (deleted) checkpoint from one not yet due:
+	// another checkpoint follows within Every records, within IntervalMS
+	// of a new record, and within IdleMS without records; Final marks the
+	// checkpoint written when the log was closed. Zero in checkpoints
+	// written before these fields existed.
+	Every      uint64 `json:"every,omitempty"`
+	IntervalMS int64  `json:"interval_ms,omitempty"`
+	IdleMS     int64  `json:"idle_ms,omitempty"`
+	Final      bool   `json:"final,omitempty"`
+	KeyID      string `json:"key_id"` // hex of the first 4 bytes of SHA-256(public key)
+	Sig        string `json:"sig"`    // base64 Ed25519 signature of SignedBody()
 }
 
 // SignedBody is the exact byte string that is signed: origin, size, head,
-// segment and time, one per line (C2SP checkpoint style).
+// segment and time, one per line (C2SP checkpoint style), then, when
+// present, the promise as extension lines.
 func (c *Checkpoint) SignedBody() []byte {
-	return []byte(c.Origin + "\n" + strconv.FormatUint(c.Size, 10) + "\n" + c.Head + "\n" + c.Segment + "\n" + c.Time + "\n")
+	b := []byte(c.Origin + "\n" + strconv.FormatUint(c.Size, 10) + "\n" + c.Head + "\n" + c.Segment + "\n" + c.Time + "\n")
+	if c.Every > 0 || c.Final {
+		b = fmt.Appendf(b, "every %d\ninterval_ms %d\nidle_ms %d\n", c.Every, c.IntervalMS, c.IdleMS)
+	}
+	if c.Final {
+		b = append(b, "final\n"...)
+	}
+	return b
 }
 
 func (c *Checkpoint) marshal() ([]byte, error) {

@@ -48,6 +48,10 @@ type CheckpointConfig struct {
 	KeyFile  string        `yaml:"key_file"`
 	Every    int           `yaml:"every"`
 	Interval time.Duration `yaml:"interval"`
+	// Idle is how often a checkpoint is written while no records arrive
+	// (default 5m), so that a verifier can tell a quiet log from one whose
+	// newest checkpoints and records were removed.
+	Idle time.Duration `yaml:"idle"`
 }
 
 // QueueConfig bounds the Append queue.
@@ -105,6 +109,7 @@ const (
 	DefaultCommitInterval     = 5 * time.Millisecond
 	DefaultCheckpointEvery    = 10000
 	DefaultCheckpointInterval = 10 * time.Second
+	DefaultCheckpointIdle     = 5 * time.Minute
 	DefaultQueueSize          = 65536
 	DefaultSinkFlushInterval  = time.Second
 	DefaultSinkTimeout        = 10 * time.Second
@@ -132,6 +137,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Checkpoint.Interval == 0 {
 		c.Checkpoint.Interval = DefaultCheckpointInterval
+	}
+	if c.Checkpoint.Idle == 0 {
+		c.Checkpoint.Idle = DefaultCheckpointIdle
 	}
 	if c.Queue.Size == 0 {
 		c.Queue.Size = DefaultQueueSize
@@ -173,6 +181,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Checkpoint.Interval <= 0 {
 		add("checkpoint.interval", "must be > 0")
+	}
+	if c.Checkpoint.Idle < c.Checkpoint.Interval {
+		add("checkpoint.idle", "must be >= checkpoint.interval (%s), got %s", c.Checkpoint.Interval, c.Checkpoint.Idle)
 	}
 	if c.Queue.Size <= 0 {
 		add("queue.size", "must be > 0")

@@ -289,6 +289,18 @@ func (l *Log) Sync() error {
 	}
 }
 
+// Err is the writer's failure, if writing has failed (Append then fails
+// closed); nil while the log is healthy. Safe on a nil Log.
+func (l *Log) Err() error {
+	if l == nil {
+		return nil
+	}
+	if p := l.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // Stats returns cumulative counters.
 func (l *Log) Stats() Stats {
 	if l == nil {
@@ -357,8 +369,10 @@ func (l *Log) run() {
 			err = l.commit()
 		case <-cpTicker.C:
 			err = l.gap() // drops with no traffic since still get their gap record
-			if err == nil && l.w.seq > l.w.cpSize {
-				err = l.checkpoint()
+			if err == nil && (l.w.seq > l.w.cpSize || l.opts.now().Sub(l.w.cpTime) >= l.cfg.Checkpoint.Idle) {
+				// New records, or an idle heartbeat: either way a verifier
+				// learns the log was alive and this long at this time.
+				err = l.checkpoint(false)
 			}
 		case ch := <-l.syncReq:
 			// Everything appended before Sync was called is already in
@@ -448,7 +462,7 @@ func (l *Log) writeRecord(r *Record) error {
 		l.w.pending = append(l.w.pending, slices.Clone(canon))
 	}
 	if l.w.seq-l.w.cpSize >= uint64(l.cfg.Checkpoint.Every) {
-		return l.checkpoint()
+		return l.checkpoint(false)
 	}
 	return nil
 }
@@ -481,17 +495,22 @@ func (l *Log) commit() error {
 }
 
 // checkpoint commits and then appends a signed checkpoint covering every
-// record written so far.
-func (l *Log) checkpoint() error {
+// record written so far; final marks the one written by Close.
+func (l *Log) checkpoint(final bool) error {
 	if err := l.commit(); err != nil {
 		return err
 	}
+	now := l.opts.now()
 	cp := Checkpoint{
-		Origin:  CheckpointOrigin,
-		Size:    l.w.seq,
-		Head:    hex.EncodeToString(l.w.head[:]),
-		Segment: segmentName(l.w.segIdx),
-		Time:    l.opts.now().UTC().Format(time.RFC3339Nano),
+		Origin:     CheckpointOrigin,
+		Size:       l.w.seq,
+		Head:       hex.EncodeToString(l.w.head[:]),
+		Segment:    segmentName(l.w.segIdx),
+		Time:       now.UTC().Format(time.RFC3339Nano),
+		Every:      uint64(l.cfg.Checkpoint.Every),
+		IntervalMS: l.cfg.Checkpoint.Interval.Milliseconds(),
+		IdleMS:     l.cfg.Checkpoint.Idle.Milliseconds(),
+		Final:      final,
 	}
 	l.key.sign(&cp)
 	line, err := cp.marshal()
@@ -501,7 +520,7 @@ func (l *Log) checkpoint() error {
 	if err := l.w.writeCheckpoint(line); err != nil {
 		return err
 	}
-	l.w.cpSize = l.w.seq
+	l.w.cpSize, l.w.cpTime = l.w.seq, now
 	l.stats.checkpoints.Add(1)
 	for _, s := range l.opts.sinks {
 		if push, configured := l.opts.cpSinks[s.Name()]; push || !configured {
@@ -513,8 +532,10 @@ func (l *Log) checkpoint() error {
 
 func (l *Log) finish() error {
 	err := l.gap()
-	if err == nil && l.w.seq > l.w.cpSize {
-		err = l.checkpoint()
+	if err == nil {
+		// Always a closing checkpoint, even without new records: it tells
+		// a verifier the log ended here on purpose.
+		err = l.checkpoint(true)
 	}
 	if err == nil {
 		err = l.commit()
@@ -588,6 +609,7 @@ type writer struct {
 	seq      uint64
 	head     [32]byte
 	cpSize   uint64
+	cpTime   time.Time // when the last checkpoint was written (zero: none this run)
 	unsynced int
 	h        hash.Hash
 	buf      []byte

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tidwall/gjson"
 )
@@ -25,6 +26,12 @@ const (
 	ReasonInserted     Reason = "inserted"
 	ReasonBadSignature Reason = "bad signature"
 	ReasonTorn         Reason = "torn write"
+	// ReasonUnanchored: records no signed checkpoint covers although the
+	// writer's signed promise says one must exist (or none exists at all).
+	ReasonUnanchored Reason = "unanchored"
+	// ReasonStale: the newest checkpoint is older than its promise allows
+	// at the time of verification.
+	ReasonStale Reason = "stale checkpoints"
 )
 
 // Break is the first integrity failure.
@@ -111,13 +118,45 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintln(w, "VALID")
 }
 
-// Verify checks the audit directory dir: every segment's hash chain, the
-// sequence numbers across segments, every checkpoint's signature and that
-// each checkpoint's head matches the chain. pubs are the trusted checkpoint
-// keys; when empty, the checkpoint-*.pub files in dir are used (which only
-// proves internal consistency). It returns an error only when the directory
-// could not be read at all; integrity failures are in Report.Break.
+// VerifyOptions tune VerifyWith.
+type VerifyOptions struct {
+	// Keys are the trusted checkpoint keys. Empty: the checkpoint-*.pub
+	// files in the directory are used, which only proves internal
+	// consistency, and missing or stale checkpoints are warnings.
+	Keys []ed25519.PublicKey
+	// Now is the time the log is judged at (default time.Now()); set it to
+	// when a copy of the directory was taken to verify an archive.
+	Now time.Time
+	// Slack is added to every checkpoint deadline (default 30s) for fsync
+	// and scheduling delays.
+	Slack time.Duration
+}
+
+// DefaultVerifySlack is added to checkpoint deadlines.
+const DefaultVerifySlack = 30 * time.Second
+
+// Verify is VerifyWith(dir, VerifyOptions{Keys: pubs}).
 func Verify(dir string, pubs []ed25519.PublicKey) (*Report, error) {
+	return VerifyWith(dir, VerifyOptions{Keys: pubs})
+}
+
+// VerifyWith checks the audit directory dir: every segment's hash chain, the
+// sequence numbers across segments, every checkpoint's signature and that
+// each checkpoint's head matches the chain. With trusted keys it also
+// requires the log to be anchored: at least one signed checkpoint, and the
+// records and time after the newest one within that checkpoint's signed
+// promise (so deleting the newest checkpoints, with or without the records
+// they covered, is detected). It returns an error only when the directory
+// could not be read at all; integrity failures are in Report.Break.
+func VerifyWith(dir string, opt VerifyOptions) (*Report, error) {
+	pubs := opt.Keys
+	strict := len(pubs) > 0
+	if opt.Now.IsZero() {
+		opt.Now = time.Now()
+	}
+	if opt.Slack == 0 {
+		opt.Slack = DefaultVerifySlack
+	}
 	rep := &Report{Dir: dir, KeySource: "--pubkey"}
 	segs, err := listSegments(dir)
 	if err != nil {
@@ -149,7 +188,7 @@ func Verify(dir string, pubs []ed25519.PublicKey) (*Report, error) {
 	if rep.Break != nil {
 		return rep, nil
 	}
-	v := verifier{rep: rep, cps: cps}
+	v := verifier{rep: rep, cps: cps, lastMatch: -1}
 	for i, idx := range segs {
 		name := segmentName(idx)
 		want := i + 1
@@ -174,10 +213,65 @@ func Verify(dir string, pubs []ed25519.PublicKey) (*Report, error) {
 	if rep.AnchoredSize <= rep.RecordsValid {
 		rep.Unanchored = rep.RecordsValid - rep.AnchoredSize
 	}
-	if rep.Checkpoints == 0 && rep.Records > 0 {
-		rep.Warnings = append(rep.Warnings, "no checkpoints: nothing anchors the log; truncation or a rewritten chain cannot be detected")
+	if rep.Break == nil {
+		v.anchors(strict, opt.Now, opt.Slack)
 	}
 	return rep, nil
+}
+
+// anchors checks that the end of the log is covered as the newest matched
+// checkpoint promised. With trusted keys a failure is a Break, otherwise a
+// warning (whoever can write the directory can also replace its keys).
+func (v *verifier) anchors(strict bool, now time.Time, slack time.Duration) {
+	rep := v.rep
+	problem := func(reason Reason, file string, seq uint64, format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if strict {
+			rep.Break = &Break{Reason: reason, File: file, Seq: seq, Detail: msg}
+			return
+		}
+		rep.Warnings = append(rep.Warnings, msg+" (not enforced without --pubkey)")
+	}
+	if rep.RecordsValid > 0 && v.lastMatch < 0 {
+		problem(ReasonUnanchored, checkpointsFile, 0,
+			"no signed checkpoint covers the log (%d records): %s is missing, empty or holds only checkpoints of size 0, so a rewritten or truncated log cannot be told from the original",
+			rep.RecordsValid, checkpointsFile)
+		return
+	}
+	if v.lastMatch < 0 {
+		return // empty log
+	}
+	// The last matched checkpoint is the newest of its size (an idle
+	// heartbeat or the closing one carries the newest promise).
+	cp := v.cps[v.lastMatch]
+	if cp.Every == 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the newest checkpoint (size %d) states no checkpoint interval (written by an older version): removal of the checkpoints and records after it cannot be detected", cp.Size))
+		return
+	}
+	cpTime, err := time.Parse(time.RFC3339Nano, cp.Time)
+	if err != nil {
+		problem(ReasonEdited, checkpointsFile, cp.Size, "checkpoint for size %d has an unreadable time %q", cp.Size, cp.Time)
+		return
+	}
+	interval := time.Duration(cp.IntervalMS) * time.Millisecond
+	idle := time.Duration(cp.IdleMS) * time.Millisecond
+	tail := rep.RecordsValid - rep.AnchoredSize
+	switch {
+	// The writer checkpoints as soon as Every records are unanchored, so
+	// even Every records after a checkpoint mean one is missing.
+	case tail >= cp.Every:
+		problem(ReasonUnanchored, strings.TrimSpace(cp.Segment), cp.Size+1,
+			"%d records follow the newest signed checkpoint (size %d of %s), which promises a checkpoint every %d records: the checkpoints after it were removed, or records were appended without the key",
+			tail, cp.Size, cp.Time, cp.Every)
+	case tail > 0 && v.tailFirstMs > 0 && time.UnixMilli(v.tailFirstMs).Add(interval+slack).Before(now):
+		problem(ReasonStale, strings.TrimSpace(cp.Segment), cp.Size+1,
+			"record %d (written %s) and the %d records after it are covered by no signed checkpoint although one was due within %s: the newest checkpoints were removed, or the writer stopped without closing the log (to verify a copy, pass the time it was taken with --as-of)",
+			cp.Size+1, time.UnixMilli(v.tailFirstMs).UTC().Format(time.RFC3339), tail-1, interval)
+	case tail == 0 && !cp.Final && cpTime.Add(idle+interval+slack).Before(now):
+		problem(ReasonStale, checkpointsFile, cp.Size,
+			"the newest signed checkpoint (size %d of %s) is not a closing checkpoint and no checkpoint followed it within the idle interval of %s: checkpoints, and possibly the records they covered, were removed from the end, or the writer stopped without closing the log (to verify a copy, pass the time it was taken with --as-of)",
+			cp.Size, cp.Time, idle)
+	}
 }
 
 // loadCheckpoints reads checkpoints.jsonl and checks signatures and order.
@@ -236,8 +330,10 @@ type verifier struct {
 	head  [32]byte
 	valid uint64
 
-	lastMs     int64
-	warnedTime bool
+	lastMs      int64
+	warnedTime  bool
+	tailFirstMs int64 // time of the first record no checkpoint covers yet (0: none)
+	lastMatch   int   // index in cps of the newest checkpoint matched to the chain (-1: none)
 }
 
 func (v *verifier) fail(reason Reason, file string, lineNo int, seq uint64, format string, args ...any) bool {
@@ -293,8 +389,13 @@ func (v *verifier) segment(name string, data []byte, last bool) bool {
 		}
 		v.seq, v.head = ln.seq, ln.hash
 		v.valid++
-		v.note(ln.rec)
+		ms := v.note(ln.rec)
+		if v.tailFirstMs == 0 {
+			v.tailFirstMs = ms
+		}
 		for v.next < len(v.cps) && v.cps[v.next].Size == v.seq {
+			v.tailFirstMs = 0
+			v.lastMatch = v.next
 			cp := v.cps[v.next]
 			if cp.Head != hex.EncodeToString(v.head[:]) {
 				return v.fail(ReasonEdited, name, lineNo, v.seq, "chain rewritten: signed checkpoint of %s for size %d has head %s, log has %s", cp.Time, cp.Size, cp.Head[:16], short(v.head[:]))
@@ -309,7 +410,8 @@ func (v *verifier) segment(name string, data []byte, last bool) bool {
 	return true
 }
 
-func (v *verifier) note(rec []byte) {
+// note collects report facts from a record and returns its time (Unix ms).
+func (v *verifier) note(rec []byte) int64 {
 	if v.rep.FirstSeq == 0 {
 		v.rep.FirstSeq = v.seq
 		v.rep.FirstTime = gjson.GetBytes(rec, "time_dt").String()
@@ -325,7 +427,7 @@ func (v *verifier) note(rec []byte) {
 	}
 	v.lastMs = max(v.lastMs, ms)
 	if bytes.Contains(rec, []byte(`"kind":"decision"`)) {
-		return
+		return ms
 	}
 	u := gjson.GetBytes(rec, "unmapped.portcullis")
 	switch gjson.GetBytes(rec, "kind").String() {
@@ -334,6 +436,7 @@ func (v *verifier) note(rec []byte) {
 	case "recovery":
 		v.rep.Recoveries = append(v.rep.Recoveries, fmt.Sprintf("record %d: %s", v.seq, u.Get("note").String()))
 	}
+	return ms
 }
 
 func (v *verifier) findLater(lines [][]byte, seq uint64) bool {

@@ -49,6 +49,11 @@ type Listen struct {
 	// localhost, 127.0.0.1 and ::1 when listen.proxy is a loopback address,
 	// otherwise empty (no check; put the names your clients use here).
 	AllowedHosts []string `yaml:"allowed_hosts"`
+	// AdminAuth, ExtProcAuth and XDSAuth authenticate the control
+	// listeners; required when the listener binds beyond loopback.
+	AdminAuth   ListenerAuth `yaml:"admin_auth"`
+	ExtProcAuth ListenerAuth `yaml:"extproc_auth"`
+	XDSAuth     ListenerAuth `yaml:"xds_auth"`
 }
 
 // Limits bound what a single message may cost.
@@ -111,15 +116,21 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Parse decodes, defaults and validates config bytes.
+// Parse decodes, defaults and validates config bytes. Decoding problems
+// (unknown keys, wrong types) and validation problems are reported together,
+// in one pass.
 func Parse(data []byte) (*Config, error) {
 	var c Config
-	if err := DecodeStrict(data, &c); err != nil {
+	problems, err := DecodeStrictPartial(data, &c)
+	if err != nil {
 		return nil, err
 	}
 	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
-		return nil, err
+		problems = append(problems, err)
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
 	}
 	return &c, nil
 }
@@ -227,6 +238,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateSecurity(add)
 	c.validateAuthz(add)
+	c.validateControl(add)
 	if err := c.Audit.Validate(); err != nil {
 		errs = append(errs, prefixErrors("audit", err)...)
 	}

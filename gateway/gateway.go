@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +17,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
@@ -46,6 +48,16 @@ type Gateway struct {
 
 	xds    *xds.Server
 	xdsLis net.Listener
+	xdsSrv *grpc.Server
+
+	// The embedded data plane's private path to the processor when the
+	// public ext_proc listener requires mTLS.
+	intLis *bufconn.Listener
+	intSrv *grpc.Server
+
+	reloadMu sync.Mutex             // serialises ReloadConfig
+	started  atomic.Bool            // Start bound every listener
+	stopped  atomic.Pointer[string] // a listener that stopped serving unexpectedly
 
 	tel      *telemetry.Telemetry
 	now      func() time.Time // Options.Now
@@ -95,34 +107,63 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		g.Close()
 		return nil, err
 	}
-	g.proc = extproc.NewServer(cfg, extproc.WithLogger(g.logger), extproc.WithEngines(eng), extproc.WithAuthz(az))
-
-	if g.extLis, err = listen(cfg.Listen.ExtProc); err != nil {
-		return nil, fmt.Errorf("listen.extproc: %w", err)
+	if g.audit != nil && eng.Detector != nil {
+		g.audit.SetContentRedactor(auditRedactor(eng.Detector))
 	}
-	// BUFFERED bodies arrive as one gRPC message; flow control is Envoy's job.
-	g.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(math.MaxInt32), grpc.MaxSendMsgSize(math.MaxInt32))
+	g.proc = extproc.NewServer(cfg, extproc.WithLogger(g.logger), extproc.WithEngines(eng), extproc.WithAuthz(az))
+	for _, l := range []struct {
+		name string
+		auth *config.ListenerAuth
+	}{{"admin", &cfg.Listen.AdminAuth}, {"extproc", &cfg.Listen.ExtProcAuth}, {"xds", &cfg.Listen.XDSAuth}} {
+		if l.auth.InsecureAllowUnauthenticated && !l.auth.Authenticated() {
+			g.logger.Warn("INSECURE: control listener accepts unauthenticated clients (insecure_allow_unauthenticated)", "listener", l.name)
+		}
+	}
+
+	// Every failure from here on closes what was started (engines, the
+	// audit directory lock, listeners) before returning.
+	fail := func(err error) (*Gateway, error) {
+		g.Close()
+		return nil, err
+	}
+	msgCap := grpcMsgCap(cfg)
+	extOpts, err := grpcAuthOptions("extproc", &cfg.Listen.ExtProcAuth)
+	if err != nil {
+		return fail(err)
+	}
+	extToken, _ := cfg.Listen.ExtProcAuth.Token() // validated above
+	if g.extLis, err = listen(cfg.Listen.ExtProc); err != nil {
+		return fail(fmt.Errorf("listen.extproc: %w", err))
+	}
+	// BUFFERED bodies arrive as one gRPC message: cap it at what the data
+	// plane can buffer, not 2 GiB.
+	g.grpcSrv = grpc.NewServer(append(extOpts, grpc.MaxRecvMsgSize(msgCap), grpc.MaxSendMsgSize(msgCap))...)
 	g.proc.Register(g.grpcSrv)
 	g.goServe("extproc", func() error { return g.grpcSrv.Serve(g.extLis) })
 
 	if cfg.Listen.Proxy != "" {
+		dial := []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(msgCap), grpc.MaxCallSendMsgSize(msgCap))}
 		target := dialTarget(g.extLis)
-		g.conn, err = grpc.NewClient(target,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32), grpc.MaxCallSendMsgSize(math.MaxInt32)))
+		if cfg.Listen.ExtProcAuth.TLS != nil {
+			// The public listener wants a client certificate: the embedded
+			// data plane talks to a private in-memory server instead.
+			target = g.internalProcessor(msgCap)
+			dial = append(dial, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return g.intLis.DialContext(ctx) }))
+		} else if extToken != "" {
+			dial = append(dial, grpc.WithPerRPCCredentials(bearerCreds{extToken}))
+		}
+		dial = append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		g.conn, err = grpc.NewClient(target, dial...)
 		if err != nil {
-			g.Close()
-			return nil, fmt.Errorf("dial ext_proc %s: %w", target, err)
+			return fail(fmt.Errorf("dial ext_proc %s: %w", target, err))
 		}
 		p, err := g.buildProxy(cfg)
 		if err != nil {
-			g.Close()
-			return nil, err
+			return fail(err)
 		}
 		g.proxy.Store(p)
 		if g.proxyLis, err = listen(cfg.Listen.Proxy); err != nil {
-			g.Close()
-			return nil, fmt.Errorf("listen.proxy: %w", err)
+			return fail(fmt.Errorf("listen.proxy: %w", err))
 		}
 		g.proxySrv = &http.Server{
 			Handler:           g.wellKnown(az.RS, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.proxy.Load().ServeHTTP(w, r) })),
@@ -139,27 +180,55 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		g.xds = xds.New(xds.Options{NodeID: x.NodeID, ListenAddr: x.EnvoyListen, ExtProcAddr: cmp.Or(x.ExtProc, g.extProcURL()),
 			AdminAddr: x.Admin, MaxMessageTimeout: x.MaxMessageTimeout}, g.logger)
 		if err := g.xds.Update(cfg); err != nil {
-			g.Close()
-			return nil, fmt.Errorf("xds: %w", err)
+			return fail(fmt.Errorf("xds: %w", err))
+		}
+		xopts, err := grpcAuthOptions("xds", &cfg.Listen.XDSAuth)
+		if err != nil {
+			return fail(err)
 		}
 		if g.xdsLis, err = listen(cfg.Listen.XDS); err != nil {
-			g.Close()
-			return nil, fmt.Errorf("listen.xds: %w", err)
+			return fail(fmt.Errorf("listen.xds: %w", err))
 		}
-		xctx, cancel := context.WithCancel(context.Background())
-		g.stops = append(g.stops, cancel)
-		g.goServe("xds", func() error { return g.xds.Serve(xctx, g.xdsLis) })
+		g.xdsSrv = grpc.NewServer(append(xopts,
+			grpc.MaxConcurrentStreams(1<<20),
+			grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 5 * time.Second}),
+			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 30 * time.Second, PermitWithoutStream: true}),
+		)...)
+		g.xds.Register(g.xdsSrv)
+		g.goServe("xds", func() error { return g.xdsSrv.Serve(g.xdsLis) })
 	}
 
 	if cfg.Listen.Admin != "" {
-		if g.adminLis, err = listen(cfg.Listen.Admin); err != nil {
-			g.Close()
-			return nil, fmt.Errorf("listen.admin: %w", err)
+		tc, err := serverTLS(cfg.Listen.AdminAuth.TLS)
+		if err != nil {
+			return fail(fmt.Errorf("listen.admin_auth.%w", err))
 		}
-		g.adminSrv = &http.Server{Handler: g.adminMux(), ReadHeaderTimeout: 10 * time.Second}
-		g.goServe("admin", func() error { return g.adminSrv.Serve(g.adminLis) })
+		tok, err := cfg.Listen.AdminAuth.Token()
+		if err != nil {
+			return fail(fmt.Errorf("listen.admin_auth: %w", err))
+		}
+		if g.adminLis, err = listen(cfg.Listen.Admin); err != nil {
+			return fail(fmt.Errorf("listen.admin: %w", err))
+		}
+		g.adminSrv = &http.Server{Handler: adminGuard(g.adminMux(), cfg.Listen.AllowedHosts, tok), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tc}
+		if tc != nil {
+			g.goServe("admin", func() error { return g.adminSrv.ServeTLS(g.adminLis, "", "") })
+		} else {
+			g.goServe("admin", func() error { return g.adminSrv.Serve(g.adminLis) })
+		}
 	}
+	g.started.Store(true)
 	return g, nil
+}
+
+// internalProcessor serves the processor on a private in-memory listener
+// for the embedded data plane and returns its dial target.
+func (g *Gateway) internalProcessor(msgCap int) string {
+	g.intLis = bufconn.Listen(1 << 20)
+	g.intSrv = grpc.NewServer(grpc.MaxRecvMsgSize(msgCap), grpc.MaxSendMsgSize(msgCap))
+	g.proc.Register(g.intSrv)
+	g.goServe("extproc-internal", func() error { return g.intSrv.Serve(g.intLis) })
+	return "passthrough:///portcullis-internal"
 }
 
 // buildProxy maps config servers to data plane routes with the same
@@ -223,26 +292,123 @@ func FilterConfig(cfg *config.Config) dataplane.FilterConfig {
 	}
 }
 
-// Reload swaps in a new validated configuration. Calls in flight finish
-// under the configuration they started with.
+// Reload swaps in a new validated configuration (see ReloadConfig); keys
+// that need a restart are logged by name.
 func (g *Gateway) Reload(cfg *config.Config) error {
+	_, err := g.ReloadConfig(cfg)
+	return err
+}
+
+// ReloadConfig applies a new validated configuration: servers and tool
+// lists, limits, xDS resources and the policy file (a new policy.file is
+// loaded now and watched from then on). Calls in flight finish under the
+// configuration they started with. On error nothing changes. notApplied
+// names every changed key that only takes effect after a restart (it is
+// also logged); those keys keep their running values.
+func (g *Gateway) ReloadConfig(cfg *config.Config) (notApplied []string, err error) {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	old := g.cfg.Load()
+	notApplied = needsRestart(old, cfg)
+	var proxy *dataplane.Proxy
+	if g.conn != nil {
+		if proxy, err = g.buildProxy(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Policy.File != old.Policy.File && cfg.Policy.File != "" && g.policies != nil {
+		// Load first: a bad new policy file leaves everything as it was.
+		if err := g.policies.Reload(cfg.Policy.File); err != nil {
+			return nil, fmt.Errorf("policy.file: %w", err)
+		}
+	}
 	if g.xds != nil {
 		// A configuration Envoy would reject pushes nothing and is refused.
 		if err := g.xds.Update(cfg); err != nil {
-			return fmt.Errorf("xds: %w", err)
+			return nil, fmt.Errorf("xds: %w", err)
 		}
 	}
-	if g.conn != nil {
-		p, err := g.buildProxy(cfg)
-		if err != nil {
-			return err
-		}
-		g.proxy.Store(p)
+	if proxy != nil {
+		g.proxy.Store(proxy)
 	}
 	g.proc.Update(cfg)
 	g.reloadTelemetry(g.cfg.Load(), cfg) // gateway/observe.go
 	g.cfg.Store(cfg)
-	return nil
+	if len(notApplied) > 0 {
+		g.logger.Warn("configuration reloaded, except keys that need a restart (they keep their running values)", "keys", strings.Join(notApplied, ", "))
+	}
+	return notApplied, nil
+}
+
+// needsRestart lists the changed keys that a reload cannot apply: the
+// listeners and their authentication, and the engines built at start.
+func needsRestart(old, cfg *config.Config) []string {
+	var keys []string
+	diff := func(path string, a, b any) {
+		keys = append(keys, changedKeys(path, reflect.ValueOf(a), reflect.ValueOf(b))...)
+	}
+	diff("listen", old.Listen, cfg.Listen)
+	diff("identity", old.Identity, cfg.Identity)
+	diff("detectors", old.Detectors, cfg.Detectors)
+	diff("behavior", old.Behavior, cfg.Behavior)
+	diff("audit", old.Audit, cfg.Audit)
+	diff("xds", old.XDS, cfg.XDS)
+	diff("policy.watch", old.Policy.Watch, cfg.Policy.Watch)
+	if (old.Policy.File == "") != (cfg.Policy.File == "") {
+		keys = append(keys, "policy.file (adding or removing the policy engine)")
+	}
+	if grpcMsgCap(cfg) > grpcMsgCap(old) {
+		keys = append(keys, "limits.max_body_bytes/max_sse_event_bytes (the gRPC message cap stays at its start value)")
+	}
+	return keys
+}
+
+// changedKeys returns the YAML paths of the leaves that differ.
+func changedKeys(path string, a, b reflect.Value) []string {
+	if reflect.DeepEqual(a.Interface(), b.Interface()) {
+		return nil
+	}
+	if a.Kind() != reflect.Struct {
+		return []string{path}
+	}
+	var out []string
+	t := a.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			name = strings.ToLower(f.Name)
+		}
+		out = append(out, changedKeys(path+"."+name, a.Field(i), b.Field(i))...)
+	}
+	if len(out) == 0 {
+		out = []string{path}
+	}
+	return out
+}
+
+// NotReady lists why the gateway cannot serve traffic safely now (empty
+// when it can): listeners not all up, no policy loaded although one is
+// configured, or an audit log that can no longer be written (every audited
+// call would be refused).
+func (g *Gateway) NotReady() []string {
+	var out []string
+	if !g.started.Load() {
+		out = append(out, "listeners are still starting")
+	}
+	if n := g.stopped.Load(); n != nil {
+		out = append(out, "listener "+*n+" stopped serving")
+	}
+	if cfg := g.cfg.Load(); cfg.Policy.File != "" && (g.policies == nil || g.policies.Current() == nil) {
+		out = append(out, "no policy is loaded from policy.file "+cfg.Policy.File)
+	}
+	if err := g.audit.Err(); err != nil {
+		out = append(out, "audit log is not writable: "+err.Error())
+	}
+	return out
 }
 
 // ReloadPolicy re-reads the policy file now (also done by the file watch).
@@ -330,13 +496,16 @@ func (g *Gateway) Close() error {
 		if g.conn != nil {
 			_ = g.conn.Close()
 		}
-		if g.grpcSrv != nil {
+		for _, srv := range []*grpc.Server{g.grpcSrv, g.intSrv, g.xdsSrv} {
+			if srv == nil {
+				continue
+			}
 			stopped := make(chan struct{})
-			go func() { g.grpcSrv.GracefulStop(); close(stopped) }()
+			go func() { srv.GracefulStop(); close(stopped) }()
 			select {
 			case <-stopped:
 			case <-ctx.Done():
-				g.grpcSrv.Stop()
+				srv.Stop()
 			}
 		}
 		g.wg.Wait()
@@ -357,6 +526,7 @@ func (g *Gateway) goServe(name string, serve func() error) {
 	go func() {
 		defer g.wg.Done()
 		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
+			g.stopped.Store(&name)
 			g.logger.Error("listener stopped", "listener", name, "error", err)
 		}
 	}()
@@ -370,6 +540,11 @@ func (g *Gateway) adminMux() *http.ServeMux {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("content-type", "text/plain")
+		if problems := g.NotReady(); len(problems) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintf(w, "not ready:\n- %s\n", strings.Join(problems, "\n- "))
+			return
+		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", g.tel.Handler())

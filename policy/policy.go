@@ -146,11 +146,12 @@ func Load(path string) (*Policy, error) {
 // field path).
 func Parse(data []byte) (*Policy, error) {
 	var f File
-	if err := config.DecodeStrict(data, &f); err != nil {
+	errs, err := config.DecodeStrictPartial(data, &f)
+	if err != nil {
 		return nil, err
 	}
 	f.ApplyDefaults()
-	errs := f.validate()
+	errs = append(errs, f.validate()...)
 	p, cerrs := compile(&f, data)
 	errs = append(errs, cerrs...)
 	if len(errs) > 0 {

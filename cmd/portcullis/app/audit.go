@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/portcullis-mcp/portcullis/audit"
 )
@@ -55,6 +56,7 @@ func runAuditVerify(_ context.Context, args []string, stdout, stderr io.Writer) 
 	var pubFiles auditMultiFlag
 	fs.Var(&pubFiles, "pubkey", "trusted checkpoint public key (PEM); repeatable. Default: the keys in DIR (not independent)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	asOf := fs.String("as-of", "", "judge checkpoint deadlines at this RFC 3339 time, e.g. when a copy of DIR was taken (default: now)")
 	if err := parseFlags(fs, auditInterleave(fs, args), stderr); err != nil {
 		return err
 	}
@@ -69,7 +71,15 @@ func runAuditVerify(_ context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		pubs = append(pubs, k)
 	}
-	rep, err := audit.Verify(fs.Arg(0), pubs)
+	opt := audit.VerifyOptions{Keys: pubs}
+	if *asOf != "" {
+		t, err := time.Parse(time.RFC3339, *asOf)
+		if err != nil {
+			return &ExitError{Code: 2, Err: fmt.Errorf("audit verify: --as-of: want an RFC 3339 time such as 2026-11-24T13:00:00Z: %w", err)}
+		}
+		opt.Now = t
+	}
+	rep, err := audit.VerifyWith(fs.Arg(0), opt)
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("audit verify: could not verify: %w", err)}
 	}

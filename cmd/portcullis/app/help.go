@@ -8,7 +8,7 @@ var synopses = map[string]string{
 	"xds":             "xds --config FILE [--print] [--listen ADDR] [flags]",
 	"version":         "version [--json]",
 	"explain":         "explain DECISION_ID [--audit-dir DIR | --config FILE] [--decision-log FILE] [--json]",
-	"audit verify":    "audit verify DIR [--pubkey FILE]... [--json]",
+	"audit verify":    "audit verify DIR [--pubkey FILE]... [--as-of TIME] [--json]  (with --pubkey, missing or stale signed checkpoints make the log INVALID)",
 	"audit keygen":    "audit keygen [--out PREFIX] [--force]",
 	"policy check":    "policy check FILE",
 	"policy test":     "policy test [-v] [-coverage] FILE CASES",
