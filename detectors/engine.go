@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/portcullis-mcp/portcullis/detectors/exfil"
+	"github.com/portcullis-mcp/portcullis/detectors/injection"
 	"github.com/portcullis-mcp/portcullis/detectors/internal/jsonwalk"
 	"github.com/portcullis-mcp/portcullis/detectors/normalize"
 	"github.com/portcullis-mcp/portcullis/detectors/pii"
@@ -33,6 +34,10 @@ type Options struct {
 
 	// Injection overrides the prompt-injection scorer (nil = built-in default).
 	Injection InjectionScorer
+	// Plane selects the calibrated injection threshold: injection.PlaneResult
+	// (the zero value: tool output, server-to-client content) or
+	// injection.PlaneRequest (prompts and tool arguments).
+	Plane injection.Plane
 	// MinInjectionBytes: leaves shorter than this are not scored for
 	// injection on their own (enum-like values such as "text" carry no
 	// instruction; they are still part of the sibling concatenation).
@@ -92,10 +97,9 @@ func NewEngine(opts Options) (*Engine, error) {
 }
 
 type scanState struct {
-	rep       Report
-	scanned   int
-	bulk      exfil.Counter
-	injLeaves map[int]bool // leaf index -> flagged
+	rep     Report
+	scanned int
+	bulk    exfil.Counter
 }
 
 // ScanText scans one plain text (Path "" in findings).
@@ -106,74 +110,94 @@ func (e *Engine) ScanText(s string) *Report {
 	return &st.rep
 }
 
-// ScanJSON scans every string leaf of a JSON document and the concatenation
-// of sibling leaves. Invalid, too large or too deep documents are an error
-// (the caller decides whether to fail closed).
+// PlaneScorer is an InjectionScorer with per-plane thresholds (the
+// built-in scorer is one); the engine uses Options.Plane with it.
+type PlaneScorer interface {
+	ScoreViewPlane(v *normalize.View, p injection.Plane) InjectionSummary
+}
+
+// ScanJSON scans every string leaf of a JSON document for PII, secrets,
+// exfiltration and invisible characters, and scores the document for
+// prompt injection once, on its flattened prose (injection.FlattenLeaves:
+// the prose-like leaves in document order, one per line, JSON held in a
+// string leaf expanded in place), so an instruction split across fields or
+// content blocks is one text. Invalid, too large or too deep documents are
+// an error (the caller decides whether to fail closed).
 func (e *Engine) ScanJSON(raw []byte) (*Report, error) {
 	res, err := jsonwalk.Walk(raw, jsonwalk.Limits{MaxBytes: e.opts.MaxDocumentBytes, MaxDepth: e.opts.MaxDepth, MaxLeaves: e.opts.MaxLeaves})
 	if err != nil {
 		return nil, fmt.Errorf("detectors: scan json: %w", err)
 	}
 	st := &scanState{}
-	siblings := map[int][]int{}
-	for i, l := range res.Leaves {
-		flagged := e.scanLeaf(st, l.Path, l.Value, true)
-		if flagged {
-			if st.injLeaves == nil {
-				st.injLeaves = map[int]bool{}
-			}
-			st.injLeaves[i] = true
-		}
-		siblings[l.Parent] = append(siblings[l.Parent], i)
+	for _, l := range res.Leaves {
+		e.scanLeaf(st, l.Path, l.Value, false)
 	}
-	// Sibling concatenation: an instruction split across fields of one
-	// object/array. Only the injection scorer runs here (PII and secrets are
-	// found per leaf); a finding is added only if no member was flagged alone.
 	if e.inj != nil {
-		parents := make([]int, 0, len(siblings))
-		for p := range siblings {
-			parents = append(parents, p)
-		}
-		slices.Sort(parents)
-		for _, p := range parents {
-			idx := siblings[p]
-			if len(idx) < 2 {
-				continue
-			}
-			var b strings.Builder
-			already, parts := false, 0
-			for _, i := range idx {
-				if st.injLeaves[i] {
-					already = true
-				}
-				if !textual(res.Leaves[i].Value) {
-					continue // enum-like values ("text", "image/png") carry no instruction
-				}
-				parts++
-				if b.Len()+len(res.Leaves[i].Value) > e.opts.MaxLeafBytes {
-					break
-				}
-				if b.Len() > 0 {
-					b.WriteByte(' ')
-				}
-				b.WriteString(res.Leaves[i].Value)
-			}
-			if already || parts < 2 || st.scanned+b.Len() > e.opts.MaxScanBytes {
-				continue
-			}
-			st.scanned += b.Len()
-			v := e.inj.ScoreView(normalize.Normalize(b.String()))
-			e.mergeInjection(st, v, res.ContainerPaths[p], 0, b.Len(), "split_across_fields")
+		var b strings.Builder
+		parts := injection.FlattenLeaves(&b, res.Leaves, "", e.opts.MaxScanBytes, 0, nil)
+		if b.Len() > 0 {
+			e.scoreFlattened(st, b.String(), parts)
 		}
 	}
 	e.finish(st)
 	return &st.rep, nil
 }
 
-// textual reports whether a leaf looks like prose rather than an enum or id:
-// it contains a space or is at least 8 bytes long.
-func textual(s string) bool {
-	return len(s) >= 8 || strings.IndexByte(s, ' ') >= 0
+// scoreFlattened scores the flattened prose of a document. Only when it is
+// flagged are the parts scored alone, to name the field that carries the
+// instruction (the common, clean case costs one pass); when no part is
+// flagged alone the instruction is split across fields.
+func (e *Engine) scoreFlattened(st *scanState, flat string, parts []injection.Part) {
+	v := e.score(normalize.Normalize(flat))
+	if !v.Flagged || len(parts) == 0 {
+		e.mergeInjection(st, v, "", 0, 0, "")
+		return
+	}
+	if len(parts) == 1 {
+		e.mergeInjection(st, v, parts[0].Path, 0, parts[0].End-parts[0].Start, "")
+		return
+	}
+	best, bestScore := -1, 0.0
+	for i, p := range parts {
+		if p.End-p.Start < e.opts.MinInjectionBytes {
+			continue
+		}
+		pv := e.score(normalize.Normalize(flat[p.Start:p.End]))
+		if pv.Flagged && pv.Score > bestScore {
+			best, bestScore = i, pv.Score
+		}
+	}
+	if best >= 0 {
+		p := parts[best]
+		e.mergeInjection(st, v, p.Path, 0, p.End-p.Start, "")
+		return
+	}
+	e.mergeInjection(st, v, commonParent(parts), 0, 0, "split_across_fields")
+}
+
+// score runs the injection scorer with the engine's plane threshold when
+// the scorer supports planes.
+func (e *Engine) score(v *normalize.View) InjectionSummary {
+	if ps, ok := e.inj.(PlaneScorer); ok {
+		return ps.ScoreViewPlane(v, e.opts.Plane)
+	}
+	return e.inj.ScoreView(v)
+}
+
+// commonParent returns the longest common container path of the parts.
+func commonParent(parts []injection.Part) string {
+	pre := parts[0].Path
+	for _, p := range parts[1:] {
+		for !strings.HasPrefix(p.Path, pre) || (len(p.Path) > len(pre) && pre != "" && p.Path[len(pre)] != '.' && p.Path[len(pre)] != '>') {
+			i := strings.LastIndexAny(pre, ".>")
+			if i < 0 {
+				pre = ""
+				break
+			}
+			pre = pre[:i]
+		}
+	}
+	return pre
 }
 
 func (e *Engine) mergeInjection(st *scanState, v InjectionSummary, path string, start, end int, extra string) {
@@ -218,7 +242,14 @@ func (e *Engine) scanLeaf(st *scanState, path, s string, withInjection bool) boo
 	flagged := false
 	withInjection = withInjection && len(s) >= e.opts.MinInjectionBytes
 	if e.inj != nil && withInjection {
-		v := e.inj.ScoreView(view)
+		iv := view
+		if injection.LooksLikeJSON(s) {
+			// a JSON document given as text: score its flattened prose
+			if flat := injection.PrepareText(s); flat != s {
+				iv = normalize.Normalize(flat)
+			}
+		}
+		v := e.score(iv)
 		e.mergeInjection(st, v, path, 0, len(s), "")
 		flagged = v.Flagged
 	}

@@ -21,3 +21,8 @@ func (a injectionAdapter) ScoreView(v *normalize.View) InjectionSummary {
 	r := a.d.ScoreView(v)
 	return InjectionSummary{Score: r.Score, Flagged: r.Flagged, Reasons: r.Reasons}
 }
+
+func (a injectionAdapter) ScoreViewPlane(v *normalize.View, p injection.Plane) InjectionSummary {
+	r := a.d.ScoreViewPlane(v, p)
+	return InjectionSummary{Score: r.Score, Flagged: r.Flagged, Reasons: r.Reasons}
+}

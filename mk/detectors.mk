@@ -1,7 +1,7 @@
 # Detection engine: PII, secrets, exfiltration, tool poisoning, redaction
 # vault, the combined engine (issue 3, items 1, 4-9, 11, 12 and the PII /
-# secret part of 10). Data lives outside the repo in ../shared/data.
-DETECTORS_PII_DATA ?= ../shared/data/pii/dev.jsonl
+# secret part of 10). The PII dev spans are committed (MIT, presidio-research).
+DETECTORS_PII_DATA ?= detectors/pii/corpus/dev.jsonl.gz
 
 EVAL_TARGETS += eval-pii
 BENCH_TARGETS += bench-detectors

@@ -1,22 +1,26 @@
-# Prompt-injection detection and shared normalisation (issue 3, items 2, 3,
-# 10-12 for injection). Data lives outside the repo in ../shared/data.
-INJECTION_DATA ?= ../shared/data/injection/dev.jsonl
-PII_DATA ?= ../shared/data/pii/dev.jsonl
+# Prompt-injection detection and shared normalisation (issues 3 and 14).
+# Every input is committed (detectors/injection/corpus, see its README), so
+# training and evaluation work from a clone.
+INJECTION_DATA ?= detectors/injection/corpus/dev.jsonl.gz
+INJECTION_HARMLESS ?= detectors/injection/corpus/harmless.jsonl.gz
 
 EVAL_TARGETS += eval-injection
 BENCH_TARGETS += bench-injection
 FUZZ_TARGETS += fuzz-injection
 
-.PHONY: eval-injection bench-injection train-injection fuzz-injection
-eval-injection: ## injection quality: held-out per-source TPR/FPR, AUC, balanced accuracy, benign tool-text FPR, per-transform evasion TPR
-	$(GO) run ./detectors/injection/eval --data $(INJECTION_DATA) --pii $(PII_DATA)
+.PHONY: eval-injection bench-injection train-injection fuzz-injection corpus-injection
+eval-injection: ## injection quality on sources excluded from training: per-source TPR/FPR/AUC, harmless tool-output FPR and FP/MB per kind, embedded held-out attacks per placement, trigger-word prompts, evasion transforms
+	$(GO) run ./detectors/injection/eval --data $(INJECTION_DATA) --harmless $(INJECTION_HARMLESS)
 
 bench-injection: ## injection Score/ScoreView and Normalize on 1/4/64 KB vs a strings.ToLower baseline (ns/op, allocs/op)
 	$(GO) test -run '^$$' -bench 'BenchmarkScore' -benchtime 2000x -count 1 ./detectors/injection/
 	$(GO) test -run '^$$' -bench 'BenchmarkNormalize' -benchtime 2000x -count 1 ./detectors/normalize/
 
-train-injection: ## retrain detectors/injection/model.bin (deterministic; byte-identical on re-run)
-	$(GO) run ./cmd/portcullis train injection --data $(INJECTION_DATA) --out detectors/injection/model.bin
+train-injection: ## retrain detectors/injection/model.bin on the training sources and groups only (deterministic; byte-identical on re-run)
+	$(GO) run ./cmd/portcullis train injection --data $(INJECTION_DATA) --harmless $(INJECTION_HARMLESS) --out detectors/injection/model.bin
+
+corpus-injection: ## rebuild the harmless tool-output corpus from this machine's files (needs python3; the committed corpus is what eval uses)
+	python3 scripts/build-harmless-corpus.py --out $(INJECTION_HARMLESS)
 
 fuzz-injection: ## fuzz Normalize, the decoders and Score (15s each)
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 15s ./detectors/normalize/

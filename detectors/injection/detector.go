@@ -16,8 +16,28 @@ import (
 //go:embed model.bin
 var embeddedModel []byte
 
-// Threshold is the default decision threshold on the calibrated Score.
+// Threshold is the decision threshold of a model file without calibrated
+// plane thresholds (format version 1).
 const Threshold = 0.5
+
+// Plane names the direction a text travels; each has its own calibrated
+// threshold (see Detector.Threshold).
+type Plane int
+
+const (
+	// PlaneResult is tool output and other server-to-client content
+	// (the default: it is where indirect injections land).
+	PlaneResult Plane = iota
+	// PlaneRequest is user-style text: prompts and tool arguments.
+	PlaneRequest
+)
+
+func (p Plane) String() string {
+	if p == PlaneRequest {
+		return "request"
+	}
+	return "result"
+}
 
 // Verdict is the injection result for one text. Score is a calibrated
 // probability-like value in 0..1; Flagged is Score >= the detector threshold;
@@ -35,7 +55,23 @@ type Detector struct {
 	ps        *patternSet
 	sem       *semIndex
 	mk        *acMatcher
-	threshold float64
+	threshold float64 // result plane
+	reqThresh float64 // request plane
+}
+
+// Threshold returns the calibrated decision threshold of plane p.
+func (d *Detector) Threshold(p Plane) float64 {
+	if p == PlaneRequest {
+		return d.reqThresh
+	}
+	return d.threshold
+}
+
+// ScoreViewPlane is ScoreView with the threshold of plane p.
+func (d *Detector) ScoreViewPlane(v *normalize.View, p Plane) Verdict {
+	vd := d.ScoreView(v)
+	vd.Flagged = vd.Score >= d.Threshold(p)
+	return vd
 }
 
 var (
@@ -68,7 +104,8 @@ func New(modelBytes []byte) (*Detector, error) {
 }
 
 func newDetector(m *model) *Detector {
-	return &Detector{m: m, ps: newPatternSet(), sem: newSemIndex(), mk: newAC(markupKeys), threshold: Threshold}
+	return &Detector{m: m, ps: newPatternSet(), sem: newSemIndex(), mk: newAC(markupKeys),
+		threshold: float64(m.thrResult), reqThresh: float64(m.thrRequest)}
 }
 
 // Score normalises text and scores it.

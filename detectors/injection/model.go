@@ -19,7 +19,13 @@ const (
 	nMeta      = 6 // calibration inputs, see metaFeatures
 )
 
-var modelMagic = []byte("PCINJ01\n")
+// Model file magics: version 2 adds the request- and result-plane
+// thresholds after the calibration; version 1 files load with both at
+// Threshold.
+var (
+	modelMagic   = []byte("PCINJ02\n")
+	modelMagicV1 = []byte("PCINJ01\n")
+)
 
 // model is the hashed n-gram logistic regression plus the calibration that
 // combines all layers.
@@ -29,6 +35,10 @@ type model struct {
 	scale float32   // q[i]*scale is the weight
 	bias  float32
 	calib [nMeta + 1]float32 // bias first, then one weight per meta feature
+	// thrRequest and thrResult are the calibrated decision thresholds of
+	// the request plane (user-style prompts, tool arguments) and the result
+	// plane (tool output).
+	thrRequest, thrResult float32
 }
 
 // marshal writes the model in a fixed little-endian format (int16-quantised
@@ -50,6 +60,13 @@ func (m *model) marshal() []byte {
 	_ = binary.Write(&buf, binary.LittleEndian, scale)
 	_ = binary.Write(&buf, binary.LittleEndian, m.bias)
 	_ = binary.Write(&buf, binary.LittleEndian, m.calib)
+	thr := [2]float32{m.thrRequest, m.thrResult}
+	for i := range thr {
+		if thr[i] == 0 {
+			thr[i] = Threshold // not fitted yet (during training)
+		}
+	}
+	_ = binary.Write(&buf, binary.LittleEndian, thr)
 	q := make([]int16, len(m.w))
 	for i, x := range m.w {
 		q[i] = int16(math.Round(float64(x / scale)))
@@ -59,7 +76,8 @@ func (m *model) marshal() []byte {
 }
 
 func unmarshalModel(b []byte) (*model, error) {
-	if !bytes.HasPrefix(b, modelMagic) {
+	v2 := bytes.HasPrefix(b, modelMagic)
+	if !v2 && !bytes.HasPrefix(b, modelMagicV1) {
 		return nil, errors.New("injection model: bad magic")
 	}
 	r := bytes.NewReader(b[len(modelMagic):])
@@ -80,6 +98,19 @@ func unmarshalModel(b []byte) (*model, error) {
 	}
 	if err := binary.Read(r, binary.LittleEndian, &m.calib); err != nil {
 		return nil, fmt.Errorf("injection model calibration: %w", err)
+	}
+	m.thrRequest, m.thrResult = Threshold, Threshold
+	if v2 {
+		var thr [2]float32
+		if err := binary.Read(r, binary.LittleEndian, &thr); err != nil {
+			return nil, fmt.Errorf("injection model thresholds: %w", err)
+		}
+		for _, t := range thr {
+			if !(t > 0 && t < 1) {
+				return nil, fmt.Errorf("injection model: threshold %v outside (0,1)", t)
+			}
+		}
+		m.thrRequest, m.thrResult = thr[0], thr[1]
 	}
 	q := make([]int16, dim)
 	if err := binary.Read(r, binary.LittleEndian, q); err != nil {
@@ -150,6 +181,17 @@ func eachFeature(s string, fn func(pos int, h uint32)) {
 		prev = h
 		i = j
 	}
+}
+
+// appendFeatureIndices appends every feature index of s to out (space B
+// when line is set).
+func appendFeatureIndices(out []uint32, s string, line bool) []uint32 {
+	if line {
+		eachFeature(s, func(_ int, h uint32) { out = append(out, idxB(h)) })
+	} else {
+		eachFeature(s, func(_ int, h uint32) { out = append(out, idxA(h)) })
+	}
+	return out
 }
 
 // featureIndices returns every feature index of s (with repetition) in

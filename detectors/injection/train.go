@@ -8,7 +8,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
+	"slices"
 	"strings"
 
 	"github.com/portcullis-mcp/portcullis/detectors/normalize"
@@ -50,7 +50,7 @@ func SplitOf(group string) string {
 
 // LoadDev reads dev.jsonl and fills Group/Attack.
 func LoadDev(path string) ([]Row, error) {
-	f, err := os.Open(path)
+	f, err := openMaybeGzip(path)
 	if err != nil {
 		return nil, fmt.Errorf("open injection data: %w", err)
 	}
@@ -175,19 +175,25 @@ func clip(s string) string {
 
 // TrainOptions controls Train.
 type TrainOptions struct {
-	Epochs      int     // passes over the data (default 6)
+	Epochs      int     // passes over the data (default 5)
 	Seed        uint64  // shuffling and generator seed (default 1)
 	BenignN     int     // generated benign tool outputs (default 3000)
-	MaxSegments int     // windows per long document (default 6)
-	L2          float64 // L2 penalty (default 3e-3, chosen on the held-out split)
+	MaxSegments int     // windows per long document (default 4)
+	L2          float64 // L2 penalty (default 3e-3)
 	// DirectNegWeight weighs benign direct prompts (default 4).
 	DirectNegWeight float64
-	Log             io.Writer
+	// Harmless is the harmless tool-output corpus; only its training
+	// groups are used (SplitOfChunk), its calibration groups calibrate.
+	Harmless []Chunk
+	// AttacksN is the number of generated attacks embedded in harmless
+	// training chunks (default 6000; training templates only).
+	AttacksN int
+	Log      io.Writer
 }
 
 func (o *TrainOptions) defaults() {
 	if o.Epochs == 0 {
-		o.Epochs = 6
+		o.Epochs = 5
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
@@ -196,7 +202,7 @@ func (o *TrainOptions) defaults() {
 		o.BenignN = 3000
 	}
 	if o.MaxSegments == 0 {
-		o.MaxSegments = 6
+		o.MaxSegments = 4
 	}
 	if o.DirectNegWeight == 0 {
 		o.DirectNegWeight = 4
@@ -204,22 +210,35 @@ func (o *TrainOptions) defaults() {
 	if o.L2 == 0 {
 		o.L2 = 3e-3
 	}
+	if o.AttacksN == 0 {
+		o.AttacksN = 6000
+	}
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
 }
 
-// Train fits the model on the train split of rows plus generated benign tool
-// output, fits the layer calibration on the calibration split, and returns
-// the serialised model. It is deterministic: the same rows and options give
-// byte-identical output.
+// calibRow is a calibration example: prepared text, label, and whether it
+// belongs to the request plane (a user-style prompt) for threshold choice.
+type calibRow struct {
+	text   string
+	label  int
+	direct bool
+}
+
+// Train fits the model on the training split (SplitOfRow, SplitOfChunk,
+// training attack templates) plus generated benign text, fits the layer
+// calibration and the two plane thresholds on the calibration split, and
+// returns the serialised model. Rows of EvalSources never enter. It is
+// deterministic: the same inputs and options give byte-identical output.
 func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	opt.defaults()
 	var train []sample
-	var calibRows []Row
+	var calib []calibRow
 	for _, r := range rows {
-		switch SplitOf(r.Group) {
+		switch SplitOfRow(r) {
 		case SplitTrain:
+			r.Text = PrepareText(r.Text)
 			seg := segments(r, opt.MaxSegments)
 			if r.Kind == "direct" && r.Label == 0 {
 				// benign user-style prompts are scarce next to the many
@@ -231,8 +250,39 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 			}
 			train = append(train, seg...)
 		case SplitCalib:
-			calibRows = append(calibRows, r)
+			calib = append(calib, calibRow{text: PrepareText(r.Text), label: r.Label, direct: r.Kind == "direct"})
 		}
+	}
+	// Harmless tool output: training groups are negatives; attacks from the
+	// training templates are embedded in a share of them.
+	var trainDocs, calibDocs []string
+	for _, c := range opt.Harmless {
+		switch SplitOfChunk(c) {
+		case SplitTrain:
+			t := PrepareText(c.Text)
+			trainDocs = append(trainDocs, c.Text)
+			train = append(train, segments(Row{Text: t, Kind: "tool_result"}, opt.MaxSegments)...)
+		case SplitCalib:
+			calibDocs = append(calibDocs, c.Text)
+			calib = append(calib, calibRow{text: PrepareText(c.Text)})
+		}
+	}
+	r := rand.New(rand.NewPCG(opt.Seed, 0xe3b))
+	if len(trainDocs) > 0 {
+		for i, a := range GenerateAttacks(opt.Seed, opt.AttacksN, false) {
+			train = append(train, attackSamples(r, trainDocs[r.IntN(len(trainDocs))], a.Text, Placements[i%len(Placements)])...)
+		}
+	}
+	if len(calibDocs) > 0 {
+		for i, a := range GenerateAttacks(opt.Seed+1, len(calibDocs)/3, false) {
+			doc := Embed(calibDocs[r.IntN(len(calibDocs))], a.Text, Placements[i%len(Placements)], r)
+			calib = append(calib, calibRow{text: PrepareText(doc), label: 1})
+		}
+	}
+	// Attacks on their own (request plane, or a whole tool result).
+	for _, a := range GenerateAttacks(opt.Seed+2, opt.AttacksN/4, false) {
+		f := clip(normalize.Fold(a.Text))
+		train = append(train, sample{text: f, label: 1}, sample{text: f, label: 1, line: true})
 	}
 	// Short benign fragments (a few words of generated text) teach the
 	// whole-text space that short, ordinary text is benign.
@@ -241,17 +291,20 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 		train = append(train, sample{text: ff, label: 0}, sample{text: ff, label: 0, line: true})
 	}
 	// Benign prompts with trigger words in ordinary use (over-defence).
-	for _, tb := range GenerateTriggerBenign(opt.Seed, opt.BenignN/6, false) {
+	for i, tb := range GenerateTriggerBenign(opt.Seed, opt.BenignN/6, false) {
+		if i%10 == 0 {
+			calib = append(calib, calibRow{text: tb, direct: true})
+			continue
+		}
 		train = append(train, sample{text: normalize.Fold(tb), label: 0, w: opt.DirectNegWeight})
 	}
 	gen := GenerateBenign(opt.Seed, opt.BenignN)
 	for i, g := range gen {
-		r := Row{Text: g, Source: "generated", Kind: "tool_result"}
 		if i%10 == 0 {
-			calibRows = append(calibRows, r)
+			calib = append(calib, calibRow{text: PrepareText(g)})
 			continue
 		}
-		train = append(train, segments(r, opt.MaxSegments)...)
+		train = append(train, segments(Row{Text: PrepareText(g), Source: "generated", Kind: "tool_result"}, opt.MaxSegments)...)
 	}
 	if len(train) == 0 {
 		return nil, fmt.Errorf("train injection: no training samples")
@@ -260,7 +313,7 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	for _, s := range train {
 		pos += s.label
 	}
-	fmt.Fprintf(opt.Log, "training samples: %d (%d positive), calibration rows: %d\n", len(train), pos, len(calibRows))
+	fmt.Fprintf(opt.Log, "training samples: %d (%d positive), calibration rows: %d\n", len(train), pos, len(calib))
 
 	m := &model{w: make([]float32, dim)}
 	fitLR(m, train, pos, opt)
@@ -270,19 +323,88 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 		return nil, fmt.Errorf("train injection: %w", err)
 	}
 	d := newDetector(qm)
-	fitCalibration(d, calibRows)
-	fmt.Fprintf(opt.Log, "calibration: %v\n", qm.calib)
+	fitCalibration(d, calib)
 	m.calib = qm.calib
+	m.thrRequest, m.thrResult = fitThresholds(d, calib)
+	fmt.Fprintf(opt.Log, "calibration: %v thresholds: request %.3f result %.3f\n", qm.calib, m.thrRequest, m.thrResult)
 	return m.marshal(), nil
 }
 
-// fitLR trains the hashed n-gram logistic regression with AdaGrad and L2,
-// class-balanced, in a fixed seeded order.
-func fitLR(m *model, train []sample, pos int, opt TrainOptions) {
-	feats := make([][]uint32, len(train))
-	for i, s := range train {
-		feats[i] = featureIndices(s.text, s.line)
+// attackSamples turns an attack embedded in a harmless document into
+// training samples shaped like what logit scores: the attack as a line
+// (space B) and a window of context around it (space A). The attack's
+// placement decides the surrounding text (a JSON field, an HTML comment,
+// a table cell, split fields flattened into consecutive lines).
+func attackSamples(r *rand.Rand, doc, attack, place string) []sample {
+	emb := PrepareText(Embed(doc, attack, place, r))
+	f := normalize.Fold(emb)
+	fa := normalize.Fold(attack)
+	out := []sample{}
+	if place != PlaceSplitFields {
+		out = append(out, sample{text: clip(fa), label: 1, line: true})
 	}
+	i := strings.Index(f, firstWords(fa))
+	if i < 0 {
+		return out
+	}
+	span := len(fa) + 16
+	if span >= windowSize {
+		return append(out, sample{text: clip(f[i:]), label: 1})
+	}
+	a := max(0, i-r.IntN(windowSize-span))
+	return append(out, sample{text: clip(f[a:]), label: 1})
+}
+
+func firstWords(s string) string {
+	if len(s) > 24 {
+		s = s[:24]
+	}
+	return s
+}
+
+// fitThresholds picks the request-plane and result-plane thresholds on the
+// calibration rows: the result threshold keeps false positives on harmless
+// tool output at or below resultFPRTarget, the request threshold keeps
+// benign user-style prompts at or below requestFPRTarget; neither goes
+// below minThreshold.
+func fitThresholds(d *Detector, calib []calibRow) (req, res float32) {
+	var tool, direct []float64
+	for _, c := range calib {
+		if c.label != 0 {
+			continue
+		}
+		p := d.ScoreView(normalize.Normalize(c.text)).Score
+		if c.direct {
+			direct = append(direct, p)
+		} else {
+			tool = append(tool, p)
+		}
+	}
+	return float32(quantileThreshold(direct, requestFPRTarget)), float32(quantileThreshold(tool, resultFPRTarget))
+}
+
+const (
+	resultFPRTarget  = 0.002
+	requestFPRTarget = 0.04
+	minThreshold     = 0.5
+	maxThreshold     = 0.97
+)
+
+func quantileThreshold(neg []float64, fpr float64) float64 {
+	if len(neg) == 0 {
+		return minThreshold
+	}
+	slices.Sort(neg)
+	k := int(math.Floor(float64(len(neg)) * (1 - fpr)))
+	k = min(max(k, 0), len(neg)-1)
+	t := neg[k] + 1e-6
+	return min(maxThreshold, max(minThreshold, t))
+}
+
+// fitLR trains the hashed n-gram logistic regression with AdaGrad and L2,
+// class-balanced, in a fixed seeded order. Features are recomputed each
+// epoch (no per-sample feature storage: the corpus is large).
+func fitLR(m *model, train []sample, pos int, opt TrainOptions) {
 	neg := len(train) - pos
 	wPos := float64(len(train)) / (2 * float64(max(pos, 1)))
 	wNeg := float64(len(train)) / (2 * float64(max(neg, 1)))
@@ -294,11 +416,12 @@ func fitLR(m *model, train []sample, pos int, opt TrainOptions) {
 		order[i] = i
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 7))
+	var f []uint32
 	for ep := 0; ep < opt.Epochs; ep++ {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		loss := 0.0
 		for _, i := range order {
-			f := feats[i]
+			f = appendFeatureIndices(f[:0], train[i].text, train[i].line)
 			if len(f) == 0 {
 				continue
 			}
@@ -346,15 +469,15 @@ const (
 // semantic similarity) on the calibration rows by class-balanced logistic
 // regression (full-batch gradient descent, deterministic), with weights kept
 // non-negative.
-func fitCalibration(d *Detector, rows []Row) {
+func fitCalibration(d *Detector, rows []calibRow) {
 	xs := make([]meta, len(rows))
 	ys := make([]float64, len(rows))
 	pos := 0.0
 	for i, r := range rows {
-		v := normalize.Normalize(r.Text)
+		v := normalize.Normalize(r.text)
 		x, _, _ := d.textLayers(v.Folded, v.Despaced, v.Decoded)
 		xs[i] = clampMeta(x)
-		ys[i] = float64(r.Label)
+		ys[i] = float64(r.label)
 		pos += ys[i]
 	}
 	n := float64(len(rows))

@@ -31,6 +31,7 @@ type scanItem struct {
 }
 
 type scanVerdict struct {
+	File      string                     `json:"file,omitempty"`
 	Injection detectors.InjectionSummary `json:"injection"`
 	PII       []scanItem                 `json:"pii"`
 	Secrets   []scanItem                 `json:"secrets"`
@@ -41,7 +42,12 @@ type scanVerdict struct {
 	Error     string                     `json:"error,omitempty"`
 }
 
-// runScan: portcullis scan [--json | --tools | --jsonl FILE] [--redact MODE] [--no-values] [--fail] [TEXT...]
+// runScan: portcullis scan [--json | --tools | --jsonl FILE] [--redact MODE] [--no-values] [--fail] [--text TEXT | FILE... | -]
+//
+// Positional arguments are files ("-" = stdin), one verdict each; --text
+// scans a literal string. A positional that is not a readable file is an
+// error, never scanned as text: scanning the path string would report a
+// file clean without reading it.
 func runScan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("scan")
 	asJSON := fs.Bool("json", false, "input is one JSON document (e.g. a JSON-RPC message); every string leaf is scanned")
@@ -50,6 +56,8 @@ func runScan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	redactMode := fs.String("redact", "", "also output the input redacted: mask, hash or synthetic")
 	noValues := fs.Bool("no-values", false, "omit matched values from the output")
 	fail := fs.Bool("fail", false, "exit 1 when anything is flagged")
+	var texts []string
+	fs.Func("text", "scan this literal text (repeatable; one verdict each)", func(s string) error { texts = append(texts, s); return nil })
 	// Flags may follow the text: parse, take one positional, repeat.
 	var pos []string
 	for {
@@ -130,36 +138,76 @@ func runScan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("scan: %s: %w", *jsonl, err)
 		}
 	} else {
-		var in string
-		if len(pos) > 0 {
-			in = strings.Join(pos, " ")
-		} else {
-			b, err := io.ReadAll(io.LimitReader(os.Stdin, 64<<20))
-			if err != nil {
-				return fmt.Errorf("scan: read stdin: %w", err)
+		type input struct{ name, body string }
+		var ins []input
+		if len(texts) > 0 && len(pos) > 0 {
+			return usageError(fmt.Errorf("scan: --text and file arguments are exclusive (got files %v)", pos))
+		}
+		for _, t := range texts {
+			ins = append(ins, input{body: t})
+		}
+		if len(texts) == 0 && len(pos) == 0 {
+			pos = []string{"-"}
+		}
+		for _, p := range pos {
+			var b []byte
+			var err error
+			if p == "-" {
+				b, err = io.ReadAll(io.LimitReader(os.Stdin, maxScanInput+1))
+			} else {
+				b, err = readLimited(p)
 			}
-			in = string(b)
+			if err != nil {
+				return &ExitError{Code: 2, Err: fmt.Errorf("scan: %w (use --text to scan a literal string)", err)}
+			}
+			if len(b) > maxScanInput {
+				return &ExitError{Code: 2, Err: fmt.Errorf("scan: %s: larger than %d bytes", p, maxScanInput)}
+			}
+			name := p
+			if len(pos) == 1 {
+				name = "" // one input: keep the output shape of the text modes
+			}
+			ins = append(ins, input{name: name, body: string(b)})
 		}
-		var v scanVerdict
-		switch {
-		case *asJSON:
-			v, err = s.json([]byte(in))
-		case *tools:
-			v, err = s.tools([]byte(in))
-		default:
-			v = s.text(in)
-		}
-		if err != nil {
-			return &ExitError{Code: 2, Err: fmt.Errorf("scan: %w", err)}
-		}
-		if err := emit(v); err != nil {
-			return err
+		for _, in := range ins {
+			var v scanVerdict
+			var err error
+			switch {
+			case *asJSON:
+				v, err = s.json([]byte(in.body))
+			case *tools:
+				v, err = s.tools([]byte(in.body))
+			default:
+				v = s.text(in.body)
+			}
+			if err != nil {
+				if in.name != "" {
+					err = fmt.Errorf("%s: %w", in.name, err)
+				}
+				return &ExitError{Code: 2, Err: fmt.Errorf("scan: %w", err)}
+			}
+			v.File = in.name
+			if err := emit(v); err != nil {
+				return err
+			}
 		}
 	}
 	if *fail && flagged {
 		return &ExitError{Code: 1}
 	}
 	return nil
+}
+
+// maxScanInput bounds one scanned file or stdin.
+const maxScanInput = 64 << 20
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxScanInput+1))
 }
 
 func (v scanVerdict) flagged() bool {
@@ -186,6 +234,7 @@ func (s scanner) verdict(r *detectors.Report, leaf func(path string) string) sca
 		}
 		switch f.Detector {
 		case detectors.DetPII:
+			it.Type = detectors.EntityName(f.EntityType)
 			v.PII = append(v.PII, it)
 		case detectors.DetSecret:
 			v.Secrets = append(v.Secrets, it)

@@ -28,7 +28,7 @@ func runScanCLI(t *testing.T, args ...string) ([]scanVerdict, error) {
 }
 
 func TestScanText(t *testing.T) {
-	vs, err := runScanCLI(t, "Héllo, card 4111 1111 1111 1111, key", "AKIAQYLPMN5HFIQR7XYZ")
+	vs, err := runScanCLI(t, "--text", "Héllo, card 4111 1111 1111 1111, key AKIAQYLPMN5HFIQR7XYZ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestScanText(t *testing.T) {
 	}
 	p := vs[0].PII[0]
 	// "Héllo, card " is 12 characters (13 bytes): spans are rune offsets.
-	if p.Type != "CREDIT_CARD" || p.Start != 12 || p.End != 31 || p.Value != "4111 1111 1111 1111" {
+	if p.Type != "credit_card" || p.Start != 12 || p.End != 31 || p.Value != "4111 1111 1111 1111" {
 		t.Errorf("pii item %+v", p)
 	}
 }
@@ -63,7 +63,7 @@ func TestScanJSONLAndJSON(t *testing.T) {
 		t.Errorf("lines 2-3: %+v %+v", vs[1], vs[2])
 	}
 
-	vs, err = runScanCLI(t, "--json", `{"result":{"content":[{"type":"text","text":"é SSN 536-22-8727"}]}}`, "--redact", "mask")
+	vs, err = runScanCLI(t, "--json", "--text", `{"result":{"content":[{"type":"text","text":"é SSN 536-22-8727"}]}}`, "--redact", "mask")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,21 +74,96 @@ func TestScanJSONLAndJSON(t *testing.T) {
 }
 
 func TestScanErrors(t *testing.T) {
-	_, err := runScanCLI(t, "--json", `{"a":`)
+	_, err := runScanCLI(t, "--json", "--text", `{"a":`)
 	var ee *ExitError
 	if !errors.As(err, &ee) || ee.Code != 2 {
 		t.Errorf("invalid JSON: err = %v", err)
 	}
-	if _, err := runScanCLI(t, "--json", "--tools", "{}"); !errors.As(err, &ee) || ee.Code != 2 {
+	if _, err := runScanCLI(t, "--json", "--tools", "--text", "{}"); !errors.As(err, &ee) || ee.Code != 2 {
 		t.Errorf("exclusive flags: err = %v", err)
 	}
-	if _, err := runScanCLI(t, "--redact", "bogus", "x"); !errors.As(err, &ee) || ee.Code != 2 {
+	if _, err := runScanCLI(t, "--redact", "bogus", "--text", "x"); !errors.As(err, &ee) || ee.Code != 2 {
 		t.Errorf("bad mode: err = %v", err)
 	}
-	if _, err := runScanCLI(t, "--fail", "jo@x.io"); !errors.As(err, &ee) || ee.Code != 1 {
+	if _, err := runScanCLI(t, "--fail", "--text", "jo@x.io"); !errors.As(err, &ee) || ee.Code != 1 {
 		t.Errorf("--fail: err = %v", err)
 	}
-	if _, err := runScanCLI(t, "--fail", "plain words only"); err != nil {
+	if _, err := runScanCLI(t, "--fail", "--text", "plain words only"); err != nil {
 		t.Errorf("--fail on clean text: %v", err)
+	}
+}
+
+// TestScanInputs: a positional argument is a file (one verdict each, named
+// when there are several), "-" is stdin, a missing file is an error rather
+// than a scan of the path string, and PII types use the policy vocabulary.
+func TestScanInputs(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.txt")
+	b := filepath.Join(dir, "b.json")
+	if err := os.WriteFile(a, []byte("write to jo@example.org or call 212-555-0199"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, []byte(`{"x":"plain words only"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		stdin     string
+		wantFiles []string
+		wantTypes [][]string
+		wantCode  int
+	}{
+		{name: "one file", args: []string{a}, wantFiles: []string{""}, wantTypes: [][]string{{"email", "phone"}}},
+		{name: "two files", args: []string{a, b}, wantFiles: []string{a, b}, wantTypes: [][]string{{"email", "phone"}, {}}},
+		{name: "stdin", args: []string{"-"}, stdin: "mail jo@example.org", wantFiles: []string{""}, wantTypes: [][]string{{"email"}}},
+		{name: "no argument reads stdin", stdin: "nothing", wantFiles: []string{""}, wantTypes: [][]string{{}}},
+		{name: "text flag", args: []string{"--text", "jo@example.org"}, wantFiles: []string{""}, wantTypes: [][]string{{"email"}}},
+		{name: "missing file", args: []string{filepath.Join(dir, "nope.txt")}, wantCode: 2},
+		{name: "text and file", args: []string{"--text", "x", a}, wantCode: 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.stdin != "" || len(tc.args) == 0 {
+				f := filepath.Join(t.TempDir(), "stdin")
+				if err := os.WriteFile(f, []byte(tc.stdin), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				in, err := os.Open(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer in.Close()
+				old := os.Stdin
+				os.Stdin = in
+				defer func() { os.Stdin = old }()
+			}
+			vs, err := runScanCLI(t, tc.args...)
+			if tc.wantCode != 0 {
+				var ee *ExitError
+				if !errors.As(err, &ee) || ee.Code != tc.wantCode {
+					t.Fatalf("err = %v, want exit %d", err, tc.wantCode)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(vs) != len(tc.wantFiles) {
+				t.Fatalf("got %d verdicts, want %d", len(vs), len(tc.wantFiles))
+			}
+			for i, v := range vs {
+				if v.File != tc.wantFiles[i] {
+					t.Errorf("verdict %d file %q, want %q", i, v.File, tc.wantFiles[i])
+				}
+				var types []string
+				for _, p := range v.PII {
+					types = append(types, p.Type)
+				}
+				if strings.Join(types, ",") != strings.Join(tc.wantTypes[i], ",") {
+					t.Errorf("verdict %d pii types %v, want %v", i, types, tc.wantTypes[i])
+				}
+			}
+		})
 	}
 }

@@ -15,10 +15,12 @@ func init() {
 	register(command{name: "train injection", summary: "train the prompt-injection model (deterministic) and write its weights file", run: runTrainInjection})
 }
 
-// runTrainInjection: portcullis train injection [--data FILE] [--out FILE].
+// runTrainInjection: portcullis train injection [--data FILE] [--harmless FILE] [--out FILE].
 func runTrainInjection(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train injection")
-	data := fs.String("data", "../shared/data/injection/dev.jsonl", "dev data (JSON lines: text, label, source, kind)")
+	data := fs.String("data", injection.DefaultDevPath, "dev data (JSON lines, optionally .gz: text, label, source, kind); rows of injection.EvalSources are never used")
+	harmless := fs.String("harmless", injection.DefaultHarmlessPath, `harmless tool-output corpus (JSON lines, optionally .gz); "" = none`)
+	attacks := fs.Int("attacks", 0, "generated attacks embedded in harmless training chunks (0 = default)")
 	out := fs.String("out", "detectors/injection/model.bin", "weights file to write")
 	epochs := fs.Int("epochs", 0, "training epochs (0 = default)")
 	benign := fs.Int("benign", 0, "generated benign tool outputs (0 = default)")
@@ -35,12 +37,18 @@ func runTrainInjection(_ context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return fmt.Errorf("train injection: %w", err)
 	}
+	var chunks []injection.Chunk
+	if *harmless != "" {
+		if chunks, err = injection.LoadHarmless(*harmless, 0); err != nil {
+			return fmt.Errorf("train injection: %w", err)
+		}
+	}
 	log := stdout
 	if *quiet {
 		log = io.Discard
 	}
 	start := time.Now()
-	b, err := injection.Train(rows, injection.TrainOptions{Epochs: *epochs, BenignN: *benign, L2: *l2, DirectNegWeight: *dnw, Log: log})
+	b, err := injection.Train(rows, injection.TrainOptions{Epochs: *epochs, BenignN: *benign, L2: *l2, DirectNegWeight: *dnw, Harmless: chunks, AttacksN: *attacks, Log: log})
 	if err != nil {
 		return fmt.Errorf("train injection: %w", err)
 	}

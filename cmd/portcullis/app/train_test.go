@@ -28,7 +28,7 @@ func TestTrainInjectionCommand(t *testing.T) {
 	var outs [][]byte
 	for i := 0; i < 2; i++ {
 		out := filepath.Join(dir, fmt.Sprintf("m%d.bin", i))
-		args := []string{"train", "injection", "-q", "--data", data, "--out", out, "--epochs", "1", "--benign", "30"}
+		args := []string{"train", "injection", "-q", "--data", data, "--out", out, "--epochs", "1", "--benign", "30", "--harmless", "", "--attacks", "20"}
 		if err := Main(context.Background(), args, io.Discard, io.Discard); err != nil {
 			t.Fatalf("train: %v", err)
 		}

@@ -1,27 +1,38 @@
 // Command eval prints the prompt-injection quality tables (make
-// eval-injection): per-source TPR/FPR, AUC and balanced accuracy on the
-// held-out split of the dev data, FPR on benign tool-result text (generated
-// with an unseen seed, plus presidio sentences), and per-transform TPR/FPR on
-// the generated evasion suite.
+// eval-injection) on data that took no part in training, calibration,
+// threshold choice or rule tuning:
+//
+//   - the public dev sources in injection.EvalSources (excluded whole);
+//   - the evaluation groups of the harmless corpus (whole packages, modules
+//     and directories never trained on): false-positive rate per kind and
+//     false positives per MB at the shipped result-plane threshold;
+//   - attacks from held-out templates embedded in those harmless chunks, per
+//     placement (start, middle, end, JSON field, HTML comment, table cell,
+//     split across JSON fields), family and language;
+//   - held-out NotInject-style trigger-word prompts at the request-plane
+//     threshold;
+//   - every evasion transform against plain text.
+//
+// It reads the committed corpora, so it works from a clone.
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/portcullis-mcp/portcullis/detectors/injection"
+	"github.com/portcullis-mcp/portcullis/detectors/normalize"
 )
 
 func main() {
-	data := flag.String("data", "../shared/data/injection/dev.jsonl", "injection dev data")
-	pii := flag.String("pii", "../shared/data/pii/dev.jsonl", "presidio sentences (benign tool text)")
-	evasionN := flag.Int("evasion", 400, "positives and negatives per transform")
+	data := flag.String("data", injection.DefaultDevPath, "injection dev data (JSON lines, optionally .gz)")
+	harmless := flag.String("harmless", injection.DefaultHarmlessPath, "harmless tool-output corpus")
+	limit := flag.Int("limit", 0, "use about this many harmless chunks (0 = all; for quick runs)")
 	modelPath := flag.String("model", "", "weights file to evaluate instead of the embedded model")
 	flag.Parse()
 	d := injection.Default()
@@ -35,7 +46,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	if err := run(d, *data, *pii, *evasionN); err != nil {
+	if err := run(d, *data, *harmless, *limit); err != nil {
 		fmt.Fprintln(os.Stderr, "eval:", err)
 		os.Exit(1)
 	}
@@ -68,14 +79,12 @@ func rate(a, b int) string {
 	return fmt.Sprintf("%.3f", float64(a)/float64(a+b))
 }
 
-func (c counts) balanced() float64 {
-	tpr := float64(c.tp) / float64(max(1, c.tp+c.fn))
-	tnr := float64(c.tn) / float64(max(1, c.tn+c.fp))
-	return (tpr + tnr) / 2
-}
+func (c counts) tpr() float64 { return float64(c.tp) / float64(max(1, c.tp+c.fn)) }
+func (c counts) tnr() float64 { return float64(c.tn) / float64(max(1, c.tn+c.fp)) }
 
 // auc is the Mann-Whitney AUC with ties counted half.
-func auc(xs []scored) float64 {
+func auc(in []scored) float64 {
+	xs := append([]scored(nil), in...)
 	sort.Slice(xs, func(i, j int) bool { return xs[i].score < xs[j].score })
 	var pos, neg, rankSum float64
 	for i := 0; i < len(xs); {
@@ -100,164 +109,244 @@ func auc(xs []scored) float64 {
 	return (rankSum - pos*(pos+1)/2) / (pos * neg)
 }
 
-func run(d *injection.Detector, dataPath, piiPath string, evasionN int) error {
+// score is what the engine does for a tool result or prompt: flatten a
+// JSON document, normalise once, score with the plane's threshold.
+func score(d *injection.Detector, text string, p injection.Plane) injection.Verdict {
+	return d.ScoreViewPlane(normalize.Normalize(injection.PrepareText(text)), p)
+}
+
+func planeOf(kind string) injection.Plane {
+	if kind == "direct" {
+		return injection.PlaneRequest
+	}
+	return injection.PlaneResult
+}
+
+func run(d *injection.Detector, dataPath, harmlessPath string, limit int) error {
 	rows, err := injection.LoadDev(dataPath)
 	if err != nil {
 		return err
 	}
-	var eval []injection.Row
-	for _, r := range rows {
-		if injection.SplitOf(r.Group) == injection.SplitEval {
-			eval = append(eval, r)
-		}
-	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Println("== held-out split of dev data (20% by hash of text / inserted attack), threshold", injection.Threshold)
-	fmt.Fprintln(w, "source\tkind\tn\tpos\tTPR\tFPR\t")
-	bySource := map[string]*counts{}
-	kinds := map[string]string{}
-	var all, direct, tool counts
-	var xs []scored
-	for _, r := range eval {
-		v := d.Score(r.Text)
-		c := bySource[r.Source]
-		if c == nil {
-			c = &counts{}
-			bySource[r.Source] = c
-		}
-		kinds[r.Source] = r.Kind
-		c.add(r.Label, v.Flagged)
-		all.add(r.Label, v.Flagged)
-		if r.Kind == "direct" {
-			direct.add(r.Label, v.Flagged)
-		} else {
-			tool.add(r.Label, v.Flagged)
-		}
-		xs = append(xs, scored{v.Score, r.Label})
-	}
-	srcs := make([]string, 0, len(bySource))
-	for s := range bySource {
-		srcs = append(srcs, s)
-	}
-	sort.Strings(srcs)
-	for _, s := range srcs {
-		c := bySource[s]
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t\n", s, kinds[s], c.tp+c.fn+c.fp+c.tn, c.tp+c.fn, rate(c.tp, c.fn), rate(c.fp, c.tn))
-	}
-	for _, x := range []struct {
-		name string
-		c    counts
-	}{{"ALL", all}, {"direct", direct}, {"tool_result", tool}} {
-		fmt.Fprintf(w, "%s\t\t%d\t%d\t%s\t%s\t\n", x.name, x.c.tp+x.c.fn+x.c.fp+x.c.tn, x.c.tp+x.c.fn, rate(x.c.tp, x.c.fn), rate(x.c.fp, x.c.tn))
-	}
-	w.Flush()
-	fmt.Printf("AUC %.4f   balanced accuracy %.4f (direct %.4f, tool_result %.4f)   target >= 0.92\n", auc(xs), all.balanced(), direct.balanced(), tool.balanced())
-	fmt.Print("operating points (threshold: TPR/FPR/balanced):")
-	for _, th := range []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9} {
-		var c counts
-		for _, x := range xs {
-			c.add(x.label, x.score >= th)
-		}
-		fmt.Printf("  %.1f: %s/%s/%.3f", th, rate(c.tp, c.fn), rate(c.fp, c.tn), c.balanced())
-	}
-	fmt.Print("\n\n")
-
-	// Benign tool-result text.
-	fmt.Println("== FPR on benign text (target <= 0.01 on tool-result slices; the trigger-word slice is user-style prompts)")
-	fmt.Fprintln(w, "slice\tn\tFP\tFPR\t")
-	gen := injection.GenerateBenign(20261124, 2000) // seed unseen in training
-	fp := 0
-	for _, g := range gen {
-		if d.Score(g).Flagged {
-			fp++
-		}
-	}
-	fmt.Fprintf(w, "generated tool outputs (unseen seed)\t%d\t%d\t%s\t\n", len(gen), fp, rate(fp, len(gen)-fp))
-	pres, err := presidio(piiPath)
+	chunks, err := injection.LoadHarmless(harmlessPath, limit)
 	if err != nil {
 		return err
 	}
-	pfp := 0
-	for _, p := range pres {
-		if d.Score(p).Flagged {
-			pfp++
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Printf("thresholds: request plane %.3f, result plane %.3f (calibrated at training on calibration groups only)\n\n", d.Threshold(injection.PlaneRequest), d.Threshold(injection.PlaneResult))
+
+	// 1. Public sources excluded from training.
+	fmt.Println("== public sources excluded from training, calibration and rule tuning (direct rows at the request threshold, tool results at the result threshold)")
+	fmt.Fprintln(w, "source\tkind\tn\tpos\tTPR\tFPR\tAUC\t")
+	bySrc := map[string][]scored{}
+	cnt := map[string]*counts{}
+	kinds := map[string]string{}
+	var all counts
+	var allS []scored
+	var evalPos []injection.Row
+	for _, r := range rows {
+		if injection.SplitOfRow(r) != injection.SplitEval {
+			continue
+		}
+		v := score(d, r.Text, planeOf(r.Kind))
+		key := strings.TrimSuffix(strings.TrimSuffix(r.Source, "_clean"), "_injected")
+		if cnt[key] == nil {
+			cnt[key] = &counts{}
+		}
+		cnt[key].add(r.Label, v.Flagged)
+		all.add(r.Label, v.Flagged)
+		kinds[key] = r.Kind
+		bySrc[key] = append(bySrc[key], scored{v.Score, r.Label})
+		allS = append(allS, scored{v.Score, r.Label})
+		if r.Label == 1 {
+			evalPos = append(evalPos, r)
 		}
 	}
-	tb := injection.GenerateTriggerBenign(20261124, 500, true) // templates never used in training
-	tfp := 0
-	for _, p := range tb {
-		if d.Score(p).Flagged {
-			tfp++
+	for _, s := range sortedKeys(cnt) {
+		c := cnt[s]
+		a := "-"
+		if x := auc(bySrc[s]); x > 0 {
+			a = fmt.Sprintf("%.3f", x)
 		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t\n", s, kinds[s], c.tp+c.fn+c.fp+c.tn, c.tp+c.fn, rate(c.tp, c.fn), rate(c.fp, c.tn), a)
 	}
-	fmt.Fprintf(w, "trigger-word benign prompts (held-out templates, NotInject-style)\t%d\t%d\t%s\t\n", len(tb), tfp, rate(tfp, len(tb)-tfp))
-	fmt.Fprintf(w, "presidio sentences (pii/dev.jsonl)\t%d\t%d\t%s\t\n", len(pres), pfp, rate(pfp, len(pres)-pfp))
-	bfp, bn := 0, 0
-	for _, r := range eval {
-		if r.Label == 0 && r.Kind == "tool_result" {
-			bn++
-			if d.Score(r.Text).Flagged {
-				bfp++
+	fmt.Fprintf(w, "ALL excluded\t\t%d\t%d\t%s\t%s\t%.3f\t\n", all.tp+all.fn+all.fp+all.tn, all.tp+all.fn, rate(all.tp, all.fn), rate(all.fp, all.tn), auc(allS))
+	w.Flush()
+	fmt.Printf("balanced accuracy on excluded sources %.3f (target >= 0.92)\n\n", (all.tpr()+all.tnr())/2)
+
+	// 2. Harmless tool output of groups never trained on.
+	fmt.Println("== harmless tool output, evaluation groups only (packages/modules/directories never trained on), result-plane threshold")
+	fmt.Fprintln(w, "kind\tchunks\tMB\tFP\tFPR\tFP/MB\t")
+	type kstat struct {
+		n, fp int
+		bytes int
+	}
+	ks := map[string]*kstat{}
+	var evalDocs []injection.Chunk
+	var harmS []scored
+	langFP, langN := 0, 0
+	var fpExamples []string
+	for _, c := range chunks {
+		if injection.SplitOfChunk(c) != injection.SplitEval {
+			continue
+		}
+		evalDocs = append(evalDocs, c)
+		v := score(d, c.Text, injection.PlaneResult)
+		harmS = append(harmS, scored{v.Score, 0})
+		for _, k := range []string{c.Kind, "ALL"} {
+			if ks[k] == nil {
+				ks[k] = &kstat{}
+			}
+			ks[k].n++
+			ks[k].bytes += len(c.Text)
+			if v.Flagged {
+				ks[k].fp++
 			}
 		}
+		if c.Lang != "en" {
+			langN++
+			if v.Flagged {
+				langFP++
+			}
+		}
+		if v.Flagged && len(fpExamples) < 8 {
+			fpExamples = append(fpExamples, fmt.Sprintf("%s %s %.2f %v", c.Source, c.Origin, v.Score, v.Reasons))
+		}
 	}
-	fmt.Fprintf(w, "held-out benign tool_result rows (BIPIA clean, presidio_synth)\t%d\t%d\t%s\t\n", bn, bfp, rate(bfp, bn-bfp))
+	for _, k := range sortedKeys(ks) {
+		s := ks[k]
+		mb := float64(s.bytes) / 1e6
+		fmt.Fprintf(w, "%s\t%d\t%.2f\t%d\t%s\t%.2f\t\n", k, s.n, mb, s.fp, rate(s.fp, s.n-s.fp), float64(s.fp)/max(mb, 1e-9))
+	}
 	w.Flush()
+	fmt.Printf("non-English chunks: %d, FP %d (%s)   target: FPR <= 0.01 on every kind\n", langN, langFP, rate(langFP, langN-langFP))
+	for _, e := range fpExamples {
+		fmt.Println("  FP:", e)
+	}
 	fmt.Println()
 
-	// Evasion suite.
-	var pos, neg []injection.Row
-	for _, r := range eval {
-		if r.Label == 1 && len(pos) < evasionN {
-			pos = append(pos, r)
-		} else if r.Label == 0 && len(neg) < evasionN {
-			neg = append(neg, r)
+	// 3. Held-out attack templates embedded in evaluation harmless chunks.
+	if len(evalDocs) == 0 {
+		return fmt.Errorf("no evaluation chunks in the harmless corpus")
+	}
+	r := rand.New(rand.NewPCG(20261202, 5))
+	atk := injection.GenerateAttacks(20261202, 1400, true)
+	fmt.Printf("== %d attacks from held-out templates embedded in evaluation harmless chunks (result-plane threshold)\n", len(atk))
+	byPlace, byFam, byLang := map[string]*counts{}, map[string]*counts{}, map[string]*counts{}
+	var embS []scored
+	for i, a := range atk {
+		place := injection.Placements[i%len(injection.Placements)]
+		doc := evalDocs[r.IntN(len(evalDocs))].Text
+		v := score(d, injection.Embed(doc, a.Text, place, r), injection.PlaneResult)
+		for _, m := range []struct {
+			m map[string]*counts
+			k string
+		}{{byPlace, place}, {byFam, a.Family}, {byLang, a.Lang}, {byPlace, "ALL"}} {
+			if m.m[m.k] == nil {
+				m.m[m.k] = &counts{}
+			}
+			m.m[m.k].add(1, v.Flagged)
+		}
+		embS = append(embS, scored{v.Score, 1})
+	}
+	fmt.Fprintln(w, "placement\tn\tdetected\t\tfamily\tn\tdetected\t\tlanguage\tn\tdetected\t")
+	pk, fk, lk := sortedKeys(byPlace), sortedKeys(byFam), sortedKeys(byLang)
+	for i := 0; i < max(len(pk), len(fk), len(lk)); i++ {
+		cell := func(keys []string, m map[string]*counts) string {
+			if i >= len(keys) {
+				return "\t\t"
+			}
+			c := m[keys[i]]
+			return fmt.Sprintf("%s\t%d\t%s", keys[i], c.tp+c.fn, rate(c.tp, c.fn))
+		}
+		fmt.Fprintf(w, "%s\t\t%s\t\t%s\t\n", cell(pk, byPlace), cell(fk, byFam), cell(lk, byLang))
+	}
+	w.Flush()
+	fmt.Printf("AUC embedded attacks vs harmless evaluation chunks %.4f\n\n", auc(append(append([]scored(nil), harmS...), embS...)))
+
+	// 4. NotInject-style harmless prompts with trigger words.
+	tb := injection.GenerateTriggerBenign(20261124, 500, true)
+	pass := 0
+	for _, p := range tb {
+		if !score(d, p, injection.PlaneRequest).Flagged {
+			pass++
 		}
 	}
-	fmt.Printf("== evasion suite: each transform applied to %d held-out positives (attack part only for BIPIA) and %d negatives\n", len(pos), len(neg))
+	fmt.Printf("== trigger-word harmless prompts (held-out templates, NotInject-style), request-plane threshold: %d/%d passed (%s; target >= 0.90)\n\n", pass, len(tb), rate(pass, len(tb)-pass))
+
+	// 5. Evasion transforms on held-out positives (the attacker-controlled
+	// part only) and on harmless evaluation chunks.
+	var pos []string
+	for _, a := range injection.GenerateAttacks(20261203, 300, true) {
+		pos = append(pos, a.Text)
+	}
+	for _, rr := range evalPos {
+		if len(pos) >= 600 {
+			break
+		}
+		if rr.Attack != "" {
+			pos = append(pos, rr.Attack)
+		} else if len(rr.Text) < 2000 {
+			pos = append(pos, rr.Text)
+		}
+	}
+	neg := make([]string, 0, 300)
+	for i := 0; i < len(evalDocs) && len(neg) < 300; i += max(1, len(evalDocs)/300) {
+		neg = append(neg, evalDocs[i].Text)
+	}
+	fmt.Printf("== evasion: each transform applied to %d held-out attacks (held-out templates and excluded sources; attack part only) inside a harmless chunk, and to %d harmless chunks\n", len(pos), len(neg))
 	fmt.Fprintln(w, "transform\tTPR\tΔ vs plain\tFPR\t")
 	plain := 0.0
+	er := rand.New(rand.NewPCG(7, 7))
 	for _, t := range injection.Transforms {
 		var c counts
-		for _, r := range pos {
-			c.add(1, d.Score(injection.ApplyToRow(t, r)).Flagged)
+		for _, p := range pos {
+			doc := evalDocs[er.IntN(len(evalDocs))].Text
+			c.add(1, score(d, injection.Embed(clipDoc(doc), t.Apply(p), injection.PlaceMiddle, er), injection.PlaneResult).Flagged)
 		}
-		for _, r := range neg {
-			c.add(0, d.Score(t.Apply(r.Text)).Flagged)
+		for _, n := range neg {
+			c.add(0, score(d, t.Apply(n), injection.PlaneResult).Flagged)
 		}
-		tpr := float64(c.tp) / float64(max(1, c.tp+c.fn))
 		if t.Name == "plain" {
-			plain = tpr
+			plain = c.tpr()
 		}
-		flag := ""
-		if plain-tpr > 0.05 {
-			flag = "  (more than 5 points below plain)"
+		note := ""
+		if plain-c.tpr() > 0.05 {
+			note = "  (more than 5 points below plain)"
 		}
-		fmt.Fprintf(w, "%s\t%.3f\t%+.3f\t%s\t%s\n", t.Name, tpr, tpr-plain, rate(c.fp, c.tn), flag)
+		fmt.Fprintf(w, "%s\t%.3f\t%+.3f\t%s\t%s\n", t.Name, c.tpr(), c.tpr()-plain, rate(c.fp, c.tn), note)
 	}
+	var c counts
+	for _, p := range pos {
+		doc := evalDocs[er.IntN(len(evalDocs))].Text
+		c.add(1, score(d, injection.Embed(clipDoc(doc), p, injection.PlaceSplitFields, er), injection.PlaneResult).Flagged)
+	}
+	note := ""
+	if plain-c.tpr() > 0.05 {
+		note = "  (more than 5 points below plain)"
+	}
+	fmt.Fprintf(w, "split_across_json_fields\t%.3f\t%+.3f\t-\t%s\n", c.tpr(), c.tpr()-plain, note)
 	w.Flush()
 	return nil
 }
 
-func presidio(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open presidio data: %w", err)
+// clipDoc keeps the evasion suite about the transform, not the context
+// length: at most 2 KB of harmless context.
+func clipDoc(s string) string {
+	if len(s) <= 2048 {
+		return s
 	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var r struct {
-			FullText string `json:"full_text"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("presidio data: %w", err)
-		}
-		if strings.TrimSpace(r.FullText) != "" {
-			out = append(out, r.FullText)
-		}
+	i := 2048
+	for i > 0 && s[i]&0xC0 == 0x80 {
+		i--
 	}
-	return out, sc.Err()
+	return s[:i]
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -8,11 +8,14 @@ package main
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/portcullis-mcp/portcullis/detectors/pii"
@@ -39,7 +42,7 @@ var goldMap = map[string]string{
 type counts struct{ tp, fp, fn, hit int } // tp/fp per prediction; hit/fn per gold span
 
 func main() {
-	path := flag.String("data", "../shared/data/pii/dev.jsonl", "presidio-style JSONL")
+	path := flag.String("data", "detectors/pii/corpus/dev.jsonl.gz", "presidio-style JSONL (optionally .gz)")
 	verbose := flag.Bool("v", false, "print errors for structured types")
 	flag.Parse()
 	f, err := os.Open(*path)
@@ -48,6 +51,15 @@ func main() {
 		os.Exit(1)
 	}
 	defer f.Close()
+	var in io.Reader = f
+	if strings.HasSuffix(*path, ".gz") {
+		z, err := gzip.NewReader(f)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "evalpii:", err)
+			os.Exit(1)
+		}
+		in = z
+	}
 	res := map[string]*counts{}
 	get := func(t string) *counts {
 		if res[t] == nil {
@@ -55,7 +67,7 @@ func main() {
 		}
 		return res[t]
 	}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	n := 0
 	for sc.Scan() {
