@@ -55,19 +55,7 @@ func (l Latency) Each(f func(phase string, d time.Duration)) {
 }
 
 // MarshalJSON writes microseconds per phase: {"parse":12,...}.
-func (l Latency) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 96)
-	b = append(b, '{')
-	first := true
-	l.Each(func(p string, d time.Duration) {
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = fmt.Appendf(b, "%q:%d", p, d.Microseconds())
-	})
-	return append(b, '}'), nil
-}
+func (l Latency) MarshalJSON() ([]byte, error) { return appendLatency(make([]byte, 0, 96), l), nil }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (l *Latency) UnmarshalJSON(b []byte) error {
@@ -196,14 +184,9 @@ func (l *DecisionLogger) Log(d *Decision) error {
 	if !l.Wants(d) {
 		return nil
 	}
-	line, err := json.Marshal(d)
-	if err != nil {
-		l.errors.Add(1)
-		return fmt.Errorf("decision log: encode %s: %w", d.ID, err)
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.buf = append(append(l.buf[:0], line...), '\n')
+	l.buf = append(appendDecision(l.buf[:0], d), '\n')
 	if _, err := l.w.Write(l.buf); err != nil {
 		l.errors.Add(1)
 		return fmt.Errorf("decision log: write %s: %w", d.ID, err)
