@@ -253,3 +253,18 @@ func decisionAttributes(d *decisionlog.Decision) []attribute.KeyValue {
 	}
 	return attrs
 }
+
+// RecordDecision is the one call the decision path makes once a decision is
+// final: it counts it (ObserveDecision), puts it on the call's span
+// (SetDecisionRecord) and writes the decision log line, counting a failed
+// write. Every argument may be nil.
+func (t *Telemetry) RecordDecision(d *decisionlog.Decision, span *Span, log *decisionlog.DecisionLogger) {
+	if d == nil {
+		return
+	}
+	t.ObserveDecision(d)
+	span.SetDecisionRecord(d)
+	if err := log.Log(d); err != nil {
+		t.DecisionLogError()
+	}
+}

@@ -171,3 +171,44 @@ func count(m map[string]float64, prefix string) int {
 	}
 	return n
 }
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, fmt.Errorf("disk full") }
+
+// RecordDecision feeds the metrics, the span and the decision log from the
+// same record, and counts a decision log that cannot be written.
+func TestRecordDecision(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tel := New(WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))))
+	var buf strings.Builder
+	dlog := decisionlog.New(&buf, decisionlog.LevelAll)
+	_, span := tel.StartCall(context.Background(), nil, Call{Method: "tools/call", Target: "delete_repo", Server: "github"})
+	d := decision("github", "delete_repo", "block", "block", "enforce", "deny-destructive")
+	tel.RecordDecision(d, span, dlog)
+	span.End("-32001")
+
+	line, err := decisionlog.Parse([]byte(strings.TrimSpace(buf.String())))
+	if err != nil || line.ID != d.ID || line.Factors[0].Reason != d.Factors[0].Reason {
+		t.Errorf("decision log line %q: %+v %v", buf.String(), line, err)
+	}
+	var spanID string
+	for _, kv := range rec.Ended()[0].Attributes() {
+		if string(kv.Key) == AttrDecisionID {
+			spanID = kv.Value.AsString()
+		}
+	}
+	if spanID != d.ID {
+		t.Errorf("span decision id %q, want %q", spanID, d.ID)
+	}
+	m := scrapeSeries(t, tel)
+	if m[MetricToolCalls+`{action="block",server="github",tool="delete_repo"}`] != 1 {
+		t.Errorf("tool call not counted")
+	}
+	tel.RecordDecision(d, nil, decisionlog.New(failingWriter{}, decisionlog.LevelAll))
+	if got := scrapeSeries(t, tel)[MetricDecisionLogErrs]; got != 1 {
+		t.Errorf("%s = %v, want 1", MetricDecisionLogErrs, got)
+	}
+	var nilTel *Telemetry
+	nilTel.RecordDecision(d, nil, nil)
+}

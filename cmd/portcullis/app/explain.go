@@ -122,12 +122,18 @@ func runExplain(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			*dlog = cfg.Log.DecisionsFile
 		}
 	}
-	if *dir == "" {
-		return usageError(errors.New("explain: no audit directory; pass --audit-dir DIR or --config FILE"))
+	if *dir == "" && *dlog == "" {
+		return usageError(errors.New("explain: nothing to search; pass --audit-dir DIR, --decision-log FILE or --config FILE"))
 	}
-	exps, searched, err := findInAudit(*dir, id)
-	if err != nil {
-		return &ExitError{Code: 2, Err: fmt.Errorf("explain: %w", err)}
+	var exps []Explanation
+	searched := 0
+	where := *dlog
+	if *dir != "" {
+		var err error
+		if exps, searched, err = findInAudit(*dir, id); err != nil {
+			return &ExitError{Code: 2, Err: fmt.Errorf("explain: %w", err)}
+		}
+		where = *dir
 	}
 	if *dlog != "" {
 		d, ok, err := findInDecisionLog(*dlog, id)
@@ -139,7 +145,7 @@ func runExplain(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if len(exps) == 0 {
-		return &ExitError{Code: 1, Err: fmt.Errorf("explain: decision %s not found in %s (%d records searched)", id, *dir, searched)}
+		return &ExitError{Code: 1, Err: fmt.Errorf("explain: decision %s not found in %s (%d audit records searched)", id, where, searched)}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

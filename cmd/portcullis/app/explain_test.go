@@ -109,6 +109,9 @@ func TestExplain(t *testing.T) {
 		{"not found", []string{"explain", "ffff", "--audit-dir", dir}, 1, nil, ""},
 		{"missing dir", []string{"explain", idBlock, "--audit-dir", filepath.Join(dir, "nope")}, 2, nil, ""},
 		{"no dir", []string{"explain", idBlock}, 2, nil, ""},
+		{"decision log only", []string{"explain", idBlock, "--decision-log", dlog}, 0,
+			[]string{"block (enforced, mode enforce)", "velocity 12/min (6x baseline)"}, ""},
+		{"decision log only, not found", []string{"explain", idDryRun, "--decision-log", dlog}, 1, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
