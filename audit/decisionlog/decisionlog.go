@@ -21,13 +21,20 @@ type Factor struct {
 // Finding is a detector hit without its content: the entity type
 // ("email", "secret.github_token", "injection"), the detector rule that
 // matched, and where (JSON path of the leaf and rune offsets in it).
+// N returns how many hits it stands for.
 type Finding struct {
 	Type  string `json:"type"`
 	Rule  string `json:"rule,omitempty"`
 	Path  string `json:"path,omitempty"`
 	Start int    `json:"start"`
 	End   int    `json:"end"`
+	// Count > 1 when the detector reports several hits as one finding
+	// (no span then); 0 means one.
+	Count int `json:"count,omitempty"`
 }
+
+// N is the number of hits the finding stands for (at least 1).
+func (f Finding) N() int { return max(f.Count, 1) }
 
 // Latency is the time spent per phase of one decision. A phase that did not
 // run is zero.

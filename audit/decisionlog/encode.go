@@ -60,6 +60,10 @@ func appendDecision(b []byte, d *Decision) []byte {
 			b = strconv.AppendInt(b, int64(f.Start), 10)
 			b = append(b, `,"end":`...)
 			b = strconv.AppendInt(b, int64(f.End), 10)
+			if f.Count != 0 {
+				b = append(b, `,"count":`...)
+				b = strconv.AppendInt(b, int64(f.Count), 10)
+			}
 			b = append(b, '}')
 		}
 		b = append(b, ']')

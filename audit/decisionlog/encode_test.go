@@ -20,7 +20,7 @@ var encodeCases = []struct {
 	{"empty", Decision{}},
 	{"escapes", Decision{ID: "a\"b\\c\n\t\r\b\f\x01", Principal: "<script>&", Rule: "risk:high", Tool: "t\u2028\u2029",
 		Factors: []Factor{{Name: "behavioral", Score: 75, Weight: 2, Reason: "velocity 12/min (6x) → block"}}}},
-	{"invalid utf8", Decision{ID: "x\xff\xfey", Findings: []Finding{{Type: "\xc3", Start: -1, End: 1 << 40}}}},
+	{"invalid utf8", Decision{ID: "x\xff\xfey", Findings: []Finding{{Type: "\xc3", Start: -1, End: 1 << 40}, {Type: "email", Count: 3}}}},
 	{"negative and zone", Decision{Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("X", 3600)), Score: -5,
 		Latency: Latency{Total: -time.Microsecond, Parse: 1500 * time.Nanosecond}}},
 }
@@ -56,7 +56,7 @@ func FuzzAppendMatchesMarshal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, id, principal, tool, reason, ftype string, score int, total int64, enforced bool) {
 		d := Decision{Time: time.Unix(0, total).UTC(), ID: id, Principal: principal, Tool: tool, Action: tool, Score: score, Enforced: enforced,
 			Factors:  []Factor{{Name: principal, Score: score, Weight: -score, Reason: reason}},
-			Findings: []Finding{{Type: ftype, Rule: reason, Path: id, Start: score, End: -score}},
+			Findings: []Finding{{Type: ftype, Rule: reason, Path: id, Start: score, End: -score, Count: score}},
 			Latency:  Latency{Total: time.Duration(total), Detect: time.Duration(score)}}
 		want, err := json.Marshal(plain(d))
 		if err != nil {

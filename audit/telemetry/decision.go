@@ -137,7 +137,7 @@ func (t *Telemetry) ObserveDecision(d *decisionlog.Decision) {
 	})
 	m.risk.WithLabelValues(server).Observe(float64(d.Score))
 	for _, f := range d.Findings {
-		t.detector.WithLabelValues(t.detectors.value(f.Type)).Inc()
+		t.detector.WithLabelValues(t.detectors.value(f.Type)).Add(float64(f.N()))
 	}
 }
 

@@ -20,7 +20,7 @@ func decision(server, tool, action, would, mode, rule string) *decisionlog.Decis
 	return &decisionlog.Decision{ID: "d1", Server: server, Tool: tool, Method: "tools/call", Action: action, WouldAction: would,
 		Mode: mode, Enforced: action == would, Rule: rule, Score: 42, PolicyVersion: "v1",
 		Factors:  []decisionlog.Factor{{Name: "behavioral", Score: 75, Weight: 2, Reason: "velocity 12/min (6x)"}},
-		Findings: []decisionlog.Finding{{Type: "email", Rule: "pii.email", Start: 1, End: 5}, {Type: "email", Start: 9, End: 12}},
+		Findings: []decisionlog.Finding{{Type: "email", Rule: "pii.email", Start: 1, End: 5}, {Type: "email", Count: 2}},
 		Latency:  decisionlog.Latency{Parse: 10 * time.Microsecond, Detect: 200 * time.Microsecond, Policy: 30 * time.Microsecond, Total: 300 * time.Microsecond},
 	}
 }
@@ -48,8 +48,8 @@ func TestObserveDecision(t *testing.T) {
 			if got := m[fmt.Sprintf(`%s{action=%q,mode=%q,rule=%q,would_action=%q}`, MetricPolicyDecisions, tt.wantAction, tt.wantMode, tt.wantRule, tt.wantWould)]; got != 1 {
 				t.Errorf("%s = %v, want 1", MetricPolicyDecisions, got)
 			}
-			if got := m[MetricDetectorHits+`{type="email"}`]; got != 2 {
-				t.Errorf("email findings = %v, want 2", got)
+			if got := m[MetricDetectorHits+`{type="email"}`]; got != 3 {
+				t.Errorf("email findings = %v, want 3 (one with a span, one standing for two hits)", got)
 			}
 			// parse, detect, policy observed; trust and audit were zero.
 			if n := count(m, MetricDecisionPhase+"_count{"); n != 3 {

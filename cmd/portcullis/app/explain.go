@@ -382,15 +382,24 @@ func writeExplanation(w io.Writer, e Explanation) {
 	if len(d.Findings) > 0 || len(e.FindingCounts) > 0 {
 		fmt.Fprintln(w, "findings (content is never recorded):")
 		for _, f := range d.Findings {
-			loc := fmt.Sprintf("[%d,%d)", f.Start, f.End)
+			line := "  " + f.Type
+			if f.Rule != "" {
+				line += "  rule " + f.Rule
+			}
+			var loc []string
 			if f.Path != "" {
-				loc = f.Path + " " + loc
+				loc = append(loc, f.Path)
 			}
-			rule := f.Rule
-			if rule == "" {
-				rule = "-"
+			if f.End > f.Start {
+				loc = append(loc, fmt.Sprintf("[%d,%d)", f.Start, f.End))
 			}
-			fmt.Fprintf(w, "  %s  rule %s  at %s\n", f.Type, rule, loc)
+			if len(loc) > 0 {
+				line += "  at " + strings.Join(loc, " ")
+			}
+			if f.N() > 1 {
+				line += fmt.Sprintf(" ×%d", f.N())
+			}
+			fmt.Fprintln(w, line)
 		}
 		types := make([]string, 0, len(e.FindingCounts))
 		for t := range e.FindingCounts {
