@@ -33,7 +33,7 @@ func TestObserveDecision(t *testing.T) {
 		wantTool, wantAction, wantWould, wantMode, wantRule string
 	}{
 		{"block enforced", decision("github", "delete_repo", "block", "block", "enforce", "deny-destructive"), "delete_repo", "block", "block", "enforce", "deny-destructive"},
-		{"dry run", decision("github", "delete_repo", "allow", "block", "dry_run", "deny-destructive"), "delete_repo", "allow", "block", "dry_run", "deny-destructive"},
+		{"dry run", decision("github", "delete_repo", "allow", "block", "dry-run", "deny-destructive"), "delete_repo", "allow", "block", "dry-run", "deny-destructive"},
 		{"unknown tool folds into other", decision("github", "made_up_tool", "block", "block", "enforce", "default-deny:unknown-tool"), OtherLabel, "block", "block", "enforce", "default-deny:unknown-tool"},
 		{"odd action value is bounded", decision("github", "x", "Allow Me", "", "", "r"), "x", OtherLabel, OtherLabel, "none", "r"},
 	}
@@ -113,14 +113,14 @@ func TestSpanDecisionRecord(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tel := New(WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))))
 	_, span := tel.StartCall(context.Background(), nil, Call{Method: "tools/call", Target: "delete_repo", Server: "github"})
-	span.SetDecisionRecord(decision("github", "delete_repo", "allow", "block", "dry_run", "deny-destructive"))
+	span.SetDecisionRecord(decision("github", "delete_repo", "allow", "block", "dry-run", "deny-destructive"))
 	span.End("")
 	got := map[string]string{}
 	for _, kv := range rec.Ended()[0].Attributes() {
 		got[string(kv.Key)] = kv.Value.Emit()
 	}
 	for k, v := range map[string]string{
-		AttrDecisionID: "d1", AttrAction: "allow", AttrWouldAction: "block", AttrMode: "dry_run", AttrEnforced: "false",
+		AttrDecisionID: "d1", AttrAction: "allow", AttrWouldAction: "block", AttrMode: "dry-run", AttrEnforced: "false",
 		AttrRule: "deny-destructive", AttrPolicyVersion: "v1", AttrRisk: "42",
 		AttrFactorPrefix + "behavioral.score": "75", AttrFactorPrefix + "behavioral.weight": "2",
 		AttrFactorPrefix + "behavioral.reason": "velocity 12/min (6x)", AttrFindingTypes: `["email"]`,

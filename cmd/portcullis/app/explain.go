@@ -240,9 +240,10 @@ func fromAudit(r auditRecord, source string) Explanation {
 	d.Mode = "enforce"
 	d.Enforced = true
 	if p.Decision == "dry_run" {
-		// The audit record says what enforcement would have done; the call
-		// itself went through.
-		d.Action, d.WouldAction, d.Mode, d.Enforced = "allow", p.WouldBe, "dry_run", false
+		// The audit record says what enforcement would have done and that
+		// the call went through, not which rollout mode (dry-run, shadow or
+		// staged) softened it; the decision log has the mode.
+		d.Action, d.WouldAction, d.Mode, d.Enforced = "allow", p.WouldBe, "", false
 	}
 	d.Rule = strings.Join(p.RuleIDs, ",")
 	d.PolicyVersion = r.Policy.Version
@@ -430,6 +431,9 @@ func outcome(d decisionlog.Decision) string {
 			s += " (enforced, mode " + d.Mode + ")"
 		}
 		return s
+	}
+	if d.Mode == "" {
+		return fmt.Sprintf("%s (not enforced; enforce mode would %s)", s, d.WouldAction)
 	}
 	return fmt.Sprintf("%s (not enforced: mode %s; enforce mode would %s)", s, d.Mode, d.WouldAction)
 }
