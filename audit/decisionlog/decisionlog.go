@@ -21,13 +21,20 @@ type Factor struct {
 // Finding is a detector hit without its content: the entity type
 // ("email", "secret.github_token", "injection"), the detector rule that
 // matched, and where (JSON path of the leaf and rune offsets in it).
+// N returns how many hits it stands for.
 type Finding struct {
 	Type  string `json:"type"`
 	Rule  string `json:"rule,omitempty"`
 	Path  string `json:"path,omitempty"`
 	Start int    `json:"start"`
 	End   int    `json:"end"`
+	// Count > 1 when the detector reports several hits as one finding
+	// (no span then); 0 means one.
+	Count int `json:"count,omitempty"`
 }
+
+// N is the number of hits the finding stands for (at least 1).
+func (f Finding) N() int { return max(f.Count, 1) }
 
 // Latency is the time spent per phase of one decision. A phase that did not
 // run is zero.
@@ -55,19 +62,7 @@ func (l Latency) Each(f func(phase string, d time.Duration)) {
 }
 
 // MarshalJSON writes microseconds per phase: {"parse":12,...}.
-func (l Latency) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 96)
-	b = append(b, '{')
-	first := true
-	l.Each(func(p string, d time.Duration) {
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = fmt.Appendf(b, "%q:%d", p, d.Microseconds())
-	})
-	return append(b, '}'), nil
-}
+func (l Latency) MarshalJSON() ([]byte, error) { return appendLatency(make([]byte, 0, 96), l), nil }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (l *Latency) UnmarshalJSON(b []byte) error {
@@ -196,14 +191,9 @@ func (l *DecisionLogger) Log(d *Decision) error {
 	if !l.Wants(d) {
 		return nil
 	}
-	line, err := json.Marshal(d)
-	if err != nil {
-		l.errors.Add(1)
-		return fmt.Errorf("decision log: encode %s: %w", d.ID, err)
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.buf = append(append(l.buf[:0], line...), '\n')
+	l.buf = append(appendDecision(l.buf[:0], d), '\n')
 	if _, err := l.w.Write(l.buf); err != nil {
 		l.errors.Add(1)
 		return fmt.Errorf("decision log: write %s: %w", d.ID, err)

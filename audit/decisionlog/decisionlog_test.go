@@ -19,7 +19,7 @@ func sample() *Decision {
 	return &Decision{
 		Time: time.Date(2026, 12, 2, 6, 0, 0, 123456000, time.UTC), ID: "0193a1b2c3d4e5f60718293a4b5c6d7e",
 		Principal: "agent-1", Server: "github", Method: "tools/call", Tool: "delete_repo", Plane: "request",
-		Action: "allow", WouldAction: "block", Mode: "dry_run", Enforced: false, Rule: "deny-destructive",
+		Action: "allow", WouldAction: "block", Mode: "dry-run", Enforced: false, Rule: "deny-destructive",
 		PolicyVersion: "2026-11-24.1", Score: 78,
 		Factors: []Factor{
 			{Name: "tool_sensitivity", Score: 90, Weight: 3, Reason: "tool delete_repo has risk 90"},
@@ -215,7 +215,7 @@ func TestDecisionFieldsAreContentFree(t *testing.T) {
 	ft := reflect.TypeOf(Finding{})
 	for i := 0; i < ft.NumField(); i++ {
 		switch ft.Field(i).Name {
-		case "Type", "Rule", "Path", "Start", "End":
+		case "Type", "Rule", "Path", "Start", "End", "Count":
 		default:
 			t.Errorf("Finding.%s is not on the content-free allow list", ft.Field(i).Name)
 		}

@@ -137,7 +137,7 @@ func (t *Telemetry) ObserveDecision(d *decisionlog.Decision) {
 	})
 	m.risk.WithLabelValues(server).Observe(float64(d.Score))
 	for _, f := range d.Findings {
-		t.detector.WithLabelValues(t.detectors.value(f.Type)).Inc()
+		t.detector.WithLabelValues(t.detectors.value(f.Type)).Add(float64(f.N()))
 	}
 }
 
@@ -252,4 +252,19 @@ func decisionAttributes(d *decisionlog.Decision) []attribute.KeyValue {
 		attrs = append(attrs, attribute.StringSlice(AttrFindingTypes, types))
 	}
 	return attrs
+}
+
+// RecordDecision is the one call the decision path makes once a decision is
+// final: it counts it (ObserveDecision), puts it on the call's span
+// (SetDecisionRecord) and writes the decision log line, counting a failed
+// write. Every argument may be nil.
+func (t *Telemetry) RecordDecision(d *decisionlog.Decision, span *Span, log *decisionlog.DecisionLogger) {
+	if d == nil {
+		return
+	}
+	t.ObserveDecision(d)
+	span.SetDecisionRecord(d)
+	if err := log.Log(d); err != nil {
+		t.DecisionLogError()
+	}
 }

@@ -20,7 +20,7 @@ func decision(server, tool, action, would, mode, rule string) *decisionlog.Decis
 	return &decisionlog.Decision{ID: "d1", Server: server, Tool: tool, Method: "tools/call", Action: action, WouldAction: would,
 		Mode: mode, Enforced: action == would, Rule: rule, Score: 42, PolicyVersion: "v1",
 		Factors:  []decisionlog.Factor{{Name: "behavioral", Score: 75, Weight: 2, Reason: "velocity 12/min (6x)"}},
-		Findings: []decisionlog.Finding{{Type: "email", Rule: "pii.email", Start: 1, End: 5}, {Type: "email", Start: 9, End: 12}},
+		Findings: []decisionlog.Finding{{Type: "email", Rule: "pii.email", Start: 1, End: 5}, {Type: "email", Count: 2}},
 		Latency:  decisionlog.Latency{Parse: 10 * time.Microsecond, Detect: 200 * time.Microsecond, Policy: 30 * time.Microsecond, Total: 300 * time.Microsecond},
 	}
 }
@@ -33,7 +33,7 @@ func TestObserveDecision(t *testing.T) {
 		wantTool, wantAction, wantWould, wantMode, wantRule string
 	}{
 		{"block enforced", decision("github", "delete_repo", "block", "block", "enforce", "deny-destructive"), "delete_repo", "block", "block", "enforce", "deny-destructive"},
-		{"dry run", decision("github", "delete_repo", "allow", "block", "dry_run", "deny-destructive"), "delete_repo", "allow", "block", "dry_run", "deny-destructive"},
+		{"dry run", decision("github", "delete_repo", "allow", "block", "dry-run", "deny-destructive"), "delete_repo", "allow", "block", "dry-run", "deny-destructive"},
 		{"unknown tool folds into other", decision("github", "made_up_tool", "block", "block", "enforce", "default-deny:unknown-tool"), OtherLabel, "block", "block", "enforce", "default-deny:unknown-tool"},
 		{"odd action value is bounded", decision("github", "x", "Allow Me", "", "", "r"), "x", OtherLabel, OtherLabel, "none", "r"},
 	}
@@ -48,8 +48,8 @@ func TestObserveDecision(t *testing.T) {
 			if got := m[fmt.Sprintf(`%s{action=%q,mode=%q,rule=%q,would_action=%q}`, MetricPolicyDecisions, tt.wantAction, tt.wantMode, tt.wantRule, tt.wantWould)]; got != 1 {
 				t.Errorf("%s = %v, want 1", MetricPolicyDecisions, got)
 			}
-			if got := m[MetricDetectorHits+`{type="email"}`]; got != 2 {
-				t.Errorf("email findings = %v, want 2", got)
+			if got := m[MetricDetectorHits+`{type="email"}`]; got != 3 {
+				t.Errorf("email findings = %v, want 3 (one with a span, one standing for two hits)", got)
 			}
 			// parse, detect, policy observed; trust and audit were zero.
 			if n := count(m, MetricDecisionPhase+"_count{"); n != 3 {
@@ -113,14 +113,14 @@ func TestSpanDecisionRecord(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tel := New(WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))))
 	_, span := tel.StartCall(context.Background(), nil, Call{Method: "tools/call", Target: "delete_repo", Server: "github"})
-	span.SetDecisionRecord(decision("github", "delete_repo", "allow", "block", "dry_run", "deny-destructive"))
+	span.SetDecisionRecord(decision("github", "delete_repo", "allow", "block", "dry-run", "deny-destructive"))
 	span.End("")
 	got := map[string]string{}
 	for _, kv := range rec.Ended()[0].Attributes() {
 		got[string(kv.Key)] = kv.Value.Emit()
 	}
 	for k, v := range map[string]string{
-		AttrDecisionID: "d1", AttrAction: "allow", AttrWouldAction: "block", AttrMode: "dry_run", AttrEnforced: "false",
+		AttrDecisionID: "d1", AttrAction: "allow", AttrWouldAction: "block", AttrMode: "dry-run", AttrEnforced: "false",
 		AttrRule: "deny-destructive", AttrPolicyVersion: "v1", AttrRisk: "42",
 		AttrFactorPrefix + "behavioral.score": "75", AttrFactorPrefix + "behavioral.weight": "2",
 		AttrFactorPrefix + "behavioral.reason": "velocity 12/min (6x)", AttrFindingTypes: `["email"]`,
@@ -170,4 +170,45 @@ func count(m map[string]float64, prefix string) int {
 		}
 	}
 	return n
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, fmt.Errorf("disk full") }
+
+// RecordDecision feeds the metrics, the span and the decision log from the
+// same record, and counts a decision log that cannot be written.
+func TestRecordDecision(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tel := New(WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))))
+	var buf strings.Builder
+	dlog := decisionlog.New(&buf, decisionlog.LevelAll)
+	_, span := tel.StartCall(context.Background(), nil, Call{Method: "tools/call", Target: "delete_repo", Server: "github"})
+	d := decision("github", "delete_repo", "block", "block", "enforce", "deny-destructive")
+	tel.RecordDecision(d, span, dlog)
+	span.End("-32001")
+
+	line, err := decisionlog.Parse([]byte(strings.TrimSpace(buf.String())))
+	if err != nil || line.ID != d.ID || line.Factors[0].Reason != d.Factors[0].Reason {
+		t.Errorf("decision log line %q: %+v %v", buf.String(), line, err)
+	}
+	var spanID string
+	for _, kv := range rec.Ended()[0].Attributes() {
+		if string(kv.Key) == AttrDecisionID {
+			spanID = kv.Value.AsString()
+		}
+	}
+	if spanID != d.ID {
+		t.Errorf("span decision id %q, want %q", spanID, d.ID)
+	}
+	m := scrapeSeries(t, tel)
+	if m[MetricToolCalls+`{action="block",server="github",tool="delete_repo"}`] != 1 {
+		t.Errorf("tool call not counted")
+	}
+	tel.RecordDecision(d, nil, decisionlog.New(failingWriter{}, decisionlog.LevelAll))
+	if got := scrapeSeries(t, tel)[MetricDecisionLogErrs]; got != 1 {
+		t.Errorf("%s = %v, want 1", MetricDecisionLogErrs, got)
+	}
+	var nilTel *Telemetry
+	nilTel.RecordDecision(d, nil, nil)
 }

@@ -33,8 +33,9 @@ type TraceConfig struct {
 	OTLPURL string
 	// File receives JSON lines (exporter file), appended, created 0600.
 	File string
-	// SampleRatio of new traces to sample; an incoming traceparent's
-	// decision is always followed.
+	// SampleRatio of new traces to sample (0: only traces an incoming
+	// traceparent marks as sampled); an incoming traceparent's decision is
+	// always followed.
 	SampleRatio float64
 	// Stdout is where exporter stdout writes (default os.Stdout).
 	Stdout io.Writer

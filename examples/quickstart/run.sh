@@ -73,9 +73,16 @@ if [[ "${RUN_ONCE:-}" == 1 ]]; then
   wait "$pid_portcullis" 2>/dev/null || true
   echo "==> bin/portcullis audit verify $AUDIT_DIR"
   bin/portcullis audit verify "$AUDIT_DIR" || status=$?
+  # Explain the last refused call of the demo from the audit log.
+  id=$(grep -ho '"decision_id":"[0-9a-f]*","plane":"request","decision":"block"' "$AUDIT_DIR"/seg-*.jsonl | tail -n 1 | cut -d'"' -f4 || true)
+  if [[ -n "$id" ]]; then
+    echo "==> bin/portcullis explain $id --config $CONFIG"
+    bin/portcullis explain "$id" --config "$CONFIG" || status=$?
+  fi
   exit "$status"
 fi
 echo "The audit log is in $AUDIT_DIR (check it with: bin/portcullis audit verify $AUDIT_DIR)."
+echo "Why was a call refused? bin/portcullis explain DECISION_ID --config $CONFIG (the id is in the error's data)."
 echo "Portcullis is running: point an MCP client at $GATEWAY/mcp/files or $GATEWAY/mcp/web"
 echo "(metrics: $ADMIN/metrics; logs in $work). Press Ctrl-C to stop."
 wait -n "${pids[@]}" || true

@@ -108,6 +108,8 @@ func TestUsageErrorsAreOneLine(t *testing.T) {
 		{[]string{"policy", "test", "one"}, "policy test: want FILE and CASES"},
 		{[]string{"audit", "verify"}, "audit verify: want exactly one DIR"},
 		{[]string{"audit", "keygen", "extra"}, "audit keygen: unexpected arguments"},
+		{[]string{"explain"}, "explain: want exactly one DECISION_ID"},
+		{[]string{"explain", "abc"}, "explain: nothing to search"},
 		{[]string{"train", "injection", "extra"}, "train injection: unexpected arguments"},
 		{[]string{"scan", "--json", "--tools", "x"}, "scan: --json, --tools and --jsonl are exclusive"},
 	}

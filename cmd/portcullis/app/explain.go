@@ -122,12 +122,18 @@ func runExplain(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			*dlog = cfg.Log.DecisionsFile
 		}
 	}
-	if *dir == "" {
-		return usageError(errors.New("explain: no audit directory; pass --audit-dir DIR or --config FILE"))
+	if *dir == "" && *dlog == "" {
+		return usageError(errors.New("explain: nothing to search; pass --audit-dir DIR, --decision-log FILE or --config FILE"))
 	}
-	exps, searched, err := findInAudit(*dir, id)
-	if err != nil {
-		return &ExitError{Code: 2, Err: fmt.Errorf("explain: %w", err)}
+	var exps []Explanation
+	searched := 0
+	where := *dlog
+	if *dir != "" {
+		var err error
+		if exps, searched, err = findInAudit(*dir, id); err != nil {
+			return &ExitError{Code: 2, Err: fmt.Errorf("explain: %w", err)}
+		}
+		where = *dir
 	}
 	if *dlog != "" {
 		d, ok, err := findInDecisionLog(*dlog, id)
@@ -139,7 +145,7 @@ func runExplain(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if len(exps) == 0 {
-		return &ExitError{Code: 1, Err: fmt.Errorf("explain: decision %s not found in %s (%d records searched)", id, *dir, searched)}
+		return &ExitError{Code: 1, Err: fmt.Errorf("explain: decision %s not found in %s (%d audit records searched)", id, where, searched)}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -234,9 +240,10 @@ func fromAudit(r auditRecord, source string) Explanation {
 	d.Mode = "enforce"
 	d.Enforced = true
 	if p.Decision == "dry_run" {
-		// The audit record says what enforcement would have done; the call
-		// itself went through.
-		d.Action, d.WouldAction, d.Mode, d.Enforced = "allow", p.WouldBe, "dry_run", false
+		// The audit record says what enforcement would have done and that
+		// the call went through, not which rollout mode (dry-run, shadow or
+		// staged) softened it; the decision log has the mode.
+		d.Action, d.WouldAction, d.Mode, d.Enforced = "allow", p.WouldBe, "", false
 	}
 	d.Rule = strings.Join(p.RuleIDs, ",")
 	d.PolicyVersion = r.Policy.Version
@@ -376,15 +383,24 @@ func writeExplanation(w io.Writer, e Explanation) {
 	if len(d.Findings) > 0 || len(e.FindingCounts) > 0 {
 		fmt.Fprintln(w, "findings (content is never recorded):")
 		for _, f := range d.Findings {
-			loc := fmt.Sprintf("[%d,%d)", f.Start, f.End)
+			line := "  " + f.Type
+			if f.Rule != "" {
+				line += "  rule " + f.Rule
+			}
+			var loc []string
 			if f.Path != "" {
-				loc = f.Path + " " + loc
+				loc = append(loc, f.Path)
 			}
-			rule := f.Rule
-			if rule == "" {
-				rule = "-"
+			if f.End > f.Start {
+				loc = append(loc, fmt.Sprintf("[%d,%d)", f.Start, f.End))
 			}
-			fmt.Fprintf(w, "  %s  rule %s  at %s\n", f.Type, rule, loc)
+			if len(loc) > 0 {
+				line += "  at " + strings.Join(loc, " ")
+			}
+			if f.N() > 1 {
+				line += fmt.Sprintf(" ×%d", f.N())
+			}
+			fmt.Fprintln(w, line)
 		}
 		types := make([]string, 0, len(e.FindingCounts))
 		for t := range e.FindingCounts {
@@ -415,6 +431,9 @@ func outcome(d decisionlog.Decision) string {
 			s += " (enforced, mode " + d.Mode + ")"
 		}
 		return s
+	}
+	if d.Mode == "" {
+		return fmt.Sprintf("%s (not enforced; enforce mode would %s)", s, d.WouldAction)
 	}
 	return fmt.Sprintf("%s (not enforced: mode %s; enforce mode would %s)", s, d.Mode, d.WouldAction)
 }

@@ -103,12 +103,15 @@ func TestExplain(t *testing.T) {
 		{"block with decision log", []string{"explain", "--audit-dir", dir, "--decision-log", dlog, idBlock}, 0,
 			[]string{"velocity 12/min (6x baseline)", "tool delete_repo has risk 90", "email  rule pii.email  at $.arguments.owner [3,20)", "latency: parse 12µs"}, "explain_block_dlog.golden.txt"},
 		{"dry run says what enforce would do", []string{"explain", idDryRun, "--audit-dir", dir}, 0,
-			[]string{"allow (not enforced: mode dry_run; enforce mode would block)"}, ""},
+			[]string{"allow (not enforced; enforce mode would block)"}, ""},
 		{"json", []string{"explain", idDryRun, "--audit-dir", dir, "--json"}, 0,
 			[]string{`"decision_id": "` + idDryRun, `"would_action": "block"`, `"enforced": false`}, ""},
 		{"not found", []string{"explain", "ffff", "--audit-dir", dir}, 1, nil, ""},
 		{"missing dir", []string{"explain", idBlock, "--audit-dir", filepath.Join(dir, "nope")}, 2, nil, ""},
 		{"no dir", []string{"explain", idBlock}, 2, nil, ""},
+		{"decision log only", []string{"explain", idBlock, "--decision-log", dlog}, 0,
+			[]string{"block (enforced, mode enforce)", "velocity 12/min (6x baseline)"}, ""},
+		{"decision log only, not found", []string{"explain", idDryRun, "--decision-log", dlog}, 1, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

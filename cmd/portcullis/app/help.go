@@ -7,7 +7,7 @@ var synopses = map[string]string{
 	"serve":           "serve --config FILE [--log-level debug|info|warn|error]",
 	"xds":             "xds --config FILE [--print] [--listen ADDR] [flags]",
 	"version":         "version [--json]",
-	"explain":         "explain DECISION_ID [--audit-dir DIR | --config FILE] [--decision-log FILE] [--json]",
+	"explain":         "explain DECISION_ID [--config FILE | --audit-dir DIR] [--decision-log FILE] [--json]",
 	"audit verify":    "audit verify DIR [--pubkey FILE]... [--as-of TIME] [--json]  (with --pubkey, missing or stale signed checkpoints make the log INVALID)",
 	"audit keygen":    "audit keygen [--out PREFIX] [--force]",
 	"policy check":    "policy check FILE",

@@ -1,0 +1,157 @@
+package decisionlog
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// appendDecision appends d as one JSON object, byte-for-byte what
+// json.Marshal produces for Decision (FuzzAppendMatchesMarshal pins this),
+// without reflection: the decision log is written on the request path.
+func appendDecision(b []byte, d *Decision) []byte {
+	b = append(b, `{"time":"`...)
+	b = d.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","decision_id":`...)
+	b = appendString(b, d.ID)
+	b = appendOptString(b, "principal", d.Principal)
+	b = appendOptString(b, "server", d.Server)
+	b = appendOptString(b, "method", d.Method)
+	b = appendOptString(b, "tool", d.Tool)
+	b = appendOptString(b, "plane", d.Plane)
+	b = append(b, `,"action":`...)
+	b = appendString(b, d.Action)
+	b = appendOptString(b, "would_action", d.WouldAction)
+	b = appendOptString(b, "mode", d.Mode)
+	b = append(b, `,"enforced":`...)
+	b = strconv.AppendBool(b, d.Enforced)
+	b = appendOptString(b, "rule", d.Rule)
+	b = appendOptString(b, "policy_version", d.PolicyVersion)
+	b = append(b, `,"score":`...)
+	b = strconv.AppendInt(b, int64(d.Score), 10)
+	if len(d.Factors) > 0 {
+		b = append(b, `,"factors":[`...)
+		for i, f := range d.Factors {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"name":`...)
+			b = appendString(b, f.Name)
+			b = append(b, `,"score":`...)
+			b = strconv.AppendInt(b, int64(f.Score), 10)
+			b = append(b, `,"weight":`...)
+			b = strconv.AppendInt(b, int64(f.Weight), 10)
+			b = appendOptString(b, "reason", f.Reason)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(d.Findings) > 0 {
+		b = append(b, `,"findings":[`...)
+		for i, f := range d.Findings {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"type":`...)
+			b = appendString(b, f.Type)
+			b = appendOptString(b, "rule", f.Rule)
+			b = appendOptString(b, "path", f.Path)
+			b = append(b, `,"start":`...)
+			b = strconv.AppendInt(b, int64(f.Start), 10)
+			b = append(b, `,"end":`...)
+			b = strconv.AppendInt(b, int64(f.End), 10)
+			if f.Count != 0 {
+				b = append(b, `,"count":`...)
+				b = strconv.AppendInt(b, int64(f.Count), 10)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"latency_us":`...)
+	b = appendLatency(b, d.Latency)
+	return append(b, '}')
+}
+
+func appendLatency(b []byte, l Latency) []byte {
+	b = append(b, '{')
+	first := true
+	l.Each(func(p string, d time.Duration) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = append(b, p...)
+		b = append(b, `":`...)
+		b = strconv.AppendInt(b, d.Microseconds(), 10)
+	})
+	return append(b, '}')
+}
+
+func appendOptString(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, `":`...)
+	return appendString(b, v)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string the way encoding/json does:
+// HTML-sensitive characters and U+2028/U+2029 escaped, invalid UTF-8
+// replaced by U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
