@@ -281,6 +281,9 @@ func (rs *ResourceServer) Metadata(server string) ProtectedResourceMetadata {
 	if server != "" {
 		m.ResourceName = "Portcullis MCP gateway: " + server
 		m.ScopesSupported = rs.RequiredScopes(server)
+		for _, tool := range sortedKeys(rs.cfg.ToolScopes[server]) {
+			m.ScopesSupported = union(m.ScopesSupported, rs.cfg.ToolScopes[server][tool])
+		}
 		if len(m.ScopesSupported) == 0 {
 			m.ScopesSupported = rs.cfg.ScopesSupported
 		}
