@@ -220,7 +220,7 @@ func TestMetadataHandler(t *testing.T) {
 		want         map[string]any
 	}{
 		{"/.well-known/oauth-protected-resource/mcp/files", "GET", 200, map[string]any{"resource": gw + "/mcp/files",
-			"authorization_servers": []any{as.URL}, "scopes_supported": []any{"mcp", "files:read"}}},
+			"authorization_servers": []any{as.URL}, "scopes_supported": []any{"mcp", "files:read", "files:write"}}},
 		{"/.well-known/oauth-protected-resource", "GET", 200, map[string]any{"resource": gw, "authorization_servers": []any{as.URL}}},
 		{"/.well-known/oauth-protected-resource/mcp/nope", "GET", 404, map[string]any{"error": "not_found"}},
 		{"/.well-known/oauth-protected-resource/mcp/files/x", "GET", 404, map[string]any{"error": "not_found"}},
