@@ -50,6 +50,7 @@ type authzEnv struct {
 	base        string
 	web, static *authHeaders
 	webUp       *upstream
+	gw          *gateway.Gateway
 }
 
 // freeAddr reserves a loopback port: the gateway's public resource URL
@@ -77,7 +78,7 @@ func startAuthzEnv(t *testing.T) *authzEnv {
 	addr := freeAddr(t)
 	e.base = "http://" + addr
 	yaml := fmt.Sprintf(`
-listen: {proxy: %s, extproc: 127.0.0.1:0}
+listen: {proxy: %s, extproc: 127.0.0.1:0, admin: 127.0.0.1:0}
 servers:
   - name: web
     url: %s/mcp
@@ -104,6 +105,7 @@ identity:
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = gw.Close() })
+	e.gw = gw
 	return e
 }
 
@@ -405,6 +407,11 @@ func TestAuthzMetadataOnGateway(t *testing.T) {
 	}
 	if st, m := get("/.well-known/oauth-protected-resource/mcp/nope"); st != 404 || m["error"] != "not_found" {
 		t.Fatalf("unknown route %d %v", st, m)
+	}
+	// Envoy routes the metadata path to the admin listener (xds, envoy.yaml):
+	// it serves the same document.
+	if prm, err := oauthex.GetProtectedResourceMetadata(ctx, "http://"+e.gw.AdminAddr()+"/.well-known/oauth-protected-resource/mcp/web", e.base+"/mcp/web", http.DefaultClient); err != nil || prm.Resource != e.base+"/mcp/web" {
+		t.Fatalf("metadata on the admin listener %+v: %v", prm, err)
 	}
 	for _, p := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server/mcp/web"} {
 		if st, m := get(p); st != 404 || m["error"] != "not_found" {

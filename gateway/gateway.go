@@ -164,7 +164,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 			g.Close()
 			return nil, fmt.Errorf("listen.admin: %w", err)
 		}
-		g.adminSrv = &http.Server{Handler: g.adminMux(), ReadHeaderTimeout: 10 * time.Second}
+		g.adminSrv = &http.Server{Handler: g.wellKnown(az.RS, g.adminMux()), ReadHeaderTimeout: 10 * time.Second}
 		g.goServe("admin", func() error { return g.adminSrv.Serve(g.adminLis) })
 	}
 	return g, nil
