@@ -384,3 +384,28 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifiedCacheRechecks: a token whose signature was verified once is
+// still refused for another route and once it expires.
+func TestVerifiedCacheRechecks(t *testing.T) {
+	as := authztest.New(t, authztest.Options{})
+	now := time.Now()
+	clock := func() time.Time { return now }
+	rs := newRS(t, as, func(c *authz.Config) { c.Now = clock })
+	c := as.Claims("alice", gw+"/mcp/files", "mcp")
+	c["iss"] = as.URL
+	c["exp"] = now.Add(10 * time.Minute).Unix()
+	tok := "Bearer " + as.Mint(c)
+	for range 2 {
+		if _, err := rs.Authenticate(context.Background(), authz.Request{Server: "files", Authorization: tok}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := rs.Authenticate(context.Background(), authz.Request{Server: "web", Authorization: tok}); err == nil || !strings.Contains(err.Error(), "audience") {
+		t.Fatalf("cached token accepted for another route: %v", err)
+	}
+	now = now.Add(20 * time.Minute)
+	if _, err := rs.Authenticate(context.Background(), authz.Request{Server: "files", Authorization: tok}); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("cached token accepted after expiry: %v", err)
+	}
+}
