@@ -409,3 +409,47 @@ func TestVerifiedCacheRechecks(t *testing.T) {
 		t.Fatalf("cached token accepted after expiry: %v", err)
 	}
 }
+
+// FuzzAuthenticate: hostile Authorization and DPoP values never panic,
+// always yield an *authz.Error with a challenge status, and never echo the
+// presented token.
+func FuzzAuthenticate(f *testing.F) {
+	as := authztest.New(f, authztest.Options{})
+	c := as.Claims("alice", gw+"/mcp/files", "mcp")
+	c["iss"] = as.URL
+	valid := as.Mint(c)
+	for _, s := range []struct{ authz, dpop string }{
+		{"Bearer " + valid, ""}, {"DPoP " + valid, "a.b.c"}, {"Bearer a.b.c", ""}, {"Bearer eyJhbGciOiJub25lIn0.e30.", ""},
+		{"Basic Zm9v", ""}, {"Bearer ", ""}, {"bearer\t" + valid, ""}, {"DPoP x", "eyJ0eXAiOiJkcG9wK2p3dCJ9.e30.AA"},
+	} {
+		f.Add(s.authz, s.dpop)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.Cleanup(cancel)
+	rs, err := authz.New(ctx, authz.Config{Resource: gw, AuthorizationServers: []string{as.URL}, JWKSURL: as.JWKSURL(), Scopes: []string{"mcp"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, authorization, dpop string) {
+		p, err := rs.Authenticate(context.Background(), authz.Request{Server: "files", Method: "POST", Path: "/mcp/files", Authorization: authorization, DPoP: dpop})
+		if err == nil {
+			if p == nil || p.Subject == "" {
+				t.Fatalf("accepted without a subject: %q", authorization)
+			}
+			return
+		}
+		var e *authz.Error
+		if !errors.As(err, &e) || (e.Status != 400 && e.Status != 401 && e.Status != 403) {
+			t.Fatalf("error %T %v", err, err)
+		}
+		if _, tok, _ := strings.Cut(authorization, " "); len(tok) > 24 && strings.Contains(err.Error(), tok) {
+			t.Fatalf("error echoes the token: %v", err)
+		}
+		ch := rs.Challenge("files", err).String()
+		for i := 0; i < len(ch); i++ {
+			if ch[i] < 0x20 || ch[i] > 0x7e {
+				t.Fatalf("unsafe challenge %q", ch)
+			}
+		}
+	})
+}
