@@ -207,7 +207,7 @@ func FuzzChallenge(f *testing.F) {
 
 type routes map[string]bool
 
-func (r routes) Server(n string) bool { return r[n] }
+func (r routes) Route(n string) (string, bool, bool) { return "", false, r[n] }
 
 func TestMetadataHandler(t *testing.T) {
 	as := authztest.New(t, authztest.Options{})

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portcullis-mcp/portcullis/authz/jose"
@@ -163,8 +164,13 @@ type ResourceServer struct {
 	// session's requests do not each pay for a signature; time, issuer and
 	// audience are re-checked on every use.
 	verified *ttlCache[jose.Claims]
-	jti      *replayCache
-	algs     []string
+	// transparent routes, by server and upstream URL; ctx bounds their
+	// background JWKS refreshes.
+	ctx          context.Context
+	tmu          sync.Mutex
+	transparents map[string]*transparent
+	jti          *replayCache
+	algs         []string
 }
 
 // New validates cfg, loads the keys (a JWKS URL that is down at start is an
@@ -208,7 +214,8 @@ func New(ctx context.Context, cfg Config) (*ResourceServer, error) {
 	if len(cfg.ScopesSupported) == 0 {
 		cfg.ScopesSupported = allScopes(&cfg)
 	}
-	rs := &ResourceServer{cfg: cfg, jti: newReplayCache(10000), algs: cfg.Algorithms, verified: newTTLCache[jose.Claims](10000)}
+	rs := &ResourceServer{cfg: cfg, jti: newReplayCache(10000), algs: cfg.Algorithms, verified: newTTLCache[jose.Claims](10000),
+		ctx: ctx, transparents: map[string]*transparent{}}
 	if len(rs.algs) == 0 {
 		rs.algs = defaultAlgs
 	}

@@ -447,4 +447,3 @@ func TestAuthzStaticCredentialReplacesClientToken(t *testing.T) {
 		t.Fatalf("upstream saw %q, want only the static key", seen)
 	}
 }
-
