@@ -447,3 +447,128 @@ func TestAuthzStaticCredentialReplacesClientToken(t *testing.T) {
 		t.Fatalf("upstream saw %q, want only the static key", seen)
 	}
 }
+
+// protectedUpstream is an MCP server that is its own OAuth resource server:
+// it publishes RFC 9728 metadata naming its authorization server and
+// accepts only tokens that server says are active.
+func protectedUpstream(t *testing.T, as *authztest.Server, h http.Handler, seen *authHeaders) *upstream {
+	t.Helper()
+	as.AddClient(authztest.Client{ID: "upstream-rs", Secret: "upstream-rs-secret"})
+	var self string
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"resource": self + "/mcp", "authorization_servers": []string{as.URL}, "scopes_supported": []string{"up"}})
+	})
+	mux.Handle("/mcp", seen.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		req, _ := http.NewRequest(http.MethodPost, as.IntrospectionURL(), strings.NewReader(url.Values{"token": {tok}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("upstream-rs", "upstream-rs-secret")
+		resp, err := http.DefaultClient.Do(req)
+		var ir struct {
+			Active bool `json:"active"`
+		}
+		if err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&ir)
+			resp.Body.Close()
+		}
+		if tok == "" || !ir.Active {
+			w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="`+self+`/.well-known/oauth-protected-resource/mcp", scope="up"`)
+			http.Error(w, `{"error":"invalid_token"}`, http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})))
+	u := newUpstream(t, mux)
+	self = u.srv.URL
+	return u
+}
+
+// TestAuthzTransparentRoute: the upstream stays the resource server. The
+// official client, pointed at the gateway, follows the upstream's
+// challenge (rewritten to the gateway's metadata), gets a token from the
+// upstream's authorization server for the gateway's route URL, and calls a
+// tool; the gateway identified the caller against the upstream's issuer.
+func TestAuthzTransparentRoute(t *testing.T) {
+	gwAS := authztest.New(t, authztest.Options{Scopes: []string{"mcp"}})
+	upAS := authztest.New(t, authztest.Options{Scopes: []string{"up"}})
+	seen := &authHeaders{}
+	up := protectedUpstream(t, upAS, webmcp.Handler(), seen)
+	addr := freeAddr(t)
+	base := "http://" + addr
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+listen: {proxy: %s, extproc: 127.0.0.1:0}
+servers:
+  - name: up
+    url: %s/mcp
+    tools: {allow: ["*"]}
+    upstream_auth: {type: transparent}
+identity:
+  oauth: {resource: %s, authorization_servers: [%s], jwks_url: %s, scopes: [mcp]}
+`, addr, up.srv.URL, base, gwAS.URL, gwAS.JWKSURL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.Start(context.Background(), cfg, gateway.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+
+	// A raw client without a token gets the upstream's challenge, pointing
+	// at the gateway's metadata, which names the upstream's AS and the
+	// gateway's route as the resource.
+	status, ch, _ := authPost(t, base+"/mcp/up", "", initBody)
+	if status != 401 || !strings.Contains(ch, `resource_metadata="`+base+`/.well-known/oauth-protected-resource/mcp/up"`) || strings.Contains(ch, up.srv.URL) {
+		t.Fatalf("status %d challenge %q", status, ch)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	prm, err := oauthex.GetProtectedResourceMetadata(ctx, base+"/.well-known/oauth-protected-resource/mcp/up", base+"/mcp/up", http.DefaultClient)
+	if err != nil || prm.AuthorizationServers[0] != upAS.URL {
+		t.Fatalf("metadata %+v: %v", prm, err)
+	}
+
+	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
+		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{
+			Metadata: &oauthex.ClientRegistrationMetadata{RedirectURIs: []string{"http://127.0.0.1:9/callback"}},
+		},
+		AuthorizationCodeFetcher: browser,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sdk.NewClient(&sdk.Implementation{Name: "e2e-transparent", Version: "v0"}, nil)
+	cs, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: base + "/mcp/up", OAuthHandler: h, DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer cs.Close()
+	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "fetch", Arguments: map[string]any{"url": "https://example.com"}})
+	if err != nil || res.IsError || !strings.Contains(resultText(res), "Example Domain") {
+		t.Fatalf("fetch: %v %+v", err, res)
+	}
+	var grant *authztest.TokenRequest
+	for _, r := range upAS.Requests() {
+		if r.GrantType == "authorization_code" {
+			grant = &r
+		}
+	}
+	if grant == nil || grant.Resource != base+"/mcp/up" {
+		t.Fatalf("the client did not get its token from the upstream's AS for the gateway's route: %+v", grant)
+	}
+	if len(gwAS.Requests()) != 0 {
+		t.Fatalf("the gateway's own AS was used: %+v", gwAS.Requests())
+	}
+
+	// A token from another issuer (the gateway's own AS) is refused by the
+	// gateway before the upstream sees it.
+	claims := gwAS.Claims("mallory", base+"/mcp/up", "up")
+	claims["iss"] = gwAS.URL
+	before := up.hits.Load()
+	status, ch, _ = authPost(t, base+"/mcp/up", gwAS.Mint(claims), initBody)
+	if status != 401 || !strings.Contains(ch, `error="invalid_token"`) || up.hits.Load() != before {
+		t.Fatalf("foreign-issuer token: status %d challenge %q, upstream hits %d→%d", status, ch, before, up.hits.Load())
+	}
+}
