@@ -453,3 +453,52 @@ func FuzzAuthenticate(f *testing.F) {
 		}
 	})
 }
+
+func TestRewriteUpstreamChallenge(t *testing.T) {
+	as := authztest.New(t, authztest.Options{})
+	rs := newRS(t, as, nil)
+	meta := gw + "/.well-known/oauth-protected-resource/mcp/up"
+	tests := []struct{ in, want string }{
+		{`Bearer resource_metadata="http://up.internal/.well-known/oauth-protected-resource/mcp", scope="a b"`,
+			`Bearer resource_metadata="` + meta + `", scope="a b"`},
+		{`Bearer error="invalid_token", Resource_Metadata="http://up/x"`, `Bearer error="invalid_token", resource_metadata="` + meta + `"`},
+		{`Bearer realm="up"`, `Bearer realm="up", resource_metadata="` + meta + `"`},
+		{`Bearer`, `Bearer resource_metadata="` + meta + `"`},
+		{`Bearer resource_metadata="http://unterminated`, `Bearer resource_metadata="` + meta + `"`},
+	}
+	for _, tt := range tests {
+		if got := rs.RewriteUpstreamChallenge("up", "http://up.internal/mcp", tt.in); got != tt.want {
+			t.Errorf("%s\n got  %s\n want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestTransparentRefusals(t *testing.T) {
+	as := authztest.New(t, authztest.Options{})
+	rs := newRS(t, as, nil)
+	// An upstream with no metadata: a token cannot be validated.
+	dead := httptest.NewServer(http.NotFoundHandler())
+	defer dead.Close()
+	tests := []struct {
+		name, authz, want string
+	}{
+		{"no token goes on", "", ""},
+		{"basic", "Basic Zm9v", "invalid_request"},
+		{"opaque", "Bearer opaque-1", "opaque tokens are not supported"},
+		{"no upstream metadata", "Bearer " + as.Mint(as.Claims("a", gw+"/mcp/up", "")), "could not be validated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := rs.AuthenticateTransparent(context.Background(), authz.Request{Server: "up", Authorization: tt.authz}, dead.URL+"/mcp")
+			if tt.want == "" {
+				if err != nil || p != nil {
+					t.Fatalf("got %v %v", p, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
