@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -190,6 +192,12 @@ func (c *Config) validateAuthz(add func(path, format string, args ...any)) {
 		each("identity.oauth", ac.Validate())
 		if c.Identity.JWT != nil {
 			add("identity.jwt", "set either identity.jwt or identity.oauth, not both (identity.oauth validates JWTs too)")
+		}
+		if u, err := url.Parse(o.Resource); err == nil && u.Host != "" && len(c.Listen.AllowedHosts) > 0 &&
+			!slices.ContainsFunc(c.Listen.AllowedHosts, func(h string) bool { return strings.EqualFold(strings.Trim(h, "[]"), u.Hostname()) }) {
+			// Clients reach the gateway under this name; the Host check
+			// would refuse every one of them with 403.
+			add("identity.oauth.resource", "host %q is not in listen.allowed_hosts %v; add it there", u.Hostname(), c.Listen.AllowedHosts)
 		}
 		if in := o.Introspection; in != nil && in.ClientSecretFile != "" && in.ClientSecretEnv != "" {
 			add("identity.oauth.introspection.client_secret_file", "set at most one of client_secret_file and client_secret_env")

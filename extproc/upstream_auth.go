@@ -9,6 +9,7 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/authz"
 	"github.com/portcullis-mcp/portcullis/mcp"
 	"github.com/portcullis-mcp/portcullis/policy"
@@ -78,6 +79,11 @@ func (st *stream) authenticate(h *corev3.HeaderMap, hm map[string]string) *extpr
 		if errors.As(err, &e) && e.Status == 403 {
 			status, what = 403, "forbidden: "
 		}
+		if req.Authorization != "" {
+			// A presented credential was refused: a security event worth a
+			// record (a bare 401 without a token is discovery, not audited).
+			st.auditAuthRefusal(err)
+		}
 		return st.challenge(status, what+mcp.Truncate(err.Error(), 300), rs.Challenge(st.serverName, err).String())
 	}
 	if p == nil {
@@ -121,6 +127,7 @@ func (st *stream) checkToolScopes(msgs []mcp.Message) *extprocv3.ProcessingRespo
 		}
 		if err := rs.CheckTool(st.principal, st.serverName, tool, need); err != nil {
 			st.lone = m.ID
+			st.auditAuthRefusalCall(err, "tools/call", m.ID, tool)
 			return st.challenge(403, "forbidden: "+mcp.Truncate(err.Error(), 300)+"; obtain a token with these scopes and retry", rs.Challenge(st.serverName, err).String())
 		}
 	}
@@ -209,4 +216,17 @@ func (st *stream) upstreamRefused(h *corev3.HeaderMap) *extprocv3.ProcessingResp
 	}
 	return st.refuse(502, st.lone, mcp.CodeInternalError,
 		"upstream "+strconv.Quote(st.server.Name)+" refused the gateway's credential (HTTP "+strconv.Itoa(st.status)+"); check servers[].upstream_auth", nil, "portcullis_upstream_unauthorized")
+}
+
+// auditAuthRefusal records a refused credential; the rule names the
+// RFC 6750 error (authn.invalid_token, authn.insufficient_scope, ...).
+func (st *stream) auditAuthRefusal(err error) { st.auditAuthRefusalCall(err, "", "", "") }
+
+func (st *stream) auditAuthRefusalCall(err error, method string, id mcp.ID, tool string) {
+	rule := "authn.invalid_token"
+	var e *authz.Error
+	if errors.As(err, &e) && e.Code != "" {
+		rule = "authn." + e.Code
+	}
+	st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, method, id, tool, rule, "", "")
 }

@@ -51,6 +51,7 @@ type authzEnv struct {
 	web, static *authHeaders
 	webUp       *upstream
 	gw          *gateway.Gateway
+	auditDir    string
 }
 
 // freeAddr reserves a loopback port: the gateway's public resource URL
@@ -77,7 +78,9 @@ func startAuthzEnv(t *testing.T) *authzEnv {
 	staticUp := newUpstream(t, e.static.wrap(webmcp.Handler()))
 	addr := freeAddr(t)
 	e.base = "http://" + addr
+	e.auditDir = t.TempDir()
 	yaml := fmt.Sprintf(`
+audit: {dir: %s, commit: {interval: 5ms}}
 listen: {proxy: %s, extproc: 127.0.0.1:0, admin: 127.0.0.1:0}
 servers:
   - name: web
@@ -95,7 +98,7 @@ identity:
     authorization_servers: [%s]
     jwks_url: %s
     scopes: [mcp]
-`, addr, e.webUp.srv.URL, e.as.TokenURL(), staticUp.srv.URL, e.base, e.as.URL, e.as.JWKSURL())
+`, e.auditDir, addr, e.webUp.srv.URL, e.as.TokenURL(), staticUp.srv.URL, e.base, e.as.URL, e.as.JWKSURL())
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -378,6 +381,18 @@ func TestAuthzRefusalsCarryChallenges(t *testing.T) {
 				t.Fatal("a refused request reached the upstream")
 			}
 		})
+	}
+	// Refused credentials are audited (not the bare 401 of discovery), and
+	// no token is written.
+	_ = e.gw.Close()
+	log := readAll(t, e.auditDir)
+	for _, w := range []string{`"authn.invalid_token"`, `"authn.insufficient_scope"`} {
+		if !strings.Contains(log, w) {
+			t.Errorf("audit lacks %s:\n%s", w, log)
+		}
+	}
+	if strings.Contains(log, "eyJ") {
+		t.Error("a token was written to the audit log")
 	}
 }
 
