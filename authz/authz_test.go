@@ -207,7 +207,7 @@ func FuzzChallenge(f *testing.F) {
 
 type routes map[string]bool
 
-func (r routes) Server(n string) bool { return r[n] }
+func (r routes) Route(n string) (string, bool, bool) { return "", false, r[n] }
 
 func TestMetadataHandler(t *testing.T) {
 	as := authztest.New(t, authztest.Options{})
@@ -220,7 +220,7 @@ func TestMetadataHandler(t *testing.T) {
 		want         map[string]any
 	}{
 		{"/.well-known/oauth-protected-resource/mcp/files", "GET", 200, map[string]any{"resource": gw + "/mcp/files",
-			"authorization_servers": []any{as.URL}, "scopes_supported": []any{"mcp", "files:read"}}},
+			"authorization_servers": []any{as.URL}, "scopes_supported": []any{"mcp", "files:read", "files:write"}}},
 		{"/.well-known/oauth-protected-resource", "GET", 200, map[string]any{"resource": gw, "authorization_servers": []any{as.URL}}},
 		{"/.well-known/oauth-protected-resource/mcp/nope", "GET", 404, map[string]any{"error": "not_found"}},
 		{"/.well-known/oauth-protected-resource/mcp/files/x", "GET", 404, map[string]any{"error": "not_found"}},
@@ -382,5 +382,123 @@ func TestConfigValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in %v", want, err)
 		}
+	}
+}
+
+// TestVerifiedCacheRechecks: a token whose signature was verified once is
+// still refused for another route and once it expires.
+func TestVerifiedCacheRechecks(t *testing.T) {
+	as := authztest.New(t, authztest.Options{})
+	now := time.Now()
+	clock := func() time.Time { return now }
+	rs := newRS(t, as, func(c *authz.Config) { c.Now = clock })
+	c := as.Claims("alice", gw+"/mcp/files", "mcp")
+	c["iss"] = as.URL
+	c["exp"] = now.Add(10 * time.Minute).Unix()
+	tok := "Bearer " + as.Mint(c)
+	for range 2 {
+		if _, err := rs.Authenticate(context.Background(), authz.Request{Server: "files", Authorization: tok}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := rs.Authenticate(context.Background(), authz.Request{Server: "web", Authorization: tok}); err == nil || !strings.Contains(err.Error(), "audience") {
+		t.Fatalf("cached token accepted for another route: %v", err)
+	}
+	now = now.Add(20 * time.Minute)
+	if _, err := rs.Authenticate(context.Background(), authz.Request{Server: "files", Authorization: tok}); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("cached token accepted after expiry: %v", err)
+	}
+}
+
+// FuzzAuthenticate: hostile Authorization and DPoP values never panic,
+// always yield an *authz.Error with a challenge status, and never echo the
+// presented token.
+func FuzzAuthenticate(f *testing.F) {
+	as := authztest.New(f, authztest.Options{})
+	c := as.Claims("alice", gw+"/mcp/files", "mcp")
+	c["iss"] = as.URL
+	valid := as.Mint(c)
+	for _, s := range []struct{ authz, dpop string }{
+		{"Bearer " + valid, ""}, {"DPoP " + valid, "a.b.c"}, {"Bearer a.b.c", ""}, {"Bearer eyJhbGciOiJub25lIn0.e30.", ""},
+		{"Basic Zm9v", ""}, {"Bearer ", ""}, {"bearer\t" + valid, ""}, {"DPoP x", "eyJ0eXAiOiJkcG9wK2p3dCJ9.e30.AA"},
+	} {
+		f.Add(s.authz, s.dpop)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.Cleanup(cancel)
+	rs, err := authz.New(ctx, authz.Config{Resource: gw, AuthorizationServers: []string{as.URL}, JWKSURL: as.JWKSURL(), Scopes: []string{"mcp"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, authorization, dpop string) {
+		p, err := rs.Authenticate(context.Background(), authz.Request{Server: "files", Method: "POST", Path: "/mcp/files", Authorization: authorization, DPoP: dpop})
+		if err == nil {
+			if p == nil || p.Subject == "" {
+				t.Fatalf("accepted without a subject: %q", authorization)
+			}
+			return
+		}
+		var e *authz.Error
+		if !errors.As(err, &e) || (e.Status != 400 && e.Status != 401 && e.Status != 403) {
+			t.Fatalf("error %T %v", err, err)
+		}
+		if _, tok, _ := strings.Cut(authorization, " "); len(tok) > 24 && strings.Contains(err.Error(), tok) {
+			t.Fatalf("error echoes the token: %v", err)
+		}
+		ch := rs.Challenge("files", err).String()
+		for i := 0; i < len(ch); i++ {
+			if ch[i] < 0x20 || ch[i] > 0x7e {
+				t.Fatalf("unsafe challenge %q", ch)
+			}
+		}
+	})
+}
+
+func TestRewriteUpstreamChallenge(t *testing.T) {
+	as := authztest.New(t, authztest.Options{})
+	rs := newRS(t, as, nil)
+	meta := gw + "/.well-known/oauth-protected-resource/mcp/up"
+	tests := []struct{ in, want string }{
+		{`Bearer resource_metadata="http://up.internal/.well-known/oauth-protected-resource/mcp", scope="a b"`,
+			`Bearer resource_metadata="` + meta + `", scope="a b"`},
+		{`Bearer error="invalid_token", Resource_Metadata="http://up/x"`, `Bearer error="invalid_token", resource_metadata="` + meta + `"`},
+		{`Bearer realm="up"`, `Bearer realm="up", resource_metadata="` + meta + `"`},
+		{`Bearer`, `Bearer resource_metadata="` + meta + `"`},
+		{`Bearer resource_metadata="http://unterminated`, `Bearer resource_metadata="` + meta + `"`},
+	}
+	for _, tt := range tests {
+		if got := rs.RewriteUpstreamChallenge("up", "http://up.internal/mcp", tt.in); got != tt.want {
+			t.Errorf("%s\n got  %s\n want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestTransparentRefusals(t *testing.T) {
+	as := authztest.New(t, authztest.Options{})
+	rs := newRS(t, as, nil)
+	// An upstream with no metadata: a token cannot be validated.
+	dead := httptest.NewServer(http.NotFoundHandler())
+	defer dead.Close()
+	tests := []struct {
+		name, authz, want string
+	}{
+		{"no token goes on", "", ""},
+		{"basic", "Basic Zm9v", "invalid_request"},
+		{"opaque", "Bearer opaque-1", "opaque tokens are not supported"},
+		{"no upstream metadata", "Bearer " + as.Mint(as.Claims("a", gw+"/mcp/up", "")), "could not be validated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := rs.AuthenticateTransparent(context.Background(), authz.Request{Server: "up", Authorization: tt.authz}, dead.URL+"/mcp")
+			if tt.want == "" {
+				if err != nil || p != nil {
+					t.Fatalf("got %v %v", p, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -10,79 +10,39 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
 // introspector validates opaque tokens with RFC 7662 and caches results,
 // keyed by the token's SHA-256 (the token itself is never kept).
 type introspector struct {
-	cfg  *IntrospectionConfig
-	rs   Config
-	mu   sync.Mutex
-	m    map[[32]byte]introEntry
-	max  int
-	ttl  time.Duration
-	negT time.Duration
-}
-
-type introEntry struct {
-	claims map[string]any // nil: inactive
-	until  time.Time
+	cfg   *IntrospectionConfig
+	rs    Config
+	cache *ttlCache[map[string]any] // nil claims: inactive
+	ttl   time.Duration
+	negT  time.Duration
 }
 
 func newIntrospector(cfg Config) *introspector {
-	in := &introspector{cfg: cfg.Introspection, rs: cfg, max: cfg.Introspection.CacheSize, ttl: cfg.Introspection.CacheTTL, negT: 10 * time.Second}
-	if in.max == 0 {
-		in.max = 10000
+	in := &introspector{cfg: cfg.Introspection, rs: cfg, ttl: cfg.Introspection.CacheTTL, negT: 10 * time.Second}
+	max := cfg.Introspection.CacheSize
+	if max == 0 {
+		max = 10000
 	}
 	if in.ttl <= 0 {
 		in.ttl = 60 * time.Second
 	}
-	in.m = make(map[[32]byte]introEntry)
+	in.cache = newTTLCache[map[string]any](max)
 	return in
 }
 
-func (in *introspector) lookup(k [32]byte, now time.Time) (introEntry, bool) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	e, ok := in.m[k]
-	if ok && now.After(e.until) {
-		delete(in.m, k)
-		return introEntry{}, false
-	}
-	return e, ok
-}
-
-func (in *introspector) store(k [32]byte, e introEntry, now time.Time) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if len(in.m) >= in.max {
-		// Evict expired entries first, then arbitrary ones, so the cache
-		// never grows past max however many distinct tokens arrive.
-		for key, old := range in.m {
-			if now.After(old.until) || len(in.m) >= in.max {
-				delete(in.m, key)
-			}
-			if len(in.m) < in.max*9/10 {
-				break
-			}
-		}
-	}
-	in.m[k] = e
-}
-
 // Len is the number of cached results.
-func (in *introspector) Len() int {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return len(in.m)
-}
+func (in *introspector) Len() int { return in.cache.len() }
 
 func (in *introspector) validate(ctx context.Context, rs *ResourceServer, server, tok string) (*Principal, error) {
 	now := in.rs.Now()
 	k := sha256.Sum256([]byte(tok))
-	e, ok := in.lookup(k, now)
+	c, ok := in.cache.get(k, now)
 	if !ok {
 		claims, err := in.call(ctx, tok)
 		if err != nil {
@@ -90,19 +50,16 @@ func (in *introspector) validate(ctx context.Context, rs *ResourceServer, server
 			// but nothing unvalidated passes: refuse with a clear reason.
 			return nil, &Error{Status: 401, Code: "invalid_token", Desc: "the token could not be validated: " + err.Error()}
 		}
-		e = introEntry{claims: claims, until: now.Add(in.negT)}
+		until := now.Add(in.negT)
 		if claims != nil {
-			e.until = now.Add(in.ttl)
-			if exp, ok := claims["exp"].(float64); ok && time.Unix(int64(exp), 0).Before(e.until) {
-				e.until = time.Unix(int64(exp), 0)
-			}
+			until = cacheUntil(claims, now.Add(in.ttl))
 		}
-		in.store(k, e, now)
+		in.cache.put(k, claims, until, now)
+		c = claims
 	}
-	if e.claims == nil {
+	if c == nil {
 		return nil, &Error{Status: 401, Code: "invalid_token", Desc: "the token is not active (revoked, expired or unknown to the authorization server)"}
 	}
-	c := e.claims
 	if iss, ok := c["iss"].(string); ok && iss != rs.cfg.Issuer {
 		return nil, &Error{Status: 401, Code: "invalid_token", Desc: describe(fmt.Errorf("%w", errIssuer), "")}
 	}
@@ -177,4 +134,12 @@ func redactURLError(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// cacheUntil is the earlier of max and the claims' exp.
+func cacheUntil(c map[string]any, max time.Time) time.Time {
+	if exp, ok := c["exp"].(float64); ok && time.Unix(int64(exp), 0).Before(max) {
+		return time.Unix(int64(exp), 0)
+	}
+	return max
 }

@@ -30,8 +30,10 @@ const (
 // Routes tells the metadata handler which servers exist. It is read on
 // every request so that a configuration reload takes effect at once.
 type Routes interface {
-	// Server reports whether name is a server route on this gateway.
-	Server(name string) bool
+	// Route reports whether name is a server route on this gateway, its
+	// upstream URL, and whether the route is transparent (the upstream
+	// stays the resource server).
+	Route(name string) (upstreamURL string, transparent, ok bool)
 }
 
 // MetadataHandler serves the protected-resource metadata of rs for the
@@ -66,8 +68,19 @@ func MetadataHandler(rs *ResourceServer, routes Routes, next http.Handler) http.
 			return
 		case strings.HasPrefix(p, WellKnownPRM+"/mcp/"):
 			name := strings.TrimPrefix(p, WellKnownPRM+"/mcp/")
-			if name != "" && !strings.Contains(name, "/") && routes.Server(name) {
-				writeJSON(w, http.StatusOK, rs.Metadata(name))
+			up, transparent, ok := routes.Route(name)
+			if name != "" && !strings.Contains(name, "/") && ok {
+				if !transparent {
+					writeJSON(w, http.StatusOK, rs.Metadata(name))
+					return
+				}
+				m, err := rs.TransparentMetadata(r.Context(), name, up)
+				if err != nil {
+					writeJSON(w, http.StatusBadGateway, map[string]string{"error": "temporarily_unavailable",
+						"error_description": "the upstream's protected-resource metadata is unavailable: " + err.Error()})
+					return
+				}
+				writeJSON(w, http.StatusOK, m)
 				return
 			}
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found",

@@ -2,12 +2,14 @@ package authz
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portcullis-mcp/portcullis/authz/jose"
@@ -158,8 +160,17 @@ type ResourceServer struct {
 	cfg   Config
 	keys  *keyCache
 	intro *introspector
-	jti   *replayCache
-	algs  []string
+	// verified caches JWTs whose signature checked out (by SHA-256), so a
+	// session's requests do not each pay for a signature; time, issuer and
+	// audience are re-checked on every use.
+	verified *ttlCache[jose.Claims]
+	// transparent routes, by server and upstream URL; ctx bounds their
+	// background JWKS refreshes.
+	ctx          context.Context
+	tmu          sync.Mutex
+	transparents map[string]*transparent
+	jti          *replayCache
+	algs         []string
 }
 
 // New validates cfg, loads the keys (a JWKS URL that is down at start is an
@@ -203,7 +214,8 @@ func New(ctx context.Context, cfg Config) (*ResourceServer, error) {
 	if len(cfg.ScopesSupported) == 0 {
 		cfg.ScopesSupported = allScopes(&cfg)
 	}
-	rs := &ResourceServer{cfg: cfg, jti: newReplayCache(10000), algs: cfg.Algorithms}
+	rs := &ResourceServer{cfg: cfg, jti: newReplayCache(10000), algs: cfg.Algorithms, verified: newTTLCache[jose.Claims](10000),
+		ctx: ctx, transparents: map[string]*transparent{}}
 	if len(rs.algs) == 0 {
 		rs.algs = defaultAlgs
 	}
@@ -281,6 +293,9 @@ func (rs *ResourceServer) Metadata(server string) ProtectedResourceMetadata {
 	if server != "" {
 		m.ResourceName = "Portcullis MCP gateway: " + server
 		m.ScopesSupported = rs.RequiredScopes(server)
+		for _, tool := range sortedKeys(rs.cfg.ToolScopes[server]) {
+			m.ScopesSupported = union(m.ScopesSupported, rs.cfg.ToolScopes[server][tool])
+		}
 		if len(m.ScopesSupported) == 0 {
 			m.ScopesSupported = rs.cfg.ScopesSupported
 		}
@@ -507,8 +522,20 @@ func looksLikeJWT(tok string) bool {
 	return err == nil
 }
 
+// verifiedTTL bounds how long a verified signature is trusted without
+// checking again (a key removed from the JWKS stops working within it).
+const verifiedTTL = 60 * time.Second
+
 func (rs *ResourceServer) validateJWT(ctx context.Context, server, tok string) (*Principal, error) {
-	opts := jose.VerifyOptions{Issuer: rs.cfg.Issuer, Audience: rs.audiences(server), Algorithms: rs.algs, Leeway: rs.cfg.Leeway, Now: rs.cfg.Now()}
+	now := rs.cfg.Now()
+	opts := jose.VerifyOptions{Issuer: rs.cfg.Issuer, Audience: rs.audiences(server), Algorithms: rs.algs, Leeway: rs.cfg.Leeway, Now: now}
+	k := sha256.Sum256([]byte(tok))
+	if c, ok := rs.verified.get(k, now); ok {
+		if err := jose.CheckClaims(c, opts); err != nil {
+			return nil, &Error{Status: 401, Code: "invalid_token", Desc: describe(err, rs.ResourceURL(server))}
+		}
+		return rs.principal(c, tok)
+	}
 	claims, err := jose.VerifyJWT(tok, rs.keys.get(), opts)
 	if errors.Is(err, jose.ErrNoKey) {
 		if ks, ok := rs.keys.refreshForUnknownKey(ctx); ok {
@@ -518,6 +545,7 @@ func (rs *ResourceServer) validateJWT(ctx context.Context, server, tok string) (
 	if err != nil {
 		return nil, &Error{Status: 401, Code: "invalid_token", Desc: describe(err, rs.ResourceURL(server))}
 	}
+	rs.verified.put(k, claims, cacheUntil(claims, now.Add(verifiedTTL)), now)
 	return rs.principal(claims, tok)
 }
 

@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,7 +58,10 @@ type OAuthIntrospection struct {
 // unless ForwardClientToken is set (an explicit, logged risk: the MCP
 // authorization specification forbids token pass-through).
 type UpstreamAuth struct {
-	// Type: none (default), static, client_credentials, token_exchange.
+	// Type: none (default), static, client_credentials, token_exchange, or
+	// transparent (the upstream stays the OAuth resource server; the
+	// gateway rewrites its challenges and metadata and forwards the
+	// caller's token, which was issued for the gateway's route URL).
 	Type string `yaml:"type"`
 	// ForwardClientToken passes the caller's Authorization header through.
 	ForwardClientToken bool `yaml:"forward_client_token"`
@@ -132,8 +137,17 @@ func (u *UpstreamAuth) Upstream() authz.UpstreamConfig {
 		AuthMethod: u.AuthMethod, Scopes: u.Scopes, Audience: u.Audience, Resource: u.Resource}
 }
 
-// Forwards reports whether the server opted in to receiving the caller's token.
-func (s *Server) Forwards() bool { return s.UpstreamAuth != nil && s.UpstreamAuth.ForwardClientToken }
+// Forwards reports whether the upstream receives the caller's token: the
+// explicit forward_client_token opt-in, or a transparent route.
+func (s *Server) Forwards() bool {
+	return s.UpstreamAuth != nil && (s.UpstreamAuth.ForwardClientToken || s.UpstreamAuth.Type == authz.UpstreamTransparent)
+}
+
+// Transparent reports whether the upstream stays the OAuth resource server
+// (upstream_auth.type: transparent).
+func (s *Server) Transparent() bool {
+	return s.UpstreamAuth != nil && s.UpstreamAuth.Type == authz.UpstreamTransparent
+}
 
 func readSecret(file, env string) (string, error) {
 	switch {
@@ -179,6 +193,12 @@ func (c *Config) validateAuthz(add func(path, format string, args ...any)) {
 		if c.Identity.JWT != nil {
 			add("identity.jwt", "set either identity.jwt or identity.oauth, not both (identity.oauth validates JWTs too)")
 		}
+		if u, err := url.Parse(o.Resource); err == nil && u.Host != "" && len(c.Listen.AllowedHosts) > 0 &&
+			!slices.ContainsFunc(c.Listen.AllowedHosts, func(h string) bool { return strings.EqualFold(strings.Trim(h, "[]"), u.Hostname()) }) {
+			// Clients reach the gateway under this name; the Host check
+			// would refuse every one of them with 403.
+			add("identity.oauth.resource", "host %q is not in listen.allowed_hosts %v; add it there", u.Hostname(), c.Listen.AllowedHosts)
+		}
 		if in := o.Introspection; in != nil && in.ClientSecretFile != "" && in.ClientSecretEnv != "" {
 			add("identity.oauth.introspection.client_secret_file", "set at most one of client_secret_file and client_secret_env")
 		}
@@ -205,6 +225,15 @@ func (c *Config) validateAuthz(add func(path, format string, args ...any)) {
 		}
 		u := s.UpstreamAuth
 		if u == nil {
+			continue
+		}
+		if u.Type == authz.UpstreamTransparent {
+			if o == nil {
+				add(p+".upstream_auth.type", "transparent needs identity.oauth (its resource is the gateway's public URL)")
+			}
+			if u.ForwardClientToken || u.SecretFile != "" || u.SecretEnv != "" || u.TokenURL != "" {
+				add(p+".upstream_auth.type", "transparent forwards the caller's token issued for this route; it takes no other credential settings")
+			}
 			continue
 		}
 		each(p+".upstream_auth", authz.ValidateUpstream(u.Upstream()))

@@ -21,7 +21,7 @@ servers:
     tool_scopes: {write_file: [files:write]}
     upstream_auth: {type: token_exchange, token_url: "https://as.example/token", client_id: gw, client_secret_env: GW_SECRET, audience: "https://up.example"}
 identity:
-  oauth: {resource: "https://gw.example", authorization_servers: ["https://as.example"], jwks_url: "https://as.example/jwks", scopes: [mcp]}
+  oauth: {resource: "http://localhost:8080", authorization_servers: ["https://as.example"], jwks_url: "https://as.example/jwks", scopes: [mcp]}
 `, nil},
 		{"every problem at once", base + `    scopes: ["bad scope"]
     upstream_auth: {type: static, forward_client_token: true, header: "bad header"}
@@ -41,6 +41,11 @@ identity:
 `, []string{"servers[0].upstream_auth.typ: unknown field"}},
 		{"forward opt-in alone is valid", base + `    upstream_auth: {forward_client_token: true}
 `, nil},
+		{"resource host must be reachable", base + `identity:
+  oauth: {resource: "https://mcp.example.com", authorization_servers: ["https://as.example"], jwks_url: "https://as.example/jwks"}
+`, []string{`identity.oauth.resource: host "mcp.example.com" is not in listen.allowed_hosts`}},
+		{"transparent needs oauth and no credentials", base + `    upstream_auth: {type: transparent, secret_env: X}
+`, []string{"servers[0].upstream_auth.type: transparent needs identity.oauth", "takes no other credential settings"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -377,7 +377,7 @@ func (st *stream) refuseRaw(status int, body []byte, details string) *extprocv3.
 func (st *stream) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
 	st.resp = parseResponseHeaders(h.GetHeaders())
 	st.status, _ = strconv.Atoi(st.resp.status)
-	if r := st.upstreamRefused(); r != nil {
+	if r := st.upstreamRefused(h.GetHeaders()); r != nil {
 		return r
 	}
 	if h.EndOfStream {

@@ -9,6 +9,7 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/authz"
 	"github.com/portcullis-mcp/portcullis/mcp"
 	"github.com/portcullis-mcp/portcullis/policy"
@@ -63,14 +64,30 @@ func (st *stream) authenticate(h *corev3.HeaderMap, hm map[string]string) *extpr
 			req.Scopes = []string{}
 		}
 	}
-	p, err := rs.Authenticate(st.ctx, req)
+	var p *authz.Principal
+	var err error
+	if st.server != nil && st.server.Transparent() {
+		// The upstream stays the resource server: a caller without a token
+		// goes on and gets the upstream's challenge, rewritten.
+		p, err = rs.AuthenticateTransparent(st.ctx, req, st.server.URL)
+	} else {
+		p, err = rs.Authenticate(st.ctx, req)
+	}
 	if err != nil {
 		status, what := 401, "unauthenticated: "
 		var e *authz.Error
 		if errors.As(err, &e) && e.Status == 403 {
 			status, what = 403, "forbidden: "
 		}
+		if req.Authorization != "" {
+			// A presented credential was refused: a security event worth a
+			// record (a bare 401 without a token is discovery, not audited).
+			st.auditAuthRefusal(err)
+		}
 		return st.challenge(status, what+mcp.Truncate(err.Error(), 300), rs.Challenge(st.serverName, err).String())
+	}
+	if p == nil {
+		return nil
 	}
 	st.principal = p
 	st.agent = policy.Identity{ID: p.Subject, Groups: p.Groups, Roles: p.Roles, Trust: p.Trust, Source: SourceOAuth}
@@ -110,6 +127,7 @@ func (st *stream) checkToolScopes(msgs []mcp.Message) *extprocv3.ProcessingRespo
 		}
 		if err := rs.CheckTool(st.principal, st.serverName, tool, need); err != nil {
 			st.lone = m.ID
+			st.auditAuthRefusalCall(err, "tools/call", m.ID, tool)
 			return st.challenge(403, "forbidden: "+mcp.Truncate(err.Error(), 300)+"; obtain a token with these scopes and retry", rs.Challenge(st.serverName, err).String())
 		}
 	}
@@ -171,11 +189,44 @@ func (st *stream) upstreamHeaders(hm map[string]string) *extprocv3.ProcessingRes
 // caller authenticated to the gateway, so the upstream refused the
 // gateway's credential, and its challenge (which names the upstream's own
 // metadata and authorization server) would send the client elsewhere.
-// Servers that receive the caller's token pass their challenge through.
-func (st *stream) upstreamRefused() *extprocv3.ProcessingResponse {
-	if (st.status != 401 && st.status != 403) || st.server == nil || st.server.Forwards() {
+// Servers that receive the caller's token pass their challenge through;
+// on a transparent route it is rewritten to point at the gateway's metadata.
+func (st *stream) upstreamRefused(h *corev3.HeaderMap) *extprocv3.ProcessingResponse {
+	if (st.status != 401 && st.status != 403) || st.server == nil {
+		return nil
+	}
+	if st.server.Transparent() && st.srv.az.RS != nil {
+		var set []*corev3.HeaderValueOption
+		for _, x := range h.GetHeaders() {
+			if x.Key == "www-authenticate" {
+				set = append(set, &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: x.Key,
+					RawValue: []byte(st.srv.az.RS.RewriteUpstreamChallenge(st.serverName, st.server.URL, headerValue(x)))},
+					AppendAction: corev3.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD})
+			}
+		}
+		if len(set) == 0 {
+			return nil
+		}
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: &extprocv3.HeadersResponse{
+			Response: &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{RemoveHeaders: []string{"www-authenticate"}, SetHeaders: set}},
+		}}}
+	}
+	if st.server.Forwards() {
 		return nil
 	}
 	return st.refuse(502, st.lone, mcp.CodeInternalError,
 		"upstream "+strconv.Quote(st.server.Name)+" refused the gateway's credential (HTTP "+strconv.Itoa(st.status)+"); check servers[].upstream_auth", nil, "portcullis_upstream_unauthorized")
+}
+
+// auditAuthRefusal records a refused credential; the rule names the
+// RFC 6750 error (authn.invalid_token, authn.insufficient_scope, ...).
+func (st *stream) auditAuthRefusal(err error) { st.auditAuthRefusalCall(err, "", "", "") }
+
+func (st *stream) auditAuthRefusalCall(err error, method string, id mcp.ID, tool string) {
+	rule := "authn.invalid_token"
+	var e *authz.Error
+	if errors.As(err, &e) && e.Code != "" {
+		rule = "authn." + e.Code
+	}
+	st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, method, id, tool, rule, "", "")
 }

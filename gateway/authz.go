@@ -16,7 +16,10 @@ import (
 func (g *Gateway) startAuthz(ctx context.Context, cfg *config.Config) (extproc.Authz, error) {
 	az := extproc.Authz{Broker: authz.NewBroker(authz.BrokerOptions{})}
 	for _, s := range cfg.Servers {
-		if s.Forwards() {
+		if s.Transparent() {
+			g.logger.Warn("transparent OAuth route: the upstream stays the resource server and receives the caller's token (issued for the gateway's route URL); "+
+				"the gateway rewrites its challenges and metadata and identifies the caller from the upstream's issuer", "server", s.Name)
+		} else if s.Forwards() {
 			g.logger.Warn("RISK: the caller's Authorization header is forwarded to this upstream (servers[].upstream_auth.forward_client_token); "+
 				"the MCP authorization specification forbids token pass-through: a token meant for the gateway becomes usable by the upstream", "server", s.Name)
 		}
@@ -48,7 +51,10 @@ func (g *Gateway) wellKnown(rs *authz.ResourceServer, next http.Handler) http.Ha
 // routes answers from the live configuration, so reloads apply.
 type routes struct{ g *Gateway }
 
-func (r routes) Server(name string) bool {
-	_, ok := r.g.cfg.Load().Server(name)
-	return ok
+func (r routes) Route(name string) (string, bool, bool) {
+	s, ok := r.g.cfg.Load().Server(name)
+	if !ok {
+		return "", false, false
+	}
+	return s.URL, s.Transparent(), true
 }

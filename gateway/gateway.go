@@ -210,7 +210,9 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		if g.adminLis, err = listen(cfg.Listen.Admin); err != nil {
 			return fail(fmt.Errorf("listen.admin: %w", err))
 		}
-		g.adminSrv = &http.Server{Handler: adminGuard(g.adminMux(), cfg.Listen.AllowedHosts, tok), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tc}
+		// OAuth protected-resource metadata is public (clients fetch it before
+		// they hold a token), so it is served outside the admin guard.
+		g.adminSrv = &http.Server{Handler: g.wellKnown(az.RS, adminGuard(g.adminMux(), cfg.Listen.AllowedHosts, tok)), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tc}
 		if tc != nil {
 			g.goServe("admin", func() error { return g.adminSrv.ServeTLS(g.adminLis, "", "") })
 		} else {

@@ -191,6 +191,10 @@ func numericDate(c Claims, name string) (time.Time, bool, error) {
 	return time.Unix(sec, 0), true, nil
 }
 
+// CheckClaims applies the time, issuer and audience checks of opts to
+// claims that were verified earlier (a cache of verified tokens).
+func CheckClaims(c Claims, opts VerifyOptions) error { return checkClaims(c, opts) }
+
 func checkClaims(c Claims, opts VerifyOptions) error {
 	now := opts.Now
 	if now.IsZero() {

@@ -1,0 +1,290 @@
+package authz
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portcullis-mcp/portcullis/authz/jose"
+)
+
+// UpstreamTransparent keeps the upstream as the OAuth resource server: the
+// caller's token (issued by the upstream's authorization server for the
+// gateway's route URL) is forwarded, and the gateway rewrites the
+// upstream's challenges and metadata to its own URLs.
+const UpstreamTransparent = "transparent"
+
+// transparent fronts one upstream that stays the resource server. It
+// discovers the upstream's RFC 9728 metadata and, from it, the
+// authorization server and its JWKS, so the caller is still identified
+// (and audience-checked) before anything is forwarded.
+type transparent struct {
+	rs       *ResourceServer
+	server   string
+	upstream *url.URL
+
+	mu      sync.Mutex
+	prm     map[string]any // upstream metadata, as fetched
+	fetched time.Time
+	issuer  string
+	keys    *keyCache
+}
+
+const prmTTL = 5 * time.Minute
+
+func (rs *ResourceServer) transparentFor(server, upstream string) (*transparent, error) {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		return nil, fmt.Errorf("upstream URL: %w", err)
+	}
+	rs.tmu.Lock()
+	defer rs.tmu.Unlock()
+	key := server + "\x00" + upstream
+	if t := rs.transparents[key]; t != nil {
+		return t, nil
+	}
+	t := &transparent{rs: rs, server: server, upstream: u}
+	rs.transparents[key] = t
+	return t, nil
+}
+
+// upstreamMetadata returns the upstream's protected-resource metadata
+// (path-inserted form first, then the root form), cached for prmTTL.
+func (t *transparent) upstreamMetadata(ctx context.Context) (map[string]any, error) {
+	now := t.rs.cfg.Now()
+	t.mu.Lock()
+	if t.prm != nil && now.Sub(t.fetched) < prmTTL {
+		m := t.prm
+		t.mu.Unlock()
+		return m, nil
+	}
+	t.mu.Unlock()
+	base := *t.upstream
+	base.RawQuery, base.Fragment = "", ""
+	path := strings.TrimSuffix(base.Path, "/")
+	var candidates []string
+	if path != "" {
+		base.Path = WellKnownPRM + path
+		candidates = append(candidates, base.String())
+	}
+	base.Path = WellKnownPRM
+	candidates = append(candidates, base.String())
+	var lastErr error
+	for _, c := range candidates {
+		var m map[string]any
+		if err := getJSON(ctx, t.rs.cfg.HTTPClient, c, &m); err != nil {
+			lastErr = err
+			continue
+		}
+		if as, _ := m["authorization_servers"].([]any); len(as) == 0 {
+			lastErr = fmt.Errorf("%s names no authorization_servers", c)
+			continue
+		}
+		t.mu.Lock()
+		t.prm, t.fetched = m, now
+		t.mu.Unlock()
+		return m, nil
+	}
+	return nil, fmt.Errorf("upstream protected-resource metadata: %w", lastErr)
+}
+
+// Metadata is the upstream's metadata with resource set to the gateway's
+// route URL (RFC 9728 §3.3: it must equal the URL the client used).
+func (t *transparent) Metadata(ctx context.Context) (map[string]any, error) {
+	m, err := t.upstreamMetadata(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	out["resource"] = t.rs.ResourceURL(t.server)
+	return out, nil
+}
+
+// RewriteChallenge points an upstream WWW-Authenticate challenge's
+// resource_metadata at the gateway's metadata URL for this route.
+func (t *transparent) RewriteChallenge(h string) string {
+	const key = `resource_metadata="`
+	i := strings.Index(strings.ToLower(h), key)
+	if i < 0 {
+		sep := ", "
+		if !strings.Contains(strings.TrimSpace(h), " ") {
+			sep = " "
+		}
+		return h + sep + key + t.rs.MetadataURL(t.server) + `"`
+	}
+	j := strings.IndexByte(h[i+len(key):], '"')
+	if j < 0 {
+		return h[:i] + key + t.rs.MetadataURL(t.server) + `"`
+	}
+	return h[:i] + key + t.rs.MetadataURL(t.server) + h[i+len(key)+j:]
+}
+
+// authenticate identifies the caller of a transparent route. No token:
+// nil principal (the upstream challenges, rewritten). A token must be a
+// JWT from the upstream's authorization server whose audience is this
+// route (or the upstream's own resource).
+func (t *transparent) authenticate(ctx context.Context, r Request) (*Principal, error) {
+	raw := strings.TrimSpace(r.Authorization)
+	if raw == "" {
+		return nil, nil
+	}
+	scheme, tok, _ := strings.Cut(raw, " ")
+	tok = strings.TrimSpace(tok)
+	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return nil, &Error{Status: 401, Code: "invalid_request", Desc: "the Authorization header must be \"Bearer <token>\""}
+	}
+	if !looksLikeJWT(tok) {
+		return nil, &Error{Status: 401, Code: "invalid_token", Desc: "transparent routes identify callers by JWT access tokens; opaque tokens are not supported"}
+	}
+	keys, issuer, prm, err := t.verifier(ctx)
+	if err != nil {
+		return nil, &Error{Status: 401, Code: "invalid_token", Desc: "the token could not be validated: " + err.Error()}
+	}
+	auds := []string{t.rs.ResourceURL(t.server)}
+	if res, _ := prm["resource"].(string); res != "" {
+		auds = append(auds, res)
+	}
+	opts := jose.VerifyOptions{Issuer: issuer, Audience: auds, Algorithms: t.rs.algs, Leeway: t.rs.cfg.Leeway, Now: t.rs.cfg.Now()}
+	claims, err := jose.VerifyJWT(tok, keys.get(), opts)
+	if errors.Is(err, jose.ErrNoKey) {
+		if ks, ok := keys.refreshForUnknownKey(ctx); ok {
+			claims, err = jose.VerifyJWT(tok, ks, opts)
+		}
+	}
+	if err != nil {
+		return nil, &Error{Status: 401, Code: "invalid_token", Desc: describe(err, t.rs.ResourceURL(t.server))}
+	}
+	p, err := t.rs.principal(claims, tok)
+	if err != nil {
+		return nil, err
+	}
+	if p.JKT != "" {
+		return nil, &Error{Status: 401, Code: "invalid_token", Desc: "DPoP-bound tokens are not supported on transparent routes"}
+	}
+	return p, nil
+}
+
+// verifier discovers the upstream's authorization server and its keys.
+func (t *transparent) verifier(ctx context.Context) (*keyCache, string, map[string]any, error) {
+	prm, err := t.upstreamMetadata(ctx)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	t.mu.Lock()
+	kc, iss := t.keys, t.issuer
+	t.mu.Unlock()
+	if kc != nil {
+		return kc, iss, prm, nil
+	}
+	as, _ := prm["authorization_servers"].([]any)
+	iss, _ = as[0].(string)
+	asm, err := authServerMetadata(ctx, t.rs.cfg.HTTPClient, iss)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	jwks, _ := asm["jwks_uri"].(string)
+	if jwks == "" {
+		return nil, "", nil, fmt.Errorf("authorization server %s publishes no jwks_uri", iss)
+	}
+	cfg := t.rs.cfg
+	cfg.JWKSURL, cfg.JWKSFile = jwks, ""
+	kc, err = newKeyCache(t.rs.ctx, cfg)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	t.mu.Lock()
+	t.keys, t.issuer = kc, iss
+	t.mu.Unlock()
+	return kc, iss, prm, nil
+}
+
+// authServerMetadata fetches RFC 8414 metadata (path insertion), then
+// OpenID Connect discovery, and checks the issuer.
+func authServerMetadata(ctx context.Context, c *http.Client, issuer string) (map[string]any, error) {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return nil, fmt.Errorf("issuer %q: %w", issuer, err)
+	}
+	path := strings.TrimSuffix(u.Path, "/")
+	var urls []string
+	for _, wk := range []string{WellKnownAS, WellKnownOIDC} {
+		v := *u
+		v.Path = wk + path
+		urls = append(urls, v.String())
+	}
+	if path != "" {
+		v := *u
+		v.Path = path + WellKnownOIDC
+		urls = append(urls, v.String())
+	}
+	var lastErr error
+	for _, mu := range urls {
+		var m map[string]any
+		if err := getJSON(ctx, c, mu, &m); err != nil {
+			lastErr = err
+			continue
+		}
+		if m["issuer"] != issuer {
+			return nil, fmt.Errorf("authorization server metadata at %s names issuer %v, want %s", mu, m["issuer"], issuer)
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("authorization server metadata for %s: %w", issuer, lastErr)
+}
+
+func getJSON(ctx context.Context, c *http.Client, u string, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return redactURLError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %d", u, resp.StatusCode)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
+}
+
+// AuthenticateTransparent identifies the caller of a transparent route
+// whose upstream is upstreamURL (nil principal when no token was sent).
+func (rs *ResourceServer) AuthenticateTransparent(ctx context.Context, r Request, upstreamURL string) (*Principal, error) {
+	t, err := rs.transparentFor(r.Server, upstreamURL)
+	if err != nil {
+		return nil, err
+	}
+	return t.authenticate(ctx, r)
+}
+
+// RewriteUpstreamChallenge rewrites an upstream challenge of a transparent route.
+func (rs *ResourceServer) RewriteUpstreamChallenge(server, upstreamURL, challenge string) string {
+	t, err := rs.transparentFor(server, upstreamURL)
+	if err != nil {
+		return Challenge{ResourceMetadata: rs.MetadataURL(server)}.String()
+	}
+	return t.RewriteChallenge(challenge)
+}
+
+// TransparentMetadata is the metadata the gateway serves for a transparent route.
+func (rs *ResourceServer) TransparentMetadata(ctx context.Context, server, upstreamURL string) (map[string]any, error) {
+	t, err := rs.transparentFor(server, upstreamURL)
+	if err != nil {
+		return nil, err
+	}
+	return t.Metadata(ctx)
+}
