@@ -12,5 +12,16 @@
 // type) always gets the same surrogate within a vault while the entry lives;
 // a surrogate is never chosen if it already occurs in the text being
 // redacted, so Restore(Redact(x)) == x; the vault holds at most MaxEntries
-// entries (oldest evicted first) and entries expire after TTL.
+// entries (oldest evicted first, in O(1)) and entries expire after TTL.
+//
+// Vaults is the gateway's set of vaults, one per binding the caller builds
+// from the authenticated principal, the route and the session. In memory it
+// keeps at most MaxVaults vaults (least recently used evicted in O(1), idle
+// ones dropped after TTL). With a Store (redisvault) vaults are shared by
+// every replica: originals are sealed with AES-256-GCM (Sealer, key ids for
+// rotation) bound to the vault and surrogate, vault names are keyed digests
+// of the binding, new surrogates are claimed atomically, and a store that
+// cannot be reached fails closed (ErrUnavailable): nothing is redacted or
+// restored silently, so a caller refuses the message instead of forwarding
+// surrogates or clear values.
 package redact

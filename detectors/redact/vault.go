@@ -52,17 +52,26 @@ type Span struct {
 type entry struct {
 	surrogate, original, key string
 	expires                  time.Time
+	prev, next               *entry // insertion order, for O(1) eviction
 }
 
-// Vault maps surrogates to originals for one session.
+// anchorLen is one surrogate length under an anchor, with how many live
+// surrogates have it.
+type anchorLen struct{ n, count int }
+
+// Vault maps surrogates to originals for one session (one binding of
+// principal, route and session). A Vault from Vaults with a Store is
+// shared: it is loaded from the store on first use and every new
+// surrogate is claimed there atomically, so every replica restores it.
 type Vault struct {
-	opts     VaultOptions
-	mu       sync.Mutex
-	byKey    map[string]*entry   // mode|type|original -> entry
-	bySurr   map[string]*entry   // surrogate -> entry
-	anchors  map[string][]string // first 4 bytes of surrogate -> surrogates, longest first
-	order    []*entry            // insertion order, for eviction
-	counters map[string]int      // per type, for mask numbering and synthetic variety
+	opts       VaultOptions
+	mu         sync.Mutex
+	byKey      map[string]*entry      // mode|type|original -> entry
+	bySurr     map[string]*entry      // surrogate -> entry
+	anchors    map[string][]anchorLen // first 4 bytes of surrogate -> lengths, longest first
+	head, tail *entry                 // oldest, newest
+	counters   map[string]int         // per type, for mask numbering and synthetic variety
+	shared     *sharedVault           // nil: this process only
 }
 
 // NewVault returns an empty vault.
@@ -80,7 +89,7 @@ func NewVault(opts VaultOptions) *Vault {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Vault{opts: opts, byKey: map[string]*entry{}, bySurr: map[string]*entry{}, anchors: map[string][]string{}, counters: map[string]int{}}
+	return &Vault{opts: opts, byKey: map[string]*entry{}, bySurr: map[string]*entry{}, anchors: map[string][]anchorLen{}, counters: map[string]int{}}
 }
 
 // Len reports the number of live entries.
@@ -90,7 +99,7 @@ func (v *Vault) Len() int {
 	return len(v.bySurr)
 }
 
-const anchorLen = 4
+const anchorLen4 = 4
 
 // ErrEmpty is returned for an empty original.
 var ErrEmpty = errors.New("redact: empty original")
@@ -98,6 +107,8 @@ var ErrEmpty = errors.New("redact: empty original")
 // Surrogate returns the surrogate for original (of entity type typ) in mode,
 // creating and recording it if needed. avoid is text the new surrogate must
 // not already occur in (the text being redacted), which keeps restore exact.
+// A shared vault claims a new surrogate in its store; a store error is
+// returned (wrapping ErrUnavailable) and nothing is redacted.
 func (v *Vault) Surrogate(mode Mode, typ, original, avoid string) (string, error) {
 	if original == "" {
 		return "", ErrEmpty
@@ -108,6 +119,9 @@ func (v *Vault) Surrogate(mode Mode, typ, original, avoid string) (string, error
 	key := string(mode) + "|" + typ + "|" + original
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if err := v.loadLocked(); err != nil {
+		return "", err
+	}
 	now := v.opts.Now()
 	if e, ok := v.byKey[key]; ok && now.Before(e.expires) {
 		e.expires = now.Add(v.opts.TTL)
@@ -118,32 +132,56 @@ func (v *Vault) Surrogate(mode Mode, typ, original, avoid string) (string, error
 	for attempt := 0; attempt < 64; attempt++ {
 		v.counters[typ]++
 		s := v.make(mode, typ, original, v.counters[typ], attempt)
-		if len(s) < anchorLen {
+		if len(s) < anchorLen4 {
 			s = "[" + s + "]"
 		}
 		if _, taken := v.bySurr[s]; taken || strings.Contains(avoid, s) || s == original {
 			continue
 		}
-		e := &entry{surrogate: s, original: original, key: key, expires: now.Add(v.opts.TTL)}
-		v.insert(e)
+		if v.shared != nil {
+			got, taken, err := v.shared.claim(key, s)
+			if err != nil {
+				return "", err
+			}
+			if taken {
+				continue
+			}
+			s = got // another replica's surrogate for the same original wins
+		}
+		v.insert(&entry{surrogate: s, original: original, key: key, expires: now.Add(v.opts.TTL)})
 		return s, nil
 	}
 	return "", fmt.Errorf("redact: no free surrogate for %s", typ)
 }
 
 func (v *Vault) insert(e *entry) {
-	for len(v.bySurr) >= v.opts.MaxEntries && len(v.order) > 0 {
-		v.remove(v.order[0])
+	if old := v.bySurr[e.surrogate]; old != nil {
+		v.remove(old)
+	}
+	for len(v.bySurr) >= v.opts.MaxEntries && v.head != nil {
+		v.remove(v.head)
 	}
 	v.byKey[e.key] = e
 	v.bySurr[e.surrogate] = e
-	a := e.surrogate[:anchorLen]
-	list := append(v.anchors[a], e.surrogate)
-	slices.SortFunc(list, func(x, y string) int { return len(y) - len(x) })
-	v.anchors[a] = list
-	v.order = append(v.order, e)
+	a := e.surrogate[:anchorLen4]
+	lens := v.anchors[a]
+	i, found := slices.BinarySearchFunc(lens, len(e.surrogate), func(x anchorLen, n int) int { return n - x.n })
+	if found {
+		lens[i].count++
+	} else {
+		lens = slices.Insert(lens, i, anchorLen{n: len(e.surrogate), count: 1})
+	}
+	v.anchors[a] = lens
+	e.prev, e.next = v.tail, nil
+	if v.tail != nil {
+		v.tail.next = e
+	} else {
+		v.head = e
+	}
+	v.tail = e
 }
 
+// remove unlinks e in O(1) (plus the few distinct lengths of its anchor).
 func (v *Vault) remove(e *entry) {
 	if v.bySurr[e.surrogate] != e {
 		return
@@ -152,53 +190,83 @@ func (v *Vault) remove(e *entry) {
 	if v.byKey[e.key] == e {
 		delete(v.byKey, e.key)
 	}
-	a := e.surrogate[:anchorLen]
-	list := v.anchors[a]
-	if i := slices.Index(list, e.surrogate); i >= 0 {
-		list = slices.Delete(list, i, i+1)
+	a := e.surrogate[:anchorLen4]
+	lens := v.anchors[a]
+	if i, found := slices.BinarySearchFunc(lens, len(e.surrogate), func(x anchorLen, n int) int { return n - x.n }); found {
+		if lens[i].count--; lens[i].count == 0 {
+			lens = slices.Delete(lens, i, i+1)
+		}
 	}
-	if len(list) == 0 {
+	if len(lens) == 0 {
 		delete(v.anchors, a)
 	} else {
-		v.anchors[a] = list
+		v.anchors[a] = lens
 	}
-	if i := slices.Index(v.order, e); i >= 0 {
-		v.order = slices.Delete(v.order, i, i+1)
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		v.head = e.next
 	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		v.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
 }
 
 // Restore replaces every live surrogate in s by its original and reports how
-// many were replaced. Time is linear in len(s) (one map probe per byte).
+// many were replaced. Time is linear in len(s) times the number of distinct
+// surrogate lengths under a matching anchor (a few map probes per byte). A
+// shared vault must have been loaded (RestoreJSON, RestoreText or
+// Surrogate); Restore itself never touches the store.
 func (v *Vault) Restore(s string) (string, int) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if len(v.bySurr) == 0 || len(s) < anchorLen {
+	return v.restoreLocked(s)
+}
+
+// RestoreText is Restore for a shared vault: it loads the vault first and
+// returns the store's error instead of restoring nothing.
+func (v *Vault) RestoreText(s string) (string, int, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.loadLocked(); err != nil {
+		return "", 0, err
+	}
+	out, n := v.restoreLocked(s)
+	return out, n, nil
+}
+
+func (v *Vault) restoreLocked(s string) (string, int) {
+	if len(v.bySurr) == 0 || len(s) < anchorLen4 {
 		return s, 0
 	}
 	now := v.opts.Now()
 	var b strings.Builder
 	n, last := 0, 0
-	for i := 0; i+anchorLen <= len(s); {
-		list, ok := v.anchors[s[i:i+anchorLen]]
+	for i := 0; i+anchorLen4 <= len(s); {
+		lens, ok := v.anchors[s[i:i+anchorLen4]]
 		matched := false
 		if ok {
-			for _, sur := range list {
-				if strings.HasPrefix(s[i:], sur) {
-					e := v.bySurr[sur]
-					if !now.Before(e.expires) {
-						continue
-					}
-					if n == 0 {
-						b.Grow(len(s))
-					}
-					b.WriteString(s[last:i])
-					b.WriteString(e.original)
-					i += len(sur)
-					last = i
-					n++
-					matched = true
-					break
+			for _, l := range lens {
+				if i+l.n > len(s) {
+					continue
 				}
+				e := v.bySurr[s[i:i+l.n]]
+				if e == nil || !now.Before(e.expires) {
+					continue
+				}
+				if n == 0 {
+					b.Grow(len(s))
+				}
+				b.WriteString(s[last:i])
+				b.WriteString(e.original)
+				i += l.n
+				last = i
+				n++
+				matched = true
+				break
 			}
 		}
 		if !matched {
@@ -215,6 +283,12 @@ func (v *Vault) Restore(s string) (string, int) {
 // RestoreJSON restores surrogates inside every string leaf of a JSON document
 // (object keys untouched) and returns the rewritten, still valid document.
 func (v *Vault) RestoreJSON(raw []byte) ([]byte, int, error) {
+	v.mu.Lock()
+	err := v.loadLocked()
+	v.mu.Unlock()
+	if err != nil {
+		return nil, 0, err
+	}
 	res, err := jsonwalk.Walk(raw, jsonwalk.Limits{})
 	if err != nil {
 		return nil, 0, fmt.Errorf("redact: restore json: %w", err)

@@ -68,6 +68,19 @@ type Config struct {
 	// Salt keys the hashes of sensitive values. Replicas sharing a store
 	// must share it; empty means random per Engine.
 	Salt string `yaml:"salt"`
+	// OnStoreError is what the engine does when its store fails (Redis
+	// unreachable). It is a deployment setting taken from the gateway
+	// configuration (state.on_unavailable), never from the policy.
+	OnStoreError StoreErrorPolicy `yaml:"-"`
+}
+
+// StoreErrorPolicy opens state kinds that otherwise fail closed when the
+// store errors. The zero value fails closed: a call whose rate-limit
+// counters or tool pin cannot be read is blocked. Anomaly scores always
+// fail open (score 0, the reason says why).
+type StoreErrorPolicy struct {
+	RateLimitsOpen bool
+	PinsOpen       bool
 }
 
 // Anomaly holds the thresholds of the anomaly scores.

@@ -22,8 +22,11 @@
 // share one store (see the redisstore sub-package); the in-memory Store is
 // bounded by entry count and an approximate byte ceiling, evicting
 // approximately-least-recently-used entries, except pins (stored without TTL),
-// which are never evicted. The Engine never panics on bad input, never keeps
-// raw sensitive values, and fails open (score 0, reason says why) when the
-// store errors; pinning blocks fail closed only for tools already known to
-// have changed.
+// which are never evicted. Store traffic is batched (Batcher: one Redis
+// pipeline, about one round trip per call and per result). The Engine never
+// panics on bad input and never keeps raw sensitive values. When the store
+// errors, anomaly scores fail open (score 0, reason says why) while tool
+// pins and rate limits fail closed (the call is blocked with rule
+// "pinning:unavailable" or "rate:<name>") unless Config.OnStoreError, a
+// deployment setting, opens them.
 package behavior

@@ -202,15 +202,19 @@ func windowKey(agent string, w int64) string {
 
 var zeros [nFields]int64
 
-// loadBaseline returns the agent's baseline rolled forward to window w:
-// when the agent's last active window has ended, its counters are folded
-// into the EWMA (idle windows are not folded, so bursty agents are judged
-// against their active windows).
-func (e *Engine) loadBaseline(ctx context.Context, agent string, w int64) baseline {
+func baselineKey(agent string) string { return "a\x00" + agent + "\x00b" }
+
+// rollBaseline decodes the agent's baseline from get (the batched read of
+// baselineKey) and rolls it forward to window w: when the agent's last
+// active window has ended, its counters are folded into the EWMA (idle
+// windows are not folded, so bursty agents are judged against their active
+// windows). A baseline that could not be read is not overwritten.
+func (e *Engine) rollBaseline(ctx context.Context, agent string, w int64, get *Op) baseline {
 	var b baseline
-	key := "a\x00" + agent + "\x00b"
-	p, err := e.store.Get(ctx, key)
-	if e.fail(err) || !b.decode(p) {
+	if get.Err != nil {
+		return baseline{cur: w}
+	}
+	if !b.decode(get.Val) {
 		b = baseline{cur: w}
 		b.dirty = true
 	}
@@ -236,9 +240,19 @@ func (e *Engine) loadBaseline(ctx context.Context, agent string, w int64) baseli
 		b.dirty = true
 	}
 	if b.dirty {
-		e.fail(e.store.Put(ctx, key, b.encode(), e.cfg.BaselineTTL))
+		e.fail(e.store.Put(ctx, baselineKey(agent), b.encode(), e.cfg.BaselineTTL))
 	}
 	return b
+}
+
+// do runs a batch and counts its failed operations.
+func (e *Engine) do(ctx context.Context, ops []Op) {
+	if Do(ctx, e.store, ops) == nil {
+		return
+	}
+	for i := range ops {
+		e.fail(ops[i].Err)
+	}
 }
 
 // signal is one scored observation.
@@ -331,6 +345,14 @@ func (e *Engine) windowName() string {
 // resources, new tools and servers), checks pinning, rate limits and
 // toxic-flow sequences, and looks for sensitive values from earlier results
 // in the arguments.
+//
+// Store traffic is batched: every read and write that depends on no other
+// result goes in one batch (one Redis round trip); a second, small batch
+// runs only when the call touched a new resource or tool, calls an egress
+// tool after sensitive results, or runs in a session whose results carried
+// sensitive values. A failed pin read or rate-limit count blocks the call
+// unless Config.OnStoreError opens it; the scores fail open (0, with the
+// reason).
 func (e *Engine) OnCall(ctx context.Context, c Call) Verdict {
 	var vb verdictBuilder
 	now := e.now().UnixNano()
@@ -338,39 +360,113 @@ func (e *Engine) OnCall(ctx context.Context, c Call) Verdict {
 	w := now / win
 	frac := float64(now%win) / float64(win)
 
+	res, sensRes := extractResource(c.Args)
+	var cur [nFields]int64
+	d := [nFields]int64{fCalls: 1}
+	ops := make([]Op, 0, 8+2*len(e.cfg.RateLimits))
+	pinOp := -1
 	if e.cfg.Pinning.Mode == PinBlock {
-		if blocked, why := e.blocked(ctx, c.Server, c.Tool); blocked {
+		pinOp = len(ops)
+		ops = append(ops, Op{Kind: OpGet, Key: pinKey(c.Server, c.Tool)})
+	}
+	baseOp := len(ops)
+	ops = append(ops, Op{Kind: OpGet, Key: baselineKey(c.Agent)})
+	resOp := -1
+	if res != "" {
+		resOp = len(ops)
+		ops = append(ops, Op{Kind: OpSetAdd, Key: "a\x00" + c.Agent + "\x00r", Member: c.Server + "|" + res, Max: 1024, TTL: e.cfg.BaselineTTL})
+	}
+	toolOp := len(ops)
+	ops = append(ops, Op{Kind: OpSetAdd, Key: "a\x00" + c.Agent + "\x00t", Member: c.Server + "/" + c.Tool, Max: 4096, TTL: e.cfg.BaselineTTL})
+	winOp := len(ops)
+	ops = append(ops, Op{Kind: OpAdd, Key: windowKey(c.Agent, w), Deltas: d[:], Out: cur[:], TTL: 2 * e.cfg.Window})
+	ops, limits := e.queueLimits(ops, c, now)
+	catOp, lenOp := -1, -1
+	if c.Session != "" {
+		if len(e.seqs) > 0 {
+			catOp = len(ops)
+			ops = append(ops, Op{Kind: OpOrBits, Key: "s\x00" + c.Session + "\x00c", TTL: e.cfg.SessionTTL})
+		}
+		if len(c.Args) > 0 {
+			lenOp = len(ops)
+			ops = append(ops, Op{Kind: OpOrBits, Key: "s\x00" + c.Session + "\x00l", TTL: e.cfg.SessionTTL})
+		}
+	}
+	e.do(ctx, ops)
+
+	if pinOp >= 0 {
+		if ops[pinOp].Err != nil {
+			if !e.cfg.OnStoreError.PinsOpen {
+				vb.hard(ActionBlock, "pinning:unavailable", "tool pins unavailable (state store error; pins fail closed)")
+			}
+		} else if blocked, why := pinBlocked(ops[pinOp].Val); blocked {
 			vb.hard(ActionBlock, "pinning:changed-tool", why)
 		}
 	}
-
-	b := e.loadBaseline(ctx, c.Agent, w)
+	b := e.rollBaseline(ctx, c.Agent, w, &ops[baseOp])
 	warm := b.n >= int64(e.cfg.Warmup)
+	newRes := resOp >= 0 && ops[resOp].Err == nil && ops[resOp].Bool
+	newTool := ops[toolOp].Err == nil && ops[toolOp].Bool
+	winErr := ops[winOp].Err
 
-	res, sensRes := extractResource(c.Args)
-	var newRes, newTool bool
-	var err error
-	if res != "" {
-		newRes, err = e.store.SetAdd(ctx, "a\x00"+c.Agent+"\x00r", c.Server+"|"+res, 1024, e.cfg.BaselineTTL)
-		if e.fail(err) {
-			newRes = false
+	// Second batch, only when needed.
+	var more [3]Op
+	n := 0
+	var corr [nFields]int64
+	corrOp := -1
+	if winErr == nil && (newRes || newTool) {
+		var dn [nFields]int64
+		if newRes {
+			dn[fNewRes] = 1
+		}
+		if newTool {
+			dn[fNewTools] = 1
+		}
+		corrOp = n
+		more[n] = Op{Kind: OpAdd, Key: windowKey(c.Agent, w), Deltas: dn[:], Out: corr[:], TTL: 2 * e.cfg.Window}
+		n++
+	}
+	var cats uint64
+	if catOp >= 0 && ops[catOp].Err == nil {
+		cats = ops[catOp].Bits
+	}
+	var tot [nSession]int64
+	totOp := -1
+	if cats != 0 && e.sequenceCandidate(cats, c) {
+		totOp = n
+		more[n] = Op{Kind: OpAdd, Key: "s\x00" + c.Session + "\x00n", Deltas: zeros[:nSession], Out: tot[:], TTL: e.cfg.SessionTTL}
+		n++
+	}
+	hasOp := -1
+	if lenOp >= 0 && ops[lenOp].Err == nil && ops[lenOp].Bits != 0 {
+		if hashes := e.candidateHashes(c.Args, ops[lenOp].Bits); len(hashes) > 0 {
+			hasOp = n
+			more[n] = Op{Kind: OpSetHasAny, Key: "s\x00" + c.Session + "\x00v", Members: hashes}
+			n++
 		}
 	}
-	newTool, err = e.store.SetAdd(ctx, "a\x00"+c.Agent+"\x00t", c.Server+"/"+c.Tool, 4096, e.cfg.BaselineTTL)
-	if e.fail(err) {
-		newTool = false
-	}
-	d := [nFields]int64{fCalls: 1}
-	if newRes {
-		d[fNewRes] = 1
-	}
-	if newTool {
-		d[fNewTools] = 1
-	}
-	var cur [nFields]int64
-	if e.fail(e.store.Add(ctx, windowKey(c.Agent, w), d[:], cur[:], 2*e.cfg.Window)) {
-		vb.v.Reason = "behaviour store unavailable"
+	e.do(ctx, more[:n])
+
+	if winErr != nil {
+		e.checkLimits(&vb, ops, limits)
+		if vb.v.Reason == "" {
+			vb.v.Reason = "behaviour store unavailable"
+		} else {
+			vb.v.Reason += "; behaviour store unavailable"
+		}
 		return vb.done()
+	}
+	if corrOp >= 0 {
+		if more[corrOp].Err == nil {
+			cur = corr
+		} else {
+			if newRes {
+				cur[fNewRes]++
+			}
+			if newTool {
+				cur[fNewTools]++
+			}
+		}
 	}
 
 	if warm {
@@ -411,14 +507,40 @@ func (e *Engine) OnCall(ctx context.Context, c Call) Verdict {
 		}
 	}
 
-	e.checkLimits(ctx, &vb, c, now)
-	if c.Session != "" {
-		e.checkSequences(ctx, &vb, c)
+	e.checkLimits(&vb, ops, limits)
+	if totOp >= 0 {
+		if more[totOp].Err != nil {
+			clear(tot[:])
+		}
+		e.checkSequences(&vb, c, cats, tot)
+	}
+	if hasOp >= 0 && more[hasOp].Err == nil && more[hasOp].Bool {
+		vb.add(e.cfg.Verbatim.Score, "a sensitive value from an earlier result appears verbatim in the arguments of "+c.Server+"/"+c.Tool)
+		vb.hard(*e.cfg.Verbatim.Action, "sequence:verbatim", "")
 	}
 	return vb.done()
 }
 
-func (e *Engine) checkLimits(ctx context.Context, vb *verdictBuilder, c Call, now int64) {
+// limitRef ties a rate limit to its two batched counters (this window +1,
+// the previous window read) at ops[op] and ops[op+1].
+type limitRef struct {
+	rule int
+	id   string
+	op   int
+	now  int64
+	cur  [1]int64
+	prev [1]int64
+}
+
+var one = [1]int64{1}
+
+// queueLimits appends the counters of every rate limit that applies to c.
+func (e *Engine) queueLimits(ops []Op, c Call, now int64) ([]Op, []limitRef) {
+	if len(e.cfg.RateLimits) == 0 {
+		return ops, nil
+	}
+	// Fixed capacity: ops point into refs, which must never move.
+	refs := make([]limitRef, 0, len(e.cfg.RateLimits))
 	var buf [24]byte
 	for i := range e.cfg.RateLimits {
 		r := &e.cfg.RateLimits[i]
@@ -442,68 +564,66 @@ func (e *Engine) checkLimits(ctx context.Context, vb *verdictBuilder, c Call, no
 		default:
 			continue
 		}
-		win := int64(r.Window)
-		w := now / win
-		frac := float64(now%win) / float64(win)
+		w := now / int64(r.Window)
 		prefix := "r\x00" + strconv.Itoa(i) + "\x00" + id + "\x00"
-		var cur, prev [1]int64
-		one := [1]int64{1}
-		if e.fail(e.store.Add(ctx, prefix+string(strconv.AppendInt(buf[:0], w, 10)), one[:], cur[:], 2*r.Window)) {
+		refs = append(refs, limitRef{rule: i, id: id, op: len(ops), now: now})
+		ref := &refs[len(refs)-1]
+		// Two statements: both keys format into buf.
+		curKey := prefix + string(strconv.AppendInt(buf[:0], w, 10))
+		prevKey := prefix + string(strconv.AppendInt(buf[:0], w-1, 10))
+		ops = append(ops,
+			Op{Kind: OpAdd, Key: curKey, Deltas: one[:], Out: ref.cur[:], TTL: 2 * r.Window},
+			Op{Kind: OpAdd, Key: prevKey, Deltas: zeros[:1], Out: ref.prev[:], TTL: 2 * r.Window})
+	}
+	return ops, refs
+}
+
+// checkLimits judges the counted rate limits. A limit whose counters could
+// not be read blocks the call (rate limits fail closed) unless
+// Config.OnStoreError opens them.
+func (e *Engine) checkLimits(vb *verdictBuilder, ops []Op, refs []limitRef) {
+	for k := range refs {
+		ref := &refs[k]
+		r := &e.cfg.RateLimits[ref.rule]
+		if ops[ref.op].Err != nil || ops[ref.op+1].Err != nil {
+			if !e.cfg.OnStoreError.RateLimitsOpen {
+				vb.hard(ActionBlock, "rate:"+r.Name, fmt.Sprintf("rate limit %s: counters unavailable (state store error; rate limits fail closed)", r.Name))
+			}
 			continue
 		}
-		if e.fail(e.store.Add(ctx, prefix+string(strconv.AppendInt(buf[:0], w-1, 10)), zeros[:1], prev[:], 2*r.Window)) {
-			continue
-		}
-		est := float64(cur[0]) + float64(prev[0])*(1-frac)
+		win := int64(r.Window)
+		frac := float64(ref.now%win) / float64(win)
+		est := float64(ref.cur[0]) + float64(ref.prev[0])*(1-frac)
 		if est > float64(r.Limit) {
-			vb.hard(r.Action, "rate:"+r.Name, fmt.Sprintf("rate limit %s: %.0f calls per %s for %s %s exceeds %d", r.Name, est, r.Window, r.Scope, id, r.Limit))
+			vb.hard(r.Action, "rate:"+r.Name, fmt.Sprintf("rate limit %s: %.0f calls per %s for %s %s exceeds %d", r.Name, est, r.Window, r.Scope, ref.id, r.Limit))
 		}
 	}
 }
 
-func (e *Engine) checkSequences(ctx context.Context, vb *verdictBuilder, c Call) {
-	if len(e.seqs) > 0 {
-		cats, err := e.store.OrBits(ctx, "s\x00"+c.Session+"\x00c", 0, e.cfg.SessionTTL)
-		if !e.fail(err) && cats != 0 {
-			var tot [nSession]int64
-			loaded := false
-			for _, s := range e.seqs {
-				if cats&s.mask == 0 || !matchAny(s.then, c.Server, c.Tool) {
-					continue
-				}
-				if !loaded {
-					loaded = true
-					if e.fail(e.store.Add(ctx, "s\x00"+c.Session+"\x00n", zeros[:nSession], tot[:], e.cfg.SessionTTL)) {
-						clear(tot[:])
-					}
-				}
-				if tot[sRecords] < s.minRecords && tot[sBytes] < s.minBytes {
-					continue
-				}
-				why := fmt.Sprintf("toxic flow %s: %s/%s after this session received %s data (%d records, %d bytes in %d results)",
-					s.name, c.Server, c.Tool, e.catNames(cats&s.mask), tot[sRecords], tot[sBytes], tot[sResults])
-				vb.add(90, why)
-				vb.hard(s.action, "sequence:"+s.name, "")
-			}
+// sequenceCandidate reports whether some sequence rule could fire for c
+// given the session's sensitive categories.
+func (e *Engine) sequenceCandidate(cats uint64, c Call) bool {
+	for _, s := range e.seqs {
+		if cats&s.mask != 0 && matchAny(s.then, c.Server, c.Tool) {
+			return true
 		}
 	}
-	if len(c.Args) == 0 {
-		return
+	return false
+}
+
+func (e *Engine) checkSequences(vb *verdictBuilder, c Call, cats uint64, tot [nSession]int64) {
+	for _, s := range e.seqs {
+		if cats&s.mask == 0 || !matchAny(s.then, c.Server, c.Tool) {
+			continue
+		}
+		if tot[sRecords] < s.minRecords && tot[sBytes] < s.minBytes {
+			continue
+		}
+		why := fmt.Sprintf("toxic flow %s: %s/%s after this session received %s data (%d records, %d bytes in %d results)",
+			s.name, c.Server, c.Tool, e.catNames(cats&s.mask), tot[sRecords], tot[sBytes], tot[sResults])
+		vb.add(90, why)
+		vb.hard(s.action, "sequence:"+s.name, "")
 	}
-	lens, err := e.store.OrBits(ctx, "s\x00"+c.Session+"\x00l", 0, e.cfg.SessionTTL)
-	if e.fail(err) || lens == 0 {
-		return
-	}
-	hashes := e.candidateHashes(c.Args, lens)
-	if len(hashes) == 0 {
-		return
-	}
-	hit, err := e.store.SetHasAny(ctx, "s\x00"+c.Session+"\x00v", hashes)
-	if e.fail(err) || !hit {
-		return
-	}
-	vb.add(e.cfg.Verbatim.Score, "a sensitive value from an earlier result appears verbatim in the arguments of "+c.Server+"/"+c.Tool)
-	vb.hard(*e.cfg.Verbatim.Action, "sequence:verbatim", "")
 }
 
 func matchAny(globs []string, server, tool string) bool {
@@ -527,7 +647,7 @@ func (e *Engine) catNames(bits uint64) string {
 
 // OnResult records a result: bytes, records and errors into the agent's
 // window, sensitive categories and salted hashes of sensitive values into
-// the session.
+// the session. Everything goes in one batch (one Redis round trip).
 func (e *Engine) OnResult(ctx context.Context, r Result) {
 	now := e.now().UnixNano()
 	w := now / int64(e.cfg.Window)
@@ -536,39 +656,37 @@ func (e *Engine) OnResult(ctx context.Context, r Result) {
 		d[fErrors] = 1
 	}
 	var out [nFields]int64
-	e.fail(e.store.Add(ctx, windowKey(r.Agent, w), d[:], out[:], 2*e.cfg.Window))
-	if r.Session == "" {
-		return
-	}
-	st := [nSession]int64{sBytes: d[fBytes], sRecords: d[fRecords], sResults: 1, sErrors: d[fErrors]}
-	var sout [nSession]int64
-	e.fail(e.store.Add(ctx, "s\x00"+r.Session+"\x00n", st[:], sout[:], e.cfg.SessionTTL))
-	var bits uint64
-	for _, c := range r.Sensitive {
-		bits |= e.catBit[c]
-	}
-	if bits != 0 {
-		_, err := e.store.OrBits(ctx, "s\x00"+r.Session+"\x00c", bits, e.cfg.SessionTTL)
-		e.fail(err)
-	}
-	var lens uint64
-	var nb [maxValueLen]byte
-	for i, v := range r.Values {
-		if i == 256 {
-			break
+	ops := make([]Op, 1, 4+min(len(r.Values), 256))
+	ops[0] = Op{Kind: OpAdd, Key: windowKey(r.Agent, w), Deltas: d[:], Out: out[:], TTL: 2 * e.cfg.Window}
+	if r.Session != "" {
+		st := [nSession]int64{sBytes: d[fBytes], sRecords: d[fRecords], sResults: 1, sErrors: d[fErrors]}
+		var sout [nSession]int64
+		ops = append(ops, Op{Kind: OpAdd, Key: "s\x00" + r.Session + "\x00n", Deltas: st[:], Out: sout[:], TTL: e.cfg.SessionTTL})
+		var bits uint64
+		for _, c := range r.Sensitive {
+			bits |= e.catBit[c]
 		}
-		n := normalize(nb[:0], v)
-		if len(n) < minValueLen {
-			continue
+		if bits != 0 {
+			ops = append(ops, Op{Kind: OpOrBits, Key: "s\x00" + r.Session + "\x00c", Bits: bits, TTL: e.cfg.SessionTTL})
 		}
-		lens |= lenBit(len(n))
-		_, err := e.store.SetAdd(ctx, "s\x00"+r.Session+"\x00v", e.hash(n), 4096, e.cfg.SessionTTL)
-		e.fail(err)
+		var lens uint64
+		var nb [maxValueLen]byte
+		for i, v := range r.Values {
+			if i == 256 {
+				break
+			}
+			n := normalize(nb[:0], v)
+			if len(n) < minValueLen {
+				continue
+			}
+			lens |= lenBit(len(n))
+			ops = append(ops, Op{Kind: OpSetAdd, Key: "s\x00" + r.Session + "\x00v", Member: e.hash(n), Max: 4096, TTL: e.cfg.SessionTTL})
+		}
+		if lens != 0 {
+			ops = append(ops, Op{Kind: OpOrBits, Key: "s\x00" + r.Session + "\x00l", Bits: lens, TTL: e.cfg.SessionTTL})
+		}
 	}
-	if lens != 0 {
-		_, err := e.store.OrBits(ctx, "s\x00"+r.Session+"\x00l", lens, e.cfg.SessionTTL)
-		e.fail(err)
-	}
+	e.do(ctx, ops)
 }
 
 const (

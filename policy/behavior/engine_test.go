@@ -374,18 +374,37 @@ func (failingStore) SetHasAny(context.Context, string, []string) (bool, error) {
 func (failingStore) Get(context.Context, string) ([]byte, error)               { return nil, errDown }
 func (failingStore) Put(context.Context, string, []byte, time.Duration) error  { return errDown }
 
-func TestStoreFailureFailsOpen(t *testing.T) {
-	e := New(Config{EgressTools: []string{"*"}}, failingStore{}, nil)
-	ctx := context.Background()
-	e.OnResult(ctx, Result{Agent: "a", Session: "s", Sensitive: []string{"pii"}, Values: [][]byte{[]byte("secretvalue")}})
-	v := e.OnCall(ctx, Call{Agent: "a", Session: "s", Server: "x", Tool: "y", Args: []byte(`{"a":"secretvalue"}`)})
-	require.Zero(t, v.Score)
-	require.Empty(t, v.Action)
-	require.Contains(t, v.Reason, "store unavailable")
-	require.Positive(t, e.StoreErrors())
-	rep := e.PinTools(ctx, "x", []ToolDef{{Name: "y", Raw: []byte(toolV1)}})
-	require.Empty(t, rep.New)
-	require.Error(t, e.Approve("x", "y"))
+// TestStoreFailure: scores fail open (0, reason says why); pins and rate
+// limits fail closed unless the deployment opens them.
+func TestStoreFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		cfg          Config
+		action, rule string
+	}{
+		{"pins fail closed", Config{EgressTools: []string{"*"}}, ActionBlock, "pinning:unavailable"},
+		{"rate limits fail closed", Config{Pinning: Pinning{Mode: PinWarn}, RateLimits: []RateLimit{{Name: "r", Scope: ScopeAgent, Limit: 100, Action: ActionRequireApproval}}}, ActionBlock, "rate:r"},
+		{"both opened", Config{EgressTools: []string{"*"}, RateLimits: []RateLimit{{Name: "r", Scope: ScopeAgent, Limit: 100}},
+			OnStoreError: StoreErrorPolicy{RateLimitsOpen: true, PinsOpen: true}}, "", ""},
+		{"no pins, no limits", Config{Pinning: Pinning{Mode: PinOff}}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := New(tc.cfg, failingStore{}, nil)
+			ctx := context.Background()
+			e.OnResult(ctx, Result{Agent: "a", Session: "s", Sensitive: []string{"pii"}, Values: [][]byte{[]byte("secretvalue")}})
+			v := e.OnCall(ctx, Call{Agent: "a", Session: "s", Server: "x", Tool: "y", Args: []byte(`{"a":"secretvalue"}`)})
+			require.Zero(t, v.Score)
+			require.Equal(t, tc.action, v.Action, v.Reason)
+			require.Equal(t, tc.rule, v.Rule)
+			require.Contains(t, v.Reason, "store unavailable")
+			require.Positive(t, e.StoreErrors())
+			blocked, _ := e.Blocked("x", "y")
+			require.Equal(t, tc.rule == "pinning:unavailable", blocked)
+			rep := e.PinTools(ctx, "x", []ToolDef{{Name: "y", Raw: []byte(toolV1)}})
+			require.Empty(t, rep.New)
+			require.Error(t, e.Approve("x", "y"))
+		})
+	}
 }
 
 func TestConcurrentUse(t *testing.T) {

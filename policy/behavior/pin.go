@@ -238,7 +238,18 @@ func (e *Engine) Blocked(server, tool string) (bool, string) {
 
 func (e *Engine) blocked(ctx context.Context, server, tool string) (bool, string) {
 	p, err := e.store.Get(ctx, pinKey(server, tool))
-	if e.fail(err) || len(p) == 0 || p[0] != 'B' {
+	if e.fail(err) {
+		if e.cfg.OnStoreError.PinsOpen {
+			return false, ""
+		}
+		return true, "tool pins unavailable (state store error; pins fail closed)"
+	}
+	return pinBlocked(p)
+}
+
+// pinBlocked reads a stored pin blob: blocked when a change awaits approval.
+func pinBlocked(p []byte) (bool, string) {
+	if len(p) == 0 || p[0] != 'B' {
 		return false, ""
 	}
 	var r pinRecord

@@ -86,11 +86,19 @@ func TestRedisStoreErrorsWrapped(t *testing.T) {
 	require.ErrorContains(t, err, `redis add "k"`)
 	_, err = s.Get(ctx, "k")
 	require.ErrorContains(t, err, `redis get "k"`)
-	// The engine fails open on a dead store.
+	// Scores fail open on a dead store; pins fail closed.
 	e := behavior.New(behavior.Config{}, s, nil)
 	v := e.OnCall(ctx, behavior.Call{Agent: "a", Server: "s", Tool: "t"})
-	require.Empty(t, v.Action)
+	require.Zero(t, v.Score)
+	require.Equal(t, behavior.ActionBlock, v.Action)
+	require.Equal(t, "pinning:unavailable", v.Rule)
 	require.Positive(t, e.StoreErrors())
+	// Batches report every op's error.
+	ops := []behavior.Op{{Kind: behavior.OpGet, Key: "a"}, {Kind: behavior.OpSetAdd, Key: "b", Member: "m"}}
+	require.ErrorContains(t, behavior.Do(ctx, s, ops), "redis")
+	for _, op := range ops {
+		require.Error(t, op.Err)
+	}
 }
 
 func TestRedisTTLPersist(t *testing.T) {

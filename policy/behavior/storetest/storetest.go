@@ -100,6 +100,42 @@ func Run(t *testing.T, newStore func(t *testing.T) behavior.Store, checkExpiry b
 		require.NoError(t, err)
 		require.Equal(t, []byte("B"), v)
 	})
+	t.Run("Batch", func(t *testing.T) {
+		s := newStore(t)
+		out := make([]int64, 2)
+		ops := []behavior.Op{
+			{Kind: behavior.OpAdd, Key: "v", Deltas: []int64{2, 3}, Out: out, TTL: time.Minute},
+			{Kind: behavior.OpOrBits, Key: "b", Bits: 1 << 5, TTL: time.Minute},
+			{Kind: behavior.OpSetAdd, Key: "s", Member: "m", Max: 10, TTL: time.Minute},
+			{Kind: behavior.OpSetHasAny, Key: "s2", Members: []string{"x"}},
+			{Kind: behavior.OpSetHasAny, Key: "s", Members: nil},
+			{Kind: behavior.OpPut, Key: "p", Val: []byte("blob"), TTL: time.Minute},
+			{Kind: behavior.OpGet, Key: "missing"},
+		}
+		require.NoError(t, behavior.Do(ctx, s, ops))
+		require.Equal(t, []int64{2, 3}, out)
+		require.Equal(t, uint64(1<<5), ops[1].Bits)
+		require.True(t, ops[2].Bool)
+		require.False(t, ops[3].Bool)
+		require.False(t, ops[4].Bool)
+		require.Nil(t, ops[6].Val)
+		// A second batch sees the first one's writes.
+		ops = []behavior.Op{
+			{Kind: behavior.OpAdd, Key: "v", Deltas: []int64{0, 0}, Out: out, TTL: time.Minute},
+			{Kind: behavior.OpOrBits, Key: "b", TTL: time.Minute},
+			{Kind: behavior.OpSetAdd, Key: "s", Member: "m", Max: 10, TTL: time.Minute},
+			{Kind: behavior.OpSetHasAny, Key: "s", Members: []string{"y", "m"}},
+			{Kind: behavior.OpGet, Key: "p"},
+		}
+		require.NoError(t, behavior.Do(ctx, s, ops))
+		require.Equal(t, []int64{2, 3}, out)
+		require.Equal(t, uint64(1<<5), ops[1].Bits)
+		require.False(t, ops[2].Bool, "already a member")
+		require.True(t, ops[3].Bool)
+		require.Equal(t, []byte("blob"), ops[4].Val)
+		bad := []behavior.Op{{Kind: 99, Key: "k"}}
+		require.ErrorIs(t, behavior.Do(ctx, s, bad), behavior.ErrBadOp)
+	})
 	t.Run("Concurrent", func(t *testing.T) {
 		s := newStore(t)
 		var wg sync.WaitGroup
