@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis-mcp/portcullis/approval"
 	"github.com/portcullis-mcp/portcullis/audit"
 )
 
@@ -27,6 +28,8 @@ type Config struct {
 	// Behavior is the behaviour engine's state store.
 	Behavior BehaviorStore `yaml:"behavior"`
 	Audit    audit.Config  `yaml:"audit"`
+	// Approvals is human approval of require_approval calls (package approval).
+	Approvals approval.Config `yaml:"approvals"`
 }
 
 // Listen holds the listener addresses. An empty address disables that listener
@@ -143,6 +146,7 @@ func (c *Config) ApplyDefaults() {
 	c.Detectors.applyDefaults()
 	c.Policy.applyDefaults()
 	c.Audit.ApplyDefaults()
+	c.Approvals.ApplyDefaults()
 }
 
 var serverNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -218,6 +222,12 @@ func (c *Config) Validate() error {
 	c.validateSecurity(add)
 	if err := c.Audit.Validate(); err != nil {
 		errs = append(errs, prefixErrors("audit", err)...)
+	}
+	if err := c.Approvals.Validate(); err != nil {
+		errs = append(errs, prefixErrors("approvals", err)...)
+	}
+	if c.Approvals.Hold > 0 && c.Approvals.Hold >= c.Limits.MessageTimeout {
+		add("approvals.hold", "must be shorter than limits.message_timeout (%s), got %s", c.Limits.MessageTimeout, c.Approvals.Hold)
 	}
 	return errors.Join(errs...)
 }

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/portcullis-mcp/portcullis/approval"
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/config"
@@ -55,6 +56,9 @@ type Gateway struct {
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+
+	// approvals decides require_approval calls (gateway/approval.go).
+	approvals *approval.Service
 }
 
 // Options tune Start.
@@ -384,6 +388,7 @@ func (g *Gateway) adminMux() *http.ServeMux {
 		}
 		_, _ = fmt.Fprintf(w, "policy %s active\n", g.PolicyVersion())
 	})
+	g.mountApprovals(mux)
 	return mux
 }
 

@@ -77,7 +77,7 @@ func TestChannels(t *testing.T) {
 			tc.check(t, r)
 
 			bad, _ := receiver(t, 500)
-			err := tc.make(bad.URL + "/hook/secret-path").Notify(context.Background(), notice)
+			err := tc.make(bad.URL+"/hook/secret-path").Notify(context.Background(), notice)
 			require.ErrorContains(t, err, "500")
 			require.NotContains(t, err.Error(), "secret-path", "webhook URLs stay out of errors")
 		})

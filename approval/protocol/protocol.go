@@ -1,4 +1,11 @@
-package approval
+// Package protocol turns approval decisions into MCP: it builds the
+// approval.Binding of a tools/call (including the 2026-07-28 requestState,
+// elicitation capabilities and form answer) and the reply per revision
+// (JSON-RPC error with the approval id and console URL, -32042 URL
+// elicitation, or an InputRequiredResult). It is separate from package
+// approval because it depends on policy, which config (and so approval's
+// configuration) must not.
+package protocol
 
 import (
 	"strconv"
@@ -8,6 +15,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/portcullis-mcp/portcullis/approval"
 	"github.com/portcullis-mcp/portcullis/mcp"
 	"github.com/portcullis-mcp/portcullis/policy"
 )
@@ -25,21 +33,21 @@ const (
 
 // NewBinding builds the binding for a tools/call the policy decided needs
 // approval. rev is the client's MCP-Protocol-Version header ("" if absent).
-func NewBinding(agent policy.Identity, server string, m *mcp.Message, rev string, d policy.Decision) Binding {
+func NewBinding(agent policy.Identity, server string, m *mcp.Message, rev string, d policy.Decision) approval.Binding {
 	p := m.Params
-	b := Binding{Principal: agent.ID, Groups: agent.Groups, Server: server, Method: m.Method,
+	b := approval.Binding{Principal: agent.ID, Groups: agent.Groups, Server: server, Method: m.Method,
 		Tool: p.Get("name").Str, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Score: d.Score, Revision: rev}
 	if a := p.Get("arguments"); a.Exists() {
 		b.Arguments = []byte(a.Raw)
 	}
 	for _, f := range d.Factors {
-		b.Factors = append(b.Factors, Factor{Name: f.Name, Score: f.Value, Weight: f.Weight, Reason: f.Reason})
+		b.Factors = append(b.Factors, approval.Factor{Name: f.Name, Score: f.Value, Weight: f.Weight, Reason: f.Reason})
 	}
 	if v := p.Get(`_meta.io\.modelcontextprotocol/protocolVersion`).Str; v != "" {
 		b.Revision = v
 	}
 	if mcp.Revision(b.Revision).Stateless() {
-		if st := p.Get("requestState").Str; IsState(st) {
+		if st := p.Get("requestState").Str; approval.IsState(st) {
 			b.RequestState = st
 		}
 		el := p.Get(`_meta.io\.modelcontextprotocol/clientCapabilities.elicitation`)
@@ -74,7 +82,7 @@ func StripRetry(raw []byte) []byte {
 // error carrying the approval id and console URL (every revision), an
 // InputRequiredResult with a sealed requestState (2026-07-28 clients that
 // can elicit), or -32042 URL elicitation (clients that declared URL mode).
-func Reply(id mcp.ID, b Binding, d policy.Decision, res Result, err error) []byte {
+func Reply(id mcp.ID, b approval.Binding, d policy.Decision, res approval.Result, err error) []byte {
 	tool := strconv.Quote(mcp.Truncate(b.Tool, 128))
 	data := &mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: b.Server,
 		Tool: mcp.Truncate(b.Tool, 128), Score: d.Score, Extra: map[string]string{}}
@@ -92,11 +100,11 @@ func Reply(id mcp.ID, b Binding, d policy.Decision, res Result, err error) []byt
 	}
 	data.Reason = res.Reason
 	switch res.Status {
-	case StatusRejected:
+	case approval.StatusRejected:
 		return mcp.ErrorResponse(id, mcp.CodePolicyDenied, "tool call "+tool+" was rejected: "+res.Reason+"; it was not executed", data)
-	case StatusExpired:
+	case approval.StatusExpired:
 		return mcp.ErrorResponse(id, mcp.CodePolicyDenied, "tool call "+tool+" was not approved in time: "+res.Reason+"; it was not executed", data)
-	case StatusInvalid:
+	case approval.StatusInvalid:
 		return mcp.ErrorResponse(id, mcp.CodePolicyDenied, "tool call "+tool+" refused: "+res.Reason, data)
 	}
 	where := "an approver must approve it"
@@ -126,7 +134,7 @@ func Reply(id mcp.ID, b Binding, d policy.Decision, res Result, err error) []byt
 }
 
 // inputRequired builds a 2026-07-28 InputRequiredResult.
-func inputRequired(id mcp.ID, b Binding, res Result, msg string) []byte {
+func inputRequired(id mcp.ID, b approval.Binding, res approval.Result, msg string) []byte {
 	out := []byte(`{"jsonrpc":"2.0","id":`)
 	out = append(out, id...)
 	out = append(out, `,"result":{"resultType":"input_required","inputRequests":{"`+InputKey+`":{"method":"elicitation/create","params":`...)
@@ -155,7 +163,7 @@ func inputRequired(id mcp.ID, b Binding, res Result, msg string) []byte {
 }
 
 // urlElicitationRequired builds MCP 2025-11-25's -32042 error.
-func urlElicitationRequired(id mcp.ID, res Result, msg string) []byte {
+func urlElicitationRequired(id mcp.ID, res approval.Result, msg string) []byte {
 	out := []byte(`{"jsonrpc":"2.0","id":`)
 	out = append(out, id...)
 	out = append(out, `,"error":{"code":-32042,"message":`...)
