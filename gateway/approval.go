@@ -58,6 +58,7 @@ func (g *Gateway) approvalEngine(cfg *config.Config, e *extproc.Engines) error {
 		return err
 	}
 	opts = append(opts, approval.WithNotifiers(ns...))
+	opts = append(opts, g.approvalOpts...)
 	svc, err := approval.New(ac, store, opts...)
 	if err != nil {
 		return err

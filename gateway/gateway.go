@@ -58,7 +58,8 @@ type Gateway struct {
 	closeOnce sync.Once
 
 	// approvals decides require_approval calls (gateway/approval.go).
-	approvals *approval.Service
+	approvals    *approval.Service
+	approvalOpts []approval.Option
 }
 
 // Options tune Start.
@@ -67,11 +68,13 @@ type Options struct {
 	// Telemetry replaces the default metrics/tracing hub (tests use it to
 	// capture spans).
 	Telemetry *telemetry.Telemetry
+	// Approval adds options to the approval service (tests inject a clock).
+	Approval []approval.Option
 }
 
 // Start binds every configured listener and serves until Close.
 func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, error) {
-	g := &Gateway{logger: opt.Logger}
+	g := &Gateway{logger: opt.Logger, approvalOpts: opt.Approval}
 	if g.logger == nil {
 		g.logger = slog.Default()
 	}
