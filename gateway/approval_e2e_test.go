@@ -14,8 +14,10 @@ import (
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/tidwall/gjson"
 
 	"github.com/portcullis-mcp/portcullis/approval"
+	"github.com/portcullis-mcp/portcullis/approval/redisstore/redistest"
 	"github.com/portcullis-mcp/portcullis/cmd/portcullis/app"
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/examples/files/filesmcp"
@@ -45,6 +47,7 @@ type approvalOpts struct {
 	clock *fakeClock
 	files *upstream // shared upstream (two instances); nil starts one
 	dir   string
+	extra string // more YAML under approvals:
 }
 
 const testStateKey = "0123456789abcdef0123456789abcdef-e2e"
@@ -83,8 +86,8 @@ approvals:
   timeout: 10m
   grant_ttl: 5m
   auth: {insecure_dev: true}
-  state_keys: [{id: k1, value: %q}]%s
-`, e.files.srv.URL, e.auditDir, testStateKey, redis)
+  state_keys: [{id: k1, value: %q}]%s%s
+`, e.files.srv.URL, e.auditDir, testStateKey, redis, o.extra)
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -321,4 +324,121 @@ func post2026(t *testing.T, url string, body string) []byte {
 		b = bytes.TrimSpace(b[i+6:])
 	}
 	return b
+}
+
+// TestApprovalTwoInstancesRedis: a call held on one instance is approved
+// through the other; the grant is used once across both.
+func TestApprovalTwoInstancesRedis(t *testing.T) {
+	addr := redistest.StartServer(t)
+	ea := startApprovalEnv(t, approvalOpts{redis: addr})
+	eb := startApprovalEnv(t, approvalOpts{redis: addr, files: ea.files, dir: ea.filesDir})
+	onA, onB := ea.connect(t, "agent-a"), eb.connect(t, "agent-a")
+	args := map[string]any{"path": "shared.txt", "content": "two instances"}
+	_, _, d := write(t, onA, args)
+	id, _ := d["approval_id"].(string)
+	if _, _, d2 := write(t, onB, args); id == "" || d2["approval_id"] != id {
+		t.Fatalf("instances disagree on the pending request: %v %v", d, d2)
+	}
+	if out, err := cli(t, "approvals", "list", "--admin", eb.admin, "--as", "carol", "--status", "pending"); err != nil || !strings.Contains(out, id) {
+		t.Fatalf("list on B: %v %s", err, out)
+	}
+	if out, err := cli(t, "approvals", "approve", id, "--admin", eb.admin, "--as", "carol"); err != nil {
+		t.Fatalf("approve on B: %v %s", err, out)
+	}
+	if code, msg, _ := write(t, onA, args); code != 0 {
+		t.Fatalf("approved retry on A refused: %d %s", code, msg)
+	}
+	code, _, d := write(t, onB, args)
+	if code != -32002 || d["approval_id"] == id {
+		t.Fatalf("second use on B not refused: %d %v", code, d)
+	}
+	if n := ea.files.count(sawWrite); n != 1 {
+		t.Fatalf("upstream saw %d write_file calls, want 1", n)
+	}
+}
+
+// statelessUpstream answers 2026-07-28 tools/call requests and records their
+// bodies.
+func statelessUpstream(t *testing.T) (*upstream, *[]string) {
+	var mu sync.Mutex
+	var bodies []string
+	u := newUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"resultType":"complete","content":[{"type":"text","text":"written"}]}}`, gjson.GetBytes(b, "id").Raw)
+	}))
+	return u, &bodies
+}
+
+func call2026(id int, args string, caps string, extra string) string {
+	return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"write_file","arguments":%s%s,`+
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":%s}}}`, id, args, extra, caps)
+}
+
+// TestApproval2026Stateless: InputRequiredResult with a sealed requestState
+// minted on one replica and validated on another (shared Redis).
+func TestApproval2026Stateless(t *testing.T) {
+	addr := redistest.StartServer(t)
+	up, bodies := statelessUpstream(t)
+	self := "\n  rules: [{name: self-service, tools: [write_file], allow_self: true, separation_of_duties_score: 90}]"
+	ea := startApprovalEnv(t, approvalOpts{redis: addr, files: up, extra: self})
+	eb := startApprovalEnv(t, approvalOpts{redis: addr, files: up, extra: self})
+	urlCaps := `{"elicitation":{"url":{},"form":{}}}`
+	args := `{"path":"state.txt","content":"stateless"}`
+
+	t.Run("url mode, approved on the other replica", func(t *testing.T) {
+		r := post2026(t, ea.base+"/mcp/files", call2026(1, args, urlCaps, ""))
+		res := gjson.GetBytes(r, "result")
+		in := res.Get("inputRequests.portcullis_approval")
+		state := res.Get("requestState").Str
+		id := in.Get("params.elicitationId").Str
+		if res.Get("resultType").Str != "input_required" || in.Get("method").Str != "elicitation/create" || in.Get("params.mode").Str != "url" ||
+			in.Get("params.url").Str != ea.admin+"/approvals/"+id || !approval.IsState(state) {
+			t.Fatalf("want an InputRequiredResult with URL elicitation, got %s", r)
+		}
+		if out, err := cli(t, "approvals", "approve", id, "--admin", eb.admin, "--as", "dana"); err != nil {
+			t.Fatalf("approve: %v %s", err, out)
+		}
+		tampered := post2026(t, eb.base+"/mcp/files", call2026(2, `{"path":"state.txt","content":"tampered"}`, urlCaps, `,"requestState":"`+state+`"`))
+		if !strings.Contains(gjson.GetBytes(tampered, "error.message").Str, "different call") {
+			t.Fatalf("a retry with other arguments was not refused: %s", tampered)
+		}
+		ok := post2026(t, eb.base+"/mcp/files", call2026(3, args, urlCaps, `,"requestState":"`+state+`","inputResponses":{"portcullis_approval":{"result":{"action":"accept"}}}`))
+		if gjson.GetBytes(ok, "result.content.0.text").Str != "written" {
+			t.Fatalf("approved retry on the other replica: %s", ok)
+		}
+		if up.count(sawWrite) != 1 || strings.Contains((*bodies)[0], "requestState") || strings.Contains((*bodies)[0], "portcullis_approval") {
+			t.Fatalf("upstream calls %d, body %v", up.count(sawWrite), *bodies)
+		}
+		again := post2026(t, ea.base+"/mcp/files", call2026(4, args, urlCaps, `,"requestState":"`+state+`"`))
+		if gjson.GetBytes(again, "result.resultType").Str != "input_required" || gjson.GetBytes(again, "result.inputRequests.portcullis_approval.params.elicitationId").Str == id {
+			t.Fatalf("a second use was not refused: %s", again)
+		}
+	})
+	t.Run("form mode self-approval", func(t *testing.T) {
+		formArgs := `{"path":"form.txt","content":"self"}`
+		r := post2026(t, ea.base+"/mcp/files", call2026(5, formArgs, `{"elicitation":{}}`, ""))
+		in := gjson.GetBytes(r, "result.inputRequests.portcullis_approval.params")
+		if in.Get("mode").Str != "form" || in.Get("requestedSchema.properties.approve.type").Str != "boolean" {
+			t.Fatalf("want a form elicitation, got %s", r)
+		}
+		state := gjson.GetBytes(r, "result.requestState").Str
+		declined := post2026(t, eb.base+"/mcp/files", call2026(6, formArgs, `{"elicitation":{}}`, `,"requestState":"`+state+`","inputResponses":{"portcullis_approval":{"result":{"action":"decline"}}}`))
+		if gjson.GetBytes(declined, "result.resultType").Str != "input_required" {
+			t.Fatalf("a declined form went through: %s", declined)
+		}
+		ok := post2026(t, eb.base+"/mcp/files", call2026(7, formArgs, `{"elicitation":{}}`, `,"requestState":"`+state+`","inputResponses":{"portcullis_approval":{"result":{"action":"accept","content":{"approve":true}}}}`))
+		if gjson.GetBytes(ok, "result.content.0.text").Str != "written" {
+			t.Fatalf("self-approved retry: %s", ok)
+		}
+	})
+	t.Run("no elicitation capability: error with the requestState", func(t *testing.T) {
+		r := post2026(t, ea.base+"/mcp/files", call2026(8, `{"path":"plain.txt","content":"x"}`, `{}`, ""))
+		if gjson.GetBytes(r, "error.code").Int() != -32002 || !approval.IsState(gjson.GetBytes(r, "error.data.request_state").Str) {
+			t.Fatalf("got %s", r)
+		}
+	})
 }
