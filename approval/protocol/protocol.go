@@ -8,6 +8,7 @@
 package protocol
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,7 +99,11 @@ func Reply(id mcp.ID, b approval.Binding, d policy.Decision, res approval.Result
 	if !res.Expires.IsZero() {
 		data.Extra["expires"] = res.Expires.UTC().Format(time.RFC3339)
 	}
-	data.Reason = res.Reason
+	why := policyReason(d)
+	data.Reason = why
+	if res.Reason != "" {
+		data.Reason = res.Reason
+	}
 	switch res.Status {
 	case approval.StatusRejected:
 		return mcp.ErrorResponse(id, mcp.CodePolicyDenied, "tool call "+tool+" was rejected: "+res.Reason+"; it was not executed", data)
@@ -115,7 +120,7 @@ func Reply(id mcp.ID, b approval.Binding, d policy.Decision, res approval.Result
 	if res.Quorum > 1 {
 		quorum = " (" + strconv.Itoa(res.Approvals) + " of " + strconv.Itoa(res.Quorum) + " approvals)"
 	}
-	msg := "tool call " + tool + " requires approval by a person; approval " + res.ID + " is pending" + quorum + ": " + where +
+	msg := "tool call " + tool + " requires approval by a person (" + why + "); approval " + res.ID + " is pending" + quorum + ": " + where +
 		", then retry the same call with the same arguments (it goes through once). It was not executed."
 	if res.Reason != "" {
 		msg += " " + res.Reason
@@ -175,4 +180,24 @@ func urlElicitationRequired(id mcp.ID, res approval.Result, msg string) []byte {
 	out = append(out, `,"message":`...)
 	out = mcp.AppendJSONString(out, strings.SplitN(msg, ":", 2)[0])
 	return append(out, "}]}}}"...)
+}
+
+// policyReason explains why the policy asked for approval (its first
+// reasons, or the rule).
+func policyReason(d policy.Decision) string {
+	r := slices.Clone(d.Reasons[:min(2, len(d.Reasons))])
+	if strings.HasPrefix(d.Rule, "risk:") {
+		// A score band decided: name the factors that drove the score.
+		fs := slices.Clone(d.Factors)
+		slices.SortFunc(fs, func(a, b policy.Factor) int { return b.Value*b.Weight - a.Value*a.Weight })
+		for _, f := range fs[:min(2, len(fs))] {
+			if f.Value > 0 && f.Weight > 0 && f.Reason != "" {
+				r = append(r, f.Name+" "+strconv.Itoa(f.Value)+": "+f.Reason)
+			}
+		}
+	}
+	if len(r) == 0 {
+		return "rule " + d.Rule
+	}
+	return mcp.Truncate(strings.Join(r, "; "), 400)
 }
