@@ -2,7 +2,7 @@
 // approval.Binding of a tools/call (including the 2026-07-28 requestState,
 // elicitation capabilities and form answer) and the reply per revision
 // (JSON-RPC error with the approval id and console URL, -32042 URL
-// elicitation, or an InputRequiredResult). It is separate from package
+// InputRequiredResult). It is separate from package
 // approval because it depends on policy, which config (and so approval's
 // configuration) must not.
 package protocol
@@ -28,8 +28,6 @@ const (
 	// MetaCapabilitiesKey is where 2026-07-28 requests declare the client's
 	// capabilities (params._meta).
 	MetaCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
-	// CodeURLElicitationRequired is MCP 2025-11-25's URLElicitationRequiredError.
-	CodeURLElicitationRequired = -32042
 )
 
 // NewBinding builds the binding for a tools/call the policy decided needs
@@ -80,9 +78,10 @@ func StripRetry(raw []byte) []byte {
 }
 
 // Reply is the answer to a call that may not go through now: a JSON-RPC
-// error carrying the approval id and console URL (every revision), an
+// error carrying the approval id and console URL (every revision), or an
 // InputRequiredResult with a sealed requestState (2026-07-28 clients that
-// can elicit), or -32042 URL elicitation (clients that declared URL mode).
+// can elicit). Session-era -32042 URL elicitation needs the capability
+// declared at initialize, which the processor does not track yet.
 func Reply(id mcp.ID, b approval.Binding, d policy.Decision, res approval.Result, err error) []byte {
 	tool := strconv.Quote(mcp.Truncate(b.Tool, 128))
 	data := &mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: b.Server,
@@ -132,9 +131,6 @@ func Reply(id mcp.ID, b approval.Binding, d policy.Decision, res approval.Result
 	if stateless {
 		data.Extra["request_state"] = res.RequestState
 	}
-	if b.ElicitURL && res.URL != "" && mcp.Revision(b.Revision) == mcp.Rev20251125 {
-		return urlElicitationRequired(id, res, msg)
-	}
 	return mcp.ErrorResponse(id, mcp.CodeApprovalRequired, msg, data)
 }
 
@@ -165,21 +161,6 @@ func inputRequired(id mcp.ID, b approval.Binding, res approval.Result, msg strin
 	out = append(out, `,"message":`...)
 	out = mcp.AppendJSONString(out, msg)
 	return append(out, "}}}}"...)
-}
-
-// urlElicitationRequired builds MCP 2025-11-25's -32042 error.
-func urlElicitationRequired(id mcp.ID, res approval.Result, msg string) []byte {
-	out := []byte(`{"jsonrpc":"2.0","id":`)
-	out = append(out, id...)
-	out = append(out, `,"error":{"code":-32042,"message":`...)
-	out = mcp.AppendJSONString(out, msg)
-	out = append(out, `,"data":{"elicitations":[{"mode":"url","elicitationId":`...)
-	out = mcp.AppendJSONString(out, res.ID)
-	out = append(out, `,"url":`...)
-	out = mcp.AppendJSONString(out, res.URL)
-	out = append(out, `,"message":`...)
-	out = mcp.AppendJSONString(out, strings.SplitN(msg, ":", 2)[0])
-	return append(out, "}]}}}"...)
 }
 
 // policyReason explains why the policy asked for approval (its first
