@@ -1,10 +1,10 @@
 // Package protocol turns approval decisions into MCP: it builds the
 // approval.Binding of a tools/call (including the 2026-07-28 requestState,
 // elicitation capabilities and form answer) and the reply per revision
-// (JSON-RPC error with the approval id and console URL, -32042 URL
-// InputRequiredResult). It is separate from package
-// approval because it depends on policy, which config (and so approval's
-// configuration) must not.
+// (JSON-RPC error with the approval id and console URL, or an
+// InputRequiredResult). It is separate from package approval because it
+// depends on policy, which config (and so approval's configuration) must
+// not.
 package protocol
 
 import (
