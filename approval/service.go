@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -79,6 +80,8 @@ type Service struct {
 	log       *slog.Logger
 	poll      time.Duration
 
+	console atomic.Pointer[string] // console base URL (set late: the admin port may be 0)
+
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every local transition
 	wg      sync.WaitGroup
@@ -96,7 +99,9 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 func WithRecorder(r Recorder) Option { return func(s *Service) { s.rec = r } }
 
 // WithNotifiers sets the notification channels.
-func WithNotifiers(n ...Notifier) Option { return func(s *Service) { s.notifiers = append(s.notifiers, n...) } }
+func WithNotifiers(n ...Notifier) Option {
+	return func(s *Service) { s.notifiers = append(s.notifiers, n...) }
+}
 
 // WithSealer sets the requestState sealer (default: from Config.StateKeys,
 // else a random per-process key).
@@ -150,12 +155,20 @@ func (s *Service) Close() {
 // Config returns the configuration the service runs with.
 func (s *Service) Config() Config { return s.cfg }
 
-// URL is the console page of a request.
+// SetConsoleURL sets the console's base URL when the configuration does not
+// (the gateway derives it from the bound admin listener).
+func (s *Service) SetConsoleURL(u string) { s.console.Store(&u) }
+
+// URL is the console page of a request ("" when no console URL is known).
 func (s *Service) URL(id string) string {
-	if s.cfg.ConsoleURL == "" {
+	base := s.cfg.ConsoleURL
+	if p := s.console.Load(); base == "" && p != nil {
+		base = *p
+	}
+	if base == "" {
 		return ""
 	}
-	return strings.TrimRight(s.cfg.ConsoleURL, "/") + "/approvals/" + id
+	return strings.TrimRight(base, "/") + "/approvals/" + id
 }
 
 // Check decides one call that policy says needs approval: a granted unused

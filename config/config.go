@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis-mcp/portcullis/approval"
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/audit/decisionlog"
 )
@@ -30,6 +31,8 @@ type Config struct {
 	Audit    audit.Config  `yaml:"audit"`
 	// Log selects the decision log (config/observe.go).
 	Log decisionlog.Config `yaml:"log"`
+	// Approvals is human approval of require_approval calls (package approval).
+	Approvals approval.Config `yaml:"approvals"`
 }
 
 // Listen holds the listener addresses. An empty address disables that listener
@@ -164,6 +167,7 @@ func (c *Config) ApplyDefaults() {
 	c.Detectors.applyDefaults()
 	c.Policy.applyDefaults()
 	c.Audit.ApplyDefaults()
+	c.Approvals.ApplyDefaults()
 }
 
 var serverNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -243,6 +247,12 @@ func (c *Config) Validate() error {
 		errs = append(errs, prefixErrors("audit", err)...)
 	}
 	c.validateObserve(add)
+	if err := c.Approvals.Validate(); err != nil {
+		errs = append(errs, prefixErrors("approvals", err)...)
+	}
+	if c.Approvals.Hold > 0 && c.Approvals.Hold >= c.Limits.MessageTimeout {
+		add("approvals.hold", "must be shorter than limits.message_timeout (%s), got %s", c.Limits.MessageTimeout, c.Approvals.Hold)
+	}
 	return errors.Join(errs...)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/portcullis-mcp/portcullis/approval"
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/policy"
@@ -79,6 +80,13 @@ type Auditor interface {
 	Content() bool
 }
 
+// Approvals decides calls the policy says need a person's approval
+// (package approval): approved lets the call through once, anything else
+// is answered with approval.Reply.
+type Approvals interface {
+	Check(ctx context.Context, b approval.Binding) (approval.Result, error)
+}
+
 // ResultRules are the built-in result-plane rules used when no policy is
 // configured. Values: "notice" (replace offending content blocks), "block"
 // (replace the result with an error), "redact" (reversible surrogates),
@@ -102,6 +110,7 @@ type Engines struct {
 	Audit       Auditor
 	Telemetry   *telemetry.Telemetry
 	Behavior    BehaviorSource
+	Approvals   Approvals
 	ResultRules ResultRules
 }
 

@@ -11,6 +11,8 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/portcullis-mcp/portcullis/approval"
+	"github.com/portcullis-mcp/portcullis/approval/protocol"
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/mcp"
@@ -111,6 +113,22 @@ func (st *stream) decideRequest(m *mcp.Message) verdict {
 			"tool call "+strconv.Quote(mcp.Truncate(tool, 128))+" blocked by policy: "+reasons(d),
 			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(tool, 128), Score: d.Score, Reason: reasons(d)})
 	case policy.ActionRequireApproval:
+		if eng.Approvals != nil {
+			b := protocol.NewBinding(st.agent, st.server.Name, m, st.req.protocolVersion, d)
+			res, err := eng.Approvals.Check(st.ctx, b)
+			rec.Rules = append(rec.Rules, "approval:"+res.ID)
+			if err != nil || res.Status != approval.StatusApproved {
+				if v.refusal = protocol.Reply(m.ID, b, d, res, err); res.Status != approval.StatusPending {
+					rec.Decision = audit.DecisionBlock
+				}
+				break
+			}
+			rec.Decision = audit.DecisionAllow
+			if b.RequestState != "" {
+				v.out = protocol.StripRetry(m.Raw)
+			}
+			break
+		}
 		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeApprovalRequired,
 			"tool call "+strconv.Quote(mcp.Truncate(tool, 128))+" requires approval by a person ("+reasons(d)+"); it was not executed (approval id "+d.ID+")",
 			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(tool, 128), Score: d.Score, Reason: reasons(d),

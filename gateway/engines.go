@@ -83,6 +83,9 @@ func (g *Gateway) engines(ctx context.Context, cfg *config.Config) (extproc.Engi
 	if det != nil {
 		e.Detector = det
 	}
+	if err := g.approvalEngine(cfg, &e); err != nil {
+		return e, err
+	}
 	return e, nil
 }
 

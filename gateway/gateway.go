@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/portcullis-mcp/portcullis/approval"
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/config"
@@ -68,6 +69,10 @@ type Gateway struct {
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+
+	// approvals decides require_approval calls (gateway/approval.go).
+	approvals    *approval.Service
+	approvalOpts []approval.Option
 }
 
 // Options tune Start.
@@ -79,11 +84,13 @@ type Options struct {
 	// Now is the clock of the behaviour engine's windows; nil means
 	// time.Now (tests inject a fake clock instead of sleeping).
 	Now func() time.Time
+	// Approval adds options to the approval service (tests inject a clock).
+	Approval []approval.Option
 }
 
 // Start binds every configured listener and serves until Close.
 func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, error) {
-	g := &Gateway{logger: opt.Logger}
+	g := &Gateway{logger: opt.Logger, approvalOpts: opt.Approval}
 	if g.logger == nil {
 		g.logger = slog.Default()
 	}
@@ -559,6 +566,7 @@ func (g *Gateway) adminMux() *http.ServeMux {
 		}
 		_, _ = fmt.Fprintf(w, "policy %s active\n", g.PolicyVersion())
 	})
+	g.mountApprovals(mux)
 	return mux
 }
 

@@ -216,32 +216,32 @@ func (h *Handler) checkCSRF(r *http.Request) error {
 
 // View is a request as the API shows it.
 type View struct {
-	ID            string              `json:"id"`
-	Status        approval.Status     `json:"status"`
-	Principal     string              `json:"principal"`
-	User          string              `json:"user,omitempty"`
-	Server        string              `json:"server"`
-	Method        string              `json:"method"`
-	Tool          string              `json:"tool"`
-	ArgsDigest    string              `json:"args_digest"`
-	Arguments     json.RawMessage     `json:"arguments,omitempty"`
-	PolicyVersion string              `json:"policy_version"`
-	Rule          string              `json:"rule,omitempty"`
-	Score         int                 `json:"score"`
-	Factors       []approval.Factor   `json:"factors,omitempty"`
-	Created       time.Time           `json:"created"`
-	Expires       time.Time           `json:"expires"`
-	Decided       time.Time           `json:"decided,omitzero"`
-	Used          time.Time           `json:"used,omitzero"`
-	Votes         []approval.Vote     `json:"votes,omitempty"`
-	Quorum        int                 `json:"quorum"`
-	Approvers     []string            `json:"approvers,omitempty"`
-	Groups        []string            `json:"groups,omitempty"`
-	AllowSelf     bool                `json:"allow_self,omitempty"`
-	Reason        string              `json:"reason,omitempty"`
-	Notified      []string            `json:"notified,omitempty"`
-	URL           string              `json:"url,omitempty"`
-	CanDecide     bool                `json:"can_decide"`
+	ID            string            `json:"id"`
+	Status        approval.Status   `json:"status"`
+	Principal     string            `json:"principal"`
+	User          string            `json:"user,omitempty"`
+	Server        string            `json:"server"`
+	Method        string            `json:"method"`
+	Tool          string            `json:"tool"`
+	ArgsDigest    string            `json:"args_digest"`
+	Arguments     json.RawMessage   `json:"arguments,omitempty"`
+	PolicyVersion string            `json:"policy_version"`
+	Rule          string            `json:"rule,omitempty"`
+	Score         int               `json:"score"`
+	Factors       []approval.Factor `json:"factors,omitempty"`
+	Created       time.Time         `json:"created"`
+	Expires       time.Time         `json:"expires"`
+	Decided       time.Time         `json:"decided,omitzero"`
+	Used          time.Time         `json:"used,omitzero"`
+	Votes         []approval.Vote   `json:"votes,omitempty"`
+	Quorum        int               `json:"quorum"`
+	Approvers     []string          `json:"approvers,omitempty"`
+	Groups        []string          `json:"groups,omitempty"`
+	AllowSelf     bool              `json:"allow_self,omitempty"`
+	Reason        string            `json:"reason,omitempty"`
+	Notified      []string          `json:"notified,omitempty"`
+	URL           string            `json:"url,omitempty"`
+	CanDecide     bool              `json:"can_decide"`
 }
 
 func (h *Handler) view(r *approval.Request, a approval.Approver) View {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: build, start the two example MCP servers and Portcullis with the
 # quickstart config, run the demo client (one allowed and one blocked tool
-# call through the gateway), then keep everything running until Ctrl-C.
+# call through the gateway, then a write_file held for approval, approved
+# through the admin API and retried once), then keep everything running until Ctrl-C.
 # RUN_ONCE=1 exits after the demo with the client's exit status.
 # Child processes are stopped on exit either way.
 set -euo pipefail
@@ -67,6 +68,8 @@ echo
 status=0
 bin/client -gateway "$GATEWAY" || status=$?
 echo
+bin/approvaldemo -gateway "$GATEWAY" -admin "$ADMIN" || status=$?
+echo
 if [[ "${RUN_ONCE:-}" == 1 ]]; then
   # Stop the gateway so the audit log is flushed and checkpointed, then verify it.
   kill "$pid_portcullis" 2>/dev/null || true
@@ -84,7 +87,7 @@ fi
 echo "The audit log is in $AUDIT_DIR (check it with: bin/portcullis audit verify $AUDIT_DIR)."
 echo "Why was a call refused? bin/portcullis explain DECISION_ID --config $CONFIG (the id is in the error's data)."
 echo "Portcullis is running: point an MCP client at $GATEWAY/mcp/files or $GATEWAY/mcp/web"
-echo "(metrics: $ADMIN/metrics; logs in $work). Press Ctrl-C to stop."
+echo "(approvals console: $ADMIN/approvals; metrics: $ADMIN/metrics; logs in $work). Press Ctrl-C to stop."
 wait -n "${pids[@]}" || true
 echo "run: a process exited unexpectedly; logs:" >&2
 tail -n 20 "$work"/*.log >&2

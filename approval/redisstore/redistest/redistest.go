@@ -62,4 +62,3 @@ func StartServer(tb testing.TB) string {
 		}
 	}
 }
-

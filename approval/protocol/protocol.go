@@ -1,6 +1,14 @@
-package approval
+// Package protocol turns approval decisions into MCP: it builds the
+// approval.Binding of a tools/call (including the 2026-07-28 requestState,
+// elicitation capabilities and form answer) and the reply per revision
+// (JSON-RPC error with the approval id and console URL, or an
+// InputRequiredResult). It is separate from package approval because it
+// depends on policy, which config (and so approval's configuration) must
+// not.
+package protocol
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -8,6 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/portcullis-mcp/portcullis/approval"
 	"github.com/portcullis-mcp/portcullis/mcp"
 	"github.com/portcullis-mcp/portcullis/policy"
 )
@@ -19,27 +28,25 @@ const (
 	// MetaCapabilitiesKey is where 2026-07-28 requests declare the client's
 	// capabilities (params._meta).
 	MetaCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
-	// CodeURLElicitationRequired is MCP 2025-11-25's URLElicitationRequiredError.
-	CodeURLElicitationRequired = -32042
 )
 
 // NewBinding builds the binding for a tools/call the policy decided needs
 // approval. rev is the client's MCP-Protocol-Version header ("" if absent).
-func NewBinding(agent policy.Identity, server string, m *mcp.Message, rev string, d policy.Decision) Binding {
+func NewBinding(agent policy.Identity, server string, m *mcp.Message, rev string, d policy.Decision) approval.Binding {
 	p := m.Params
-	b := Binding{Principal: agent.ID, Groups: agent.Groups, Server: server, Method: m.Method,
+	b := approval.Binding{Principal: agent.ID, Groups: agent.Groups, Server: server, Method: m.Method,
 		Tool: p.Get("name").Str, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Score: d.Score, Revision: rev}
 	if a := p.Get("arguments"); a.Exists() {
 		b.Arguments = []byte(a.Raw)
 	}
 	for _, f := range d.Factors {
-		b.Factors = append(b.Factors, Factor{Name: f.Name, Score: f.Value, Weight: f.Weight, Reason: f.Reason})
+		b.Factors = append(b.Factors, approval.Factor{Name: f.Name, Score: f.Value, Weight: f.Weight, Reason: f.Reason})
 	}
 	if v := p.Get(`_meta.io\.modelcontextprotocol/protocolVersion`).Str; v != "" {
 		b.Revision = v
 	}
 	if mcp.Revision(b.Revision).Stateless() {
-		if st := p.Get("requestState").Str; IsState(st) {
+		if st := p.Get("requestState").Str; approval.IsState(st) {
 			b.RequestState = st
 		}
 		el := p.Get(`_meta.io\.modelcontextprotocol/clientCapabilities.elicitation`)
@@ -71,10 +78,11 @@ func StripRetry(raw []byte) []byte {
 }
 
 // Reply is the answer to a call that may not go through now: a JSON-RPC
-// error carrying the approval id and console URL (every revision), an
+// error carrying the approval id and console URL (every revision), or an
 // InputRequiredResult with a sealed requestState (2026-07-28 clients that
-// can elicit), or -32042 URL elicitation (clients that declared URL mode).
-func Reply(id mcp.ID, b Binding, d policy.Decision, res Result, err error) []byte {
+// can elicit). Session-era -32042 URL elicitation needs the capability
+// declared at initialize, which the processor does not track yet.
+func Reply(id mcp.ID, b approval.Binding, d policy.Decision, res approval.Result, err error) []byte {
 	tool := strconv.Quote(mcp.Truncate(b.Tool, 128))
 	data := &mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: b.Server,
 		Tool: mcp.Truncate(b.Tool, 128), Score: d.Score, Extra: map[string]string{}}
@@ -90,13 +98,17 @@ func Reply(id mcp.ID, b Binding, d policy.Decision, res Result, err error) []byt
 	if !res.Expires.IsZero() {
 		data.Extra["expires"] = res.Expires.UTC().Format(time.RFC3339)
 	}
-	data.Reason = res.Reason
+	why := policyReason(d)
+	data.Reason = why
+	if res.Reason != "" {
+		data.Reason = res.Reason
+	}
 	switch res.Status {
-	case StatusRejected:
+	case approval.StatusRejected:
 		return mcp.ErrorResponse(id, mcp.CodePolicyDenied, "tool call "+tool+" was rejected: "+res.Reason+"; it was not executed", data)
-	case StatusExpired:
+	case approval.StatusExpired:
 		return mcp.ErrorResponse(id, mcp.CodePolicyDenied, "tool call "+tool+" was not approved in time: "+res.Reason+"; it was not executed", data)
-	case StatusInvalid:
+	case approval.StatusInvalid:
 		return mcp.ErrorResponse(id, mcp.CodePolicyDenied, "tool call "+tool+" refused: "+res.Reason, data)
 	}
 	where := "an approver must approve it"
@@ -107,7 +119,7 @@ func Reply(id mcp.ID, b Binding, d policy.Decision, res Result, err error) []byt
 	if res.Quorum > 1 {
 		quorum = " (" + strconv.Itoa(res.Approvals) + " of " + strconv.Itoa(res.Quorum) + " approvals)"
 	}
-	msg := "tool call " + tool + " requires approval by a person; approval " + res.ID + " is pending" + quorum + ": " + where +
+	msg := "tool call " + tool + " requires approval by a person (" + why + "); approval " + res.ID + " is pending" + quorum + ": " + where +
 		", then retry the same call with the same arguments (it goes through once). It was not executed."
 	if res.Reason != "" {
 		msg += " " + res.Reason
@@ -119,14 +131,11 @@ func Reply(id mcp.ID, b Binding, d policy.Decision, res Result, err error) []byt
 	if stateless {
 		data.Extra["request_state"] = res.RequestState
 	}
-	if b.ElicitURL && res.URL != "" && mcp.Revision(b.Revision) == mcp.Rev20251125 {
-		return urlElicitationRequired(id, res, msg)
-	}
 	return mcp.ErrorResponse(id, mcp.CodeApprovalRequired, msg, data)
 }
 
 // inputRequired builds a 2026-07-28 InputRequiredResult.
-func inputRequired(id mcp.ID, b Binding, res Result, msg string) []byte {
+func inputRequired(id mcp.ID, b approval.Binding, res approval.Result, msg string) []byte {
 	out := []byte(`{"jsonrpc":"2.0","id":`)
 	out = append(out, id...)
 	out = append(out, `,"result":{"resultType":"input_required","inputRequests":{"`+InputKey+`":{"method":"elicitation/create","params":`...)
@@ -154,17 +163,22 @@ func inputRequired(id mcp.ID, b Binding, res Result, msg string) []byte {
 	return append(out, "}}}}"...)
 }
 
-// urlElicitationRequired builds MCP 2025-11-25's -32042 error.
-func urlElicitationRequired(id mcp.ID, res Result, msg string) []byte {
-	out := []byte(`{"jsonrpc":"2.0","id":`)
-	out = append(out, id...)
-	out = append(out, `,"error":{"code":-32042,"message":`...)
-	out = mcp.AppendJSONString(out, msg)
-	out = append(out, `,"data":{"elicitations":[{"mode":"url","elicitationId":`...)
-	out = mcp.AppendJSONString(out, res.ID)
-	out = append(out, `,"url":`...)
-	out = mcp.AppendJSONString(out, res.URL)
-	out = append(out, `,"message":`...)
-	out = mcp.AppendJSONString(out, strings.SplitN(msg, ":", 2)[0])
-	return append(out, "}]}}}"...)
+// policyReason explains why the policy asked for approval (its first
+// reasons, or the rule).
+func policyReason(d policy.Decision) string {
+	r := slices.Clone(d.Reasons[:min(2, len(d.Reasons))])
+	if strings.HasPrefix(d.Rule, "risk:") {
+		// A score band decided: name the factors that drove the score.
+		fs := slices.Clone(d.Factors)
+		slices.SortFunc(fs, func(a, b policy.Factor) int { return b.Value*b.Weight - a.Value*a.Weight })
+		for _, f := range fs[:min(2, len(fs))] {
+			if f.Value > 0 && f.Weight > 0 && f.Reason != "" {
+				r = append(r, f.Name+" "+strconv.Itoa(f.Value)+": "+f.Reason)
+			}
+		}
+	}
+	if len(r) == 0 {
+		return "rule " + d.Rule
+	}
+	return mcp.Truncate(strings.Join(r, "; "), 400)
 }
