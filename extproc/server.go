@@ -30,6 +30,9 @@ type Server struct {
 	health *health.Server
 	eng    Engines
 	annot  annotationCache
+	// withheld and serverRequests are shared by the streams of all calls.
+	withheld       withheldTools
+	serverRequests serverRequestMethods
 }
 
 // ServerMetadataKey is the gRPC initial-metadata key naming the MCP server

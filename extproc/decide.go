@@ -1,0 +1,547 @@
+package extproc
+
+import (
+	"bytes"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/portcullis-mcp/portcullis/audit"
+	"github.com/portcullis-mcp/portcullis/mcp"
+	"github.com/portcullis-mcp/portcullis/policy"
+	"github.com/portcullis-mcp/portcullis/policy/behavior"
+)
+
+// subject is the content-bearing part of one message that is inspected and
+// decided as a unit.
+type subject struct {
+	plane  policy.Plane
+	method string // the MCP method the content belongs to (for responses: the request's)
+	tool   string // tools/call only: the policy's tool
+	name   string // prompt name, resource URI or tool name (audit)
+	// path is where content sits in the message, for splicing edits.
+	path    string
+	content []byte // the JSON value at path; nil: nothing to inspect
+	// structural content (initialize, list results) is protocol data the
+	// client parses: injections and secrets are acted on, personal data
+	// is not rewritten (it would corrupt names and URIs).
+	structural bool
+}
+
+// requestSubject selects what a client→server message carries for the
+// model's counterpart: arguments, a prompt's arguments, a completion's
+// input, a resource URI, a reply to a server request, or params.
+func requestSubject(m *mcp.Message) subject {
+	s := subject{plane: policy.PlaneRequest, method: m.Method}
+	switch m.Kind {
+	case mcp.KindRequest, mcp.KindNotification:
+		s.name = m.Name()
+		if m.Method == "tools/call" {
+			s.tool = s.name
+			if a := m.Params.Get("arguments"); a.Exists() {
+				s.path, s.content = "params.arguments", rawBytes(a)
+			}
+			return s
+		}
+		if m.Params.Exists() && len(m.Params.Raw) > 2 {
+			s.path, s.content = "params", rawBytes(m.Params)
+		}
+	case mcp.KindResult:
+		s.path, s.content = "result", rawBytes(m.Result)
+	case mcp.KindError:
+		s.path, s.content = "error", rawBytes(m.Error)
+	}
+	return s
+}
+
+// responseSubject selects what a server→client message carries toward the
+// model: a result of the request it answers, an error, a server request's
+// or a notification's params.
+func responseSubject(m *mcp.Message, call pendingCall) subject {
+	s := subject{plane: policy.PlaneResult, method: call.method, name: call.name}
+	switch m.Kind {
+	case mcp.KindResult:
+		if call.method == "tools/call" {
+			s.tool = call.name
+		}
+		s.path, s.content = "result", rawBytes(m.Result)
+		switch call.method {
+		case "initialize":
+			// Only the instructions reach the model; the rest is protocol.
+			if in := m.Result.Get("instructions"); in.Exists() {
+				s.path, s.content = "result.instructions", rawBytes(in)
+			} else {
+				s.content = nil
+			}
+			s.structural = true
+		case "tools/list", "prompts/list", "resources/list", "resources/templates/list", "ping":
+			s.structural = true
+		}
+	case mcp.KindError:
+		if call.method == "tools/call" {
+			s.tool = call.name
+		}
+		s.path, s.content = "error", rawBytes(m.Error)
+	case mcp.KindRequest, mcp.KindNotification:
+		s.method, s.name = m.Method, m.Name()
+		if m.Params.Exists() && len(m.Params.Raw) > 2 {
+			s.path, s.content = "params", rawBytes(m.Params)
+		}
+		s.structural = strings.HasPrefix(m.Method, "notifications/") && m.Method != "notifications/message"
+	}
+	return s
+}
+
+func rawBytes(r gjson.Result) []byte {
+	if !r.Exists() {
+		return nil
+	}
+	return []byte(r.Raw)
+}
+
+// requestOutcome is the request-plane decision for one message.
+type requestOutcome struct {
+	o       *Outcome
+	refusal []byte // JSON-RPC error answered instead (nothing forwarded)
+	status  int    // HTTP status of a refusal (0: 200)
+	out     []byte // replacement message bytes (nil: unchanged)
+	sandbox bool
+}
+
+// vaultKey binds the redaction vault to the authenticated principal, the
+// route and the MCP session: a surrogate is restored only for the caller
+// and server that saw it. Without a session there is no vault.
+func (st *stream) vaultKey() string {
+	if st.req.sessionID == "" || st.server == nil {
+		return ""
+	}
+	return st.agent.Source + "\x00" + st.agent.ID + "\x00" + st.server.Name + "\x00" + st.req.sessionID
+}
+
+// decideRequest inspects and decides one client→server message that passed
+// the trust plane. Surrogates are restored first, so detection, policy and
+// behaviour decide on the values the upstream would receive.
+func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
+	eng := &st.srv.eng
+	s := requestSubject(m)
+	if m.Kind == mcp.KindResult || m.Kind == mcp.KindError {
+		s.method = st.srv.serverRequests.take(st.server.Name, st.req.sessionID, m.ID)
+	}
+	var v requestOutcome
+	if len(s.content) == 0 && s.method != "tools/call" {
+		return v
+	}
+	o := st.newOutcome(audit.PlaneRequest, cmpMethod(s.method, m), m.ID, s.name)
+	v.o = o
+	var cs *callState
+	if m.Method == "tools/call" {
+		cs = st.startCall(m, s.tool)
+	}
+	refuse := func(code int, status int, msg string, rule string) requestOutcome {
+		v.refusal = mcp.ErrorResponse(m.ID, code, msg, nil)
+		v.status, v.out, v.sandbox = status, nil, false
+		o.refused(code, rule)
+		return v
+	}
+	content := s.content
+	if eng.Detector != nil && len(content) > 0 {
+		restored, n, err := eng.Detector.Restore(content, st.vaultKey())
+		if err != nil {
+			return refuse(mcp.CodeInternalError, 0, "the gateway could not restore redacted values; the call was refused", "restore-failed")
+		}
+		if n > 0 {
+			content = restored
+		}
+	}
+	var findings []Finding
+	if eng.Detector != nil && len(content) > 0 {
+		var err error
+		if findings, err = eng.Detector.Scan(content); err != nil {
+			return refuse(mcp.CodeInvalidParams, 0, "the gateway could not inspect this "+what(s)+" ("+mcp.Truncate(err.Error(), 160)+"); it was refused", "inspection-failed")
+		}
+		st.countFindings(findings)
+	}
+	o.Findings = findings
+	var bv behavior.Verdict
+	var bsig *policy.BehaviorSignal
+	if st.beh != nil && m.Method == "tools/call" {
+		bv = st.beh.OnCall(st.ctx, behavior.Call{Agent: st.agent.ID, Session: st.req.sessionID, Server: st.server.Name, Tool: s.tool, Args: content})
+		bsig = &policy.BehaviorSignal{Score: bv.Score, Reason: bv.Reason}
+	}
+	d := st.evaluate(policy.PlaneRequest, o.Method, s.tool, content, findings, bsig)
+	if st.pol == nil || defaultDecided(d) {
+		d = floor(d, st.builtinRequest(findings, s.content))
+	}
+	if bv.Action == "block" || bv.Action == "require_approval" {
+		// Behaviour rules (toxic flows, rate limits, rug-pulled tools)
+		// force the decision; they are enforced like any deny rule.
+		a := policy.ActionBlock
+		if bv.Action == "require_approval" {
+			a = policy.ActionRequireApproval
+		}
+		if a.Severity() > d.Action.Severity() {
+			d.Action, d.WouldAction, d.Rule, d.Enforced, d.Mode = a, a, bv.Rule, true, policy.ModeEnforce
+			d.Reasons = append([]string{bv.Reason}, d.Reasons...)
+		}
+	}
+	o.fromDecision(d)
+	if cs != nil {
+		cs.decisionID = d.ID
+	}
+	if eng.Audit != nil && len(content) > 0 {
+		o.ArgsDigest = eng.Audit.Digest(content)
+		if eng.Audit.Content() && d.Action != policy.ActionRedact {
+			o.Content = &audit.Content{Arguments: string(content)}
+		}
+	}
+	what := what(s)
+	data := &mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(s.name, 128), Score: d.Score, Reason: reasons(d)}
+	switch d.Action {
+	case policy.ActionBlock:
+		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, what+" blocked by policy: "+reasons(d), data)
+		o.ErrorType = strconv.Itoa(mcp.CodePolicyDenied)
+	case policy.ActionRequireApproval:
+		v.refusal = st.requireApproval(m, what, d, data)
+		o.ErrorType = strconv.Itoa(mcp.CodeApprovalRequired)
+	case policy.ActionSandbox:
+		if st.server.Sandbox == "" {
+			data.Reason = ""
+			v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
+				what+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked", data)
+			o.refused(mcp.CodePolicyDenied, "sandbox-unavailable")
+		} else {
+			v.sandbox = true
+		}
+	case policy.ActionRedact:
+		if eng.Detector != nil && len(content) > 0 {
+			// One-way: request-plane surrogates never enter the session
+			// vault, so nothing can turn them back before the upstream.
+			red, err := eng.Detector.Redact(content, "", d.RedactTypes, d.Redact)
+			if err != nil {
+				return refuse(mcp.CodeInternalError, 0, "the gateway could not redact this "+what+"; it was refused", "redact-failed")
+			}
+			content = red
+		}
+	}
+	if v.refusal == nil && len(content) > 0 && !bytes.Equal(content, s.content) {
+		if v.out = spliceJSON(m.Raw, s.path, content); len(v.out) == 0 {
+			return refuse(mcp.CodeInternalError, 0, "the gateway could not rewrite this "+what+"; it was refused", "rewrite-failed")
+		}
+	}
+	return v
+}
+
+// requireApproval answers a call the policy holds for a person. The
+// approvals engine plugs in here: until then the call is not executed and
+// the client learns the approval id.
+func (st *stream) requireApproval(m *mcp.Message, what string, d policy.Decision, data *mcp.ErrorData) []byte {
+	data.Extra = map[string]string{"approval_id": d.ID, "status": "pending"}
+	return mcp.ErrorResponse(m.ID, mcp.CodeApprovalRequired,
+		what+" requires approval by a person ("+reasons(d)+"); it was not executed (approval id "+d.ID+")", data)
+}
+
+func cmpMethod(method string, m *mcp.Message) string {
+	if method != "" {
+		return method
+	}
+	switch m.Kind {
+	case mcp.KindResult:
+		return "response"
+	case mcp.KindError:
+		return "error"
+	}
+	return m.Method
+}
+
+// what names the subject in messages: `tool call "x"`, `prompts/get "p"`.
+func what(s subject) string {
+	if s.method == "tools/call" {
+		return "tool call " + strconv.Quote(mcp.Truncate(s.tool, 128))
+	}
+	if s.method == "" {
+		return "message"
+	}
+	if s.name != "" {
+		return s.method + " " + strconv.Quote(mcp.Truncate(s.name, 128))
+	}
+	return s.method
+}
+
+// defaultDecided reports whether the policy decided without any rule of its
+// own (default allow or the risk band), so the built-in floor applies.
+func defaultDecided(d policy.Decision) bool {
+	return d.Rule == "default-allow" || strings.HasPrefix(d.Rule, "risk:")
+}
+
+// floor returns the more severe of the policy's decision and the built-in
+// one; the policy's wins ties.
+func floor(d, b policy.Decision) policy.Decision {
+	if b.Action.Severity() <= d.Action.Severity() {
+		return d
+	}
+	b.ID, b.PolicyVersion, b.Score, b.Factors = d.ID, d.PolicyVersion, d.Score, d.Factors
+	if b.Mode == "" {
+		b.Mode = d.Mode
+	}
+	return b
+}
+
+// builtinRequest is the protection without a policy rule: injection and
+// secrets in what the client sends are refused, personal data typed by the
+// model is redacted. Values that are only surrogates the gateway itself
+// restored (present in the restored content, absent from the original) are
+// the caller's own data going back to the server that produced it.
+func (st *stream) builtinRequest(findings []Finding, original []byte) policy.Decision {
+	rules := st.srv.eng.RequestRules
+	if rules == (ResultRules{}) {
+		rules = DefaultRequestRules
+	}
+	d := policy.Decision{ID: policy.NewID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeEnforce, Enforced: true, Rule: "default-allow"}
+	var types []string
+	for _, f := range findings {
+		action := ruleFor(rules, f)
+		if action == "redact" && f.Value != "" && !bytes.Contains(original, []byte(f.Value)) {
+			continue // restored by the gateway, not typed by the model
+		}
+		switch action {
+		case "block", "notice":
+			if d.Action != policy.ActionBlock {
+				d.Action, d.WouldAction, d.Rule = policy.ActionBlock, policy.ActionBlock, "builtin:"+f.Detector
+				d.Reasons = []string{f.Detector + " detected (" + f.Category + ")"}
+			}
+		case "redact":
+			if d.Action == policy.ActionAllow || d.Action == policy.ActionRedact {
+				d.Action, d.WouldAction, d.Rule = policy.ActionRedact, policy.ActionRedact, "builtin:redact"
+				d.Reasons = []string{"personal data redacted"}
+			}
+			types = append(types, redactType(f))
+		}
+	}
+	if d.Action == policy.ActionRedact {
+		d.RedactTypes = types
+	}
+	return d
+}
+
+func ruleFor(rules ResultRules, f Finding) string {
+	switch f.Detector {
+	case "injection", "poison", "invisible":
+		return rules.Injection
+	case "secret", "secrets":
+		return rules.Secrets
+	case "pii":
+		return rules.PII
+	}
+	return ""
+}
+
+func redactType(f Finding) string {
+	switch {
+	case f.Detector == "secret" || f.Detector == "secrets":
+		return "secret"
+	case f.EntityType != "":
+		return f.EntityType
+	}
+	return f.Category
+}
+
+// builtinResult is the decision on server→client content without a policy
+// rule: the configured ResultRules apply to detector findings.
+func (st *stream) builtinResult(findings []Finding, structural bool) policy.Decision {
+	d := policy.Decision{ID: policy.NewID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeEnforce, Enforced: true, Rule: "default-allow"}
+	rules := st.srv.eng.ResultRules
+	var types []string
+	for _, f := range findings {
+		action := ruleFor(rules, f)
+		if structural && action == "redact" && f.Detector == "pii" {
+			continue
+		}
+		switch action {
+		case "block":
+			d.Action, d.WouldAction, d.Rule, d.ResultMode = policy.ActionBlock, policy.ActionBlock, "builtin:"+f.Detector, policy.ResultBlock
+			d.Reasons = append(d.Reasons, f.Detector+" detected ("+f.Category+")")
+		case "notice":
+			if d.Action != policy.ActionBlock || d.ResultMode == policy.ResultNotice {
+				d.Action, d.WouldAction, d.Rule, d.ResultMode = policy.ActionBlock, policy.ActionBlock, "builtin:"+f.Detector, policy.ResultNotice
+				d.Reasons = append(d.Reasons, f.Detector+" detected ("+f.Category+")")
+			}
+		case "redact":
+			if d.Action == policy.ActionAllow {
+				d.Action, d.WouldAction, d.Rule = policy.ActionRedact, policy.ActionRedact, "builtin:redact"
+			}
+			types = append(types, redactType(f))
+		}
+	}
+	// Types to redact are kept even when a notice wins: the blocks that
+	// stay must not carry personal data (issue 11 #8).
+	d.RedactTypes = slices.Compact(slices.Sorted(slices.Values(types)))
+	return d
+}
+
+// decideResponse inspects and decides one server→client message and returns
+// the bytes to forward; nil means the message is withheld (server requests
+// and notifications that cannot be answered by an error).
+func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
+	eng := &st.srv.eng
+	s := responseSubject(m, call)
+	if m.Kind == mcp.KindRequest {
+		// The client's reply arrives on another POST: remember what it
+		// answers so policy on that method applies to it.
+		st.srv.serverRequests.put(st.server.Name, st.req.sessionID, m.ID, m.Method)
+	}
+	if m.Kind == mcp.KindError {
+		if bad := resultShapedErrorData(m); bad != "" {
+			o := st.newOutcome(audit.PlaneResult, cmpMethod(s.method, m), m.ID, s.name)
+			o.refused(mcp.CodeInternalError, "malformed:error-data")
+			_ = st.record(o)
+			st.endCall(m.ID, strconv.Itoa(mcp.CodeInternalError))
+			return mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "upstream error carried result content in error.data ("+bad+"); the gateway withheld it", nil)
+		}
+	}
+	if len(s.content) == 0 {
+		if s.method == "tools/call" {
+			st.endCall(m.ID, errTypeOf(m))
+		}
+		return m.Raw
+	}
+	o := st.newOutcome(audit.PlaneResult, cmpMethod(s.method, m), m.ID, s.name)
+	withhold := func(code int, msg, rule string) []byte {
+		o.refused(code, rule)
+		_ = st.record(o)
+		st.endCall(m.ID, strconv.Itoa(code))
+		if m.Kind == mcp.KindRequest || m.Kind == mcp.KindNotification {
+			return nil
+		}
+		return mcp.ErrorResponse(m.ID, code, msg, nil)
+	}
+	var findings []Finding
+	if eng.Detector != nil {
+		var err error
+		if findings, err = eng.Detector.Scan(s.content); err != nil {
+			return withhold(mcp.CodeInternalError, "the gateway could not inspect this "+what(s)+" result ("+mcp.Truncate(err.Error(), 160)+") and withheld it", "inspection-failed")
+		}
+		st.countFindings(findings)
+	}
+	o.Findings = findings
+	if st.beh != nil && s.method == "tools/call" && m.Kind == mcp.KindResult {
+		st.beh.OnResult(st.ctx, behaviorResult(st, call, m.Result, findings))
+	}
+	d := st.evaluate(policy.PlaneResult, o.Method, s.tool, nil, findings, nil)
+	b := st.builtinResult(findings, s.structural)
+	if st.pol == nil || defaultDecided(d) {
+		d = floor(d, b)
+	}
+	o.fromDecision(d)
+	if cs := st.calls[m.ID]; cs != nil {
+		o.Duration = cs.elapsed()
+	}
+	if eng.Audit != nil {
+		o.ResultDigest = eng.Audit.Digest(s.content)
+		if eng.Audit.Content() && d.Action != policy.ActionRedact {
+			o.Content = &audit.Content{Result: string(s.content)}
+		}
+	}
+	out := m.Raw
+	errType := errTypeOf(m)
+	switch d.Action {
+	case policy.ActionBlock, policy.ActionRequireApproval, policy.ActionSandbox:
+		if d.ResultMode == policy.ResultNotice && s.path == "result" {
+			if replaced, ok := st.noticeBlocks(m, findings, d); ok {
+				// The blocks that stay are still redacted (issue 11 #8).
+				if red, ok := st.redactAt(replaced, "result", pickTypes(d, b)); ok {
+					out = red
+					break
+				}
+			}
+		}
+		if m.Kind == mcp.KindRequest || m.Kind == mcp.KindNotification {
+			o.ErrorType = ""
+			_ = st.record(o)
+			return nil
+		}
+		out = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, what(s)+" result blocked by the gateway: "+reasons(d),
+			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(s.name, 128), Score: d.Score})
+		errType = strconv.Itoa(mcp.CodePolicyDenied)
+		o.ErrorType = errType
+	case policy.ActionRedact:
+		red, ok := st.redactAt(m.Raw, s.path, d.RedactTypes, d.Redact)
+		if !ok {
+			return withhold(mcp.CodeInternalError, "the gateway could not redact this "+what(s)+" result and withheld it", "redact-failed")
+		}
+		out = red
+	}
+	if err := st.record(o); err != nil {
+		out = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the audit log cannot accept records; the gateway withheld this result", nil)
+		errType = strconv.Itoa(mcp.CodeInternalError)
+		if m.Kind == mcp.KindRequest || m.Kind == mcp.KindNotification {
+			out = nil
+		}
+	}
+	if s.method == "tools/call" {
+		st.endCall(m.ID, errType)
+	}
+	return out
+}
+
+// pickTypes returns the redaction types of a notice decision: the policy's
+// when it named any, else the built-in rules'.
+func pickTypes(d, b policy.Decision) []string {
+	if len(d.RedactTypes) > 0 {
+		return d.RedactTypes
+	}
+	return b.RedactTypes
+}
+
+// redactAt redacts the value at path in msg (reversible surrogates in the
+// caller's vault) and returns the new message. style is the policy's
+// redact.style ("" = configured default).
+func (st *stream) redactAt(msg []byte, path string, types []string, style ...string) ([]byte, bool) {
+	det := st.srv.eng.Detector
+	if det == nil {
+		return msg, true
+	}
+	v := gjson.GetBytes(msg, path)
+	if !v.Exists() {
+		return msg, true
+	}
+	sty := ""
+	if len(style) > 0 {
+		sty = style[0]
+	}
+	red, err := det.Redact([]byte(v.Raw), st.vaultKey(), types, sty)
+	if err != nil {
+		return nil, false
+	}
+	if bytes.Equal(red, []byte(v.Raw)) {
+		return msg, true
+	}
+	out := spliceJSON(msg, path, red)
+	return out, len(out) > 0
+}
+
+// resultShapedErrorData reports result content smuggled inside error.data,
+// which clients may show the model as if it were a result (issue 11 #6).
+func resultShapedErrorData(m *mcp.Message) string {
+	data := m.Error.Get("data")
+	if !data.IsObject() {
+		return ""
+	}
+	for _, k := range []string{"content", "structuredContent", "contents", "messages", "tools"} {
+		if data.Get(k).Exists() {
+			return "data." + k
+		}
+	}
+	return ""
+}
+
+func errTypeOf(m *mcp.Message) string {
+	switch {
+	case m.Kind == mcp.KindError:
+		return strconv.Itoa(int(m.Error.Get("code").Int()))
+	case m.Kind == mcp.KindResult && m.Result.Get("isError").Bool():
+		return "tool_error"
+	}
+	return ""
+}
