@@ -37,7 +37,7 @@ func requestSubject(m *mcp.Message) subject {
 	s := subject{plane: policy.PlaneRequest, method: m.Method}
 	switch m.Kind {
 	case mcp.KindRequest, mcp.KindNotification:
-		s.name = m.Name()
+		s.name = auditName(m)
 		if m.Method == "tools/call" {
 			s.tool = s.name
 			if a := m.Params.Get("arguments"); a.Exists() {
@@ -85,13 +85,23 @@ func responseSubject(m *mcp.Message, call pendingCall) subject {
 		}
 		s.path, s.content = "error", rawBytes(m.Error)
 	case mcp.KindRequest, mcp.KindNotification:
-		s.method, s.name = m.Method, m.Name()
+		s.method, s.name = m.Method, auditName(m)
 		if m.Params.Exists() && len(m.Params.Raw) > 2 {
 			s.path, s.content = "params", rawBytes(m.Params)
 		}
 		s.structural = strings.HasPrefix(m.Method, "notifications/") && m.Method != "notifications/message"
 	}
 	return s
+}
+
+// auditName is the name a message's outcome carries: tools and prompts by
+// name; resource URIs are content (they may carry personal data) and are
+// left out.
+func auditName(m *mcp.Message) string {
+	if m.Method == "resources/read" {
+		return ""
+	}
+	return m.Name()
 }
 
 func rawBytes(r gjson.Result) []byte {
@@ -456,7 +466,16 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 				}
 			}
 		}
+		if s.path == "result.instructions" {
+			// The session stays usable; only the instructions go.
+			notice := mcp.AppendJSONString(nil, "[portcullis] instructions removed: "+reasons(d)+" (decision "+d.ID+")")
+			if replaced := spliceJSON(m.Raw, s.path, notice); len(replaced) > 0 {
+				out = replaced
+				break
+			}
+		}
 		if m.Kind == mcp.KindRequest || m.Kind == mcp.KindNotification {
+			// Nothing to answer: the message is withheld.
 			o.ErrorType = ""
 			_ = st.record(o)
 			return nil

@@ -213,7 +213,7 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 			if _, dup := st.pending[m.ID]; dup {
 				return st.refuse(400, m.ID, mcp.CodeInvalidRequest, "invalid request: duplicate id "+mcp.Truncate(string(m.ID), 64)+" in one batch", nil, "portcullis_duplicate_id")
 			}
-			pc := pendingCall{method: m.Method, name: m.Name()}
+			pc := pendingCall{method: m.Method, name: auditName(m)}
 			if m.Method == "tools/call" {
 				pc.args = rawBytes(m.Params.Get("arguments"))
 			}
@@ -342,7 +342,7 @@ func (st *stream) trustCheck(m *mcp.Message) []byte {
 		// A request without an id would skip every check that answers a
 		// request (issue 11 #11).
 		id := policy.NewID()
-		st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, m.Method, "", m.Name(), "protocol:request-without-id", "", id)
+		st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, m.Method, "", auditName(m), "protocol:request-without-id", "", id)
 		return mcp.ErrorResponse("", mcp.CodeInvalidRequest,
 			"invalid request: "+strconv.Quote(mcp.Truncate(m.Method, 64))+" is a request method and needs an id; the gateway does not forward it as a notification",
 			&mcp.ErrorData{DecisionID: id, Rule: "protocol:request-without-id", Server: st.server.Name, Score: -1})
