@@ -207,19 +207,22 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 		}
 	}
 	what := what(s)
-	data := &mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(s.name, 128), Score: d.Score, Reason: reasons(d)}
+	data := func() *mcp.ErrorData {
+		return &mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(s.name, 128), Score: d.Score, Reason: reasons(d)}
+	}
 	switch d.Action {
 	case policy.ActionBlock:
-		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, what+" blocked by policy: "+reasons(d), data)
+		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, what+" blocked by policy: "+reasons(d), data())
 		o.ErrorType = strconv.Itoa(mcp.CodePolicyDenied)
 	case policy.ActionRequireApproval:
-		v.refusal = st.requireApproval(m, what, d, data)
+		v.refusal = st.requireApproval(m, what, d, data())
 		o.ErrorType = strconv.Itoa(mcp.CodeApprovalRequired)
 	case policy.ActionSandbox:
 		if st.server.Sandbox == "" {
-			data.Reason = ""
+			ed := data()
+			ed.Reason = ""
 			v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
-				what+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked", data)
+				what+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked", ed)
 			o.refused(mcp.CodePolicyDenied, "sandbox-unavailable")
 		} else {
 			v.sandbox = true
@@ -304,6 +307,9 @@ func floor(d, b policy.Decision) policy.Decision {
 // restored (present in the restored content, absent from the original) are
 // the caller's own data going back to the server that produced it.
 func (st *stream) builtinRequest(findings []Finding, original []byte) policy.Decision {
+	if len(findings) == 0 {
+		return policy.Decision{Action: policy.ActionAllow} // never raises the floor
+	}
 	rules := st.srv.eng.RequestRules
 	if rules == (ResultRules{}) {
 		rules = DefaultRequestRules
@@ -360,6 +366,9 @@ func redactType(f Finding) string {
 // builtinResult is the decision on server→client content without a policy
 // rule: the configured ResultRules apply to detector findings.
 func (st *stream) builtinResult(findings []Finding, structural bool) policy.Decision {
+	if len(findings) == 0 {
+		return policy.Decision{Action: policy.ActionAllow} // never raises the floor
+	}
 	d := policy.Decision{ID: policy.NewID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeEnforce, Enforced: true, Rule: "default-allow"}
 	rules := st.srv.eng.ResultRules
 	var types []string

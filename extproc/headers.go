@@ -155,13 +155,17 @@ func mediaType(ct string) string {
 // rewritten. Accept-Encoding is pinned to identity so the upstream answers
 // with bodies the gateway can inspect (issue 11 #1); a response that is
 // encoded anyway is refused in responseHeaders.
+// The reply is shared (it carries no per-request data); code that adds
+// per-request mutations must build its own.
 func (st *stream) forwardRequestHeaders() *extprocv3.ProcessingResponse {
-	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
-		Response: &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{
-			SetHeaders: []*corev3.HeaderValueOption{header("accept-encoding", "identity")},
-		}},
-	}}}
+	return identityRequestHeaders
 }
+
+var identityRequestHeaders = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
+	Response: &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{
+		SetHeaders: []*corev3.HeaderValueOption{header("accept-encoding", "identity")},
+	}},
+}}}
 
 // deferredRefusal is a refusal decided on request headers, sent when the
 // body arrives so the error carries the request's JSON-RPC id.

@@ -76,6 +76,9 @@ func (st *stream) record(o *Outcome) error {
 	for _, ob := range st.srv.eng.Observers {
 		ob.Observe(o)
 	}
+	if st.srv.eng.Audit == nil {
+		return nil
+	}
 	return st.srv.appendAudit(o.auditRecord())
 }
 

@@ -214,7 +214,7 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 				return st.refuse(400, m.ID, mcp.CodeInvalidRequest, "invalid request: duplicate id "+mcp.Truncate(string(m.ID), 64)+" in one batch", nil, "portcullis_duplicate_id")
 			}
 			pc := pendingCall{method: m.Method, name: auditName(m)}
-			if m.Method == "tools/call" {
+			if m.Method == "tools/call" && st.beh != nil {
 				pc.args = rawBytes(m.Params.Get("arguments"))
 			}
 			st.pending[m.ID] = pc
