@@ -20,7 +20,7 @@ type scriptStream struct {
 	i      int
 }
 
-func (s *scriptStream) Context() context.Context { return s.ctx }
+func (s *scriptStream) Context() context.Context                 { return s.ctx }
 func (s *scriptStream) Send(*extprocv3.ProcessingResponse) error { return nil }
 func (s *scriptStream) Recv() (*extprocv3.ProcessingRequest, error) {
 	if s.i == len(s.script) {
