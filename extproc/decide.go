@@ -215,8 +215,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, what+" blocked by policy: "+reasons(d), data())
 		o.ErrorType = strconv.Itoa(mcp.CodePolicyDenied)
 	case policy.ActionRequireApproval:
-		v.refusal = st.requireApproval(m, what, d, data())
-		o.ErrorType = strconv.Itoa(mcp.CodeApprovalRequired)
+		v.refusal, v.out = st.requireApproval(m, what, d, data(), o)
 	case policy.ActionSandbox:
 		if st.server.Sandbox == "" {
 			ed := data()
@@ -239,20 +238,30 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 		}
 	}
 	if v.refusal == nil && len(content) > 0 && !bytes.Equal(content, s.content) {
-		if v.out = spliceJSON(m.Raw, s.path, content); len(v.out) == 0 {
+		base := m.Raw
+		if v.out != nil {
+			base = v.out
+		}
+		if v.out = spliceJSON(base, s.path, content); len(v.out) == 0 {
 			return refuse(mcp.CodeInternalError, 0, "the gateway could not rewrite this "+what+"; it was refused", "rewrite-failed")
 		}
 	}
 	return v
 }
 
-// requireApproval answers a call the policy holds for a person. The
-// approvals engine plugs in here: until then the call is not executed and
-// the client learns the approval id.
-func (st *stream) requireApproval(m *mcp.Message, what string, d policy.Decision, data *mcp.ErrorData) []byte {
+// requireApproval decides a message the policy holds for a person. It is
+// the one place the approvals engine plugs in (Engines gains an Approvals
+// field: `Check(ctx, approval.Binding) (approval.Result, error)`): an
+// approved call returns refusal == nil (and out, when the body must be
+// rewritten, e.g. a retry token stripped; content edits are spliced on top
+// of it), anything else returns the reply. It sets the outcome's decision
+// and rules, which are final when it returns. Without an approvals engine
+// the call is not executed and the client learns the approval id.
+func (st *stream) requireApproval(m *mcp.Message, what string, d policy.Decision, data *mcp.ErrorData, o *Outcome) (refusal, out []byte) {
 	data.Extra = map[string]string{"approval_id": d.ID, "status": "pending"}
+	o.ErrorType = strconv.Itoa(mcp.CodeApprovalRequired)
 	return mcp.ErrorResponse(m.ID, mcp.CodeApprovalRequired,
-		what+" requires approval by a person ("+reasons(d)+"); it was not executed (approval id "+d.ID+")", data)
+		what+" requires approval by a person ("+reasons(d)+"); it was not executed (approval id "+d.ID+")", data), nil
 }
 
 func cmpMethod(method string, m *mcp.Message) string {
