@@ -89,7 +89,9 @@ func responseSubject(m *mcp.Message, call pendingCall) subject {
 		if m.Params.Exists() && len(m.Params.Raw) > 2 {
 			s.path, s.content = "params", rawBytes(m.Params)
 		}
-		s.structural = strings.HasPrefix(m.Method, "notifications/") && m.Method != "notifications/message"
+		// Server requests carry schemas and defaults the client parses;
+		// notifications other than log and progress messages are protocol.
+		s.structural = m.Kind == mcp.KindRequest || (m.Method != "notifications/message" && m.Method != "notifications/progress")
 	}
 	return s
 }
@@ -330,6 +332,10 @@ func (st *stream) builtinRequest(findings []Finding, original []byte) policy.Dec
 		if action == "redact" && f.Value != "" && !bytes.Contains(original, []byte(f.Value)) {
 			continue // restored by the gateway, not typed by the model
 		}
+		if f.Detector == "injection" && f.Confidence < RequestInjectionMinConfidence {
+			// Audited and visible to the policy, but not refused by default.
+			continue
+		}
 		switch action {
 		case "block", "notice":
 			if d.Action != policy.ActionBlock {
@@ -492,8 +498,16 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 				break
 			}
 		}
-		if m.Kind == mcp.KindRequest || m.Kind == mcp.KindNotification {
-			// Nothing to answer: the message is withheld.
+		if m.Kind == mcp.KindNotification {
+			// A log or progress message keeps flowing with its text
+			// replaced; anything else is withheld.
+			o.ErrorType = ""
+			_ = st.record(o)
+			return noticeNotification(m, "[portcullis] message removed: "+reasons(d)+" (decision "+d.ID+")")
+		}
+		if m.Kind == mcp.KindRequest {
+			// Nothing can answer a server request with an error on this
+			// stream: it is withheld.
 			o.ErrorType = ""
 			_ = st.record(o)
 			return nil
@@ -520,6 +534,20 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 		st.endCall(m.ID, errType)
 	}
 	return out
+}
+
+// noticeNotification replaces the text of a log (params.data) or progress
+// (params.message) notification by notice, or returns nil (withhold).
+func noticeNotification(m *mcp.Message, notice string) []byte {
+	for _, path := range []string{"params.data", "params.message"} {
+		if m.Params.Get(path[len("params."):]).Exists() {
+			if out := spliceJSON(m.Raw, path, mcp.AppendJSONString(nil, notice)); len(out) > 0 {
+				return out
+			}
+			return nil
+		}
+	}
+	return nil
 }
 
 // pickTypes returns the redaction types of a notice decision: the policy's

@@ -32,7 +32,10 @@ func (f *fakeDetector) Scan(raw []byte) ([]Finding, error) {
 	}
 	var out []Finding
 	if strings.Contains(s, "INJECT") {
-		out = append(out, Finding{Detector: "injection", Category: "prompt_injection", Path: "content.0.text", Count: 1})
+		out = append(out, Finding{Detector: "injection", Category: "prompt_injection", Path: "content.0.text", Count: 1, Confidence: 0.99})
+	}
+	if strings.Contains(s, "LOWINJ") {
+		out = append(out, Finding{Detector: "injection", Category: "prompt_injection", Count: 1, Confidence: 0.6})
 	}
 	if strings.Contains(s, "SECRET") {
 		out = append(out, Finding{Detector: "secret", Category: "secret", EntityType: "aws", Count: 1, Value: "SECRET"})
@@ -212,6 +215,7 @@ func TestPipelineOutcomes(t *testing.T) {
 		{name: "trust plane refusal", body: call("2", `{}`)[:0] + `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete_all"}}`,
 			wantDown: `"id":2`, decisions: []string{"request:block"}},
 		{name: "injection in arguments", body: call("3", `{"path":"INJECT"}`), wantDown: "blocked by policy", decisions: []string{"request:block"}},
+		{name: "low-confidence injection in arguments is allowed and audited", body: call("31", `{"path":"LOWINJ"}`), decisions: []string{"request:allow"}},
 		{name: "secret in arguments", body: call("4", `{"path":"SECRET"}`), wantDown: "blocked by policy", decisions: []string{"request:block"}},
 		{name: "pii in arguments is redacted upstream", body: call("5", `{"path":"pii:bob"}`), wantUp: `[PII_1]`,
 			respBody: `{"jsonrpc":"2.0","id":5,"result":{"content":[{"type":"text","text":"ok"}]}}`, decisions: []string{"request:redact", "result:allow"}},

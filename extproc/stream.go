@@ -341,8 +341,11 @@ func (st *stream) trustCheck(m *mcp.Message) []byte {
 	if m.Kind == mcp.KindNotification && !strings.HasPrefix(m.Method, "notifications/") {
 		// A request without an id would skip every check that answers a
 		// request (issue 11 #11).
+		o := st.newOutcome(audit.PlaneRequest, m.Method, "", auditName(m))
+		o.refused(mcp.CodeInvalidRequest, "protocol:request-without-id")
 		id := policy.NewID()
-		st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, m.Method, "", auditName(m), "protocol:request-without-id", "", id)
+		o.DecisionID = id
+		_ = st.record(o)
 		return mcp.ErrorResponse("", mcp.CodeInvalidRequest,
 			"invalid request: "+strconv.Quote(mcp.Truncate(m.Method, 64))+" is a request method and needs an id; the gateway does not forward it as a notification",
 			&mcp.ErrorData{DecisionID: id, Rule: "protocol:request-without-id", Server: st.server.Name, Score: -1})
@@ -450,9 +453,6 @@ func (st *stream) responseBody(b *extprocv3.HttpBody) (*extprocv3.ProcessingResp
 	}
 	ok2xx := st.status >= 200 && st.status <= 299
 	if mediaType(st.resp.contentType) == "application/json" {
-		if !ok2xx && !gjson.ValidBytes(body) {
-			return st.errorBody(body), nil
-		}
 		return st.bufferedJSON(body, !ok2xx), nil
 	}
 	if !ok2xx {
@@ -503,6 +503,9 @@ func (st *stream) endCalls(errType string) {
 func (st *stream) bufferedJSON(body []byte, errorStatus bool) *extprocv3.ProcessingResponse {
 	limits := &st.rt.Config.Limits
 	msgs, batch, perr := mcp.ParseBody(body, mcp.ParseOptions{MaxDepth: limits.MaxDepth, AllowBatch: true})
+	if perr != nil && errorStatus {
+		return st.errorBody(body) // not JSON-RPC: inspected as text
+	}
 	if perr != nil {
 		st.endCalls(strconv.Itoa(mcp.CodeInternalError))
 		return replaceResponseBody(mcp.ErrorResponse(st.lone, mcp.CodeInternalError,
@@ -511,7 +514,7 @@ func (st *stream) bufferedJSON(body []byte, errorStatus bool) *extprocv3.Process
 	changed := false
 	out := make([][]byte, 0, len(msgs))
 	for i := range msgs {
-		raw, keep := st.inspectResult(&msgs[i], errorStatus || st.httpMethod == "GET")
+		raw, keep := st.inspectResult(&msgs[i], errorStatus || st.httpMethod != "POST")
 		if !keep {
 			raw = mcp.ErrorResponse(msgs[i].ID, mcp.CodeInternalError, "upstream response does not match any request on this call; refused by the gateway", nil)
 		}
