@@ -507,10 +507,12 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 		}
 		if m.Kind == mcp.KindRequest {
 			// Nothing can answer a server request with an error on this
-			// stream: it is withheld.
+			// stream: the flagged texts are replaced by a notice (the
+			// server still gets its answer), or it is withheld.
 			o.ErrorType = ""
 			_ = st.record(o)
-			return nil
+			out, _ := noticeLeaves(m.Raw, "params.", findings, "[portcullis] content removed: "+reasons(d)+" (decision "+d.ID+")")
+			return out
 		}
 		out = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, what(s)+" result blocked by the gateway: "+reasons(d),
 			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(s.name, 128), Score: d.Score})
@@ -534,6 +536,27 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 		st.endCall(m.ID, errType)
 	}
 	return out
+}
+
+// noticeLeaves replaces every string leaf a blocking finding points to
+// (base+finding path) by notice. It fails (nil, false) when a finding has no
+// path to a string, so the caller withholds the message instead.
+func noticeLeaves(msg []byte, base string, findings []Finding, notice string) ([]byte, bool) {
+	out := msg
+	n := 0
+	for _, f := range findings {
+		if f.Detector == "pii" {
+			continue
+		}
+		if f.Path == "" || gjson.GetBytes(out, base+f.Path).Type != gjson.String {
+			return nil, false
+		}
+		if out = spliceJSON(out, base+f.Path, mcp.AppendJSONString(nil, notice)); len(out) == 0 {
+			return nil, false
+		}
+		n++
+	}
+	return out, n > 0
 }
 
 // noticeNotification replaces the text of a log (params.data) or progress

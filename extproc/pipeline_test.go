@@ -120,7 +120,7 @@ type harness struct {
 	spans *tracetest.SpanRecorder
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	cfg, err := config.Parse([]byte(testConfig))
 	if err != nil {
