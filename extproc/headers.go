@@ -152,20 +152,25 @@ func mediaType(ct string) string {
 }
 
 // forwardRequestHeaders is the one place request headers bound upstream are
-// rewritten. Accept-Encoding is pinned to identity so the upstream answers
-// with bodies the gateway can inspect (issue 11 #1); a response that is
-// encoded anyway is refused in responseHeaders.
-// The reply is shared (it carries no per-request data); code that adds
-// per-request mutations must build its own.
+// rewritten. Accept-Encoding is pinned to identity (acceptIdentity) so the
+// upstream answers with bodies the gateway can inspect (issue 11 #1); a
+// response that is encoded anyway is refused in responseHeaders. The reply
+// is shared (it carries no per-request data); code that adds per-request
+// mutations builds its own and calls acceptIdentity on it.
 func (st *stream) forwardRequestHeaders() *extprocv3.ProcessingResponse {
 	return identityRequestHeaders
 }
 
 var identityRequestHeaders = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
-	Response: &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{
-		SetHeaders: []*corev3.HeaderValueOption{header("accept-encoding", "identity")},
-	}},
+	Response: &extprocv3.CommonResponse{HeaderMutation: acceptIdentity(&extprocv3.HeaderMutation{})},
 }}}
+
+// acceptIdentity adds accept-encoding: identity to a request header
+// mutation and returns it.
+func acceptIdentity(hm *extprocv3.HeaderMutation) *extprocv3.HeaderMutation {
+	hm.SetHeaders = append(hm.SetHeaders, header("accept-encoding", "identity"))
+	return hm
+}
 
 // deferredRefusal is a refusal decided on request headers, sent when the
 // body arrives so the error carries the request's JSON-RPC id.
