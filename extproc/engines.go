@@ -10,6 +10,7 @@ import (
 	"github.com/portcullis-mcp/portcullis/approval"
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
+	"github.com/portcullis-mcp/portcullis/mcp"
 	"github.com/portcullis-mcp/portcullis/policy"
 	"github.com/portcullis-mcp/portcullis/policy/behavior"
 )
@@ -52,13 +53,14 @@ type Detector interface {
 	// ScanTools returns the names of poisoned tools in a tools/list result,
 	// each with a short reason.
 	ScanTools(result []byte) (map[string]string, error)
-	// Redact rewrites sensitive values in a JSON value with reversible
-	// surrogates kept in the session's vault. types limits redaction to
-	// entity types (empty = all).
-	Redact(raw []byte, session string, types []string) ([]byte, error)
-	// Restore replaces surrogates from the session's vault with the
-	// originals, so tools receive real values the model never saw.
-	Restore(raw []byte, session string) ([]byte, int, error)
+	// Redact rewrites sensitive values in a JSON value with surrogates.
+	// vault names the caller's vault (principal, route and session); ""
+	// makes them one-way. types limits redaction to entity types (empty =
+	// all); style is the policy's redact.style ("" = configured default).
+	Redact(raw []byte, vault string, types []string, style string) ([]byte, error)
+	// Restore replaces surrogates from the named vault with the originals,
+	// so tools receive real values the model never saw.
+	Restore(raw []byte, vault string) ([]byte, int, error)
 }
 
 // IdentityResolver establishes who the agent is from request headers and
@@ -101,6 +103,19 @@ type ResultRules struct {
 // secrets and personal data.
 var DefaultResultRules = ResultRules{Injection: "notice", Secrets: "redact", PII: "redact"}
 
+// DefaultRequestRules protect what clients send when no policy rule
+// decides: injections and secrets are refused, personal data is redacted
+// (issue 11 #20). "notice" means "block" on the request plane.
+var DefaultRequestRules = ResultRules{Injection: "block", Secrets: "block", PII: "redact"}
+
+// RequestInjectionMinConfidence is the injection score the built-in request
+// rule refuses at. A refused call cannot be delivered in part (a result can,
+// with a notice), and the injection model still scores some benign short
+// instructions above 0.9 ("Please provide your information": 0.92), so the
+// default refuses only high-confidence findings; lower ones are audited and
+// reach the policy (findings, risk) like any other.
+const RequestInjectionMinConfidence = 0.95
+
 // Engines are the optional collaborators of the processor. Nil fields are
 // skipped; a processor without engines enforces the trust plane only.
 type Engines struct {
@@ -112,6 +127,11 @@ type Engines struct {
 	Behavior    BehaviorSource
 	Approvals   Approvals
 	ResultRules ResultRules
+	// RequestRules apply to client→server content when no policy rule
+	// decides (zero value: DefaultRequestRules).
+	RequestRules ResultRules
+	// Observers see every final outcome (see record).
+	Observers []Observer
 }
 
 // WithEngines sets the detection, identity, policy, audit and telemetry engines.
@@ -145,6 +165,76 @@ func (c *annotationCache) put(server, tool string, a *policy.ToolAnnotations) {
 		}
 	}
 	c.m[server+"\x00"+tool] = a
+}
+
+// withheldTools remembers tools withheld from tools/list as poisoned or
+// changed, per server, so they cannot be called by name (issue 11 #19).
+// Bounded; a later clean listing releases a tool.
+type withheldTools struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+const maxWithheld = 10000
+
+func (w *withheldTools) reason(server, tool string) (string, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	r, ok := w.m[server+"\x00"+tool]
+	return r, ok
+}
+
+func (w *withheldTools) set(server, tool, reason string, bad bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	k := server + "\x00" + tool
+	if !bad {
+		delete(w.m, k)
+		return
+	}
+	if w.m == nil {
+		w.m = map[string]string{}
+	}
+	if len(w.m) < maxWithheld {
+		w.m[k] = reason
+	}
+}
+
+// serverRequestMethods maps the ids of server→client requests to their
+// method, so a client's reply (sent on a later POST) is decided as a reply
+// to sampling/createMessage or elicitation/create. Bounded FIFO.
+type serverRequestMethods struct {
+	mu    sync.Mutex
+	m     map[string]string
+	order []string
+}
+
+const maxServerRequests = 4096
+
+func (s *serverRequestMethods) put(server, session string, id mcp.ID, method string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]string{}
+	}
+	k := server + "\x00" + session + "\x00" + string(id)
+	if _, ok := s.m[k]; !ok {
+		s.order = append(s.order, k)
+	}
+	s.m[k] = method
+	for len(s.order) > maxServerRequests {
+		delete(s.m, s.order[0])
+		s.order = s.order[1:]
+	}
+}
+
+func (s *serverRequestMethods) take(server, session string, id mcp.ID) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := server + "\x00" + session + "\x00" + string(id)
+	m := s.m[k]
+	delete(s.m, k)
+	return m
 }
 
 // shadowSem bounds concurrent off-path shadow evaluations.

@@ -1,7 +1,12 @@
 package extproc
 
 import (
+	"strings"
+
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/portcullis-mcp/portcullis/mcp"
 )
 
 // reqHeaders are the request headers the processor reads. Envoy lower-cases
@@ -86,9 +91,10 @@ func parseRequestHeaders(hm *corev3.HeaderMap) reqHeaders {
 }
 
 type respHeaders struct {
-	status      string
-	contentType string
-	sessionID   string
+	status          string
+	contentType     string
+	contentEncoding string
+	sessionID       string
 }
 
 func parseResponseHeaders(hm *corev3.HeaderMap) respHeaders {
@@ -104,6 +110,11 @@ func parseResponseHeaders(hm *corev3.HeaderMap) respHeaders {
 			r.contentType = headerValue(h)
 		case "mcp-session-id":
 			r.sessionID = headerValue(h)
+		case "content-encoding":
+			if r.contentEncoding != "" {
+				r.contentEncoding += ","
+			}
+			r.contentEncoding += headerValue(h)
 		}
 	}
 	return r
@@ -138,4 +149,54 @@ func mediaType(ct string) string {
 		}
 	}
 	return ct
+}
+
+// forwardRequestHeaders is the one place request headers bound upstream are
+// rewritten. Accept-Encoding is pinned to identity (acceptIdentity) so the
+// upstream answers with bodies the gateway can inspect (issue 11 #1); a
+// response that is encoded anyway is refused in responseHeaders. The reply
+// is shared (it carries no per-request data); code that adds per-request
+// mutations builds its own and calls acceptIdentity on it.
+func (st *stream) forwardRequestHeaders() *extprocv3.ProcessingResponse {
+	return identityRequestHeaders
+}
+
+var identityRequestHeaders = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
+	Response: &extprocv3.CommonResponse{HeaderMutation: acceptIdentity(&extprocv3.HeaderMutation{})},
+}}}
+
+// acceptIdentity adds accept-encoding: identity to a request header
+// mutation and returns it.
+func acceptIdentity(hm *extprocv3.HeaderMutation) *extprocv3.HeaderMutation {
+	hm.SetHeaders = append(hm.SetHeaders, header("accept-encoding", "identity"))
+	return hm
+}
+
+// deferredRefusal is a refusal decided on request headers, sent when the
+// body arrives so the error carries the request's JSON-RPC id.
+type deferredRefusal struct {
+	status  int
+	code    int
+	msg     string
+	data    *mcp.ErrorData
+	details string
+}
+
+// refuseHeaders refuses a request on its headers. A POST with a body is
+// answered when the body arrives (nothing is forwarded in between: the
+// request body is buffered), so the error keeps the request's id.
+func (st *stream) refuseHeaders(h *extprocv3.HttpHeaders, status, code int, msg string, data *mcp.ErrorData, details string) *extprocv3.ProcessingResponse {
+	if st.req.method == "POST" && !h.GetEndOfStream() {
+		st.deferred = &deferredRefusal{status: status, code: code, msg: msg, data: data, details: details}
+		st.httpMethod = "POST"
+		return continueRequestHeaders
+	}
+	return st.refuse(status, "", code, msg, data, details)
+}
+
+// identityEncoding reports whether a content-encoding header value leaves
+// the body as sent ("", "identity").
+func identityEncoding(v string) bool {
+	v = strings.TrimSpace(v)
+	return v == "" || strings.EqualFold(v, "identity")
 }

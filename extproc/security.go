@@ -1,8 +1,7 @@
 package extproc
 
 import (
-	"cmp"
-	"errors"
+	"bytes"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,8 +10,6 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
-	"github.com/portcullis-mcp/portcullis/approval"
-	"github.com/portcullis-mcp/portcullis/approval/protocol"
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/mcp"
@@ -28,13 +25,7 @@ type callState struct {
 	decisionID string
 }
 
-// verdict is what the request plane decided for one message.
-type verdict struct {
-	refusal []byte // JSON-RPC error to answer with (nothing forwarded)
-	status  int    // HTTP status for a refusal (default 200)
-	out     []byte // replacement message bytes (nil = unchanged)
-	sandbox bool
-}
+func (cs *callState) elapsed() time.Duration { return time.Since(cs.start) }
 
 // resolveIdentity establishes the agent once per stream.
 func (st *stream) resolveIdentity(headers map[string]string) error {
@@ -58,138 +49,28 @@ func (st *stream) resolveIdentity(headers map[string]string) error {
 
 var anonymous = policy.Identity{ID: "anonymous", Trust: "untrusted", Source: policy.SourceAnonymous}
 
-// decideRequest runs detection and policy for one tools/call that passed
-// the trust plane.
-func (st *stream) decideRequest(m *mcp.Message) verdict {
-	eng := &st.srv.eng
-	tool := m.Params.Get("name").Str
-	args := m.Params.Get("arguments")
-	argsRaw := []byte(args.Raw)
-	cs := st.startCall(m, tool)
-
-	var findings []Finding
-	if eng.Detector != nil && len(argsRaw) > 0 {
-		var err error
-		if findings, err = eng.Detector.Scan(argsRaw); err != nil {
-			st.endCall(m.ID, strconv.Itoa(mcp.CodeInvalidParams))
-			return verdict{refusal: mcp.ErrorResponse(m.ID, mcp.CodeInvalidParams,
-				"the gateway could not inspect the tool arguments ("+mcp.Truncate(err.Error(), 160)+"); the call was refused", nil)}
-		}
-		st.countFindings(findings)
-	}
-	var bv behavior.Verdict
-	st.bsig = nil
-	if st.beh != nil {
-		bv = st.beh.OnCall(st.ctx, behavior.Call{Agent: st.agent.ID, Session: st.req.sessionID, Server: st.server.Name, Tool: tool, Args: argsRaw})
-		st.bsig = &policy.BehaviorSignal{Score: bv.Score, Reason: bv.Reason}
-	}
-	d := st.evaluate(policy.PlaneRequest, m.Method, tool, argsRaw, findings)
-	st.bsig = nil
-	if bv.Action == "block" || bv.Action == "require_approval" {
-		// Behaviour rules (toxic flows, rate limits, rug-pulled tools)
-		// force the decision; they are enforced like any deny rule.
-		a := policy.ActionBlock
-		if bv.Action == "require_approval" {
-			a = policy.ActionRequireApproval
-		}
-		if a.Severity() > d.Action.Severity() {
-			d.Action, d.WouldAction, d.Rule, d.Enforced, d.Mode = a, a, bv.Rule, true, policy.ModeEnforce
-			d.Reasons = append([]string{bv.Reason}, d.Reasons...)
-		}
-	}
-	cs.decisionID = d.ID
-	rec := st.record(audit.PlaneRequest, m, tool, d, findings)
-	if st.srv.eng.Audit != nil && len(argsRaw) > 0 {
-		rec.ArgsDigest = st.srv.eng.Audit.Digest(argsRaw)
-		if st.srv.eng.Audit.Content() {
-			rec.Content = &audit.Content{Arguments: args.Raw}
-		}
-	}
-
-	var v verdict
-	switch d.Action {
-	case policy.ActionBlock:
-		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
-			"tool call "+strconv.Quote(mcp.Truncate(tool, 128))+" blocked by policy: "+reasons(d),
-			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(tool, 128), Score: d.Score, Reason: reasons(d)})
-	case policy.ActionRequireApproval:
-		if eng.Approvals != nil {
-			b := protocol.NewBinding(st.agent, st.server.Name, m, st.req.protocolVersion, d)
-			res, err := eng.Approvals.Check(st.ctx, b)
-			rec.Rules = append(rec.Rules, "approval:"+res.ID)
-			if err != nil || res.Status != approval.StatusApproved {
-				if v.refusal = protocol.Reply(m.ID, b, d, res, err); res.Status != approval.StatusPending {
-					rec.Decision = audit.DecisionBlock
-				}
-				break
-			}
-			rec.Decision = audit.DecisionAllow
-			if b.RequestState != "" {
-				v.out = protocol.StripRetry(m.Raw)
-			}
+// reasons explains a decision for the caller without contradicting it: the
+// reason of the rule that decided first, then other reasons that agree with
+// the action (a risk band that said "allow" is not quoted under a block),
+// and for a risk band the factors that drove the score.
+func reasons(d policy.Decision) string {
+	out := make([]string, 0, 3)
+	decisive := "rule " + d.Rule + ":"
+	for _, r := range d.Reasons {
+		if strings.HasPrefix(r, decisive) {
+			out = append(out, r)
 			break
 		}
-		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeApprovalRequired,
-			"tool call "+strconv.Quote(mcp.Truncate(tool, 128))+" requires approval by a person ("+reasons(d)+"); it was not executed (approval id "+d.ID+")",
-			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(tool, 128), Score: d.Score, Reason: reasons(d),
-				Extra: map[string]string{"approval_id": d.ID, "status": "pending"}})
-	case policy.ActionSandbox:
-		if st.server.Sandbox == "" {
-			v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
-				"tool call "+strconv.Quote(mcp.Truncate(tool, 128))+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked",
-				&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(tool, 128), Score: d.Score})
-			rec.Decision = audit.DecisionBlock
-		} else {
-			v.sandbox = true
+	}
+	for _, r := range d.Reasons {
+		if len(out) >= 2 {
+			break
 		}
-	case policy.ActionRedact:
-		if eng.Detector != nil && len(argsRaw) > 0 {
-			red, err := eng.Detector.Redact(argsRaw, st.req.sessionID, d.RedactTypes)
-			if err != nil {
-				v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not redact the arguments; the call was refused", nil)
-				rec.Decision = audit.DecisionBlock
-				break
-			}
-			argsRaw = red
-			v.out = spliceJSON(m.Raw, "params.arguments", red)
+		if strings.HasPrefix(r, decisive) || !agrees(r, d.WouldAction) {
+			continue
 		}
+		out = append(out, r)
 	}
-	if v.refusal == nil && eng.Detector != nil && len(argsRaw) > 0 {
-		// Surrogates the model saw in earlier results go back to their
-		// originals now, after the decision, so tools receive real values.
-		restored, n, err := eng.Detector.Restore(argsRaw, st.req.sessionID)
-		if err != nil {
-			v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not restore redacted values; the call was refused", nil)
-			rec.Decision = audit.DecisionBlock
-		} else if n > 0 {
-			base := m.Raw
-			if v.out != nil {
-				base = v.out
-			}
-			v.out = spliceJSON(base, "params.arguments", restored)
-		}
-	}
-	if v.refusal == nil && v.out != nil && len(v.out) == 0 {
-		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not rewrite the arguments; the call was refused", nil)
-		rec.Decision = audit.DecisionBlock
-	}
-	if st.batchAudit != nil && v.refusal == nil {
-		// In a batch the outcome is known only when every call is decided.
-		*st.batchAudit = append(*st.batchAudit, rec)
-	} else if err := st.appendAudit(rec); err != nil && v.refusal == nil {
-		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the audit log cannot accept records; the gateway refuses calls it cannot record", nil)
-		v.status = 503
-	}
-	if v.refusal != nil {
-		st.endCall(m.ID, strconv.Itoa(int(gjson.GetBytes(v.refusal, "error.code").Int())))
-	}
-	return v
-}
-
-// reasons explains a decision for the caller: the policy's reasons, most
-// important first (at most three), or the rule.
-func reasons(d policy.Decision) string {
-	out := d.Reasons[:min(2, len(d.Reasons))]
 	if strings.HasPrefix(d.Rule, "risk:") {
 		// A score band decided: name the factors that drove the score.
 		fs := slices.Clone(d.Factors)
@@ -206,6 +87,23 @@ func reasons(d policy.Decision) string {
 	return mcp.Truncate(strings.Join(out, "; "), 400)
 }
 
+// agrees reports whether a policy reason is consistent with the final
+// action: reasons naming an action ("rule x: allow", "… → allow") must name
+// this one.
+func agrees(reason string, a policy.Action) bool {
+	if i := strings.LastIndex(reason, "→ "); i >= 0 {
+		return strings.HasPrefix(reason[i+len("→ "):], string(a))
+	}
+	if strings.HasPrefix(reason, "rule ") {
+		if _, after, ok := strings.Cut(reason, ": "); ok {
+			act, _, _ := strings.Cut(after, " ")
+			act, _, _ = strings.Cut(act, ";")
+			return act == string(a)
+		}
+	}
+	return true
+}
+
 func firstReason(d policy.Decision) string {
 	if len(d.Reasons) > 0 {
 		return d.Reasons[0]
@@ -213,16 +111,17 @@ func firstReason(d policy.Decision) string {
 	return "rule " + d.Rule
 }
 
-// evaluate asks the policy, or applies the built-in rules when none is set.
-func (st *stream) evaluate(plane policy.Plane, method, tool string, args []byte, findings []Finding) policy.Decision {
+// evaluate asks the policy; without one it returns the default allow that
+// the built-in rules then raise (see floor).
+func (st *stream) evaluate(plane policy.Plane, method, tool string, args []byte, findings []Finding, bsig *policy.BehaviorSignal) policy.Decision {
 	if st.pol == nil {
-		return st.builtin(plane, findings)
+		return policy.Decision{ID: policy.NewID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeEnforce, Enforced: true, Rule: "default-allow"}
 	}
 	in := &policy.Input{
 		Plane: plane, Method: method, Server: st.server.Name, Tool: tool, Args: args,
 		Agent: st.agent, Session: st.req.sessionID, Findings: toPolicyFindings(findings),
 		Annotations: st.srv.annot.get(st.server.Name, tool),
-		Behavior:    st.bsig,
+		Behavior:    bsig,
 	}
 	if st.pol.Mode() == policy.ModeShadow {
 		// Shadow: evaluate off the request path, record what would have
@@ -230,130 +129,17 @@ func (st *stream) evaluate(plane policy.Plane, method, tool string, args []byte,
 		p, srvName := st.pol, st.server.Name
 		argsCopy := append([]byte(nil), args...)
 		in.Args = argsCopy
+		o := st.newOutcome(auditPlane(plane), method, "", tool)
+		o.Server, o.metricServer = srvName, srvName
 		runShadow(st.ctx, st.srv.logger, func() {
 			d := p.Evaluate(in)
-			r := audit.NewRecord(auditPlane(plane), audit.DecisionDryRun)
-			r.WouldBe = auditDecision(d.WouldAction)
-			r.Server, r.Tool, r.Method, r.Agent, r.Session = srvName, tool, method, in.Agent.ID, in.Session
-			r.Rules, r.Risk, r.PolicyVersion = []string{d.Rule}, d.Score, d.PolicyVersion
-			_ = st.srv.appendAudit(r)
+			o.Decision, o.WouldBe = audit.DecisionDryRun, auditDecision(d.WouldAction)
+			o.Rules, o.Risk, o.PolicyVersion, o.DecisionID = []string{d.Rule}, d.Score, d.PolicyVersion, d.ID
+			_ = st.srv.appendAudit(o.auditRecord())
 		})
 		return policy.Decision{ID: policy.NewID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeShadow, Rule: "shadow", PolicyVersion: p.Version()}
 	}
 	return st.pol.Evaluate(in)
-}
-
-// builtin is the decision without a policy file: the trust plane already
-// ran; on results, the configured ResultRules apply to detector findings.
-func (st *stream) builtin(plane policy.Plane, findings []Finding) policy.Decision {
-	d := policy.Decision{ID: policy.NewID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeEnforce, Enforced: true, Rule: "trust-plane"}
-	if plane != policy.PlaneResult {
-		return d
-	}
-	rules := st.srv.eng.ResultRules
-	var redactTypes []string
-	for _, f := range findings {
-		var action string
-		switch f.Detector {
-		case "injection", "poison", "invisible":
-			action = rules.Injection
-		case "secret", "secrets":
-			action = rules.Secrets
-		case "pii":
-			action = rules.PII
-		}
-		switch action {
-		case "block":
-			d.Action, d.WouldAction, d.Rule, d.ResultMode = policy.ActionBlock, policy.ActionBlock, "builtin:"+f.Detector, policy.ResultBlock
-			d.Reasons = append(d.Reasons, f.Detector+" detected ("+f.Category+")")
-		case "notice":
-			if d.Action != policy.ActionBlock || d.ResultMode == policy.ResultNotice {
-				d.Action, d.WouldAction, d.Rule, d.ResultMode = policy.ActionBlock, policy.ActionBlock, "builtin:"+f.Detector, policy.ResultNotice
-				d.Reasons = append(d.Reasons, f.Detector+" detected ("+f.Category+")")
-			}
-		case "redact":
-			if d.Action == policy.ActionAllow {
-				d.Action, d.WouldAction, d.Rule = policy.ActionRedact, policy.ActionRedact, "builtin:redact"
-			}
-			switch {
-			case f.Detector == "secret" || f.Detector == "secrets":
-				redactTypes = append(redactTypes, "secret")
-			case f.EntityType != "":
-				redactTypes = append(redactTypes, f.EntityType)
-			default:
-				redactTypes = append(redactTypes, f.Category)
-			}
-		}
-	}
-	if d.Action == policy.ActionRedact {
-		d.RedactTypes = redactTypes
-	}
-	return d
-}
-
-// decideResult applies detection and policy to a tools/call result and
-// returns the message bytes to forward.
-func (st *stream) decideResult(m *mcp.Message, call pendingCall) []byte {
-	eng := &st.srv.eng
-	res := m.Result
-	resRaw := []byte(res.Raw)
-	var findings []Finding
-	if eng.Detector != nil {
-		var err error
-		if findings, err = eng.Detector.Scan(resRaw); err != nil {
-			st.endCall(m.ID, strconv.Itoa(mcp.CodeInternalError))
-			return mcp.ErrorResponse(m.ID, mcp.CodeInternalError,
-				"the gateway could not inspect this tool result ("+mcp.Truncate(err.Error(), 160)+") and withheld it", nil)
-		}
-		st.countFindings(findings)
-	}
-	if st.beh != nil {
-		st.beh.OnResult(st.ctx, behaviorResult(st, call.name, res, findings))
-	}
-	d := st.evaluate(policy.PlaneResult, "tools/call", call.name, nil, findings)
-	rec := st.record(audit.PlaneResult, m, call.name, d, findings)
-	if eng.Audit != nil {
-		rec.ResultDigest = eng.Audit.Digest(resRaw)
-		if eng.Audit.Content() {
-			rec.Content = &audit.Content{Result: res.Raw}
-		}
-	}
-	out := m.Raw
-	errType := ""
-	if res.Get("isError").Bool() {
-		errType = telemetry.ErrorTypeTool
-	}
-	switch d.Action {
-	case policy.ActionBlock, policy.ActionRequireApproval, policy.ActionSandbox:
-		if d.ResultMode == policy.ResultNotice {
-			if replaced, ok := st.noticeBlocks(m, findings, d); ok {
-				out = replaced
-				break
-			}
-		}
-		out = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, "tool result blocked by the gateway: "+firstReason(d),
-			&mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(call.name, 128), Score: d.Score})
-		errType = strconv.Itoa(mcp.CodePolicyDenied)
-	case policy.ActionRedact:
-		if eng.Detector != nil {
-			red, err := eng.Detector.Redact(resRaw, st.req.sessionID, d.RedactTypes)
-			if err != nil {
-				out = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not redact this result and withheld it", nil)
-				rec.Decision = audit.DecisionBlock
-				errType = strconv.Itoa(mcp.CodeInternalError)
-			} else if out = spliceJSON(m.Raw, "result", red); len(out) == 0 {
-				out = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not redact this result and withheld it", nil)
-				rec.Decision = audit.DecisionBlock
-				errType = strconv.Itoa(mcp.CodeInternalError)
-			}
-		}
-	}
-	if err := st.appendAudit(rec); err != nil {
-		out = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the audit log cannot accept records; the gateway withheld this result", nil)
-		errType = strconv.Itoa(mcp.CodeInternalError)
-	}
-	st.endCall(m.ID, errType)
-	return out
 }
 
 // noticeBlocks replaces each content block with a finding by a short notice,
@@ -448,83 +234,6 @@ func (st *stream) countFindings(fs []Finding) {
 	}
 }
 
-// record builds the audit record of a decision (no content unless enabled).
-func (st *stream) record(plane audit.Plane, m *mcp.Message, tool string, d policy.Decision, findings []Finding) *audit.Record {
-	ad := auditDecision(d.Action)
-	if !d.Enforced && d.WouldAction != d.Action {
-		ad = audit.DecisionDryRun
-	}
-	r := audit.NewRecord(plane, ad)
-	r.WouldBe = auditDecision(d.WouldAction)
-	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, st.server.Name, tool, m.Method, strings.Trim(string(m.ID), `"`)
-	if m.Method == "" {
-		r.Method = "tools/call"
-	}
-	r.Rules = append(r.Rules, d.Rule)
-	r.Risk = d.Score
-	for _, f := range d.Factors {
-		r.Factors = append(r.Factors, audit.Factor{Name: f.Name, Score: f.Value})
-	}
-	counts := map[string]int{}
-	for _, f := range findings {
-		typ := f.EntityType
-		if typ == "" {
-			typ = f.Detector + ":" + f.Category
-		}
-		counts[typ] += max(1, f.Count)
-	}
-	for k, n := range counts {
-		r.Findings = append(r.Findings, audit.Finding{Type: k, Count: n})
-	}
-	r.PolicyVersion = d.PolicyVersion
-	r.DecisionID = d.ID
-	if cs := st.calls[m.ID]; cs != nil {
-		r.TraceID = cs.traceID
-		if plane == audit.PlaneResult {
-			r.Duration = time.Since(cs.start)
-		}
-		cs.span.SetDecision(ad, d.Score, r.Rules)
-	}
-	if t := st.srv.eng.Telemetry; t != nil {
-		t.Decision(st.server.Name, plane, ad)
-	}
-	return r
-}
-
-func (st *stream) appendAudit(r *audit.Record) error { return st.srv.appendAudit(r) }
-
-func (s *Server) appendAudit(r *audit.Record) error {
-	if s.eng.Audit == nil {
-		return nil
-	}
-	err := s.eng.Audit.Append(r)
-	if err != nil && !errors.Is(err, audit.ErrQueueFull) {
-		s.logger.Error("audit append failed", "error", err)
-	}
-	return err
-}
-
-func auditPlane(p policy.Plane) audit.Plane {
-	if p == policy.PlaneResult {
-		return audit.PlaneResult
-	}
-	return audit.PlaneRequest
-}
-
-func auditDecision(a policy.Action) audit.Decision {
-	switch a {
-	case policy.ActionBlock:
-		return audit.DecisionBlock
-	case policy.ActionRequireApproval:
-		return audit.DecisionApproval
-	case policy.ActionSandbox:
-		return audit.DecisionSandbox
-	case policy.ActionRedact:
-		return audit.DecisionRedact
-	}
-	return audit.DecisionAllow
-}
-
 func toPolicyFindings(fs []Finding) []policy.Finding {
 	if len(fs) == 0 {
 		return nil
@@ -581,47 +290,12 @@ func (st *stream) rememberAnnotations(tool string, a gjson.Result) {
 	})
 }
 
-// auditTrustRefusal records a trust-plane refusal (disallowed tool).
-func (st *stream) auditTrustRefusal(m *mcp.Message, refusal []byte) {
-	tool := m.Params.Get("name").Str
-	_, rule := st.server.ToolDecision(tool)
-	st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, m.Method, m.ID, tool, rule, "", gjson.GetBytes(refusal, "error.data.decision_id").Str)
-}
-
-// auditDecision records a decision the policy engine did not produce (trust
-// plane, tool poisoning, tool pinning). finding, when set, is the finding type.
-func (st *stream) auditDecision(plane audit.Plane, d audit.Decision, method string, id mcp.ID, tool, rule, finding, decisionID string) {
-	if st.srv.eng.Audit == nil && st.srv.eng.Telemetry == nil {
-		return
-	}
-	r := audit.NewRecord(plane, d)
-	r.WouldBe = d
-	server, label := mcp.Truncate(st.serverName, 64), st.serverName
-	if st.server == nil {
-		label = "unknown" // keep metric labels to configured names
-	}
-	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = st.agent.ID, st.req.sessionID, server, mcp.Truncate(tool, 128), method, strings.Trim(string(id), `"`)
-	r.Rules = append(r.Rules, rule)
-	r.DecisionID = cmp.Or(decisionID, policy.NewID())
-	if finding != "" {
-		r.Findings = append(r.Findings, audit.Finding{Type: finding, Count: 1})
-	}
-	if plane == audit.PlaneRequest && d == audit.DecisionBlock {
-		r.ErrorType = strconv.Itoa(mcp.CodePolicyDenied)
-	}
-	if st.pol != nil {
-		r.PolicyVersion = st.pol.Version()
-	}
-	if t := st.srv.eng.Telemetry; t != nil {
-		t.Decision(label, plane, d)
-	}
-	_ = st.appendAudit(r)
-}
-
 // behaviorResult summarises a tool result for the behaviour engine: sizes,
 // sensitive categories and the matched values (hashed by the engine).
-func behaviorResult(st *stream, tool string, res gjson.Result, findings []Finding) behavior.Result {
-	r := behavior.Result{Agent: st.agent.ID, Session: st.req.sessionID, Server: st.server.Name, Tool: tool,
+// Values the call's own arguments carried (a recipient echoed back) are
+// not new data the agent learned and do not make the result sensitive.
+func behaviorResult(st *stream, call pendingCall, res gjson.Result, findings []Finding) behavior.Result {
+	r := behavior.Result{Agent: st.agent.ID, Session: st.req.sessionID, Server: st.server.Name, Tool: call.name,
 		Bytes: len(res.Raw), IsError: res.Get("isError").Bool()}
 	r.Records = int(res.Get("content.#").Int())
 	if sc := res.Get("structuredContent"); sc.IsObject() {
@@ -640,6 +314,9 @@ func behaviorResult(st *stream, tool string, res gjson.Result, findings []Findin
 		}
 		if f.Detector != "pii" && f.Detector != "secret" {
 			continue
+		}
+		if f.Value != "" && bytes.Contains(call.args, []byte(f.Value)) {
+			continue // an echo of the caller's own argument
 		}
 		if !seen[cat] {
 			seen[cat] = true

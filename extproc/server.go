@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,9 @@ type Server struct {
 	eng    Engines
 	annot  annotationCache
 	az     Authz // upstream_auth.go
+	// withheld and serverRequests are shared by the streams of all calls.
+	withheld       withheldTools
+	serverRequests serverRequestMethods
 }
 
 // ServerMetadataKey is the gRPC initial-metadata key naming the MCP server
@@ -73,20 +77,7 @@ func (s *Server) Shutdown() { s.health.Shutdown() }
 
 // Process implements [extprocv3.ExternalProcessorServer.Process].
 func (s *Server) Process(ps extprocv3.ExternalProcessor_ProcessServer) error {
-	st := &stream{ctx: ps.Context(), srv: s, rt: s.rt.Load()}
-	// In an Istio sidecar the path is the server's own (/mcp); the
-	// EnvoyFilter names the server in gRPC initial metadata instead.
-	if md, ok := metadata.FromIncomingContext(ps.Context()); ok {
-		if v := md.Get(ServerMetadataKey); len(v) == 1 {
-			st.mdServer = v[0]
-		}
-	}
-	if s.eng.Policy != nil {
-		st.pol = s.eng.Policy.Current()
-	}
-	if s.eng.Behavior != nil {
-		st.beh = s.eng.Behavior.Current()
-	}
+	st := s.newStream(ps.Context())
 	defer st.finish()
 	for {
 		req, err := ps.Recv()
@@ -118,6 +109,27 @@ func (s *Server) Process(ps extprocv3.ExternalProcessor_ProcessServer) error {
 			return nil
 		}
 	}
+}
+
+// newStream starts the state of one HTTP exchange with the snapshots of
+// configuration, policy and behaviour it keeps until it ends. It needs no
+// gRPC stream: tests drive handle directly.
+func (s *Server) newStream(ctx context.Context) *stream {
+	st := &stream{ctx: ctx, srv: s, rt: s.rt.Load()}
+	// In an Istio sidecar the path is the server's own (/mcp); the
+	// EnvoyFilter names the server in gRPC initial metadata instead.
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get(ServerMetadataKey); len(v) == 1 {
+			st.mdServer = v[0]
+		}
+	}
+	if s.eng.Policy != nil {
+		st.pol = s.eng.Policy.Current()
+	}
+	if s.eng.Behavior != nil {
+		st.beh = s.eng.Behavior.Current()
+	}
+	return st
 }
 
 // safeHandle converts a panic on hostile input into a fail-closed reply.

@@ -24,6 +24,9 @@ import (
 type pendingCall struct {
 	method string
 	name   string
+	// args are the tools/call arguments: values a result merely echoes
+	// back are not new data for the behaviour engine.
+	args []byte
 }
 
 // stream is the per-HTTP-request state machine.
@@ -46,14 +49,13 @@ type stream struct {
 	agent policy.Identity
 	pol   *policy.Policy
 	beh   Behavior
-	// bsig is the behaviour signal of the call being decided.
-	bsig *policy.BehaviorSignal
-	// batchAudit, while deciding a batch, collects the records of calls
-	// that would be forwarded; see requestBody.
-	batchAudit *[]*audit.Record
 	// lone is the id of the (last) request in the body, used to address
 	// errors that concern the whole call, such as a malformed response.
 	lone mcp.ID
+
+	// deferred is a refusal decided on the request headers of a POST,
+	// answered once the body shows the JSON-RPC id (errors keep the id).
+	deferred *deferredRefusal
 
 	resp     respHeaders
 	status   int
@@ -94,7 +96,7 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 	st.req = parseRequestHeaders(h.GetHeaders())
 	st.httpMethod = st.req.method
 	if st.req.dupCritical != "" {
-		return st.refuse(400, "", mcp.CodeInvalidRequest,
+		return st.refuseHeaders(h, 400, mcp.CodeInvalidRequest,
 			"invalid request: header "+st.req.dupCritical+" appears more than once", nil, "portcullis_duplicate_header")
 	}
 	if !st.rt.hostAllowed(st.req.authority) || !st.rt.originAllowed(st.req.origin) {
@@ -126,13 +128,14 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 	if v := st.req.protocolVersion; v != "" {
 		st.rev = mcp.Revision(v)
 		if !st.rev.Known() {
-			return st.refuse(400, "", mcp.CodeInvalidRequest,
-				"unsupported MCP-Protocol-Version "+strconv.Quote(mcp.Truncate(v, 32))+"; supported: 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28", nil, "portcullis_bad_protocol_version")
+			return st.refuseHeaders(h, 400, mcp.CodeInvalidRequest,
+				"unsupported MCP-Protocol-Version "+strconv.Quote(mcp.Truncate(v, 32))+"; supported: "+strings.Join(mcp.SupportedRevisions, ", "),
+				&mcp.ErrorData{Score: -1, Supported: mcp.SupportedRevisions, Requested: mcp.Truncate(v, 32)}, "portcullis_bad_protocol_version")
 		}
 	}
 	if st.req.route != "" {
 		// Only the processor may select the sandbox route.
-		return st.refuse(400, "", mcp.CodeInvalidRequest, "invalid request: x-portcullis-route is reserved for the gateway", nil, "portcullis_reserved_header")
+		return st.refuseHeaders(h, 400, mcp.CodeInvalidRequest, "invalid request: x-portcullis-route is reserved for the gateway", nil, "portcullis_reserved_header")
 	}
 	hm := headerMap(h.GetHeaders())
 	if resp := st.authenticate(h.GetHeaders(), hm); resp != nil {
@@ -179,9 +182,12 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 		return st.refuse(400, "", mcp.CodeInvalidRequest, "invalid request: "+st.httpMethod+" requests must not carry a body", nil, "portcullis_unexpected_body")
 	}
 	body := b.GetBody()
+	if d := st.deferred; d != nil {
+		return st.refuse(d.status, mcp.PeekID(body), d.code, d.msg, d.data, d.details)
+	}
 	limits := &st.rt.Config.Limits
 	if int64(len(body)) > limits.MaxBodyBytes {
-		return st.refuse(413, "", mcp.CodeInvalidRequest,
+		return st.refuse(413, mcp.PeekID(body), mcp.CodeInvalidRequest,
 			fmt.Sprintf("request body of %d bytes exceeds the gateway limit of %d bytes", len(body), limits.MaxBodyBytes), nil, "portcullis_body_too_large")
 	}
 	msgs, batch, perr := mcp.ParseBody(body, mcp.ParseOptions{MaxDepth: limits.MaxDepth, AllowBatch: st.rev.AllowsBatch()})
@@ -212,32 +218,37 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 			if _, dup := st.pending[m.ID]; dup {
 				return st.refuse(400, m.ID, mcp.CodeInvalidRequest, "invalid request: duplicate id "+mcp.Truncate(string(m.ID), 64)+" in one batch", nil, "portcullis_duplicate_id")
 			}
-			st.pending[m.ID] = pendingCall{method: m.Method, name: m.Name()}
+			pc := pendingCall{method: m.Method, name: auditName(m)}
+			if m.Method == "tools/call" && st.beh != nil {
+				pc.args = rawBytes(m.Params.Get("arguments"))
+			}
+			st.pending[m.ID] = pc
 			st.lone = m.ID
 		}
 		if r := st.trustCheck(m); r != nil {
 			refusals = append(refusals, r)
-			st.auditTrustRefusal(m, r)
 		}
 	}
 	if len(refusals) > 0 {
-		return st.refuseMessages(msgs, batch, refusals, 200)
+		status := 200
+		if !batch && msgs[0].Kind == mcp.KindNotification {
+			status = 400
+		}
+		return st.refuseMessages(msgs, batch, refusals, status)
 	}
-	// Pass 2: detection, policy and behaviour for each tool call.
+	// Pass 2: detection, policy and behaviour for every content-bearing
+	// message. Outcomes are recorded only once the whole body is decided.
 	outs := make([][]byte, len(msgs))
 	changed, sandbox, refuseStatus := false, false, 200
-	var pendingRecs []*audit.Record
-	if batch {
-		st.batchAudit = &pendingRecs
-		defer func() { st.batchAudit = nil }()
-	}
+	decided := make([]requestOutcome, 0, len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
 		outs[i] = m.Raw
-		if m.Kind != mcp.KindRequest || m.Method != "tools/call" {
+		v := st.decideRequest(m)
+		if v.o == nil {
 			continue
 		}
-		v := st.decideRequest(m)
+		decided = append(decided, v)
 		if v.refusal != nil {
 			refusals = append(refusals, v.refusal)
 			if v.status != 0 {
@@ -250,15 +261,14 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 			outs[i], changed = v.out, true
 		}
 	}
-	// A batch goes upstream whole or not at all: calls that were allowed
-	// in a refused batch are recorded as blocked with the reason.
+	// A batch goes upstream whole or not at all: calls allowed in a
+	// refused batch are final as blocked before anything is recorded.
 	var auditErr error
-	for _, r := range pendingRecs {
-		if len(refusals) > 0 {
-			r.Decision, r.WouldBe = audit.DecisionBlock, audit.DecisionBlock
-			r.Rules = append(r.Rules, "batch-refused")
+	for _, v := range decided {
+		if len(refusals) > 0 && v.refusal == nil {
+			v.o.refused(mcp.CodePolicyDenied, "batch-refused")
 		}
-		if err := st.appendAudit(r); err != nil && auditErr == nil {
+		if err := st.record(v.o); err != nil && auditErr == nil {
 			auditErr = err
 		}
 	}
@@ -267,6 +277,9 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 		refuseStatus = 503
 	}
 	if len(refusals) > 0 {
+		for _, v := range decided {
+			st.endCall(mcp.ID(v.o.rawID()), cmpStr(v.o.ErrorType, strconv.Itoa(mcp.CodeInternalError)))
+		}
 		return st.refuseMessages(msgs, batch, refusals, refuseStatus)
 	}
 	if !changed && !sandbox {
@@ -289,6 +302,13 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 		resp.GetRequestBody().Response.ClearRouteCache = true
 	}
 	return resp
+}
+
+func cmpStr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // routeHeader selects the sandbox route (Envoy route match / embedded data plane).
@@ -318,9 +338,23 @@ func headerMap(hm *corev3.HeaderMap) map[string]string {
 	return m
 }
 
-// trustCheck applies the server's tool allow/deny list and returns the JSON-RPC
-// error for a refused message, or nil.
+// trustCheck applies the protocol and trust-plane rules that need no
+// inspection: request methods sent as notifications, the server's tool
+// allow/deny list and tools withheld as poisoned. It returns the JSON-RPC
+// error of a refused message (audited here), or nil.
 func (st *stream) trustCheck(m *mcp.Message) []byte {
+	if m.Kind == mcp.KindNotification && !strings.HasPrefix(m.Method, "notifications/") {
+		// A request without an id would skip every check that answers a
+		// request (issue 11 #11).
+		o := st.newOutcome(audit.PlaneRequest, m.Method, "", auditName(m))
+		o.refused(mcp.CodeInvalidRequest, "protocol:request-without-id")
+		id := policy.NewID()
+		o.DecisionID = id
+		_ = st.record(o)
+		return mcp.ErrorResponse("", mcp.CodeInvalidRequest,
+			"invalid request: "+strconv.Quote(mcp.Truncate(m.Method, 64))+" is a request method and needs an id; the gateway does not forward it as a notification",
+			&mcp.ErrorData{DecisionID: id, Rule: "protocol:request-without-id", Server: st.server.Name, Score: -1})
+	}
 	if m.Kind != mcp.KindRequest || m.Method != "tools/call" {
 		return nil
 	}
@@ -332,12 +366,22 @@ func (st *stream) trustCheck(m *mcp.Message) []byte {
 		return mcp.ErrorResponse(m.ID, mcp.CodeInvalidParams, "invalid params: tools/call arguments must be an object", nil)
 	}
 	allowed, rule := st.server.ToolDecision(name.Str)
+	msg := "tool " + strconv.Quote(mcp.Truncate(name.Str, 128)) + " on server " + strconv.Quote(st.server.Name) + " is not allowed by the gateway"
 	if allowed {
-		return nil
+		why, bad := st.srv.withheld.reason(st.server.Name, name.Str)
+		if !bad {
+			return nil
+		}
+		rule = "builtin:tool-poisoning"
+		if strings.HasPrefix(why, "changed since pinned") {
+			rule = "pinning:changed-tool"
+		}
+		msg = "tool " + strconv.Quote(mcp.Truncate(name.Str, 128)) + " on server " + strconv.Quote(st.server.Name) + " was withheld from tools/list (" + mcp.Truncate(why, 120) + ") and cannot be called"
 	}
-	return mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
-		"tool "+strconv.Quote(mcp.Truncate(name.Str, 128))+" on server "+strconv.Quote(st.server.Name)+" is not allowed by the gateway",
-		&mcp.ErrorData{DecisionID: policy.NewID(), Rule: rule, Server: st.server.Name, Tool: mcp.Truncate(name.Str, 128), Score: -1})
+	id := policy.NewID()
+	st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, m.Method, m.ID, name.Str, rule, "", id)
+	return mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, msg,
+		&mcp.ErrorData{DecisionID: id, Rule: rule, Server: st.server.Name, Tool: mcp.Truncate(name.Str, 128), Score: -1})
 }
 
 // refuseMessages answers the whole body locally: the upstream sees nothing.
@@ -383,12 +427,28 @@ func (st *stream) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processin
 	if h.EndOfStream {
 		return continueResponseHeaders
 	}
+	if !identityEncoding(st.resp.contentEncoding) {
+		// Compressed bytes cannot be inspected; clients would decompress
+		// them and hand the model content nobody checked (issue 11 #1).
+		st.endCalls(strconv.Itoa(mcp.CodeInternalError))
+		st.auditDecision(audit.PlaneResult, audit.DecisionBlock, st.pendingMethod(), st.lone, "", "protocol:encoded-response", "", "")
+		return st.refuse(502, st.lone, mcp.CodeInternalError,
+			"upstream server answered with content-encoding "+strconv.Quote(mcp.Truncate(st.resp.contentEncoding, 32))+", which the gateway cannot inspect; the response was refused", nil, "portcullis_encoded_response")
+	}
 	if mediaType(st.resp.contentType) == "text/event-stream" {
 		st.sse = true
 		st.parser.MaxEvent = st.rt.Config.Limits.MaxSSEEventBytes
 		return sseOverride
 	}
 	return continueResponseHeaders
+}
+
+// pendingMethod names the method of a lone pending request ("" otherwise).
+func (st *stream) pendingMethod() string {
+	if c, ok := st.pending[st.lone]; ok && len(st.pending) == 1 {
+		return c.method
+	}
+	return ""
 }
 
 func (st *stream) responseBody(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse, error) {
@@ -399,43 +459,87 @@ func (st *stream) responseBody(b *extprocv3.HttpBody) (*extprocv3.ProcessingResp
 	if len(body) == 0 {
 		return continueResponseBody, nil
 	}
-	if st.status < 200 || st.status > 299 || len(st.pending) == 0 {
-		// Error statuses (404 session expired, 400, 5xx) and bodies that answer
-		// no request (202 to notifications) carry no tool content for the model.
-		if st.status >= 200 && st.status <= 299 && st.httpMethod == "POST" && mediaType(st.resp.contentType) == "application/json" {
-			return st.bufferedJSON(body), nil
-		}
-		return continueResponseBody, nil
+	ok2xx := st.status >= 200 && st.status <= 299
+	if mediaType(st.resp.contentType) == "application/json" {
+		return st.bufferedJSON(body, !ok2xx), nil
 	}
-	if mediaType(st.resp.contentType) != "application/json" {
-		return replaceResponseBody(mcp.ErrorResponse(st.lone, mcp.CodeInternalError,
-			"upstream server answered with unsupported content type "+strconv.Quote(mcp.Truncate(st.resp.contentType, 64))+"; the gateway only passes application/json and text/event-stream", nil), true), nil
+	if !ok2xx {
+		// Error statuses (404 session expired, 400, 5xx) may carry text a
+		// client shows the model: inspected too (issue 11 #5).
+		return st.errorBody(body), nil
 	}
-	return st.bufferedJSON(body), nil
+	st.endCalls(strconv.Itoa(mcp.CodeInternalError))
+	return replaceResponseBody(mcp.ErrorResponse(st.lone, mcp.CodeInternalError,
+		"upstream server answered with unsupported content type "+strconv.Quote(mcp.Truncate(st.resp.contentType, 64))+"; the gateway only passes application/json and text/event-stream", nil), true), nil
 }
 
-// bufferedJSON inspects a complete application/json response.
-func (st *stream) bufferedJSON(body []byte) *extprocv3.ProcessingResponse {
+// errorBody inspects a non-JSON-RPC body of an error status as text and
+// replaces it with a JSON-RPC error when anything is found or it cannot be
+// inspected.
+func (st *stream) errorBody(body []byte) *extprocv3.ProcessingResponse {
+	det := st.srv.eng.Detector
+	if det == nil {
+		return continueResponseBody
+	}
+	findings, err := det.Scan(mcp.AppendJSONString(nil, string(body)))
+	if err == nil && len(findings) == 0 {
+		return continueResponseBody
+	}
+	st.countFindings(findings)
+	o := st.newOutcome(audit.PlaneResult, cmpStr(st.pendingMethod(), "http-error"), st.lone, "")
+	o.Findings = findings
+	o.refused(mcp.CodeInternalError, "inspect:error-body")
+	_ = st.record(o)
+	st.endCalls(strconv.Itoa(mcp.CodeInternalError))
+	resp := replaceResponseBody(mcp.ErrorResponse(st.lone, mcp.CodeInternalError,
+		"upstream server answered with HTTP "+strconv.Itoa(st.status)+" and a body the gateway withheld (it carried content flagged by inspection or could not be inspected)", nil), true)
+	resp.GetResponseBody().Response.HeaderMutation.SetHeaders = append(resp.GetResponseBody().Response.HeaderMutation.SetHeaders, header("content-type", "application/json"))
+	return resp
+}
+
+// endCalls ends the spans of every call on this stream (a whole response
+// was refused).
+func (st *stream) endCalls(errType string) {
+	for id := range st.calls {
+		st.endCall(id, errType)
+	}
+}
+
+// bufferedJSON inspects a complete application/json response. Unsolicited
+// messages are refused unless the status is an error (then the body
+// answers the request even without a matching id).
+func (st *stream) bufferedJSON(body []byte, errorStatus bool) *extprocv3.ProcessingResponse {
 	limits := &st.rt.Config.Limits
-	msgs, batch, perr := mcp.ParseBody(body, mcp.ParseOptions{MaxDepth: limits.MaxDepth, AllowBatch: st.rev.AllowsBatch()})
+	msgs, batch, perr := mcp.ParseBody(body, mcp.ParseOptions{MaxDepth: limits.MaxDepth, AllowBatch: true})
+	if perr != nil && errorStatus {
+		return st.errorBody(body) // not JSON-RPC: inspected as text
+	}
 	if perr != nil {
+		st.endCalls(strconv.Itoa(mcp.CodeInternalError))
 		return replaceResponseBody(mcp.ErrorResponse(st.lone, mcp.CodeInternalError,
 			"upstream server returned an invalid JSON-RPC response ("+perr.Msg+"); the gateway refused to pass it on", nil), true)
 	}
 	changed := false
-	out := make([][]byte, len(msgs))
+	out := make([][]byte, 0, len(msgs))
 	for i := range msgs {
-		raw, keep := st.inspectResult(&msgs[i], false)
+		raw, keep := st.inspectResult(&msgs[i], errorStatus || st.httpMethod != "POST")
 		if !keep {
 			raw = mcp.ErrorResponse(msgs[i].ID, mcp.CodeInternalError, "upstream response does not match any request on this call; refused by the gateway", nil)
 		}
-		if !keep || &raw[0] != &msgs[i].Raw[0] || len(raw) != len(msgs[i].Raw) {
+		if raw == nil {
+			changed = true // withheld (server request or notification)
+			continue
+		}
+		if !keep || len(raw) != len(msgs[i].Raw) || &raw[0] != &msgs[i].Raw[0] {
 			changed = true
 		}
-		out[i] = raw
+		out = append(out, raw)
 	}
 	if !changed {
 		return continueResponseBody
+	}
+	if len(out) == 0 {
+		return replaceResponseBody(nil, true)
 	}
 	if !batch {
 		return replaceResponseBody(out[0], true)
@@ -451,33 +555,30 @@ func (st *stream) bufferedJSON(body []byte) *extprocv3.ProcessingResponse {
 }
 
 // inspectResult applies result-plane rules to one server→client message and
-// returns the bytes to forward. keep is false when the message must be dropped.
-func (st *stream) inspectResult(m *mcp.Message, onGetStream bool) (raw []byte, keep bool) {
-	raw = m.Raw
+// returns the bytes to forward (nil: withheld). keep is false when a
+// response answers nothing this call sent; unsolicited is true where a
+// response may legitimately answer no request of this stream (GET streams
+// and their replays, error statuses).
+func (st *stream) inspectResult(m *mcp.Message, unsolicited bool) (raw []byte, keep bool) {
+	var call pendingCall
 	switch m.Kind {
 	case mcp.KindResult, mcp.KindError:
-		call, ok := st.pending[m.ID]
+		c, ok := st.pending[m.ID]
 		if ok {
 			delete(st.pending, m.ID)
-		} else if !onGetStream {
+		} else if !unsolicited {
 			// A response to nothing we forwarded: refuse rather than pass
 			// content we cannot attribute.
 			return nil, false
 		}
-		switch {
-		case m.Kind == mcp.KindResult && (call.method == "tools/list" || (!ok && m.Result.Get("tools").IsArray())):
-			raw = st.filterToolsList(m)
-		case m.Kind == mcp.KindResult && call.method == "tools/call":
-			raw = st.decideResult(m, call)
-		case m.Kind == mcp.KindError && call.method == "tools/call":
-			st.endCall(m.ID, strconv.Itoa(int(m.Error.Get("code").Int())))
+		call = c
+		if m.Kind == mcp.KindResult && (call.method == "tools/list" || (!ok && m.Result.Get("tools").Exists())) {
+			// Tool definitions are inspected by the poisoning scan and
+			// filtered by the trust plane and the policy.
+			return st.filterToolsList(m), true
 		}
-	case mcp.KindRequest, mcp.KindNotification:
-		// Server-to-client requests (sampling/createMessage, elicitation/create,
-		// roots/list, ping) and notifications are recognized here; policy on
-		// them plugs in at this point.
 	}
-	return raw, true
+	return st.decideResponse(m, call), true
 }
 
 // filterToolsList removes tools the server's allow/deny list does not permit,
@@ -485,7 +586,9 @@ func (st *stream) inspectResult(m *mcp.Message, onGetStream bool) (raw []byte, k
 func (st *stream) filterToolsList(m *mcp.Message) []byte {
 	tools := m.Result.Get("tools")
 	if !tools.IsArray() {
-		return m.Raw
+		// Unfilterable: never pass it unfiltered (issue 11 #6).
+		st.auditDecision(audit.PlaneResult, audit.DecisionBlock, "tools/list", m.ID, "", "malformed:tools-not-array", "", "")
+		return mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "upstream tools/list result has no tools array; the gateway withheld it", nil)
 	}
 	var poisoned map[string]string
 	if d := st.srv.eng.Detector; d != nil {
@@ -529,7 +632,8 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 		name := t.Get("name")
 		if name.Type == gjson.String {
 			st.rememberAnnotations(name.Str, t.Get("annotations"))
-			_, bad := poisoned[name.Str]
+			why, bad := poisoned[name.Str]
+			st.srv.withheld.set(st.server.Name, name.Str, why, bad)
 			visible := st.pol == nil || st.pol.ToolVisible(st.agent, st.server.Name, name.Str)
 			if ok, _ := st.server.ToolDecision(name.Str); ok && visible && !bad {
 				if len(kept) > 1 {
@@ -599,7 +703,7 @@ func (st *stream) sseEvent(ev *mcp.SSEEvent) ([]byte, bool) {
 		return nil, false
 	}
 	raw, keep := st.inspectResult(&m, st.httpMethod == "GET")
-	if !keep {
+	if !keep || raw == nil {
 		return nil, false
 	}
 	if len(raw) == len(m.Raw) && (len(raw) == 0 || &raw[0] == &m.Raw[0]) {

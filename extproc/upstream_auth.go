@@ -143,7 +143,7 @@ func (st *stream) checkToolScopes(msgs []mcp.Message) *extprocv3.ProcessingRespo
 func (st *stream) upstreamHeaders(hm map[string]string) *extprocv3.ProcessingResponse {
 	s := st.server
 	if s.Forwards() {
-		return continueRequestHeaders
+		return st.forwardRequestHeaders()
 	}
 	var remove []string
 	for _, k := range [...]string{"authorization", "dpop", "proxy-authorization"} {
@@ -178,10 +178,12 @@ func (st *stream) upstreamHeaders(hm map[string]string) *extprocv3.ProcessingRes
 		}
 	}
 	if len(remove) == 0 && len(set) == 0 {
-		return continueRequestHeaders
+		return st.forwardRequestHeaders()
 	}
+	// accept-encoding: identity rides on every forwarded request so the
+	// upstream never compresses a body past inspection.
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
-		Response: &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{RemoveHeaders: remove, SetHeaders: set}},
+		Response: &extprocv3.CommonResponse{HeaderMutation: acceptIdentity(&extprocv3.HeaderMutation{RemoveHeaders: remove, SetHeaders: set})},
 	}}}
 }
 

@@ -47,7 +47,7 @@ func (g *Gateway) approvalEngine(cfg *config.Config, e *extproc.Engines) error {
 	}
 	if det := e.Detector; det != nil {
 		opts = append(opts, approval.WithRedactor(func(b []byte) []byte {
-			if out, err := det.Redact(b, approvalViewSession, nil); err == nil {
+			if out, err := det.Redact(b, approvalViewSession, nil, "mask"); err == nil {
 				b = out
 			}
 			return approval.RedactArguments(b)

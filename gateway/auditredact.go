@@ -20,13 +20,13 @@ const auditVault = "\x00portcullis-audit"
 func auditRedactor(det extproc.Detector) audit.ContentRedactor {
 	return func(content []byte) ([]byte, error) {
 		if json.Valid(content) {
-			return det.Redact(content, auditVault, nil)
+			return det.Redact(content, auditVault, nil, "mask")
 		}
 		quoted, err := json.Marshal(string(content))
 		if err != nil {
 			return nil, err
 		}
-		out, err := det.Redact(quoted, auditVault, nil)
+		out, err := det.Redact(quoted, auditVault, nil, "mask")
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -24,7 +25,8 @@ func newDetector(cfg *config.Config) (extproc.Detector, error) {
 	if !cfg.Detectors.DetectionEnabled() {
 		return nil, nil
 	}
-	eng, err := detectors.NewEngine(detectors.Options{MaxDepth: cfg.Limits.MaxDepth})
+	opts := scanOptions(cfg)
+	eng, err := detectors.NewEngine(opts)
 	if err != nil {
 		return nil, fmt.Errorf("detectors: %w", err)
 	}
@@ -45,7 +47,19 @@ func newDetector(cfg *config.Config) (extproc.Detector, error) {
 	} else if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("detectors: hash key: %w", err)
 	}
-	return &detectorAdapter{eng: eng, opts: detectors.Options{MaxDepth: cfg.Limits.MaxDepth}, mode: mode, key: key, vaults: newVaults(10000, time.Hour)}, nil
+	return &detectorAdapter{eng: eng, opts: opts, mode: mode, key: key, vaults: newVaults(10000, time.Hour)}, nil
+}
+
+// scanOptions sizes the scan caps to the largest message the gateway
+// accepts, so nothing the gateway forwards is left unscanned (issue 11 #7);
+// a document past them is refused, never passed.
+func scanOptions(cfg *config.Config) detectors.Options {
+	limit := int(max(cfg.Limits.MaxBodyBytes, int64(cfg.Limits.MaxSSEEventBytes)))
+	o := detectors.Options{MaxDepth: cfg.Limits.MaxDepth}
+	if limit > 0 {
+		o.MaxDocumentBytes, o.MaxLeafBytes, o.MaxScanBytes = max(limit, 8<<20), limit, limit
+	}
+	return o
 }
 
 // detectorAdapter turns detectors.Engine into extproc.Detector: vocabulary
@@ -66,6 +80,10 @@ func (d *detectorAdapter) Scan(raw []byte) ([]extproc.Finding, error) {
 	rep, err := d.eng.ScanJSON(raw)
 	if err != nil {
 		return nil, err
+	}
+	if rep.Truncated {
+		// Part of the value was not scanned: refusing is the only safe answer.
+		return nil, errTruncated
 	}
 	out := make([]extproc.Finding, 0, len(rep.Findings)+1)
 	sawInjection := false
@@ -104,12 +122,38 @@ func (d *detectorAdapter) ScanTools(result []byte) (map[string]string, error) {
 	return bad, nil
 }
 
-func (d *detectorAdapter) Redact(raw []byte, session string, types []string) ([]byte, error) {
+// errTruncated: a scan cap stopped part of a value from being inspected.
+var errTruncated = errors.New("the content exceeds the detectors' scan limits")
+
+func (d *detectorAdapter) Redact(raw []byte, vault string, types []string, style string) ([]byte, error) {
 	eng, err := d.redactor(types)
 	if err != nil {
 		return nil, err
 	}
-	out, _, err := eng.RedactJSON(raw, d.mode, d.vaults.get(session, d.key))
+	mode := d.mode
+	switch style {
+	case "":
+	case "mask", "remove":
+		// remove: a typed placeholder from a one-way vault; nothing can
+		// bring the value back.
+		mode = redact.Mask
+	case "hash":
+		mode = redact.Hash
+	case "synthetic":
+		mode = redact.Synthetic
+	default:
+		return nil, fmt.Errorf("redact: unknown style %q", style)
+	}
+	var v *redact.Vault
+	if vault == "" || style == "remove" {
+		v = redact.NewVault(redact.VaultOptions{TTL: time.Minute, Key: d.key})
+	} else {
+		v = d.vaults.get(vault, d.key)
+	}
+	out, _, err := eng.RedactJSON(raw, mode, v)
+	if out == nil && err == nil {
+		out = raw // nothing to redact
+	}
 	return out, err
 }
 
@@ -152,8 +196,11 @@ func (d *detectorAdapter) redactor(types []string) (*detectors.Engine, error) {
 	return e, nil
 }
 
-func (d *detectorAdapter) Restore(raw []byte, session string) ([]byte, int, error) {
-	v := d.vaults.lookup(session)
+func (d *detectorAdapter) Restore(raw []byte, vault string) ([]byte, int, error) {
+	if vault == "" {
+		return raw, 0, nil
+	}
+	v := d.vaults.lookup(vault)
 	if v == nil {
 		return raw, 0, nil
 	}

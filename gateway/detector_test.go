@@ -28,7 +28,7 @@ func TestRedactHonoursPolicyTypes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := d.Redact([]byte(doc), "s1", tc.types)
+			out, err := d.Redact([]byte(doc), "s1", tc.types, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,14 +61,14 @@ func TestRedactSecretsWhenNamed(t *testing.T) {
 	}
 	const key = "AKIAIOSFODNN7EXAMPLF"
 	doc := `{"text":"aws_access_key_id = ` + key + `"}`
-	out, err := d.Redact([]byte(doc), "s2", []string{"secret"})
+	out, err := d.Redact([]byte(doc), "s2", []string{"secret"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(out), key) {
 		t.Fatalf("secret not redacted: %s", out)
 	}
-	out, err = d.Redact([]byte(doc), "s2", []string{"email"})
+	out, err = d.Redact([]byte(doc), "s2", []string{"email"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

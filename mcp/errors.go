@@ -16,8 +16,14 @@ type ErrorData struct {
 	Reason     string
 	// PolicyVersion is the version of the policy that decided, if any.
 	PolicyVersion string
-	Extra         map[string]string
+	// Supported and Requested describe an unsupported protocol version.
+	Supported []string
+	Requested string
+	Extra     map[string]string
 }
+
+// SupportedRevisions are the MCP revisions the gateway speaks.
+var SupportedRevisions = []string{"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"}
 
 // AppendErrorResponse appends a JSON-RPC error response to dst. id is the raw
 // JSON id or "" (rendered as null, as JSON-RPC requires when the id is unknown).
@@ -49,6 +55,17 @@ func AppendErrorResponse(dst []byte, id ID, code int, msg string, data *ErrorDat
 		field("tool", data.Tool)
 		field("reason", data.Reason)
 		field("policy_version", data.PolicyVersion)
+		if len(data.Supported) > 0 {
+			dst = append(dst, `,"supported":[`...)
+			for i, v := range data.Supported {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = AppendJSONString(dst, v)
+			}
+			dst = append(dst, ']')
+		}
+		field("requested", data.Requested)
 		if data.Score >= 0 {
 			dst = append(dst, `,"score":`...)
 			dst = strconv.AppendInt(dst, int64(data.Score), 10)

@@ -234,3 +234,22 @@ func isInteger(raw string) bool {
 	}
 	return true
 }
+
+// PeekID returns the JSON-RPC id of a single-message body when it is a
+// string or an integer, or "" (batches, invalid JSON, missing or bad id).
+// Refusals use it to keep the request's id even when the body is refused.
+func PeekID(body []byte) ID {
+	if !gjson.ValidBytes(body) {
+		return ""
+	}
+	v := gjson.GetBytes(body, "id")
+	switch v.Type {
+	case gjson.String:
+		return ID(v.Raw)
+	case gjson.Number:
+		if isInteger(v.Raw) {
+			return ID(v.Raw)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,74 @@
+package extproc
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc"
+
+	"github.com/portcullis-mcp/portcullis/config"
+)
+
+// scriptStream is an in-memory ext_proc stream: Recv replays a script,
+// Send discards. It measures the processor alone (no gRPC, no client).
+type scriptStream struct {
+	grpc.ServerStream
+	ctx    context.Context
+	script []*extprocv3.ProcessingRequest
+	i      int
+}
+
+func (s *scriptStream) Context() context.Context                 { return s.ctx }
+func (s *scriptStream) Send(*extprocv3.ProcessingResponse) error { return nil }
+func (s *scriptStream) Recv() (*extprocv3.ProcessingRequest, error) {
+	if s.i == len(s.script) {
+		return nil, io.EOF
+	}
+	s.i++
+	return s.script[s.i-1], nil
+}
+
+// BenchmarkProcessToolCall: one tools/call exchange (2 KB arguments, 4 KB
+// result) through Server.Process with no engines (the trust plane), against
+// a processor that reads the same messages and continues (baseline).
+func BenchmarkProcessToolCall(b *testing.B) {
+	cfg, err := config.Parse([]byte(testConfig + "\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Limits.MaxBodyBytes = 1 << 20
+	arg := make([]byte, 2048)
+	for i := range arg {
+		arg[i] = 'a' + byte(i%26)
+	}
+	text := make([]byte, 4096)
+	for i := range text {
+		text[i] = 'a' + byte(i%26)
+	}
+	req := `{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"read_file","arguments":{"query":"` + string(arg) + `","limit":10}}}`
+	res := `{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"` + string(text) + `"}]}}`
+	script := []*extprocv3.ProcessingRequest{reqHeadersMsg(), reqBodyMsg(req), respHeadersMsg("application/json"), respBodyMsg(res, true)}
+	b.Run("null", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			s := &scriptStream{ctx: context.Background(), script: script}
+			for {
+				if _, err := s.Recv(); err != nil {
+					break
+				}
+				_ = s.Send(continueRequestBody)
+			}
+		}
+	})
+	b.Run("trust-plane", func(b *testing.B) {
+		srv := NewServer(cfg)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := srv.Process(&scriptStream{ctx: context.Background(), script: script}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

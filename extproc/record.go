@@ -1,0 +1,222 @@
+package extproc
+
+import (
+	"cmp"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portcullis-mcp/portcullis/audit"
+	"github.com/portcullis-mcp/portcullis/mcp"
+	"github.com/portcullis-mcp/portcullis/policy"
+)
+
+// Outcome is the final result of deciding one message. It is complete before
+// anything is emitted: record turns it into the audit record, the decision
+// metric, the span attributes and the observers' views, all from the same
+// values, so they cannot disagree.
+type Outcome struct {
+	Plane    audit.Plane
+	Decision audit.Decision // what the gateway did
+	WouldBe  audit.Decision // what full enforcement would have done
+	// Agent, Session, Server and Method identify the exchange; Tool is the
+	// tool, prompt or resource the message names; RPCID is the JSON-RPC id.
+	Agent, Session, Server, Method, Tool, RPCID string
+	DecisionID                                  string
+	Rules                                       []string
+	Risk                                        int
+	Factors                                     []policy.Factor
+	Findings                                    []Finding
+	PolicyVersion                               string
+	// ErrorType is the JSON-RPC error code answered in place of the message
+	// ("" when it passed).
+	ErrorType string
+	// ArgsDigest and ResultDigest are keyed digests of the inspected content.
+	ArgsDigest, ResultDigest string
+	// Content is the inspected content, set only when audit content is on.
+	Content *audit.Content
+	// Duration is the time since the call started (results of tracked calls).
+	Duration time.Duration
+	// metricServer is the bounded label for the server (configured names
+	// only).
+	metricServer string
+}
+
+// Observer receives every final outcome (decision logs, per-tool metrics).
+// It must not block and must not retain o.
+type Observer interface {
+	Observe(o *Outcome)
+}
+
+// record emits the views of a final outcome: span attributes, the decision
+// metric, observers and the audit record. It is the only place an outcome
+// leaves the processor. The returned error is the audit log's: a caller
+// that can still refuse must do so, because a decision nobody can audit
+// must not take effect.
+func (st *stream) record(o *Outcome) error {
+	if o.DecisionID == "" {
+		o.DecisionID = policy.NewID()
+	}
+	if o.WouldBe == 0 {
+		o.WouldBe = o.Decision
+	}
+	if o.metricServer == "" {
+		o.metricServer = st.serverName
+		if st.server == nil {
+			o.metricServer = "unknown" // keep metric labels to configured names
+		}
+	}
+	if cs := st.calls[mcp.ID(o.rawID())]; cs != nil && o.Method == "tools/call" {
+		cs.span.SetDecision(o.Decision, o.Risk, o.Rules)
+	}
+	if t := st.srv.eng.Telemetry; t != nil {
+		t.Decision(o.metricServer, o.Plane, o.Decision)
+	}
+	for _, ob := range st.srv.eng.Observers {
+		ob.Observe(o)
+	}
+	if st.srv.eng.Audit == nil {
+		return nil
+	}
+	return st.srv.appendAudit(o.auditRecord())
+}
+
+// rawID returns the id as the pending/calls maps key it.
+func (o *Outcome) rawID() string {
+	if o.RPCID == "" {
+		return ""
+	}
+	if _, err := strconv.ParseInt(o.RPCID, 10, 64); err == nil {
+		return o.RPCID
+	}
+	return strconv.Quote(o.RPCID)
+}
+
+func (o *Outcome) auditRecord() *audit.Record {
+	r := audit.NewRecord(o.Plane, o.Decision)
+	r.WouldBe = o.WouldBe
+	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = o.Agent, o.Session, o.Server, o.Tool, o.Method, o.RPCID
+	r.DecisionID, r.PolicyVersion, r.Risk, r.ErrorType = o.DecisionID, o.PolicyVersion, o.Risk, o.ErrorType
+	r.Rules = append(r.Rules, o.Rules...)
+	for _, f := range o.Factors {
+		r.Factors = append(r.Factors, audit.Factor{Name: f.Name, Score: f.Value})
+	}
+	r.Findings = append(r.Findings, findingCounts(o.Findings)...)
+	r.ArgsDigest, r.ResultDigest, r.Content, r.Duration = o.ArgsDigest, o.ResultDigest, o.Content, o.Duration
+	return r
+}
+
+// findingCounts groups findings by type for the audit record (no values).
+func findingCounts(fs []Finding) []audit.Finding {
+	if len(fs) == 0 {
+		return nil
+	}
+	var out []audit.Finding
+	for _, f := range fs {
+		typ := f.EntityType
+		if typ == "" {
+			typ = f.Detector + ":" + f.Category
+		}
+		found := false
+		for i := range out {
+			if out[i].Type == typ {
+				out[i].Count += max(1, f.Count)
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, audit.Finding{Type: typ, Count: max(1, f.Count)})
+		}
+	}
+	return out
+}
+
+// newOutcome starts an outcome for a message on this stream.
+func (st *stream) newOutcome(plane audit.Plane, method string, id mcp.ID, tool string) *Outcome {
+	o := &Outcome{
+		Plane: plane, Agent: st.agent.ID, Session: st.req.sessionID,
+		Server: mcp.Truncate(st.serverName, 64), Method: method, Tool: mcp.Truncate(tool, 128),
+		RPCID: strings.Trim(string(id), `"`),
+	}
+	if st.pol != nil {
+		o.PolicyVersion = st.pol.Version()
+	}
+	return o
+}
+
+// fromDecision copies a policy decision into the outcome.
+func (o *Outcome) fromDecision(d policy.Decision) {
+	ad := auditDecision(d.Action)
+	if !d.Enforced && d.WouldAction != d.Action {
+		ad = audit.DecisionDryRun
+	}
+	o.Decision, o.WouldBe = ad, auditDecision(d.WouldAction)
+	o.DecisionID, o.Risk, o.Factors = d.ID, d.Score, d.Factors
+	o.Rules = append(o.Rules[:0], d.Rule)
+	if d.PolicyVersion != "" {
+		o.PolicyVersion = d.PolicyVersion
+	}
+}
+
+// refused marks the outcome as blocked with the JSON-RPC error code answered.
+func (o *Outcome) refused(code int, rule string) {
+	o.Decision, o.WouldBe = audit.DecisionBlock, audit.DecisionBlock
+	o.ErrorType = strconv.Itoa(code)
+	if rule != "" {
+		o.Rules = append(o.Rules, rule)
+	}
+}
+
+// auditDecision records a decision the policy engine did not produce (trust
+// plane, tool poisoning, tool pinning, unknown servers). finding, when set,
+// is the finding type.
+func (st *stream) auditDecision(plane audit.Plane, d audit.Decision, method string, id mcp.ID, tool, rule, finding, decisionID string) {
+	if st.srv.eng.Audit == nil && st.srv.eng.Telemetry == nil && len(st.srv.eng.Observers) == 0 {
+		return
+	}
+	o := st.newOutcome(plane, method, id, tool)
+	o.Decision, o.WouldBe = d, d
+	o.Rules = []string{rule}
+	o.DecisionID = cmp.Or(decisionID, policy.NewID())
+	if finding != "" {
+		o.Findings = []Finding{{Detector: finding, Count: 1, EntityType: finding}}
+	}
+	if plane == audit.PlaneRequest && d == audit.DecisionBlock {
+		o.ErrorType = strconv.Itoa(mcp.CodePolicyDenied)
+	}
+	_ = st.record(o)
+}
+
+func (s *Server) appendAudit(r *audit.Record) error {
+	if s.eng.Audit == nil {
+		return nil
+	}
+	err := s.eng.Audit.Append(r)
+	if err != nil && !errors.Is(err, audit.ErrQueueFull) {
+		s.logger.Error("audit append failed", "error", err)
+	}
+	return err
+}
+
+func auditPlane(p policy.Plane) audit.Plane {
+	if p == policy.PlaneResult {
+		return audit.PlaneResult
+	}
+	return audit.PlaneRequest
+}
+
+func auditDecision(a policy.Action) audit.Decision {
+	switch a {
+	case policy.ActionBlock:
+		return audit.DecisionBlock
+	case policy.ActionRequireApproval:
+		return audit.DecisionApproval
+	case policy.ActionSandbox:
+		return audit.DecisionSandbox
+	case policy.ActionRedact:
+		return audit.DecisionRedact
+	}
+	return audit.DecisionAllow
+}
