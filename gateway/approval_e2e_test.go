@@ -24,15 +24,6 @@ import (
 	"github.com/portcullis-mcp/portcullis/gateway"
 )
 
-// fakeClock drives the approval service's timeouts without sleeping.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 type approvalEnv struct {
 	gw       *gateway.Gateway
 	files    *upstream
@@ -94,7 +85,7 @@ approvals:
 	}
 	var opts gateway.Options
 	if o.clock != nil {
-		opts.Approval = []approval.Option{approval.WithClock(o.clock.now)}
+		opts.Approval = []approval.Option{approval.WithClock(o.clock.Now)}
 	}
 	e.gw, err = gateway.Start(context.Background(), cfg, opts)
 	if err != nil {
@@ -246,7 +237,7 @@ func TestApprovalE2E(t *testing.T) {
 		args := map[string]any{"path": "late.txt", "content": "late"}
 		_, _, d := write(t, a, args)
 		tid := d["approval_id"].(string)
-		clk.add(11 * time.Minute)
+		clk.Advance(11 * time.Minute)
 		code, msg, d := write(t, a, args)
 		if code != -32001 || d["status"] != "expired" || !strings.Contains(msg, "timed out") || !strings.Contains(msg, "default outcome: reject") {
 			t.Fatalf("got %d %q %v", code, msg, d)
@@ -261,7 +252,7 @@ func TestApprovalE2E(t *testing.T) {
 		if out, err := cli(t, "approvals", "approve", d["approval_id"].(string), "--admin", e.admin, "--as", "alice"); err != nil {
 			t.Fatalf("approve: %v %s", err, out)
 		}
-		clk.add(6 * time.Minute)
+		clk.Advance(6 * time.Minute)
 		code, msg, d := write(t, a, args)
 		if code != -32001 || d["status"] != "expired" || !strings.Contains(msg, "not used before") {
 			t.Fatalf("got %d %q %v", code, msg, d)

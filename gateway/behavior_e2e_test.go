@@ -152,7 +152,7 @@ func TestBehaviorVelocitySpike(t *testing.T) {
 	}
 }
 
-// fakeClock is a settable clock for the behaviour engine.
+// fakeClock is a settable clock (behaviour windows, approval timeouts).
 type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
