@@ -2,6 +2,10 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -585,5 +589,68 @@ identity:
 	status, ch, _ = authPost(t, base+"/mcp/up", gwAS.Mint(claims), initBody)
 	if status != 401 || !strings.Contains(ch, `error="invalid_token"`) || up.hits.Load() != before {
 		t.Fatalf("foreign-issuer token: status %d challenge %q, upstream hits %d→%d", status, ch, before, up.hits.Load())
+	}
+}
+
+// dpopProof signs a DPoP proof (RFC 9449) for tok with key.
+func dpopProof(t *testing.T, key *ecdsa.PrivateKey, htm, htu, tok, jti string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding
+	pub, _ := key.PublicKey.Bytes()
+	jwk := map[string]string{"kty": "EC", "crv": "P-256", "x": enc.EncodeToString(pub[1:33]), "y": enc.EncodeToString(pub[33:])}
+	h, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk})
+	ath := sha256.Sum256([]byte(tok))
+	p, _ := json.Marshal(map[string]any{"htm": htm, "htu": htu, "iat": time.Now().Unix(), "jti": jti, "ath": enc.EncodeToString(ath[:])})
+	in := enc.EncodeToString(h) + "." + enc.EncodeToString(p)
+	d := sha256.Sum256([]byte(in))
+	r, s, err := ecdsa.Sign(rand.Reader, key, d[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return in + "." + enc.EncodeToString(sig)
+}
+
+// TestAuthzDPoPThroughGateway: a DPoP-bound token with a valid proof is
+// accepted, neither the token nor the proof reaches the upstream, and a
+// replayed proof is refused with a DPoP challenge.
+func TestAuthzDPoPThroughGateway(t *testing.T) {
+	e := startAuthzEnv(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := key.PublicKey.Bytes()
+	enc := base64.RawURLEncoding
+	sum := sha256.Sum256([]byte(`{"crv":"P-256","kty":"EC","x":"` + enc.EncodeToString(pub[1:33]) + `","y":"` + enc.EncodeToString(pub[33:]) + `"}`))
+	c := e.as.Claims("alice", e.base+"/mcp/keyed", "mcp")
+	c["iss"] = e.as.URL
+	c["cnf"] = map[string]any{"jkt": enc.EncodeToString(sum[:])}
+	tok := e.as.Mint(c)
+	send := func(proof string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, e.base+"/mcp/keyed", strings.NewReader(initBody))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "DPoP "+tok)
+		req.Header.Set("DPoP", proof)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+	}
+	proof := dpopProof(t, key, "POST", e.base+"/mcp/keyed", tok, "p-1")
+	if st, ch := send(proof); st != 200 {
+		t.Fatalf("valid DPoP: %d %s", st, ch)
+	}
+	if seen := e.static.all(); len(seen) != 1 || seen[0] != "||static-upstream-key-1" {
+		t.Fatalf("upstream saw %q", seen)
+	}
+	if st, ch := send(proof); st != 401 || !strings.HasPrefix(ch, `DPoP error="invalid_dpop_proof"`) {
+		t.Fatalf("replayed proof: %d %s", st, ch)
 	}
 }
