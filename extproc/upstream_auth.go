@@ -134,16 +134,32 @@ func (st *stream) checkToolScopes(msgs []mcp.Message) *extprocv3.ProcessingRespo
 	return nil
 }
 
-// upstreamHeaders is the request-header reply for a request that goes on:
-// it removes the caller's credentials (Authorization, DPoP, and the
-// identity.jwt header) so a token meant for the gateway never reaches an
-// upstream, and sets the server's own credential. A server may opt in to
-// receiving the caller's token (servers[].upstream_auth.forward_client_token,
-// logged as a risk at start-up).
+// upstreamHeaders is the request-header reply for a request that goes on,
+// carrying credentialMutation.
 func (st *stream) upstreamHeaders(hm map[string]string) *extprocv3.ProcessingResponse {
+	mut, refusal := st.credentialMutation(hm)
+	if refusal != nil {
+		return refusal
+	}
+	if mut == nil {
+		return continueRequestHeaders
+	}
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
+		Response: &extprocv3.CommonResponse{HeaderMutation: mut},
+	}}}
+}
+
+// credentialMutation removes the caller's credentials (Authorization,
+// DPoP, Proxy-Authorization and the identity.jwt header) so a token meant
+// for the gateway never reaches an upstream, and sets the server's own
+// credential. It returns nil when nothing changes, or the refusal when the
+// credential cannot be obtained. A server may opt in to receiving the
+// caller's token (servers[].upstream_auth.forward_client_token, logged as a
+// risk at start-up; transparent routes forward it by design).
+func (st *stream) credentialMutation(hm map[string]string) (*extprocv3.HeaderMutation, *extprocv3.ProcessingResponse) {
 	s := st.server
 	if s.Forwards() {
-		return continueRequestHeaders
+		return nil, nil
 	}
 	var remove []string
 	for _, k := range [...]string{"authorization", "dpop", "proxy-authorization"} {
@@ -161,12 +177,12 @@ func (st *stream) upstreamHeaders(hm map[string]string) *extprocv3.ProcessingRes
 	if cfg.Kind != "" && cfg.Kind != authz.UpstreamNone {
 		b := st.srv.az.Broker
 		if b == nil {
-			return st.refuse(502, "", mcp.CodeInternalError, "upstream "+strconv.Quote(s.Name)+" needs a credential but this processor has no credential broker", nil, "portcullis_upstream_credential")
+			return nil, st.refuse(502, "", mcp.CodeInternalError, "upstream "+strconv.Quote(s.Name)+" needs a credential but this processor has no credential broker", nil, "portcullis_upstream_credential")
 		}
 		cred, ok, err := b.Credential(st.ctx, s.Name, cfg, st.principal)
 		if err != nil {
 			st.srv.logger.Warn("upstream credential unavailable", "server", s.Name, "type", cfg.Kind, "error", err)
-			return st.refuse(502, "", mcp.CodeInternalError, "the gateway could not obtain its credential for upstream "+strconv.Quote(s.Name)+": "+mcp.Truncate(err.Error(), 200), nil, "portcullis_upstream_credential")
+			return nil, st.refuse(502, "", mcp.CodeInternalError, "the gateway could not obtain its credential for upstream "+strconv.Quote(s.Name)+": "+mcp.Truncate(err.Error(), 200), nil, "portcullis_upstream_credential")
 		}
 		if ok {
 			// A client-sent header of the same name must not survive next to ours.
@@ -178,11 +194,9 @@ func (st *stream) upstreamHeaders(hm map[string]string) *extprocv3.ProcessingRes
 		}
 	}
 	if len(remove) == 0 && len(set) == 0 {
-		return continueRequestHeaders
+		return nil, nil
 	}
-	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
-		Response: &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{RemoveHeaders: remove, SetHeaders: set}},
-	}}}
+	return &extprocv3.HeaderMutation{RemoveHeaders: remove, SetHeaders: set}, nil
 }
 
 // upstreamRefused keeps an upstream's 401/403 away from the client: the
