@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -56,6 +57,8 @@ type authzEnv struct {
 	webUp       *upstream
 	gw          *gateway.Gateway
 	auditDir    string
+	// cimd hosts client ID metadata documents over https.
+	cimd *httptest.Server
 }
 
 // freeAddr reserves a loopback port: the gateway's public resource URL
@@ -74,7 +77,16 @@ func freeAddr(t *testing.T) string {
 func startAuthzEnv(t *testing.T) *authzEnv {
 	t.Helper()
 	e := &authzEnv{web: &authHeaders{}, static: &authHeaders{}}
-	e.as = authztest.New(t, authztest.Options{Scopes: []string{"mcp", "web:crawl"}})
+	var cimdURL string
+	e.cimd = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"client_id": cimdURL + r.URL.Path, "client_name": "e2e CIMD client",
+			"redirect_uris": []string{"http://127.0.0.1:9/callback"}, "token_endpoint_auth_method": "none",
+			"grant_types": []string{"authorization_code"}, "response_types": []string{"code"}})
+	}))
+	cimdURL = e.cimd.URL
+	t.Cleanup(e.cimd.Close)
+	e.as = authztest.New(t, authztest.Options{Scopes: []string{"mcp", "web:crawl"}, CIMDClient: e.cimd.Client()})
 	e.as.AddClient(authztest.Client{ID: "portcullis", Secret: "gw-client-secret"})
 	t.Setenv("PORTCULLIS_AS_SECRET", "gw-client-secret")
 	t.Setenv("STATIC_UPSTREAM_KEY", "static-upstream-key-1")
@@ -652,5 +664,45 @@ func TestAuthzDPoPThroughGateway(t *testing.T) {
 	}
 	if st, ch := send(proof); st != 401 || !strings.HasPrefix(ch, `DPoP error="invalid_dpop_proof"`) {
 		t.Fatalf("replayed proof: %d %s", st, ch)
+	}
+}
+
+// TestAuthzClientIDMetadataDocument: the client identifies itself with a
+// Client ID Metadata Document URL instead of registering.
+func TestAuthzClientIDMetadataDocument(t *testing.T) {
+	e := startAuthzEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	clientID := e.cimd.URL + "/clients/e2e.json"
+	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
+		ClientIDMetadataDocumentConfig: &auth.ClientIDMetadataDocumentConfig{URL: clientID},
+		RedirectURL:                    "http://127.0.0.1:9/callback",
+		AuthorizationCodeFetcher:       browser,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sdk.NewClient(&sdk.Implementation{Name: "e2e-cimd", Version: "v0"}, nil)
+	cs, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: e.base + "/mcp/keyed", OAuthHandler: h, DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer cs.Close()
+	if _, err := cs.ListTools(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var grant *authztest.TokenRequest
+	for _, r := range e.as.Requests() {
+		if r.GrantType == "authorization_code" {
+			grant = &r
+		}
+	}
+	if grant == nil || grant.ClientID != clientID || grant.Resource != e.base+"/mcp/keyed" {
+		t.Fatalf("grant %+v", grant)
+	}
+	for _, s := range e.static.all() {
+		if s != "||static-upstream-key-1" {
+			t.Fatalf("upstream saw %q", s)
+		}
 	}
 }
