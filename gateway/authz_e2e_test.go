@@ -706,3 +706,37 @@ func TestAuthzClientIDMetadataDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenNeverPassedThroughByDefault (issue 11 #18): without any identity
+// or upstream_auth configured, the client's Authorization header still never
+// reaches the upstream; only an explicit forward_client_token passes it.
+func TestTokenNeverPassedThroughByDefault(t *testing.T) {
+	plain, fwd := &authHeaders{}, &authHeaders{}
+	up1 := newUpstream(t, plain.wrap(webmcp.Handler()))
+	up2 := newUpstream(t, fwd.wrap(webmcp.Handler()))
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0}
+servers:
+  - {name: plain, url: %s/mcp, tools: {allow: ["*"]}}
+  - {name: fwd, url: %s/mcp, tools: {allow: ["*"]}, upstream_auth: {forward_client_token: true}}
+`, up1.srv.URL, up2.srv.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.Start(context.Background(), cfg, gateway.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	for _, name := range []string{"plain", "fwd"} {
+		if st, _, body := authPost(t, "http://"+gw.ProxyAddr()+"/mcp/"+name, "client-secret-token", initBody); st != 200 {
+			t.Fatalf("%s: %d %s", name, st, body)
+		}
+	}
+	if got := plain.all(); len(got) != 1 || got[0] != "||" {
+		t.Fatalf("default route: upstream saw %q, want no credential", got)
+	}
+	if got := fwd.all(); len(got) != 1 || got[0] != "Bearer client-secret-token||" {
+		t.Fatalf("opt-in route: upstream saw %q", got)
+	}
+}
