@@ -23,10 +23,29 @@ type Authz struct {
 	// Broker obtains servers[].upstream_auth credentials; nil: a server
 	// that needs one is refused.
 	Broker *authz.Broker
+	// Stop releases the resource server's background work when a reload
+	// replaces it (may be nil).
+	Stop func()
 }
 
 // WithAuthz sets the OAuth resource server and the credential broker.
-func WithAuthz(a Authz) Option { return func(s *Server) { s.az = a } }
+func WithAuthz(a Authz) Option { return func(s *Server) { s.az.Store(&a) } }
+
+// SetAuthz swaps the OAuth resource server and broker (configuration
+// reload) and stops the previous one. Streams running keep what they read.
+func (s *Server) SetAuthz(a Authz) {
+	if old := s.az.Swap(&a); old != nil && old.Stop != nil && old.RS != a.RS {
+		old.Stop()
+	}
+}
+
+// Authz returns the current resource server and broker (zero value: none).
+func (s *Server) Authz() Authz {
+	if a := s.az.Load(); a != nil {
+		return *a
+	}
+	return Authz{}
+}
 
 // SourceOAuth is the identity source of a caller validated by identity.oauth.
 const SourceOAuth = "oauth"
@@ -35,7 +54,7 @@ const SourceOAuth = "oauth"
 // OAuth resource server when configured (every route then needs a token),
 // otherwise through the identity resolver. It returns the refusal, or nil.
 func (st *stream) authenticate(h *corev3.HeaderMap, hm map[string]string) *extprocv3.ProcessingResponse {
-	rs := st.srv.az.RS
+	rs := st.srv.Authz().RS
 	if rs == nil {
 		if err := st.resolveIdentity(hm); err != nil {
 			msg := strings.TrimPrefix(err.Error(), "unauthenticated: ")
@@ -111,8 +130,11 @@ func (st *stream) challenge(status int, msg, wwwAuthenticate string) *extprocv3.
 // checkToolScopes refuses (403 insufficient_scope, step-up) a body whose
 // tools/call names a tool the caller lacks servers[].tool_scopes for.
 func (st *stream) checkToolScopes(msgs []mcp.Message) *extprocv3.ProcessingResponse {
-	rs := st.srv.az.RS
-	if rs == nil || st.server == nil || len(st.server.ToolScopes) == 0 {
+	if st.server == nil || len(st.server.ToolScopes) == 0 {
+		return nil
+	}
+	rs := st.srv.Authz().RS
+	if rs == nil {
 		return nil
 	}
 	for i := range msgs {
@@ -175,7 +197,7 @@ func (st *stream) credentialMutation(hm map[string]string) (*extprocv3.HeaderMut
 	cfg := s.UpstreamAuth.Upstream()
 	var set []*corev3.HeaderValueOption
 	if cfg.Kind != "" && cfg.Kind != authz.UpstreamNone {
-		b := st.srv.az.Broker
+		b := st.srv.Authz().Broker
 		if b == nil {
 			return nil, st.refuse(502, "", mcp.CodeInternalError, "upstream "+strconv.Quote(s.Name)+" needs a credential but this processor has no credential broker", nil, "portcullis_upstream_credential")
 		}
@@ -209,12 +231,12 @@ func (st *stream) upstreamRefused(h *corev3.HeaderMap) *extprocv3.ProcessingResp
 	if (st.status != 401 && st.status != 403) || st.server == nil {
 		return nil
 	}
-	if st.server.Transparent() && st.srv.az.RS != nil {
+	if rs := st.srv.Authz().RS; st.server.Transparent() && rs != nil {
 		var set []*corev3.HeaderValueOption
 		for _, x := range h.GetHeaders() {
 			if x.Key == "www-authenticate" {
 				set = append(set, &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: x.Key,
-					RawValue: []byte(st.srv.az.RS.RewriteUpstreamChallenge(st.serverName, st.server.URL, headerValue(x)))},
+					RawValue: []byte(rs.RewriteUpstreamChallenge(st.serverName, st.server.URL, headerValue(x)))},
 					AppendAction: corev3.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD})
 			}
 		}

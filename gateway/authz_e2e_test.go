@@ -59,6 +59,7 @@ type authzEnv struct {
 	auditDir    string
 	// cimd hosts client ID metadata documents over https.
 	cimd *httptest.Server
+	cfg  *config.Config
 }
 
 // freeAddr reserves a loopback port: the gateway's public resource URL
@@ -124,7 +125,7 @@ identity:
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = gw.Close() })
-	e.gw = gw
+	e.gw, e.cfg = gw, cfg
 	return e
 }
 
@@ -738,5 +739,39 @@ servers:
 	}
 	if got := fwd.all(); len(got) != 1 || got[0] != "Bearer client-secret-token||" {
 		t.Fatalf("opt-in route: upstream saw %q", got)
+	}
+}
+
+// TestAuthzReload: a reload that changes identity.oauth applies at once
+// (metadata and token checks); a reload that cannot build the new resource
+// server keeps the running one.
+func TestAuthzReload(t *testing.T) {
+	e := startAuthzEnv(t)
+	c := e.as.Claims("alice", e.base+"/mcp/keyed", "mcp")
+	c["iss"] = e.as.URL
+	tok := e.as.Mint(c)
+	if st, _, body := authPost(t, e.base+"/mcp/keyed", tok, initBody); st != 200 {
+		t.Fatalf("before reload: %d %s", st, body)
+	}
+	cfg := *e.cfg
+	oauth := *cfg.Identity.OAuth
+	oauth.Scopes = []string{"mcp", "admin"}
+	cfg.Identity.OAuth = &oauth
+	if err := e.gw.Reload(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	st, ch, _ := authPost(t, e.base+"/mcp/keyed", tok, initBody)
+	if st != 403 || !strings.Contains(ch, `scope="mcp admin"`) {
+		t.Fatalf("after reload: %d %q", st, ch)
+	}
+	bad := cfg
+	badOAuth := oauth
+	badOAuth.JWKSURL = "http://127.0.0.1:1/jwks"
+	bad.Identity.OAuth = &badOAuth
+	if err := e.gw.Reload(&bad); err == nil {
+		t.Fatal("reload with an unreachable JWKS succeeded")
+	}
+	if st, ch, _ := authPost(t, e.base+"/mcp/keyed", tok, initBody); st != 403 || !strings.Contains(ch, `scope="mcp admin"`) {
+		t.Fatalf("after failed reload the running config changed: %d %q", st, ch)
 	}
 }

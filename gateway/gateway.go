@@ -133,7 +133,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 			return nil, fmt.Errorf("listen.proxy: %w", err)
 		}
 		g.proxySrv = &http.Server{
-			Handler:           g.wellKnown(az.RS, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.proxy.Load().ServeHTTP(w, r) })),
+			Handler:           g.wellKnown(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.proxy.Load().ServeHTTP(w, r) })),
 			ReadHeaderTimeout: 10 * time.Second,
 			MaxHeaderBytes:    64 << 10,
 		}
@@ -164,7 +164,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 			g.Close()
 			return nil, fmt.Errorf("listen.admin: %w", err)
 		}
-		g.adminSrv = &http.Server{Handler: g.wellKnown(az.RS, g.adminMux()), ReadHeaderTimeout: 10 * time.Second}
+		g.adminSrv = &http.Server{Handler: g.wellKnown(g.adminMux()), ReadHeaderTimeout: 10 * time.Second}
 		g.goServe("admin", func() error { return g.adminSrv.Serve(g.adminLis) })
 	}
 	return g, nil
@@ -234,6 +234,9 @@ func FilterConfig(cfg *config.Config) dataplane.FilterConfig {
 // Reload swaps in a new validated configuration. Calls in flight finish
 // under the configuration they started with.
 func (g *Gateway) Reload(cfg *config.Config) error {
+	if err := g.reloadAuthz(cfg); err != nil {
+		return err
+	}
 	if g.xds != nil {
 		// A configuration Envoy would reject pushes nothing and is refused.
 		if err := g.xds.Update(cfg); err != nil {
