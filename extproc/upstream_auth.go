@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/authz"
+	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/mcp"
 	"github.com/portcullis-mcp/portcullis/policy"
 )
@@ -143,8 +145,8 @@ func (st *stream) checkToolScopes(msgs []mcp.Message) *extprocv3.ProcessingRespo
 			continue
 		}
 		tool := m.Params.Get("name").Str
-		need, ok := st.server.ToolScopes[tool]
-		if !ok {
+		need := toolScopes(st.server.ToolScopes, tool)
+		if len(need) == 0 {
 			continue
 		}
 		if err := rs.CheckTool(st.principal, st.serverName, tool, need); err != nil {
@@ -265,4 +267,22 @@ func (st *stream) auditAuthRefusalCall(err error, method string, id mcp.ID, tool
 		rule = "authn." + e.Code
 	}
 	st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, method, id, tool, rule, "", "")
+}
+
+// toolScopes is the union of the scopes of every tool_scopes pattern
+// (exact name or glob) that matches tool.
+func toolScopes(m map[string][]string, tool string) []string {
+	var need []string
+	for pattern, scopes := range m {
+		if pattern != tool && !config.Glob(pattern, tool) {
+			continue
+		}
+		for _, sc := range scopes {
+			if !slices.Contains(need, sc) {
+				need = append(need, sc)
+			}
+		}
+	}
+	slices.Sort(need)
+	return need
 }
