@@ -65,6 +65,9 @@ func (st *stream) authenticate(h *corev3.HeaderMap, hm map[string]string) *extpr
 		return nil
 	}
 	st.agent = anonymous
+	if st.pol != nil {
+		st.agent = st.pol.AnonymousIdentity() // a transparent route's caller without a token
+	}
 	var nAuth, nDPoP int
 	for _, x := range h.GetHeaders() {
 		switch x.Key {
