@@ -30,7 +30,7 @@ type Server struct {
 	health *health.Server
 	eng    Engines
 	annot  annotationCache
-	az     Authz // upstream_auth.go
+	az     atomic.Pointer[Authz] // upstream_auth.go
 }
 
 // ServerMetadataKey is the gRPC initial-metadata key naming the MCP server
