@@ -60,6 +60,10 @@ func (in *introspector) validate(ctx context.Context, rs *ResourceServer, server
 	if c == nil {
 		return nil, &Error{Status: 401, Code: "invalid_token", Desc: "the token is not active (revoked, expired or unknown to the authorization server)"}
 	}
+	if tt, _ := c["token_type"].(string); tt != "" && !strings.EqualFold(tt, "bearer") && !strings.EqualFold(tt, "dpop") && tt != "access_token" {
+		// A refresh token is active too; it is not an access token.
+		return nil, &Error{Status: 401, Code: "invalid_token", Desc: "the token is not an access token (token_type " + quote(tt) + ")"}
+	}
 	if iss, ok := c["iss"].(string); ok && iss != rs.cfg.Issuer {
 		return nil, &Error{Status: 401, Code: "invalid_token", Desc: describe(fmt.Errorf("%w", errIssuer), "")}
 	}

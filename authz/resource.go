@@ -214,7 +214,7 @@ func New(ctx context.Context, cfg Config) (*ResourceServer, error) {
 	if len(cfg.ScopesSupported) == 0 {
 		cfg.ScopesSupported = allScopes(&cfg)
 	}
-	rs := &ResourceServer{cfg: cfg, jti: newReplayCache(10000), algs: cfg.Algorithms, verified: newTTLCache[jose.Claims](10000),
+	rs := &ResourceServer{cfg: cfg, jti: newReplayCache(100000), algs: cfg.Algorithms, verified: newTTLCache[jose.Claims](10000),
 		ctx: ctx, transparents: map[string]*transparent{}}
 	if len(rs.algs) == 0 {
 		rs.algs = defaultAlgs
@@ -404,7 +404,7 @@ func (p *Principal) String() string {
 	return fmt.Sprintf("sub=%q client_id=%q act=%v scopes=%v", p.Subject, p.ClientID, p.Actor, p.Scopes)
 }
 
-// HasScopes reports the scopes of need that p lacks.
+// Missing reports the scopes of need that p lacks.
 func (p *Principal) Missing(need []string) []string {
 	var out []string
 	for _, s := range need {

@@ -155,6 +155,29 @@ type provider struct {
 	mu  sync.Mutex
 	cc  cachedToken              // client_credentials
 	tx  map[[32]byte]cachedToken // token exchange, by subject token hash
+	// A failed token request is not retried for failBackoff, so a token
+	// endpoint that is down is not hammered by every request.
+	failErr   error
+	failUntil time.Time
+}
+
+const failBackoff = 5 * time.Second
+
+// failed reports a recent token-endpoint failure to repeat.
+func (pr *provider) failed(now time.Time) error {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if pr.failErr != nil && now.Before(pr.failUntil) {
+		return pr.failErr
+	}
+	return nil
+}
+
+func (pr *provider) fail(err error, now time.Time) error {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	pr.failErr, pr.failUntil = err, now.Add(failBackoff)
+	return err
 }
 
 const maxExchangeCache = 10000
@@ -253,11 +276,14 @@ func (pr *provider) clientCredentials(ctx context.Context, b *Broker) (string, e
 		return v, nil
 	}
 	pr.mu.Unlock()
+	if err := pr.failed(now); err != nil {
+		return "", err
+	}
 	form := url.Values{"grant_type": {"client_credentials"}}
 	pr.addTarget(form)
 	tok, until, err := pr.tokenRequest(ctx, b, form)
 	if err != nil {
-		return "", fmt.Errorf("client credentials grant at %s: %w", hostOf(pr.cfg.TokenURL), err)
+		return "", pr.fail(fmt.Errorf("client credentials grant at %s: %w", hostOf(pr.cfg.TokenURL), err), now)
 	}
 	pr.mu.Lock()
 	pr.cc = cachedToken{value: tok, until: until}
@@ -283,6 +309,8 @@ func (pr *provider) exchange(ctx context.Context, b *Broker, subject string) (st
 	pr.addTarget(form)
 	tok, until, err := pr.tokenRequest(ctx, b, form)
 	if err != nil {
+		// Not remembered per provider: one caller's rejected token must
+		// not fail the others.
 		return "", fmt.Errorf("token exchange at %s: %w", hostOf(pr.cfg.TokenURL), err)
 	}
 	if tok == subject {

@@ -2,8 +2,12 @@ package authz_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/portcullis-mcp/portcullis/authz"
 	"github.com/portcullis-mcp/portcullis/authz/authztest"
@@ -120,5 +124,32 @@ func TestValidateUpstream(t *testing.T) {
 				t.Errorf("%+v: missing %q in %v", tt.cfg, w, err)
 			}
 		}
+	}
+}
+
+// TestBrokerBacksOffWhenTokenEndpointFails: a failing token endpoint is
+// asked at most once per back-off period, not on every request.
+func TestBrokerBacksOffWhenTokenEndpointFails(t *testing.T) {
+	var hits atomic.Int64
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		http.Error(w, `{"error":"temporarily_unavailable"}`, http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	now := time.Now()
+	b := authz.NewBroker(authz.BrokerOptions{Now: func() time.Time { return now }})
+	cfg := authz.UpstreamConfig{Kind: "client_credentials", TokenURL: down.URL, ClientID: "gw"}
+	for range 3 {
+		if _, _, err := b.Credential(context.Background(), "s", cfg, nil); err == nil || !strings.Contains(err.Error(), "HTTP 503") {
+			t.Fatalf("err %v", err)
+		}
+	}
+	if hits.Load() != 1 {
+		t.Fatalf("token endpoint asked %d times within the back-off", hits.Load())
+	}
+	now = now.Add(6 * time.Second)
+	_, _, _ = b.Credential(context.Background(), "s", cfg, nil)
+	if hits.Load() != 2 {
+		t.Fatalf("token endpoint asked %d times after the back-off, want 2", hits.Load())
 	}
 }

@@ -193,6 +193,9 @@ func (c *Config) validateAuthz(add func(path, format string, args ...any)) {
 		if c.Identity.JWT != nil {
 			add("identity.jwt", "set either identity.jwt or identity.oauth, not both (identity.oauth validates JWTs too)")
 		}
+		if c.Identity.SPIFFE != nil || c.Identity.Header != nil {
+			add("identity.oauth", "every route then needs an OAuth token, so identity.spiffe and identity.header would never apply; remove them")
+		}
 		if u, err := url.Parse(o.Resource); err == nil && u.Host != "" && len(c.Listen.AllowedHosts) > 0 &&
 			!slices.ContainsFunc(c.Listen.AllowedHosts, func(h string) bool { return strings.EqualFold(strings.Trim(h, "[]"), u.Hostname()) }) {
 			// Clients reach the gateway under this name; the Host check

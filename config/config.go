@@ -85,7 +85,7 @@ type Server struct {
 	// client's token is never forwarded unless forward_client_token is set.
 	UpstreamAuth *UpstreamAuth `yaml:"upstream_auth"`
 	// Scopes are OAuth scopes every request to this server needs, and
-	// ToolScopes the extra scopes per exact tool name (identity.oauth).
+	// ToolScopes the extra scopes per tool name or glob (identity.oauth).
 	Scopes     []string            `yaml:"scopes"`
 	ToolScopes map[string][]string `yaml:"tool_scopes"`
 }

@@ -31,7 +31,7 @@ type Server struct {
 	health *health.Server
 	eng    Engines
 	annot  annotationCache
-	az     Authz // upstream_auth.go
+	az     atomic.Pointer[Authz] // upstream_auth.go
 	// withheld and serverRequests are shared by the streams of all calls.
 	withheld       withheldTools
 	serverRequests serverRequestMethods

@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/authz"
+	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/mcp"
 	"github.com/portcullis-mcp/portcullis/policy"
 )
@@ -23,10 +25,29 @@ type Authz struct {
 	// Broker obtains servers[].upstream_auth credentials; nil: a server
 	// that needs one is refused.
 	Broker *authz.Broker
+	// Stop releases the resource server's background work when a reload
+	// replaces it (may be nil).
+	Stop func()
 }
 
 // WithAuthz sets the OAuth resource server and the credential broker.
-func WithAuthz(a Authz) Option { return func(s *Server) { s.az = a } }
+func WithAuthz(a Authz) Option { return func(s *Server) { s.az.Store(&a) } }
+
+// SetAuthz swaps the OAuth resource server and broker (configuration
+// reload) and stops the previous one. Streams running keep what they read.
+func (s *Server) SetAuthz(a Authz) {
+	if old := s.az.Swap(&a); old != nil && old.Stop != nil && old.RS != a.RS {
+		old.Stop()
+	}
+}
+
+// Authz returns the current resource server and broker (zero value: none).
+func (s *Server) Authz() Authz {
+	if a := s.az.Load(); a != nil {
+		return *a
+	}
+	return Authz{}
+}
 
 // SourceOAuth is the identity source of a caller validated by identity.oauth.
 const SourceOAuth = "oauth"
@@ -35,7 +56,7 @@ const SourceOAuth = "oauth"
 // OAuth resource server when configured (every route then needs a token),
 // otherwise through the identity resolver. It returns the refusal, or nil.
 func (st *stream) authenticate(h *corev3.HeaderMap, hm map[string]string) *extprocv3.ProcessingResponse {
-	rs := st.srv.az.RS
+	rs := st.srv.Authz().RS
 	if rs == nil {
 		if err := st.resolveIdentity(hm); err != nil {
 			msg := strings.TrimPrefix(err.Error(), "unauthenticated: ")
@@ -44,6 +65,9 @@ func (st *stream) authenticate(h *corev3.HeaderMap, hm map[string]string) *extpr
 		return nil
 	}
 	st.agent = anonymous
+	if st.pol != nil {
+		st.agent = st.pol.AnonymousIdentity() // a transparent route's caller without a token
+	}
 	var nAuth, nDPoP int
 	for _, x := range h.GetHeaders() {
 		switch x.Key {
@@ -111,8 +135,11 @@ func (st *stream) challenge(status int, msg, wwwAuthenticate string) *extprocv3.
 // checkToolScopes refuses (403 insufficient_scope, step-up) a body whose
 // tools/call names a tool the caller lacks servers[].tool_scopes for.
 func (st *stream) checkToolScopes(msgs []mcp.Message) *extprocv3.ProcessingResponse {
-	rs := st.srv.az.RS
-	if rs == nil || st.server == nil || len(st.server.ToolScopes) == 0 {
+	if st.server == nil || len(st.server.ToolScopes) == 0 {
+		return nil
+	}
+	rs := st.srv.Authz().RS
+	if rs == nil {
 		return nil
 	}
 	for i := range msgs {
@@ -121,8 +148,8 @@ func (st *stream) checkToolScopes(msgs []mcp.Message) *extprocv3.ProcessingRespo
 			continue
 		}
 		tool := m.Params.Get("name").Str
-		need, ok := st.server.ToolScopes[tool]
-		if !ok {
+		need := toolScopes(st.server.ToolScopes, tool)
+		if len(need) == 0 {
 			continue
 		}
 		if err := rs.CheckTool(st.principal, st.serverName, tool, need); err != nil {
@@ -134,16 +161,34 @@ func (st *stream) checkToolScopes(msgs []mcp.Message) *extprocv3.ProcessingRespo
 	return nil
 }
 
-// upstreamHeaders is the request-header reply for a request that goes on:
-// it removes the caller's credentials (Authorization, DPoP, and the
-// identity.jwt header) so a token meant for the gateway never reaches an
-// upstream, and sets the server's own credential. A server may opt in to
-// receiving the caller's token (servers[].upstream_auth.forward_client_token,
-// logged as a risk at start-up).
+// upstreamHeaders is the request-header reply for a request that goes on,
+// carrying credentialMutation.
 func (st *stream) upstreamHeaders(hm map[string]string) *extprocv3.ProcessingResponse {
+	mut, refusal := st.credentialMutation(hm)
+	if refusal != nil {
+		return refusal
+	}
+	if mut == nil {
+		return st.forwardRequestHeaders()
+	}
+	// accept-encoding: identity rides on every forwarded request so the
+	// upstream never compresses a body past inspection.
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
+		Response: &extprocv3.CommonResponse{HeaderMutation: acceptIdentity(mut)},
+	}}}
+}
+
+// credentialMutation removes the caller's credentials (Authorization,
+// DPoP, Proxy-Authorization and the identity.jwt header) so a token meant
+// for the gateway never reaches an upstream, and sets the server's own
+// credential. It returns nil when nothing changes, or the refusal when the
+// credential cannot be obtained. A server may opt in to receiving the
+// caller's token (servers[].upstream_auth.forward_client_token, logged as a
+// risk at start-up; transparent routes forward it by design).
+func (st *stream) credentialMutation(hm map[string]string) (*extprocv3.HeaderMutation, *extprocv3.ProcessingResponse) {
 	s := st.server
 	if s.Forwards() {
-		return st.forwardRequestHeaders()
+		return nil, nil
 	}
 	var remove []string
 	for _, k := range [...]string{"authorization", "dpop", "proxy-authorization"} {
@@ -159,14 +204,14 @@ func (st *stream) upstreamHeaders(hm map[string]string) *extprocv3.ProcessingRes
 	cfg := s.UpstreamAuth.Upstream()
 	var set []*corev3.HeaderValueOption
 	if cfg.Kind != "" && cfg.Kind != authz.UpstreamNone {
-		b := st.srv.az.Broker
+		b := st.srv.Authz().Broker
 		if b == nil {
-			return st.refuse(502, "", mcp.CodeInternalError, "upstream "+strconv.Quote(s.Name)+" needs a credential but this processor has no credential broker", nil, "portcullis_upstream_credential")
+			return nil, st.refuse(502, "", mcp.CodeInternalError, "upstream "+strconv.Quote(s.Name)+" needs a credential but this processor has no credential broker", nil, "portcullis_upstream_credential")
 		}
 		cred, ok, err := b.Credential(st.ctx, s.Name, cfg, st.principal)
 		if err != nil {
 			st.srv.logger.Warn("upstream credential unavailable", "server", s.Name, "type", cfg.Kind, "error", err)
-			return st.refuse(502, "", mcp.CodeInternalError, "the gateway could not obtain its credential for upstream "+strconv.Quote(s.Name)+": "+mcp.Truncate(err.Error(), 200), nil, "portcullis_upstream_credential")
+			return nil, st.refuse(502, "", mcp.CodeInternalError, "the gateway could not obtain its credential for upstream "+strconv.Quote(s.Name)+": "+mcp.Truncate(err.Error(), 200), nil, "portcullis_upstream_credential")
 		}
 		if ok {
 			// A client-sent header of the same name must not survive next to ours.
@@ -178,13 +223,9 @@ func (st *stream) upstreamHeaders(hm map[string]string) *extprocv3.ProcessingRes
 		}
 	}
 	if len(remove) == 0 && len(set) == 0 {
-		return st.forwardRequestHeaders()
+		return nil, nil
 	}
-	// accept-encoding: identity rides on every forwarded request so the
-	// upstream never compresses a body past inspection.
-	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
-		Response: &extprocv3.CommonResponse{HeaderMutation: acceptIdentity(&extprocv3.HeaderMutation{RemoveHeaders: remove, SetHeaders: set})},
-	}}}
+	return &extprocv3.HeaderMutation{RemoveHeaders: remove, SetHeaders: set}, nil
 }
 
 // upstreamRefused keeps an upstream's 401/403 away from the client: the
@@ -197,12 +238,12 @@ func (st *stream) upstreamRefused(h *corev3.HeaderMap) *extprocv3.ProcessingResp
 	if (st.status != 401 && st.status != 403) || st.server == nil {
 		return nil
 	}
-	if st.server.Transparent() && st.srv.az.RS != nil {
+	if rs := st.srv.Authz().RS; st.server.Transparent() && rs != nil {
 		var set []*corev3.HeaderValueOption
 		for _, x := range h.GetHeaders() {
 			if x.Key == "www-authenticate" {
 				set = append(set, &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: x.Key,
-					RawValue: []byte(st.srv.az.RS.RewriteUpstreamChallenge(st.serverName, st.server.URL, headerValue(x)))},
+					RawValue: []byte(rs.RewriteUpstreamChallenge(st.serverName, st.server.URL, headerValue(x)))},
 					AppendAction: corev3.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD})
 			}
 		}
@@ -231,4 +272,22 @@ func (st *stream) auditAuthRefusalCall(err error, method string, id mcp.ID, tool
 		rule = "authn." + e.Code
 	}
 	st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, method, id, tool, rule, "", "")
+}
+
+// toolScopes is the union of the scopes of every tool_scopes pattern
+// (exact name or glob) that matches tool.
+func toolScopes(m map[string][]string, tool string) []string {
+	var need []string
+	for pattern, scopes := range m {
+		if pattern != tool && !config.Glob(pattern, tool) {
+			continue
+		}
+		for _, sc := range scopes {
+			if !slices.Contains(need, sc) {
+				need = append(need, sc)
+			}
+		}
+	}
+	slices.Sort(need)
+	return need
 }

@@ -158,3 +158,21 @@ func TestUpstreamChallengeNotPassedOn(t *testing.T) {
 		}
 	}
 }
+
+func TestToolScopesGlobs(t *testing.T) {
+	m := map[string][]string{"write_*": {"files:write"}, "write_secret": {"secrets"}, "read_file": {"files:read"}}
+	tests := []struct {
+		tool string
+		want []string
+	}{
+		{"write_file", []string{"files:write"}},
+		{"write_secret", []string{"files:write", "secrets"}},
+		{"read_file", []string{"files:read"}},
+		{"list_dir", nil},
+	}
+	for _, tt := range tests {
+		if got := toolScopes(m, tt.tool); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.tool, got, tt.want)
+		}
+	}
+}

@@ -218,7 +218,7 @@ func TestApprovalConsoleBrowser(t *testing.T) {
 	if !strings.HasPrefix(card.Risk, "risk ") || !strings.Contains(card.Text, "write_file on files") || !strings.Contains(card.Text, "agent agent-a") {
 		t.Errorf("card: %+v", card)
 	}
-	b.waitFor(`document.getElementById("policy-version").textContent === "2026-11-24.1" && document.getElementById("audit-status").textContent.startsWith("valid")`)
+	b.waitFor(`document.getElementById("policy-version").textContent.startsWith("2026-11-24.1+sha256:") && document.getElementById("audit-status").textContent.startsWith("valid")`)
 	b.screenshot("approval-console-pending.png")
 	b.eval(fmt.Sprintf(`document.getElementById("comment-%[1]s").value = "checked in the browser"; document.getElementById("approve-%[1]s").click(); true`, id))
 	b.waitFor(fmt.Sprintf(`document.getElementById("row-%s") && document.getElementById("row-%s").textContent.includes("approved")`, id, id))

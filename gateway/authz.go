@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/portcullis-mcp/portcullis/authz"
 	"github.com/portcullis-mcp/portcullis/config"
@@ -12,10 +14,72 @@ import (
 
 // startAuthz builds the OAuth resource server (identity.oauth) and the
 // upstream credential broker, and logs every server that receives the
-// caller's token as a risk. The JWKS refresh stops with the gateway.
+// caller's token. The JWKS refresh stops with the gateway.
 func (g *Gateway) startAuthz(ctx context.Context, cfg *config.Config) (extproc.Authz, error) {
+	g.logForwarding(nil, cfg)
 	az := extproc.Authz{Broker: authz.NewBroker(authz.BrokerOptions{})}
+	g.stops = append(g.stops, func() {
+		if g.proc != nil {
+			if a := g.proc.Authz(); a.Stop != nil {
+				a.Stop()
+			}
+		}
+	})
+	rs, stop, err := newResourceServer(ctx, cfg)
+	if err != nil {
+		return az, err
+	}
+	az.RS, az.Stop = rs, stop
+	return az, nil
+}
+
+// newResourceServer builds identity.oauth's resource server (nil when not
+// configured) with its own lifetime.
+func newResourceServer(ctx context.Context, cfg *config.Config) (*authz.ResourceServer, func(), error) {
+	ac, err := cfg.AuthzConfig()
+	if err != nil || ac == nil {
+		return nil, nil, err
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	rs, err := authz.New(rctx, *ac)
+	if err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("identity.oauth: %w", err)
+	}
+	return rs, cancel, nil
+}
+
+// reloadAuthz rebuilds the resource server when identity.oauth or the
+// scopes it advertises changed. On error the running one stays.
+func (g *Gateway) reloadAuthz(cfg *config.Config) error {
+	old := g.cfg.Load()
+	g.logForwarding(old, cfg)
+	oldAC, _ := old.AuthzConfig()
+	newAC, err := cfg.AuthzConfig()
+	if err != nil {
+		return err
+	}
+	if reflect.DeepEqual(oldAC, newAC) {
+		return nil
+	}
+	rs, stop, err := newResourceServer(context.Background(), cfg)
+	if err != nil {
+		return err
+	}
+	cur := g.proc.Authz()
+	g.proc.SetAuthz(extproc.Authz{RS: rs, Broker: cur.Broker, Stop: stop})
+	return nil
+}
+
+// logForwarding warns about servers that receive the caller's token (new
+// ones only, on reload).
+func (g *Gateway) logForwarding(old, cfg *config.Config) {
 	for _, s := range cfg.Servers {
+		if old != nil {
+			if o, ok := old.Server(s.Name); ok && o.Forwards() == s.Forwards() && o.Transparent() == s.Transparent() {
+				continue
+			}
+		}
 		if s.Transparent() {
 			g.logger.Warn("transparent OAuth route: the upstream stays the resource server and receives the caller's token (issued for the gateway's route URL); "+
 				"the gateway rewrites its challenges and metadata and identifies the caller from the upstream's issuer", "server", s.Name)
@@ -24,28 +88,24 @@ func (g *Gateway) startAuthz(ctx context.Context, cfg *config.Config) (extproc.A
 				"the MCP authorization specification forbids token pass-through: a token meant for the gateway becomes usable by the upstream", "server", s.Name)
 		}
 	}
-	ac, err := cfg.AuthzConfig()
-	if err != nil || ac == nil {
-		return az, err
-	}
-	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	g.stops = append(g.stops, cancel)
-	rs, err := authz.New(rctx, *ac)
-	if err != nil {
-		return az, fmt.Errorf("identity.oauth: %w", err)
-	}
-	az.RS = rs
-	return az, nil
 }
 
 // wellKnown serves the protected-resource metadata and the
-// authorization-server 404 on the proxy listener when identity.oauth is
-// configured; everything else goes to the data plane.
-func (g *Gateway) wellKnown(rs *authz.ResourceServer, next http.Handler) http.Handler {
-	if rs == nil {
-		return next
-	}
-	return authz.MetadataHandler(rs, routes{g}, next)
+// authorization-server 404 when identity.oauth is configured (read per
+// request, so reloads apply); everything else goes to next untouched.
+func (g *Gateway) wellKnown(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/.well-known/") || g.proc == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rs := g.proc.Authz().RS
+		if rs == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		authz.MetadataHandler(rs, routes{g}, next).ServeHTTP(w, r)
+	})
 }
 
 // routes answers from the live configuration, so reloads apply.

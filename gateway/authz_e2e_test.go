@@ -2,12 +2,17 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -52,6 +57,9 @@ type authzEnv struct {
 	webUp       *upstream
 	gw          *gateway.Gateway
 	auditDir    string
+	// cimd hosts client ID metadata documents over https.
+	cimd *httptest.Server
+	cfg  *config.Config
 }
 
 // freeAddr reserves a loopback port: the gateway's public resource URL
@@ -70,7 +78,16 @@ func freeAddr(t *testing.T) string {
 func startAuthzEnv(t *testing.T) *authzEnv {
 	t.Helper()
 	e := &authzEnv{web: &authHeaders{}, static: &authHeaders{}}
-	e.as = authztest.New(t, authztest.Options{Scopes: []string{"mcp", "web:crawl"}})
+	var cimdURL string
+	e.cimd = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"client_id": cimdURL + r.URL.Path, "client_name": "e2e CIMD client",
+			"redirect_uris": []string{"http://127.0.0.1:9/callback"}, "token_endpoint_auth_method": "none",
+			"grant_types": []string{"authorization_code"}, "response_types": []string{"code"}})
+	}))
+	cimdURL = e.cimd.URL
+	t.Cleanup(e.cimd.Close)
+	e.as = authztest.New(t, authztest.Options{Scopes: []string{"mcp", "web:crawl"}, CIMDClient: e.cimd.Client()})
 	e.as.AddClient(authztest.Client{ID: "portcullis", Secret: "gw-client-secret"})
 	t.Setenv("PORTCULLIS_AS_SECRET", "gw-client-secret")
 	t.Setenv("STATIC_UPSTREAM_KEY", "static-upstream-key-1")
@@ -108,7 +125,7 @@ identity:
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = gw.Close() })
-	e.gw = gw
+	e.gw, e.cfg = gw, cfg
 	return e
 }
 
@@ -585,5 +602,176 @@ identity:
 	status, ch, _ = authPost(t, base+"/mcp/up", gwAS.Mint(claims), initBody)
 	if status != 401 || !strings.Contains(ch, `error="invalid_token"`) || up.hits.Load() != before {
 		t.Fatalf("foreign-issuer token: status %d challenge %q, upstream hits %d→%d", status, ch, before, up.hits.Load())
+	}
+}
+
+// dpopProof signs a DPoP proof (RFC 9449) for tok with key.
+func dpopProof(t *testing.T, key *ecdsa.PrivateKey, htm, htu, tok, jti string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding
+	pub, _ := key.PublicKey.Bytes()
+	jwk := map[string]string{"kty": "EC", "crv": "P-256", "x": enc.EncodeToString(pub[1:33]), "y": enc.EncodeToString(pub[33:])}
+	h, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk})
+	ath := sha256.Sum256([]byte(tok))
+	p, _ := json.Marshal(map[string]any{"htm": htm, "htu": htu, "iat": time.Now().Unix(), "jti": jti, "ath": enc.EncodeToString(ath[:])})
+	in := enc.EncodeToString(h) + "." + enc.EncodeToString(p)
+	d := sha256.Sum256([]byte(in))
+	r, s, err := ecdsa.Sign(rand.Reader, key, d[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return in + "." + enc.EncodeToString(sig)
+}
+
+// TestAuthzDPoPThroughGateway: a DPoP-bound token with a valid proof is
+// accepted, neither the token nor the proof reaches the upstream, and a
+// replayed proof is refused with a DPoP challenge.
+func TestAuthzDPoPThroughGateway(t *testing.T) {
+	e := startAuthzEnv(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := key.PublicKey.Bytes()
+	enc := base64.RawURLEncoding
+	sum := sha256.Sum256([]byte(`{"crv":"P-256","kty":"EC","x":"` + enc.EncodeToString(pub[1:33]) + `","y":"` + enc.EncodeToString(pub[33:]) + `"}`))
+	c := e.as.Claims("alice", e.base+"/mcp/keyed", "mcp")
+	c["iss"] = e.as.URL
+	c["cnf"] = map[string]any{"jkt": enc.EncodeToString(sum[:])}
+	tok := e.as.Mint(c)
+	send := func(proof string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, e.base+"/mcp/keyed", strings.NewReader(initBody))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "DPoP "+tok)
+		req.Header.Set("DPoP", proof)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+	}
+	proof := dpopProof(t, key, "POST", e.base+"/mcp/keyed", tok, "p-1")
+	if st, ch := send(proof); st != 200 {
+		t.Fatalf("valid DPoP: %d %s", st, ch)
+	}
+	if seen := e.static.all(); len(seen) != 1 || seen[0] != "||static-upstream-key-1" {
+		t.Fatalf("upstream saw %q", seen)
+	}
+	if st, ch := send(proof); st != 401 || !strings.HasPrefix(ch, `DPoP error="invalid_dpop_proof"`) {
+		t.Fatalf("replayed proof: %d %s", st, ch)
+	}
+}
+
+// TestAuthzClientIDMetadataDocument: the client identifies itself with a
+// Client ID Metadata Document URL instead of registering.
+func TestAuthzClientIDMetadataDocument(t *testing.T) {
+	e := startAuthzEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	clientID := e.cimd.URL + "/clients/e2e.json"
+	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
+		ClientIDMetadataDocumentConfig: &auth.ClientIDMetadataDocumentConfig{URL: clientID},
+		RedirectURL:                    "http://127.0.0.1:9/callback",
+		AuthorizationCodeFetcher:       browser,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sdk.NewClient(&sdk.Implementation{Name: "e2e-cimd", Version: "v0"}, nil)
+	cs, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: e.base + "/mcp/keyed", OAuthHandler: h, DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer cs.Close()
+	if _, err := cs.ListTools(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var grant *authztest.TokenRequest
+	for _, r := range e.as.Requests() {
+		if r.GrantType == "authorization_code" {
+			grant = &r
+		}
+	}
+	if grant == nil || grant.ClientID != clientID || grant.Resource != e.base+"/mcp/keyed" {
+		t.Fatalf("grant %+v", grant)
+	}
+	for _, s := range e.static.all() {
+		if s != "||static-upstream-key-1" {
+			t.Fatalf("upstream saw %q", s)
+		}
+	}
+}
+
+// TestTokenNeverPassedThroughByDefault (issue 11 #18): without any identity
+// or upstream_auth configured, the client's Authorization header still never
+// reaches the upstream; only an explicit forward_client_token passes it.
+func TestTokenNeverPassedThroughByDefault(t *testing.T) {
+	plain, fwd := &authHeaders{}, &authHeaders{}
+	up1 := newUpstream(t, plain.wrap(webmcp.Handler()))
+	up2 := newUpstream(t, fwd.wrap(webmcp.Handler()))
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0}
+servers:
+  - {name: plain, url: %s/mcp, tools: {allow: ["*"]}}
+  - {name: fwd, url: %s/mcp, tools: {allow: ["*"]}, upstream_auth: {forward_client_token: true}}
+`, up1.srv.URL, up2.srv.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.Start(context.Background(), cfg, gateway.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	for _, name := range []string{"plain", "fwd"} {
+		if st, _, body := authPost(t, "http://"+gw.ProxyAddr()+"/mcp/"+name, "client-secret-token", initBody); st != 200 {
+			t.Fatalf("%s: %d %s", name, st, body)
+		}
+	}
+	if got := plain.all(); len(got) != 1 || got[0] != "||" {
+		t.Fatalf("default route: upstream saw %q, want no credential", got)
+	}
+	if got := fwd.all(); len(got) != 1 || got[0] != "Bearer client-secret-token||" {
+		t.Fatalf("opt-in route: upstream saw %q", got)
+	}
+}
+
+// TestAuthzReload: a reload that changes identity.oauth applies at once
+// (metadata and token checks); a reload that cannot build the new resource
+// server keeps the running one.
+func TestAuthzReload(t *testing.T) {
+	e := startAuthzEnv(t)
+	c := e.as.Claims("alice", e.base+"/mcp/keyed", "mcp")
+	c["iss"] = e.as.URL
+	tok := e.as.Mint(c)
+	if st, _, body := authPost(t, e.base+"/mcp/keyed", tok, initBody); st != 200 {
+		t.Fatalf("before reload: %d %s", st, body)
+	}
+	cfg := *e.cfg
+	oauth := *cfg.Identity.OAuth
+	oauth.Scopes = []string{"mcp", "admin"}
+	cfg.Identity.OAuth = &oauth
+	if err := e.gw.Reload(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	st, ch, _ := authPost(t, e.base+"/mcp/keyed", tok, initBody)
+	if st != 403 || !strings.Contains(ch, `scope="mcp admin"`) {
+		t.Fatalf("after reload: %d %q", st, ch)
+	}
+	bad := cfg
+	badOAuth := oauth
+	badOAuth.JWKSURL = "http://127.0.0.1:1/jwks"
+	bad.Identity.OAuth = &badOAuth
+	if err := e.gw.Reload(&bad); err == nil {
+		t.Fatal("reload with an unreachable JWKS succeeded")
+	}
+	if st, ch, _ := authPost(t, e.base+"/mcp/keyed", tok, initBody); st != 403 || !strings.Contains(ch, `scope="mcp admin"`) {
+		t.Fatalf("after failed reload the running config changed: %d %q", st, ch)
 	}
 }

@@ -173,7 +173,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 			return fail(fmt.Errorf("listen.proxy: %w", err))
 		}
 		g.proxySrv = &http.Server{
-			Handler:           g.wellKnown(az.RS, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.proxy.Load().ServeHTTP(w, r) })),
+			Handler:           g.wellKnown(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.proxy.Load().ServeHTTP(w, r) })),
 			ReadHeaderTimeout: 10 * time.Second,
 			MaxHeaderBytes:    64 << 10,
 		}
@@ -219,7 +219,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		}
 		// OAuth protected-resource metadata is public (clients fetch it before
 		// they hold a token), so it is served outside the admin guard.
-		g.adminSrv = &http.Server{Handler: g.wellKnown(az.RS, adminGuard(g.adminMux(), cfg.Listen.AllowedHosts, tok)), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tc}
+		g.adminSrv = &http.Server{Handler: g.wellKnown(adminGuard(g.adminMux(), cfg.Listen.AllowedHosts, tok)), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tc}
 		if tc != nil {
 			g.goServe("admin", func() error { return g.adminSrv.ServeTLS(g.adminLis, "", "") })
 		} else {
@@ -324,6 +324,9 @@ func (g *Gateway) ReloadConfig(cfg *config.Config) (notApplied []string, err err
 		if proxy, err = g.buildProxy(cfg); err != nil {
 			return nil, err
 		}
+	}
+	if err := g.reloadAuthz(cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Policy.File != old.Policy.File && cfg.Policy.File != "" && g.policies != nil {
 		// Load first: a bad new policy file leaves everything as it was.

@@ -1,13 +1,3 @@
-// Package authztest is a small, standards-complete OAuth 2.1 authorization
-// server for tests: RFC 8414 metadata, a JWKS, the authorization endpoint
-// (authorization code with PKCE S256 only, automatic consent, RFC 9207 iss
-// in the response), the token endpoint (authorization_code, client
-// credentials, RFC 8693 token exchange, refresh_token), RFC 7662
-// introspection, RFC 7591 dynamic registration, and RFC 8707 resource
-// indicators that become the token audience. Tokens are ES256 JWTs, or
-// opaque strings when Options.Opaque is set.
-//
-// It is for tests only: every consent is granted, keys live in memory.
 package authztest
 
 import (
@@ -18,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -38,6 +29,9 @@ type Options struct {
 	Now func() time.Time
 	// Scopes advertised in scopes_supported.
 	Scopes []string
+	// CIMDClient, when set, enables Client ID Metadata Documents: an https
+	// client_id is fetched with it and must list the redirect URI.
+	CIMDClient *http.Client
 }
 
 // Client is a registered client. An empty Secret is a public client.
@@ -146,7 +140,7 @@ func (s *Server) metadata(w http.ResponseWriter, _ *http.Request) {
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":               []string{"S256"},
 		"authorization_response_iss_parameter_supported": true,
-		"client_id_metadata_document_supported":          false,
+		"client_id_metadata_document_supported":          s.opts.CIMDClient != nil,
 	})
 }
 
@@ -163,6 +157,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	c, ok := s.clients[q.Get("client_id")]
 	s.mu.Unlock()
+	if !ok && s.opts.CIMDClient != nil && strings.HasPrefix(q.Get("client_id"), "https://") {
+		c, ok = s.fetchClientMetadata(r, q.Get("client_id"))
+	}
 	redirect := q.Get("redirect_uri")
 	if !ok || !slices.Contains(c.RedirectURIs, redirect) {
 		// Never redirect to an unregistered URI (RFC 6749 §4.1.2.1).
@@ -188,6 +185,31 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		resource: q.Get("resource"), exp: s.opts.Now().Add(time.Minute)}
 	s.mu.Unlock()
 	back(url.Values{"code": {code}})
+}
+
+// fetchClientMetadata resolves a Client ID Metadata Document: the document
+// at the client_id URL must name itself as client_id; the client becomes a
+// public client with the listed redirect URIs.
+func (s *Server) fetchClientMetadata(r *http.Request, id string) (Client, bool) {
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, id, nil)
+	if err != nil {
+		return Client{}, false
+	}
+	resp, err := s.opts.CIMDClient.Do(req)
+	if err != nil {
+		return Client{}, false
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		ClientID     string   `json:"client_id"`
+		RedirectURIs []string `json:"redirect_uris"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&doc) != nil || doc.ClientID != id {
+		return Client{}, false
+	}
+	c := Client{ID: id, RedirectURIs: doc.RedirectURIs}
+	s.AddClient(c)
+	return c, true
 }
 
 // clientAuth authenticates the client (basic or post); public clients

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -118,8 +116,7 @@ type approvalView struct {
 }
 
 func runApprovals(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("approvals "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("approvals " + verb)
 	admin := fs.String("admin", envOr("PORTCULLIS_ADMIN", "http://127.0.0.1:9090"), "gateway admin URL (env PORTCULLIS_ADMIN)")
 	token := fs.String("token", "", "approver JWT (default: env PORTCULLIS_APPROVER_TOKEN)")
 	as := fs.String("as", os.Getenv("PORTCULLIS_APPROVER"), "approver name in the gateway's INSECURE development mode (env PORTCULLIS_APPROVER)")
@@ -132,26 +129,14 @@ func runApprovals(ctx context.Context, verb string, args []string, stdout, stder
 	case "approve", "reject":
 		comment = fs.String("comment", "", "reason recorded with the decision")
 	}
-	fs.Usage = func() {
-		id := " ID"
-		if verb == "list" {
-			id = ""
-		}
-		fmt.Fprintf(stderr, "usage: portcullis approvals %s%s [flags]\n", verb, id)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(auditInterleave(fs, args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return &ExitError{Code: 2, Err: err}
+	if err := parseFlags(fs, auditInterleave(fs, args), stderr); err != nil {
+		return err
 	}
 	wantArgs := 1
 	if verb == "list" {
 		wantArgs = 0
 	}
 	if fs.NArg() != wantArgs {
-		fs.Usage()
 		return &ExitError{Code: 2, Err: fmt.Errorf("approvals %s: want %d argument(s), got %d", verb, wantArgs, fs.NArg())}
 	}
 	if *token == "" {
