@@ -161,7 +161,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 	if eng.Detector != nil && len(content) > 0 {
 		restored, n, err := eng.Detector.Restore(content, st.vaultKey())
 		if err != nil {
-			return refuse(mcp.CodeInternalError, 0, "the gateway could not restore redacted values; the call was refused", "restore-failed")
+			return refuse(mcp.CodeInternalError, 0, "the gateway could not restore redacted values; the call was refused", "inspect:restore-failed")
 		}
 		if n > 0 {
 			content = restored
@@ -171,7 +171,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 	if eng.Detector != nil && len(content) > 0 {
 		var err error
 		if findings, err = eng.Detector.Scan(content); err != nil {
-			return refuse(mcp.CodeInvalidParams, 0, "the gateway could not inspect this "+what(s)+" ("+mcp.Truncate(err.Error(), 160)+"); it was refused", "inspection-failed")
+			return refuse(mcp.CodeInvalidParams, 0, "the gateway could not inspect this "+what(s)+" ("+mcp.Truncate(err.Error(), 160)+"); it was refused", "inspect:failed")
 		}
 		st.countFindings(findings)
 	}
@@ -224,7 +224,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 			ed.Reason = ""
 			v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
 				what+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked", ed)
-			o.refused(mcp.CodePolicyDenied, "sandbox-unavailable")
+			o.refused(mcp.CodePolicyDenied, "policy:sandbox-unavailable")
 		} else {
 			v.sandbox = true
 		}
@@ -234,7 +234,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 			// vault, so nothing can turn them back before the upstream.
 			red, err := eng.Detector.Redact(content, "", d.RedactTypes, d.Redact)
 			if err != nil {
-				return refuse(mcp.CodeInternalError, 0, "the gateway could not redact this "+what+"; it was refused", "redact-failed")
+				return refuse(mcp.CodeInternalError, 0, "the gateway could not redact this "+what+"; it was refused", "inspect:redact-failed")
 			}
 			content = red
 		}
@@ -245,7 +245,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 			base = v.out
 		}
 		if v.out = spliceJSON(base, s.path, content); len(v.out) == 0 {
-			return refuse(mcp.CodeInternalError, 0, "the gateway could not rewrite this "+what+"; it was refused", "rewrite-failed")
+			return refuse(mcp.CodeInternalError, 0, "the gateway could not rewrite this "+what+"; it was refused", "inspect:rewrite-failed")
 		}
 	}
 	return v
@@ -454,7 +454,7 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 	if eng.Detector != nil {
 		var err error
 		if findings, err = eng.Detector.Scan(s.content); err != nil {
-			return withhold(mcp.CodeInternalError, "the gateway could not inspect this "+what(s)+" result ("+mcp.Truncate(err.Error(), 160)+") and withheld it", "inspection-failed")
+			return withhold(mcp.CodeInternalError, "the gateway could not inspect this "+what(s)+" result ("+mcp.Truncate(err.Error(), 160)+") and withheld it", "inspect:failed")
 		}
 		st.countFindings(findings)
 	}
@@ -521,7 +521,7 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 	case policy.ActionRedact:
 		red, ok := st.redactAt(m.Raw, s.path, d.RedactTypes, d.Redact)
 		if !ok {
-			return withhold(mcp.CodeInternalError, "the gateway could not redact this "+what(s)+" result and withheld it", "redact-failed")
+			return withhold(mcp.CodeInternalError, "the gateway could not redact this "+what(s)+" result and withheld it", "inspect:redact-failed")
 		}
 		out = red
 	}

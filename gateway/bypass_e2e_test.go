@@ -585,7 +585,7 @@ func TestBypassResponsesInspected(t *testing.T) {
 		}, "blocked by the gateway", "id_rsa", "tools/call", "builtin:injection"},
 		{"past the scan limit", "POST", nil, func(w http.ResponseWriter) {
 			jsonReply(w, `{"jsonrpc":"2.0","id":4,"result":{"content":[{"type":"text","text":"`+huge+`"}]}}`)
-		}, "could not inspect", "id_rsa", "tools/call", "inspection-failed"},
+		}, "could not inspect", "id_rsa", "tools/call", "inspect:failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up := newRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ string) { tc.reply(w) })
