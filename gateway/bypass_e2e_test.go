@@ -637,3 +637,29 @@ func TestBypassRefusalsKeepID(t *testing.T) {
 		t.Fatal("upstream saw the request")
 	}
 }
+
+// Issue 11 #20: without a deciding rule the built-in floor redacts personal
+// data in arguments; a forced allow rule lets the policy decide otherwise.
+func TestBypassRequestFloorAndForcedAllow(t *testing.T) {
+	for _, tc := range []struct {
+		name, rules string
+		redacted    bool
+	}{
+		{"risk band decides: floor redacts", "", true},
+		{"forced allow: policy decides", `
+    - name: email-tool-gets-addresses
+      action: allow
+      force: true
+      to: {tools: [send_email], planes: [request]}
+`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newRecorder(t, callReply(`{"content":[{"type":"text","text":"sent"}]}`))
+			e := startBypassEnv(t, up, openPolicy+tc.rules)
+			postRaw(t, e.base+"/mcp/up", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_email","arguments":{"to":"bob@example.com"}}}`, nil)
+			if got := up.received("bob@example.com"); got == tc.redacted {
+				t.Fatalf("upstream received the address: %v, want %v (%q)", got, !tc.redacted, up.bodies())
+			}
+		})
+	}
+}
