@@ -294,9 +294,10 @@ func what(s subject) string {
 }
 
 // defaultDecided reports whether the policy decided without any rule of its
-// own (default allow or the risk band), so the built-in floor applies.
+// own (default allow, the risk band, or a shadow policy that lets
+// everything through), so the built-in floor applies.
 func defaultDecided(d policy.Decision) bool {
-	return d.Rule == "default-allow" || strings.HasPrefix(d.Rule, "risk:")
+	return d.Rule == "default-allow" || d.Rule == "shadow" || strings.HasPrefix(d.Rule, "risk:")
 }
 
 // floor returns the more severe of the policy's decision and the built-in
