@@ -204,9 +204,6 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 	}
 	if eng.Audit != nil && len(content) > 0 {
 		o.ArgsDigest = eng.Audit.Digest(content)
-		if eng.Audit.Content() && d.Action != policy.ActionRedact {
-			o.Content = &audit.Content{Arguments: string(content)}
-		}
 	}
 	what := what(s)
 	data := func() *mcp.ErrorData {
@@ -238,6 +235,11 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 			}
 			content = red
 		}
+	}
+	if eng.Audit != nil && eng.Audit.Content() && len(content) > 0 && d.Action != policy.ActionBlock && v.refusal == nil {
+		// Content mode keeps what the upstream receives (after redaction),
+		// never values the gateway removed, and nothing of refused calls.
+		o.Content = &audit.Content{Arguments: string(content)}
 	}
 	if v.refusal == nil && len(content) > 0 && !bytes.Equal(content, s.content) {
 		base := m.Raw
@@ -474,9 +476,6 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 	}
 	if eng.Audit != nil {
 		o.ResultDigest = eng.Audit.Digest(s.content)
-		if eng.Audit.Content() && d.Action != policy.ActionRedact {
-			o.Content = &audit.Content{Result: string(s.content)}
-		}
 	}
 	out := m.Raw
 	errType := errTypeOf(m)
@@ -525,6 +524,13 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 			return withhold(mcp.CodeInternalError, "the gateway could not redact this "+what(s)+" result and withheld it", "inspect:redact-failed")
 		}
 		out = red
+	}
+	if eng.Audit != nil && eng.Audit.Content() && o.ErrorType == "" {
+		// Content mode keeps what the client receives (notices and
+		// surrogates in place), never values the gateway removed.
+		if r := gjson.GetBytes(out, s.path); r.Exists() {
+			o.Content = &audit.Content{Result: r.Raw}
+		}
 	}
 	if err := st.record(o); err != nil {
 		out = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the audit log cannot accept records; the gateway withheld this result", nil)
