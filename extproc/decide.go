@@ -10,6 +10,7 @@ import (
 
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/mcp"
+	"github.com/portcullis-mcp/portcullis/mcp/jsondoc"
 	"github.com/portcullis-mcp/portcullis/policy"
 	"github.com/portcullis-mcp/portcullis/policy/behavior"
 )
@@ -546,24 +547,35 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 }
 
 // noticeLeaves replaces every string leaf a blocking finding points to
-// (base+finding path) by notice. It fails (nil, false) when a finding has no
-// path to a string, so the caller withholds the message instead.
+// (base+finding path) by notice, in one splice. It fails (nil, false) when a
+// finding has no path to a string, so the caller withholds the message.
 func noticeLeaves(msg []byte, base string, findings []Finding, notice string) ([]byte, bool) {
-	out := msg
-	n := 0
-	for _, f := range findings {
-		if f.Detector == "pii" {
-			continue
+	repl := mcp.AppendJSONString(nil, notice)
+	out := editJSON(msg, func(d *jsondoc.Doc) ([]jsondoc.Edit, bool) {
+		var edits []jsondoc.Edit
+		seen := map[int]bool{}
+		for _, f := range findings {
+			if f.Detector == "pii" {
+				continue
+			}
+			n := -1
+			if f.Path != "" {
+				n = d.LookupPath(base + f.Path)
+			}
+			if n < 0 || d.Nodes[n].Kind != jsondoc.String {
+				return nil, false
+			}
+			if !seen[n] {
+				seen[n] = true
+				edits = append(edits, d.Replace(n, repl))
+			}
 		}
-		if f.Path == "" || gjson.GetBytes(out, base+f.Path).Type != gjson.String {
-			return nil, false
-		}
-		if out = spliceJSON(out, base+f.Path, mcp.AppendJSONString(nil, notice)); len(out) == 0 {
-			return nil, false
-		}
-		n++
+		return edits, len(edits) > 0
+	})
+	if len(out) == 0 {
+		return nil, false
 	}
-	return out, n > 0
+	return out, true
 }
 
 // noticeNotification replaces the text of a log (params.data) or progress
@@ -597,23 +609,31 @@ func (st *stream) redactAt(msg []byte, path string, types []string, style ...str
 	if det == nil {
 		return msg, true
 	}
-	v := gjson.GetBytes(msg, path)
-	if !v.Exists() {
-		return msg, true
-	}
 	sty := ""
 	if len(style) > 0 {
 		sty = style[0]
 	}
-	red, err := det.Redact([]byte(v.Raw), st.vaultKey(), types, sty)
-	if err != nil {
+	var failed bool
+	out := editJSON(msg, func(d *jsondoc.Doc) ([]jsondoc.Edit, bool) {
+		n := d.LookupPath(path)
+		if n < 0 {
+			return nil, true // nothing there to redact
+		}
+		raw := d.Raw(n)
+		red, err := det.Redact(raw, st.vaultKey(), types, sty)
+		if err != nil {
+			failed = true
+			return nil, false
+		}
+		if bytes.Equal(red, raw) {
+			return nil, true
+		}
+		return []jsondoc.Edit{d.Replace(n, red)}, true
+	})
+	if failed || len(out) == 0 {
 		return nil, false
 	}
-	if bytes.Equal(red, []byte(v.Raw)) {
-		return msg, true
-	}
-	out := spliceJSON(msg, path, red)
-	return out, len(out) > 0
+	return out, true
 }
 
 // resultShapedErrorData reports result content smuggled inside error.data,

@@ -9,7 +9,6 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/portcullis-mcp/portcullis/audit"
@@ -642,8 +641,8 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 		return m.Raw
 	}
 	kept = append(kept, ']')
-	out, err := sjson.SetRawBytes(append([]byte(nil), m.Raw...), "result.tools", kept)
-	if err != nil {
+	out := spliceJSON(m.Raw, "result.tools", kept)
+	if len(out) == 0 {
 		// Never fall back to the unfiltered list.
 		return mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not filter this tools/list result", nil)
 	}

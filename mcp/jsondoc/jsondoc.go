@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -31,6 +32,9 @@ type Node struct {
 	Parent     int    // index of the parent node, -1 for the root
 	Key        string // decoded member name (objects)
 	Index      int    // element index (arrays), -1 otherwise
+	// KeyStart is the offset of the member name's opening quote (object
+	// members), -1 otherwise.
+	KeyStart int
 }
 
 // Doc is a parsed JSON document. Nodes are in source order; Nodes[0] is the
@@ -62,7 +66,7 @@ func Parse(src []byte, opt Options) (*Doc, error) {
 	if p.pos >= len(src) {
 		return nil, p.err("empty document")
 	}
-	if err := p.value(-1, "", -1, 0); err != nil {
+	if err := p.value(-1, "", -1, -1, 0); err != nil {
 		return nil, err
 	}
 	p.ws()
@@ -97,7 +101,7 @@ func (p *parser) add(n Node) int {
 	return len(p.doc.Nodes) - 1
 }
 
-func (p *parser) value(parent int, key string, index int, depth int) error {
+func (p *parser) value(parent int, key string, index, keyStart int, depth int) error {
 	if p.pos >= len(p.src) {
 		return p.err("unexpected end of JSON")
 	}
@@ -111,7 +115,7 @@ func (p *parser) value(parent int, key string, index int, depth int) error {
 		if c == '[' {
 			kind = Array
 		}
-		i := p.add(Node{Kind: kind, Start: start, Parent: parent, Key: key, Index: index})
+		i := p.add(Node{Kind: kind, Start: start, Parent: parent, Key: key, Index: index, KeyStart: keyStart})
 		var err error
 		if kind == Object {
 			err = p.object(i, depth+1)
@@ -127,13 +131,13 @@ func (p *parser) value(parent int, key string, index int, depth int) error {
 		if _, err := p.str(nil); err != nil {
 			return err
 		}
-		p.add(Node{Kind: String, Start: start, End: p.pos, Parent: parent, Key: key, Index: index})
+		p.add(Node{Kind: String, Start: start, End: p.pos, Parent: parent, Key: key, Index: index, KeyStart: keyStart})
 		return nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		if err := p.number(); err != nil {
 			return err
 		}
-		p.add(Node{Kind: Number, Start: start, End: p.pos, Parent: parent, Key: key, Index: index})
+		p.add(Node{Kind: Number, Start: start, End: p.pos, Parent: parent, Key: key, Index: index, KeyStart: keyStart})
 		return nil
 	}
 	for _, lit := range [...]struct {
@@ -142,7 +146,7 @@ func (p *parser) value(parent int, key string, index int, depth int) error {
 	}{{"true", True}, {"false", False}, {"null", Null}} {
 		if len(p.src)-p.pos >= len(lit.s) && string(p.src[p.pos:p.pos+len(lit.s)]) == lit.s {
 			p.pos += len(lit.s)
-			p.add(Node{Kind: lit.k, Start: start, End: p.pos, Parent: parent, Key: key, Index: index})
+			p.add(Node{Kind: lit.k, Start: start, End: p.pos, Parent: parent, Key: key, Index: index, KeyStart: keyStart})
 			return nil
 		}
 	}
@@ -194,7 +198,7 @@ func (p *parser) object(self, depth int) error {
 		}
 		p.pos++
 		p.ws()
-		if err := p.value(self, key, -1, depth); err != nil {
+		if err := p.value(self, key, -1, kpos, depth); err != nil {
 			return err
 		}
 		p.ws()
@@ -222,7 +226,7 @@ func (p *parser) array(self, depth int) error {
 	}
 	for i := 0; ; i++ {
 		p.ws()
-		if err := p.value(self, "", i, depth); err != nil {
+		if err := p.value(self, "", i, -1, depth); err != nil {
 			return err
 		}
 		p.ws()
@@ -433,6 +437,59 @@ func (d *Doc) Lookup(path ...string) int {
 		}
 	}
 	return i
+}
+
+// LookupPath is Lookup over a dotted path ("params.arguments",
+// "content.0.text"); it cannot name keys that contain a dot.
+func (d *Doc) LookupPath(path string) int {
+	if path == "" {
+		return 0
+	}
+	i := 0
+	for path != "" {
+		seg := path
+		if j := strings.IndexByte(path, '.'); j >= 0 {
+			seg, path = path[:j], path[j+1:]
+		} else {
+			path = ""
+		}
+		if i = d.Child(i, seg); i < 0 {
+			return -1
+		}
+	}
+	return i
+}
+
+// Replace is the edit that replaces node i by repl.
+func (d *Doc) Replace(i int, repl []byte) Edit {
+	return Edit{Start: d.Nodes[i].Start, End: d.Nodes[i].End, Repl: repl}
+}
+
+// Delete is the edit that removes object member i with one adjacent comma,
+// leaving valid JSON. ok is false when i is not an object member.
+func (d *Doc) Delete(i int) (e Edit, ok bool) {
+	n := &d.Nodes[i]
+	if n.KeyStart < 0 {
+		return Edit{}, false
+	}
+	start, end := n.KeyStart, n.End
+	isWS := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+	// Prefer the comma before the member; else the one after it.
+	j := start - 1
+	for j >= 0 && isWS(d.Src[j]) {
+		j--
+	}
+	if j >= 0 && d.Src[j] == ',' {
+		return Edit{Start: j, End: end}, true
+	}
+	k := end
+	for k < len(d.Src) && isWS(d.Src[k]) {
+		k++
+	}
+	if k < len(d.Src) && d.Src[k] == ',' {
+		return Edit{Start: start, End: k + 1}, true
+	}
+	return Edit{Start: start, End: end}, true
 }
 
 // Edit replaces src[Start:End] with Repl.

@@ -131,3 +131,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestDeleteMember(t *testing.T) {
+	for _, tc := range []struct{ in, key, want string }{
+		{`{"a":1,"b":2,"c":3}`, "b", `{"a":1,"c":3}`},
+		{`{"a":1,"b":2}`, "a", `{"b":2}`},
+		{`{"a":1, "b" : {"x":[1]} }`, "b", `{"a":1 }`},
+		{`{"b":2}`, "b", `{}`},
+	} {
+		d, err := Parse([]byte(tc.in), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, ok := d.Delete(d.LookupPath(tc.key))
+		out, err := Splice(d.Src, []Edit{e})
+		if !ok || err != nil || string(out) != tc.want || !json.Valid(out) {
+			t.Errorf("delete %s from %s = %s, want %s", tc.key, tc.in, out, tc.want)
+		}
+	}
+}
