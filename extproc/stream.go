@@ -164,7 +164,12 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 		return st.forwardRequestHeaders()
 	case "GET", "DELETE":
 		// GET opens the server's SSE stream (inspected as it streams);
-		// DELETE ends a session. Both carry no JSON-RPC body.
+		// DELETE ends a session. Both carry no JSON-RPC body: one that
+		// does is refused here, because a route may not send the body to
+		// the processor at all (issue 11 #17).
+		if !h.EndOfStream {
+			return st.refuse(400, "", mcp.CodeInvalidRequest, "invalid request: "+st.httpMethod+" requests must not carry a body", nil, "portcullis_unexpected_body")
+		}
 		return st.forwardRequestHeaders()
 	default:
 		return st.refuse(405, "", mcp.CodeInvalidRequest,

@@ -663,3 +663,23 @@ func TestBypassRequestFloorAndForcedAllow(t *testing.T) {
 		})
 	}
 }
+
+// Issue 11 #17: a GET with a body is refused, not forwarded uninspected.
+func TestBypassGETWithBodyRefused(t *testing.T) {
+	up := newRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ string) { sseReply(w) })
+	e := startBypassEnv(t, up, "")
+	req, _ := http.NewRequest("GET", e.base+"/mcp/up", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_file"}}`))
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(got), "must not carry a body") {
+		t.Fatalf("client got %d %s", resp.StatusCode, got)
+	}
+	if up.received("delete_file") {
+		t.Fatal("the upstream received the body")
+	}
+}
