@@ -12,6 +12,7 @@ import (
 	"github.com/portcullis-mcp/portcullis/approval/protocol"
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/mcp"
+	"github.com/portcullis-mcp/portcullis/mcp/jsondoc"
 	"github.com/portcullis-mcp/portcullis/policy"
 	"github.com/portcullis-mcp/portcullis/policy/behavior"
 )
@@ -163,7 +164,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 	if eng.Detector != nil && len(content) > 0 {
 		restored, n, err := eng.Detector.Restore(content, st.vaultKey())
 		if err != nil {
-			return refuse(mcp.CodeInternalError, 0, "the gateway could not restore redacted values; the call was refused", "restore-failed")
+			return refuse(mcp.CodeInternalError, 0, "the gateway could not restore redacted values; the call was refused", "inspect:restore-failed")
 		}
 		if n > 0 {
 			content = restored
@@ -173,7 +174,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 	if eng.Detector != nil && len(content) > 0 {
 		var err error
 		if findings, err = eng.Detector.Scan(content); err != nil {
-			return refuse(mcp.CodeInvalidParams, 0, "the gateway could not inspect this "+what(s)+" ("+mcp.Truncate(err.Error(), 160)+"); it was refused", "inspection-failed")
+			return refuse(mcp.CodeInvalidParams, 0, "the gateway could not inspect this "+what(s)+" ("+mcp.Truncate(err.Error(), 160)+"); it was refused", "inspect:failed")
 		}
 		st.countFindings(findings)
 	}
@@ -206,9 +207,6 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 	}
 	if eng.Audit != nil && len(content) > 0 {
 		o.ArgsDigest = eng.Audit.Digest(content)
-		if eng.Audit.Content() && d.Action != policy.ActionRedact {
-			o.Content = &audit.Content{Arguments: string(content)}
-		}
 	}
 	what := what(s)
 	data := func() *mcp.ErrorData {
@@ -226,7 +224,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 			ed.Reason = ""
 			v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
 				what+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked", ed)
-			o.refused(mcp.CodePolicyDenied, "sandbox-unavailable")
+			o.refused(mcp.CodePolicyDenied, "policy:sandbox-unavailable")
 		} else {
 			v.sandbox = true
 		}
@@ -236,10 +234,15 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 			// vault, so nothing can turn them back before the upstream.
 			red, err := eng.Detector.Redact(content, "", d.RedactTypes, d.Redact)
 			if err != nil {
-				return refuse(mcp.CodeInternalError, 0, "the gateway could not redact this "+what+"; it was refused", "redact-failed")
+				return refuse(mcp.CodeInternalError, 0, "the gateway could not redact this "+what+"; it was refused", "inspect:redact-failed")
 			}
 			content = red
 		}
+	}
+	if eng.Audit != nil && eng.Audit.Content() && len(content) > 0 && d.Action != policy.ActionBlock && v.refusal == nil {
+		// Content mode keeps what the upstream receives (after redaction),
+		// never values the gateway removed, and nothing of refused calls.
+		o.Content = &audit.Content{Arguments: string(content)}
 	}
 	if v.refusal == nil && len(content) > 0 && !bytes.Equal(content, s.content) {
 		base := m.Raw
@@ -247,7 +250,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 			base = v.out
 		}
 		if v.out = spliceJSON(base, s.path, content); len(v.out) == 0 {
-			return refuse(mcp.CodeInternalError, 0, "the gateway could not rewrite this "+what+"; it was refused", "rewrite-failed")
+			return refuse(mcp.CodeInternalError, 0, "the gateway could not rewrite this "+what+"; it was refused", "inspect:rewrite-failed")
 		}
 	}
 	return v
@@ -319,9 +322,10 @@ func what(s subject) string {
 }
 
 // defaultDecided reports whether the policy decided without any rule of its
-// own (default allow or the risk band), so the built-in floor applies.
+// own (default allow, the risk band, or a shadow policy that lets
+// everything through), so the built-in floor applies.
 func defaultDecided(d policy.Decision) bool {
-	return d.Rule == "default-allow" || strings.HasPrefix(d.Rule, "risk:")
+	return d.Rule == "default-allow" || d.Rule == "shadow" || strings.HasPrefix(d.Rule, "risk:")
 }
 
 // floor returns the more severe of the policy's decision and the built-in
@@ -479,7 +483,7 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 	if eng.Detector != nil {
 		var err error
 		if findings, err = eng.Detector.Scan(s.content); err != nil {
-			return withhold(mcp.CodeInternalError, "the gateway could not inspect this "+what(s)+" result ("+mcp.Truncate(err.Error(), 160)+") and withheld it", "inspection-failed")
+			return withhold(mcp.CodeInternalError, "the gateway could not inspect this "+what(s)+" result ("+mcp.Truncate(err.Error(), 160)+") and withheld it", "inspect:failed")
 		}
 		st.countFindings(findings)
 	}
@@ -498,9 +502,6 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 	}
 	if eng.Audit != nil {
 		o.ResultDigest = eng.Audit.Digest(s.content)
-		if eng.Audit.Content() && d.Action != policy.ActionRedact {
-			o.Content = &audit.Content{Result: string(s.content)}
-		}
 	}
 	out := m.Raw
 	errType := errTypeOf(m)
@@ -546,9 +547,16 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 	case policy.ActionRedact:
 		red, ok := st.redactAt(m.Raw, s.path, d.RedactTypes, d.Redact)
 		if !ok {
-			return withhold(mcp.CodeInternalError, "the gateway could not redact this "+what(s)+" result and withheld it", "redact-failed")
+			return withhold(mcp.CodeInternalError, "the gateway could not redact this "+what(s)+" result and withheld it", "inspect:redact-failed")
 		}
 		out = red
+	}
+	if eng.Audit != nil && eng.Audit.Content() && o.ErrorType == "" {
+		// Content mode keeps what the client receives (notices and
+		// surrogates in place), never values the gateway removed.
+		if r := gjson.GetBytes(out, s.path); r.Exists() {
+			o.Content = &audit.Content{Result: r.Raw}
+		}
 	}
 	if err := st.record(o); err != nil {
 		out = mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the audit log cannot accept records; the gateway withheld this result", nil)
@@ -564,24 +572,35 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 }
 
 // noticeLeaves replaces every string leaf a blocking finding points to
-// (base+finding path) by notice. It fails (nil, false) when a finding has no
-// path to a string, so the caller withholds the message instead.
+// (base+finding path) by notice, in one splice. It fails (nil, false) when a
+// finding has no path to a string, so the caller withholds the message.
 func noticeLeaves(msg []byte, base string, findings []Finding, notice string) ([]byte, bool) {
-	out := msg
-	n := 0
-	for _, f := range findings {
-		if f.Detector == "pii" {
-			continue
+	repl := mcp.AppendJSONString(nil, notice)
+	out := editJSON(msg, func(d *jsondoc.Doc) ([]jsondoc.Edit, bool) {
+		var edits []jsondoc.Edit
+		seen := map[int]bool{}
+		for _, f := range findings {
+			if f.Detector == "pii" {
+				continue
+			}
+			n := -1
+			if f.Path != "" {
+				n = d.LookupPath(base + f.Path)
+			}
+			if n < 0 || d.Nodes[n].Kind != jsondoc.String {
+				return nil, false
+			}
+			if !seen[n] {
+				seen[n] = true
+				edits = append(edits, d.Replace(n, repl))
+			}
 		}
-		if f.Path == "" || gjson.GetBytes(out, base+f.Path).Type != gjson.String {
-			return nil, false
-		}
-		if out = spliceJSON(out, base+f.Path, mcp.AppendJSONString(nil, notice)); len(out) == 0 {
-			return nil, false
-		}
-		n++
+		return edits, len(edits) > 0
+	})
+	if len(out) == 0 {
+		return nil, false
 	}
-	return out, n > 0
+	return out, true
 }
 
 // noticeNotification replaces the text of a log (params.data) or progress
@@ -615,23 +634,31 @@ func (st *stream) redactAt(msg []byte, path string, types []string, style ...str
 	if det == nil {
 		return msg, true
 	}
-	v := gjson.GetBytes(msg, path)
-	if !v.Exists() {
-		return msg, true
-	}
 	sty := ""
 	if len(style) > 0 {
 		sty = style[0]
 	}
-	red, err := det.Redact([]byte(v.Raw), st.vaultKey(), types, sty)
-	if err != nil {
+	var failed bool
+	out := editJSON(msg, func(d *jsondoc.Doc) ([]jsondoc.Edit, bool) {
+		n := d.LookupPath(path)
+		if n < 0 {
+			return nil, true // nothing there to redact
+		}
+		raw := d.Raw(n)
+		red, err := det.Redact(raw, st.vaultKey(), types, sty)
+		if err != nil {
+			failed = true
+			return nil, false
+		}
+		if bytes.Equal(red, raw) {
+			return nil, true
+		}
+		return []jsondoc.Edit{d.Replace(n, red)}, true
+	})
+	if failed || len(out) == 0 {
 		return nil, false
 	}
-	if bytes.Equal(red, []byte(v.Raw)) {
-		return msg, true
-	}
-	out := spliceJSON(msg, path, red)
-	return out, len(out) > 0
+	return out, true
 }
 
 // resultShapedErrorData reports result content smuggled inside error.data,

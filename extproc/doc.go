@@ -18,4 +18,13 @@
 //     the new length whenever a buffered body is replaced.
 //   - The runtime configuration is an immutable snapshot swapped atomically;
 //     a stream keeps the snapshot it started with.
+//   - Every content-bearing message, in both directions, is inspected and
+//     decided (decide.go; docs/inspection.md); surrogates are restored
+//     before deciding. Each decision yields one final Outcome, and record
+//     emits the audit record, the metric, the span attributes and the
+//     observers from it, once.
+//   - Message edits go through mcp/jsondoc (one parse, one splice, output
+//     verified); a failed edit refuses the message.
+//   - Serve is the one gRPC loop; the per-stream state machine and the
+//     benchmark's NullProcessor are both Processors.
 package extproc

@@ -88,9 +88,10 @@ func (f *fakeDetector) Restore(raw []byte, vault string) ([]byte, int, error) {
 
 // fakeAudit keeps what record appended (copied: records are pooled).
 type fakeAudit struct {
-	mu   sync.Mutex
-	recs []audit.Record
-	fail bool
+	mu      sync.Mutex
+	recs    []audit.Record
+	fail    bool
+	content bool
 }
 
 func (a *fakeAudit) Append(r *audit.Record) error {
@@ -105,7 +106,7 @@ func (a *fakeAudit) Append(r *audit.Record) error {
 	return nil
 }
 func (a *fakeAudit) Digest([]byte) string { return "d" }
-func (a *fakeAudit) Content() bool        { return false }
+func (a *fakeAudit) Content() bool        { return a.content }
 
 type fakeObserver struct{ got []Outcome }
 
@@ -321,5 +322,32 @@ func TestPipelineRestoreBeforeDecide(t *testing.T) {
 	replies = h.exchange(t, []string{"mcp-session-id", "other"}, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"read_file","arguments":{"to":"[PII_1]"}}}`, "", "")
 	if up := bodyOf(replies[1]); strings.Contains(up, "pii:carol") {
 		t.Fatalf("restored across sessions: %q", up)
+	}
+}
+
+// With audit content on, records keep what was forwarded, never the values
+// the gateway removed (issue 11 #21, the part the decision path owns).
+func TestPipelineAuditContentIsWhatWasForwarded(t *testing.T) {
+	h := newHarness(t)
+	h.aud.content = true
+	h.exchange(t, []string{"mcp-session-id", "s"}, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"to":"pii:bob"}}}`,
+		"application/json", `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"INJECT"},{"type":"text","text":"pii:carol"}]}}`)
+	h.exchange(t, nil, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read_file","arguments":{"k":"SECRET"}}}`, "", "")
+	if len(h.aud.recs) != 3 {
+		t.Fatalf("%d records", len(h.aud.recs))
+	}
+	for i, r := range h.aud.recs {
+		var all string
+		if r.Content != nil {
+			all = r.Content.Arguments + r.Content.Result
+		}
+		for _, leak := range []string{"pii:bob", "pii:carol", "INJECT", "SECRET"} {
+			if strings.Contains(all, leak) {
+				t.Errorf("record %d content keeps %q: %s", i, leak, all)
+			}
+		}
+	}
+	if c := h.aud.recs[1].Content; c == nil || !strings.Contains(c.Result, "content removed") {
+		t.Errorf("result content is not what the client received: %+v", c)
 	}
 }

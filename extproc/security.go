@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/mcp"
+	"github.com/portcullis-mcp/portcullis/mcp/jsondoc"
 	"github.com/portcullis-mcp/portcullis/policy"
 	"github.com/portcullis-mcp/portcullis/policy/behavior"
 )
@@ -167,24 +167,28 @@ func (st *stream) noticeBlocks(m *mcp.Message, findings []Finding, d policy.Deci
 	if len(bad) == 0 {
 		return nil, false
 	}
-	out := append([]byte(nil), m.Raw...)
-	notice := `{"type":"text","text":` + string(mcp.AppendJSONString(nil,
-		"[portcullis] content removed: "+firstReason(d)+" (decision "+d.ID+")")) + `}`
-	for i := range bad {
-		var err error
-		out, err = sjson.SetRawBytes(out, "result.content."+strconv.Itoa(i), []byte(notice))
-		if err != nil {
-			return nil, false
+	notice := []byte(`{"type":"text","text":` + string(mcp.AppendJSONString(nil,
+		"[portcullis] content removed: "+firstReason(d)+" (decision "+d.ID+")")) + `}`)
+	out := editJSON(m.Raw, func(doc *jsondoc.Doc) ([]jsondoc.Edit, bool) {
+		edits := make([]jsondoc.Edit, 0, len(bad)+1)
+		for i := range bad {
+			n := doc.LookupPath("result.content." + strconv.Itoa(i))
+			if n < 0 {
+				return nil, false
+			}
+			edits = append(edits, doc.Replace(n, notice))
 		}
-	}
-	if sc := gjson.GetBytes(out, "result.structuredContent"); sc.Exists() {
-		// structuredContent mirrors the text; drop it rather than leak it.
-		var err error
-		if out, err = sjson.DeleteBytes(out, "result.structuredContent"); err != nil {
-			return nil, false
+		if sc := doc.LookupPath("result.structuredContent"); sc >= 0 {
+			// structuredContent mirrors the text; drop it rather than leak it.
+			e, ok := doc.Delete(sc)
+			if !ok {
+				return nil, false
+			}
+			edits = append(edits, e)
 		}
-	}
-	return out, true
+		return edits, true
+	})
+	return out, len(out) > 0
 }
 
 func (st *stream) startCall(m *mcp.Message, tool string) *callState {
@@ -245,11 +249,39 @@ func toPolicyFindings(fs []Finding) []policy.Finding {
 	return out
 }
 
-// spliceJSON sets path in doc to raw; on failure it returns an empty slice,
-// which callers treat as "refuse", so a half-edited message is never forwarded.
+// spliceJSON replaces the value at path (dotted) in doc with raw; on
+// failure (no such value, invalid result) it returns an empty slice, which
+// callers treat as "refuse", so a half-edited message is never forwarded.
 func spliceJSON(doc []byte, path string, raw []byte) []byte {
-	out, err := sjson.SetRawBytes(append([]byte(nil), doc...), path, raw)
+	return editJSON(doc, func(d *jsondoc.Doc) ([]jsondoc.Edit, bool) {
+		n := d.LookupPath(path)
+		if n < 0 {
+			return nil, false
+		}
+		return []jsondoc.Edit{d.Replace(n, raw)}, true
+	})
+}
+
+// editJSON parses doc once, lets plan choose the edits and applies them in
+// one pass. The output is checked to parse, so an edit can never forward
+// malformed JSON; any failure returns an empty slice (refuse).
+func editJSON(doc []byte, plan func(d *jsondoc.Doc) ([]jsondoc.Edit, bool)) []byte {
+	d, err := jsondoc.Parse(doc, jsondoc.Options{})
 	if err != nil {
+		return []byte{}
+	}
+	edits, ok := plan(d)
+	if !ok {
+		return []byte{}
+	}
+	if len(edits) == 0 {
+		return doc
+	}
+	out, err := jsondoc.Splice(doc, edits)
+	if err != nil {
+		return []byte{}
+	}
+	if _, err := jsondoc.Parse(out, jsondoc.Options{}); err != nil {
 		return []byte{}
 	}
 	return out

@@ -2,9 +2,7 @@ package extproc
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"runtime/debug"
 	"sync/atomic"
@@ -12,11 +10,9 @@ import (
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/mcp"
@@ -75,40 +71,14 @@ func (s *Server) Register(g *grpc.Server) {
 // Shutdown marks the health service NOT_SERVING so Envoy drains.
 func (s *Server) Shutdown() { s.health.Shutdown() }
 
-// Process implements [extprocv3.ExternalProcessorServer.Process].
+// Process implements [extprocv3.ExternalProcessorServer.Process]: the
+// shared loop (Serve) with this gateway's per-stream Processor.
 func (s *Server) Process(ps extprocv3.ExternalProcessor_ProcessServer) error {
-	st := s.newStream(ps.Context())
-	defer st.finish()
-	for {
-		req, err := ps.Recv()
-		if err != nil {
-			if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled {
-				return nil
-			}
-			return err
-		}
-		if st.attrs == nil && len(req.Attributes) > 0 {
-			st.attrs = req.Attributes
-		}
-		t0 := time.Now()
-		resp, err := st.safeHandle(req)
-		if s.eng.Telemetry != nil {
-			s.eng.Telemetry.Phase(phaseName(req), time.Since(t0))
-		}
-		if err != nil {
-			// Fail closed. Envoy turns a non-OK status into status_on_error
-			// (500), or resets an SSE stream already in flight.
-			s.logger.Warn("ext_proc stream failed closed", "error", err, "server", st.serverName)
-			return status.Error(codes.Internal, err.Error())
-		}
-		if err := ps.Send(resp); err != nil {
-			return err
-		}
-		if st.finished {
-			// An ImmediateResponse ends processing; Envoy closes the stream.
-			return nil
-		}
+	var phase PhaseFunc
+	if t := s.eng.Telemetry; t != nil {
+		phase = func(req *extprocv3.ProcessingRequest, d time.Duration) { t.Phase(phaseName(req), d) }
 	}
+	return Serve(ps, s.newStream(ps.Context()), phase)
 }
 
 // newStream starts the state of one HTTP exchange with the snapshots of

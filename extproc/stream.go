@@ -9,7 +9,6 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/portcullis-mcp/portcullis/audit"
@@ -167,7 +166,12 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 		return st.upstreamHeaders(hm)
 	case "GET", "DELETE":
 		// GET opens the server's SSE stream (inspected as it streams);
-		// DELETE ends a session. Both carry no JSON-RPC body.
+		// DELETE ends a session. Both carry no JSON-RPC body: one that
+		// does is refused here, because a route may not send the body to
+		// the processor at all (issue 11 #17).
+		if !h.EndOfStream {
+			return st.refuse(400, "", mcp.CodeInvalidRequest, "invalid request: "+st.httpMethod+" requests must not carry a body", nil, "portcullis_unexpected_body")
+		}
 		return st.upstreamHeaders(hm)
 	default:
 		return st.refuse(405, "", mcp.CodeInvalidRequest,
@@ -650,8 +654,8 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 		return m.Raw
 	}
 	kept = append(kept, ']')
-	out, err := sjson.SetRawBytes(append([]byte(nil), m.Raw...), "result.tools", kept)
-	if err != nil {
+	out := spliceJSON(m.Raw, "result.tools", kept)
+	if len(out) == 0 {
 		// Never fall back to the unfiltered list.
 		return mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not filter this tools/list result", nil)
 	}

@@ -585,7 +585,7 @@ func TestBypassResponsesInspected(t *testing.T) {
 		}, "blocked by the gateway", "id_rsa", "tools/call", "builtin:injection"},
 		{"past the scan limit", "POST", nil, func(w http.ResponseWriter) {
 			jsonReply(w, `{"jsonrpc":"2.0","id":4,"result":{"content":[{"type":"text","text":"`+huge+`"}]}}`)
-		}, "could not inspect", "id_rsa", "tools/call", "inspection-failed"},
+		}, "could not inspect", "id_rsa", "tools/call", "inspect:failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up := newRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ string) { tc.reply(w) })
@@ -635,5 +635,51 @@ func TestBypassRefusalsKeepID(t *testing.T) {
 	}
 	if len(up.bodies()) != 0 {
 		t.Fatal("upstream saw the request")
+	}
+}
+
+// Issue 11 #20: without a deciding rule the built-in floor redacts personal
+// data in arguments; a forced allow rule lets the policy decide otherwise.
+func TestBypassRequestFloorAndForcedAllow(t *testing.T) {
+	for _, tc := range []struct {
+		name, rules string
+		redacted    bool
+	}{
+		{"risk band decides: floor redacts", "", true},
+		{"forced allow: policy decides", `
+    - name: email-tool-gets-addresses
+      action: allow
+      force: true
+      to: {tools: [send_email], planes: [request]}
+`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newRecorder(t, callReply(`{"content":[{"type":"text","text":"sent"}]}`))
+			e := startBypassEnv(t, up, openPolicy+tc.rules)
+			postRaw(t, e.base+"/mcp/up", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_email","arguments":{"to":"bob@example.com"}}}`, nil)
+			if got := up.received("bob@example.com"); got == tc.redacted {
+				t.Fatalf("upstream received the address: %v, want %v (%q)", got, !tc.redacted, up.bodies())
+			}
+		})
+	}
+}
+
+// Issue 11 #17: a GET with a body is refused, not forwarded uninspected.
+func TestBypassGETWithBodyRefused(t *testing.T) {
+	up := newRecorder(t, func(w http.ResponseWriter, _ *http.Request, _ string) { sseReply(w) })
+	e := startBypassEnv(t, up, "")
+	req, _ := http.NewRequest("GET", e.base+"/mcp/up", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_file"}}`))
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(got), "must not carry a body") {
+		t.Fatalf("client got %d %s", resp.StatusCode, got)
+	}
+	if up.received("delete_file") {
+		t.Fatal("the upstream received the body")
 	}
 }

@@ -2,7 +2,8 @@ package mcp
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/portcullis-mcp/portcullis/mcp/jsondoc"
 )
 
 // ErrorData is the optional "data" of a gateway-generated JSON-RPC error.
@@ -84,39 +85,6 @@ func ErrorResponse(id ID, code int, msg string, data *ErrorData) []byte {
 }
 
 // AppendJSONString appends s as a JSON string literal, replacing invalid UTF-8
-// with U+FFFD and escaping HTML-significant characters.
-func AppendJSONString(dst []byte, s string) []byte {
-	const hexd = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
-				dst = append(dst, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, `\ufffd`...)
-		} else if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexd[r&0xf])
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
-}
+// with U+FFFD and escaping HTML-significant characters. It is
+// jsondoc.AppendString: the gateway has one JSON string encoder.
+func AppendJSONString(dst []byte, s string) []byte { return jsondoc.AppendString(dst, s) }

@@ -138,3 +138,35 @@ func FuzzParseBody(f *testing.F) {
 		}
 	})
 }
+
+func TestPeekID(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"jsonrpc":"2.0","id":42,"method":"ping"}`, "42"},
+		{`{"jsonrpc":"2.0","id":"a\"b","method":"ping"}`, `"a\"b"`},
+		{`{"jsonrpc":"2.0","id":1.5,"method":"ping"}`, ""},
+		{`{"jsonrpc":"2.0","id":null}`, ""},
+		{`[{"jsonrpc":"2.0","id":1}]`, ""},
+		{`{"jsonrpc":"2.0","id":1,`, ""},
+		{``, ""},
+	} {
+		if got := PeekID([]byte(tc.body)); string(got) != tc.want {
+			t.Errorf("PeekID(%q) = %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}
+
+func TestErrorDataSupportedVersions(t *testing.T) {
+	b := ErrorResponse("7", CodeInvalidRequest, "unsupported", &ErrorData{Score: -1, Supported: []string{"2025-06-18", "2026-07-28"}, Requested: "1999-01-01"})
+	var m struct {
+		ID    int
+		Error struct {
+			Data struct {
+				Supported []string
+				Requested string
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &m); err != nil || m.ID != 7 || len(m.Error.Data.Supported) != 2 || m.Error.Data.Requested != "1999-01-01" {
+		t.Fatalf("%v: %s", err, b)
+	}
+}

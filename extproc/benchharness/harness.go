@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"slices"
@@ -16,40 +15,20 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/portcullis-mcp/portcullis/extproc"
 )
 
-// NullProcessor answers every message with an empty reply of the matching type.
+// NullProcessor is the baseline gRPC server: the gateway's own loop
+// (extproc.Serve) with extproc.NullProcessor, so the two differ only in the
+// per-stream Processor.
 type NullProcessor struct {
 	extprocv3.UnimplementedExternalProcessorServer
 }
 
 // Process implements [extprocv3.ExternalProcessorServer.Process].
 func (NullProcessor) Process(s extprocv3.ExternalProcessor_ProcessServer) error {
-	for {
-		req, err := s.Recv()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return nil
-		}
-		var resp *extprocv3.ProcessingResponse
-		switch req.Request.(type) {
-		case *extprocv3.ProcessingRequest_RequestHeaders:
-			resp = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}}}
-		case *extprocv3.ProcessingRequest_RequestBody:
-			resp = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{RequestBody: &extprocv3.BodyResponse{}}}
-		case *extprocv3.ProcessingRequest_ResponseHeaders:
-			resp = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{ResponseHeaders: &extprocv3.HeadersResponse{}}}
-		case *extprocv3.ProcessingRequest_ResponseBody:
-			resp = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{ResponseBody: &extprocv3.BodyResponse{}}}
-		default:
-			resp = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{RequestTrailers: &extprocv3.TrailersResponse{}}}
-		}
-		if err := s.Send(resp); err != nil {
-			return nil
-		}
-	}
+	return extproc.Serve(s, extproc.NullProcessor{}, nil)
 }
 
 // Serve starts srv's registration on a loopback gRPC listener and returns a

@@ -21,6 +21,7 @@ var (
 	high = []string{"gateway", "extproc", "cmd", "examples"}
 	// config is high-level too: modules should own their config section.
 	rules = []rule{
+		{"mcp/jsondoc", append([]string{"mcp", "config", "detectors", "policy", "audit"}, high...)},
 		{"mcp", append([]string{"config", "detectors", "policy", "audit"}, high...)},
 		{"detectors", append([]string{"config", "mcp", "policy", "audit"}, high...)},
 		{"audit", append([]string{"detectors", "mcp", "policy"}, high...)},
