@@ -119,13 +119,13 @@ func (bearerCreds) RequireTransportSecurity() bool { return false }
 // needs an acceptable Host (an IP literal, localhost, or one of
 // listen.allowed_hosts: no DNS rebinding), no cross-origin browser request
 // (Origin or Sec-Fetch-Site), and the bearer token when one is configured.
-func adminGuard(next http.Handler, allowedHosts []string, token string) http.Handler {
+func adminGuard(next http.Handler, allowedHosts func() []string, token string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !adminHostOK(r.Host, allowedHosts) {
+		if !adminHostOK(r.Host, allowedHosts()) {
 			http.Error(w, "forbidden: Host "+truncate(r.Host, 64)+" is not an address of this admin listener (add it to listen.allowed_hosts)", http.StatusForbidden)
 			return
 		}

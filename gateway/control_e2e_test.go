@@ -271,7 +271,8 @@ func TestReloadNamesKeysThatNeedRestart(t *testing.T) {
 	next := base
 	next.Detectors.Redaction = "hash"
 	next.Listen.Admin = "127.0.0.1:1"
-	next.Limits.MessageTimeout = 7 * time.Second // reloadable
+	next.Limits.MessageTimeout = 7 * time.Second                    // reloadable
+	next.Listen.AllowedHosts = []string{"localhost", "gw.internal"} // reloadable
 	notApplied, err := e.gw.ReloadConfig(&next)
 	if err != nil {
 		t.Fatal(err)
@@ -345,3 +346,17 @@ func TestReadyzReportsListenerFailure(t *testing.T) {
 
 // runtimeGosched yields briefly between polls of asynchronous state.
 func runtimeGosched() { time.Sleep(2 * time.Millisecond) }
+
+// Start refuses an unauthenticated control listener beyond loopback even
+// when the configuration was built in code rather than parsed.
+func TestStartRefusesUnauthenticatedControlListener(t *testing.T) {
+	cfg, err := config.Parse([]byte("servers: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen.ExtProc = "0.0.0.0:0"
+	_, err = gateway.Start(context.Background(), cfg, gateway.Options{})
+	if err == nil || !strings.Contains(err.Error(), "refusing to start") || !strings.Contains(err.Error(), "listen.extproc_auth.token_file") {
+		t.Fatalf("want a refusal naming the key, got %v", err)
+	}
+}

@@ -37,7 +37,7 @@ func TestAdminGuard(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := adminGuard(ok, []string{"gw.internal"}, tc.token)
+			h := adminGuard(ok, func() []string { return []string{"gw.internal"} }, tc.token)
 			r := httptest.NewRequest(tc.method, "http://"+tc.host+tc.path, nil)
 			r.Host = tc.host
 			for k, v := range tc.hdr {

@@ -79,6 +79,11 @@ type Options struct {
 
 // Start binds every configured listener and serves until Close.
 func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, error) {
+	// A control listener beyond loopback without authentication never
+	// starts, however the configuration was built.
+	if err := cfg.ValidateControl(); err != nil {
+		return nil, fmt.Errorf("refusing to start: %w", err)
+	}
 	g := &Gateway{logger: opt.Logger}
 	if g.logger == nil {
 		g.logger = slog.Default()
@@ -213,7 +218,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		if g.adminLis, err = listen(cfg.Listen.Admin); err != nil {
 			return fail(fmt.Errorf("listen.admin: %w", err))
 		}
-		g.adminSrv = &http.Server{Handler: adminGuard(g.adminMux(), cfg.Listen.AllowedHosts, tok), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tc}
+		g.adminSrv = &http.Server{Handler: adminGuard(g.adminMux(), func() []string { return g.cfg.Load().Listen.AllowedHosts }, tok), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tc}
 		if tc != nil {
 			g.goServe("admin", func() error { return g.adminSrv.ServeTLS(g.adminLis, "", "") })
 		} else {
@@ -349,7 +354,11 @@ func needsRestart(old, cfg *config.Config) []string {
 	diff := func(path string, a, b any) {
 		keys = append(keys, changedKeys(path, reflect.ValueOf(a), reflect.ValueOf(b))...)
 	}
-	diff("listen", old.Listen, cfg.Listen)
+	// listen.allowed_hosts is read per request by the data plane and the
+	// admin guard; every other listen key binds at start.
+	ol, nl := old.Listen, cfg.Listen
+	ol.AllowedHosts, nl.AllowedHosts = nil, nil
+	diff("listen", ol, nl)
 	diff("identity", old.Identity, cfg.Identity)
 	diff("detectors", old.Detectors, cfg.Detectors)
 	diff("telemetry", old.Telemetry, cfg.Telemetry)
