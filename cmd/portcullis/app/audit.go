@@ -57,9 +57,11 @@ func runAuditVerify(_ context.Context, args []string, stdout, stderr io.Writer) 
 	var pubFiles auditMultiFlag
 	fs.Var(&pubFiles, "pubkey", "trusted checkpoint public key (PEM); repeatable. Default: the keys in DIR (not independent)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	var cpFiles auditMultiFlag
+	fs.Var(&cpFiles, "checkpoints", "a copy of signed checkpoints kept outside DIR (one JSON checkpoint per line, e.g. exported from a sink); repeatable")
 	asOf := fs.String("as-of", "", "judge checkpoint deadlines at this RFC 3339 time, e.g. when a copy of DIR was taken (default: now)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: portcullis audit verify DIR [--pubkey FILE] [--as-of TIME] [--json]")
+		fmt.Fprintln(stderr, "usage: portcullis audit verify DIR [--pubkey FILE] [--checkpoints FILE] [--as-of TIME] [--json]")
 		fmt.Fprintln(stderr, "With --pubkey the log must be anchored: missing, removed or stale signed checkpoints make it INVALID.")
 		fs.PrintDefaults()
 	}
@@ -81,7 +83,7 @@ func runAuditVerify(_ context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		pubs = append(pubs, k)
 	}
-	opt := audit.VerifyOptions{Keys: pubs}
+	opt := audit.VerifyOptions{Keys: pubs, CheckpointFiles: cpFiles}
 	if *asOf != "" {
 		t, err := time.Parse(time.RFC3339, *asOf)
 		if err != nil {
