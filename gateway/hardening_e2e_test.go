@@ -110,3 +110,24 @@ servers:
 		t.Fatalf("the client got no response for its call:\n%s", resp)
 	}
 }
+
+// Issue 11 #21 through the data plane: one 3.9 MB request with an
+// attacker-chosen id and tool name used to write 7.8 MB of content-free
+// audit; identifiers are now bounded and hashed.
+func TestE2EAuditBoundsAttackerChosenIdentifiers(t *testing.T) {
+	e := startPolicyEnv(t)
+	huge := strings.Repeat("x", 1900<<10)
+	body := `{"jsonrpc":"2.0","id":"` + huge + `","method":"tools/call","params":{"name":"read_` + huge + `","arguments":{}}}`
+	status, resp := post(t, e.base+"/mcp/files", "application/json", body, nil)
+	if status != 200 || !strings.Contains(string(resp), "-32001") {
+		t.Fatalf("status %d: %.300s", status, resp)
+	}
+	_ = e.gw.Close()
+	log := readAll(t, e.auditDir)
+	if len(log) > 64<<10 {
+		t.Fatalf("a %d-byte request wrote %d bytes of audit", len(body), len(log))
+	}
+	if !strings.Contains(log, `"name":"read_xxxx`) || !strings.Contains(log, "…sha256:") {
+		t.Fatalf("the tool name is not recorded as a bounded prefix and digest:\n%.2000s", log)
+	}
+}
