@@ -55,6 +55,7 @@ type Gateway struct {
 	intLis *bufconn.Listener
 	intSrv *grpc.Server
 
+	selfAuth []string               // admin path prefixes with their own authentication
 	reloadMu sync.Mutex             // serialises ReloadConfig
 	started  atomic.Bool            // Start bound every listener
 	stopped  atomic.Pointer[string] // a listener that stopped serving unexpectedly
@@ -218,7 +219,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		if g.adminLis, err = listen(cfg.Listen.Admin); err != nil {
 			return fail(fmt.Errorf("listen.admin: %w", err))
 		}
-		g.adminSrv = &http.Server{Handler: adminGuard(g.adminMux(), func() []string { return g.cfg.Load().Listen.AllowedHosts }, tok), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tc}
+		g.adminSrv = &http.Server{Handler: adminGuard(g.adminMux(), func() []string { return g.cfg.Load().Listen.AllowedHosts }, tok, g.isSelfAuthenticated), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tc}
 		if tc != nil {
 			g.goServe("admin", func() error { return g.adminSrv.ServeTLS(g.adminLis, "", "") })
 		} else {
@@ -227,6 +228,24 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 	}
 	g.started.Store(true)
 	return g, nil
+}
+
+// AdminSelfAuthenticated exempts admin paths under prefix from the admin
+// bearer token (listen.admin_auth) because the handlers there authenticate
+// their users themselves (an approvals console opened in a browser, which
+// cannot send the token). Host and Origin checks still apply. Call it while
+// mounting, before the admin listener serves.
+func (g *Gateway) AdminSelfAuthenticated(prefix string) {
+	g.selfAuth = append(g.selfAuth, prefix)
+}
+
+func (g *Gateway) isSelfAuthenticated(path string) bool {
+	for _, p := range g.selfAuth {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // internalProcessor serves the processor on a private in-memory listener
