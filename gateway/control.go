@@ -142,7 +142,9 @@ func adminGuard(next http.Handler, allowedHosts func() []string, token string, s
 			http.Error(w, "forbidden: cross-site request to the admin listener", http.StatusForbidden)
 			return
 		}
-		if token != "" && !selfAuth(r.URL.Path) && !tokenMatches(token, r.Header.Get("Authorization")) {
+		// Discovery metadata under /.well-known/ is public by definition.
+		public := strings.HasPrefix(r.URL.Path, "/.well-known/")
+		if token != "" && !public && !selfAuth(r.URL.Path) && !tokenMatches(token, r.Header.Get("Authorization")) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="portcullis-admin"`)
 			http.Error(w, "unauthorized: send Authorization: Bearer <listen.admin_auth token>", http.StatusUnauthorized)
 			return

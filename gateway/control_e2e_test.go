@@ -273,12 +273,13 @@ func TestReloadNamesKeysThatNeedRestart(t *testing.T) {
 	next.Listen.Admin = "127.0.0.1:1"
 	next.Limits.MessageTimeout = 7 * time.Second                    // reloadable
 	next.Listen.AllowedHosts = []string{"localhost", "gw.internal"} // reloadable
+	next.Audit.Queue.Size = 7                                       // any other section needs a restart
 	notApplied, err := e.gw.ReloadConfig(&next)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(notApplied, ",")
-	if got != "listen.admin,detectors.redaction" {
+	if got != "listen.admin,detectors.redaction,audit.queue.size" {
 		t.Fatalf("not applied: %q", got)
 	}
 }

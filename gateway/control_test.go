@@ -35,6 +35,7 @@ func TestAdminGuard(t *testing.T) {
 		{"token right", tok, "POST", "/admin/reload", "127.0.0.1:9090", map[string]string{"Authorization": "Bearer " + tok}, http.StatusTeapot},
 		{"healthz open", tok, "GET", "/healthz", "evil.example", nil, http.StatusTeapot},
 		{"readyz open", tok, "GET", "/readyz", "evil.example", nil, http.StatusTeapot},
+		{"well-known metadata without token", tok, "GET", "/.well-known/oauth-protected-resource", "127.0.0.1:9090", nil, http.StatusTeapot},
 		{"self-authenticated page without token", tok, "GET", "/approvals/console", "127.0.0.1:9090", nil, http.StatusTeapot},
 		{"self-authenticated page still checks Host", tok, "GET", "/approvals/console", "evil.example", nil, http.StatusForbidden},
 		{"self-authenticated page still checks Origin", tok, "POST", "/approvals/x/approve", "127.0.0.1:9090", map[string]string{"Origin": "http://evil.example"}, http.StatusForbidden},

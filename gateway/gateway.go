@@ -366,25 +366,18 @@ func (g *Gateway) ReloadConfig(cfg *config.Config) (notApplied []string, err err
 	return notApplied, nil
 }
 
-// needsRestart lists the changed keys that a reload cannot apply: the
-// listeners and their authentication, and the engines built at start.
+// needsRestart lists the changed keys that a reload cannot apply. It
+// compares everything except the keys known to be reloadable, so a new
+// configuration section is reported until its owner makes it reloadable
+// (by clearing it here, next to the others).
 func needsRestart(old, cfg *config.Config) []string {
-	var keys []string
-	diff := func(path string, a, b any) {
-		keys = append(keys, changedKeys(path, reflect.ValueOf(a), reflect.ValueOf(b))...)
-	}
-	// listen.allowed_hosts is read per request by the data plane and the
-	// admin guard; every other listen key binds at start.
-	ol, nl := old.Listen, cfg.Listen
-	ol.AllowedHosts, nl.AllowedHosts = nil, nil
-	diff("listen", ol, nl)
-	diff("identity", old.Identity, cfg.Identity)
-	diff("detectors", old.Detectors, cfg.Detectors)
-	diff("telemetry", old.Telemetry, cfg.Telemetry)
-	diff("behavior", old.Behavior, cfg.Behavior)
-	diff("audit", old.Audit, cfg.Audit)
-	diff("xds", old.XDS, cfg.XDS)
-	diff("policy.watch", old.Policy.Watch, cfg.Policy.Watch)
+	o, n := *old, *cfg
+	// Reloadable: applied by ReloadConfig or read per request.
+	o.Servers, n.Servers = nil, nil
+	o.Limits, n.Limits = config.Limits{}, config.Limits{}
+	o.Listen.AllowedHosts, n.Listen.AllowedHosts = nil, nil
+	o.Policy.File, n.Policy.File = "", ""
+	keys := changedKeys("", reflect.ValueOf(o), reflect.ValueOf(n))
 	if (old.Policy.File == "") != (cfg.Policy.File == "") {
 		keys = append(keys, "policy.file (adding or removing the policy engine)")
 	}
@@ -413,7 +406,11 @@ func changedKeys(path string, a, b reflect.Value) []string {
 		if name == "" || name == "-" {
 			name = strings.ToLower(f.Name)
 		}
-		out = append(out, changedKeys(path+"."+name, a.Field(i), b.Field(i))...)
+		p := name
+		if path != "" {
+			p = path + "." + name
+		}
+		out = append(out, changedKeys(p, a.Field(i), b.Field(i))...)
 	}
 	if len(out) == 0 {
 		out = []string{path}
