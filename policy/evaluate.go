@@ -3,10 +3,10 @@ package policy
 import (
 	"bytes"
 	"crypto/rand"
-	"errors"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
