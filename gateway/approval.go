@@ -120,6 +120,13 @@ func (g *Gateway) mountApprovals(mux *http.ServeMux) {
 		return
 	}
 	h.Mount(mux)
+	if auth.Mode() != "insecure-dev" {
+		// Approvers authenticate to the console themselves (JWT or mTLS),
+		// so an admin token does not also stand in front of it. In the
+		// insecure development mode the admin guard stays.
+		g.AdminSelfAuthenticated("/approvals")
+		g.AdminSelfAuthenticated("/api/approvals")
+	}
 }
 
 func adminURL(a net.Addr) string {
