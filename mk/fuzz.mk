@@ -4,8 +4,9 @@
 # Every target's seed corpus (f.Add seeds and testdata/fuzz/<Target>/, where
 # every input that was ever a bug is committed) already runs in `make test`
 # as ordinary subtests. Timed fuzzing is not part of `make test`: building
-# each target with coverage instrumentation costs 5-10 s on 2 cores, so the
-# 29 targets take about 4 minutes even at 1 s each (over the CI budget).
+# each target with coverage instrumentation dominates, and the 29 targets
+# took 502 s at FUZZTIME=1s on the shared 2-core machine (load ~25; xds and
+# filesmcp over 100 s each) — far over the ~2 minute CI budget.
 FUZZTIME ?= 10s
 
 .PHONY: fuzz-all
