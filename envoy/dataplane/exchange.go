@@ -1020,6 +1020,13 @@ func (x *exchange) onBodyReply(d *direction, cr *extprocv3.CommonResponse) {
 		}
 		d.buf = nil
 		x.setState(d, cbIdle)
+		if d.kind == dResp && d.bodyMode == BodyBuffered && st == cbBufferedBody && d.bodyEOS && !d.hasTrailers && !d.released {
+			// The whole response is in hand: declare its length, so the
+			// client gets it in one write instead of chunk by chunk.
+			if _, has := d.hdrs.get("content-length"); !has {
+				d.hdrs.set("content-length", strconv.Itoa(len(body)))
+			}
+		}
 		x.release(d)
 		if x.done {
 			return
