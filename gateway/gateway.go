@@ -270,7 +270,9 @@ func (g *Gateway) buildProxy(cfg *config.Config) (*dataplane.Proxy, error) {
 	get := &dataplane.ProcessingMode{
 		RequestHeader: dataplane.HeaderSend, ResponseHeader: dataplane.HeaderSend,
 		RequestTrailer: dataplane.HeaderSkip, ResponseTrailer: dataplane.HeaderSkip,
-		RequestBody: dataplane.BodyNone, ResponseBody: dataplane.BodyStreamed,
+		// BUFFERED: a GET has no body; one that carries a body is sent to
+		// the processor, which refuses it (issue 11 #17).
+		RequestBody: dataplane.BodyBuffered, ResponseBody: dataplane.BodyStreamed,
 	}
 	routes := make([]dataplane.Route, 0, len(cfg.Servers))
 	for _, s := range cfg.Servers {
@@ -279,7 +281,8 @@ func (g *Gateway) buildProxy(cfg *config.Config) (*dataplane.Proxy, error) {
 			return nil, fmt.Errorf("servers.%s.url: %w", s.Name, err)
 		}
 		r := dataplane.Route{Name: s.Name, PathPrefix: "/mcp/" + s.Name, Upstream: up,
-			Methods: map[string]*dataplane.ProcessingMode{"GET": get}}
+			Methods:              map[string]*dataplane.ProcessingMode{"GET": get},
+			RemoveRequestHeaders: upstreamHeadersToRemove}
 		if s.Sandbox != "" {
 			if r.Sandbox, err = url.Parse(s.Sandbox); err != nil {
 				return nil, fmt.Errorf("servers.%s.sandbox: %w", s.Name, err)
@@ -297,6 +300,7 @@ func (g *Gateway) buildProxy(cfg *config.Config) (*dataplane.Proxy, error) {
 		BufferLimit:    2 * cfg.Limits.MaxBodyBytes,
 		CatchAllPrefix: "/mcp/",
 		Logger:         g.logger,
+		LocalReply:     jsonRPCLocalReply,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded data plane: %w", err)

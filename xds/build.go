@@ -202,7 +202,9 @@ func BuildResources(cfg *config.Config, opts Options) (*Resources, error) {
 	res.Routes = &routev3.RouteConfiguration{
 		Name:                RouteConfigName,
 		InternalOnlyHeaders: []string{RouteHeader},
-		VirtualHosts:        []*routev3.VirtualHost{{Name: "mcp", Domains: []string{"*"}, Routes: routes}},
+		// No accept-encoding upstream: a compressed body would pass the
+		// processor uninspected (issue 11 #1).
+		VirtualHosts: []*routev3.VirtualHost{{Name: "mcp", Domains: []string{"*"}, Routes: routes, RequestHeadersToRemove: []string{"accept-encoding"}}},
 	}
 
 	lis, err := buildListener(cfg, opts)
@@ -307,6 +309,11 @@ func buildListener(cfg *config.Config, opts Options) (*listenerv3.Listener, erro
 		CodecType:         hcmv3.HttpConnectionManager_AUTO,
 		UseRemoteAddress:  wrapperspb.Bool(true),
 		StreamIdleTimeout: durationpb.New(time.Hour),
+		// Path hygiene before routing and ext_proc (issue 11 #16): dot
+		// segments resolved, slashes merged, escaped slashes refused.
+		NormalizePath:                wrapperspb.Bool(true),
+		MergeSlashes:                 true,
+		PathWithEscapedSlashesAction: hcmv3.HttpConnectionManager_REJECT_REQUEST,
 		RouteSpecifier: &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
 			ConfigSource: &corev3.ConfigSource{
 				ResourceApiVersion:    corev3.ApiVersion_V3,
@@ -391,10 +398,13 @@ func ExternalProcessor(cfg *config.Config, opts Options) *extprocv3.ExternalProc
 	}
 }
 
-// streamGETOverride pins standalone SSE GET streams to STREAMED.
+// streamGETOverride pins standalone SSE GET streams to STREAMED. The request
+// body stays BUFFERED: a GET has none, and one that carries a body is sent
+// to the processor, which refuses it (issue 11 #17), instead of streaming
+// upstream uninspected.
 func streamGETOverride() *extprocv3.ExtProcPerRoute {
 	return &extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Overrides{Overrides: &extprocv3.ExtProcOverrides{
-		ProcessingMode: mode(extprocv3.ProcessingMode_NONE, extprocv3.ProcessingMode_STREAMED),
+		ProcessingMode: mode(extprocv3.ProcessingMode_BUFFERED, extprocv3.ProcessingMode_STREAMED),
 	}}}
 }
 

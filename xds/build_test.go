@@ -214,7 +214,7 @@ func TestBuildResourcesShape(t *testing.T) {
 	require.EqualValues(t, 0, get.GetRoute().GetTimeout().AsDuration())
 	var per extprocv3.ExtProcPerRoute
 	require.NoError(t, get.GetTypedPerFilterConfig()[xds.ExtProcFilter].UnmarshalTo(&per))
-	require.Equal(t, extprocv3.ProcessingMode_NONE, per.GetOverrides().GetProcessingMode().GetRequestBodyMode())
+	require.Equal(t, extprocv3.ProcessingMode_BUFFERED, per.GetOverrides().GetProcessingMode().GetRequestBodyMode())
 	require.Equal(t, extprocv3.ProcessingMode_STREAMED, per.GetOverrides().GetProcessingMode().GetResponseBodyMode())
 
 	// Limits flow into the listener and the filter.
