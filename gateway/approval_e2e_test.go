@@ -83,6 +83,7 @@ func startApprovalEnv(t *testing.T, o approvalOpts) *approvalEnv {
 	}
 	yaml := fmt.Sprintf(`
 listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0, admin: 127.0.0.1:0}
+limits: {message_timeout: 30s}
 servers:
   - name: files
     url: %s/mcp
@@ -520,5 +521,54 @@ func TestApprovalJWTApprovers(t *testing.T) {
 	page.Body.Close()
 	if strings.Contains(string(pb), "INSECURE") || !strings.Contains(string(pb), `id="token"`) {
 		t.Fatal("the JWT-mode console must ask for a token and show no insecure banner")
+	}
+}
+
+// TestApprovalHold: with approvals.hold a quick approval completes the
+// original call, without a retry.
+func TestApprovalHold(t *testing.T) {
+	e := startApprovalEnv(t, approvalOpts{extra: "\n  hold: 20s"})
+	a := e.connect(t, "agent-a")
+	args := map[string]any{"path": "held.txt", "content": "held"}
+	type outcome struct {
+		code int64
+		msg  string
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		res, err := a.CallTool(ctx, &sdk.CallToolParams{Name: "write_file", Arguments: args})
+		switch {
+		case err != nil:
+			done <- outcome{-1, err.Error()}
+		case res.IsError:
+			done <- outcome{-2, fmt.Sprint(res.Content)}
+		default:
+			done <- outcome{}
+		}
+	}()
+	// Wait until the held call's request is listed, then approve it.
+	var id string
+	for deadline := time.Now().Add(15 * time.Second); id == "" && time.Now().Before(deadline); {
+		out, err := cli(t, "approvals", "list", "--admin", e.admin, "--as", "frank", "--status", "pending", "--json")
+		if err != nil {
+			t.Fatalf("list: %v %s", err, out)
+		}
+		if i := strings.Index(out, `"id": "apr_`); i >= 0 {
+			id = out[i+7 : i+7+30]
+		}
+	}
+	if id == "" {
+		t.Fatal("the held call never showed up as pending")
+	}
+	if out, err := cli(t, "approvals", "approve", id, "--admin", e.admin, "--as", "frank"); err != nil {
+		t.Fatalf("approve: %v %s", err, out)
+	}
+	if o := <-done; o.code != 0 {
+		t.Fatalf("the held call did not complete after approval: %d %s", o.code, o.msg)
+	}
+	if n := e.files.count(sawWrite); n != 1 {
+		t.Fatalf("upstream saw %d write_file calls, want 1", n)
 	}
 }
