@@ -145,6 +145,8 @@ func (g *Gateway) approverAuth(a approval.Auth) (console.Authenticator, error) {
 			return nil, fmt.Errorf("approvals.auth.jwt: %w", err)
 		}
 		return jwtApprovers{r}, nil
+	case a.MTLS:
+		return console.MTLS{}, nil
 	case a.InsecureDev:
 		return console.InsecureDev{}, nil
 	}
