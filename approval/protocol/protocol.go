@@ -35,7 +35,7 @@ const (
 // prompt name). rev is the client's MCP-Protocol-Version header ("" if absent).
 func NewBinding(agent policy.Identity, server string, m *mcp.Message, rev string, d policy.Decision) approval.Binding {
 	p := m.Params
-	b := approval.Binding{Principal: agent.ID, Groups: agent.Groups, Server: server, Method: m.Method,
+	b := approval.Binding{Principal: agent.ID, Server: server, Method: m.Method,
 		Tool: m.Name(), PolicyVersion: d.PolicyVersion, Rule: d.Rule, Score: d.Score, Revision: rev}
 	if a := p.Get("arguments"); a.Exists() {
 		b.Arguments = []byte(a.Raw)
