@@ -304,7 +304,7 @@ func TestApprovalE2E(t *testing.T) {
 	}
 	log := readAudit(t, e.auditDir)
 	for _, want := range []string{"approval:requested", "approval:notified", "channel:webhook", "approval:approved", "approval:used", "approval:rejected", "approval:expired",
-		"approver:alice (unauthenticated)", "approver:bob (unauthenticated)", `"decision_id":"` + id + `"`} {
+		"approver:alice (unauthenticated)", "approver:bob (unauthenticated)", `"decision_id":"` + id + `"`, `"approval:` + id + `"`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("audit log lacks %q", want)
 		}
