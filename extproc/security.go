@@ -116,7 +116,9 @@ func (st *stream) decideRequest(m *mcp.Message) verdict {
 		if eng.Approvals != nil {
 			b := protocol.NewBinding(st.agent, st.server.Name, m, st.req.protocolVersion, d)
 			res, err := eng.Approvals.Check(st.ctx, b)
-			rec.Rules = append(rec.Rules, "approval:"+res.ID)
+			if res.ID != "" {
+				rec.Rules = append(rec.Rules, "approval:"+res.ID)
+			}
 			if err != nil || res.Status != approval.StatusApproved {
 				if v.refusal = protocol.Reply(m.ID, b, d, res, err); res.Status != approval.StatusPending {
 					rec.Decision = audit.DecisionBlock

@@ -111,6 +111,9 @@ func (g *Gateway) mountApprovals(mux *http.ServeMux) {
 		g.logger.Error("approvals: approver authentication unavailable; nobody can approve", "error", err)
 		auth = console.Deny{}
 	}
+	if auth.Mode() == "none" {
+		g.logger.Warn("approvals: no approver authentication is configured (approvals.auth.jwt); nobody can approve, require_approval calls time out and are rejected")
+	}
 	if auth.Mode() == "insecure-dev" {
 		g.logger.Warn("INSECURE: approvals console accepts any approver name (approvals.auth.insecure_dev); use this for local development only")
 	}
@@ -149,6 +152,8 @@ func (g *Gateway) approverAuth(a approval.Auth) (console.Authenticator, error) {
 			return nil, fmt.Errorf("approvals.auth.jwt: %w", err)
 		}
 		return jwtApprovers{r}, nil
+	case a.MTLS:
+		return console.MTLS{}, nil
 	case a.InsecureDev:
 		return console.InsecureDev{}, nil
 	}
