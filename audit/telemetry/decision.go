@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +27,7 @@ const (
 	MetricSinkDelivered    = "portcullis_sink_delivered_total"
 	MetricSinkLastSuccess  = "portcullis_sink_last_success_timestamp_seconds"
 	MetricDecisionLogErrs  = "portcullis_decision_log_errors_total"
+	MetricBuildInfo        = "portcullis_build_info"
 )
 
 // MaxToolsPerServer caps the distinct tool label values per server; further
@@ -47,6 +50,7 @@ type decisionMetrics struct {
 	delivered   *prometheus.CounterVec
 	lastSuccess *prometheus.GaugeVec
 	dlogErrors  prometheus.Counter
+	buildInfo   prometheus.Collector
 
 	rules, results *bounded
 	toolsMu        sync.Mutex
@@ -77,12 +81,34 @@ func newDecisionMetrics() *decisionMetrics {
 			Help: "Unix time of the last successful delivery by sink."}, []string{"sink"}),
 		dlogErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricDecisionLogErrs,
 			Help: "Decision log lines that could not be written."}),
-		rules: newBounded(), results: newBounded(), tools: map[string]*bounded{},
+		buildInfo: buildInfoGauge(),
+		rules:     newBounded(), results: newBounded(), tools: map[string]*bounded{},
 	}
 }
 
+// buildInfoGauge is the constant 1 labelled with the binary's module
+// version, VCS revision and Go version (what `portcullis version` prints),
+// so dashboards can tell which build is running.
+func buildInfoGauge() prometheus.Collector {
+	version, revision, goVersion := "(unknown)", "(unknown)", runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricBuildInfo, Help: "Build information; the value is always 1.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "go_version": goVersion}})
+	g.Set(1)
+	return g
+}
+
 func (m *decisionMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.toolCalls, m.decisions, m.phase, m.duration, m.risk, m.approvals, m.pending, m.delivered, m.lastSuccess, m.dlogErrors}
+	return []prometheus.Collector{m.toolCalls, m.decisions, m.phase, m.duration, m.risk, m.approvals, m.pending, m.delivered, m.lastSuccess, m.dlogErrors, m.buildInfo}
 }
 
 // tool bounds the tool label per server. Calls refused because the tool is
