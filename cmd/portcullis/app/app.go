@@ -24,6 +24,9 @@ import (
 type ExitError struct {
 	Code int
 	Err  error
+	// usage marks a command-line mistake (flags, arguments): Main points
+	// at the command's --help.
+	usage bool
 }
 
 func (e *ExitError) Error() string {
@@ -182,8 +185,9 @@ func flagDefaults(s string) string {
 	return b.String()
 }
 
-// oneLine turns a command's usage error (exit 2) into one line that names
-// the command and points at its help; other errors pass through unchanged.
+// oneLine turns a command's exit-2 error into one line that names the
+// command, pointing at its help when the command line was at fault; other
+// errors pass through unchanged.
 func oneLine(name string, err error) error {
 	var ee *ExitError
 	if err == nil || !errors.As(err, &ee) || ee.Code != 2 || ee.Err == nil {
@@ -193,7 +197,10 @@ func oneLine(name string, err error) error {
 	if !strings.HasPrefix(msg, name+":") {
 		msg = name + ": " + msg
 	}
-	return &ExitError{Code: 2, Err: fmt.Errorf("%s (see 'portcullis %s --help')", msg, name)}
+	if ee.usage {
+		msg += fmt.Sprintf(" (see 'portcullis %s --help')", name)
+	}
+	return &ExitError{Code: 2, Err: errors.New(msg)}
 }
 
 // newFlags returns a flag set that never prints by itself: parse errors
@@ -217,7 +224,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 		return errHelp
 	}
 	if err != nil {
-		return &ExitError{Code: 2, Err: err}
+		return &ExitError{Code: 2, Err: err, usage: true}
 	}
 	return nil
 }
@@ -227,7 +234,7 @@ func usageError(err error) error {
 	if errors.Is(err, errHelp) || errors.Is(err, flag.ErrHelp) {
 		return errHelp
 	}
-	return &ExitError{Code: 2, Err: err}
+	return &ExitError{Code: 2, Err: err, usage: true}
 }
 
 var errHelp = errors.New("help requested")

@@ -133,6 +133,9 @@ func TestUsageErrorsAreOneLine(t *testing.T) {
 			if strings.Contains(msg, "\n") || !strings.Contains(msg, tt.want) {
 				t.Errorf("error = %q, want one line containing %q", msg, tt.want)
 			}
+			if !strings.Contains(msg, "--help") {
+				t.Errorf("error = %q does not say where the usage is", msg)
+			}
 		})
 	}
 }
@@ -192,5 +195,14 @@ func TestVersion(t *testing.T) {
 	_, out, _, _ := run(t, "version", "--json")
 	if !strings.Contains(out, `"commit": "feed"`) || !strings.Contains(out, `"go_version": "go1.99.3"`) {
 		t.Errorf("--json output:\n%s", out)
+	}
+}
+
+// A failure that is not a command-line mistake is still one line, without
+// the pointer to --help.
+func TestRuntimeErrorsExit2OneLineWithoutHelpHint(t *testing.T) {
+	code, _, _, err := run(t, "explain", "0193", "--audit-dir", t.TempDir()+"/missing")
+	if code != 2 || strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "--help") || !strings.HasPrefix(err.Error(), "explain: ") {
+		t.Fatalf("exit %d, error %q", code, err)
 	}
 }
