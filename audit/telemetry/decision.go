@@ -111,24 +111,52 @@ func (m *decisionMetrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.toolCalls, m.decisions, m.phase, m.duration, m.risk, m.approvals, m.pending, m.delivered, m.lastSuccess, m.dlogErrors, m.buildInfo}
 }
 
-// tool bounds the tool label per server. Calls refused because the tool is
-// not known to the configuration never create a label value: a client could
-// otherwise fill the cap with invented names.
-func (m *decisionMetrics) tool(server, tool, rule string) string {
+// toolSet returns the bounded tool label set of a server.
+func (m *decisionMetrics) toolSet(server string) *bounded {
+	m.toolsMu.Lock()
+	defer m.toolsMu.Unlock()
+	b := m.tools[server]
+	if b == nil {
+		b = newBoundedN(MaxToolsPerServer)
+		m.tools[server] = b
+	}
+	return b
+}
+
+// tool bounds the tool label per server. A tool name the client chose gets
+// its own label value only if the call was not blocked or the name was
+// declared with KnownTools: a client could otherwise spend the server's
+// label budget on invented names that the gateway refuses.
+func (m *decisionMetrics) tool(server, tool, action, rule string) string {
 	if tool == "" {
 		return "none"
 	}
 	if strings.HasPrefix(rule, "default-deny:unknown") {
 		return OtherLabel
 	}
-	m.toolsMu.Lock()
-	b := m.tools[server]
-	if b == nil {
-		b = newBoundedN(MaxToolsPerServer)
-		m.tools[server] = b
+	b := m.toolSet(server)
+	if action == "block" {
+		if b.has(tool) {
+			return tool
+		}
+		return OtherLabel
 	}
-	m.toolsMu.Unlock()
 	return b.value(tool)
+}
+
+// KnownTools declares tool names of a server (from the configuration and
+// the policy) so that their refusals are counted under their own name.
+// Names beyond MaxToolsPerServer and glob patterns are ignored.
+func (t *Telemetry) KnownTools(server string, tools ...string) {
+	if t == nil {
+		return
+	}
+	b := t.dm.toolSet(t.servers.value(server))
+	for _, name := range tools {
+		if name != "" && !strings.ContainsAny(name, "*?[") {
+			b.value(name)
+		}
+	}
 }
 
 // ObserveDecision records one decision in the metrics: the per-tool call
@@ -149,7 +177,7 @@ func (t *Telemetry) ObserveDecision(d *decisionlog.Decision) {
 	if d.WouldAction == "" {
 		would = action
 	}
-	m.toolCalls.WithLabelValues(server, m.tool(server, d.Tool, d.Rule), action).Inc()
+	m.toolCalls.WithLabelValues(server, m.tool(server, d.Tool, action, d.Rule), action).Inc()
 	m.decisions.WithLabelValues(action, would, enumLabel(d.Mode), m.rules.value(d.Rule)).Inc()
 	d.Latency.Each(func(phase string, dur time.Duration) {
 		if dur <= 0 {

@@ -32,7 +32,7 @@ func TestObserveDecision(t *testing.T) {
 		// wantTool is the tool label the call is counted under.
 		wantTool, wantAction, wantWould, wantMode, wantRule string
 	}{
-		{"block enforced", decision("github", "delete_repo", "block", "block", "enforce", "deny-destructive"), "delete_repo", "block", "block", "enforce", "deny-destructive"},
+		{"block of a never-seen tool folds into other", decision("github", "delete_repo", "block", "block", "enforce", "deny-destructive"), OtherLabel, "block", "block", "enforce", "deny-destructive"},
 		{"dry run", decision("github", "delete_repo", "allow", "block", "dry-run", "deny-destructive"), "delete_repo", "allow", "block", "dry-run", "deny-destructive"},
 		{"unknown tool folds into other", decision("github", "made_up_tool", "block", "block", "enforce", "default-deny:unknown-tool"), OtherLabel, "block", "block", "enforce", "default-deny:unknown-tool"},
 		{"odd action value is bounded", decision("github", "x", "Allow Me", "", "", "r"), "x", OtherLabel, OtherLabel, "none", "r"},
@@ -59,6 +59,30 @@ func TestObserveDecision(t *testing.T) {
 				t.Errorf("end-to-end series = %d, want 1", n)
 			}
 		})
+	}
+}
+
+// Refusals keep the tool's name when it is declared or was seen allowed.
+func TestToolLabelForRefusals(t *testing.T) {
+	tel := New()
+	tel.KnownTools("github", "delete_repo", "create_*")
+	tel.ObserveDecision(decision("github", "delete_repo", "block", "block", "enforce", "deny-destructive"))
+	tel.ObserveDecision(decision("github", "create_issue", "allow", "allow", "enforce", "risk:low"))
+	tel.ObserveDecision(decision("github", "create_issue", "block", "block", "enforce", "velocity"))
+	tel.ObserveDecision(decision("github", "invented_1", "block", "block", "enforce", "deny-all"))
+	m := scrapeSeries(t, tel)
+	for series, want := range map[string]float64{
+		MetricToolCalls + `{action="block",server="github",tool="delete_repo"}`:  1,
+		MetricToolCalls + `{action="block",server="github",tool="create_issue"}`: 1,
+		MetricToolCalls + `{action="allow",server="github",tool="create_issue"}`: 1,
+		MetricToolCalls + `{action="block",server="github",tool="other"}`:        1,
+	} {
+		if m[series] != want {
+			t.Errorf("%s = %v, want %v", series, m[series], want)
+		}
+	}
+	if n := count(m, MetricToolCalls+"{"); n != 4 {
+		t.Errorf("%d tool call series, want 4 (the glob declares nothing)", n)
 	}
 }
 
@@ -184,6 +208,7 @@ func TestRecordDecision(t *testing.T) {
 	var buf strings.Builder
 	dlog := decisionlog.New(&buf, decisionlog.LevelAll)
 	_, span := tel.StartCall(context.Background(), nil, Call{Method: "tools/call", Target: "delete_repo", Server: "github"})
+	tel.KnownTools("github", "delete_repo")
 	d := decision("github", "delete_repo", "block", "block", "enforce", "deny-destructive")
 	tel.RecordDecision(d, span, dlog)
 	span.End("-32001")
