@@ -160,12 +160,12 @@ func (t *Telemetry) KnownTools(server string, tools ...string) {
 }
 
 // ObserveDecision records one decision in the metrics: the per-tool call
-// counter, the decision counter by action/mode/rule, the per-phase and
-// end-to-end latency histograms, the risk score and the detector findings
-// by type (MetricDetectorHits; callers of ObserveDecision must not also call
-// DetectorHits for the same findings). Labels are bounded: server at
-// MaxLabelValues, tool at MaxToolsPerServer per server, rule at
-// MaxLabelValues.
+// counter, the decision counter by action/would_action/mode/rule, the
+// per-phase and end-to-end latency histograms and the risk score. Detector
+// findings are not counted here: DetectorHits counts them where detection
+// runs, so wiring ObserveDecision in cannot count a finding twice. Labels are
+// bounded: server and rule at MaxLabelValues, tool at MaxToolsPerServer per
+// server.
 func (t *Telemetry) ObserveDecision(d *decisionlog.Decision) {
 	if t == nil || d == nil {
 		return
@@ -190,9 +190,6 @@ func (t *Telemetry) ObserveDecision(d *decisionlog.Decision) {
 		m.phase.WithLabelValues(phase).Observe(dur.Seconds())
 	})
 	m.risk.WithLabelValues(server).Observe(float64(d.Score))
-	for _, f := range d.Findings {
-		t.detector.WithLabelValues(t.detectors.value(f.Type)).Add(float64(f.N()))
-	}
 }
 
 // enumLabel keeps enum-like values (actions, modes) bounded: anything that
