@@ -245,7 +245,9 @@ func (t *Telemetry) DecisionLogError() {
 
 // SetDecisionRecord puts the content-free decision on the span: the
 // decision id, action, would-be action, mode, rule, policy version, risk
-// score and each factor's score, weight and reason.
+// score and each factor's score, weight and reason. It leaves
+// portcullis.decision and portcullis.rule_ids to SetDecision (the audit
+// view), so calling both keeps each attribute single-sourced.
 func (s *Span) SetDecisionRecord(d *decisionlog.Decision) {
 	if s == nil || d == nil || !s.s.IsRecording() {
 		return
@@ -274,12 +276,10 @@ func decisionAttributes(d *decisionlog.Decision) []attribute.KeyValue {
 	attrs = append(attrs,
 		attribute.String(AttrDecisionID, d.ID),
 		attribute.String(AttrAction, d.Action),
-		attribute.String(AttrDecision, d.Action),
 		attribute.String(AttrWouldAction, d.WouldAction),
 		attribute.String(AttrMode, d.Mode),
 		attribute.Bool(AttrEnforced, d.Enforced),
 		attribute.String(AttrRule, d.Rule),
-		attribute.StringSlice(AttrRules, []string{d.Rule}),
 		attribute.String(AttrPolicyVersion, d.PolicyVersion),
 		attribute.Int(AttrRisk, d.Score),
 	)
