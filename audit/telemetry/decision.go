@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portcullis-mcp/portcullis/audit/decisionlog"
 )
@@ -248,11 +249,18 @@ func (t *Telemetry) DecisionLogError() {
 // score and each factor's score, weight and reason. It leaves
 // portcullis.decision and portcullis.rule_ids to SetDecision (the audit
 // view), so calling both keeps each attribute single-sourced.
+//
+// A call decided on both planes (request, then result) keeps the last
+// decision in the attributes and every decision as a span event named
+// EventDecision with the same attributes, so a dry-run refusal on the
+// request is not lost when the result is allowed.
 func (s *Span) SetDecisionRecord(d *decisionlog.Decision) {
 	if s == nil || d == nil || !s.s.IsRecording() {
 		return
 	}
-	s.s.SetAttributes(decisionAttributes(d)...)
+	attrs := decisionAttributes(d)
+	s.s.SetAttributes(attrs...)
+	s.s.AddEvent(EventDecision, trace.WithAttributes(attrs...))
 }
 
 // Portcullis span attributes for the decision record.
@@ -265,6 +273,9 @@ const (
 	AttrRule          = "portcullis.decision.rule"
 	AttrPolicyVersion = "portcullis.policy.version"
 	AttrPrincipal     = "portcullis.principal"
+	AttrPlane         = "portcullis.decision.plane"
+	// EventDecision is the span event recorded per decision.
+	EventDecision = "portcullis.decision"
 	// AttrFactorPrefix + name + ".score" / ".weight" / ".reason".
 	AttrFactorPrefix = "portcullis.risk.factor."
 	// AttrFindingTypes lists the distinct finding types (no content).
@@ -275,6 +286,7 @@ func decisionAttributes(d *decisionlog.Decision) []attribute.KeyValue {
 	attrs := make([]attribute.KeyValue, 0, 10+3*len(d.Factors))
 	attrs = append(attrs,
 		attribute.String(AttrDecisionID, d.ID),
+		attribute.String(AttrPlane, d.Plane),
 		attribute.String(AttrAction, d.Action),
 		attribute.String(AttrWouldAction, d.WouldAction),
 		attribute.String(AttrMode, d.Mode),

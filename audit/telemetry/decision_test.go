@@ -139,6 +139,9 @@ func TestSpanDecisionRecord(t *testing.T) {
 	_, span := tel.StartCall(context.Background(), nil, Call{Method: "tools/call", Target: "delete_repo", Server: "github"})
 	span.SetDecisionRecord(decision("github", "delete_repo", "allow", "block", "dry-run", "deny-destructive"))
 	span.End("")
+	if ev := rec.Ended()[0].Events(); len(ev) != 1 || ev[0].Name != EventDecision {
+		t.Errorf("events %+v, want one %s", ev, EventDecision)
+	}
 	got := map[string]string{}
 	for _, kv := range rec.Ended()[0].Attributes() {
 		got[string(kv.Key)] = kv.Value.Emit()
@@ -236,4 +239,36 @@ func TestRecordDecision(t *testing.T) {
 	}
 	var nilTel *Telemetry
 	nilTel.RecordDecision(d, nil, nil)
+}
+
+// Both planes' decisions stay on the span: the last in the attributes, each
+// as an event.
+func TestSpanKeepsEveryDecisionAsEvent(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tel := New(WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))))
+	_, span := tel.StartCall(context.Background(), nil, Call{Method: "tools/call", Target: "fetch", Server: "web"})
+	req := decision("web", "fetch", "allow", "block", "dry-run", "fetch-only-example-com")
+	req.ID, req.Plane = "req", "request"
+	res := decision("web", "fetch", "allow", "allow", "enforce", "risk:low")
+	res.ID, res.Plane = "res", "result"
+	span.SetDecisionRecord(req)
+	span.SetDecisionRecord(res)
+	span.End("")
+	s := rec.Ended()[0]
+	var ids []string
+	for _, ev := range s.Events() {
+		for _, kv := range ev.Attributes {
+			if string(kv.Key) == AttrDecisionID {
+				ids = append(ids, kv.Value.AsString())
+			}
+		}
+	}
+	if strings.Join(ids, ",") != "req,res" {
+		t.Errorf("event decision ids %v, want [req res]", ids)
+	}
+	for _, kv := range s.Attributes() {
+		if string(kv.Key) == AttrDecisionID && kv.Value.AsString() != "res" {
+			t.Errorf("attribute decision id %s, want the last (res)", kv.Value.AsString())
+		}
+	}
 }
