@@ -165,24 +165,33 @@ func commandHelp(ctx context.Context, c command, stdout io.Writer) error {
 	if syn == "" {
 		syn = c.name + " [flags]"
 	}
+	defs, notes := splitUsage(buf.String())
 	fmt.Fprintf(stdout, "usage: portcullis %s\n\n%s\n", syn, c.summary)
-	if defs := flagDefaults(buf.String()); defs != "" {
+	if notes != "" {
+		fmt.Fprintf(stdout, "%s", notes)
+	}
+	if defs != "" {
 		fmt.Fprintf(stdout, "\nflags:\n%s", defs)
 	}
 	return nil
 }
 
-// flagDefaults keeps the lines of flag.PrintDefaults output ("  -name type"
-// and their indented descriptions) and drops any usage line a command
-// printed itself, so the synopsis is printed exactly once.
-func flagDefaults(s string) string {
-	var b strings.Builder
+// splitUsage separates what a command's flag set printed for -h into the
+// flag.PrintDefaults lines ("  -name type" and their indented descriptions)
+// and any notes the command added, dropping usage lines it printed itself so
+// the synopsis appears exactly once.
+func splitUsage(s string) (defs, notes string) {
+	var d, n strings.Builder
 	for _, l := range strings.SplitAfter(s, "\n") {
-		if strings.HasPrefix(l, "  -") || strings.HasPrefix(l, "    ") {
-			b.WriteString(l)
+		switch {
+		case strings.HasPrefix(l, "  -") || strings.HasPrefix(l, "    "):
+			d.WriteString(l)
+		case strings.TrimSpace(l) == "", strings.HasPrefix(strings.ToLower(l), "usage"):
+		default:
+			n.WriteString(l)
 		}
 	}
-	return b.String()
+	return d.String(), n.String()
 }
 
 // oneLine turns a command's exit-2 error into one line that names the

@@ -206,3 +206,11 @@ func TestRuntimeErrorsExit2OneLineWithoutHelpHint(t *testing.T) {
 		t.Fatalf("exit %d, error %q", code, err)
 	}
 }
+
+func TestSplitUsage(t *testing.T) {
+	in := "usage: portcullis audit verify DIR\nWith --pubkey the log must be anchored.\n  -json\n    \tprint JSON\n  -v\tverbose\nUsage of x:\n\n"
+	defs, notes := splitUsage(in)
+	if defs != "  -json\n    \tprint JSON\n  -v\tverbose\n" || notes != "With --pubkey the log must be anchored.\n" {
+		t.Errorf("defs %q notes %q", defs, notes)
+	}
+}
