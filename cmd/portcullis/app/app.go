@@ -213,22 +213,27 @@ func oneLine(name string, err error) error {
 }
 
 // newFlags returns a flag set that never prints by itself: parse errors
-// come back as one-line errors, help is handled by parseFlags.
+// come back as one-line errors, help is handled by parseFlags. A command may
+// set fs.Usage to add notes to its help; it must write to fs.Output() and
+// call fs.PrintDefaults().
 func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
 	return fs
 }
 
-// parseFlags parses args with fs. On -h it writes the flag defaults to
-// stderr (Main's help collects them) and returns errHelp; a parse error
-// becomes a usage error (exit 2).
+// parseFlags parses args with fs. On -h it writes the flag defaults (or the
+// command's own fs.Usage) to stderr, where Main's help collects them, and
+// returns errHelp; a parse error becomes a usage error (exit 2).
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(stderr)
-		fs.PrintDefaults()
+		if fs.Usage != nil {
+			fs.Usage()
+		} else {
+			fs.PrintDefaults()
+		}
 		fs.SetOutput(io.Discard)
 		return errHelp
 	}

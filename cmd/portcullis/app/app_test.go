@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -212,5 +214,31 @@ func TestSplitUsage(t *testing.T) {
 	defs, notes := splitUsage(in)
 	if defs != "  -json\n    \tprint JSON\n  -v\tverbose\n" || notes != "With --pubkey the log must be anchored.\n" {
 		t.Errorf("defs %q notes %q", defs, notes)
+	}
+}
+
+// A command's own fs.Usage adds notes to its help and stays silent on
+// errors.
+func TestCommandUsageNotes(t *testing.T) {
+	runNote := func(_ context.Context, args []string, _, stderr io.Writer) error {
+		fs := newFlags("note")
+		fs.Bool("x", false, "an x")
+		fs.Usage = func() {
+			fmt.Fprintln(fs.Output(), "usage: portcullis note [-x]")
+			fmt.Fprintln(fs.Output(), "Notes are kept.")
+			fs.PrintDefaults()
+		}
+		return parseFlags(fs, args, stderr)
+	}
+	commands = append(commands, command{name: "note", summary: "a test command", run: runNote})
+	synopses["note"] = "note [-x]"
+	t.Cleanup(func() { commands = commands[:len(commands)-1]; delete(synopses, "note") })
+	code, out, _, _ := run(t, "note", "--help")
+	if code != 0 || strings.Count(out, "usage:") != 1 || !strings.Contains(out, "Notes are kept.") || !strings.Contains(out, "-x\tan x") {
+		t.Errorf("help exit %d:\n%s", code, out)
+	}
+	code, out, errOut, err := run(t, "note", "--bad")
+	if code != 2 || out != "" || errOut != "" || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error exit %d out %q err %q: %v", code, out, errOut, err)
 	}
 }
