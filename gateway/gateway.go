@@ -110,6 +110,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		}
 		g.finals = append(g.finals, g.shutdownTracing) // gateway/observe.go
 	}
+	declareTools(g.tel, cfg) // gateway/observe.go
 	eng, err := g.engines(ctx, cfg)
 	if err != nil {
 		g.Close()

@@ -63,7 +63,7 @@ func runAuditVerify(_ context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if fs.NArg() != 1 {
-		return &ExitError{Code: 2, Err: errors.New("audit verify: want exactly one DIR")}
+		return usageError(errors.New("audit verify: want exactly one DIR"))
 	}
 	var pubs []ed25519.PublicKey
 	for _, f := range pubFiles {
@@ -109,7 +109,7 @@ func runAuditKeygen(_ context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if fs.NArg() != 0 {
-		return &ExitError{Code: 2, Err: errors.New("audit keygen: unexpected arguments")}
+		return usageError(errors.New("audit keygen: unexpected arguments"))
 	}
 	priv, pub, err := audit.GenerateKey()
 	if err != nil {
