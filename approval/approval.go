@@ -33,8 +33,6 @@ type Binding struct {
 	Rule    string   `json:"rule,omitempty"`
 	Score   int      `json:"score"`
 	Factors []Factor `json:"factors,omitempty"`
-	// Groups of the principal (used by approver rules, not bound).
-	Groups []string `json:"-"`
 
 	// Arguments is the raw JSON of the call's arguments. The Service keeps
 	// only its digest and the redacted view; callers may leave it nil when

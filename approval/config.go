@@ -108,6 +108,10 @@ func trimNewline(b []byte) []byte {
 type Auth struct {
 	// JWT verifies approvers' bearer tokens (same fields as identity.jwt).
 	JWT *JWTAuth `yaml:"jwt"`
+	// MTLS identifies approvers by the verified client certificate of the
+	// admin listener (which must require and verify client certificates):
+	// URI SAN, else email SAN, else common name; OUs are groups.
+	MTLS bool `yaml:"mtls"`
 	// InsecureDev accepts any approver name without authentication. For
 	// local development only: the console shows a warning banner and the
 	// audit log marks such decisions.
@@ -243,6 +247,9 @@ func (c *Config) Validate() error {
 		if c.Auth.InsecureDev {
 			add("auth.insecure_dev", "cannot be combined with auth.jwt")
 		}
+	}
+	if c.Auth.MTLS && (c.Auth.JWT != nil || c.Auth.InsecureDev) {
+		add("auth.mtls", "cannot be combined with auth.jwt or auth.insecure_dev")
 	}
 	if w := c.Notify.Webhook; w != nil {
 		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

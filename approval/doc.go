@@ -17,7 +17,8 @@
 //   - The Service never stores raw arguments: only the digest and the view
 //     produced by the configured redactor.
 //
-// Sub-packages: redisstore (shared state for several gateway instances),
-// notify (signed webhook, Slack, Microsoft Teams) and console (admin HTTP API
-// and operator console).
+// Sub-packages: protocol (the binding of an MCP call and the reply per
+// protocol revision), redisstore (shared state for several gateway
+// instances), notify (signed webhook, Slack, Microsoft Teams), console (admin
+// HTTP API and operator console) and storetest (the Store conformance suite).
 package approval

@@ -91,8 +91,10 @@ func (s *Sealer) Open(v string, now time.Time) (State, error) {
 	if len(parts) != 3 {
 		return st, errors.New("requestState is malformed")
 	}
+	// Decoding skips \r and \n; re-encoding refuses such non-canonical
+	// forms, so each state has exactly one accepted spelling.
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil {
+	if err != nil || base64.RawURLEncoding.EncodeToString(sig) != parts[2] {
 		return st, errors.New("requestState is malformed")
 	}
 	body := statePrefix + parts[0] + "." + parts[1]
@@ -107,7 +109,7 @@ func (s *Sealer) Open(v string, now time.Time) (State, error) {
 		return st, errors.New("requestState signature is invalid (forged, or sealed with a key this gateway no longer has)")
 	}
 	p, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil || json.Unmarshal(p, &st) != nil || st.ID == "" || st.Key == "" {
+	if err != nil || base64.RawURLEncoding.EncodeToString(p) != parts[1] || json.Unmarshal(p, &st) != nil || st.ID == "" || st.Key == "" {
 		return State{}, errors.New("requestState is malformed")
 	}
 	if now.Unix() > st.Exp {

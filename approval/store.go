@@ -86,14 +86,15 @@ func (m *MemoryStore) evict() {
 	}
 	for i, id := range m.order {
 		r, err := decode(m.byID[id])
-		if err != nil || r.Status.Final() || i == len(m.order)-1 {
-			delete(m.byID, id)
-			if m.byKey[r.Key] == id {
-				delete(m.byKey, r.Key)
-			}
-			m.order = slices.Delete(m.order, i, i+1)
-			return
+		if err == nil && !r.Status.Final() && i < len(m.order)-1 {
+			continue
 		}
+		delete(m.byID, id)
+		if err == nil && m.byKey[r.Key] == id {
+			delete(m.byKey, r.Key)
+		}
+		m.order = slices.Delete(m.order, i, i+1)
+		return
 	}
 }
 

@@ -120,3 +120,45 @@ func TestIdleHeartbeatCheckpoints(t *testing.T) {
 	require.EqualValues(t, 1, last.Size)
 	require.EqualValues(t, 5, last.IdleMS)
 }
+
+// Truncating a log back to the end of an earlier run (with its
+// checkpoints.jsonl) looks like that run's end from inside the directory;
+// a copy of the later checkpoints held elsewhere (a sink, a witness)
+// contradicts it.
+func TestVerifyExternalCheckpointsDetectTruncationToEarlierRun(t *testing.T) {
+	priv, _, err := GenerateKey()
+	require.NoError(t, err)
+	keyFile := filepath.Join(t.TempDir(), "ck.key")
+	require.NoError(t, os.WriteFile(keyFile, priv, 0o600))
+	k, err := ReadPrivateKey(keyFile)
+	require.NoError(t, err)
+	pub := k.Public().(ed25519.PublicKey)
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.Checkpoint.KeyFile = keyFile
+	writeLog(t, cfg, 5) // first run: closing checkpoint at 5
+	seg := filepath.Join(dir, segmentName(1))
+	cpPath := filepath.Join(dir, checkpointsFile)
+	firstRunLog, firstRunCps := readLines(t, seg), readLines(t, cpPath)
+	writeLog(t, cfg, 5) // second run: closing checkpoint at 10
+	external := filepath.Join(t.TempDir(), "siem-checkpoints.jsonl")
+	data, err := os.ReadFile(cpPath)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(external, data, 0o600))
+
+	writeLines(t, seg, firstRunLog)
+	writeLines(t, cpPath, firstRunCps)
+	rep, err := VerifyWith(dir, VerifyOptions{Keys: []ed25519.PublicKey{pub}})
+	require.NoError(t, err)
+	require.True(t, rep.Valid(), "from inside the directory the truncation is invisible: %v", rep.Break)
+
+	rep, err = VerifyWith(dir, VerifyOptions{Keys: []ed25519.PublicKey{pub}, CheckpointFiles: []string{external}})
+	require.NoError(t, err)
+	require.NotNil(t, rep.Break)
+	require.Equal(t, ReasonDeleted, rep.Break.Reason, rep.Break.String())
+	require.Contains(t, rep.Break.String(), "log truncated: signed checkpoint")
+	require.Positive(t, rep.External)
+
+	_, err = VerifyWith(dir, VerifyOptions{Keys: []ed25519.PublicKey{pub}, CheckpointFiles: []string{filepath.Join(dir, "nope")}})
+	require.Error(t, err, "an unreadable copy means the log could not be verified")
+}

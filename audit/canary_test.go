@@ -106,7 +106,7 @@ func TestSinksGetDurableRecordsAndCheckpoints(t *testing.T) {
 func TestCheckpointsOnlyToConfiguredSinks(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(dir)
-	cfg.Sinks = []SinkConfig{{Name: "siem", Type: "otlp", URL: "http://127.0.0.1:4318/v1/logs", Checkpoints: true}, {Name: "hook", Type: "otlp", URL: "http://127.0.0.1:4318/v1/logs"}}
+	cfg.Sinks = []SinkConfig{{Name: "siem", Type: "otlp", URL: "http://127.0.0.1:4318/v1/logs", Checkpoints: new(true)}, {Name: "hook", Type: "otlp", URL: "http://127.0.0.1:4318/v1/logs", Checkpoints: new(false)}}
 	siem, hook, other := &memSink{name: "siem"}, &memSink{name: "hook"}, &memSink{name: "programmatic"}
 	l, err := Open(cfg, WithSinks(siem, hook, other))
 	require.NoError(t, err)

@@ -86,8 +86,11 @@ type SinkConfig struct {
 	TokenURL string `yaml:"token_url"`
 	ClientID string `yaml:"client_id"`
 	Scope    string `yaml:"scope"`
-	// Checkpoints also pushes signed checkpoints to this sink.
-	Checkpoints bool `yaml:"checkpoints"`
+	// Checkpoints also pushes signed checkpoints to this sink (default
+	// true): a copy of the newest checkpoint held outside the audit
+	// directory is what makes tail truncation detectable (verify
+	// --checkpoints FILE). Set false for a sink that must only see records.
+	Checkpoints *bool `yaml:"checkpoints"`
 	// SpoolDir holds undelivered batches. Default <audit.dir>/spool/<name>.
 	SpoolDir string `yaml:"spool_dir"`
 	// FlushInterval bounds how long a partial batch waits. Default 1s.
@@ -154,6 +157,10 @@ func (c *Config) ApplyDefaults() {
 		}
 		if s.Timeout == 0 {
 			s.Timeout = DefaultSinkTimeout
+		}
+		if s.Checkpoints == nil {
+			t := true
+			s.Checkpoints = &t
 		}
 		if s.Type == "splunk" && s.SourceType == "" {
 			s.SourceType = "_json"

@@ -59,8 +59,8 @@ type options struct {
 }
 
 // WithSinks adds export sinks. Records are handed to them after fsync.
-// Checkpoints are pushed to sinks listed in cfg.Sinks with checkpoints:
-// true, and to sinks that have no entry in cfg.Sinks.
+// Checkpoints are pushed to every sink except those listed in cfg.Sinks
+// with checkpoints: false.
 func WithSinks(s ...Sink) Option { return func(o *options) { o.sinks = append(o.sinks, s...) } }
 
 // WithObserver reports queue depth, fsync latency and drops.
@@ -122,7 +122,7 @@ func Open(cfg Config, opts ...Option) (*Log, error) {
 	}
 	o.cpSinks = map[string]bool{}
 	for _, s := range cfg.Sinks {
-		o.cpSinks[s.Name] = s.Checkpoints
+		o.cpSinks[s.Name] = s.Checkpoints == nil || *s.Checkpoints
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("audit: create dir: %w", err)

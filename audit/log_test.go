@@ -283,6 +283,7 @@ func TestWriterFailureFailsClosed(t *testing.T) {
 	cfg.SegmentBytes = 4096
 	l, err := Open(cfg)
 	require.NoError(t, err)
+	require.NoError(t, l.Err(), "a healthy log reports no error (readiness)")
 	require.NoError(t, os.RemoveAll(dir))
 	var appendErr error
 	require.Eventually(t, func() bool {
@@ -290,6 +291,7 @@ func TestWriterFailureFailsClosed(t *testing.T) {
 		return appendErr != nil
 	}, 5*time.Second, time.Millisecond)
 	require.ErrorContains(t, appendErr, "audit: writer failed")
+	require.ErrorContains(t, l.Err(), "audit: writer failed", "readiness sees the failure")
 	require.Error(t, l.Sync())
 	require.Error(t, l.Close())
 }

@@ -370,7 +370,7 @@ func (r *Record) sanitize(key []byte, content bool) {
 	if !content && r.Session != "" {
 		r.Session = Digest(key, []byte(r.Session))
 	}
-	for _, f := range []*string{&r.Agent, &r.Session, &r.Server, &r.Tool, &r.Method, &r.RPCID,
+	for _, f := range [...]*string{&r.Agent, &r.Session, &r.Server, &r.Tool, &r.Method, &r.RPCID,
 		&r.DecisionID, &r.PolicyVersion, &r.TraceID, &r.ErrorType, &r.ArgsDigest, &r.ResultDigest} {
 		*f = bound(key, *f)
 	}

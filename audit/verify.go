@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,7 +81,8 @@ type Report struct {
 	AnchoredSize     uint64   `json:"anchored_size"` // records covered by the last valid checkpoint
 	Unanchored       uint64   `json:"unanchored"`    // valid records after it
 	KeySource        string   `json:"key_source"`
-	Gaps             uint64   `json:"dropped_in_gaps"` // records dropped under on_full: drop
+	External         int      `json:"external_checkpoints,omitempty"` // checkpoints read from --checkpoints files
+	Gaps             uint64   `json:"dropped_in_gaps"`                // records dropped under on_full: drop
 	Recoveries       []string `json:"recoveries,omitempty"`
 	Torn             *Torn    `json:"torn_tail,omitempty"`
 	Break            *Break   `json:"break,omitempty"`
@@ -98,6 +101,9 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "%d/%d segments valid\n", r.SegmentsValid, r.Segments)
 	fmt.Fprintf(w, "%d/%d records valid\n", r.RecordsValid, r.Records)
 	fmt.Fprintf(w, "%d/%d checkpoints valid (keys: %s)\n", r.CheckpointsValid, r.Checkpoints, r.KeySource)
+	if r.External > 0 {
+		fmt.Fprintf(w, "%d of them from external copies (--checkpoints)\n", r.External)
+	}
 	fmt.Fprintf(w, "Anchored by the last checkpoint: %d records; unanchored tail: %d records\n", r.AnchoredSize, r.Unanchored)
 	if r.Gaps > 0 {
 		fmt.Fprintf(w, "Gap records: %d records dropped (queue full, on_full: drop)\n", r.Gaps)
@@ -130,6 +136,11 @@ type VerifyOptions struct {
 	// Slack is added to every checkpoint deadline (default 30s) for fsync
 	// and scheduling delays.
 	Slack time.Duration
+	// CheckpointFiles hold copies of checkpoints kept outside the directory
+	// (exported from a sink or witness), one JSON checkpoint per line. They
+	// are checked like the directory's own and merged with them, so a log
+	// truncated together with its checkpoints.jsonl still contradicts them.
+	CheckpointFiles []string
 }
 
 // DefaultVerifySlack is added to checkpoint deadlines.
@@ -175,9 +186,20 @@ func VerifyWith(dir string, opt VerifyOptions) (*Report, error) {
 	for _, k := range pubs {
 		keys[KeyID(k)] = k
 	}
-	cps, err := rep.loadCheckpoints(dir, keys)
+	cps, err := rep.loadCheckpointFile(filepath.Join(dir, checkpointsFile), checkpointsFile, keys, true)
 	if err != nil {
 		return nil, err
+	}
+	for _, f := range opt.CheckpointFiles {
+		if rep.Break != nil {
+			break
+		}
+		ext, err := rep.loadCheckpointFile(f, f, keys, false)
+		if err != nil {
+			return nil, err
+		}
+		rep.External += len(ext)
+		cps = mergeCheckpoints(cps, ext)
 	}
 	if len(segs) == 0 {
 		if len(cps) == 0 {
@@ -274,10 +296,30 @@ func (v *verifier) anchors(strict bool, now time.Time, slack time.Duration) {
 	}
 }
 
-// loadCheckpoints reads checkpoints.jsonl and checks signatures and order.
-func (rep *Report) loadCheckpoints(dir string, keys map[string]ed25519.PublicKey) ([]Checkpoint, error) {
-	data, err := os.ReadFile(filepath.Join(dir, checkpointsFile))
-	if errors.Is(err, os.ErrNotExist) {
+// mergeCheckpoints adds the external checkpoints not already present and
+// orders everything by size (stable, so the directory's own come first).
+func mergeCheckpoints(own, ext []Checkpoint) []Checkpoint {
+	seen := map[string]bool{}
+	for _, c := range own {
+		seen[c.Sig] = true
+	}
+	out := slices.Clone(own)
+	for _, c := range ext {
+		if !seen[c.Sig] {
+			seen[c.Sig] = true
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Checkpoint) int { return cmp.Compare(a.Size, b.Size) })
+	return out
+}
+
+// loadCheckpointFile reads a file of checkpoints (the directory's own
+// checkpoints.jsonl when own, else an external copy) and checks
+// signatures, and for the own file the order and a torn last line.
+func (rep *Report) loadCheckpointFile(path, name string, keys map[string]ed25519.PublicKey, own bool) ([]Checkpoint, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && own {
 		return nil, nil
 	}
 	if err != nil {
@@ -286,33 +328,36 @@ func (rep *Report) loadCheckpoints(dir string, keys map[string]ed25519.PublicKey
 	var cps []Checkpoint
 	lines := bytes.Split(data, []byte{'\n'})
 	for i, ln := range lines {
+		if !own {
+			ln = bytes.TrimSpace(ln) // copies may come with CRLF or indentation
+		}
 		if len(ln) == 0 {
 			continue
 		}
 		lineNo := i + 1
-		if i == len(lines)-1 { // no trailing newline: torn last checkpoint write
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s:%d: incomplete last checkpoint ignored (torn write)", checkpointsFile, lineNo))
+		if own && i == len(lines)-1 { // no trailing newline: torn last checkpoint write
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s:%d: incomplete last checkpoint ignored (torn write)", name, lineNo))
 			break
 		}
 		rep.Checkpoints++
 		cp, err := parseCheckpoint(ln)
 		if err != nil {
-			rep.Break = &Break{Reason: ReasonEdited, File: checkpointsFile, Line: lineNo, Detail: err.Error()}
+			rep.Break = &Break{Reason: ReasonEdited, File: name, Line: lineNo, Detail: err.Error()}
 			return nil, nil
 		}
 		k, ok := keys[cp.KeyID]
 		if !ok {
-			rep.Break = &Break{Reason: ReasonBadSignature, File: checkpointsFile, Line: lineNo, Seq: cp.Size,
+			rep.Break = &Break{Reason: ReasonBadSignature, File: name, Line: lineNo, Seq: cp.Size,
 				Detail: fmt.Sprintf("checkpoint signed by unknown key id %s", cp.KeyID)}
 			return nil, nil
 		}
 		if !cp.Verify(k) {
-			rep.Break = &Break{Reason: ReasonBadSignature, File: checkpointsFile, Line: lineNo, Seq: cp.Size,
+			rep.Break = &Break{Reason: ReasonBadSignature, File: name, Line: lineNo, Seq: cp.Size,
 				Detail: fmt.Sprintf("checkpoint for size %d: Ed25519 signature does not verify with key %s", cp.Size, cp.KeyID)}
 			return nil, nil
 		}
-		if n := len(cps); n > 0 && cp.Size < cps[n-1].Size {
-			rep.Break = &Break{Reason: ReasonReordered, File: checkpointsFile, Line: lineNo, Seq: cp.Size,
+		if n := len(cps); own && n > 0 && cp.Size < cps[n-1].Size {
+			rep.Break = &Break{Reason: ReasonReordered, File: name, Line: lineNo, Seq: cp.Size,
 				Detail: fmt.Sprintf("checkpoint size %d after size %d", cp.Size, cps[n-1].Size)}
 			return nil, nil
 		}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -64,6 +65,16 @@ func (a *ListenerAuth) Token() (string, error) {
 		return "", fmt.Errorf("token is shorter than %d characters", MinTokenLen)
 	}
 	return tok, nil
+}
+
+// ValidateControl reports the control-listener problems of Validate alone,
+// for callers that build a Config in code and start it without Parse.
+func (c *Config) ValidateControl() error {
+	var errs []error
+	c.validateControl(func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	})
+	return errors.Join(errs...)
 }
 
 // validateControl checks the control listeners' authentication: every

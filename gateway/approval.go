@@ -111,6 +111,9 @@ func (g *Gateway) mountApprovals(mux *http.ServeMux) {
 		g.logger.Error("approvals: approver authentication unavailable; nobody can approve", "error", err)
 		auth = console.Deny{}
 	}
+	if auth.Mode() == "none" {
+		g.logger.Warn("approvals: no approver authentication is configured (approvals.auth.jwt); nobody can approve, require_approval calls time out and are rejected")
+	}
 	if auth.Mode() == "insecure-dev" {
 		g.logger.Warn("INSECURE: approvals console accepts any approver name (approvals.auth.insecure_dev); use this for local development only")
 	}
@@ -120,6 +123,13 @@ func (g *Gateway) mountApprovals(mux *http.ServeMux) {
 		return
 	}
 	h.Mount(mux)
+	if auth.Mode() != "insecure-dev" {
+		// Approvers authenticate to the console themselves (JWT or mTLS),
+		// so an admin token does not also stand in front of it. In the
+		// insecure development mode the admin guard stays.
+		g.AdminSelfAuthenticated("/approvals")
+		g.AdminSelfAuthenticated("/api/approvals")
+	}
 }
 
 func adminURL(a net.Addr) string {
@@ -142,6 +152,8 @@ func (g *Gateway) approverAuth(a approval.Auth) (console.Authenticator, error) {
 			return nil, fmt.Errorf("approvals.auth.jwt: %w", err)
 		}
 		return jwtApprovers{r}, nil
+	case a.MTLS:
+		return console.MTLS{}, nil
 	case a.InsecureDev:
 		return console.InsecureDev{}, nil
 	}

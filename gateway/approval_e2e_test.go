@@ -2,10 +2,16 @@ package gateway_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +23,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/portcullis-mcp/portcullis/approval"
+	"github.com/portcullis-mcp/portcullis/approval/notify"
 	"github.com/portcullis-mcp/portcullis/approval/redisstore/redistest"
 	"github.com/portcullis-mcp/portcullis/cmd/portcullis/app"
 	"github.com/portcullis-mcp/portcullis/config"
@@ -39,6 +46,7 @@ type approvalOpts struct {
 	files *upstream // shared upstream (two instances); nil starts one
 	dir   string
 	extra string // more YAML under approvals:
+	auth  string // approvals.auth (default insecure_dev)
 }
 
 const testStateKey = "0123456789abcdef0123456789abcdef-e2e"
@@ -66,6 +74,7 @@ func startApprovalEnv(t *testing.T, o approvalOpts) *approvalEnv {
 	}
 	yaml := fmt.Sprintf(`
 listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0, admin: 127.0.0.1:0}
+limits: {message_timeout: 30s}
 servers:
   - name: files
     url: %s/mcp
@@ -76,9 +85,9 @@ audit: {dir: %s, commit: {interval: 5ms}}
 approvals:
   timeout: 10m
   grant_ttl: 5m
-  auth: {insecure_dev: true}
+  auth: %s
   state_keys: [{id: k1, value: %q}]%s%s
-`, e.files.srv.URL, e.auditDir, testStateKey, redis, o.extra)
+`, e.files.srv.URL, e.auditDir, cmp.Or(o.auth, "{insecure_dev: true}"), testStateKey, redis, o.extra)
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +171,16 @@ func cli(t *testing.T, args ...string) (string, error) {
 
 func TestApprovalE2E(t *testing.T) {
 	clk := &fakeClock{t: time.Now()}
-	e := startApprovalEnv(t, approvalOpts{clock: clk})
+	hooks := make(chan *http.Request, 16)
+	hookBodies := make(chan []byte, 16)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hooks <- r
+		hookBodies <- b
+	}))
+	t.Cleanup(hook.Close)
+	secret := "e2e-webhook-secret-0123456789"
+	e := startApprovalEnv(t, approvalOpts{clock: clk, extra: fmt.Sprintf("\n  notify: {webhook: {url: %s, secret: {value: %s}}}", hook.URL, secret)})
 	a := e.connect(t, "agent-a")
 	b := e.connect(t, "agent-b")
 	args := map[string]any{"path": "approved.txt", "content": "written after approval"}
@@ -180,6 +198,14 @@ func TestApprovalE2E(t *testing.T) {
 	}
 	if e.files.count(sawWrite) != 0 {
 		t.Fatal("the upstream saw a call awaiting approval")
+	}
+	// The signed webhook told approvers, with a link and no content.
+	r, body := <-hooks, <-hookBodies
+	if err := notify.Verify([]byte(secret), r.Header.Get(notify.SignatureHeader), body, time.Now(), time.Minute); err != nil {
+		t.Fatalf("webhook signature: %v", err)
+	}
+	if gjson.GetBytes(body, "approval.id").Str != id || gjson.GetBytes(body, "approval.url").Str != e.admin+"/approvals/"+id || strings.Contains(string(body), "written after approval") {
+		t.Fatalf("webhook body: %s", body)
 	}
 
 	if out, err := cli(t, "approvals", "approve", id, "--admin", e.admin, "--as", "agent-a"); err == nil || !strings.Contains(err.Error(), "may not approve") {
@@ -268,8 +294,8 @@ func TestApprovalE2E(t *testing.T) {
 		t.Fatalf("audit verify: %v\n%s", err, out)
 	}
 	log := readAudit(t, e.auditDir)
-	for _, want := range []string{"approval:requested", "approval:approved", "approval:used", "approval:rejected", "approval:expired",
-		"approver:alice (unauthenticated)", "approver:bob (unauthenticated)", `"decision_id":"` + id + `"`} {
+	for _, want := range []string{"approval:requested", "approval:notified", "channel:webhook", "approval:approved", "approval:used", "approval:rejected", "approval:expired",
+		"approver:alice (unauthenticated)", "approver:bob (unauthenticated)", `"decision_id":"` + id + `"`, `"approval:` + id + `"`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("audit log lacks %q", want)
 		}
@@ -432,4 +458,108 @@ func TestApproval2026Stateless(t *testing.T) {
 			t.Fatalf("got %s", r)
 		}
 	})
+}
+
+// TestApprovalJWTApprovers: with approvals.auth.jwt only a verified bearer
+// token can decide; its sub is the approver and its groups select rules.
+func TestApprovalJWTApprovers(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	jwks := filepath.Join(t.TempDir(), "jwks.json")
+	if err := os.WriteFile(jwks, []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","alg":"EdDSA","x":"`+b64(pub)+`"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	token := func(sub string, groups ...string) string {
+		h, _ := json.Marshal(map[string]any{"alg": "EdDSA", "kid": "k1", "typ": "JWT"})
+		c, _ := json.Marshal(map[string]any{"iss": "https://idp.test", "aud": "portcullis-approvers", "sub": sub, "groups": groups,
+			"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
+		signed := b64(h) + "." + b64(c)
+		return signed + "." + b64(ed25519.Sign(priv, []byte(signed)))
+	}
+	e := startApprovalEnv(t, approvalOpts{
+		auth:  fmt.Sprintf("{jwt: {issuer: https://idp.test, audience: [portcullis-approvers], jwks_file: %s}}", jwks),
+		extra: "\n  rules: [{name: sre-only, tools: [write_file], groups: [sre]}]",
+	})
+	a := e.connect(t, "agent-a")
+	args := map[string]any{"path": "jwt.txt", "content": "jwt"}
+	_, _, d := write(t, a, args)
+	id, _ := d["approval_id"].(string)
+	if out, err := cli(t, "approvals", "approve", id, "--admin", e.admin, "--as", "alice"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("an unauthenticated name was accepted: %v %s", err, out)
+	}
+	if out, err := cli(t, "approvals", "approve", id, "--admin", e.admin, "--token", token("dev", "eng")); err == nil || !strings.Contains(err.Error(), "not an approver") {
+		t.Fatalf("an approver outside the rule's groups decided: %v %s", err, out)
+	}
+	forged := token("sre-1", "sre")
+	forged = forged[:len(forged)-4] + "AAAA"
+	if out, err := cli(t, "approvals", "approve", id, "--admin", e.admin, "--token", forged); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("a forged token was accepted: %v %s", err, out)
+	}
+	if out, err := cli(t, "approvals", "approve", id, "--admin", e.admin, "--token", token("sre-1", "sre")); err != nil {
+		t.Fatalf("approve with a valid token: %v %s", err, out)
+	}
+	if code, msg, _ := write(t, a, args); code != 0 {
+		t.Fatalf("approved retry refused: %d %s", code, msg)
+	}
+	page, err := http.Get(e.admin + "/approvals")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if strings.Contains(string(pb), "INSECURE") || !strings.Contains(string(pb), `id="token"`) {
+		t.Fatal("the JWT-mode console must ask for a token and show no insecure banner")
+	}
+}
+
+// TestApprovalHold: with approvals.hold a quick approval completes the
+// original call, without a retry.
+func TestApprovalHold(t *testing.T) {
+	e := startApprovalEnv(t, approvalOpts{extra: "\n  hold: 20s"})
+	a := e.connect(t, "agent-a")
+	args := map[string]any{"path": "held.txt", "content": "held"}
+	type outcome struct {
+		code int64
+		msg  string
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		res, err := a.CallTool(ctx, &sdk.CallToolParams{Name: "write_file", Arguments: args})
+		switch {
+		case err != nil:
+			done <- outcome{-1, err.Error()}
+		case res.IsError:
+			done <- outcome{-2, fmt.Sprint(res.Content)}
+		default:
+			done <- outcome{}
+		}
+	}()
+	// Wait until the held call's request is listed, then approve it.
+	var id string
+	for deadline := time.Now().Add(15 * time.Second); id == "" && time.Now().Before(deadline); {
+		out, err := cli(t, "approvals", "list", "--admin", e.admin, "--as", "frank", "--status", "pending", "--json")
+		if err != nil {
+			t.Fatalf("list: %v %s", err, out)
+		}
+		if i := strings.Index(out, `"id": "apr_`); i >= 0 {
+			id = out[i+7 : i+7+30]
+		}
+	}
+	if id == "" {
+		t.Fatal("the held call never showed up as pending")
+	}
+	if out, err := cli(t, "approvals", "approve", id, "--admin", e.admin, "--as", "frank"); err != nil {
+		t.Fatalf("approve: %v %s", err, out)
+	}
+	if o := <-done; o.code != 0 {
+		t.Fatalf("the held call did not complete after approval: %d %s", o.code, o.msg)
+	}
+	if n := e.files.count(sawWrite); n != 1 {
+		t.Fatalf("upstream saw %d write_file calls, want 1", n)
+	}
 }

@@ -118,14 +118,16 @@ func (bearerCreds) RequireTransportSecurity() bool { return false }
 // (they reveal nothing and probes cannot authenticate); everything else
 // needs an acceptable Host (an IP literal, localhost, or one of
 // listen.allowed_hosts: no DNS rebinding), no cross-origin browser request
-// (Origin or Sec-Fetch-Site), and the bearer token when one is configured.
-func adminGuard(next http.Handler, allowedHosts []string, token string) http.Handler {
+// (Origin or Sec-Fetch-Site), and the bearer token when one is configured,
+// except below the prefixes selfAuth reports (pages that authenticate their
+// own users, such as an approvals console a browser opens).
+func adminGuard(next http.Handler, allowedHosts func() []string, token string, selfAuth func(path string) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !adminHostOK(r.Host, allowedHosts) {
+		if !adminHostOK(r.Host, allowedHosts()) {
 			http.Error(w, "forbidden: Host "+truncate(r.Host, 64)+" is not an address of this admin listener (add it to listen.allowed_hosts)", http.StatusForbidden)
 			return
 		}
@@ -140,7 +142,9 @@ func adminGuard(next http.Handler, allowedHosts []string, token string) http.Han
 			http.Error(w, "forbidden: cross-site request to the admin listener", http.StatusForbidden)
 			return
 		}
-		if token != "" && !tokenMatches(token, r.Header.Get("Authorization")) {
+		// Discovery metadata under /.well-known/ is public by definition.
+		public := strings.HasPrefix(r.URL.Path, "/.well-known/")
+		if token != "" && !public && !selfAuth(r.URL.Path) && !tokenMatches(token, r.Header.Get("Authorization")) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="portcullis-admin"`)
 			http.Error(w, "unauthorized: send Authorization: Bearer <listen.admin_auth token>", http.StatusUnauthorized)
 			return

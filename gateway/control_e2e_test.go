@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -271,13 +273,15 @@ func TestReloadNamesKeysThatNeedRestart(t *testing.T) {
 	next := base
 	next.Detectors.Redaction = "hash"
 	next.Listen.Admin = "127.0.0.1:1"
-	next.Limits.MessageTimeout = 7 * time.Second // reloadable
+	next.Limits.MessageTimeout = 7 * time.Second                    // reloadable
+	next.Listen.AllowedHosts = []string{"localhost", "gw.internal"} // reloadable
+	next.Audit.Queue.Size = 7                                       // any other section needs a restart
 	notApplied, err := e.gw.ReloadConfig(&next)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(notApplied, ",")
-	if got != "listen.admin,detectors.redaction" {
+	if got != "listen.admin,detectors.redaction,audit.queue.size" {
 		t.Fatalf("not applied: %q", got)
 	}
 }
@@ -345,3 +349,83 @@ func TestReadyzReportsListenerFailure(t *testing.T) {
 
 // runtimeGosched yields briefly between polls of asynchronous state.
 func runtimeGosched() { time.Sleep(2 * time.Millisecond) }
+
+// Start refuses an unauthenticated control listener beyond loopback even
+// when the configuration was built in code rather than parsed.
+func TestStartRefusesUnauthenticatedControlListener(t *testing.T) {
+	cfg, err := config.Parse([]byte("servers: []\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen.ExtProc = "0.0.0.0:0"
+	_, err = gateway.Start(context.Background(), cfg, gateway.Options{})
+	if err == nil || !strings.Contains(err.Error(), "refusing to start") || !strings.Contains(err.Error(), "listen.extproc_auth.token_file") {
+		t.Fatalf("want a refusal naming the key, got %v", err)
+	}
+}
+
+// xDS with a bearer token: an ADS stream without it is refused, one with it
+// receives the snapshot.
+func TestXDSTokenAuth(t *testing.T) {
+	t.Setenv("PORTCULLIS_TEST_XDS_TOKEN", testToken)
+	cfg, err := config.Parse([]byte("listen: {extproc: 127.0.0.1:0, xds: 127.0.0.1:0, xds_auth: {token_env: PORTCULLIS_TEST_XDS_TOKEN}}\nservers:\n  - name: files\n    url: http://127.0.0.1:3001/mcp\n    tools: {allow: [\"*\"]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.Start(context.Background(), cfg, gateway.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	conn, err := grpc.NewClient("passthrough:///"+gw.XDSAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fetch := func(md metadata.MD) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if md != nil {
+			ctx = metadata.NewOutgoingContext(ctx, md)
+		}
+		st, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
+		if err != nil {
+			return err
+		}
+		// A stream the server already ended makes Send return io.EOF; the
+		// status comes from Recv.
+		_ = st.Send(&discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: "portcullis"}, TypeUrl: "type.googleapis.com/envoy.config.cluster.v3.Cluster"})
+		_, err = st.Recv()
+		return err
+	}
+	if err := fetch(nil); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("without a token: %v", err)
+	}
+	if err := fetch(metadata.Pairs("authorization", "Bearer "+testToken)); err != nil {
+		t.Fatalf("with the token: %v", err)
+	}
+}
+
+// Admin over mTLS: a client without a certificate cannot connect.
+func TestAdminMTLS(t *testing.T) {
+	dir, clientTLS := testPKI(t)
+	e := startEnv(t, func(c *config.Config) {
+		c.Listen.AdminAuth.TLS = &config.ListenerTLS{CertFile: filepath.Join(dir, "server.pem"), KeyFile: filepath.Join(dir, "server.key"), ClientCAFile: filepath.Join(dir, "ca.pem")}
+	})
+	url := "https://" + e.gw.AdminAddr() + "/metrics"
+	withCert := &http.Client{Transport: &http.Transport{TLSClientConfig: clientTLS}}
+	resp, err := withCert.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("with a client certificate: %d", resp.StatusCode)
+	}
+	noCert := clientTLS.Clone()
+	noCert.Certificates = nil
+	if resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: noCert}}).Get(url); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a client without a certificate got %d", resp.StatusCode)
+	}
+}

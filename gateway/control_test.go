@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -34,10 +35,15 @@ func TestAdminGuard(t *testing.T) {
 		{"token right", tok, "POST", "/admin/reload", "127.0.0.1:9090", map[string]string{"Authorization": "Bearer " + tok}, http.StatusTeapot},
 		{"healthz open", tok, "GET", "/healthz", "evil.example", nil, http.StatusTeapot},
 		{"readyz open", tok, "GET", "/readyz", "evil.example", nil, http.StatusTeapot},
+		{"well-known metadata without token", tok, "GET", "/.well-known/oauth-protected-resource", "127.0.0.1:9090", nil, http.StatusTeapot},
+		{"self-authenticated page without token", tok, "GET", "/approvals/console", "127.0.0.1:9090", nil, http.StatusTeapot},
+		{"self-authenticated page still checks Host", tok, "GET", "/approvals/console", "evil.example", nil, http.StatusForbidden},
+		{"self-authenticated page still checks Origin", tok, "POST", "/approvals/x/approve", "127.0.0.1:9090", map[string]string{"Origin": "http://evil.example"}, http.StatusForbidden},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := adminGuard(ok, []string{"gw.internal"}, tc.token)
+			self := func(p string) bool { return strings.HasPrefix(p, "/approvals/") }
+			h := adminGuard(ok, func() []string { return []string{"gw.internal"} }, tc.token, self)
 			r := httptest.NewRequest(tc.method, "http://"+tc.host+tc.path, nil)
 			r.Host = tc.host
 			for k, v := range tc.hdr {

@@ -56,6 +56,7 @@ type Gateway struct {
 	intLis *bufconn.Listener
 	intSrv *grpc.Server
 
+	selfAuth []string               // admin path prefixes with their own authentication
 	reloadMu sync.Mutex             // serialises ReloadConfig
 	started  atomic.Bool            // Start bound every listener
 	stopped  atomic.Pointer[string] // a listener that stopped serving unexpectedly
@@ -90,6 +91,11 @@ type Options struct {
 
 // Start binds every configured listener and serves until Close.
 func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, error) {
+	// A control listener beyond loopback without authentication never
+	// starts, however the configuration was built.
+	if err := cfg.ValidateControl(); err != nil {
+		return nil, fmt.Errorf("refusing to start: %w", err)
+	}
 	g := &Gateway{logger: opt.Logger, approvalOpts: opt.Approval}
 	if g.logger == nil {
 		g.logger = slog.Default()
@@ -104,6 +110,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		}
 		g.finals = append(g.finals, g.shutdownTracing) // gateway/observe.go
 	}
+	declareTools(g.tel, cfg) // gateway/observe.go
 	eng, err := g.engines(ctx, cfg)
 	if err != nil {
 		g.Close()
@@ -219,7 +226,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		}
 		// OAuth protected-resource metadata is public (clients fetch it before
 		// they hold a token), so it is served outside the admin guard.
-		g.adminSrv = &http.Server{Handler: g.wellKnown(adminGuard(g.adminMux(), cfg.Listen.AllowedHosts, tok)), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tc}
+		g.adminSrv = &http.Server{Handler: g.wellKnown(adminGuard(g.adminMux(), func() []string { return g.cfg.Load().Listen.AllowedHosts }, tok, g.isSelfAuthenticated)), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tc}
 		if tc != nil {
 			g.goServe("admin", func() error { return g.adminSrv.ServeTLS(g.adminLis, "", "") })
 		} else {
@@ -228,6 +235,24 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 	}
 	g.started.Store(true)
 	return g, nil
+}
+
+// AdminSelfAuthenticated exempts admin paths under prefix from the admin
+// bearer token (listen.admin_auth) because the handlers there authenticate
+// their users themselves (an approvals console opened in a browser, which
+// cannot send the token). Host and Origin checks still apply. Call it while
+// mounting, before the admin listener serves.
+func (g *Gateway) AdminSelfAuthenticated(prefix string) {
+	g.selfAuth = append(g.selfAuth, prefix)
+}
+
+func (g *Gateway) isSelfAuthenticated(path string) bool {
+	for _, p := range g.selfAuth {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // internalProcessor serves the processor on a private in-memory listener
@@ -246,7 +271,9 @@ func (g *Gateway) buildProxy(cfg *config.Config) (*dataplane.Proxy, error) {
 	get := &dataplane.ProcessingMode{
 		RequestHeader: dataplane.HeaderSend, ResponseHeader: dataplane.HeaderSend,
 		RequestTrailer: dataplane.HeaderSkip, ResponseTrailer: dataplane.HeaderSkip,
-		RequestBody: dataplane.BodyNone, ResponseBody: dataplane.BodyStreamed,
+		// BUFFERED: a GET has no body; one that carries a body is sent to
+		// the processor, which refuses it (issue 11 #17).
+		RequestBody: dataplane.BodyBuffered, ResponseBody: dataplane.BodyStreamed,
 	}
 	routes := make([]dataplane.Route, 0, len(cfg.Servers))
 	for _, s := range cfg.Servers {
@@ -255,7 +282,8 @@ func (g *Gateway) buildProxy(cfg *config.Config) (*dataplane.Proxy, error) {
 			return nil, fmt.Errorf("servers.%s.url: %w", s.Name, err)
 		}
 		r := dataplane.Route{Name: s.Name, PathPrefix: "/mcp/" + s.Name, Upstream: up,
-			Methods: map[string]*dataplane.ProcessingMode{"GET": get}}
+			Methods:              map[string]*dataplane.ProcessingMode{"GET": get},
+			RemoveRequestHeaders: upstreamHeadersToRemove}
 		if s.Sandbox != "" {
 			if r.Sandbox, err = url.Parse(s.Sandbox); err != nil {
 				return nil, fmt.Errorf("servers.%s.sandbox: %w", s.Name, err)
@@ -273,6 +301,7 @@ func (g *Gateway) buildProxy(cfg *config.Config) (*dataplane.Proxy, error) {
 		BufferLimit:    2 * cfg.Limits.MaxBodyBytes,
 		CatchAllPrefix: "/mcp/",
 		Logger:         g.logger,
+		LocalReply:     jsonRPCLocalReply,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded data plane: %w", err)
@@ -352,20 +381,22 @@ func (g *Gateway) ReloadConfig(cfg *config.Config) (notApplied []string, err err
 	return notApplied, nil
 }
 
-// needsRestart lists the changed keys that a reload cannot apply: the
-// listeners and their authentication, and the engines built at start.
+// needsRestart lists the changed keys that a reload cannot apply. It
+// compares everything except the keys known to be reloadable, so a new
+// configuration section is reported until its owner makes it reloadable
+// (by clearing it here, next to the others).
 func needsRestart(old, cfg *config.Config) []string {
-	var keys []string
-	diff := func(path string, a, b any) {
-		keys = append(keys, changedKeys(path, reflect.ValueOf(a), reflect.ValueOf(b))...)
-	}
-	diff("listen", old.Listen, cfg.Listen)
-	diff("identity", old.Identity, cfg.Identity)
-	diff("detectors", old.Detectors, cfg.Detectors)
-	diff("behavior", old.Behavior, cfg.Behavior)
-	diff("audit", old.Audit, cfg.Audit)
-	diff("xds", old.XDS, cfg.XDS)
-	diff("policy.watch", old.Policy.Watch, cfg.Policy.Watch)
+	o, n := *old, *cfg
+	// Reloadable: applied by ReloadConfig or read per request.
+	o.Servers, n.Servers = nil, nil
+	o.Limits, n.Limits = config.Limits{}, config.Limits{}
+	o.Listen.AllowedHosts, n.Listen.AllowedHosts = nil, nil
+	o.Policy.File, n.Policy.File = "", ""
+	// Applied by ReloadConfig: telemetry exporters (gateway/observe.go) and
+	// the OAuth resource server (gateway/authz.go).
+	o.Telemetry, n.Telemetry = config.Telemetry{}, config.Telemetry{}
+	o.Identity.OAuth, n.Identity.OAuth = nil, nil
+	keys := changedKeys("", reflect.ValueOf(o), reflect.ValueOf(n))
 	if (old.Policy.File == "") != (cfg.Policy.File == "") {
 		keys = append(keys, "policy.file (adding or removing the policy engine)")
 	}
@@ -394,7 +425,11 @@ func changedKeys(path string, a, b reflect.Value) []string {
 		if name == "" || name == "-" {
 			name = strings.ToLower(f.Name)
 		}
-		out = append(out, changedKeys(path+"."+name, a.Field(i), b.Field(i))...)
+		p := name
+		if path != "" {
+			p = path + "." + name
+		}
+		out = append(out, changedKeys(p, a.Field(i), b.Field(i))...)
 	}
 	if len(out) == 0 {
 		out = []string{path}

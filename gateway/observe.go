@@ -22,6 +22,7 @@ func traceConfig(c config.Telemetry) telemetry.TraceConfig {
 // every other part of the new configuration was applied, so a telemetry
 // problem never leaves the rest half-reloaded.
 func (g *Gateway) reloadTelemetry(prev, next *config.Config) {
+	declareTools(g.tel, next)
 	pc, nc := traceConfig(prev.Telemetry), traceConfig(next.Telemetry)
 	if pc == nc {
 		return
@@ -41,5 +42,15 @@ func (g *Gateway) shutdownTracing() {
 	defer cancel()
 	if err := g.tel.Shutdown(ctx); err != nil {
 		g.logger.Warn("telemetry: flushing spans on shutdown failed", "error", err)
+	}
+}
+
+// declareTools tells the metrics the tool names the configuration lists by
+// name (globs declare nothing), so refusals of those tools are counted under
+// their own name rather than "other".
+func declareTools(tel *telemetry.Telemetry, cfg *config.Config) {
+	for _, s := range cfg.Servers {
+		tel.KnownTools(s.Name, s.Tools.Allow...)
+		tel.KnownTools(s.Name, s.Tools.Deny...)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portcullis-mcp/portcullis/audit/decisionlog"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry/telemetrytest"
 	"github.com/portcullis-mcp/portcullis/config"
@@ -25,7 +26,7 @@ func TestDashboardAgainstLiveMetrics(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"mail bob@example.com"}]}}`)
 	}))
-	cfg, err := config.Parse([]byte(fmt.Sprintf("listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0, admin: 127.0.0.1:0}\nservers: [{name: files, url: %s/mcp, tools: {allow: [\"read_*\"]}}]\naudit: {dir: %s}\n",
+	cfg, err := config.Parse([]byte(fmt.Sprintf("listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0, admin: 127.0.0.1:0}\nservers: [{name: files, url: %s/mcp, tools: {allow: [\"read_*\"], deny: [\"delete_file\"]}}]\naudit: {dir: %s}\n",
 		files.srv.URL, filepath.Join(t.TempDir(), "audit"))))
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +47,7 @@ func TestDashboardAgainstLiveMetrics(t *testing.T) {
 	// Callers not wired into the decision path yet (ObserveDecision,
 	// approvals, sink deliveries) feed the gateway's registry directly.
 	telemetrytest.ExerciseAll(gw.Telemetry())
+	gw.Telemetry().ObserveDecision(&decisionlog.Decision{Server: "files", Tool: "delete_file", Action: "block", Rule: "servers.files.tools.deny[0]=delete_file"})
 
 	resp, err := http.Get("http://" + gw.AdminAddr() + "/metrics")
 	if err != nil {
@@ -59,6 +61,11 @@ func TestDashboardAgainstLiveMetrics(t *testing.T) {
 	fams, err := telemetrytest.ParseExposition(string(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A tool the configuration names is counted under its name even when
+	// refused (declared at start from servers[].tools).
+	if !strings.Contains(string(body), telemetry.MetricToolCalls+`{action="block",server="files",tool="delete_file"}`) {
+		t.Errorf("declared tool not counted by name:\n%s", grepLines(string(body), telemetry.MetricToolCalls))
 	}
 	// The traffic itself produced decision metrics for the files server.
 	if !strings.Contains(string(body), telemetry.MetricDecisions+`{decision="allow",plane="request",server="files"}`) {

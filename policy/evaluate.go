@@ -453,30 +453,135 @@ func (e *evalCtx) ResolveName(name string) (any, bool) {
 // decodeArgs turns the raw arguments into the map CEL sees. Absent
 // arguments are an empty map; anything CEL cannot represent faithfully is an
 // error, never an empty map (an empty map would make has(args.x) guards
-// false and deny rules silently not match).
+// false and deny rules silently not match): a number outside the float64
+// range, an integer that float64 would round (beyond 2^53 and not exactly
+// representable: the policy would check a different number than the server
+// reads), arguments that are not an object.
 func decodeArgs(raw []byte) (map[string]any, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return map[string]any{}, nil
 	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		var ute *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &ute) && strings.HasPrefix(ute.Value, "number"):
-			v := ute.Value
-			if len(v) > 48 {
-				v = v[:48] + "…"
+	if !hasDigitRun(raw, 16) {
+		// No literal long enough to be an integer float64 rounds: the
+		// plain decoder is exact here and cheaper.
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			var ute *json.UnmarshalTypeError
+			if errors.As(err, &ute) && strings.HasPrefix(ute.Value, "number") {
+				return nil, fmt.Errorf("arguments cannot be represented by the policy: %s is outside the range of a 64-bit float", truncateNum(ute.Value))
 			}
-			return nil, fmt.Errorf("arguments cannot be represented by the policy: %s is outside the range of a 64-bit float", v)
-		case errors.As(err, &ute) && ute.Field == "":
-			return nil, fmt.Errorf("arguments cannot be represented by the policy: arguments must be a JSON object, got %s", ute.Value)
+			return nil, fmt.Errorf("arguments cannot be represented by the policy: %w", err)
 		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("arguments cannot be represented by the policy: arguments must be a JSON object, got %s", jsonKind(v))
+		}
+		return m, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("arguments cannot be represented by the policy: %w", err)
 	}
-	if m == nil {
-		return nil, errors.New("arguments cannot be represented by the policy: arguments must be a JSON object, got null")
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("arguments cannot be represented by the policy: arguments must be a JSON object, got %s", jsonKind(v))
+	}
+	if err := numbersToFloat(m); err != nil {
+		return nil, fmt.Errorf("arguments cannot be represented by the policy: %w", err)
 	}
 	return m, nil
+}
+
+// hasDigitRun reports whether b holds n or more consecutive ASCII digits.
+func hasDigitRun(b []byte, n int) bool {
+	run := 0
+	for _, c := range b {
+		if c >= '0' && c <= '9' {
+			run++
+			if run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case bool:
+		return "bool"
+	case json.Number, float64:
+		return "number"
+	}
+	return "object"
+}
+
+// numbersToFloat replaces every json.Number in v (in place) by its float64,
+// refusing numbers float64 cannot hold faithfully.
+func numbersToFloat(v any) error {
+	conv := func(n json.Number) (float64, error) {
+		s := string(n)
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, fmt.Errorf("number %s is outside the range of a 64-bit float", truncateNum(s))
+		}
+		if !strings.ContainsAny(s, ".eE") && (f >= 1<<53 || f <= -(1<<53)) {
+			// An integer literal: it must survive the round trip exactly.
+			i, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || f >= 1<<63 || int64(f) != i {
+				return 0, fmt.Errorf("integer %s cannot be represented exactly (beyond 2^53); send it as a string", truncateNum(s))
+			}
+		}
+		return f, nil
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for k, c := range x {
+			if n, ok := c.(json.Number); ok {
+				f, err := conv(n)
+				if err != nil {
+					return err
+				}
+				x[k] = f
+				continue
+			}
+			if err := numbersToFloat(c); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, c := range x {
+			if n, ok := c.(json.Number); ok {
+				f, err := conv(n)
+				if err != nil {
+					return err
+				}
+				x[i] = f
+				continue
+			}
+			if err := numbersToFloat(c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func truncateNum(s string) string {
+	if len(s) > 48 {
+		return s[:48] + "…"
+	}
+	return s
 }
 
 func (e *evalCtx) boxed(i int, s string) any {

@@ -172,6 +172,14 @@ func TestEvaluateUnrepresentableArgs(t *testing.T) {
 		{"allow rule cannot be satisfied by an unreadable limit", "list", `{"limit":1e400}`, ActionBlock, "outside the range"},
 		{"allow rule satisfied", "list", `{"limit":5}`, ActionAllow, ""},
 		{"tiny number is zero, representable", "read_file", `{"path":"/tmp/x","x":1e-400}`, ActionAllow, ""},
+		{"integer float64 would round", "list", `{"limit":5,"account":9007199254740993}`, ActionBlock, "cannot be represented exactly"},
+		{"integer beyond int64", "list", `{"limit":5,"account":99999999999999999999}`, ActionBlock, "cannot be represented exactly"},
+		{"large integer that is exact", "list", `{"limit":5,"account":9007199254740992}`, ActionAllow, ""},
+		{"negative large exact integer", "list", `{"limit":5,"account":-1152921504606846976}`, ActionAllow, ""},
+		{"decimal fraction is a float", "list", `{"limit":5.5,"ratio":0.1}`, ActionAllow, ""},
+		{"huge number beside a long digit run (exact decoder)", "read_file", `{"path":"/tmp/x","ref":"12345678901234567890","x":1e400}`, ActionBlock, "outside the range"},
+		{"long digit run in a string is fine", "read_file", `{"path":"/tmp/x","ref":"12345678901234567890"}`, ActionAllow, ""},
+		{"numbers in nested arrays", "read_file", `{"path":"/tmp/x","xs":[[1,2],[3,1e999]]}`, ActionBlock, "outside the range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -147,7 +147,7 @@ func BuildResources(cfg *config.Config, opts Options) (*Resources, error) {
 	}
 
 	var routes []*routev3.Route
-	routes = append(routes, wellKnownRoute(opts.AdminAddr != ""))
+	routes = append(routes, wellKnownRoutes(opts.AdminAddr != "")...)
 	for i, s := range cfg.Servers {
 		up, err := parseUpstream(s.URL)
 		if err != nil {
@@ -202,7 +202,9 @@ func BuildResources(cfg *config.Config, opts Options) (*Resources, error) {
 	res.Routes = &routev3.RouteConfiguration{
 		Name:                RouteConfigName,
 		InternalOnlyHeaders: []string{RouteHeader},
-		VirtualHosts:        []*routev3.VirtualHost{{Name: "mcp", Domains: []string{"*"}, Routes: routes}},
+		// No accept-encoding upstream: a compressed body would pass the
+		// processor uninspected (issue 11 #1).
+		VirtualHosts: []*routev3.VirtualHost{{Name: "mcp", Domains: []string{"*"}, Routes: routes, RequestHeadersToRemove: []string{"accept-encoding"}}},
 	}
 
 	lis, err := buildListener(cfg, opts)
@@ -307,6 +309,11 @@ func buildListener(cfg *config.Config, opts Options) (*listenerv3.Listener, erro
 		CodecType:         hcmv3.HttpConnectionManager_AUTO,
 		UseRemoteAddress:  wrapperspb.Bool(true),
 		StreamIdleTimeout: durationpb.New(time.Hour),
+		// Path hygiene before routing and ext_proc (issue 11 #16): dot
+		// segments resolved, slashes merged, escaped slashes refused.
+		NormalizePath:                wrapperspb.Bool(true),
+		MergeSlashes:                 true,
+		PathWithEscapedSlashesAction: hcmv3.HttpConnectionManager_REJECT_REQUEST,
 		RouteSpecifier: &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
 			ConfigSource: &corev3.ConfigSource{
 				ResourceApiVersion:    corev3.ApiVersion_V3,
@@ -361,10 +368,17 @@ func ExternalProcessor(cfg *config.Config, opts Options) *extprocv3.ExternalProc
 		msgTimeout = config.DefaultMessageTimeout
 	}
 	maxTimeout := cmp.Or(opts.MaxMessageTimeout, DefaultMaxMessageTimeout)
+	gs := &corev3.GrpcService{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{
+		EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: ExtProcCluster},
+	}}
+	// A token-protected ext_proc listener (listen.extproc_auth) is called
+	// with the bearer token in the gRPC metadata. Validation already read
+	// the token, so an error here cannot happen for a loaded config.
+	if tok, err := cfg.Listen.ExtProcAuth.Token(); err == nil && tok != "" {
+		gs.InitialMetadata = []*corev3.HeaderValue{{Key: "authorization", Value: "Bearer " + tok}}
+	}
 	return &extprocv3.ExternalProcessor{
-		GrpcService: &corev3.GrpcService{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{
-			EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: ExtProcCluster},
-		}},
+		GrpcService:          gs,
 		FailureModeAllow:     false,
 		ProcessingMode:       mode(extprocv3.ProcessingMode_BUFFERED, extprocv3.ProcessingMode_BUFFERED),
 		AllowModeOverride:    true,
@@ -384,28 +398,42 @@ func ExternalProcessor(cfg *config.Config, opts Options) *extprocv3.ExternalProc
 	}
 }
 
-// streamGETOverride pins standalone SSE GET streams to STREAMED.
+// streamGETOverride pins standalone SSE GET streams to STREAMED. The request
+// body stays BUFFERED: a GET has none, and one that carries a body is sent
+// to the processor, which refuses it (issue 11 #17), instead of streaming
+// upstream uninspected.
 func streamGETOverride() *extprocv3.ExtProcPerRoute {
 	return &extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Overrides{Overrides: &extprocv3.ExtProcOverrides{
-		ProcessingMode: mode(extprocv3.ProcessingMode_NONE, extprocv3.ProcessingMode_STREAMED),
+		ProcessingMode: mode(extprocv3.ProcessingMode_BUFFERED, extprocv3.ProcessingMode_STREAMED),
 	}}}
 }
 
-func wellKnownRoute(toAdmin bool) *routev3.Route {
-	r := &routev3.Route{
-		Name:                 "oauth_protected_resource",
-		Match:                &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: WellKnownPrefix}},
-		TypedPerFilterConfig: map[string]*anypb.Any{ExtProcFilter: mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true}})},
+// WellKnownPrefixes are the OAuth discovery paths the admin listener
+// answers (gateway/authz.go): protected-resource metadata, and the
+// authorization-server and OpenID documents a transparent route rewrites.
+var WellKnownPrefixes = []string{WellKnownPrefix, "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"}
+
+// wellKnownRoutes sends OAuth discovery to the admin listener without
+// ext_proc (the documents are public), or answers 404 without one.
+func wellKnownRoutes(toAdmin bool) []*routev3.Route {
+	var out []*routev3.Route
+	for _, p := range WellKnownPrefixes {
+		r := &routev3.Route{
+			Name:                 strings.ReplaceAll(strings.TrimPrefix(p, "/.well-known/"), "-", "_"),
+			Match:                &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: p}},
+			TypedPerFilterConfig: map[string]*anypb.Any{ExtProcFilter: mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true}})},
+		}
+		if toAdmin {
+			r.Action = &routev3.Route_Route{Route: &routev3.RouteAction{
+				ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: AdminCluster},
+				Timeout:          durationpb.New(5 * time.Second),
+			}}
+		} else {
+			r.Action = &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{Status: 404}}
+		}
+		out = append(out, r)
 	}
-	if toAdmin {
-		r.Action = &routev3.Route_Route{Route: &routev3.RouteAction{
-			ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: AdminCluster},
-			Timeout:          durationpb.New(5 * time.Second),
-		}}
-	} else {
-		r.Action = &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{Status: 404}}
-	}
-	return r
+	return out
 }
 
 func exactHeader(name, value string) *routev3.HeaderMatcher {

@@ -139,7 +139,7 @@ func TestBuildResourcesShape(t *testing.T) {
 	require.Equal(t, []string{"portcullis_extproc", "mcp_github", "sandbox_github", "mcp_ipsrv", "mcp_local"}, clusterNames(res))
 	// The sandbox route comes before the server's normal routes; the 404
 	// fallback is last.
-	require.Equal(t, []string{"oauth_protected_resource", "github_sandbox", "github_get", "github",
+	require.Equal(t, []string{"oauth_protected_resource", "oauth_authorization_server", "openid_configuration", "github_sandbox", "github_get", "github",
 		"ipsrv_get", "ipsrv", "local_get", "local", "unknown_server"}, routeNames(res))
 	require.Equal(t, []string{xds.RouteHeader}, res.Routes.GetInternalOnlyHeaders())
 
@@ -150,7 +150,9 @@ func TestBuildResourcesShape(t *testing.T) {
 	// Unix-socket processor, no admin → well-known path is a plain 404.
 	require.Equal(t, "/run/portcullis/extproc.sock",
 		byName["portcullis_extproc"].GetLoadAssignment().GetEndpoints()[0].GetLbEndpoints()[0].GetEndpoint().GetAddress().GetPipe().GetPath())
-	require.EqualValues(t, 404, res.Routes.GetVirtualHosts()[0].GetRoutes()[0].GetDirectResponse().GetStatus())
+	for i := range xds.WellKnownPrefixes {
+		require.EqualValues(t, 404, res.Routes.GetVirtualHosts()[0].GetRoutes()[i].GetDirectResponse().GetStatus())
+	}
 
 	tlsOf := func(name string) *tlsv3.UpstreamTlsContext {
 		ts := byName[name].GetTransportSocket()
@@ -212,7 +214,7 @@ func TestBuildResourcesShape(t *testing.T) {
 	require.EqualValues(t, 0, get.GetRoute().GetTimeout().AsDuration())
 	var per extprocv3.ExtProcPerRoute
 	require.NoError(t, get.GetTypedPerFilterConfig()[xds.ExtProcFilter].UnmarshalTo(&per))
-	require.Equal(t, extprocv3.ProcessingMode_NONE, per.GetOverrides().GetProcessingMode().GetRequestBodyMode())
+	require.Equal(t, extprocv3.ProcessingMode_BUFFERED, per.GetOverrides().GetProcessingMode().GetRequestBodyMode())
 	require.Equal(t, extprocv3.ProcessingMode_STREAMED, per.GetOverrides().GetProcessingMode().GetResponseBodyMode())
 
 	// Limits flow into the listener and the filter.
@@ -288,4 +290,18 @@ func FuzzBuildSnapshot(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// A token-protected ext_proc listener is called with its bearer token.
+func TestExtProcTokenInInitialMetadata(t *testing.T) {
+	dir := t.TempDir()
+	tok := strings.Repeat("t0ken", 8)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tok"), []byte(tok+"\n"), 0o600))
+	cfg := mustConfig(t, fullYAML)
+	require.Empty(t, xds.ExternalProcessor(cfg, xds.Options{}).GetGrpcService().GetInitialMetadata())
+	cfg.Listen.ExtProcAuth.TokenFile = filepath.Join(dir, "tok")
+	md := xds.ExternalProcessor(cfg, xds.Options{}).GetGrpcService().GetInitialMetadata()
+	require.Len(t, md, 1)
+	require.Equal(t, "authorization", md[0].GetKey())
+	require.Equal(t, "Bearer "+tok, md[0].GetValue())
 }

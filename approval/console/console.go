@@ -137,7 +137,7 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: val, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = h.page.Execute(w, map[string]any{"CSRF": h.csrfToken(val), "Mode": h.o.Auth.Mode(), "Insecure": h.o.Auth.Mode() != "jwt"})
+	_ = h.page.Execute(w, map[string]any{"CSRF": h.csrfToken(val), "Mode": h.o.Auth.Mode()})
 }
 
 type apiFunc func(w http.ResponseWriter, r *http.Request, a approval.Approver) (any, int, error)
@@ -352,6 +352,35 @@ func (InsecureDev) Authenticate(r *http.Request) (approval.Approver, error) {
 
 // Mode implements Authenticator.
 func (InsecureDev) Mode() string { return "insecure-dev" }
+
+// MTLS takes the approver from the verified client certificate of a TLS
+// admin listener that requires client certificates (the listener verifies
+// the chain; this only reads the verified leaf): the first URI SAN, else the
+// first email SAN, else the subject common name. Organizational units are
+// the approver's groups.
+type MTLS struct{}
+
+// Authenticate implements Authenticator.
+func (MTLS) Authenticate(r *http.Request) (approval.Approver, error) {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return approval.Approver{}, errors.New("approver client certificate required (the admin listener must verify client certificates)")
+	}
+	c := r.TLS.VerifiedChains[0][0]
+	id := c.Subject.CommonName
+	if len(c.EmailAddresses) > 0 {
+		id = c.EmailAddresses[0]
+	}
+	if len(c.URIs) > 0 {
+		id = c.URIs[0].String()
+	}
+	if id == "" {
+		return approval.Approver{}, errors.New("approver client certificate names nobody (no URI/email SAN, no common name)")
+	}
+	return approval.Approver{ID: id, Groups: c.Subject.OrganizationalUnit}, nil
+}
+
+// Mode implements Authenticator.
+func (MTLS) Mode() string { return "mtls" }
 
 // Deny refuses everyone: approvals are on but no approver authentication
 // is configured (fail closed).

@@ -30,12 +30,13 @@ const (
 	MetaCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
 )
 
-// NewBinding builds the binding for a tools/call the policy decided needs
-// approval. rev is the client's MCP-Protocol-Version header ("" if absent).
+// NewBinding builds the binding for a call the policy decided needs
+// approval (tools/call; for resources/read and prompts/get Tool is the uri or
+// prompt name). rev is the client's MCP-Protocol-Version header ("" if absent).
 func NewBinding(agent policy.Identity, server string, m *mcp.Message, rev string, d policy.Decision) approval.Binding {
 	p := m.Params
-	b := approval.Binding{Principal: agent.ID, Groups: agent.Groups, Server: server, Method: m.Method,
-		Tool: p.Get("name").Str, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Score: d.Score, Revision: rev}
+	b := approval.Binding{Principal: agent.ID, Server: server, Method: m.Method,
+		Tool: m.Name(), PolicyVersion: d.PolicyVersion, Rule: d.Rule, Score: d.Score, Revision: rev}
 	if a := p.Get("arguments"); a.Exists() {
 		b.Arguments = []byte(a.Raw)
 	}

@@ -38,6 +38,8 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
+-- Forget ids whose request has surely expired (older than one TTL).
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (tonumber(ARGV[5]) - tonumber(ARGV[2]) * 1000000))
 return {1, ARGV[1]}
 `)
 

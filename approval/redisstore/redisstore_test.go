@@ -56,4 +56,14 @@ func TestRedisStoreTTL(t *testing.T) {
 	_, err = s.Update(ctx, "apr_t", func(r *approval.Request) error { r.Status = approval.StatusApproved; return nil })
 	require.NoError(t, err)
 	require.Greater(t, c.TTL(ctx, "ttl:r:apr_t").Val(), 59*time.Minute, "updates keep the TTL")
+
+	// The time index forgets ids older than one TTL when new ones arrive.
+	old := &approval.Request{ID: "apr_old", Key: "k-old", Created: time.Now().Add(-3 * time.Hour)}
+	_, _, err = s.Create(ctx, old, time.Hour)
+	require.NoError(t, err)
+	_, _, err = s.Create(ctx, &approval.Request{ID: "apr_new", Key: "k-new", Created: time.Now()}, time.Hour)
+	require.NoError(t, err)
+	ids := c.ZRange(ctx, "ttl:list", 0, -1).Val()
+	require.NotContains(t, ids, "apr_old")
+	require.Contains(t, ids, "apr_new")
 }

@@ -33,7 +33,7 @@ func TestOpenAndDeliverThroughLog(t *testing.T) {
 	dir := t.TempDir()
 	tok := filepath.Join(t.TempDir(), "hec")
 	require.NoError(t, os.WriteFile(tok, []byte("tok\n"), 0o600))
-	cfg := audit.Config{Dir: dir, Sinks: []audit.SinkConfig{{Name: "splunk", Type: "splunk", URL: srv.URL, SecretFile: tok, Checkpoints: true}}}
+	cfg := audit.Config{Dir: dir, Sinks: []audit.SinkConfig{{Name: "splunk", Type: "splunk", URL: srv.URL, SecretFile: tok, Checkpoints: new(true)}}}
 	cfg.ApplyDefaults()
 	cfg.Sinks[0].FlushInterval = 10 * time.Millisecond
 	require.NoError(t, cfg.Validate())

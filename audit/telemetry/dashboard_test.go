@@ -1,7 +1,10 @@
 package telemetry_test
 
 import (
+	"encoding/json"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -63,6 +66,72 @@ func TestCheckCatchesDrift(t *testing.T) {
 		err := telemetrytest.Check(telemetrytest.RefsIn("f", tt.expr), fams)
 		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
 			t.Errorf("%s: err = %v, want %q", tt.expr, err, tt.want)
+		}
+	}
+}
+
+// The dashboard is well-formed for Grafana: unique panel ids, panels inside
+// the 24-column grid and not overlapping, every query on the selectable
+// Prometheus data source with a unique refId.
+func TestDashboardLayout(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(observabilityDir, telemetrytest.DashboardFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		UID    string `json:"uid"`
+		Panels []struct {
+			ID      int                      `json:"id"`
+			Type    string                   `json:"type"`
+			Title   string                   `json:"title"`
+			GridPos struct{ H, W, X, Y int } `json:"gridPos"`
+			Targets []struct {
+				RefID      string `json:"refId"`
+				Expr       string `json:"expr"`
+				Datasource struct {
+					UID string `json:"uid"`
+				} `json:"datasource"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatal(err)
+	}
+	if dash.UID == "" || len(dash.Panels) == 0 {
+		t.Fatal("dashboard without uid or panels")
+	}
+	ids := map[int]bool{}
+	type cell struct{ x, y int }
+	used := map[cell]string{}
+	for _, p := range dash.Panels {
+		if ids[p.ID] {
+			t.Errorf("duplicate panel id %d", p.ID)
+		}
+		ids[p.ID] = true
+		g := p.GridPos
+		if g.W <= 0 || g.H <= 0 || g.X < 0 || g.X+g.W > 24 {
+			t.Errorf("panel %q outside the grid: %+v", p.Title, g)
+		}
+		for x := g.X; x < g.X+g.W; x++ {
+			for y := g.Y; y < g.Y+g.H; y++ {
+				if other, ok := used[cell{x, y}]; ok {
+					t.Errorf("panels %q and %q overlap at %d,%d", other, p.Title, x, y)
+				}
+				used[cell{x, y}] = p.Title
+			}
+		}
+		if p.Type == "row" {
+			continue
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		refs := map[string]bool{}
+		for _, q := range p.Targets {
+			if q.Expr == "" || q.RefID == "" || refs[q.RefID] || q.Datasource.UID != "${datasource}" {
+				t.Errorf("panel %q: bad target %+v", p.Title, q)
+			}
+			refs[q.RefID] = true
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portcullis-mcp/portcullis/audit/decisionlog"
 )
@@ -25,6 +28,7 @@ const (
 	MetricSinkDelivered    = "portcullis_sink_delivered_total"
 	MetricSinkLastSuccess  = "portcullis_sink_last_success_timestamp_seconds"
 	MetricDecisionLogErrs  = "portcullis_decision_log_errors_total"
+	MetricBuildInfo        = "portcullis_build_info"
 )
 
 // MaxToolsPerServer caps the distinct tool label values per server; further
@@ -47,6 +51,7 @@ type decisionMetrics struct {
 	delivered   *prometheus.CounterVec
 	lastSuccess *prometheus.GaugeVec
 	dlogErrors  prometheus.Counter
+	buildInfo   prometheus.Collector
 
 	rules, results *bounded
 	toolsMu        sync.Mutex
@@ -77,41 +82,91 @@ func newDecisionMetrics() *decisionMetrics {
 			Help: "Unix time of the last successful delivery by sink."}, []string{"sink"}),
 		dlogErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricDecisionLogErrs,
 			Help: "Decision log lines that could not be written."}),
-		rules: newBounded(), results: newBounded(), tools: map[string]*bounded{},
+		buildInfo: buildInfoGauge(),
+		rules:     newBounded(), results: newBounded(), tools: map[string]*bounded{},
 	}
 }
 
-func (m *decisionMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.toolCalls, m.decisions, m.phase, m.duration, m.risk, m.approvals, m.pending, m.delivered, m.lastSuccess, m.dlogErrors}
+// buildInfoGauge is the constant 1 labelled with the binary's module
+// version, VCS revision and Go version (what `portcullis version` prints),
+// so dashboards can tell which build is running.
+func buildInfoGauge() prometheus.Collector {
+	version, revision, goVersion := "(unknown)", "(unknown)", runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricBuildInfo, Help: "Build information; the value is always 1.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "go_version": goVersion}})
+	g.Set(1)
+	return g
 }
 
-// tool bounds the tool label per server. Calls refused because the tool is
-// not known to the configuration never create a label value: a client could
-// otherwise fill the cap with invented names.
-func (m *decisionMetrics) tool(server, tool, rule string) string {
+func (m *decisionMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.toolCalls, m.decisions, m.phase, m.duration, m.risk, m.approvals, m.pending, m.delivered, m.lastSuccess, m.dlogErrors, m.buildInfo}
+}
+
+// toolSet returns the bounded tool label set of a server.
+func (m *decisionMetrics) toolSet(server string) *bounded {
+	m.toolsMu.Lock()
+	defer m.toolsMu.Unlock()
+	b := m.tools[server]
+	if b == nil {
+		b = newBoundedN(MaxToolsPerServer)
+		m.tools[server] = b
+	}
+	return b
+}
+
+// tool bounds the tool label per server. A tool name the client chose gets
+// its own label value only if the call was not blocked or the name was
+// declared with KnownTools: a client could otherwise spend the server's
+// label budget on invented names that the gateway refuses.
+func (m *decisionMetrics) tool(server, tool, action, rule string) string {
 	if tool == "" {
 		return "none"
 	}
 	if strings.HasPrefix(rule, "default-deny:unknown") {
 		return OtherLabel
 	}
-	m.toolsMu.Lock()
-	b := m.tools[server]
-	if b == nil {
-		b = newBoundedN(MaxToolsPerServer)
-		m.tools[server] = b
+	b := m.toolSet(server)
+	if action == "block" {
+		if b.has(tool) {
+			return tool
+		}
+		return OtherLabel
 	}
-	m.toolsMu.Unlock()
 	return b.value(tool)
 }
 
+// KnownTools declares tool names of a server (from the configuration and
+// the policy) so that their refusals are counted under their own name.
+// Names beyond MaxToolsPerServer and glob patterns are ignored.
+func (t *Telemetry) KnownTools(server string, tools ...string) {
+	if t == nil {
+		return
+	}
+	b := t.dm.toolSet(t.servers.value(server))
+	for _, name := range tools {
+		if name != "" && !strings.ContainsAny(name, "*?[") {
+			b.value(name)
+		}
+	}
+}
+
 // ObserveDecision records one decision in the metrics: the per-tool call
-// counter, the decision counter by action/mode/rule, the per-phase and
-// end-to-end latency histograms, the risk score and the detector findings
-// by type (MetricDetectorHits; callers of ObserveDecision must not also call
-// DetectorHits for the same findings). Labels are bounded: server at
-// MaxLabelValues, tool at MaxToolsPerServer per server, rule at
-// MaxLabelValues.
+// counter, the decision counter by action/would_action/mode/rule, the
+// per-phase and end-to-end latency histograms and the risk score. Detector
+// findings are not counted here: DetectorHits counts them where detection
+// runs, so wiring ObserveDecision in cannot count a finding twice. Labels are
+// bounded: server and rule at MaxLabelValues, tool at MaxToolsPerServer per
+// server.
 func (t *Telemetry) ObserveDecision(d *decisionlog.Decision) {
 	if t == nil || d == nil {
 		return
@@ -123,7 +178,7 @@ func (t *Telemetry) ObserveDecision(d *decisionlog.Decision) {
 	if d.WouldAction == "" {
 		would = action
 	}
-	m.toolCalls.WithLabelValues(server, m.tool(server, d.Tool, d.Rule), action).Inc()
+	m.toolCalls.WithLabelValues(server, m.tool(server, d.Tool, action, d.Rule), action).Inc()
 	m.decisions.WithLabelValues(action, would, enumLabel(d.Mode), m.rules.value(d.Rule)).Inc()
 	d.Latency.Each(func(phase string, dur time.Duration) {
 		if dur <= 0 {
@@ -136,9 +191,6 @@ func (t *Telemetry) ObserveDecision(d *decisionlog.Decision) {
 		m.phase.WithLabelValues(phase).Observe(dur.Seconds())
 	})
 	m.risk.WithLabelValues(server).Observe(float64(d.Score))
-	for _, f := range d.Findings {
-		t.detector.WithLabelValues(t.detectors.value(f.Type)).Add(float64(f.N()))
-	}
 }
 
 // enumLabel keeps enum-like values (actions, modes) bounded: anything that
@@ -194,12 +246,21 @@ func (t *Telemetry) DecisionLogError() {
 
 // SetDecisionRecord puts the content-free decision on the span: the
 // decision id, action, would-be action, mode, rule, policy version, risk
-// score and each factor's score, weight and reason.
+// score and each factor's score, weight and reason. It leaves
+// portcullis.decision and portcullis.rule_ids to SetDecision (the audit
+// view), so calling both keeps each attribute single-sourced.
+//
+// A call decided on both planes (request, then result) keeps the last
+// decision in the attributes and every decision as a span event named
+// EventDecision with the same attributes, so a dry-run refusal on the
+// request is not lost when the result is allowed.
 func (s *Span) SetDecisionRecord(d *decisionlog.Decision) {
 	if s == nil || d == nil || !s.s.IsRecording() {
 		return
 	}
-	s.s.SetAttributes(decisionAttributes(d)...)
+	attrs := decisionAttributes(d)
+	s.s.SetAttributes(attrs...)
+	s.s.AddEvent(EventDecision, trace.WithAttributes(attrs...))
 }
 
 // Portcullis span attributes for the decision record.
@@ -212,6 +273,9 @@ const (
 	AttrRule          = "portcullis.decision.rule"
 	AttrPolicyVersion = "portcullis.policy.version"
 	AttrPrincipal     = "portcullis.principal"
+	AttrPlane         = "portcullis.decision.plane"
+	// EventDecision is the span event recorded per decision.
+	EventDecision = "portcullis.decision"
 	// AttrFactorPrefix + name + ".score" / ".weight" / ".reason".
 	AttrFactorPrefix = "portcullis.risk.factor."
 	// AttrFindingTypes lists the distinct finding types (no content).
@@ -222,13 +286,12 @@ func decisionAttributes(d *decisionlog.Decision) []attribute.KeyValue {
 	attrs := make([]attribute.KeyValue, 0, 10+3*len(d.Factors))
 	attrs = append(attrs,
 		attribute.String(AttrDecisionID, d.ID),
+		attribute.String(AttrPlane, d.Plane),
 		attribute.String(AttrAction, d.Action),
-		attribute.String(AttrDecision, d.Action),
 		attribute.String(AttrWouldAction, d.WouldAction),
 		attribute.String(AttrMode, d.Mode),
 		attribute.Bool(AttrEnforced, d.Enforced),
 		attribute.String(AttrRule, d.Rule),
-		attribute.StringSlice(AttrRules, []string{d.Rule}),
 		attribute.String(AttrPolicyVersion, d.PolicyVersion),
 		attribute.Int(AttrRisk, d.Score),
 	)

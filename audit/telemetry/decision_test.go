@@ -32,7 +32,7 @@ func TestObserveDecision(t *testing.T) {
 		// wantTool is the tool label the call is counted under.
 		wantTool, wantAction, wantWould, wantMode, wantRule string
 	}{
-		{"block enforced", decision("github", "delete_repo", "block", "block", "enforce", "deny-destructive"), "delete_repo", "block", "block", "enforce", "deny-destructive"},
+		{"block of a never-seen tool folds into other", decision("github", "delete_repo", "block", "block", "enforce", "deny-destructive"), OtherLabel, "block", "block", "enforce", "deny-destructive"},
 		{"dry run", decision("github", "delete_repo", "allow", "block", "dry-run", "deny-destructive"), "delete_repo", "allow", "block", "dry-run", "deny-destructive"},
 		{"unknown tool folds into other", decision("github", "made_up_tool", "block", "block", "enforce", "default-deny:unknown-tool"), OtherLabel, "block", "block", "enforce", "default-deny:unknown-tool"},
 		{"odd action value is bounded", decision("github", "x", "Allow Me", "", "", "r"), "x", OtherLabel, OtherLabel, "none", "r"},
@@ -48,8 +48,8 @@ func TestObserveDecision(t *testing.T) {
 			if got := m[fmt.Sprintf(`%s{action=%q,mode=%q,rule=%q,would_action=%q}`, MetricPolicyDecisions, tt.wantAction, tt.wantMode, tt.wantRule, tt.wantWould)]; got != 1 {
 				t.Errorf("%s = %v, want 1", MetricPolicyDecisions, got)
 			}
-			if got := m[MetricDetectorHits+`{type="email"}`]; got != 3 {
-				t.Errorf("email findings = %v, want 3 (one with a span, one standing for two hits)", got)
+			if n := count(m, MetricDetectorHits); n != 0 {
+				t.Errorf("ObserveDecision counted findings (%d series); DetectorHits owns that metric", n)
 			}
 			// parse, detect, policy observed; trust and audit were zero.
 			if n := count(m, MetricDecisionPhase+"_count{"); n != 3 {
@@ -59,6 +59,30 @@ func TestObserveDecision(t *testing.T) {
 				t.Errorf("end-to-end series = %d, want 1", n)
 			}
 		})
+	}
+}
+
+// Refusals keep the tool's name when it is declared or was seen allowed.
+func TestToolLabelForRefusals(t *testing.T) {
+	tel := New()
+	tel.KnownTools("github", "delete_repo", "create_*")
+	tel.ObserveDecision(decision("github", "delete_repo", "block", "block", "enforce", "deny-destructive"))
+	tel.ObserveDecision(decision("github", "create_issue", "allow", "allow", "enforce", "risk:low"))
+	tel.ObserveDecision(decision("github", "create_issue", "block", "block", "enforce", "velocity"))
+	tel.ObserveDecision(decision("github", "invented_1", "block", "block", "enforce", "deny-all"))
+	m := scrapeSeries(t, tel)
+	for series, want := range map[string]float64{
+		MetricToolCalls + `{action="block",server="github",tool="delete_repo"}`:  1,
+		MetricToolCalls + `{action="block",server="github",tool="create_issue"}`: 1,
+		MetricToolCalls + `{action="allow",server="github",tool="create_issue"}`: 1,
+		MetricToolCalls + `{action="block",server="github",tool="other"}`:        1,
+	} {
+		if m[series] != want {
+			t.Errorf("%s = %v, want %v", series, m[series], want)
+		}
+	}
+	if n := count(m, MetricToolCalls+"{"); n != 4 {
+		t.Errorf("%d tool call series, want 4 (the glob declares nothing)", n)
 	}
 }
 
@@ -115,6 +139,9 @@ func TestSpanDecisionRecord(t *testing.T) {
 	_, span := tel.StartCall(context.Background(), nil, Call{Method: "tools/call", Target: "delete_repo", Server: "github"})
 	span.SetDecisionRecord(decision("github", "delete_repo", "allow", "block", "dry-run", "deny-destructive"))
 	span.End("")
+	if ev := rec.Ended()[0].Events(); len(ev) != 1 || ev[0].Name != EventDecision {
+		t.Errorf("events %+v, want one %s", ev, EventDecision)
+	}
 	got := map[string]string{}
 	for _, kv := range rec.Ended()[0].Attributes() {
 		got[string(kv.Key)] = kv.Value.Emit()
@@ -184,6 +211,7 @@ func TestRecordDecision(t *testing.T) {
 	var buf strings.Builder
 	dlog := decisionlog.New(&buf, decisionlog.LevelAll)
 	_, span := tel.StartCall(context.Background(), nil, Call{Method: "tools/call", Target: "delete_repo", Server: "github"})
+	tel.KnownTools("github", "delete_repo")
 	d := decision("github", "delete_repo", "block", "block", "enforce", "deny-destructive")
 	tel.RecordDecision(d, span, dlog)
 	span.End("-32001")
@@ -211,4 +239,36 @@ func TestRecordDecision(t *testing.T) {
 	}
 	var nilTel *Telemetry
 	nilTel.RecordDecision(d, nil, nil)
+}
+
+// Both planes' decisions stay on the span: the last in the attributes, each
+// as an event.
+func TestSpanKeepsEveryDecisionAsEvent(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tel := New(WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))))
+	_, span := tel.StartCall(context.Background(), nil, Call{Method: "tools/call", Target: "fetch", Server: "web"})
+	req := decision("web", "fetch", "allow", "block", "dry-run", "fetch-only-example-com")
+	req.ID, req.Plane = "req", "request"
+	res := decision("web", "fetch", "allow", "allow", "enforce", "risk:low")
+	res.ID, res.Plane = "res", "result"
+	span.SetDecisionRecord(req)
+	span.SetDecisionRecord(res)
+	span.End("")
+	s := rec.Ended()[0]
+	var ids []string
+	for _, ev := range s.Events() {
+		for _, kv := range ev.Attributes {
+			if string(kv.Key) == AttrDecisionID {
+				ids = append(ids, kv.Value.AsString())
+			}
+		}
+	}
+	if strings.Join(ids, ",") != "req,res" {
+		t.Errorf("event decision ids %v, want [req res]", ids)
+	}
+	for _, kv := range s.Attributes() {
+		if string(kv.Key) == AttrDecisionID && kv.Value.AsString() != "res" {
+			t.Errorf("attribute decision id %s, want the last (res)", kv.Value.AsString())
+		}
+	}
 }

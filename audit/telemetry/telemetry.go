@@ -349,6 +349,14 @@ func newBounded() *bounded { return newBoundedN(MaxLabelValues) }
 
 func newBoundedN(n int) *bounded { return &bounded{max: n, seen: map[string]struct{}{}} }
 
+// has reports whether v already has its own label value.
+func (b *bounded) has(v string) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	_, ok := b.seen[v]
+	return ok
+}
+
 func (b *bounded) value(v string) string {
 	if v == "" {
 		return "none"

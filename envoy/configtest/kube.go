@@ -15,6 +15,7 @@ import (
 	istioclientv1 "istio.io/client-go/pkg/apis/networking/v1"
 	istioclientv1alpha3 "istio.io/client-go/pkg/apis/networking/v1alpha3"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,6 +30,7 @@ type KubeObject struct {
 	Service             *corev1.Service
 	Deployment          *appsv1.Deployment
 	PodDisruptionBudget *policyv1.PodDisruptionBudget
+	HPA                 *autoscalingv2.HorizontalPodAutoscaler
 	EnvoyFilter         *istioclientv1alpha3.EnvoyFilter
 	Gateway             *istioclientv1.Gateway
 	VirtualService      *istioclientv1.VirtualService
@@ -85,8 +87,9 @@ func decodeKube(js []byte) (KubeObject, error) {
 	want := map[string]string{
 		"Namespace": "v1", "ConfigMap": "v1", "Service": "v1",
 		"Deployment": "apps/v1", "PodDisruptionBudget": "policy/v1",
-		"EnvoyFilter": "networking.istio.io/v1alpha3",
-		"Gateway":     "networking.istio.io/v1", "VirtualService": "networking.istio.io/v1",
+		"HorizontalPodAutoscaler": "autoscaling/v2",
+		"EnvoyFilter":             "networking.istio.io/v1alpha3",
+		"Gateway":                 "networking.istio.io/v1", "VirtualService": "networking.istio.io/v1",
 	}
 	if av, ok := want[tm.Kind]; !ok {
 		return obj, fmt.Errorf("unsupported kind %q", tm.Kind)
@@ -110,6 +113,9 @@ func decodeKube(js []byte) (KubeObject, error) {
 	case "PodDisruptionBudget":
 		obj.PodDisruptionBudget = &policyv1.PodDisruptionBudget{}
 		err = strictJSON(js, obj.PodDisruptionBudget)
+	case "HorizontalPodAutoscaler":
+		obj.HPA = &autoscalingv2.HorizontalPodAutoscaler{}
+		err = strictJSON(js, obj.HPA)
 	case "EnvoyFilter":
 		obj.EnvoyFilter = &istioclientv1alpha3.EnvoyFilter{}
 		err = decodeIstio(js, &obj.EnvoyFilter.TypeMeta, &obj.EnvoyFilter.ObjectMeta, &obj.EnvoyFilter.Spec)
@@ -160,6 +166,8 @@ func objectName(o KubeObject) string {
 		return o.Deployment.Name
 	case o.PodDisruptionBudget != nil:
 		return o.PodDisruptionBudget.Name
+	case o.HPA != nil:
+		return o.HPA.Name
 	case o.EnvoyFilter != nil:
 		return o.EnvoyFilter.Name
 	case o.Gateway != nil:

@@ -24,6 +24,13 @@
 //     while a reply is awaited.
 //   - Nothing is forwarded upstream before the processor released it (unless
 //     failure_mode_allow or an OK close of the stream says so).
+//   - The request path is normalised before routing (path.go); a request
+//     reaches only its route's upstream path and below.
+//   - An HTTP/1 connection is reused only at a request boundary: a reply sent
+//     before the request body was read says "Connection: close", the rest is
+//     drained (bounded), otherwise the connection is aborted (downstream.go).
+//   - Message timers and trace timestamps come from Config.Clock (clock.go),
+//     so tests drive time instead of sleeping.
 //
 // API: New(Config) validates and builds a Proxy (an http.Handler); Stats()
 // returns Envoy-named counters; WithTrace(ctx, *Trace) records one request's
@@ -32,6 +39,10 @@
 // go-control-plane enums (ModeFromProto / ProcessingMode.Proto convert).
 //
 // Deliberate differences from Envoy 1.38:
+//   - dot segments in the path ("..", "%2e%2e") are refused with 400, not
+//     resolved;
+//   - Config.LocalReply formats the proxy's own replies (Envoy:
+//     local_reply_config body_format), never a processor's ImmediateResponse;
 //   - local replies produced by the proxy itself (413, 500 buffer overflow,
 //     503 upstream unreachable, 404 no route) are not sent through ext_proc
 //     again (Envoy ≥1.37 would process them on the encoding path);

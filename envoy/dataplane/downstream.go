@@ -57,6 +57,11 @@ func (x *exchange) stopBodyReader() {
 	select {
 	case <-x.dsDone:
 	default:
+		if x.wroteHeaders && !x.aborted {
+			// The client may wait for the whole reply before sending the
+			// rest of its body.
+			_ = x.rc.Flush()
+		}
 		// x.ctx is cancelled, so the reader stops after its current Read.
 		// On HTTP/1 give that Read (and the drain below) a bounded time to
 		// finish; on HTTP/2 interrupt it at once.

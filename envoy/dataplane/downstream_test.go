@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,9 +124,16 @@ func TestEarlyReplyKeepsConnectionInSync(t *testing.T) {
 			head: "POST /mcp/files HTTP/1.1\r\nHost: proxy\r\nContent-Type: application/json\r\nContent-Length: 70000\r\n\r\n",
 			body: body, split: 1000, sc: continueAll, want: 200,
 			opts: envOpts{filter: mode(BodyNone, BodyNone), upstreamKeepsBody: true, upstream: func(w http.ResponseWriter, r *http.Request) {
-				_ = http.NewResponseController(w).EnableFullDuplex()
+				rc := http.NewResponseController(w)
+				_ = rc.EnableFullDuplex()
 				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Length", strconv.Itoa(len(jsonResp))) // complete once written
 				_, _ = io.WriteString(w, jsonResp)
+				_ = rc.Flush()
+				// Then consume the body: left to net/http, reaching its end
+				// inside the server's own cleanup trips a net/http quirk
+				// ("invalid concurrent Body.Read call") in this test upstream.
+				_, _ = io.Copy(io.Discard, r.Body)
 			}}},
 	}
 	for _, tc := range cases {

@@ -2,11 +2,12 @@ package dataplane
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -318,13 +319,27 @@ func (x *exchange) start() {
 	x.startHeaders(d)
 }
 
+// newRequestID returns a random (version 4) UUID. The bits come from the
+// runtime's per-thread ChaCha8 generator (math/rand/v2): unpredictable
+// enough for a correlation id and, unlike crypto/rand, no system call per
+// request.
 func newRequestID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:8], mrand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], mrand.Uint64())
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
 }
 
 // readBody posts body chunks (one per Read) as events; the last has eos.
@@ -884,7 +899,7 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 	}
 	if !x.active || d.unprocessed {
 		if !d.released {
-			d.buf = append(d.buf, c.data...)
+			d.buf = appendOwned(d.buf, c.data)
 			return
 		}
 		x.forward(d, c.data)
@@ -895,7 +910,7 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 	}
 	switch d.bodyMode {
 	case BodyBuffered, BodyBufferedPartial:
-		d.buf = append(d.buf, c.data...)
+		d.buf = appendOwned(d.buf, c.data)
 		if d.bodyMode == BodyBuffered && int64(len(d.buf)) > x.p.limit {
 			x.overLimit(d)
 			return
@@ -915,7 +930,7 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 	case BodyStreamed, BodyFullDuplex:
 		waiting := d.state == cbHeaders && d.bodyMode == BodyStreamed && !x.p.filter.SendBodyWithoutWaitingForHeaderResponse
 		if waiting {
-			d.buf = append(d.buf, c.data...)
+			d.buf = appendOwned(d.buf, c.data)
 			return
 		}
 		if len(c.data) > 0 || c.eos {
@@ -927,7 +942,7 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 		}
 	default:
 		if !d.released {
-			d.buf = append(d.buf, c.data...)
+			d.buf = appendOwned(d.buf, c.data)
 			return
 		}
 		x.forward(d, c.data)
@@ -935,6 +950,15 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 			x.endBody(d)
 		}
 	}
+}
+
+// appendOwned appends b (owned by the caller, never reused) to buf; the
+// first chunk is taken over instead of copied.
+func appendOwned(buf, b []byte) []byte {
+	if buf == nil {
+		return b
+	}
+	return append(buf, b...)
 }
 
 func (x *exchange) overLimit(d *direction) {
@@ -996,6 +1020,13 @@ func (x *exchange) onBodyReply(d *direction, cr *extprocv3.CommonResponse) {
 		}
 		d.buf = nil
 		x.setState(d, cbIdle)
+		if d.kind == dResp && d.bodyMode == BodyBuffered && st == cbBufferedBody && d.bodyEOS && !d.hasTrailers && !d.released {
+			// The whole response is in hand: declare its length, so the
+			// client gets it in one write instead of chunk by chunk.
+			if _, has := d.hdrs.get("content-length"); !has {
+				d.hdrs.set("content-length", strconv.Itoa(len(body)))
+			}
+		}
 		x.release(d)
 		if x.done {
 			return
@@ -1155,9 +1186,7 @@ func (x *exchange) release(d *direction) {
 	}
 	x.w.WriteHeader(code)
 	x.wroteHeaders = true
-	if err := x.rc.Flush(); err != nil {
-		x.done = true
-	}
+	x.flush(d)
 }
 
 func (x *exchange) releaseRequest(d *direction) {
@@ -1251,6 +1280,18 @@ func (x *exchange) forward(d *direction, data []byte) {
 	}
 	if _, err := x.w.Write(data); err != nil {
 		x.done = true
+		return
+	}
+	x.flush(d)
+}
+
+// flush pushes what was written to the client while the response is still
+// streaming (SSE events must not wait). When the whole upstream body is in
+// hand, no trailers follow and the length is declared, the rest is written
+// at once and the handler's return flushes it: one write instead of one per
+// header block and chunk, with the same framing.
+func (x *exchange) flush(d *direction) {
+	if d.noBody || d.bodyEOS && !d.hasTrailers && x.w.Header().Get("Content-Length") != "" {
 		return
 	}
 	if err := x.rc.Flush(); err != nil {

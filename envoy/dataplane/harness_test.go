@@ -448,6 +448,18 @@ func (c *fakeClock) NewTimer(d time.Duration) Timer {
 	return t
 }
 
+// idle reports that no timer is armed (no reply is awaited).
+func (c *fakeClock) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.timers {
+		if t.active {
+			return false
+		}
+	}
+	return true
+}
+
 // Advance moves the clock and fires every timer that is due.
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()

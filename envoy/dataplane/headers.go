@@ -90,15 +90,19 @@ var hopByHop = map[string]bool{
 // fromHTTP appends h (sorted by key for determinism, values in order) lower-cased,
 // without hop-by-hop headers or headers named by Connection.
 func (h *headerList) fromHTTP(src http.Header) {
-	drop := map[string]bool{}
+	var drop map[string]bool // headers named by Connection (rare)
 	for _, c := range src.Values("Connection") {
+		if drop == nil {
+			drop = map[string]bool{}
+		}
 		for _, f := range strings.Split(c, ",") {
 			if f = strings.TrimSpace(f); f != "" {
 				drop[strings.ToLower(f)] = true
 			}
 		}
 	}
-	keys := make([]string, 0, len(src))
+	var small [32]string
+	keys := small[:0]
 	for k := range src {
 		keys = append(keys, k)
 	}

@@ -460,7 +460,11 @@ func TestMatrixResponsePath(t *testing.T) {
 			opts: envOpts{filter: FilterConfig{ProcessingMode: ProcessingMode{RequestBody: BodyBuffered, ResponseBody: BodyBuffered}, MessageTimeout: 200 * time.Millisecond},
 				// between events the clock moves well past message_timeout
 				upstreamFor: sse{events: []string{"data: 1\n\n", "data: 2\n\n", "data: 3\n\n"}, tail: true,
-					between: func(e *env, _ int) { e.clock.Advance(500 * time.Millisecond) }}.handler,
+					between: func(e *env, _ int) {
+						// once the proxy has the previous reply (no timer armed)
+						e.await("no reply awaited", e.clock.idle)
+						e.clock.Advance(500 * time.Millisecond)
+					}}.handler,
 				routes: func(up *url.URL) []Route {
 					return []Route{{Name: "files", PathPrefix: "/mcp/files", Upstream: up,
 						Methods: map[string]*ProcessingMode{http.MethodGet: {RequestBody: BodyNone, ResponseBody: BodyStreamed}}}}

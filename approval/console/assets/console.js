@@ -7,6 +7,7 @@
   var focus = (location.pathname.match(/^\/approvals\/(apr_[a-z2-7]+)$/) || [])[1] || "";
 
   function identity() {
+    if (mode === "mtls") return "client-certificate";
     return mode === "jwt" ? sessionStorage.getItem("portcullis-token") || "" : localStorage.getItem("portcullis-approver") || "";
   }
   function headers(json) {
@@ -14,7 +15,7 @@
     if (json) { h["Content-Type"] = "application/json"; h["X-CSRF-Token"] = csrf; }
     var id = identity();
     if (mode === "jwt") { if (id) h["Authorization"] = "Bearer " + id; }
-    else if (id) { h["X-Portcullis-Approver"] = id; }
+    else if (mode === "insecure-dev" && id) { h["X-Portcullis-Approver"] = id; }
     return h;
   }
   function el(tag, cls, text) {
@@ -117,7 +118,8 @@
     }).catch(function () {});
   }
 
-  document.getElementById("save-identity").addEventListener("click", function () {
+  var save = document.getElementById("save-identity");
+  if (save) save.addEventListener("click", function () {
     if (mode === "jwt") sessionStorage.setItem("portcullis-token", document.getElementById("token").value.trim());
     else localStorage.setItem("portcullis-approver", document.getElementById("approver").value.trim());
     refresh();

@@ -18,7 +18,7 @@ import (
 
 func TestLogsIngestionWireFormatTokenAndRetry(t *testing.T) {
 	var mu sync.Mutex
-	tokenCalls, ingestCalls := 0, 0
+	tokenCalls, ingestCalls, accepted := 0, 0, 0
 	var rows []map[string]any
 	mux := http.NewServeMux()
 	mux.HandleFunc("/tenant/oauth2/v2.0/token", func(w http.ResponseWriter, r *http.Request) {
@@ -52,6 +52,7 @@ func TestLogsIngestionWireFormatTokenAndRetry(t *testing.T) {
 			return
 		}
 		require.Equal(t, "Bearer tok-2", r.Header.Get("Authorization"))
+		accepted++
 		var batch []map[string]any
 		require.NoError(t, json.Unmarshal(b, &batch), "body is a JSON array of rows")
 		rows = append(rows, batch...)
@@ -72,7 +73,11 @@ func TestLogsIngestionWireFormatTokenAndRetry(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.Equal(t, 2, tokenCalls)
-	require.Equal(t, 3, ingestCalls)
+	// One throttled and one unauthorized call, then one accepted call per
+	// batch (the record and the checkpoint may be flushed together or, on
+	// a loaded machine, separately).
+	require.Equal(t, 2+accepted, ingestCalls)
+	require.Contains(t, []int{1, 2}, accepted)
 	require.Len(t, rows, 2)
 	r := rows[0]
 	for k, v := range map[string]any{"TimeGenerated": "2026-11-24T13:00:00Z", "EventType": "ToolCall", "DvcAction": "Deny", "EventResult": "Failure",

@@ -1,7 +1,3 @@
-// Package telemetrytest checks the example dashboard and alert rules
-// against the metrics the gateway really exposes, so they cannot drift: it
-// extracts every portcullis_* metric and selector label they use, and parses
-// a Prometheus text exposition into metric families with their label names.
 package telemetrytest
 
 import (

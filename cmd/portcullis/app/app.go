@@ -24,6 +24,9 @@ import (
 type ExitError struct {
 	Code int
 	Err  error
+	// usage marks a command-line mistake (flags, arguments): Main points
+	// at the command's --help.
+	usage bool
 }
 
 func (e *ExitError) Error() string {
@@ -162,28 +165,38 @@ func commandHelp(ctx context.Context, c command, stdout io.Writer) error {
 	if syn == "" {
 		syn = c.name + " [flags]"
 	}
+	defs, notes := splitUsage(buf.String())
 	fmt.Fprintf(stdout, "usage: portcullis %s\n\n%s\n", syn, c.summary)
-	if defs := flagDefaults(buf.String()); defs != "" {
+	if notes != "" {
+		fmt.Fprintf(stdout, "%s", notes)
+	}
+	if defs != "" {
 		fmt.Fprintf(stdout, "\nflags:\n%s", defs)
 	}
 	return nil
 }
 
-// flagDefaults keeps the lines of flag.PrintDefaults output ("  -name type"
-// and their indented descriptions) and drops any usage line a command
-// printed itself, so the synopsis is printed exactly once.
-func flagDefaults(s string) string {
-	var b strings.Builder
+// splitUsage separates what a command's flag set printed for -h into the
+// flag.PrintDefaults lines ("  -name type" and their indented descriptions)
+// and any notes the command added, dropping usage lines it printed itself so
+// the synopsis appears exactly once.
+func splitUsage(s string) (defs, notes string) {
+	var d, n strings.Builder
 	for _, l := range strings.SplitAfter(s, "\n") {
-		if strings.HasPrefix(l, "  -") || strings.HasPrefix(l, "    ") {
-			b.WriteString(l)
+		switch {
+		case strings.HasPrefix(l, "  -") || strings.HasPrefix(l, "    "):
+			d.WriteString(l)
+		case strings.TrimSpace(l) == "", strings.HasPrefix(strings.ToLower(l), "usage"):
+		default:
+			n.WriteString(l)
 		}
 	}
-	return b.String()
+	return d.String(), n.String()
 }
 
-// oneLine turns a command's usage error (exit 2) into one line that names
-// the command and points at its help; other errors pass through unchanged.
+// oneLine turns a command's exit-2 error into one line that names the
+// command, pointing at its help when the command line was at fault; other
+// errors pass through unchanged.
 func oneLine(name string, err error) error {
 	var ee *ExitError
 	if err == nil || !errors.As(err, &ee) || ee.Code != 2 || ee.Err == nil {
@@ -193,31 +206,39 @@ func oneLine(name string, err error) error {
 	if !strings.HasPrefix(msg, name+":") {
 		msg = name + ": " + msg
 	}
-	return &ExitError{Code: 2, Err: fmt.Errorf("%s (see 'portcullis %s --help')", msg, name)}
+	if ee.usage {
+		msg += fmt.Sprintf(" (see 'portcullis %s --help')", name)
+	}
+	return &ExitError{Code: 2, Err: errors.New(msg)}
 }
 
 // newFlags returns a flag set that never prints by itself: parse errors
-// come back as one-line errors, help is handled by parseFlags.
+// come back as one-line errors, help is handled by parseFlags. A command may
+// set fs.Usage to add notes to its help; it must write to fs.Output() and
+// call fs.PrintDefaults().
 func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
 	return fs
 }
 
-// parseFlags parses args with fs. On -h it writes the flag defaults to
-// stderr (Main's help collects them) and returns errHelp; a parse error
-// becomes a usage error (exit 2).
+// parseFlags parses args with fs. On -h it writes the flag defaults (or the
+// command's own fs.Usage) to stderr, where Main's help collects them, and
+// returns errHelp; a parse error becomes a usage error (exit 2).
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(stderr)
-		fs.PrintDefaults()
+		if fs.Usage != nil {
+			fs.Usage()
+		} else {
+			fs.PrintDefaults()
+		}
 		fs.SetOutput(io.Discard)
 		return errHelp
 	}
 	if err != nil {
-		return &ExitError{Code: 2, Err: err}
+		return &ExitError{Code: 2, Err: err, usage: true}
 	}
 	return nil
 }
@@ -227,7 +248,7 @@ func usageError(err error) error {
 	if errors.Is(err, errHelp) || errors.Is(err, flag.ErrHelp) {
 		return errHelp
 	}
-	return &ExitError{Code: 2, Err: err}
+	return &ExitError{Code: 2, Err: err, usage: true}
 }
 
 var errHelp = errors.New("help requested")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -133,6 +135,9 @@ func TestUsageErrorsAreOneLine(t *testing.T) {
 			if strings.Contains(msg, "\n") || !strings.Contains(msg, tt.want) {
 				t.Errorf("error = %q, want one line containing %q", msg, tt.want)
 			}
+			if !strings.Contains(msg, "--help") {
+				t.Errorf("error = %q does not say where the usage is", msg)
+			}
 		})
 	}
 }
@@ -192,5 +197,48 @@ func TestVersion(t *testing.T) {
 	_, out, _, _ := run(t, "version", "--json")
 	if !strings.Contains(out, `"commit": "feed"`) || !strings.Contains(out, `"go_version": "go1.99.3"`) {
 		t.Errorf("--json output:\n%s", out)
+	}
+}
+
+// A failure that is not a command-line mistake is still one line, without
+// the pointer to --help.
+func TestRuntimeErrorsExit2OneLineWithoutHelpHint(t *testing.T) {
+	code, _, _, err := run(t, "explain", "0193", "--audit-dir", t.TempDir()+"/missing")
+	if code != 2 || strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "--help") || !strings.HasPrefix(err.Error(), "explain: ") {
+		t.Fatalf("exit %d, error %q", code, err)
+	}
+}
+
+func TestSplitUsage(t *testing.T) {
+	in := "usage: portcullis audit verify DIR\nWith --pubkey the log must be anchored.\n  -json\n    \tprint JSON\n  -v\tverbose\nUsage of x:\n\n"
+	defs, notes := splitUsage(in)
+	if defs != "  -json\n    \tprint JSON\n  -v\tverbose\n" || notes != "With --pubkey the log must be anchored.\n" {
+		t.Errorf("defs %q notes %q", defs, notes)
+	}
+}
+
+// A command's own fs.Usage adds notes to its help and stays silent on
+// errors.
+func TestCommandUsageNotes(t *testing.T) {
+	runNote := func(_ context.Context, args []string, _, stderr io.Writer) error {
+		fs := newFlags("note")
+		fs.Bool("x", false, "an x")
+		fs.Usage = func() {
+			fmt.Fprintln(fs.Output(), "usage: portcullis note [-x]")
+			fmt.Fprintln(fs.Output(), "Notes are kept.")
+			fs.PrintDefaults()
+		}
+		return parseFlags(fs, args, stderr)
+	}
+	commands = append(commands, command{name: "note", summary: "a test command", run: runNote})
+	synopses["note"] = "note [-x]"
+	t.Cleanup(func() { commands = commands[:len(commands)-1]; delete(synopses, "note") })
+	code, out, _, _ := run(t, "note", "--help")
+	if code != 0 || strings.Count(out, "usage:") != 1 || !strings.Contains(out, "Notes are kept.") || !strings.Contains(out, "-x\tan x") {
+		t.Errorf("help exit %d:\n%s", code, out)
+	}
+	code, out, errOut, err := run(t, "note", "--bad")
+	if code != 2 || out != "" || errOut != "" || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error exit %d out %q err %q: %v", code, out, errOut, err)
 	}
 }

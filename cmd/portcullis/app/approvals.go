@@ -3,7 +3,10 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -121,6 +124,9 @@ func runApprovals(ctx context.Context, verb string, args []string, stdout, stder
 	token := fs.String("token", "", "approver JWT (default: env PORTCULLIS_APPROVER_TOKEN)")
 	as := fs.String("as", os.Getenv("PORTCULLIS_APPROVER"), "approver name in the gateway's INSECURE development mode (env PORTCULLIS_APPROVER)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	certFile := fs.String("cert", "", "client certificate (PEM) for an admin listener with mTLS; with approvals.auth.mtls it names the approver")
+	keyFile := fs.String("key", "", "private key (PEM) for --cert")
+	caFile := fs.String("cacert", "", "CA bundle (PEM) that signed the admin listener's certificate (default: system roots)")
 	status := new(string)
 	comment := new(string)
 	switch verb {
@@ -145,7 +151,11 @@ func runApprovals(ctx context.Context, verb string, args []string, stdout, stder
 	if _, err := url.Parse(*admin); err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("--admin: %w", err)}
 	}
-	c := &approvalsClient{base: *admin, token: *token, as: *as, http: &http.Client{Timeout: 30 * time.Second}}
+	hc, err := approvalsHTTPClient(*certFile, *keyFile, *caFile)
+	if err != nil {
+		return &ExitError{Code: 2, Err: fmt.Errorf("approvals %s: %w", verb, err)}
+	}
+	c := &approvalsClient{base: *admin, token: *token, as: *as, http: hc}
 	switch verb {
 	case "list":
 		var out struct {
@@ -188,6 +198,39 @@ func runApprovals(ctx context.Context, verb string, args []string, stdout, stder
 		fmt.Fprintf(stdout, "%s: %s (%d of %d approvals)\n", v.ID, v.Status, approvalsCount(v), v.Quorum)
 		return nil
 	}
+}
+
+// approvalsHTTPClient builds the admin API client, with a client
+// certificate and a private CA when given.
+func approvalsHTTPClient(certFile, keyFile, caFile string) (*http.Client, error) {
+	c := &http.Client{Timeout: 30 * time.Second}
+	if certFile == "" && keyFile == "" && caFile == "" {
+		return c, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if (certFile == "") != (keyFile == "") {
+		return nil, errors.New("--cert and --key go together")
+	}
+	if certFile != "" {
+		kp, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{kp}
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--cacert: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--cacert %s: no PEM certificates", caFile)
+		}
+		tc.RootCAs = pool
+	}
+	c.Transport = &http.Transport{TLSClientConfig: tc}
+	return c, nil
 }
 
 func approvalsCount(v approvalView) int {

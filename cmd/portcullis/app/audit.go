@@ -56,12 +56,14 @@ func runAuditVerify(_ context.Context, args []string, stdout, stderr io.Writer) 
 	var pubFiles auditMultiFlag
 	fs.Var(&pubFiles, "pubkey", "trusted checkpoint public key (PEM); repeatable. Default: the keys in DIR (not independent)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	var cpFiles auditMultiFlag
+	fs.Var(&cpFiles, "checkpoints", "a copy of signed checkpoints kept outside DIR (one JSON checkpoint per line, e.g. exported from a sink); repeatable")
 	asOf := fs.String("as-of", "", "judge checkpoint deadlines at this RFC 3339 time, e.g. when a copy of DIR was taken (default: now)")
 	if err := parseFlags(fs, auditInterleave(fs, args), stderr); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return &ExitError{Code: 2, Err: errors.New("audit verify: want exactly one DIR")}
+		return usageError(errors.New("audit verify: want exactly one DIR"))
 	}
 	var pubs []ed25519.PublicKey
 	for _, f := range pubFiles {
@@ -71,7 +73,7 @@ func runAuditVerify(_ context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		pubs = append(pubs, k)
 	}
-	opt := audit.VerifyOptions{Keys: pubs}
+	opt := audit.VerifyOptions{Keys: pubs, CheckpointFiles: cpFiles}
 	if *asOf != "" {
 		t, err := time.Parse(time.RFC3339, *asOf)
 		if err != nil {
@@ -107,7 +109,7 @@ func runAuditKeygen(_ context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if fs.NArg() != 0 {
-		return &ExitError{Code: 2, Err: errors.New("audit keygen: unexpected arguments")}
+		return usageError(errors.New("audit keygen: unexpected arguments"))
 	}
 	priv, pub, err := audit.GenerateKey()
 	if err != nil {

@@ -8,7 +8,7 @@ var synopses = map[string]string{
 	"xds":               "xds --config FILE [--print] [--listen ADDR] [flags]",
 	"version":           "version [--json]",
 	"explain":           "explain DECISION_ID [--config FILE | --audit-dir DIR] [--decision-log FILE] [--json]",
-	"audit verify":      "audit verify DIR [--pubkey FILE]... [--as-of TIME] [--json]  (with --pubkey, missing or stale signed checkpoints make the log INVALID)",
+	"audit verify":      "audit verify DIR [--pubkey FILE]... [--checkpoints FILE]... [--as-of TIME] [--json]  (with --pubkey, missing or stale signed checkpoints make the log INVALID)",
 	"approvals list":    "approvals list [--status STATUS] [--admin URL] [--token JWT | --as NAME] [--json]",
 	"approvals show":    "approvals show ID [--admin URL] [--token JWT | --as NAME] [--json]",
 	"approvals approve": "approvals approve ID [--comment TEXT] [--admin URL] [--token JWT | --as NAME] [--json]",

@@ -22,7 +22,7 @@ func runPolicyCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if fs.NArg() != 1 {
-		return &ExitError{Code: 2, Err: errors.New("policy check: want exactly one FILE")}
+		return usageError(errors.New("policy check: want exactly one FILE"))
 	}
 	p, err := policy.Load(fs.Arg(0))
 	if err != nil {
@@ -43,7 +43,7 @@ func runPolicyTest(_ context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if fs.NArg() != 2 {
-		return &ExitError{Code: 2, Err: errors.New("policy test: want FILE and CASES")}
+		return usageError(errors.New("policy test: want FILE and CASES"))
 	}
 	p, err := policy.Load(fs.Arg(0))
 	if err != nil {

@@ -37,7 +37,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		errs = append(errs, fmt.Errorf("unexpected arguments: %v", fs.Args()))
 	}
 	if len(errs) > 0 {
-		return &ExitError{Code: 2, Err: errors.Join(errs...)}
+		return usageError(errors.Join(errs...))
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg, err := config.Load(*cfgPath)
