@@ -30,6 +30,8 @@ type Config struct {
 	Audit    audit.Config  `yaml:"audit"`
 	// Log selects the decision log (config/observe.go).
 	Log decisionlog.Config `yaml:"log"`
+	// State is shared state for several replicas (config/state.go).
+	State State `yaml:"state"`
 }
 
 // Listen holds the listener addresses. An empty address disables that listener
@@ -126,6 +128,7 @@ func Parse(data []byte) (*Config, error) {
 
 // ApplyDefaults fills unset fields with their documented defaults.
 func (c *Config) ApplyDefaults() {
+	c.State.applyDefaults()
 	if c.Listen.ExtProc == "" {
 		c.Listen.ExtProc = DefaultExtProcAddr
 	}
@@ -231,6 +234,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, prefixErrors("audit", err)...)
 	}
 	c.validateObserve(add)
+	c.validateState(add)
 	return errors.Join(errs...)
 }
 
