@@ -18,6 +18,7 @@ import (
 // baselines and sessions survive policy changes.
 type behaviors struct {
 	store behavior.Store
+	onErr behavior.StoreErrorPolicy // state.on_unavailable (gateway/state.go)
 	cur   atomic.Pointer[behavior.Engine]
 }
 
@@ -43,6 +44,7 @@ func (b *behaviors) update(p *policy.Policy) {
 		b.cur.Store(nil)
 		return
 	}
+	bc.OnStoreError = b.onErr
 	b.cur.Store(behavior.New(bc, b.store, nil))
 }
 
