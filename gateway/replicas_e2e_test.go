@@ -117,6 +117,13 @@ type replicaSet struct {
 // upstreams. mutate may change each replica's configuration.
 func startReplicas(t *testing.T, n int, tools http.Handler, mutate func(*config.Config)) *replicaSet {
 	t.Helper()
+	return startReplicasWith(t, n, tools, mutate, nil)
+}
+
+// startReplicasWith is startReplicas with a hook run after Redis started
+// and before the gateways do (e.g. to stop Redis).
+func startReplicasWith(t *testing.T, n int, tools http.Handler, mutate func(*config.Config), before func(*replicaSet)) *replicaSet {
+	t.Helper()
 	rs := &replicaSet{crm: &crmServer{}, redis: redistest.Start(t, nil)}
 	crm := newUpstream(t, rs.crm.handler())
 	rs.tools = newUpstream(t, tools)
@@ -132,6 +139,9 @@ func startReplicas(t *testing.T, n int, tools http.Handler, mutate func(*config.
 	hashKey := write("hash.key", strings.Repeat("h", 32))
 	vaultKey := write("vault.key", strings.Repeat("ab", 32))
 	rs.lb = &balancer{}
+	if before != nil {
+		before(rs)
+	}
 	for i := range n {
 		auditDir := filepath.Join(dir, fmt.Sprint("audit", i))
 		rs.audit = append(rs.audit, auditDir)
