@@ -1,11 +1,14 @@
 package gateway_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portcullis-mcp/portcullis/config"
+	"github.com/portcullis-mcp/portcullis/gateway"
 )
 
 // faultUpstream is a plain JSON MCP server: tools/call "pii" returns a
@@ -227,4 +231,99 @@ func TestFaultRedisSlow(t *testing.T) {
 	if got := callTool(t, url, "s1", 3, "echo", `,"arguments":{"x":3}`); !strings.Contains(got, "echo") {
 		t.Fatalf("after the stall: %s", got)
 	}
+}
+
+// startAuditFault runs one gateway (no Redis) with a small audit segment
+// size in front of a faultUpstream, and returns its tools URL and audit dir.
+func startAuditFault(t *testing.T) (string, string, *faultUpstream) {
+	t.Helper()
+	up := &faultUpstream{}
+	tools := newUpstream(t, up)
+	auditDir := filepath.Join(t.TempDir(), "audit")
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0}
+servers:
+  - {name: tools, url: %s/mcp, tools: {allow: ["*"]}}
+audit: {dir: %s, segment_bytes: 4096, commit: {every: 1, interval: 1ms}}
+`, tools.srv.URL, auditDir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.Start(context.Background(), cfg, gateway.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gw.Close() })
+	return "http://" + gw.ProxyAddr() + "/mcp/tools", auditDir, up
+}
+
+// auditFault drives calls until the audit log refuses one (its next
+// segment is unwritable), then checks every later call is refused too and
+// nothing more reaches the upstream. It returns how many calls the
+// upstream received and how many records reached the first segment.
+func auditFault(t *testing.T, url, auditDir string, up *faultUpstream) (forwarded, recorded int) {
+	t.Helper()
+	refusedAt := -1
+	for i := 1; i <= 400 && refusedAt < 0; i++ {
+		got := callTool(t, url, "s1", i, "echo", fmt.Sprintf(`,"arguments":{"n":%d,"pad":%q}`, i, strings.Repeat("x", 200)))
+		switch {
+		case strings.Contains(got, "the audit log cannot accept records"):
+			refusedAt = i
+		case !strings.Contains(got, "echo"):
+			t.Fatalf("call %d: unexpected answer %s", i, got)
+		}
+	}
+	if refusedAt < 0 {
+		t.Fatal("the audit log never failed: the segment did not rotate onto the broken file")
+	}
+	forwarded = len(up.received())
+	for i := range 3 {
+		got := callTool(t, url, "s1", 1000+i, "echo", `,"arguments":{"after":true}`)
+		if !strings.Contains(got, "the gateway refuses calls it cannot record") {
+			t.Fatalf("call after the audit failure not refused: %s", got)
+		}
+	}
+	if n := len(up.received()); n != forwarded {
+		t.Fatalf("upstream received %d calls after the audit log failed", n-forwarded)
+	}
+	seg, err := os.ReadFile(filepath.Join(auditDir, "seg-00000001.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded = strings.Count(string(seg), "\n")
+	t.Logf("first refusal at call %d; upstream received %d calls; %d audit records durable", refusedAt, forwarded, recorded)
+	return forwarded, recorded
+}
+
+// TestFaultAuditDiskFull: the audit log rotates onto a full disk
+// (/dev/full: every write fails with ENOSPC). From then on every call is
+// refused with a clear error and nothing reaches the upstream.
+func TestFaultAuditDiskFull(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("/dev/full not available")
+	}
+	url, dir, up := startAuditFault(t)
+	if err := os.Symlink("/dev/full", filepath.Join(dir, "seg-00000002.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	auditFault(t, url, dir, up)
+}
+
+// TestFaultAuditNotWritable: the audit log's next segment cannot be
+// created (read-only directory; as root, a path the kernel refuses).
+func TestFaultAuditNotWritable(t *testing.T) {
+	url, dir, up := startAuditFault(t)
+	if os.Geteuid() == 0 {
+		// root ignores directory permissions: point the next segment
+		// at sysfs, where creating a file is refused.
+		if err := os.Symlink("/sys/portcullis-audit-test.jsonl", filepath.Join(dir, "seg-00000002.jsonl")); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		if err := os.Chmod(dir, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+	}
+	auditFault(t, url, dir, up)
 }
