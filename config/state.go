@@ -39,6 +39,9 @@ type VaultState struct {
 	MaxEntries int `yaml:"max_entries"`
 	// MaxVaults bounds the vaults held in memory (default 10000).
 	MaxVaults int `yaml:"max_vaults"`
+	// MaxTotalEntries bounds the entries of all vaults held in memory
+	// (default 200000); least recently used vaults are evicted first.
+	MaxTotalEntries int `yaml:"max_total_entries"`
 }
 
 // VaultKey is one vault encryption key.
@@ -91,6 +94,9 @@ func (s *State) applyDefaults() {
 	}
 	if s.Vault.MaxVaults == 0 {
 		s.Vault.MaxVaults = 10000
+	}
+	if s.Vault.MaxTotalEntries == 0 {
+		s.Vault.MaxTotalEntries = 200000
 	}
 	o := &s.OnUnavailable
 	for _, p := range []*string{&o.Vault, &o.RateLimits, &o.Pins} {
@@ -151,6 +157,9 @@ func (c *Config) validateState(add func(path, format string, args ...any)) {
 	}
 	if s.Vault.MaxVaults < 0 {
 		add("state.vault.max_vaults", "must not be negative, got %d", s.Vault.MaxVaults)
+	}
+	if s.Vault.MaxTotalEntries < 0 {
+		add("state.vault.max_total_entries", "must not be negative, got %d", s.Vault.MaxTotalEntries)
 	}
 	if v := s.OnUnavailable.Vault; v != "" && v != FailClosed {
 		add("state.on_unavailable.vault", "must be fail_closed (a vault that cannot be reached refuses the call), got %q", v)

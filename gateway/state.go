@@ -37,7 +37,7 @@ func (g *Gateway) sharedState(cfg *config.Config) (*sharedState, error) {
 		RateLimitsOpen: s.OnUnavailable.RateLimits == config.FailOpen,
 		PinsOpen:       s.OnUnavailable.Pins == config.FailOpen,
 	}}
-	st.vault = redact.VaultsOptions{MaxVaults: s.Vault.MaxVaults, TTL: s.Vault.TTL, MaxEntries: s.Vault.MaxEntries}
+	st.vault = redact.VaultsOptions{MaxVaults: s.Vault.MaxVaults, TTL: s.Vault.TTL, MaxEntries: s.Vault.MaxEntries, MaxTotalEntries: s.Vault.MaxTotalEntries}
 	if !s.Redis.Enabled() {
 		return st, nil
 	}
