@@ -24,7 +24,8 @@ type VaultsOptions struct {
 	// entry is evicted; a shared vault refuses new entries (ErrVaultFull).
 	MaxEntries int
 	// MaxTotalEntries bounds the entries of all vaults held in memory
-	// (default 200000, about 60 MB): when a call finds the set above it,
+	// (default 200000; measured 265 B per entry of a 24-byte email, about
+	// 50 MB): when a call finds the set above it,
 	// least recently used vaults are evicted. Between two calls the set
 	// can exceed it by at most MaxEntries per vault in use.
 	MaxTotalEntries int
