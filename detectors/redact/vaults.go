@@ -44,8 +44,8 @@ type VaultsOptions struct {
 // builds the binding from the authenticated principal, the route and the
 // session, so no client can name another's vault). Safe for concurrent use.
 type Vaults struct {
-	opts VaultsOptions
-	mu   sync.Mutex
+	opts  VaultsOptions
+	mu    sync.Mutex
 	m     map[string]*list.Element // binding -> *memVault, memory mode
 	lru   *list.List               // front: most recently used
 	total atomic.Int64             // entries in all held vaults (approximate)
