@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,9 +215,12 @@ func TestCluster(t *testing.T) {
 	cc, ok := c.(*redis.ClusterClient)
 	require.True(t, ok)
 	owners := map[string]bool{}
+	var mu sync.Mutex // ForEachMaster runs the callback concurrently
 	require.NoError(t, cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
 		if n, err := m.DBSize(ctx).Result(); err == nil && n > 0 {
+			mu.Lock()
 			owners[m.Options().Addr] = true
+			mu.Unlock()
 		}
 		return nil
 	}))
