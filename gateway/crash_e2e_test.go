@@ -141,12 +141,16 @@ func TestFaultKill9DuringHeavyWrites(t *testing.T) {
 			}
 		}()
 	}
+	workersDone := make(chan struct{})
+	go func() { wg.Wait(); close(workersDone) }()
 	// Kill once the upstream has seen plenty of calls (an event, not a
-	// sleep).
+	// sleep; the short pause only paces the polling).
 	for up.hits.Load() < 600 {
 		select {
 		case <-c.exited:
 			t.Fatal("serve exited under load")
+		case <-workersDone:
+			t.Fatalf("every writer stopped after %d calls (a call failed) before the kill", sent.Load())
 		default:
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -156,7 +160,7 @@ func TestFaultKill9DuringHeavyWrites(t *testing.T) {
 	}
 	<-c.exited
 	close(stop)
-	wg.Wait()
+	<-workersDone
 
 	segs, _ := filepath.Glob(filepath.Join(auditDir, "seg-*.jsonl"))
 	if len(segs) == 0 {
