@@ -201,7 +201,14 @@ func StartCluster(tb testing.TB, n int) []string {
 			hi = 16383
 		}
 		if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", lo, hi).Err(); err != nil {
-			tb.Fatalf("cluster addslotsrange on %s: %v", addrs[i], err)
+			// Redis before 7.0 has no ADDSLOTSRANGE.
+			slots := make([]int, 0, hi-lo+1)
+			for sl := lo; sl <= hi; sl++ {
+				slots = append(slots, sl)
+			}
+			if err2 := c.ClusterAddSlots(ctx, slots...).Err(); err2 != nil {
+				tb.Fatalf("cluster addslots on %s: %v (addslotsrange: %v)", addrs[i], err2, err)
+			}
 		}
 	}
 	for _, a := range addrs[1:] {
