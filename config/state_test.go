@@ -110,3 +110,24 @@ func TestStateSection(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicasDocExample: the configuration example in docs/replicas.md
+// decodes strictly into Config (no unknown or misspelt keys).
+func TestReplicasDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/replicas.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no yaml block in docs/replicas.md")
+	}
+	var c Config
+	if err := DecodeStrict([]byte(block), &c); err != nil {
+		t.Fatalf("docs/replicas.md example: %v", err)
+	}
+	if !c.State.Redis.Enabled() || len(c.State.Vault.Keys) != 2 || c.State.OnUnavailable.Pins != FailClosed {
+		t.Fatalf("example decoded to %+v", c.State)
+	}
+}
