@@ -33,6 +33,8 @@ type Config struct {
 	Log decisionlog.Config `yaml:"log"`
 	// Approvals is human approval of require_approval calls (package approval).
 	Approvals approval.Config `yaml:"approvals"`
+	// State is shared state for several replicas (config/state.go).
+	State State `yaml:"state"`
 }
 
 // Listen holds the listener addresses. An empty address disables that listener
@@ -140,6 +142,7 @@ func Parse(data []byte) (*Config, error) {
 
 // ApplyDefaults fills unset fields with their documented defaults.
 func (c *Config) ApplyDefaults() {
+	c.State.applyDefaults()
 	if c.Listen.ExtProc == "" {
 		c.Listen.ExtProc = DefaultExtProcAddr
 	}
@@ -253,6 +256,7 @@ func (c *Config) Validate() error {
 	if c.Approvals.Hold > 0 && c.Approvals.Hold >= c.Limits.MessageTimeout {
 		add("approvals.hold", "must be shorter than limits.message_timeout (%s), got %s", c.Limits.MessageTimeout, c.Approvals.Hold)
 	}
+	c.validateState(add)
 	return errors.Join(errs...)
 }
 

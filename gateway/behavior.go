@@ -19,7 +19,8 @@ import (
 // baselines and sessions survive policy changes.
 type behaviors struct {
 	store behavior.Store
-	now   func() time.Time // nil: time.Now
+	now   func() time.Time          // nil: time.Now
+	onErr behavior.StoreErrorPolicy // state.on_unavailable (gateway/state.go)
 	cur   atomic.Pointer[behavior.Engine]
 }
 
@@ -45,6 +46,7 @@ func (b *behaviors) update(p *policy.Policy) {
 		b.cur.Store(nil)
 		return
 	}
+	bc.OnStoreError = b.onErr
 	b.cur.Store(behavior.New(bc, b.store, b.now))
 }
 

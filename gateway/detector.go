@@ -237,68 +237,6 @@ func convert(f detectors.Finding) extproc.Finding {
 	return out
 }
 
-// vaults is a bounded map of per-session redaction vaults with idle expiry.
-type vaults struct {
-	mu    sync.Mutex
-	m     map[string]*vaultEntry
-	max   int
-	idle  time.Duration
-	clock func() time.Time
-}
-
-type vaultEntry struct {
-	v    *redact.Vault
-	used time.Time
-}
-
-func newVaults(max int, idle time.Duration) *vaults {
-	return &vaults{m: map[string]*vaultEntry{}, max: max, idle: idle, clock: time.Now}
-}
-
-func (vs *vaults) get(session string, key []byte) *redact.Vault {
-	vs.mu.Lock()
-	defer vs.mu.Unlock()
-	now := vs.clock()
-	if e, ok := vs.m[session]; ok {
-		e.used = now
-		return e.v
-	}
-	if len(vs.m) >= vs.max {
-		vs.evict(now)
-	}
-	e := &vaultEntry{v: redact.NewVault(redact.VaultOptions{TTL: vs.idle, Key: key}), used: now}
-	vs.m[session] = e
-	return e.v
-}
-
-func (vs *vaults) lookup(session string) *redact.Vault {
-	vs.mu.Lock()
-	defer vs.mu.Unlock()
-	if e, ok := vs.m[session]; ok {
-		e.used = vs.clock()
-		return e.v
-	}
-	return nil
-}
-
-// evict drops idle vaults, or the least recently used one when none is idle.
-func (vs *vaults) evict(now time.Time) {
-	var oldest string
-	var oldestT time.Time
-	for k, e := range vs.m {
-		if now.Sub(e.used) > vs.idle {
-			delete(vs.m, k)
-			continue
-		}
-		if oldest == "" || e.used.Before(oldestT) {
-			oldest, oldestT = k, e.used
-		}
-	}
-	if len(vs.m) >= vs.max && oldest != "" {
-		delete(vs.m, oldest)
-	}
-}
-
 var _ extproc.Detector = (*detectorAdapter)(nil)
 
 func toolName(result []byte, idx string) string {

@@ -24,6 +24,10 @@ func (g *Gateway) engines(ctx context.Context, cfg *config.Config) (extproc.Engi
 		},
 	}
 	anon := policy.Identity{ID: "anonymous", Trust: "untrusted", Source: policy.SourceAnonymous}
+	st, err := g.sharedState(cfg) // gateway/state.go
+	if err != nil {
+		return e, err
+	}
 	if cfg.Policy.File != "" {
 		p, err := policy.Load(cfg.Policy.File)
 		if err != nil {
@@ -32,6 +36,7 @@ func (g *Gateway) engines(ctx context.Context, cfg *config.Config) (extproc.Engi
 		g.policies = policy.NewStore(p)
 		beh, closeStore := newBehaviors(cfg, g.now)
 		g.finals = append(g.finals, closeStore)
+		st.behaviors(beh)
 		beh.update(p)
 		e.Behavior = beh
 		g.policies.OnReload(func(ev policy.ReloadEvent) {
@@ -81,6 +86,9 @@ func (g *Gateway) engines(ctx context.Context, cfg *config.Config) (extproc.Engi
 		return e, err
 	}
 	if det != nil {
+		if err := st.detector(det); err != nil {
+			return e, err
+		}
 		e.Detector = det
 	}
 	if err := g.approvalEngine(cfg, &e); err != nil {

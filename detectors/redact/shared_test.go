@@ -104,6 +104,40 @@ func TestVaultsLRU(t *testing.T) {
 	require.Nil(t, la)
 }
 
+// TestVaultsTotalBound: all vaults together stay under MaxTotalEntries (the
+// least recently used vaults go first); the count follows evictions.
+func TestVaultsTotalBound(t *testing.T) {
+	ctx := context.Background()
+	vs, err := redact.NewVaults(redact.VaultsOptions{MaxTotalEntries: 10, MaxEntries: 8, Key: []byte("k")})
+	require.NoError(t, err)
+	fill := func(binding string, n int) *redact.Vault {
+		v, err := vs.Get(ctx, binding)
+		require.NoError(t, err)
+		for i := range n {
+			_, err := v.Surrogate(redact.Mask, "EMAIL_ADDRESS", fmt.Sprint(binding, i, "@x.example"), "")
+			require.NoError(t, err)
+		}
+		return v
+	}
+	fill("a", 4)
+	fill("b", 4)
+	require.EqualValues(t, 8, vs.Entries())
+	fill("c", 4) // 12 entries now; the next call evicts from the back
+	require.EqualValues(t, 12, vs.Entries())
+	_, err = vs.Get(ctx, "c")
+	require.NoError(t, err)
+	require.EqualValues(t, 8, vs.Entries(), "a evicted")
+	la, err := vs.Lookup(ctx, "a")
+	require.NoError(t, err)
+	require.Nil(t, la)
+	v := fill("d", 8) // per-vault bound: the oldest entry goes, 8 stay
+	require.Equal(t, 8, v.Len())
+	_, err = vs.Get(ctx, "d")
+	require.NoError(t, err)
+	require.LessOrEqual(t, vs.Entries(), int64(10))
+	require.Equal(t, 1, vs.Len(), "only d is left")
+}
+
 // BenchmarkVaultsNewSessionFull is the cost of a new session once the set
 // is full (memory mode): constant in the number of vaults held.
 func BenchmarkVaultsNewSessionFull(b *testing.B) {

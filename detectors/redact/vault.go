@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portcullis-mcp/portcullis/detectors/internal/jsonwalk"
@@ -72,6 +73,12 @@ type Vault struct {
 	head, tail *entry                 // oldest, newest
 	counters   map[string]int         // per type, for mask numbering and synthetic variety
 	shared     *sharedVault           // nil: this process only
+	// live mirrors len(bySurr) for lock-free reads; total (nil for a
+	// standalone vault) is the entry count of the Vaults set it belongs
+	// to, until detached (evicted from the set).
+	live     atomic.Int64
+	total    *atomic.Int64
+	detached atomic.Bool
 }
 
 // NewVault returns an empty vault.
@@ -163,6 +170,7 @@ func (v *Vault) insert(e *entry) {
 	}
 	v.byKey[e.key] = e
 	v.bySurr[e.surrogate] = e
+	v.count(1)
 	a := e.surrogate[:anchorLen4]
 	lens := v.anchors[a]
 	i, found := slices.BinarySearchFunc(lens, len(e.surrogate), func(x anchorLen, n int) int { return n - x.n })
@@ -181,12 +189,20 @@ func (v *Vault) insert(e *entry) {
 	v.tail = e
 }
 
+func (v *Vault) count(d int64) {
+	v.live.Add(d)
+	if v.total != nil && !v.detached.Load() {
+		v.total.Add(d)
+	}
+}
+
 // remove unlinks e in O(1) (plus the few distinct lengths of its anchor).
 func (v *Vault) remove(e *entry) {
 	if v.bySurr[e.surrogate] != e {
 		return
 	}
 	delete(v.bySurr, e.surrogate)
+	v.count(-1)
 	if v.byKey[e.key] == e {
 		delete(v.byKey, e.key)
 	}

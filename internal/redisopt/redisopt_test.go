@@ -9,11 +9,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -184,3 +186,43 @@ func writeKey(t *testing.T, path string, k *ecdsa.PrivateKey) {
 }
 
 var _ = tls.VersionTLS12
+
+// TestSentinel resolves the master through a real Sentinel and uses it.
+func TestSentinel(t *testing.T) {
+	master := redistest.Start(t, nil)
+	sentinel := redistest.StartSentinel(t, "pcmaster", master.Addr)
+	o := redisopt.Options{Sentinel: redisopt.Sentinel{Master: "pcmaster", Addresses: []string{sentinel}}}
+	c, err := o.Client()
+	require.NoError(t, err)
+	defer c.Close()
+	ctx := context.Background()
+	require.NoError(t, c.Set(ctx, "via-sentinel", "1", 0).Err())
+	require.Equal(t, "1", master.Client().Get(ctx, "via-sentinel").Val(), "the write reached the master the Sentinel named")
+}
+
+// TestCluster writes through a ClusterClient built from cluster seeds to a
+// real three-node Redis Cluster: keys land on the node owning their slot.
+func TestCluster(t *testing.T) {
+	nodes := redistest.StartCluster(t, 3)
+	o := redisopt.Options{Cluster: nodes[:1]} // one seed is enough
+	c, err := o.Client()
+	require.NoError(t, err)
+	defer c.Close()
+	ctx := context.Background()
+	for i := range 50 {
+		require.NoError(t, c.Set(ctx, fmt.Sprint("k", i), i, 0).Err())
+	}
+	cc, ok := c.(*redis.ClusterClient)
+	require.True(t, ok)
+	owners := map[string]bool{}
+	var mu sync.Mutex // ForEachMaster runs the callback concurrently
+	require.NoError(t, cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		if n, err := m.DBSize(ctx).Result(); err == nil && n > 0 {
+			mu.Lock()
+			owners[m.Options().Addr] = true
+			mu.Unlock()
+		}
+		return nil
+	}))
+	require.Len(t, owners, 3, "keys spread over the three masters")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -101,3 +102,18 @@ func runOp(ctx context.Context, s Store, op *Op) error {
 // RunOp runs one op through the plain Store methods (for Batcher
 // implementations that fall back per operation).
 func RunOp(ctx context.Context, s Store, op *Op) error { return runOp(ctx, s, op) }
+
+// opBuf is a pooled batch, so a call's batches do not allocate.
+type opBuf struct{ ops []Op }
+
+var opPool = sync.Pool{New: func() any { return &opBuf{ops: make([]Op, 0, 16)} }}
+
+func getOps() *opBuf { return opPool.Get().(*opBuf) }
+
+// putOps returns b (whose ops may have grown to ops) to the pool, dropping
+// every reference the ops held.
+func putOps(b *opBuf, ops []Op) {
+	clear(ops)
+	b.ops = ops[:0]
+	opPool.Put(b)
+}

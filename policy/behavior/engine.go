@@ -363,7 +363,9 @@ func (e *Engine) OnCall(ctx context.Context, c Call) Verdict {
 	res, sensRes := extractResource(c.Args)
 	var cur [nFields]int64
 	d := [nFields]int64{fCalls: 1}
-	ops := make([]Op, 0, 8+2*len(e.cfg.RateLimits))
+	pb := getOps()
+	ops := pb.ops[:0]
+	defer func() { putOps(pb, ops) }()
 	pinOp := -1
 	if e.cfg.Pinning.Mode == PinBlock {
 		pinOp = len(ops)
@@ -410,7 +412,9 @@ func (e *Engine) OnCall(ctx context.Context, c Call) Verdict {
 	winErr := ops[winOp].Err
 
 	// Second batch, only when needed.
-	var more [3]Op
+	pb2 := getOps()
+	more := pb2.ops[:3]
+	defer func() { putOps(pb2, more) }()
 	n := 0
 	var corr [nFields]int64
 	corrOp := -1
@@ -656,7 +660,9 @@ func (e *Engine) OnResult(ctx context.Context, r Result) {
 		d[fErrors] = 1
 	}
 	var out [nFields]int64
-	ops := make([]Op, 1, 4+min(len(r.Values), 256))
+	pb := getOps()
+	ops := pb.ops[:1]
+	defer func() { putOps(pb, ops) }()
 	ops[0] = Op{Kind: OpAdd, Key: windowKey(r.Agent, w), Deltas: d[:], Out: out[:], TTL: 2 * e.cfg.Window}
 	if r.Session != "" {
 		st := [nSession]int64{sBytes: d[fBytes], sRecords: d[fRecords], sResults: 1, sErrors: d[fErrors]}

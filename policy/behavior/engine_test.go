@@ -402,6 +402,11 @@ func TestStoreFailure(t *testing.T) {
 			require.Equal(t, tc.rule == "pinning:unavailable", blocked)
 			rep := e.PinTools(ctx, "x", []ToolDef{{Name: "y", Raw: []byte(toolV1)}})
 			require.Empty(t, rep.New)
+			if tc.rule == "pinning:unavailable" {
+				require.Contains(t, rep.Changed["y"], "pins unavailable", "tools/list withholds what it cannot check")
+			} else {
+				require.Empty(t, rep.Changed)
+			}
 			require.Error(t, e.Approve("x", "y"))
 		})
 	}

@@ -89,26 +89,44 @@ func (e *Engine) loadPin(ctx context.Context, server, tool string) (*pinRecord, 
 	if err != nil {
 		return nil, fmt.Errorf("load pin %s/%s: %w", server, tool, err)
 	}
+	r, err := decodePin(p)
+	if err != nil {
+		return nil, fmt.Errorf("pin %s/%s: %w", server, tool, err)
+	}
+	return r, nil
+}
+
+// decodePin reads a stored pin blob (nil: no pin).
+func decodePin(p []byte) (*pinRecord, error) {
 	if len(p) < 2 {
 		return nil, nil
 	}
 	var r pinRecord
 	if err := json.Unmarshal(p[1:], &r); err != nil {
-		return nil, fmt.Errorf("decode pin %s/%s: %w", server, tool, err)
+		return nil, fmt.Errorf("decode pin: %w", err)
 	}
 	return &r, nil
 }
 
-func (e *Engine) savePin(ctx context.Context, server, tool string, r *pinRecord) error {
+// pinPut is the batched write of a pin record.
+func (e *Engine) pinPut(server, tool string, r *pinRecord) (Op, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
-		return fmt.Errorf("encode pin: %w", err)
+		return Op{}, fmt.Errorf("encode pin: %w", err)
 	}
 	flag := byte('O')
 	if r.Pending != "" {
 		flag = 'B'
 	}
-	if err := e.store.Put(ctx, pinKey(server, tool), append([]byte{flag}, b...), 0); err != nil {
+	return Op{Kind: OpPut, Key: pinKey(server, tool), Val: append([]byte{flag}, b...)}, nil
+}
+
+func (e *Engine) savePin(ctx context.Context, server, tool string, r *pinRecord) error {
+	op, err := e.pinPut(server, tool, r)
+	if err != nil {
+		return err
+	}
+	if err := e.store.Put(ctx, op.Key, op.Val, 0); err != nil {
 		return fmt.Errorf("save pin %s/%s: %w", server, tool, err)
 	}
 	return nil
@@ -119,11 +137,23 @@ func (e *Engine) savePin(ctx context.Context, server, tool string, r *pinRecord)
 // there, else as listed), changed tools are reported with a short diff and,
 // in mode block, withheld until Approve. A tool whose definition returns to
 // the pinned one is released. Cross-server shadowing is reported.
+//
+// Store traffic is batched: one round trip reads every pin and tool owner;
+// writes (new pins, changes, owners) go in at most two more. When pins
+// cannot be read in mode block, every tool is reported changed ("pins
+// unavailable") and so withheld, unless Config.OnStoreError opens pins.
 func (e *Engine) PinTools(ctx context.Context, server string, tools []ToolDef) PinReport {
 	var rep PinReport
 	if e.cfg.Pinning.Mode == PinOff {
 		return rep
 	}
+	type item struct {
+		name, h string
+		fields  map[string]json.RawMessage
+		rec     *pinRecord
+		count   [1]int64
+	}
+	items := make([]item, 0, len(tools))
 	for _, t := range tools {
 		fields, h, err := canonicalTool(t.Raw)
 		if err != nil {
@@ -137,51 +167,94 @@ func (e *Engine) PinTools(ctx context.Context, server string, tools []ToolDef) P
 		if name == "" {
 			continue
 		}
-		rec, err := e.loadPin(ctx, server, name)
+		items = append(items, item{name: name, h: h, fields: fields})
+	}
+	reads := make([]Op, 0, 2*len(items))
+	for _, it := range items {
+		reads = append(reads, Op{Kind: OpGet, Key: pinKey(server, it.name)}, Op{Kind: OpGet, Key: "tn\x00" + it.name})
+	}
+	e.do(ctx, reads)
+
+	// New tools take a slot of the server's bounded pin count.
+	var counts []Op
+	newIdx := make([]int, 0)
+	known := make([]bool, len(items))
+	for i := range items {
+		it := &items[i]
+		get := &reads[2*i]
+		if get.Err != nil {
+			if e.cfg.Pinning.Mode == PinBlock && !e.cfg.OnStoreError.PinsOpen {
+				e.changed(&rep, it.name, "tool pins unavailable (state store error; pins fail closed)")
+			}
+			continue
+		}
+		rec, err := decodePin(get.Val)
 		if e.fail(err) {
 			continue
 		}
-		switch {
-		case rec == nil:
-			var n [1]int64
-			if e.fail(e.store.Add(ctx, "pn\x00"+server, []int64{1}, n[:], 0)) || n[0] > int64(e.cfg.Pinning.MaxToolsPerServer) {
-				continue
-			}
-			rec = &pinRecord{Hash: h, Def: fields}
-			if want := e.cfg.Pinning.Pinned[server][name]; want != "" && !strings.EqualFold(want, h) {
-				rec = &pinRecord{Hash: strings.ToLower(want), Pending: h, PendingDef: fields,
-					Diff: fmt.Sprintf("hash %s… pinned in policy, listed %s…", want[:min(12, len(want))], h[:12])}
-				e.changed(&rep, name, rec.Diff)
-			} else {
-				rep.New = append(rep.New, name)
-			}
-		case rec.Hash == h:
-			if rec.Pending == "" {
-				goto shadow
-			}
-			rec.Pending, rec.PendingDef, rec.Diff = "", nil, ""
-		default:
-			if rec.Pending != h {
-				rec.Pending, rec.PendingDef = h, fields
-				rec.Diff = pinDiff(rec.Def, fields, rec.Hash, h)
-			}
-			e.changed(&rep, name, rec.Diff)
-		}
-		e.fail(e.savePin(ctx, server, name, rec))
-	shadow:
-		owner, err := e.store.Get(ctx, "tn\x00"+name)
-		if e.fail(err) {
+		known[i] = true
+		if rec == nil {
+			newIdx = append(newIdx, i)
+			counts = append(counts, Op{Kind: OpAdd, Key: "pn\x00" + server, Deltas: one[:], Out: it.count[:]})
 			continue
 		}
-		if owner == nil {
-			e.fail(e.store.Put(ctx, "tn\x00"+name, []byte(server), 0))
-		} else if string(owner) != server {
+		it.rec = rec
+	}
+	e.do(ctx, counts)
+
+	var writes []Op
+	save := func(name string, r *pinRecord) {
+		if op, err := e.pinPut(server, name, r); !e.fail(err) {
+			writes = append(writes, op)
+		}
+	}
+	for k, i := range newIdx {
+		it := &items[i]
+		if counts[k].Err != nil || it.count[0] > int64(e.cfg.Pinning.MaxToolsPerServer) {
+			known[i] = false // not pinned: no shadow bookkeeping either
+			continue
+		}
+		rec := &pinRecord{Hash: it.h, Def: it.fields}
+		if want := e.cfg.Pinning.Pinned[server][it.name]; want != "" && !strings.EqualFold(want, it.h) {
+			rec = &pinRecord{Hash: strings.ToLower(want), Pending: it.h, PendingDef: it.fields,
+				Diff: fmt.Sprintf("hash %s… pinned in policy, listed %s…", want[:min(12, len(want))], it.h[:12])}
+			e.changed(&rep, it.name, rec.Diff)
+		} else {
+			rep.New = append(rep.New, it.name)
+		}
+		save(it.name, rec)
+	}
+	for i := range items {
+		it := &items[i]
+		if rec := it.rec; rec != nil {
+			switch {
+			case rec.Hash == it.h && rec.Pending == "":
+			case rec.Hash == it.h:
+				rec.Pending, rec.PendingDef, rec.Diff = "", nil, ""
+				save(it.name, rec)
+			default:
+				if rec.Pending != it.h {
+					rec.Pending, rec.PendingDef = it.h, it.fields
+					rec.Diff = pinDiff(rec.Def, it.fields, rec.Hash, it.h)
+					save(it.name, rec)
+				}
+				e.changed(&rep, it.name, rec.Diff)
+			}
+		}
+		owner := &reads[2*i+1]
+		if !known[i] || e.fail(owner.Err) {
+			continue
+		}
+		if owner.Val == nil {
+			writes = append(writes, Op{Kind: OpPut, Key: "tn\x00" + it.name, Val: []byte(server)})
+		} else if string(owner.Val) != server {
 			if rep.Shadowed == nil {
 				rep.Shadowed = map[string]string{}
 			}
-			rep.Shadowed[name] = string(owner)
+			rep.Shadowed[it.name] = string(owner.Val)
 		}
 	}
+	e.do(ctx, writes)
 	return rep
 }
 

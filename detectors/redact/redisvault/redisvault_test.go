@@ -14,6 +14,7 @@ import (
 	"github.com/portcullis-mcp/portcullis/detectors/redact"
 	"github.com/portcullis-mcp/portcullis/detectors/redact/redisvault"
 	"github.com/portcullis-mcp/portcullis/detectors/redact/vaulttest"
+	"github.com/portcullis-mcp/portcullis/internal/redisopt"
 	"github.com/portcullis-mcp/portcullis/internal/redisopt/redistest"
 )
 
@@ -65,4 +66,17 @@ func TestRedisDown(t *testing.T) {
 	require.ErrorIs(t, err, redact.ErrUnavailable)
 	_, err = vs.Lookup(context.Background(), "b")
 	require.ErrorIs(t, err, redact.ErrUnavailable)
+}
+
+// TestRedisVaultClusterContract runs the vault Store contract on a real
+// three-node Redis Cluster (one hash per vault: one slot).
+func TestRedisVaultClusterContract(t *testing.T) {
+	nodes := redistest.StartCluster(t, 3)
+	o := redisopt.Options{Cluster: nodes}
+	c, err := o.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	vaulttest.Run(t, func(*testing.T) redact.Store { return redisvault.New(c, fmt.Sprintf("c%d:", n.Add(1))) })
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -129,4 +130,105 @@ func (s *Server) Client() *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: s.Addr, DialTimeout: time.Second})
 	s.tb.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// StartSentinel runs a Redis Sentinel on a free loopback port monitoring
+// master (host:port) under name, and waits until it knows the master.
+func StartSentinel(tb testing.TB, name, master string) string {
+	tb.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		tb.Skip("redis-server not installed")
+	}
+	dir := tb.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	mh, mp, _ := net.SplitHostPort(master)
+	conf := filepath.Join(dir, "sentinel.conf")
+	body := fmt.Sprintf("port %s\nbind 127.0.0.1\ndir %s\nlogfile %s\nsentinel monitor %s %s %s 1\n", port, dir, filepath.Join(dir, "sentinel.log"), name, mh, mp)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(bin, conf, "--sentinel")
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	tb.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	s := redis.NewSentinelClient(&redis.Options{Addr: addr, DialTimeout: time.Second, MaxRetries: -1})
+	defer s.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "sentinel.log"))
+			tb.Fatalf("sentinel exited:\n%s", log)
+		default:
+		}
+		if a, err := s.GetMasterAddrByName(context.Background(), name).Result(); err == nil && len(a) == 2 {
+			return addr
+		}
+		time.Sleep(20 * time.Millisecond) // readiness polling only
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "sentinel.log"))
+	tb.Fatalf("sentinel did not become ready:\n%s", log)
+	return ""
+}
+
+// StartCluster runs a Redis Cluster of n masters (no replicas) on loopback,
+// the 16384 slots split evenly, and waits until every node reports
+// cluster_state:ok. It returns the nodes' addresses.
+func StartCluster(tb testing.TB, n int) []string {
+	tb.Helper()
+	ctx := context.Background()
+	var addrs []string
+	var clients []*redis.Client
+	for range n {
+		s := Start(tb, nil, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000")
+		addrs = append(addrs, s.Addr)
+		clients = append(clients, s.Client())
+	}
+	per := 16384 / n
+	for i, c := range clients {
+		lo, hi := i*per, (i+1)*per-1
+		if i == n-1 {
+			hi = 16383
+		}
+		if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", lo, hi).Err(); err != nil {
+			// Redis before 7.0 has no ADDSLOTSRANGE.
+			slots := make([]int, 0, hi-lo+1)
+			for sl := lo; sl <= hi; sl++ {
+				slots = append(slots, sl)
+			}
+			if err2 := c.ClusterAddSlots(ctx, slots...).Err(); err2 != nil {
+				tb.Fatalf("cluster addslots on %s: %v (addslotsrange: %v)", addrs[i], err2, err)
+			}
+		}
+	}
+	for _, a := range addrs[1:] {
+		h, p, _ := net.SplitHostPort(a)
+		if err := clients[0].ClusterMeet(ctx, h, p).Err(); err != nil {
+			tb.Fatalf("cluster meet %s: %v", a, err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, c := range clients {
+		for {
+			info, err := c.ClusterInfo(ctx).Result()
+			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d", n)) {
+				break
+			}
+			if time.Now().After(deadline) {
+				tb.Fatalf("cluster not ready: %s %v", info, err)
+			}
+			time.Sleep(20 * time.Millisecond) // readiness polling only
+		}
+	}
+	return addrs
 }

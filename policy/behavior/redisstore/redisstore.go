@@ -157,10 +157,26 @@ func (s *Store) Do(ctx context.Context, ops []behavior.Op) {
 		}
 		return
 	}
+	// Ops whose script the server had not cached are re-sent with the
+	// script body, together in one more pipeline.
+	var retry redis.Pipeliner
 	for i := range ops {
 		if isNoScript(cmds[i]) {
-			cmds[i] = s.queue(ctx, s.c, &ops[i], false)
+			if retry == nil {
+				retry = s.c.Pipeline()
+			}
+			cmds[i] = s.queue(ctx, retry, &ops[i], false)
 		}
+	}
+	if retry != nil {
+		if _, err := retry.Exec(ctx); err != nil && !errors.As(err, &reply) {
+			for i := range ops {
+				ops[i].Err = fmt.Errorf("redis pipeline %q: %w", ops[i].Key, err)
+			}
+			return
+		}
+	}
+	for i := range ops {
 		ops[i].Err = s.parse(&ops[i], cmds[i])
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/portcullis-mcp/portcullis/internal/redisopt"
+	"github.com/portcullis-mcp/portcullis/internal/redisopt/redistest"
 	"github.com/portcullis-mcp/portcullis/policy/behavior"
 	"github.com/portcullis-mcp/portcullis/policy/behavior/redisstore"
 	"github.com/portcullis-mcp/portcullis/policy/behavior/storetest"
@@ -136,4 +138,18 @@ func BenchmarkRedisCall(b *testing.B) {
 	}
 	b.Run("memory", func(b *testing.B) { run(b, behavior.NewMemoryStore(behavior.MemoryOptions{})) })
 	b.Run("redis", func(b *testing.B) { run(b, redisstore.New(startRedis(b), "bench:")) })
+}
+
+// TestRedisClusterConformance runs the Store contract (batches included)
+// on a real three-node Redis Cluster: every op touches one key, and
+// pipelines are split per node by the cluster client.
+func TestRedisClusterConformance(t *testing.T) {
+	nodes := redistest.StartCluster(t, 3)
+	o := redisopt.Options{Cluster: nodes}
+	c, err := o.Client()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	storetest.Run(t, func(*testing.T) behavior.Store {
+		return redisstore.New(c, fmt.Sprintf("c%d:", prefixN.Add(1)))
+	}, false)
 }

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -76,4 +77,32 @@ func TestRoundTripsPerCall(t *testing.T) {
 			require.LessOrEqual(t, onResult, tc.maxResult, "OnResult round trips")
 		})
 	}
+}
+
+// TestRoundTripsPinTools measures Redis round trips for a 20-tool
+// tools/list re-checked against its pins (steady state), and for the
+// listing that pins them first.
+func TestRoundTripsPinTools(t *testing.T) {
+	c := startRedis(t)
+	h := &countHook{}
+	c.AddHook(h)
+	e := behavior.New(behavior.Config{}, redisstore.New(c, "rtp:"), nil)
+	var defs []behavior.ToolDef
+	for i := range 20 {
+		defs = append(defs, behavior.ToolDef{Name: fmt.Sprint("tool", i), Raw: fmt.Appendf(nil, `{"name":"tool%d","description":"Does thing %d."}`, i, i)})
+	}
+	ctx := context.Background()
+	before := h.n.Load()
+	rep := e.PinTools(ctx, "srv", defs)
+	first := h.n.Load() - before
+	require.Len(t, rep.New, 20)
+	before = h.n.Load()
+	rep = e.PinTools(ctx, "srv", defs)
+	again := h.n.Load() - before
+	require.Empty(t, rep.New)
+	require.Empty(t, rep.Changed)
+	t.Logf("tools/list of 20 tools: %d round trips when first pinned, %d when re-checked", first, again)
+	require.LessOrEqual(t, first, int64(4))
+	require.LessOrEqual(t, again, int64(1))
+	require.Zero(t, e.StoreErrors())
 }
