@@ -41,6 +41,11 @@ type Outcome struct {
 	// metricServer is the bounded label for the server (configured names
 	// only).
 	metricServer string
+	// Action, WouldAction, Mode and Enforced are the policy decision's
+	// (empty when the policy engine did not decide).
+	Action, WouldAction policy.Action
+	Mode                policy.Mode
+	Enforced            bool
 }
 
 // Observer receives every final outcome (decision logs, per-tool metrics).
@@ -69,6 +74,7 @@ func (st *stream) record(o *Outcome) error {
 	}
 	if cs := st.calls[mcp.ID(o.rawID())]; cs != nil && o.Method == "tools/call" {
 		cs.span.SetDecision(o.Decision, o.Risk, o.Rules)
+		cs.span.SetDecisionRecord(o.DecisionRecord())
 	}
 	if t := st.srv.eng.Telemetry; t != nil {
 		t.Decision(o.metricServer, o.Plane, o.Decision)
@@ -153,6 +159,7 @@ func (o *Outcome) fromDecision(d policy.Decision) {
 		ad = audit.DecisionDryRun
 	}
 	o.Decision, o.WouldBe = ad, auditDecision(d.WouldAction)
+	o.Action, o.WouldAction, o.Mode, o.Enforced = d.Action, d.WouldAction, d.Mode, d.Enforced
 	o.DecisionID, o.Risk, o.Factors = d.ID, d.Score, d.Factors
 	o.Rules = append(o.Rules[:0], d.Rule)
 	if d.PolicyVersion != "" {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/audit/sinks"
@@ -23,6 +24,12 @@ func (g *Gateway) engines(ctx context.Context, cfg *config.Config) (extproc.Engi
 			PII:       cfg.Detectors.Results.PII,
 		},
 	}
+	dlog, dlogClose, err := cfg.Log.Open(os.Stdout)
+	if err != nil {
+		return e, err
+	}
+	g.finals = append(g.finals, func() { _ = dlogClose.Close() })
+	e.Observers = append(e.Observers, decisionObserver{tel: g.tel, log: dlog})
 	anon := policy.Identity{ID: "anonymous", Trust: "untrusted", Source: policy.SourceAnonymous}
 	st, err := g.sharedState(cfg) // gateway/state.go
 	if err != nil {

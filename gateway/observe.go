@@ -4,8 +4,10 @@ import (
 	"context"
 	"time"
 
+	"github.com/portcullis-mcp/portcullis/audit/decisionlog"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/config"
+	"github.com/portcullis-mcp/portcullis/extproc"
 )
 
 // traceConfig maps the telemetry section onto the span pipeline.
@@ -53,4 +55,15 @@ func declareTools(tel *telemetry.Telemetry, cfg *config.Config) {
 		tel.KnownTools(s.Name, s.Tools.Allow...)
 		tel.KnownTools(s.Name, s.Tools.Deny...)
 	}
+}
+
+// decisionObserver feeds every final outcome to the per-decision metrics and
+// the decision log (log.decisions).
+type decisionObserver struct {
+	tel *telemetry.Telemetry
+	log *decisionlog.DecisionLogger
+}
+
+func (o decisionObserver) Observe(out *extproc.Outcome) {
+	o.tel.RecordDecision(out.DecisionRecord(), nil, o.log)
 }
