@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"bytes"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -163,6 +164,9 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 	content := s.content
 	if eng.Detector != nil && len(content) > 0 {
 		restored, n, err := eng.Detector.Restore(content, st.vaultKey())
+		if errors.Is(err, ErrStateUnavailable) {
+			return refuse(mcp.CodeInternalError, 0, "the shared surrogate vault (state.redis) is unavailable, so redacted values cannot be restored; the call was refused (state.on_unavailable.vault: fail_closed)", "state:vault-unavailable")
+		}
 		if err != nil {
 			return refuse(mcp.CodeInternalError, 0, "the gateway could not restore redacted values; the call was refused", "inspect:restore-failed")
 		}

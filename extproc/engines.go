@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 
@@ -81,6 +82,11 @@ type Auditor interface {
 	Digest(b []byte) string
 	Content() bool
 }
+
+// ErrStateUnavailable marks a Detector error caused by shared state that
+// cannot be reached (the surrogate vault on Redis): the message is refused
+// with a reason that names it, never forwarded with surrogates or values.
+var ErrStateUnavailable = errors.New("shared state unavailable")
 
 // Approvals decides calls the policy says need a person's approval
 // (package approval): approved lets the call through once, anything else

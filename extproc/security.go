@@ -2,7 +2,6 @@ package extproc
 
 import (
 	"bytes"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,60 +48,8 @@ func (st *stream) resolveIdentity(headers map[string]string) error {
 
 var anonymous = policy.Identity{ID: "anonymous", Trust: "untrusted", Source: policy.SourceAnonymous}
 
-// reasons explains a decision for the caller without contradicting it: the
-// reason of the rule that decided first, then other reasons that agree with
-// the action (a risk band that said "allow" is not quoted under a block),
-// and for a risk band the factors that drove the score.
-func reasons(d policy.Decision) string {
-	out := make([]string, 0, 3)
-	decisive := "rule " + d.Rule + ":"
-	for _, r := range d.Reasons {
-		if strings.HasPrefix(r, decisive) {
-			out = append(out, r)
-			break
-		}
-	}
-	for _, r := range d.Reasons {
-		if len(out) >= 2 {
-			break
-		}
-		if strings.HasPrefix(r, decisive) || !agrees(r, d.WouldAction) {
-			continue
-		}
-		out = append(out, r)
-	}
-	if strings.HasPrefix(d.Rule, "risk:") {
-		// A score band decided: name the factors that drove the score.
-		fs := slices.Clone(d.Factors)
-		slices.SortFunc(fs, func(a, b policy.Factor) int { return b.Value*b.Weight - a.Value*a.Weight })
-		for _, f := range fs[:min(2, len(fs))] {
-			if f.Value > 0 && f.Weight > 0 && f.Reason != "" {
-				out = append(out, f.Name+" "+strconv.Itoa(f.Value)+": "+f.Reason)
-			}
-		}
-	}
-	if len(out) == 0 {
-		return "rule " + d.Rule
-	}
-	return mcp.Truncate(strings.Join(out, "; "), 400)
-}
-
-// agrees reports whether a policy reason is consistent with the final
-// action: reasons naming an action ("rule x: allow", "… → allow") must name
-// this one.
-func agrees(reason string, a policy.Action) bool {
-	if i := strings.LastIndex(reason, "→ "); i >= 0 {
-		return strings.HasPrefix(reason[i+len("→ "):], string(a))
-	}
-	if strings.HasPrefix(reason, "rule ") {
-		if _, after, ok := strings.Cut(reason, ": "); ok {
-			act, _, _ := strings.Cut(after, " ")
-			act, _, _ = strings.Cut(act, ";")
-			return act == string(a)
-		}
-	}
-	return true
-}
+// reasons explains a decision for the caller (policy.Decision.Explain).
+func reasons(d policy.Decision) string { return d.Explain() }
 
 func firstReason(d policy.Decision) string {
 	if len(d.Reasons) > 0 {

@@ -106,6 +106,11 @@ func TestUpstreamHeaders(t *testing.T) {
 			for _, o := range m.GetSetHeaders() {
 				got[o.GetHeader().GetKey()] = string(o.GetHeader().GetRawValue())
 			}
+			// Every forwarded request asks for no encoding (issue 11 #1).
+			if got["accept-encoding"] != "identity" {
+				t.Errorf("accept-encoding = %q, want identity", got["accept-encoding"])
+			}
+			delete(got, "accept-encoding")
 			if len(got) != len(tt.wantSet) {
 				t.Fatalf("set %v, want %v", got, tt.wantSet)
 			}

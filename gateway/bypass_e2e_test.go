@@ -264,8 +264,11 @@ func TestBypassCompressedResponseRefused(t *testing.T) {
 			if status != 502 || idOf(got) != "5" || !strings.Contains(string(got), "content-encoding") {
 				t.Fatalf("client got %d %q, want 502 with a JSON-RPC error for id 5", status, got)
 			}
-			if up.reqs[0].header.Get("Accept-Encoding") != "identity" {
-				t.Fatalf("upstream was offered %q, want identity", up.reqs[0].header.Get("Accept-Encoding"))
+			// The processor asks for identity; the route then drops the
+			// header as the shipped Envoy configs do. Either way the
+			// client's gzip/br preference never reaches the upstream.
+			if ae := up.reqs[0].header.Get("Accept-Encoding"); ae != "" && ae != "identity" {
+				t.Fatalf("upstream was offered %q, want no encoding", ae)
 			}
 			if !hasAudit(e.audit(t), "tools/call", "result", "block", "protocol:encoded-response") {
 				t.Fatal("refusal not audited")

@@ -204,7 +204,11 @@ func (d *detectorAdapter) Restore(raw []byte, vault string) ([]byte, int, error)
 	if v == nil {
 		return raw, 0, nil
 	}
-	return v.RestoreJSON(raw)
+	out, n, err := v.RestoreJSON(raw)
+	if errors.Is(err, redact.ErrUnavailable) {
+		err = fmt.Errorf("%w: %w", extproc.ErrStateUnavailable, err)
+	}
+	return out, n, err
 }
 
 // entityNames maps Presidio entity names to the policy vocabulary.

@@ -37,11 +37,15 @@ spec:
       when: 'findings.exists(f, f.detector == "pii")'
   risk:
     weights: {action: 0, agent: 0, temporal: 0, environmental: 0, behavioral: 100, compliance: 0, data_sensitivity: 0}
+    # The verbatim signal scores 80: the band must not hold the vault test.
     thresholds:
-      - {name: low, min: 0, max: 59, action: allow}
-      - {name: high, min: 60, max: 100, action: require_approval}
+      - {name: low, min: 0, max: 89, action: allow}
+      - {name: high, min: 90, max: 100, action: require_approval}
   behavior:
     salt: replicas-share-this-salt
+    # The vault test sends a value read from a result back on purpose (the
+    # surrogate is restored before anything decides): score it, don't hold it.
+    verbatim: {action: ""}
     rate_limits:
       - {name: count-per-hour, scope: tool, match: crm/count, limit: 5, window: 1h}
 `

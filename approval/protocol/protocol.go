@@ -8,9 +8,7 @@
 package protocol
 
 import (
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -164,22 +162,6 @@ func inputRequired(id mcp.ID, b approval.Binding, res approval.Result, msg strin
 	return append(out, "}}}}"...)
 }
 
-// policyReason explains why the policy asked for approval (its first
-// reasons, or the rule).
-func policyReason(d policy.Decision) string {
-	r := slices.Clone(d.Reasons[:min(2, len(d.Reasons))])
-	if strings.HasPrefix(d.Rule, "risk:") {
-		// A score band decided: name the factors that drove the score.
-		fs := slices.Clone(d.Factors)
-		slices.SortFunc(fs, func(a, b policy.Factor) int { return b.Value*b.Weight - a.Value*a.Weight })
-		for _, f := range fs[:min(2, len(fs))] {
-			if f.Value > 0 && f.Weight > 0 && f.Reason != "" {
-				r = append(r, f.Name+" "+strconv.Itoa(f.Value)+": "+f.Reason)
-			}
-		}
-	}
-	if len(r) == 0 {
-		return "rule " + d.Rule
-	}
-	return mcp.Truncate(strings.Join(r, "; "), 400)
-}
+// policyReason explains why the policy asked for approval, in the same
+// words as every other refusal (policy.Decision.Explain).
+func policyReason(d policy.Decision) string { return d.Explain() }
