@@ -73,6 +73,12 @@ type Limits struct {
 	MaxSSEEventBytes int `yaml:"max_sse_event_bytes"`
 	// MessageTimeout is the embedded data plane's ext_proc message_timeout.
 	MessageTimeout time.Duration `yaml:"message_timeout"`
+	// MaxInflightBytes caps the request bytes the embedded data plane holds
+	// at once, across all requests (default 64 MiB). A request that would
+	// pass it is answered 503 with a JSON-RPC error before it is read, so
+	// a burst of large bodies cannot exhaust memory. A request without a
+	// Content-Length counts as max_body_bytes.
+	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
 }
 
 // Server is one allow-listed upstream MCP server.
@@ -102,6 +108,7 @@ type ToolRules struct {
 // Defaults, applied explicitly by ApplyDefaults.
 const (
 	DefaultMaxBodyBytes     = 4 << 20
+	DefaultMaxInflightBytes = 64 << 20
 	DefaultMaxDepth         = 64
 	DefaultMaxSSEEventBytes = 4 << 20
 	DefaultMessageTimeout   = 5 * time.Second
@@ -151,6 +158,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Limits.MaxBodyBytes == 0 {
 		c.Limits.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Limits.MaxInflightBytes == 0 {
+		c.Limits.MaxInflightBytes = DefaultMaxInflightBytes
 	}
 	if c.Limits.MaxDepth == 0 {
 		c.Limits.MaxDepth = DefaultMaxDepth
@@ -202,6 +212,9 @@ func (c *Config) Validate() error {
 	checkAddr("listen.extproc", c.Listen.ExtProc, true)
 	checkAddr("listen.admin", c.Listen.Admin, false)
 	checkAddr("listen.xds", c.Listen.XDS, false)
+	if c.Limits.MaxInflightBytes < c.Limits.MaxBodyBytes {
+		add("limits.max_inflight_bytes", "must be at least limits.max_body_bytes (%d), got %d", c.Limits.MaxBodyBytes, c.Limits.MaxInflightBytes)
+	}
 	if c.Limits.MaxBodyBytes < 1024 {
 		add("limits.max_body_bytes", "must be at least 1024, got %d", c.Limits.MaxBodyBytes)
 	}

@@ -61,6 +61,7 @@ type Gateway struct {
 	started  atomic.Bool            // Start bound every listener
 	stopped  atomic.Pointer[string] // a listener that stopped serving unexpectedly
 
+	inflight inflight // limits.max_inflight_bytes (gateway/inflight.go)
 	tel      *telemetry.Telemetry
 	now      func() time.Time // Options.Now
 	policies *policy.Store
@@ -176,11 +177,15 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 			return fail(err)
 		}
 		g.proxy.Store(p)
+		g.inflight.limit = func() (int64, int64) {
+			c := g.cfg.Load()
+			return c.Limits.MaxInflightBytes, c.Limits.MaxBodyBytes
+		}
 		if g.proxyLis, err = listen(cfg.Listen.Proxy); err != nil {
 			return fail(fmt.Errorf("listen.proxy: %w", err))
 		}
 		g.proxySrv = &http.Server{
-			Handler:           g.wellKnown(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.proxy.Load().ServeHTTP(w, r) })),
+			Handler:           g.wellKnown(g.inflight.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.proxy.Load().ServeHTTP(w, r) }))),
 			ReadHeaderTimeout: 10 * time.Second,
 			MaxHeaderBytes:    64 << 10,
 		}
