@@ -299,7 +299,11 @@ func (m *model) logit(s string) (float64, int) {
 			b += a
 		}
 		if l := b - a; l >= minLine && l <= windowSize && l < n {
+			// a line is scored as a line of a document (space B) and as
+			// a text of its own (space A): an injected paragraph reads
+			// like a standalone instruction
 			segB(a, b)
+			seg(a, b)
 		}
 		a = b + 1
 	}

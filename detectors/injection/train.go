@@ -161,6 +161,9 @@ func segments(r Row, limit int) []sample {
 		step := max(1, len(ls)/(4*limit))
 		for i := 0; i < len(ls); i += step {
 			out = append(out, sample{text: ls[i], label: 0, line: true})
+			if i%(2*step) == 0 {
+				out = append(out, sample{text: ls[i], label: 0}) // lines are scored in space A too
+			}
 		}
 	}
 	return out
@@ -273,6 +276,20 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 			train = append(train, attackSamples(r, trainDocs[r.IntN(len(trainDocs))], a.Text, Placements[i%len(Placements)])...)
 		}
 	}
+	// Real injections of the training sources, embedded in real documents
+	// as well (they are otherwise only seen alone).
+	if len(trainDocs) > 0 {
+		for i, row := range rows {
+			if row.Label != 1 || len(row.Text) > 1500 || SplitOfRow(row) != SplitTrain {
+				continue
+			}
+			a := row.Text
+			if row.Attack != "" {
+				a = row.Attack
+			}
+			train = append(train, attackSamples(r, trainDocs[r.IntN(len(trainDocs))], a, Placements[i%len(Placements)])...)
+		}
+	}
 	if len(calibDocs) > 0 {
 		for i, a := range GenerateAttacks(opt.Seed+1, len(calibDocs)/3, false) {
 			doc := Embed(calibDocs[r.IntN(len(calibDocs))], a.Text, Placements[i%len(Placements)], r)
@@ -341,7 +358,13 @@ func attackSamples(r *rand.Rand, doc, attack, place string) []sample {
 	fa := normalize.Fold(attack)
 	out := []sample{}
 	if place != PlaceSplitFields {
-		out = append(out, sample{text: clip(fa), label: 1, line: true})
+		out = append(out, sample{text: clip(fa), label: 1, line: true}, sample{text: clip(fa), label: 1})
+	}
+	if place != PlaceSplitFields {
+		// The attack's own lines carry the signal; a window of the
+		// generated scaffolding around it (table rules, comment markers)
+		// would teach the scaffolding instead.
+		return out
 	}
 	i := strings.Index(f, firstWords(fa))
 	if i < 0 {
@@ -380,17 +403,18 @@ func fitThresholds(d *Detector, calib []calibRow) (req, res float32) {
 			tool = append(tool, p)
 		}
 	}
-	return float32(quantileThreshold(direct, requestFPRTarget)), float32(quantileThreshold(tool, resultFPRTarget))
+	return float32(quantileThreshold(direct, requestFPRTarget, minRequestThreshold)), float32(quantileThreshold(tool, resultFPRTarget, minThreshold))
 }
 
 const (
-	resultFPRTarget  = 0.002
-	requestFPRTarget = 0.04
-	minThreshold     = 0.5
-	maxThreshold     = 0.97
+	resultFPRTarget     = 0.002
+	requestFPRTarget    = 0.04
+	minThreshold        = 0.5
+	minRequestThreshold = 0.25
+	maxThreshold        = 0.97
 )
 
-func quantileThreshold(neg []float64, fpr float64) float64 {
+func quantileThreshold(neg []float64, fpr, minThreshold float64) float64 {
 	if len(neg) == 0 {
 		return minThreshold
 	}

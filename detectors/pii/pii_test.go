@@ -152,3 +152,41 @@ func BenchmarkFind(b *testing.B) {
 		})
 	}
 }
+
+// TestEvasions: separators, full-width forms and invisible characters that
+// hide a value from naive patterns are still found, with spans on the
+// original text (issue 11 #15); look-alike benign numbers are not.
+func TestEvasions(t *testing.T) {
+	tests := []struct {
+		text, typ, value string
+	}{
+		{"card 4111.1111.1111.1111 thanks", CreditCard, "4111.1111.1111.1111"},
+		{"card 4111/1111/1111/1111", CreditCard, "4111/1111/1111/1111"},
+		{"ssn 536.22.8727", USSSN, "536.22.8727"},
+		{"ssn 536/22/8727", USSSN, "536/22/8727"},
+		{"card ４１１１ １１１１ １１１１ １１１１.", CreditCard, "４１１１ １１１１ １１１１ １１１１"},
+		{"mail jo＠example.org now", Email, "jo＠example.org"},
+		{"mail jo@exa\u200bmple.org now", Email, "jo@exa\u200bmple.org"},
+		{"card 4111\u200b1111\u200b1111\u200b1111\u200b end", CreditCard, "4111\u200b1111\u200b1111\u200b1111"},
+		{"ssn ５３６-２２-８７２７", USSSN, "５３６-２２-８７２７"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.value, func(t *testing.T) {
+			var got []string
+			for _, e := range Find(tc.text) {
+				got = append(got, e.Type+"="+tc.text[e.Start:e.End])
+				if e.Type == tc.typ && tc.text[e.Start:e.End] == tc.value {
+					return
+				}
+			}
+			t.Errorf("Find(%q) = %v, want %s=%q", tc.text, got, tc.typ, tc.value)
+		})
+	}
+	for _, benign := range []string{"released 2024/01/02 as v1.20.3", "see section 4.1.2.3 and 1234.5678.90", "path a/b/c/1234/5678"} {
+		for _, e := range Find(benign) {
+			if e.Type == CreditCard || e.Type == USSSN {
+				t.Errorf("Find(%q): unexpected %s %q", benign, e.Type, benign[e.Start:e.End])
+			}
+		}
+	}
+}
