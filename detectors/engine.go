@@ -40,7 +40,7 @@ type Options struct {
 	Plane injection.Plane
 	// MinInjectionBytes: leaves shorter than this are not scored for
 	// injection on their own (enum-like values such as "text" carry no
-	// instruction; they are still part of the sibling concatenation).
+	// instruction; in ScanJSON they are still part of the flattened text).
 	// Default 20; negative = score every leaf.
 	MinInjectionBytes int
 
