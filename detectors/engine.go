@@ -110,6 +110,10 @@ func (e *Engine) ScanText(s string) *Report {
 	return &st.rep
 }
 
+// KeySuffix ends the Path of a finding in an object key rather than in
+// its value ("user.jo@example.org#key").
+const KeySuffix = "#key"
+
 // PlaneScorer is an InjectionScorer with per-plane thresholds (the
 // built-in scorer is one); the engine uses Options.Plane with it.
 type PlaneScorer interface {
@@ -138,6 +142,12 @@ func (e *Engine) ScanJSON(raw []byte) (*Report, error) {
 		}
 		e.rawChecks(st, l.Path, s)
 		kept = append(kept, leaf{l.Path, s})
+	}
+	// Data hidden in object keys ({"4111 1111 1111 1111": 1}).
+	for _, k := range res.Keys {
+		if s, ok := e.clampLeaf(st, k.Value); ok {
+			e.rawChecks(st, k.Path+KeySuffix, s)
+		}
 	}
 	// One normalisation of the flattened prose serves injection and, in
 	// the common case, the invisible-character and encoded-secret checks:
@@ -410,7 +420,18 @@ func (e *Engine) RedactJSON(raw []byte, mode redact.Mode, v *redact.Vault) ([]by
 	var out []byte
 	var found []Finding
 	last := 0
-	for _, l := range res.Leaves {
+	items := res.Leaves
+	if len(res.Keys) > 0 {
+		// keys and values are rewritten in document order
+		items = make([]jsonwalk.Leaf, 0, len(res.Leaves)+len(res.Keys))
+		for _, k := range res.Keys {
+			k.Path += KeySuffix
+			items = append(items, k)
+		}
+		items = append(items, res.Leaves...)
+		slices.SortFunc(items, func(a, b jsonwalk.Leaf) int { return a.RawStart - b.RawStart })
+	}
+	for _, l := range items {
 		spans, fs := e.redactionSpans(l.Path, l.Value)
 		if len(spans) == 0 {
 			continue
