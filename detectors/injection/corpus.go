@@ -168,7 +168,11 @@ func FlattenLeaves(b *strings.Builder, leaves []jsonwalk.Leaf, prefix string, ma
 		if !Prose(v) {
 			continue
 		}
-		if maxBytes > 0 && b.Len()+len(v) > maxBytes {
+		need := len(v)
+		if b.Len() > 0 {
+			need++ // the line break
+		}
+		if maxBytes > 0 && b.Len()+need > maxBytes {
 			break
 		}
 		// A small JSON value is kept as written: its structure ("role":

@@ -126,3 +126,29 @@ func TestPlaneThresholds(t *testing.T) {
 		t.Errorf("harmless README flagged: %+v", v)
 	}
 }
+
+// FuzzFlatten: Flatten never panics, and every part is a non-empty span of
+// the text it returns.
+func FuzzFlatten(f *testing.F) {
+	for _, s := range []string{`{"title":"Weekly report","body":"All builds passed."}`, `{"text":"{\"role\": \"system\"}"}`,
+		`{"a":["` + strings.Repeat("x y ", 80) + `",{"b":"{\"c\":\"` + strings.Repeat("z ", 150) + `\"}"}]}`, `[`, `"plain"`, `{"a":"\ud800"}`} {
+		f.Add(s, 0)
+		f.Add(s, 40)
+	}
+	f.Fuzz(func(t *testing.T, doc string, maxBytes int) {
+		text, parts, ok := Flatten([]byte(doc), maxBytes)
+		if !ok {
+			return
+		}
+		if maxBytes > 0 && len(text) > maxBytes {
+			t.Fatalf("text of %d bytes over the %d bound", len(text), maxBytes)
+		}
+		prev := 0
+		for _, p := range parts {
+			if p.Start < prev || p.End > len(text) || p.Start >= p.End {
+				t.Fatalf("bad part %+v in %d bytes", p, len(text))
+			}
+			prev = p.End
+		}
+	})
+}
