@@ -1,8 +1,12 @@
 // Package detectors is the combined detection engine the gateway runs on
-// every MCP message: it walks every string leaf of a JSON-RPC document (and
-// the concatenation of sibling leaves, so an attack split across fields is
-// still seen), normalises each once, and runs prompt injection, PII, secrets,
-// exfiltration and invisible-character detectors over it; ScanTools checks a
+// every MCP message: it walks every string leaf of a JSON-RPC document and
+// runs PII, secrets and exfiltration detectors on each; it scores prompt
+// injection once on the document's flattened prose (injection.FlattenLeaves:
+// prose leaves in document order, JSON held in a string expanded, so an
+// attack split across fields or content blocks is one text), whose single
+// normalisation also serves the invisible-character and encoded-secret
+// checks (leaves are normalised alone only when it shows something to
+// locate). Options.Plane selects the request or result threshold. ScanTools checks a
 // tools/list result for tool poisoning; RedactJSON rewrites PII and secrets
 // through a redact.Vault.
 //

@@ -40,7 +40,7 @@ type Options struct {
 	Plane injection.Plane
 	// MinInjectionBytes: leaves shorter than this are not scored for
 	// injection on their own (enum-like values such as "text" carry no
-	// instruction; they are still part of the sibling concatenation).
+	// instruction; in ScanJSON they are still part of the flattened text).
 	// Default 20; negative = score every leaf.
 	MinInjectionBytes int
 
@@ -110,6 +110,10 @@ func (e *Engine) ScanText(s string) *Report {
 	return &st.rep
 }
 
+// KeySuffix ends the Path of a finding in an object key rather than in
+// its value ("user.jo@example.org#key").
+const KeySuffix = "#key"
+
 // PlaneScorer is an InjectionScorer with per-plane thresholds (the
 // built-in scorer is one); the engine uses Options.Plane with it.
 type PlaneScorer interface {
@@ -129,14 +133,45 @@ func (e *Engine) ScanJSON(raw []byte) (*Report, error) {
 		return nil, fmt.Errorf("detectors: scan json: %w", err)
 	}
 	st := &scanState{}
+	type leaf struct{ path, s string }
+	kept := make([]leaf, 0, len(res.Leaves))
 	for _, l := range res.Leaves {
-		e.scanLeaf(st, l.Path, l.Value, false)
+		s, ok := e.clampLeaf(st, l.Value)
+		if !ok {
+			continue
+		}
+		e.rawChecks(st, l.Path, s)
+		kept = append(kept, leaf{l.Path, s})
 	}
-	if e.inj != nil {
-		var b strings.Builder
-		parts := injection.FlattenLeaves(&b, res.Leaves, "", e.opts.MaxScanBytes, 0, nil)
-		if b.Len() > 0 {
-			e.scoreFlattened(st, b.String(), parts)
+	// Data hidden in object keys ({"4111 1111 1111 1111": 1}).
+	for _, k := range res.Keys {
+		if s, ok := e.clampLeaf(st, k.Value); ok {
+			e.rawChecks(st, k.Path+KeySuffix, s)
+		}
+	}
+	// One normalisation of the flattened prose serves injection and, in
+	// the common case, the invisible-character and encoded-secret checks:
+	// only when it shows invisible characters or decodable payloads are
+	// the leaves normalised one by one to say where they are.
+	needView := !e.opts.DisableInvisible || !e.opts.DisableSecrets
+	var b strings.Builder
+	var parts []injection.Part
+	if e.inj != nil || needView {
+		parts = injection.FlattenLeaves(&b, res.Leaves, "", e.opts.MaxScanBytes, 0, nil)
+	}
+	var fv *normalize.View
+	if b.Len() > 0 {
+		fv = normalize.Normalize(b.String())
+		if e.inj != nil {
+			e.scoreFlattened(st, b.String(), fv, parts)
+		}
+	}
+	if needView {
+		perLeaf := fv != nil && (fv.Invisible > 0 || len(fv.Decoded) > 0)
+		for _, l := range kept {
+			if perLeaf || (!injection.Prose(l.s) && !ascii(l.s)) {
+				e.viewChecks(st, l.path, l.s, normalize.Normalize(l.s))
+			}
 		}
 	}
 	e.finish(st)
@@ -147,8 +182,8 @@ func (e *Engine) ScanJSON(raw []byte) (*Report, error) {
 // flagged are the parts scored alone, to name the field that carries the
 // instruction (the common, clean case costs one pass); when no part is
 // flagged alone the instruction is split across fields.
-func (e *Engine) scoreFlattened(st *scanState, flat string, parts []injection.Part) {
-	v := e.score(normalize.Normalize(flat))
+func (e *Engine) scoreFlattened(st *scanState, flat string, fv *normalize.View, parts []injection.Part) {
+	v := e.score(fv)
 	if !v.Flagged || len(parts) == 0 {
 		e.mergeInjection(st, v, "", 0, 0, "")
 		return
@@ -182,6 +217,15 @@ func (e *Engine) score(v *normalize.View) InjectionSummary {
 		return ps.ScoreViewPlane(v, e.opts.Plane)
 	}
 	return e.inj.ScoreView(v)
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // commonParent returns the longest common container path of the parts.
@@ -219,8 +263,9 @@ func (e *Engine) mergeInjection(st *scanState, v InjectionSummary, path string, 
 	st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetInjection, Category: "prompt_injection", Confidence: v.Score, Path: path, Start: start, End: end})
 }
 
-// scanLeaf runs every per-leaf detector; it reports whether injection flagged the leaf.
-func (e *Engine) scanLeaf(st *scanState, path, s string, withInjection bool) bool {
+// clampLeaf applies the per-leaf and per-document byte bounds; ok is false
+// when the leaf is not scanned at all.
+func (e *Engine) clampLeaf(st *scanState, s string) (string, bool) {
 	if len(s) > e.opts.MaxLeafBytes {
 		s = s[:e.opts.MaxLeafBytes]
 		for len(s) > 0 && !utf8.RuneStart(s[len(s)-1]) {
@@ -230,10 +275,17 @@ func (e *Engine) scanLeaf(st *scanState, path, s string, withInjection bool) boo
 	}
 	if st.scanned+len(s) > e.opts.MaxScanBytes {
 		st.rep.Truncated = true
-		return false
+		return "", false
 	}
 	st.scanned += len(s)
-	if len(s) == 0 {
+	return s, len(s) > 0
+}
+
+// scanLeaf runs every detector on one plain text; it reports whether
+// injection flagged it.
+func (e *Engine) scanLeaf(st *scanState, path, s string, withInjection bool) bool {
+	s, ok := e.clampLeaf(st, s)
+	if !ok {
 		return false
 	}
 	// One normalised view is shared by injection, invisible-char and
@@ -253,10 +305,37 @@ func (e *Engine) scanLeaf(st *scanState, path, s string, withInjection bool) boo
 		e.mergeInjection(st, v, path, 0, len(s), "")
 		flagged = v.Flagged
 	}
+	e.viewChecks(st, path, s, view)
+	e.rawChecks(st, path, s)
+	return flagged
+}
+
+// viewChecks reports invisible characters and secrets hidden behind an
+// encoding, from the normalised view of s.
+func (e *Engine) viewChecks(st *scanState, path, s string, view *normalize.View) {
 	if !e.opts.DisableInvisible && view.Invisible > 0 {
 		st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetInvisible, Category: strings.Join(invisibleSignals(view), ","),
 			Confidence: min(1, 0.5+0.05*float64(view.Invisible)), Path: path, Start: 0, End: len(s)})
 	}
+	if !e.opts.DisableSecrets {
+		// Secrets hidden behind an encoding: report on the whole leaf.
+		for _, d := range view.Decoded {
+			if len(d)*10 > len(s)*9 {
+				// whole-text transforms (rot13, near-identity unescaping):
+				// the raw scan saw these bytes.
+				continue
+			}
+			for _, m := range secrets.FindDecoded(d) {
+				st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetSecret, Category: m.Rule + "_encoded", Confidence: m.Confidence * 0.9,
+					Path: path, Start: 0, End: len(s), Value: d[m.Start:m.End]})
+			}
+		}
+	}
+}
+
+// rawChecks runs the detectors that read the raw text: PII, secrets,
+// exfiltration.
+func (e *Engine) rawChecks(st *scanState, path, s string) {
 	if !e.opts.DisablePII {
 		for _, p := range pii.Find(s) {
 			if p.Score < e.opts.MinPIIConfidence || (e.piiTypes != nil && !e.piiTypes[p.Type]) {
@@ -273,18 +352,6 @@ func (e *Engine) scanLeaf(st *scanState, path, s string, withInjection bool) boo
 			st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetSecret, Category: m.Rule, Confidence: m.Confidence,
 				Path: path, Start: m.Start, End: m.End, Value: s[m.Start:m.End]})
 		}
-		// Secrets hidden behind an encoding: report on the whole leaf.
-		for _, d := range view.Decoded {
-			if len(d)*10 > len(s)*9 {
-				// whole-text transforms (rot13, near-identity unescaping):
-				// the raw scan above already saw these bytes.
-				continue
-			}
-			for _, m := range secrets.FindDecoded(d) {
-				st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetSecret, Category: m.Rule + "_encoded", Confidence: m.Confidence * 0.9,
-					Path: path, Start: 0, End: len(s), Value: d[m.Start:m.End]})
-			}
-		}
 	}
 	if !e.opts.DisableExfil {
 		for _, h := range exfil.Scan(s) {
@@ -292,7 +359,6 @@ func (e *Engine) scanLeaf(st *scanState, path, s string, withInjection bool) boo
 				Path: path, Start: h.Start, End: h.End, Value: s[h.Start:h.End]})
 		}
 	}
-	return flagged
 }
 
 func invisibleSignals(v *normalize.View) []string {
@@ -354,7 +420,18 @@ func (e *Engine) RedactJSON(raw []byte, mode redact.Mode, v *redact.Vault) ([]by
 	var out []byte
 	var found []Finding
 	last := 0
-	for _, l := range res.Leaves {
+	items := res.Leaves
+	if len(res.Keys) > 0 {
+		// keys and values are rewritten in document order
+		items = make([]jsonwalk.Leaf, 0, len(res.Leaves)+len(res.Keys))
+		for _, k := range res.Keys {
+			k.Path += KeySuffix
+			items = append(items, k)
+		}
+		items = append(items, res.Leaves...)
+		slices.SortFunc(items, func(a, b jsonwalk.Leaf) int { return a.RawStart - b.RawStart })
+	}
+	for _, l := range items {
 		spans, fs := e.redactionSpans(l.Path, l.Value)
 		if len(spans) == 0 {
 			continue

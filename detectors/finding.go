@@ -24,7 +24,7 @@ type Finding struct {
 }
 
 // InjectionSummary is the document-level prompt-injection verdict: the
-// highest score over all leaves and sibling concatenations.
+// score of the document's flattened prose (ScanJSON) or of the text.
 type InjectionSummary struct {
 	Score   float64  `json:"score"`
 	Flagged bool     `json:"flagged"`

@@ -19,6 +19,9 @@ func StringLeaves(raw []byte) (map[string]string, error) {
 	for _, l := range res.Leaves {
 		m[l.Path] = l.Value
 	}
+	for _, k := range res.Keys {
+		m[k.Path+KeySuffix] = k.Value
+	}
 	return m, nil
 }
 

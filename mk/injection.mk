@@ -22,7 +22,8 @@ train-injection: ## retrain detectors/injection/model.bin on the training source
 corpus-injection: ## rebuild the harmless tool-output corpus from this machine's files (needs python3; the committed corpus is what eval uses)
 	python3 scripts/build-harmless-corpus.py --out $(INJECTION_HARMLESS)
 
-fuzz-injection: ## fuzz Normalize, the decoders and Score (15s each)
+fuzz-injection: ## fuzz Normalize, the decoders, Score and Flatten (15s each)
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 15s ./detectors/normalize/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecoders$$' -fuzztime 15s ./detectors/normalize/
 	$(GO) test -run '^$$' -fuzz '^FuzzScore$$' -fuzztime 15s ./detectors/injection/
+	$(GO) test -run '^$$' -fuzz '^FuzzFlatten$$' -fuzztime 15s ./detectors/injection/

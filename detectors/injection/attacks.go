@@ -179,7 +179,13 @@ func Embed(doc, attack, place string, r *rand.Rand) string {
 		i := cutPoint(doc, r.IntN(len(doc)+1))
 		return doc[:i] + "\n<!-- " + attack + " -->\n" + doc[i:]
 	case PlaceTableCell:
-		return doc + "\n\n| id | name | note |\n|---|---|---|\n| " + itoa(1+r.IntN(90)) + " | " + pick(r, "review", "status", "owner", "todo") + " | " + attack + " |\n"
+		// a row of the document's own table when it has one
+		if rows := tableRows(doc); len(rows) > 0 {
+			at := rows[r.IntN(len(rows))]
+			return doc[:at] + "| " + itoa(1+r.IntN(90)) + " | " + attack + " |\n" + doc[at:]
+		}
+		cols := pick(r, "| id | name | note |", "| Item | Owner | Comment |", "| # | Task | Status |", "| key | value | description |")
+		return doc + "\n\n" + cols + "\n" + pick(r, "|---|---|---|", "| --- | --- | --- |", "|:--|:--|:--|") + "\n| " + itoa(1+r.IntN(90)) + " | " + pick(r, "review", "status", "owner", "todo") + " | " + attack + " |\n"
 	case PlaceJSONField:
 		return jsonDoc(r, doc, []string{attack})
 	case PlaceSplitFields:
@@ -248,4 +254,21 @@ func cutPoint(s string, i int) int {
 func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
+}
+
+// tableRows returns the offsets of lines that start a markdown table row
+// (after the header rule).
+func tableRows(doc string) []int {
+	var out []int
+	for i := 0; i < len(doc); {
+		j := strings.IndexByte(doc[i:], '\n')
+		if j < 0 {
+			break
+		}
+		if i > 0 && strings.HasPrefix(doc[i:], "| ") && !strings.HasPrefix(doc[i:], "|-") {
+			out = append(out, i)
+		}
+		i += j + 1
+	}
+	return out
 }

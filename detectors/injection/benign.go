@@ -330,10 +330,37 @@ func Fragments(docs []string, seed uint64) []string {
 // fourth template is reserved for evaluation (heldOut = true) and never used
 // for training, so the eval measures unseen phrasings.
 func GenerateTriggerBenign(seed uint64, n int, heldOut bool) []string {
+	if heldOut {
+		return GenerateTriggerBenignPart(seed, n, TriggerEval)
+	}
+	return generateTrigger(seed, n, func(i int) bool { return i%4 != 0 })
+}
+
+// Template parts of GenerateTriggerBenignPart.
+const (
+	TriggerEval  = iota // every fourth template: evaluation only
+	TriggerCalib        // templates 1, 5, 9...: threshold calibration only
+	TriggerTrain        // the rest: training
+)
+
+// GenerateTriggerBenignPart is GenerateTriggerBenign over one template part.
+func GenerateTriggerBenignPart(seed uint64, n, part int) []string {
+	return generateTrigger(seed, n, func(i int) bool {
+		switch part {
+		case TriggerEval:
+			return i%4 == 0
+		case TriggerCalib:
+			return i%4 == 1
+		}
+		return i%4 > 1
+	})
+}
+
+func generateTrigger(seed uint64, n int, use func(int) bool) []string {
 	r := rand.New(rand.NewPCG(seed, 0x7417))
 	var tpl []string
 	for i, t := range triggerTemplates {
-		if (i%4 == 0) == heldOut {
+		if use(i) {
 			tpl = append(tpl, t)
 		}
 	}

@@ -140,10 +140,14 @@ type Part struct {
 // text is itself a JSON document).
 const maxFlattenDepth = 2
 
+// minExpand is the smallest JSON-in-a-string that is expanded.
+const minExpand = 256
+
 // Flatten returns the text the injection layers score for a JSON document:
 // its prose-like string leaves in document order, one per line, so that an
 // instruction split across consecutive fields is one text and each field is
-// a line. A string leaf that holds a JSON document is expanded in place.
+// a line. A string leaf that holds a JSON document (of at least minExpand
+// bytes) is expanded in place.
 // maxBytes bounds the output (0 = no bound). ok is false when raw is not
 // valid JSON.
 func Flatten(raw []byte, maxBytes int) (text string, parts []Part, ok bool) {
@@ -164,10 +168,16 @@ func FlattenLeaves(b *strings.Builder, leaves []jsonwalk.Leaf, prefix string, ma
 		if !Prose(v) {
 			continue
 		}
-		if maxBytes > 0 && b.Len()+len(v) > maxBytes {
+		need := len(v)
+		if b.Len() > 0 {
+			need++ // the line break
+		}
+		if maxBytes > 0 && b.Len()+need > maxBytes {
 			break
 		}
-		if depth < maxFlattenDepth && LooksLikeJSON(v) {
+		// A small JSON value is kept as written: its structure ("role":
+		// "system") is the signal. A document-sized one is expanded.
+		if depth < maxFlattenDepth && len(v) >= minExpand && LooksLikeJSON(v) {
 			if res, err := jsonwalk.Walk([]byte(v), jsonwalk.Limits{MaxBytes: len(v) + 1, MaxDepth: 64, MaxLeaves: 20000}); err == nil {
 				parts = FlattenLeaves(b, res.Leaves, prefix+l.Path+">", maxBytes, depth+1, parts)
 				continue

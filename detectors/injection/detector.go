@@ -67,11 +67,33 @@ func (d *Detector) Threshold(p Plane) float64 {
 	return d.threshold
 }
 
-// ScoreViewPlane is ScoreView with the threshold of plane p.
+// ScoreViewPlane scores v for plane p: the result plane is ScoreView; the
+// request plane takes its model evidence from the request-plane feature
+// space and calibration, and its own threshold.
 func (d *Detector) ScoreViewPlane(v *normalize.View, p Plane) Verdict {
-	vd := d.ScoreView(v)
-	vd.Flagged = vd.Score >= d.Threshold(p)
+	if p != PlaneRequest {
+		return d.ScoreView(v)
+	}
+	x, hits, fromDecoded := d.textLayers(v.Folded, v.Despaced, v.Decoded)
+	x[metaLogit] = d.reqLogit(v.Folded, v.Decoded)
+	mk := d.hiddenLayers(v, &x)
+	pr := d.m.probWith(&d.m.calibReq, x)
+	vd := Verdict{Score: pr, Flagged: pr >= d.reqThresh}
+	vd.Reasons = reasons(x, hits, fromDecoded, mk, v, pr)
 	return vd
+}
+
+// reqLogit is the request-plane model logit over the folded text and its
+// decoded payloads.
+func (d *Detector) reqLogit(folded string, decoded []string) float64 {
+	l := -12.0
+	if strings.TrimSpace(folded) != "" {
+		l = d.m.logitReq(folded)
+	}
+	for _, dv := range decoded {
+		l = max(l, d.m.logitReq(dv))
+	}
+	return l
 }
 
 var (
@@ -155,11 +177,13 @@ func (d *Detector) textLayers(folded, despaced string, decoded []string) (x meta
 	return x, hits, fromDecoded
 }
 
-// prob applies the calibration to x.
-func (m *model) prob(x meta) float64 {
-	z := float64(m.calib[0])
+// prob applies the result-plane calibration to x.
+func (m *model) prob(x meta) float64 { return m.probWith(&m.calib, x) }
+
+func (m *model) probWith(c *[nMeta + 1]float32, x meta) float64 {
+	z := float64(c[0])
 	for i, v := range clampMeta(x) {
-		z += float64(m.calib[i+1]) * v
+		z += float64(c[i+1]) * v
 	}
 	return 1 / (1 + math.Exp(-z))
 }
@@ -173,6 +197,15 @@ func clampMeta(x meta) meta {
 // ScoreView scores a precomputed view (shared with other detectors).
 func (d *Detector) ScoreView(v *normalize.View) Verdict {
 	x, hits, fromDecoded := d.textLayers(v.Folded, v.Despaced, v.Decoded)
+	mk := d.hiddenLayers(v, &x)
+	p := d.m.prob(x)
+	verdict := Verdict{Score: p, Flagged: p >= d.threshold}
+	verdict.Reasons = reasons(x, hits, fromDecoded, mk, v, p)
+	return verdict
+}
+
+// hiddenLayers fills the markup and obfuscation inputs of x.
+func (d *Detector) hiddenLayers(v *normalize.View, x *meta) markupFindings {
 	mk := d.markup(v.Original)
 	for _, h := range mk.hidden {
 		// hidden text is embedded in a document: score it like a decoded
@@ -190,10 +223,7 @@ func (d *Detector) ScoreView(v *normalize.View) Verdict {
 	} else if v.HasSignal(normalize.SigBidi) {
 		x[metaObfuscation] = 0.5
 	}
-	p := d.m.prob(x)
-	verdict := Verdict{Score: p, Flagged: p >= d.threshold}
-	verdict.Reasons = reasons(x, hits, fromDecoded, mk, v, p)
-	return verdict
+	return mk
 }
 
 func reasons(x meta, hits patternHits, fromDecoded bool, mk markupFindings, v *normalize.View, p float64) []string {

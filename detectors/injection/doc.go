@@ -1,10 +1,22 @@
 // Package injection scores text for prompt injection and jailbreak content.
 //
-// The runtime API is Default, New, Detector.Score and Detector.ScoreView
-// (which takes a normalize.View shared with the other detectors). Train,
-// LoadDev, SplitOf, GenerateBenign, GenerateTriggerBenign, Transforms and
-// ApplyToRow exist for `portcullis train injection` and the eval command
+// The runtime API is Default, New, Detector.Score, Detector.ScoreView (which
+// takes a normalize.View shared with the other detectors), ScoreViewPlane and
+// Threshold (each Plane, request and result, has its own calibrated
+// threshold and the request plane its own feature space), and Flatten /
+// FlattenLeaves / PrepareText (what is scored for a JSON document: its
+// prose leaves in order, one per line, JSON inside a string expanded).
+// Train, LoadDev, LoadHarmless, SplitOfRow, SplitOfChunk, EvalSources,
+// GenerateAttacks, Embed, GenerateBenign, GenerateTriggerBenign, Transforms
+// and ApplyToRow exist for `portcullis train injection` and the eval command
 // (detectors/injection/eval).
+//
+// Training data: the dev sources not in EvalSources, the training groups of
+// the committed harmless tool-output corpus (corpus/harmless.jsonl.gz, built
+// by scripts/build-harmless-corpus.py) and attacks from the training
+// templates embedded in those chunks. EvalSources, the harmless evaluation
+// groups, held-out attack templates and held-out trigger-word templates
+// never enter training, calibration or threshold choice.
 //
 // A Detector combines four layers over a normalize.View:
 //   - patterns: an Aho-Corasick keyword prefilter over the folded, despaced
@@ -12,8 +24,9 @@
 //     time) run only on a short window after a keyword hit; the pattern
 //     score is the largest sum of distinct rules within one 512-byte window;
 //   - model: logistic regression over hashed character 3–5-grams and word
-//     1–2-grams, in two feature spaces sharing one table (whole text or
-//     512-byte windows; each line of a multi-line text), max over segments,
+//     1–2-grams, in three feature spaces sharing one table (A: whole text,
+//     512-byte windows and lines as texts; B: each line of a multi-line
+//     text; C: the request plane), max over segments,
 //     trained in-repo by Train from the dev data plus generated benign tool
 //     output; the weights are committed (model.bin) and embedded, never
 //     downloaded;

@@ -60,7 +60,7 @@ func TestScore(t *testing.T) {
 			if v.Score < 0 || v.Score > 1 {
 				t.Fatalf("score %v out of range", v.Score)
 			}
-			if v.Flagged != (v.Score >= Threshold) {
+			if v.Flagged != (v.Score >= d.Threshold(PlaneResult)) {
 				t.Fatalf("Flagged %v inconsistent with score %v", v.Flagged, v.Score)
 			}
 			if v.Flagged != tc.flagged {

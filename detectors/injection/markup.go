@@ -56,6 +56,11 @@ func (d *Detector) markup(s string) markupFindings {
 			lastEnd = end + len(rest)
 		case p == mkImage || p == mkLink:
 			u, ok := markdownURL(s, end, p == mkImage)
+			if ok {
+				// hits inside this URL belong to it (its query is checked
+				// whole): skipping them keeps the scan linear
+				lastEnd = max(lastEnd, strings.Index(s[end:], u)+end+len(u)-1)
+			}
 			if ok && suspiciousQuery(u) {
 				f.exfilURL = true
 				f.exfilIsImage = f.exfilIsImage || p == mkImage

@@ -11,7 +11,7 @@ import (
 )
 
 const (
-	dimBits    = 18
+	dimBits    = 19
 	dim        = 1 << dimBits
 	dimMask    = dim - 1
 	windowSize = 512 // bytes of folded text per model window
@@ -23,7 +23,7 @@ const (
 // thresholds after the calibration; version 1 files load with both at
 // Threshold.
 var (
-	modelMagic   = []byte("PCINJ02\n")
+	modelMagic   = []byte("PCINJ03\n")
 	modelMagicV1 = []byte("PCINJ01\n")
 )
 
@@ -35,6 +35,9 @@ type model struct {
 	scale float32   // q[i]*scale is the weight
 	bias  float32
 	calib [nMeta + 1]float32 // bias first, then one weight per meta feature
+	// calibReq is the calibration of the request plane, whose model logit
+	// comes from feature space C (see logitReq).
+	calibReq [nMeta + 1]float32
 	// thrRequest and thrResult are the calibrated decision thresholds of
 	// the request plane (user-style prompts, tool arguments) and the result
 	// plane (tool output).
@@ -60,6 +63,7 @@ func (m *model) marshal() []byte {
 	_ = binary.Write(&buf, binary.LittleEndian, scale)
 	_ = binary.Write(&buf, binary.LittleEndian, m.bias)
 	_ = binary.Write(&buf, binary.LittleEndian, m.calib)
+	_ = binary.Write(&buf, binary.LittleEndian, m.calibReq)
 	thr := [2]float32{m.thrRequest, m.thrResult}
 	for i := range thr {
 		if thr[i] == 0 {
@@ -100,7 +104,11 @@ func unmarshalModel(b []byte) (*model, error) {
 		return nil, fmt.Errorf("injection model calibration: %w", err)
 	}
 	m.thrRequest, m.thrResult = Threshold, Threshold
+	m.calibReq = m.calib
 	if v2 {
+		if err := binary.Read(r, binary.LittleEndian, &m.calibReq); err != nil {
+			return nil, fmt.Errorf("injection model request calibration: %w", err)
+		}
 		var thr [2]float32
 		if err := binary.Read(r, binary.LittleEndian, &thr); err != nil {
 			return nil, fmt.Errorf("injection model thresholds: %w", err)
@@ -112,7 +120,7 @@ func unmarshalModel(b []byte) (*model, error) {
 		}
 		m.thrRequest, m.thrResult = thr[0], thr[1]
 	}
-	q := make([]int16, dim)
+	q := make([]int16, n)
 	if err := binary.Read(r, binary.LittleEndian, q); err != nil {
 		return nil, fmt.Errorf("injection model weights: %w", err)
 	}
@@ -140,7 +148,14 @@ func isTokByte(c byte) bool {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80 || (c >= 'A' && c <= 'Z')
 }
 
-// Two feature spaces share the weight table: space A (low hash bits) scores
+// Three feature spaces share the weight table. Space C (multiplicative
+// hash bits) is the request plane's: it is trained only on user-style
+// prompts and standalone instructions, so documents that are full of
+// harmless imperatives (READMEs, man pages) do not teach it that an
+// instruction to the agent is ordinary.
+func idxC(h uint32) uint32 { return (h * 0x9e3779b1) >> (32 - dimBits) }
+
+// Spaces A and B share the weight table: space A (low hash bits) scores
 // a whole text or a window of it; space B (high hash bits) scores one line
 // inside a multi-line text. They are separate linear models because the same
 // words mean different things: a question is a benign user prompt on its
@@ -183,15 +198,48 @@ func eachFeature(s string, fn func(pos int, h uint32)) {
 	}
 }
 
-// appendFeatureIndices appends every feature index of s to out (space B
-// when line is set).
-func appendFeatureIndices(out []uint32, s string, line bool) []uint32 {
-	if line {
+// Feature spaces of a training sample.
+const (
+	spaceA = iota
+	spaceB
+	spaceC
+)
+
+// appendFeatureIndices appends every feature index of s in space sp to out.
+func appendFeatureIndices(out []uint32, s string, sp int) []uint32 {
+	switch sp {
+	case spaceB:
 		eachFeature(s, func(_ int, h uint32) { out = append(out, idxB(h)) })
-	} else {
+	case spaceC:
+		eachFeature(s, func(_ int, h uint32) { out = append(out, idxC(h)) })
+	default:
 		eachFeature(s, func(_ int, h uint32) { out = append(out, idxA(h)) })
 	}
 	return out
+}
+
+// reqWindow is the request-plane window: prompts are scored whole up to
+// this size, longer ones in windows of it (half overlapping).
+const reqWindow = 1024
+
+// logitReq is the request-plane model logit of the folded text s (space C):
+// the maximum over windows of reqWindow bytes. Cost is linear (each byte is
+// in at most two windows).
+func (m *model) logitReq(s string) float64 {
+	if len(s) == 0 {
+		return float64(m.bias)
+	}
+	best := math.Inf(-1)
+	for a := 0; a < len(s); a += reqWindow / 2 {
+		b := min(len(s), a+reqWindow)
+		sum, cnt := int32(0), 0
+		eachFeature(s[a:b], func(_ int, h uint32) { sum += int32(m.q[idxC(h)]); cnt++ })
+		best = max(best, m.windowLogit(sum, cnt))
+		if b == len(s) {
+			break
+		}
+	}
+	return best
 }
 
 // featureIndices returns every feature index of s (with repetition) in
@@ -299,7 +347,11 @@ func (m *model) logit(s string) (float64, int) {
 			b += a
 		}
 		if l := b - a; l >= minLine && l <= windowSize && l < n {
+			// a line is scored as a line of a document (space B) and as
+			// a text of its own (space A): an injected paragraph reads
+			// like a standalone instruction
 			segB(a, b)
+			seg(a, b)
 		}
 		a = b + 1
 	}

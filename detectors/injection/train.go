@@ -129,6 +129,7 @@ type sample struct {
 	text  string
 	label int
 	line  bool    // a line inside a multi-line text (feature space B)
+	req   bool    // a request-plane sample (feature space C)
 	w     float64 // extra sample weight (0 = 1)
 }
 
@@ -141,6 +142,11 @@ func segments(r Row, limit int) []sample {
 		// Only the inserted attack is a positive, as a line in a document:
 		// labelling its context positive would teach that tables are attacks.
 		return []sample{{text: clip(normalize.Fold(r.Attack)), label: 1, line: true}}
+	}
+	if strings.HasSuffix(r.Source, "_injected") {
+		// the inserted attack could not be recovered: which part of the
+		// document is the attack is unknown, so no segment can be labelled
+		return nil
 	}
 	var out []sample
 	if len(f) <= windowSize {
@@ -161,6 +167,9 @@ func segments(r Row, limit int) []sample {
 		step := max(1, len(ls)/(4*limit))
 		for i := 0; i < len(ls); i += step {
 			out = append(out, sample{text: ls[i], label: 0, line: true})
+			if i%(2*step) == 0 {
+				out = append(out, sample{text: ls[i], label: 0}) // lines are scored in space A too
+			}
 		}
 	}
 	return out
@@ -249,6 +258,7 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 				}
 			}
 			train = append(train, seg...)
+			train = append(train, reqSamples(r, opt.DirectNegWeight)...)
 		case SplitCalib:
 			calib = append(calib, calibRow{text: PrepareText(r.Text), label: r.Label, direct: r.Kind == "direct"})
 		}
@@ -262,6 +272,14 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 			t := PrepareText(c.Text)
 			trainDocs = append(trainDocs, c.Text)
 			train = append(train, segments(Row{Text: t, Kind: "tool_result"}, opt.MaxSegments)...)
+			// What the decoders make of harmless text (leetspeak of
+			// version numbers, rot13 of prose) is scored too: teach it.
+			for k, dv := range normalize.Normalize(t).Decoded {
+				if k == 2 {
+					break
+				}
+				train = append(train, segments(Row{Text: dv, Kind: "tool_result"}, 2)...)
+			}
 		case SplitCalib:
 			calibDocs = append(calibDocs, c.Text)
 			calib = append(calib, calibRow{text: PrepareText(c.Text)})
@@ -271,6 +289,20 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	if len(trainDocs) > 0 {
 		for i, a := range GenerateAttacks(opt.Seed, opt.AttacksN, false) {
 			train = append(train, attackSamples(r, trainDocs[r.IntN(len(trainDocs))], a.Text, Placements[i%len(Placements)])...)
+		}
+	}
+	// Real injections of the training sources, embedded in real documents
+	// as well (they are otherwise only seen alone).
+	if len(trainDocs) > 0 {
+		for i, row := range rows {
+			if row.Label != 1 || len(row.Text) > 1500 || SplitOfRow(row) != SplitTrain {
+				continue
+			}
+			a := row.Text
+			if row.Attack != "" {
+				a = row.Attack
+			}
+			train = append(train, attackSamples(r, trainDocs[r.IntN(len(trainDocs))], a, Placements[i%len(Placements)])...)
 		}
 	}
 	if len(calibDocs) > 0 {
@@ -284,19 +316,42 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 		f := clip(normalize.Fold(a.Text))
 		train = append(train, sample{text: f, label: 1}, sample{text: f, label: 1, line: true})
 	}
+	// Request plane: standalone attacks, and a little harmless document
+	// text (tool arguments can carry file contents or queries).
+	for _, a := range GenerateAttacks(opt.Seed+3, opt.AttacksN/2, false) {
+		train = append(train, sample{text: reqClip(normalize.Fold(a.Text)), label: 1, req: true})
+	}
+	for i, d := range trainDocs {
+		if i%3 != 0 {
+			continue
+		}
+		f := normalize.Fold(PrepareText(d))
+		if ls := lines(f); len(ls) > 0 {
+			train = append(train, sample{text: ls[r.IntN(len(ls))], label: 0, req: true})
+		}
+		if i%9 == 0 {
+			a := r.IntN(max(1, len(f)-reqWindow))
+			train = append(train, sample{text: reqClip(f[a:]), label: 0, req: true})
+		}
+	}
+	for _, a := range GenerateAttacks(opt.Seed+4, 300, false) {
+		calib = append(calib, calibRow{text: a.Text, label: 1, direct: true})
+	}
 	// Short benign fragments (a few words of generated text) teach the
 	// whole-text space that short, ordinary text is benign.
 	for _, f := range Fragments(GenerateBenign(opt.Seed+1, opt.BenignN/4), opt.Seed) {
 		ff := normalize.Fold(f)
-		train = append(train, sample{text: ff, label: 0}, sample{text: ff, label: 0, line: true})
+		train = append(train, sample{text: ff, label: 0}, sample{text: ff, label: 0, line: true}, sample{text: ff, label: 0, req: true})
 	}
 	// Benign prompts with trigger words in ordinary use (over-defence).
-	for i, tb := range GenerateTriggerBenign(opt.Seed, opt.BenignN/6, false) {
-		if i%10 == 0 {
-			calib = append(calib, calibRow{text: tb, direct: true})
-			continue
-		}
-		train = append(train, sample{text: normalize.Fold(tb), label: 0, w: opt.DirectNegWeight})
+	// Calibration uses its own templates, so the request threshold is set
+	// on phrasings the model has not seen (as the eval's will be).
+	for _, tb := range GenerateTriggerBenignPart(opt.Seed, 120, TriggerCalib) {
+		calib = append(calib, calibRow{text: tb, direct: true})
+	}
+	for _, tb := range GenerateTriggerBenignPart(opt.Seed, opt.BenignN/6, TriggerTrain) {
+		train = append(train, sample{text: normalize.Fold(tb), label: 0, w: opt.DirectNegWeight},
+			sample{text: normalize.Fold(tb), label: 0, w: opt.DirectNegWeight, req: true})
 	}
 	gen := GenerateBenign(opt.Seed, opt.BenignN)
 	for i, g := range gen {
@@ -323,10 +378,11 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 		return nil, fmt.Errorf("train injection: %w", err)
 	}
 	d := newDetector(qm)
-	fitCalibration(d, calib)
-	m.calib = qm.calib
+	fitCalibration(d, calib, PlaneResult)
+	fitCalibration(d, calib, PlaneRequest)
+	m.calib, m.calibReq = qm.calib, qm.calibReq
 	m.thrRequest, m.thrResult = fitThresholds(d, calib)
-	fmt.Fprintf(opt.Log, "calibration: %v thresholds: request %.3f result %.3f\n", qm.calib, m.thrRequest, m.thrResult)
+	fmt.Fprintf(opt.Log, "calibration: result %v request %v thresholds: request %.3f result %.3f\n", qm.calib, qm.calibReq, m.thrRequest, m.thrResult)
 	return m.marshal(), nil
 }
 
@@ -341,7 +397,13 @@ func attackSamples(r *rand.Rand, doc, attack, place string) []sample {
 	fa := normalize.Fold(attack)
 	out := []sample{}
 	if place != PlaceSplitFields {
-		out = append(out, sample{text: clip(fa), label: 1, line: true})
+		out = append(out, sample{text: clip(fa), label: 1, line: true}, sample{text: clip(fa), label: 1})
+	}
+	if place != PlaceSplitFields {
+		// The attack's own lines carry the signal; a window of the
+		// generated scaffolding around it (table rules, comment markers)
+		// would teach the scaffolding instead.
+		return out
 	}
 	i := strings.Index(f, firstWords(fa))
 	if i < 0 {
@@ -373,24 +435,25 @@ func fitThresholds(d *Detector, calib []calibRow) (req, res float32) {
 		if c.label != 0 {
 			continue
 		}
-		p := d.ScoreView(normalize.Normalize(c.text)).Score
+		v := normalize.Normalize(c.text)
 		if c.direct {
-			direct = append(direct, p)
+			direct = append(direct, d.ScoreViewPlane(v, PlaneRequest).Score)
 		} else {
-			tool = append(tool, p)
+			tool = append(tool, d.ScoreView(v).Score)
 		}
 	}
-	return float32(quantileThreshold(direct, requestFPRTarget)), float32(quantileThreshold(tool, resultFPRTarget))
+	return float32(quantileThreshold(direct, requestFPRTarget, minRequestThreshold)), float32(quantileThreshold(tool, resultFPRTarget, minThreshold))
 }
 
 const (
-	resultFPRTarget  = 0.002
-	requestFPRTarget = 0.04
-	minThreshold     = 0.5
-	maxThreshold     = 0.97
+	resultFPRTarget     = 0.002
+	requestFPRTarget    = 0.04
+	minThreshold        = 0.5
+	minRequestThreshold = 0.25
+	maxThreshold        = 0.97
 )
 
-func quantileThreshold(neg []float64, fpr float64) float64 {
+func quantileThreshold(neg []float64, fpr, minThreshold float64) float64 {
 	if len(neg) == 0 {
 		return minThreshold
 	}
@@ -421,7 +484,13 @@ func fitLR(m *model, train []sample, pos int, opt TrainOptions) {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		loss := 0.0
 		for _, i := range order {
-			f = appendFeatureIndices(f[:0], train[i].text, train[i].line)
+			sp := spaceA
+			if train[i].line {
+				sp = spaceB
+			} else if train[i].req {
+				sp = spaceC
+			}
+			f = appendFeatureIndices(f[:0], train[i].text, sp)
 			if len(f) == 0 {
 				continue
 			}
@@ -461,7 +530,7 @@ const (
 	calibHidden      = 5.0
 	calibExfil       = 4.5
 	calibObfuscation = 0.75
-	minPatternWeight = 1.0
+	minPatternWeight = 2.0
 	maxCalibBias     = -0.4
 )
 
@@ -469,13 +538,22 @@ const (
 // semantic similarity) on the calibration rows by class-balanced logistic
 // regression (full-batch gradient descent, deterministic), with weights kept
 // non-negative.
-func fitCalibration(d *Detector, rows []calibRow) {
+func fitCalibration(d *Detector, all []calibRow, plane Plane) {
+	var rows []calibRow
+	for _, r := range all {
+		if plane == PlaneResult || r.direct {
+			rows = append(rows, r)
+		}
+	}
 	xs := make([]meta, len(rows))
 	ys := make([]float64, len(rows))
 	pos := 0.0
 	for i, r := range rows {
 		v := normalize.Normalize(r.text)
 		x, _, _ := d.textLayers(v.Folded, v.Despaced, v.Decoded)
+		if plane == PlaneRequest {
+			x[metaLogit] = d.reqLogit(v.Folded, v.Decoded)
+		}
 		xs[i] = clampMeta(x)
 		ys[i] = float64(r.label)
 		pos += ys[i]
@@ -515,7 +593,12 @@ func fitCalibration(d *Detector, rows []calibRow) {
 		// another language, identifiers) must not be flagged on its own.
 		c[0] = min(c[0], maxCalibBias)
 	}
-	d.m.calib = [nMeta + 1]float32{float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3]), calibHidden, calibExfil, calibObfuscation}
+	cal := [nMeta + 1]float32{float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3]), calibHidden, calibExfil, calibObfuscation}
+	if plane == PlaneRequest {
+		d.m.calibReq = cal
+	} else {
+		d.m.calib = cal
+	}
 }
 
 func b2f(b bool) float64 {
@@ -523,4 +606,34 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// reqSamples are the request-plane samples of a dev row: a user-style
+// prompt (or the inserted attack of a BIPIA row) as a whole, in windows of
+// reqWindow bytes.
+func reqSamples(r Row, negWeight float64) []sample {
+	text := r.Text
+	switch {
+	case r.Attack != "":
+		text = r.Attack
+	case r.Kind != "direct" && r.Label == 0 && r.Source != "presidio_synth":
+		return nil // documents: the request plane learns them from the harmless corpus
+	}
+	f := normalize.Fold(text)
+	var out []sample
+	for a := 0; a < len(f) && len(out) < 4; a += reqWindow {
+		s := sample{text: reqClip(f[a:]), label: r.Label, req: true}
+		if r.Label == 0 && r.Kind == "direct" {
+			s.w = negWeight
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func reqClip(s string) string {
+	if len(s) > reqWindow {
+		return s[:reqWindow]
+	}
+	return s
 }

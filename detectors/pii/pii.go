@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -45,14 +46,88 @@ func Find(s string) []Entity {
 	if len(s) > maxInputBytes {
 		s = s[:maxInputBytes]
 	}
-	sc := scanner{s: s}
+	// Evasions: full-width digits and '＠', zero-width characters inside a
+	// value. The recognisers run on a folded copy; spans map back to s.
+	t, starts, ends := foldEvasions(s)
+	sc := scanner{s: t}
 	sc.emails()
 	sc.ibans()
 	sc.digitRuns()
 	sc.ipv6()
 	sc.contextual()
 	sc.names()
-	return resolve(sc.out)
+	out := resolve(sc.out)
+	if starts != nil {
+		for i := range out {
+			out[i].Start, out[i].End = int(starts[out[i].Start]), int(ends[out[i].End-1])
+		}
+	}
+	return out
+}
+
+// evasionShaped reports whether a digit run separated by sep is a card
+// (4-4-4-4, 4-4-4-x) or SSN (3-2-4) shape.
+func evasionShaped(r string, nd int, sep byte) bool {
+	groups := strings.Split(r, string(sep))
+	if nd == 9 && len(groups) == 3 {
+		return len(groups[0]) == 3 && len(groups[1]) == 2 && len(groups[2]) == 4
+	}
+	if len(groups) < 3 {
+		return false
+	}
+	for _, g := range groups[:len(groups)-1] {
+		if len(g) != 4 {
+			return false
+		}
+	}
+	return len(groups[len(groups)-1]) >= 1 && len(groups[len(groups)-1]) <= 4
+}
+
+// foldEvasions returns s with full-width ASCII forms folded to ASCII,
+// small/full-width commercial at to '@', ideographic space to ' ', and
+// zero-width characters and soft hyphens removed, plus for every byte of
+// the result the original start and end offsets. ASCII-only input (the
+// common case) is returned as is with nil maps.
+func foldEvasions(s string) (string, []int32, []int32) {
+	i := 0
+	for i < len(s) && s[i] < 0x80 {
+		i++
+	}
+	if i == len(s) {
+		return s, nil, nil
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	starts := make([]int32, 0, len(s))
+	ends := make([]int32, 0, len(s))
+	for k, r := range s {
+		size := utf8.RuneLen(r)
+		if r == utf8.RuneError {
+			size = 1
+			if k+1 <= len(s) {
+				_, size = utf8.DecodeRuneInString(s[k:])
+			}
+		}
+		var out string
+		switch {
+		case r >= 0xFF01 && r <= 0xFF5E:
+			out = string(rune(r - 0xFEE0))
+		case r == 0xFE6B:
+			out = "@"
+		case r == 0x3000:
+			out = " "
+		case r == 0x200B || r == 0x200C || r == 0x200D || r == 0x2060 || r == 0xFEFF || r == 0x00AD || r == 0x180E:
+			continue
+		default:
+			out = s[k : k+size]
+		}
+		for j := 0; j < len(out); j++ {
+			starts = append(starts, int32(k))
+			ends = append(ends, int32(k+size))
+		}
+		b.WriteString(out)
+	}
+	return b.String(), starts, ends
 }
 
 type scanner struct {
@@ -356,7 +431,7 @@ func (sc *scanner) classifyRun(start, end, ext int) {
 		}
 	}
 	d := string(digits[:nd])
-	if seps.n['/'] > 0 {
+	if seps.n['/'] > 0 && !evasionShaped(r, nd, '/') {
 		return // dates; DOB is context-gated elsewhere
 	}
 	// IPv4: four dot-separated octets, nothing else.
@@ -375,7 +450,7 @@ func (sc *scanner) classifyRun(start, end, ext int) {
 	}
 	// SSN: ddd-dd-dddd, ddd dd dddd, or 9 bare digits with context.
 	if nd == 9 && !strings.HasPrefix(r, "+") && !strings.HasPrefix(r, "(") {
-		shaped := len(r) == 11 && (r[3] == '-' || r[3] == ' ') && r[6] == r[3]
+		shaped := len(r) == 11 && (r[3] == '-' || r[3] == ' ' || r[3] == '.' || r[3] == '/') && r[6] == r[3]
 		ctx := sc.hasContext(start, end, ssnWords)
 		if (shaped || (len(r) == 9 && ctx)) && ValidSSN(d) {
 			score := 0.85
@@ -388,7 +463,10 @@ func (sc *scanner) classifyRun(start, end, ext int) {
 	}
 	// Credit card: 12-19 digits, only space or dash separators used
 	// consistently, Luhn and issuer prefix/length.
-	if nd >= 12 && nd <= 19 && seps.n['.'] == 0 && seps.n['('] == 0 && seps.kinds <= 1 && ext == end {
+	// Dots or slashes pass only in card-shaped groups of four (an evasion
+	// of the usual separators, not a version or a date).
+	if nd >= 12 && nd <= 19 && seps.n['('] == 0 && seps.kinds <= 1 && ext == end &&
+		(seps.n['.'] == 0 && seps.n['/'] == 0 || evasionShaped(r, nd, '.') || evasionShaped(r, nd, '/')) {
 		if Luhn(d) && (Issuer(d) != "" || sc.hasContext(start, end, cardWords)) {
 			sc.add(CreditCard, start, end, 1.0)
 			return

@@ -114,6 +114,9 @@ func FuzzFind(f *testing.F) {
 		"2001:db8::1", "MRN: 00123456", "born on March 3, 1990", "My name is Jay Pearce", "350 Fifth Avenue", "\xff\xfe(((+1", strings.Repeat("1 ", 100)} {
 		f.Add(s)
 	}
+	for _, s := range evasionSeeds {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		prev := 0
 		for _, e := range Find(s) {
@@ -150,5 +153,53 @@ func BenchmarkFind(b *testing.B) {
 				Find(s)
 			}
 		})
+	}
+}
+
+// TestEvasions: separators, full-width forms and invisible characters that
+// hide a value from naive patterns are still found, with spans on the
+// original text (issue 11 #15); look-alike benign numbers are not.
+// evasionSeeds are the evasion table's texts, also the fuzz seeds.
+var evasionSeeds = func() []string {
+	var out []string
+	for _, tc := range evasionCases {
+		out = append(out, tc.text)
+	}
+	return append(out, "\xef\xbc\x94\xe2\x80\x8b\xff", "\u200b\u200b@\uff20")
+}()
+
+var evasionCases = []struct {
+	text, typ, value string
+}{
+	{"card 4111.1111.1111.1111 thanks", CreditCard, "4111.1111.1111.1111"},
+	{"card 4111/1111/1111/1111", CreditCard, "4111/1111/1111/1111"},
+	{"ssn 536.22.8727", USSSN, "536.22.8727"},
+	{"ssn 536/22/8727", USSSN, "536/22/8727"},
+	{"card ４１１１ １１１１ １１１１ １１１１.", CreditCard, "４１１１ １１１１ １１１１ １１１１"},
+	{"mail jo＠example.org now", Email, "jo＠example.org"},
+	{"mail jo@exa\u200bmple.org now", Email, "jo@exa\u200bmple.org"},
+	{"card 4111\u200b1111\u200b1111\u200b1111\u200b end", CreditCard, "4111\u200b1111\u200b1111\u200b1111"},
+	{"ssn ５３６-２２-８７２７", USSSN, "５３６-２２-８７２７"},
+}
+
+func TestEvasions(t *testing.T) {
+	for _, tc := range evasionCases {
+		t.Run(tc.value, func(t *testing.T) {
+			var got []string
+			for _, e := range Find(tc.text) {
+				got = append(got, e.Type+"="+tc.text[e.Start:e.End])
+				if e.Type == tc.typ && tc.text[e.Start:e.End] == tc.value {
+					return
+				}
+			}
+			t.Errorf("Find(%q) = %v, want %s=%q", tc.text, got, tc.typ, tc.value)
+		})
+	}
+	for _, benign := range []string{"released 2024/01/02 as v1.20.3", "see section 4.1.2.3 and 1234.5678.90", "path a/b/c/1234/5678"} {
+		for _, e := range Find(benign) {
+			if e.Type == CreditCard || e.Type == USSSN {
+				t.Errorf("Find(%q): unexpected %s %q", benign, e.Type, benign[e.Start:e.End])
+			}
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/portcullis-mcp/portcullis/detectors"
+	"github.com/portcullis-mcp/portcullis/detectors/injection"
 	"github.com/portcullis-mcp/portcullis/detectors/redact"
 )
 
@@ -42,7 +43,7 @@ type scanVerdict struct {
 	Error     string                     `json:"error,omitempty"`
 }
 
-// runScan: portcullis scan [--json | --tools | --jsonl FILE] [--redact MODE] [--no-values] [--fail] [--text TEXT | FILE... | -]
+// runScan: portcullis scan [--json | --tools | --jsonl FILE] [--plane request|result] [--redact MODE] [--no-values] [--fail] [--text TEXT | FILE... | -]
 //
 // Positional arguments are files ("-" = stdin), one verdict each; --text
 // scans a literal string. A positional that is not a readable file is an
@@ -56,6 +57,7 @@ func runScan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	redactMode := fs.String("redact", "", "also output the input redacted: mask, hash or synthetic")
 	noValues := fs.Bool("no-values", false, "omit matched values from the output")
 	fail := fs.Bool("fail", false, "exit 1 when anything is flagged")
+	plane := fs.String("plane", "result", `injection threshold: "result" (tool output) or "request" (prompts, tool arguments)`)
 	var texts []string
 	fs.Func("text", "scan this literal text (repeatable; one verdict each)", func(s string) error { texts = append(texts, s); return nil })
 	// Flags may follow the text: parse, take one positional, repeat.
@@ -87,7 +89,16 @@ func runScan(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		mode = m
 	}
-	eng, err := detectors.NewEngine(detectors.Options{})
+	var opts detectors.Options
+	switch *plane {
+	case "result":
+		opts.Plane = injection.PlaneResult
+	case "request":
+		opts.Plane = injection.PlaneRequest
+	default:
+		return usageError(fmt.Errorf("scan: --plane %q: want request or result", *plane))
+	}
+	eng, err := detectors.NewEngine(opts)
 	if err != nil {
 		return fmt.Errorf("scan: %w", err)
 	}

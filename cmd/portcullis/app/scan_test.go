@@ -121,6 +121,8 @@ func TestScanInputs(t *testing.T) {
 		{name: "text flag", args: []string{"--text", "jo@example.org"}, wantFiles: []string{""}, wantTypes: [][]string{{"email"}}},
 		{name: "missing file", args: []string{filepath.Join(dir, "nope.txt")}, wantCode: 2},
 		{name: "text and file", args: []string{"--text", "x", a}, wantCode: 2},
+		{name: "request plane", args: []string{"--plane", "request", "--text", "jo@example.org"}, wantFiles: []string{""}, wantTypes: [][]string{{"email"}}},
+		{name: "bad plane", args: []string{"--plane", "both", "--text", "x"}, wantCode: 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

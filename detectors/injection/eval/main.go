@@ -35,7 +35,7 @@ func main() {
 	limit := flag.Int("limit", 0, "use about this many harmless chunks (0 = all; for quick runs)")
 	modelPath := flag.String("model", "", "weights file to evaluate instead of the embedded model")
 	flag.Parse()
-	d := injection.Default()
+	var d *injection.Detector
 	if *modelPath != "" {
 		b, err := os.ReadFile(*modelPath)
 		if err == nil {
@@ -45,6 +45,8 @@ func main() {
 			fmt.Fprintln(os.Stderr, "eval:", err)
 			os.Exit(1)
 		}
+	} else {
+		d = injection.Default()
 	}
 	if err := run(d, *data, *harmless, *limit); err != nil {
 		fmt.Fprintln(os.Stderr, "eval:", err)

@@ -44,6 +44,10 @@ var (
 // Result is the outcome of a walk.
 type Result struct {
 	Leaves []Leaf
+	// Keys are object keys that may carry a value (an '@', six or more
+	// digits, or a non-ASCII byte): data hidden in a key instead of a
+	// value. Path is the member's path; at most MaxLeaves are kept.
+	Keys []Leaf
 	// ContainerPaths[i] is the path of container i (index 0 is the top level).
 	ContainerPaths []string
 }
@@ -207,9 +211,13 @@ func (w *walker) object(path string, depth, id int) error {
 		if w.pos >= len(w.data) || w.data[w.pos] != '"' {
 			return w.errf("expected object key")
 		}
+		keyStart := w.pos
 		key, err := w.str()
 		if err != nil {
 			return err
+		}
+		if valueLikeKey(key) && len(w.res.Keys) < w.lim.MaxLeaves {
+			w.res.Keys = append(w.res.Keys, Leaf{Path: join(path, key), Value: key, RawStart: keyStart, RawEnd: w.pos, Parent: id})
 		}
 		w.ws()
 		if w.pos >= len(w.data) || w.data[w.pos] != ':' {
@@ -406,4 +414,20 @@ func AppendQuote(b []byte, s string) []byte {
 		i += n
 	}
 	return append(b, '"')
+}
+
+// valueLikeKey reports whether an object key could hold data rather than a
+// field name: it contains '@', six or more digits, or a non-ASCII byte.
+func valueLikeKey(k string) bool {
+	digits := 0
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '@' || c >= 0x80:
+			return true
+		case c >= '0' && c <= '9':
+			digits++
+		}
+	}
+	return digits >= 6
 }
