@@ -16,6 +16,7 @@ import (
 	"github.com/portcullis-mcp/portcullis/approval/notify"
 	"github.com/portcullis-mcp/portcullis/approval/redisstore"
 	"github.com/portcullis-mcp/portcullis/audit"
+	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/extproc"
 	"github.com/portcullis-mcp/portcullis/policy"
@@ -42,9 +43,13 @@ func (g *Gateway) approvalEngine(cfg *config.Config, e *extproc.Engines) error {
 		store = approval.NewMemoryStore(0)
 	}
 	opts := []approval.Option{approval.WithLogger(g.logger)}
+	// Every transition is counted (portcullis_approvals_total) and, with an
+	// audit log, recorded in the hash chain.
+	rec := meteredRecorder{tel: g.tel}
 	if g.audit != nil {
-		opts = append(opts, approval.WithRecorder(auditRecorder{g.audit}))
+		rec.next = auditRecorder{g.audit}
 	}
+	opts = append(opts, approval.WithRecorder(rec))
 	if det := e.Detector; det != nil {
 		opts = append(opts, approval.WithRedactor(func(b []byte) []byte {
 			if out, err := det.Redact(b, approvalViewSession, nil, "mask"); err == nil {
@@ -212,6 +217,26 @@ func (g *Gateway) consoleStatus() func(context.Context) console.Status {
 		st.Audit = cached
 		return st
 	}
+}
+
+// meteredRecorder counts approval transitions by outcome, then passes
+// them on (to the audit log when there is one).
+type meteredRecorder struct {
+	tel  *telemetry.Telemetry
+	next approval.Recorder
+}
+
+func (m meteredRecorder) Record(ctx context.Context, e approval.Event) error {
+	switch e.Kind {
+	case approval.EventRequested, approval.EventApproved, approval.EventRejected, approval.EventExpired, approval.EventUsed:
+		m.tel.Approval(e.Kind)
+	case approval.EventInvalid:
+		m.tel.Approval("refused")
+	}
+	if m.next == nil {
+		return nil
+	}
+	return m.next.Record(ctx, e)
 }
 
 // auditRecorder writes approval transitions to the hash-chained audit log,

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -287,6 +288,19 @@ func TestApprovalE2E(t *testing.T) {
 			t.Fatalf("upstream saw %d write_file calls, want 1", n)
 		}
 	})
+
+	// Every transition is counted on /metrics by outcome.
+	resp, err := http.Get(e.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, r := range []string{"requested", "approved", "used", "rejected", "expired"} {
+		if !regexp.MustCompile(`portcullis_approvals_total\{result="` + r + `"\} [1-9]`).Match(metrics) {
+			t.Errorf("/metrics lacks a non-zero portcullis_approvals_total{result=%q}", r)
+		}
+	}
 
 	// Every step is in the hash-chained audit log, which verifies.
 	_ = e.gw.Close()
