@@ -23,6 +23,12 @@ type Config struct {
 	SegmentBytes int64 `yaml:"segment_bytes"`
 	// Commit is the group-commit policy (fsync every N records or T).
 	Commit CommitConfig `yaml:"commit"`
+	// Durable makes every Append wait until its record is on disk (fsync,
+	// shared by concurrent callers), so a decision takes effect only once it
+	// is recorded: when the disk fails, the call whose record could not be
+	// written is refused, none slips through while queued. Default false
+	// (group commit: records queued when the disk fails are lost).
+	Durable bool `yaml:"durable"`
 	// Checkpoint is the signed-checkpoint policy.
 	Checkpoint CheckpointConfig `yaml:"checkpoint"`
 	// Queue bounds the in-memory queue between Append and the writer.

@@ -254,6 +254,10 @@ func (l *Log) Append(r *Record) error {
 	select {
 	case l.q <- r:
 		l.stats.appended.Add(1)
+		if l.cfg.Durable {
+			// Under the read lock: Close waits, so the writer is running.
+			return l.sync()
+		}
 		return nil
 	default:
 	}
@@ -279,8 +283,12 @@ func (l *Log) Sync() error {
 		l.mu.RUnlock()
 		return ErrClosed
 	}
-	ch := make(chan error, 1)
 	l.mu.RUnlock()
+	return l.sync()
+}
+
+func (l *Log) sync() error {
+	ch := make(chan error, 1)
 	select {
 	case l.syncReq <- ch:
 		return <-ch

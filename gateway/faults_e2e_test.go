@@ -239,6 +239,12 @@ func TestFaultRedisSlow(t *testing.T) {
 // size in front of a faultUpstream, and returns its tools URL and audit dir.
 func startAuditFault(t *testing.T) (string, string, *faultUpstream) {
 	t.Helper()
+	return startAuditFaultWith(t, "")
+}
+
+// startAuditFaultWith is startAuditFault with more keys under audit:.
+func startAuditFaultWith(t *testing.T, extra string) (string, string, *faultUpstream) {
+	t.Helper()
 	up := &faultUpstream{}
 	tools := newUpstream(t, up)
 	auditDir := filepath.Join(t.TempDir(), "audit")
@@ -246,8 +252,8 @@ func startAuditFault(t *testing.T) (string, string, *faultUpstream) {
 listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0}
 servers:
   - {name: tools, url: %s/mcp, tools: {allow: ["*"]}}
-audit: {dir: %s, segment_bytes: 4096, commit: {every: 1, interval: 1ms}}
-`, tools.srv.URL, auditDir)))
+audit: {dir: %s, segment_bytes: 4096, commit: {every: 1, interval: 1ms}%s}
+`, tools.srv.URL, auditDir, extra)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,6 +315,33 @@ func TestFaultAuditDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	auditFault(t, url, dir, up)
+}
+
+// TestFaultAuditDiskFullDurable: with audit.durable a decision takes
+// effect only once its record is on disk, so when the disk fills no call
+// reaches the upstream without a durable record of its request decision.
+func TestFaultAuditDiskFullDurable(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("/dev/full not available")
+	}
+	url, dir, up := startAuditFaultWith(t, ", durable: true")
+	if err := os.Symlink("/dev/full", filepath.Join(dir, "seg-00000002.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	forwarded, _ := auditFault(t, url, dir, up)
+	seg, err := os.ReadFile(filepath.Join(dir, "seg-00000001.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests := 0
+	for _, line := range strings.Split(string(seg), "\n") {
+		if strings.Contains(line, `"plane":"request"`) && strings.Contains(line, `"tools/call"`) {
+			requests++
+		}
+	}
+	if requests < forwarded {
+		t.Fatalf("the upstream received %d calls but only %d request decisions are durable", forwarded, requests)
+	}
 }
 
 // TestFaultAuditNotWritable: the audit log's next segment cannot be
