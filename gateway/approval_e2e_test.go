@@ -25,11 +25,11 @@ import (
 
 	"github.com/portcullis-mcp/portcullis/approval"
 	"github.com/portcullis-mcp/portcullis/approval/notify"
-	"github.com/portcullis-mcp/portcullis/approval/redisstore/redistest"
 	"github.com/portcullis-mcp/portcullis/cmd/portcullis/app"
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/examples/files/filesmcp"
 	"github.com/portcullis-mcp/portcullis/gateway"
+	"github.com/portcullis-mcp/portcullis/internal/redisopt/redistest"
 )
 
 type approvalEnv struct {
@@ -360,7 +360,7 @@ func post2026(t *testing.T, url string, body string) []byte {
 // TestApprovalTwoInstancesRedis: a call held on one instance is approved
 // through the other; the grant is used once across both.
 func TestApprovalTwoInstancesRedis(t *testing.T) {
-	addr := redistest.StartServer(t)
+	addr := redistest.Start(t, nil).Addr
 	ea := startApprovalEnv(t, approvalOpts{redis: addr})
 	eb := startApprovalEnv(t, approvalOpts{redis: addr, files: ea.files, dir: ea.filesDir})
 	onA, onB := ea.connect(t, "agent-a"), eb.connect(t, "agent-a")
@@ -412,7 +412,7 @@ func call2026(id int, args string, caps string, extra string) string {
 // TestApproval2026Stateless: InputRequiredResult with a sealed requestState
 // minted on one replica and validated on another (shared Redis).
 func TestApproval2026Stateless(t *testing.T) {
-	addr := redistest.StartServer(t)
+	addr := redistest.Start(t, nil).Addr
 	up, bodies := statelessUpstream(t)
 	self := "\n  rules: [{name: self-service, tools: [write_file], allow_self: true, separation_of_duties_score: 90}]"
 	ea := startApprovalEnv(t, approvalOpts{redis: addr, files: up, extra: self})

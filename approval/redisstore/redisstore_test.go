@@ -12,13 +12,13 @@ import (
 
 	"github.com/portcullis-mcp/portcullis/approval"
 	"github.com/portcullis-mcp/portcullis/approval/redisstore"
-	"github.com/portcullis-mcp/portcullis/approval/redisstore/redistest"
 	"github.com/portcullis-mcp/portcullis/approval/storetest"
+	"github.com/portcullis-mcp/portcullis/internal/redisopt/redistest"
 )
 
 func startRedis(tb testing.TB) *redis.Client {
 	tb.Helper()
-	addr := redistest.StartServer(tb)
+	addr := redistest.Start(tb, nil).Addr
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	tb.Cleanup(func() { _ = c.Close() })
 	return c
