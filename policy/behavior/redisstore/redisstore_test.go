@@ -3,10 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,53 +17,12 @@ import (
 	"github.com/portcullis-mcp/portcullis/policy/behavior/storetest"
 )
 
-// startRedis runs a private redis-server on a random loopback port from a
-// temp dir for the duration of the test. It skips when the binary is absent
-// unless PORTCULLIS_REQUIRE_REDIS=1 (set by .ci/run), where it fails.
+// startRedis runs a private redis-server for the test (redistest: skipped
+// without the binary unless PORTCULLIS_REQUIRE_REDIS=1, as in CI) and
+// returns a client for it.
 func startRedis(tb testing.TB) *redis.Client {
 	tb.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("PORTCULLIS_REQUIRE_REDIS") == "1" {
-			tb.Fatalf("redis-server not found and PORTCULLIS_REQUIRE_REDIS=1: %v", err)
-		}
-		tb.Skip("redis-server not installed (apt-get install redis-server); skipping the Redis store tests")
-	}
-	dir := tb.TempDir()
-	for attempt := 0; ; attempt++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(tb, err)
-		port := l.Addr().(*net.TCPAddr).Port
-		require.NoError(tb, l.Close())
-		cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir,
-			"--save", "", "--appendonly", "no", "--protected-mode", "yes", "--logfile", filepath.Join(dir, "redis.log"))
-		require.NoError(tb, cmd.Start())
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		tb.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			<-exited
-		})
-		c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), DialTimeout: time.Second})
-		tb.Cleanup(func() { _ = c.Close() })
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			select {
-			case <-exited:
-				deadline = time.Time{}
-				continue
-			default:
-			}
-			if c.Ping(context.Background()).Err() == nil {
-				return c
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		log, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
-		if attempt == 2 {
-			tb.Fatalf("redis-server did not become ready on port %d:\n%s", port, log)
-		}
-	}
+	return redistest.Start(tb, nil).Client()
 }
 
 var prefixN atomic.Int64
