@@ -1,8 +1,6 @@
 package soak
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/portcullis-mcp/portcullis/mcp"
 )
 
 // Outcome is how the gateway answered one call, as the client saw it.
@@ -178,22 +178,19 @@ func classify(status int, msg []byte) Outcome {
 	return Unexpected
 }
 
-// lastSSEData returns the data of the last event in an SSE body.
+// lastSSEData returns the data of the last event that carries data in an
+// SSE body, parsed as the gateway parses it (mcp.SSEParser).
 func lastSSEData(raw []byte) []byte {
-	var last, cur []byte
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		switch {
-		case bytes.HasPrefix(line, []byte("data:")):
-			cur = append(cur, bytes.TrimPrefix(bytes.TrimPrefix(line, []byte("data:")), []byte(" "))...)
-		case len(line) == 0 && len(cur) > 0:
-			last, cur = cur, nil
-		}
+	var p mcp.SSEParser
+	evs, err := p.Feed(append(append([]byte(nil), raw...), '\n', '\n'))
+	if err != nil {
+		return nil
 	}
-	if len(cur) > 0 {
-		last = cur
+	var last []byte
+	for _, ev := range evs {
+		if ev.HasData {
+			last = ev.Data
+		}
 	}
 	return last
 }
