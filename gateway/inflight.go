@@ -20,8 +20,7 @@ type inflight struct {
 	limit func() (inflightCap, bodyCap int64) // read per request: reloadable
 }
 
-func (f *inflight) reserve(n int64) bool {
-	capBytes, _ := f.limit()
+func (f *inflight) reserve(n, capBytes int64) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.used+n > capBytes {
@@ -51,7 +50,7 @@ func (f *inflight) wrap(h http.Handler) http.Handler {
 			// declared bodies are refused with 413 by the data plane.
 			n = bodyCap
 		}
-		if !f.reserve(n) {
+		if !f.reserve(n, capBytes) {
 			body := mcp.ErrorResponse("", mcp.CodeInternalError,
 				"the gateway is at its limit of "+strconv.FormatInt(capBytes, 10)+" in-flight request bytes (limits.max_inflight_bytes); retry shortly", nil)
 			w.Header().Set("Content-Type", "application/json")
