@@ -23,7 +23,7 @@ func TestCanonicalGolden(t *testing.T) {
 	}{
 		{"decision_block", &Record{Time: ts, Plane: PlaneRequest, Decision: DecisionBlock, Agent: "agent-1", Session: "sess-9",
 			Server: "github", Tool: "delete_repo", Method: "tools/call", RPCID: "42", Rules: []string{"deny-destructive", "risk-high"},
-			Risk: 91, Factors: []Factor{{"tool_sensitivity", 60}, {"injection", 31}}, Findings: []Finding{{"secret.github_token", 1}, {"email", 2}},
+			Risk: 91, Factors: []Factor{{Name: "tool_sensitivity", Score: 60, Weight: 3, Reason: "declared risk 60"}, {Name: "injection", Score: 31}}, Findings: []Finding{{"secret.github_token", 1}, {"email", 2}},
 			PolicyVersion: "2026-11-24.1", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", ArgsDigest: Digest(nil, []byte(`{"repo":"x"}`)),
 			ErrorType: "-32001", Duration: 830 * time.Microsecond, Content: &Content{Arguments: "not recorded"}}, false},
 		{"dry_run_with_content", &Record{Time: ts, Plane: PlaneResult, Decision: DecisionDryRun, WouldBe: DecisionSandbox, Server: "files",

@@ -81,10 +81,15 @@ func (d Decision) OCSF() (actionID int, action string, dispositionID int, dispos
 	return 0, "Unknown", 0, "Unknown"
 }
 
-// Factor is one named contribution to a risk score.
+// Factor is one named contribution to a risk score: its value, the weight
+// the policy gave it and the policy's short reason (generated text such as
+// "trust untrusted" or "2 finding(s), most sensitive email", never message
+// content), so `portcullis explain` can show why a score is what it is.
 type Factor struct {
-	Name  string
-	Score int
+	Name   string
+	Score  int
+	Weight int
+	Reason string
 }
 
 // Finding is a detector hit summarised as a type and a count. Raw matched
@@ -308,6 +313,13 @@ func (r *Record) appendCanonical(b []byte, seq uint64, prev []byte, withContent 
 		b = appendEsc(b, f.Name)
 		b = append(b, `","score":`...)
 		b = strconv.AppendInt(b, int64(f.Score), 10)
+		b = append(b, `,"weight":`...)
+		b = strconv.AppendInt(b, int64(f.Weight), 10)
+		if f.Reason != "" {
+			b = append(b, `,"reason":"`...)
+			b = appendEsc(b, f.Reason)
+			b = append(b, '"')
+		}
 		b = append(b, '}')
 	}
 	b = append(b, `],"findings":[`...)
@@ -379,6 +391,7 @@ func (r *Record) sanitize(key []byte, content bool) {
 	}
 	for i := range r.Factors {
 		r.Factors[i].Name = bound(key, r.Factors[i].Name)
+		r.Factors[i].Reason = bound(key, r.Factors[i].Reason)
 	}
 	for i := range r.Findings {
 		r.Findings[i].Type = bound(key, r.Findings[i].Type)

@@ -106,7 +106,7 @@ func (o *Outcome) auditRecord() *audit.Record {
 	r.DecisionID, r.PolicyVersion, r.Risk, r.ErrorType = o.DecisionID, o.PolicyVersion, o.Risk, o.ErrorType
 	r.Rules = append(r.Rules, o.Rules...)
 	for _, f := range o.Factors {
-		r.Factors = append(r.Factors, audit.Factor{Name: f.Name, Score: f.Value})
+		r.Factors = append(r.Factors, audit.Factor{Name: f.Name, Score: f.Value, Weight: f.Weight, Reason: f.Reason})
 	}
 	r.Findings = append(r.Findings, findingCounts(o.Findings)...)
 	r.ArgsDigest, r.ResultDigest, r.Content, r.Duration = o.ArgsDigest, o.ResultDigest, o.Content, o.Duration

@@ -262,7 +262,7 @@ func (a auditRecorder) Record(_ context.Context, e approval.Event) error {
 			r.Rules = append(r.Rules, b.Rule)
 		}
 		for _, f := range b.Factors {
-			r.Factors = append(r.Factors, audit.Factor{Name: f.Name, Score: f.Score})
+			r.Factors = append(r.Factors, audit.Factor{Name: f.Name, Score: f.Score, Weight: f.Weight, Reason: f.Reason})
 		}
 	} else {
 		r.Agent = e.By

@@ -376,7 +376,8 @@ func writeExplanation(w io.Writer, e Explanation) {
 			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", f.Name, f.Score, weight, reason)
 		}
 		tw.Flush()
-		if e.DecisionLog == "" {
+		if e.DecisionLog == "" && !explained(d.Factors) {
+			// Audit records written before weights and reasons were recorded.
 			fmt.Fprintln(w, "  (weights and reasons come from the decision log: set log.decisions and pass --decision-log)")
 		}
 	}
@@ -436,4 +437,14 @@ func outcome(d decisionlog.Decision) string {
 		return fmt.Sprintf("%s (not enforced; enforce mode would %s)", s, d.WouldAction)
 	}
 	return fmt.Sprintf("%s (not enforced: mode %s; enforce mode would %s)", s, d.Mode, d.WouldAction)
+}
+
+// explained reports whether any factor carries a weight or a reason.
+func explained(fs []decisionlog.Factor) bool {
+	for _, f := range fs {
+		if f.Weight != 0 || f.Reason != "" {
+			return true
+		}
+	}
+	return false
 }

@@ -55,7 +55,8 @@ func writeAuditLog(t *testing.T) string {
 	add(idBlock, audit.DecisionBlock, 0, []string{"deny-destructive"}, 91,
 		[]audit.Factor{{Name: "tool_sensitivity", Score: 90}, {Name: "behavioral", Score: 75}},
 		[]audit.Finding{{Type: "email", Count: 2}, {Type: "secret.github_token", Count: 1}})
-	add(idDryRun, audit.DecisionDryRun, audit.DecisionBlock, []string{"deny-destructive"}, 40, []audit.Factor{{Name: "tool_sensitivity", Score: 90}}, nil)
+	add(idDryRun, audit.DecisionDryRun, audit.DecisionBlock, []string{"deny-destructive"}, 40,
+		[]audit.Factor{{Name: "tool_sensitivity", Score: 90, Weight: 3, Reason: "declared risk 90"}}, nil)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestExplain(t *testing.T) {
 		{"block with decision log", []string{"explain", "--audit-dir", dir, "--decision-log", dlog, idBlock}, 0,
 			[]string{"velocity 12/min (6x baseline)", "tool delete_repo has risk 90", "email  rule pii.email  at $.arguments.owner [3,20)", "latency: parse 12µs"}, "explain_block_dlog.golden.txt"},
 		{"dry run says what enforce would do", []string{"explain", idDryRun, "--audit-dir", dir}, 0,
-			[]string{"allow (not enforced; enforce mode would block)"}, ""},
+			[]string{"allow (not enforced; enforce mode would block)", "declared risk 90"}, ""},
 		{"json", []string{"explain", idDryRun, "--audit-dir", dir, "--json"}, 0,
 			[]string{`"decision_id": "` + idDryRun, `"would_action": "block"`, `"enforced": false`}, ""},
 		{"not found", []string{"explain", "ffff", "--audit-dir", dir}, 1, nil, ""},
