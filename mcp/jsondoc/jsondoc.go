@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/portcullis-mcp/portcullis/internal/jsonstr"
 )
 
 // Kind is the type of a JSON value.
@@ -527,41 +529,7 @@ func Splice(src []byte, edits []Edit) ([]byte, error) {
 	return append(out, src[last:]...), nil
 }
 
-// AppendString appends s as a JSON string literal: invalid UTF-8 becomes
-// U+FFFD; quotes, backslashes, control characters, <, >, & and U+2028/2029
-// are escaped, so the output is safe inside HTML and JavaScript too.
-func AppendString(dst []byte, s string) []byte {
-	const hexd = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
-				dst = append(dst, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, `\ufffd`...)
-		} else if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexd[r&0xf])
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
-}
+// AppendString appends s as a JSON string literal. It is jsonstr.Append,
+// the gateway's one JSON string encoder (escapes exactly like
+// encoding/json).
+func AppendString(dst []byte, s string) []byte { return jsonstr.Append(dst, s) }
