@@ -37,7 +37,7 @@ func (d *Doc) Child(i int, key string) int {
 	}
 	switch d.Nodes[i].Kind {
 	case Object:
-		for j := i + 1; j < d.Nodes[i].After; j = d.Nodes[j].After {
+		for j := i + 1; j < int(d.Nodes[i].After); j = int(d.Nodes[j].After) {
 			if d.Nodes[j].Key == key {
 				return j
 			}
@@ -54,7 +54,7 @@ func (d *Doc) Child(i int, key string) int {
 
 // Elem returns the index of element n of array node i, or -1.
 func (d *Doc) Elem(i, n int) int {
-	for j := i + 1; j < d.Nodes[i].After; j = d.Nodes[j].After {
+	for j := i + 1; j < int(d.Nodes[i].After); j = int(d.Nodes[j].After) {
 		if n == 0 {
 			return j
 		}
@@ -66,7 +66,7 @@ func (d *Doc) Elem(i, n int) int {
 // Len returns the number of members or elements of node i (0 for scalars).
 func (d *Doc) Len(i int) int {
 	n := 0
-	for j := i + 1; j < d.Nodes[i].After; j = d.Nodes[j].After {
+	for j := i + 1; j < int(d.Nodes[i].After); j = int(d.Nodes[j].After) {
 		n++
 	}
 	return n
@@ -79,12 +79,12 @@ func (d *Doc) Next(j int) int {
 	if p < 0 || d.Nodes[j].After >= d.Nodes[p].After {
 		return -1
 	}
-	return d.Nodes[j].After
+	return int(d.Nodes[j].After)
 }
 
 // FirstChild returns the first member or element of node i, or -1.
 func (d *Doc) FirstChild(i int) int {
-	if i+1 < d.Nodes[i].After {
+	if i+1 < int(d.Nodes[i].After) {
 		return i + 1
 	}
 	return -1
@@ -125,7 +125,7 @@ func (d *Doc) LookupPath(path string) int {
 
 // Replace is the edit that replaces node i by repl.
 func (d *Doc) Replace(i int, repl []byte) Edit {
-	return Edit{Start: d.Nodes[i].Start, End: d.Nodes[i].End, Repl: repl}
+	return Edit{Start: int(d.Nodes[i].Start), End: int(d.Nodes[i].End), Repl: repl}
 }
 
 // Delete is the edit that removes object member i with one adjacent comma,
@@ -135,7 +135,7 @@ func (d *Doc) Delete(i int) (e Edit, ok bool) {
 	if n.KeyStart < 0 {
 		return Edit{}, false
 	}
-	start, end := n.KeyStart, n.End
+	start, end := int(n.KeyStart), int(n.End)
 	isWS := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 	// Prefer the comma before the member; else the one after it.
 	j := start - 1

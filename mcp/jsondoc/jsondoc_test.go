@@ -87,8 +87,8 @@ func TestSplice(t *testing.T) {
 	d, _ := Parse(src, Options{})
 	y, x := d.Lookup("b", "0"), d.Lookup("a")
 	out, err := Splice(src, []Edit{
-		{Start: d.Nodes[y].Start, End: d.Nodes[y].End, Repl: AppendString(nil, "Y")},
-		{Start: d.Nodes[x].Start, End: d.Nodes[x].End, Repl: AppendString(nil, "<x>")},
+		d.Replace(y, AppendString(nil, "Y")),
+		d.Replace(x, AppendString(nil, "<x>")),
 	})
 	if err != nil || string(out) != `{"a":"\u003cx\u003e","b":["Y","z"]}` {
 		t.Fatalf("%s %v", out, err)

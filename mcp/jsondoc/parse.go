@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -23,18 +25,20 @@ const (
 
 // Node is one value of the document: its byte range in the source (for
 // strings including the quotes), its parent and how the parent names it.
+// Offsets and indices are int32 (Parse refuses larger documents) so a node
+// is 48 bytes: the node list is most of what a parse allocates.
 type Node struct {
 	Kind       Kind
-	Start, End int
-	Parent     int    // index of the parent node, -1 for the root
+	Start, End int32
+	Parent     int32  // index of the parent node, -1 for the root
+	Index      int32  // element index (arrays), -1 otherwise
 	Key        string // decoded member name (objects)
-	Index      int    // element index (arrays), -1 otherwise
 	// KeyStart is the offset of the member name's opening quote (object
 	// members), -1 otherwise.
-	KeyStart int
+	KeyStart int32
 	// After is the index of the first node after this value's subtree, so
 	// siblings are visited without walking descendants.
-	After int
+	After int32
 }
 
 // Doc is a parsed JSON document. Nodes are in source order; Nodes[0] is the
@@ -76,7 +80,17 @@ func (e *Error) Error() string { return fmt.Sprintf("%s (at byte %d)", e.Msg, e.
 // no deeper than opt.MaxDepth, plus the key rules opt enables — and returns
 // its nodes, in one pass.
 func Parse(src []byte, opt Options) (*Doc, error) {
-	p := parser{src: src, opt: &opt, doc: &Doc{Src: src, Nodes: make([]Node, 0, 8+len(src)/128)}}
+	if len(src) > math.MaxInt32 {
+		return nil, &Error{Offset: 0, Msg: "document larger than 2 GiB"}
+	}
+	// Most messages are a few large strings in a small tree.
+	p := parser{src: src, opt: opt, doc: &Doc{Src: src, Nodes: make([]Node, 0, 16)}}
+	p.ksp, _ = keySetPool.Get().(*[]keySet)
+	if p.ksp == nil {
+		p.ksp = new([]keySet)
+	}
+	p.keys = *p.ksp
+	defer p.release()
 	p.ws()
 	if p.pos >= len(src) {
 		return nil, p.err("empty body: expected a JSON-RPC message")
@@ -105,12 +119,26 @@ const (
 )
 
 type parser struct {
-	src     []byte
-	pos     int
-	opt     *Options
-	doc     *Doc
-	scratch []byte
-	keys    []keySet // one per open object depth, reused
+	src  []byte
+	pos  int
+	opt  Options
+	doc  *Doc
+	keys []keySet // one per open object depth, reused
+	ksp  *[]keySet
+}
+
+// keySetPool recycles the per-depth key sets between documents.
+var keySetPool sync.Pool
+
+// release returns the key sets to the pool, dropping every reference into
+// the source so a pooled set never keeps a message alive.
+func (p *parser) release() {
+	for i := range p.keys {
+		clear(p.keys[i].list[:cap(p.keys[i].list)])
+		p.keys[i].list, p.keys[i].m = p.keys[i].list[:0], nil
+	}
+	*p.ksp = p.keys
+	keySetPool.Put(p.ksp)
 }
 
 // keySet tracks the keys of one open object. Small objects compare
@@ -142,10 +170,10 @@ func (p *parser) ws() {
 	}
 }
 
-func (p *parser) add(n Node) int {
-	p.doc.Nodes = append(p.doc.Nodes, n)
-	i := len(p.doc.Nodes) - 1
-	p.doc.Nodes[i].After = i + 1
+func (p *parser) add(k Kind, start, end, parent int, key string, index, keyStart int) int {
+	i := len(p.doc.Nodes)
+	p.doc.Nodes = append(p.doc.Nodes, Node{Kind: k, Start: int32(start), End: int32(end), Parent: int32(parent),
+		Index: int32(index), Key: key, KeyStart: int32(keyStart), After: int32(i + 1)})
 	return i
 }
 
@@ -163,7 +191,7 @@ func (p *parser) value(parent int, key string, index, keyStart int, depth int, r
 		if c == '[' {
 			kind = Array
 		}
-		i := p.add(Node{Kind: kind, Start: start, Parent: parent, Key: key, Index: index, KeyStart: keyStart})
+		i := p.add(kind, start, start, parent, key, index, keyStart)
 		var err error
 		if kind == Object {
 			err = p.object(i, depth+1, r)
@@ -174,19 +202,19 @@ func (p *parser) value(parent int, key string, index, keyStart int, depth int, r
 			return err
 		}
 		n := &p.doc.Nodes[i]
-		n.End, n.After = p.pos, len(p.doc.Nodes)
+		n.End, n.After = int32(p.pos), int32(len(p.doc.Nodes))
 		return nil
 	case c == '"':
 		if err := p.skipString(); err != nil {
 			return err
 		}
-		p.add(Node{Kind: String, Start: start, End: p.pos, Parent: parent, Key: key, Index: index, KeyStart: keyStart})
+		p.add(String, start, p.pos, parent, key, index, keyStart)
 		return nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		if err := p.number(); err != nil {
 			return err
 		}
-		p.add(Node{Kind: Number, Start: start, End: p.pos, Parent: parent, Key: key, Index: index, KeyStart: keyStart})
+		p.add(Number, start, p.pos, parent, key, index, keyStart)
 		return nil
 	case c == 't':
 		return p.lit("true", True, parent, key, index, keyStart)
@@ -205,7 +233,7 @@ func (p *parser) lit(s string, k Kind, parent int, key string, index, keyStart i
 		return p.err("invalid literal, expected " + s)
 	}
 	p.pos += len(s)
-	p.add(Node{Kind: k, Start: start, End: p.pos, Parent: parent, Key: key, Index: index, KeyStart: keyStart})
+	p.add(k, start, p.pos, parent, key, index, keyStart)
 	return nil
 }
 
