@@ -369,7 +369,7 @@ func (st *stream) trustCheck(m *mcp.Message) []byte {
 	if args := m.Params.Get("arguments"); args.Exists() && !args.IsObject() {
 		return mcp.ErrorResponse(m.ID, mcp.CodeInvalidParams, "invalid params: tools/call arguments must be an object", nil)
 	}
-	name := nv.Str()
+	name := m.Name() // params.name, decoded once at parse
 	allowed, rule := st.server.ToolDecision(name)
 	msg := "tool " + strconv.Quote(mcp.Truncate(name, 128)) + " on server " + strconv.Quote(st.server.Name) + " is not allowed by the gateway"
 	if allowed {
@@ -635,7 +635,7 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 	dropped := 0
 	tools.ForEach(func(_ string, t mcp.Value) bool {
 		if nv := t.Get("name"); nv.IsString() {
-			name := nv.Str()
+			name := m.Name() // params.name, decoded once at parse
 			st.rememberAnnotations(name, t.Get("annotations"))
 			why, bad := poisoned[name]
 			st.srv.withheld.set(st.server.Name, name, why, bad)

@@ -66,11 +66,16 @@ type Message struct {
 	Raw    []byte
 	Doc    *jsondoc.Doc
 	Node   int
+	// name caches Name: stages ask for it several times per message.
+	name string
 }
 
 // Name returns the MCP "name" of a request: params.name for tools/call and
 // prompts/get, params.uri for resources/read, "" otherwise.
 func (m *Message) Name() string {
+	if m.name != "" {
+		return m.name
+	}
 	switch m.Method {
 	case "tools/call", "prompts/get":
 		return m.Params.Get("name").String()
@@ -206,6 +211,7 @@ func parseOne(d *jsondoc.Doc, n int) (Message, *ProtocolError) {
 		}
 		m.Method = methodName(method)
 		m.Params = params
+		m.name = m.Name()
 		if m.Params.Exists() && !m.Params.IsObject() && !m.Params.IsArray() {
 			return m, protoErr(400, CodeInvalidRequest, m.ID, "invalid request: params must be an object or an array")
 		}
