@@ -49,6 +49,11 @@ func (c inProcessConn) NewStream(ctx context.Context, _ *grpc.StreamDesc, method
 	if err := ctx.Err(); err != nil {
 		return nil, status.FromContextError(err).Err()
 	}
+	return c.start(ctx), nil
+}
+
+// start runs the processor's handler on a new stream.
+func (c inProcessConn) start(ctx context.Context) *inProcessClient {
 	sctx := ctx
 	if md, ok := metadata.FromOutgoingContext(ctx); ok {
 		sctx = metadata.NewIncomingContext(ctx, md)
@@ -57,13 +62,31 @@ func (c inProcessConn) NewStream(ctx context.Context, _ *grpc.StreamDesc, method
 	p := &inProcessPipe{ctx: ctx, sctx: sctx, up: newQueue(), down: newQueue()}
 	go func() {
 		defer cancel()
-		err := extprocv3.ExternalProcessor_ServiceDesc.Streams[0].Handler(c.srv, &inProcessServer{p: p})
+		err := c.srv.Process(&inProcessServer{p: p})
 		if err != nil {
 			err = status.Convert(err).Err()
 		}
 		p.down.close(err)
 	}()
-	return &inProcessClient{p: p}, nil
+	return &inProcessClient{p: p}
+}
+
+// Process implements extprocv3.ExternalProcessorClient without the
+// generic stream wrappers, so messages are not even copied field by field:
+// the proxy uses it when Config.Processor is an InProcess connection.
+func (c inProcessConn) Process(ctx context.Context, _ ...grpc.CallOption) (extprocv3.ExternalProcessor_ProcessClient, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, status.FromContextError(err).Err()
+	}
+	return c.start(ctx), nil
+}
+
+// processorClient returns the ext_proc client for conn.
+func processorClient(conn grpc.ClientConnInterface) extprocv3.ExternalProcessorClient {
+	if c, ok := conn.(inProcessConn); ok {
+		return c
+	}
+	return extprocv3.NewExternalProcessorClient(conn)
 }
 
 // inProcessPipe is one stream: up carries requests to the processor, down
@@ -178,6 +201,18 @@ func (c *inProcessClient) SendMsg(m any) error {
 	return c.p.up.put(req)
 }
 
+// Send implements extprocv3.ExternalProcessor_ProcessClient.
+func (c *inProcessClient) Send(req *extprocv3.ProcessingRequest) error { return c.SendMsg(req) }
+
+// Recv implements extprocv3.ExternalProcessor_ProcessClient.
+func (c *inProcessClient) Recv() (*extprocv3.ProcessingResponse, error) {
+	resp, err := c.p.down.get(c.p.ctx)
+	if err != nil {
+		return nil, err
+	}
+	return resp.(*extprocv3.ProcessingResponse), nil
+}
+
 func (c *inProcessClient) RecvMsg(m any) error {
 	dst, ok := m.(*extprocv3.ProcessingResponse)
 	if !ok {
@@ -209,6 +244,18 @@ func (s *inProcessServer) SendMsg(m any) error {
 		return status.FromContextError(err).Err()
 	}
 	return s.p.down.put(resp)
+}
+
+// Send implements extprocv3.ExternalProcessor_ProcessServer.
+func (s *inProcessServer) Send(resp *extprocv3.ProcessingResponse) error { return s.SendMsg(resp) }
+
+// Recv implements extprocv3.ExternalProcessor_ProcessServer.
+func (s *inProcessServer) Recv() (*extprocv3.ProcessingRequest, error) {
+	req, err := s.p.up.get(s.p.sctx)
+	if err != nil {
+		return nil, err
+	}
+	return req.(*extprocv3.ProcessingRequest), nil
 }
 
 func (s *inProcessServer) RecvMsg(m any) error {
