@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -635,7 +636,7 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 	dropped := 0
 	tools.ForEach(func(_ string, t mcp.Value) bool {
 		if nv := t.Get("name"); nv.IsString() {
-			name := m.Name() // params.name, decoded once at parse
+			name := nv.Str()
 			st.rememberAnnotations(name, t.Get("annotations"))
 			why, bad := poisoned[name]
 			st.srv.withheld.set(st.server.Name, name, why, bad)
@@ -670,15 +671,18 @@ func (st *stream) sseChunk(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse
 		// An event too large to inspect: the stream cannot continue safely.
 		return nil, fmt.Errorf("sse: %w", err)
 	}
-	var out []byte
-	unchanged := true
+	// Most chunks pass unchanged: collect what to forward and join only
+	// when something changed.
+	var fwds [][]byte
+	unchanged, total := true, 0
 	for i := range events {
 		ev := &events[i]
 		fwd, same := st.sseEvent(ev)
 		if !same {
 			unchanged = false
 		}
-		out = append(out, fwd...)
+		fwds = append(fwds, fwd)
+		total += len(fwd)
 	}
 	held := len(st.parser.Pending()) > 0
 	if b.GetEndOfStream() && held {
@@ -687,15 +691,19 @@ func (st *stream) sseChunk(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse
 		held = false
 		unchanged = false
 	}
-	if unchanged && !held && len(out) == len(chunk) {
+	if unchanged && !held && total == len(chunk) {
 		return continueResponseBody, nil
+	}
+	out := make([]byte, 0, total)
+	for _, f := range fwds {
+		out = append(out, f...)
 	}
 	return replaceResponseBody(out, false), nil
 }
 
 // sseEvent inspects one event and returns the bytes to forward.
 func (st *stream) sseEvent(ev *mcp.SSEEvent) ([]byte, bool) {
-	if !ev.HasData || len(strings.TrimSpace(string(ev.Data))) == 0 {
+	if !ev.HasData || len(bytes.TrimSpace(ev.Data)) == 0 {
 		return ev.Raw, true // comments, priming events (id + empty data), retry hints
 	}
 	m, perr := mcp.ParseMessage(ev.Data, st.rt.Config.Limits.MaxDepth)
