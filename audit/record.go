@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/portcullis-mcp/portcullis/internal/jsonstr"
 )
 
 // Plane says which half of a tool call a record describes.
@@ -255,36 +257,36 @@ func (r *Record) appendCanonical(b []byte, seq uint64, prev []byte, withContent 
 		b = append(b, `,"status_id":1,"status":"Success"`...)
 	}
 	b = append(b, `,"actor":{"user":{"uid":"`...)
-	b = appendEsc(b, r.Agent)
+	b = jsonstr.AppendInner(b, r.Agent)
 	b = append(b, `"},"session":{"uid":"`...)
-	b = appendEsc(b, r.Session)
+	b = jsonstr.AppendInner(b, r.Session)
 	b = append(b, `"}},"api":{"operation":"`...)
-	b = appendEsc(b, r.Method)
+	b = jsonstr.AppendInner(b, r.Method)
 	b = append(b, `","service":{"name":"`...)
-	b = appendEsc(b, r.Server)
+	b = jsonstr.AppendInner(b, r.Server)
 	b = append(b, `"},"request":{"uid":"`...)
-	b = appendEsc(b, r.RPCID)
+	b = jsonstr.AppendInner(b, r.RPCID)
 	b = append(b, `"}},"resources":[{"type":"mcp_tool","name":"`...)
-	b = appendEsc(b, r.Tool)
+	b = jsonstr.AppendInner(b, r.Tool)
 	b = append(b, `"}],"policy":{"uid":"`...)
 	for i, id := range r.Rules {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendEsc(b, id)
+		b = jsonstr.AppendInner(b, id)
 	}
 	b = append(b, `","version":"`...)
-	b = appendEsc(b, r.PolicyVersion)
+	b = jsonstr.AppendInner(b, r.PolicyVersion)
 	b = append(b, `"}`...)
 	if r.TraceID != "" {
 		b = append(b, `,"trace":{"uid":"`...)
-		b = appendEsc(b, r.TraceID)
+		b = jsonstr.AppendInner(b, r.TraceID)
 		b = append(b, `"}`...)
 	}
 	b = append(b, `,"unmapped":{"portcullis":{`...)
 	if r.DecisionID != "" {
 		b = append(b, `"decision_id":"`...)
-		b = appendEsc(b, r.DecisionID)
+		b = jsonstr.AppendInner(b, r.DecisionID)
 		b = append(b, `",`...)
 	}
 	b = append(b, `"plane":"`...)
@@ -301,7 +303,7 @@ func (r *Record) appendCanonical(b []byte, seq uint64, prev []byte, withContent 
 			b = append(b, ',')
 		}
 		b = append(b, '"')
-		b = appendEsc(b, id)
+		b = jsonstr.AppendInner(b, id)
 		b = append(b, '"')
 	}
 	b = append(b, `],"risk_factors":[`...)
@@ -310,7 +312,7 @@ func (r *Record) appendCanonical(b []byte, seq uint64, prev []byte, withContent 
 			b = append(b, ',')
 		}
 		b = append(b, `{"name":"`...)
-		b = appendEsc(b, f.Name)
+		b = jsonstr.AppendInner(b, f.Name)
 		b = append(b, `","score":`...)
 		b = strconv.AppendInt(b, int64(f.Score), 10)
 		b = append(b, `,"weight":`...)
@@ -328,7 +330,7 @@ func (r *Record) appendCanonical(b []byte, seq uint64, prev []byte, withContent 
 			b = append(b, ',')
 		}
 		b = append(b, `{"type":"`...)
-		b = appendEsc(b, f.Type)
+		b = jsonstr.AppendInner(b, f.Type)
 		b = append(b, `","count":`...)
 		b = strconv.AppendInt(b, int64(f.Count), 10)
 		b = append(b, '}')
@@ -344,11 +346,11 @@ func (r *Record) appendCanonical(b []byte, seq uint64, prev []byte, withContent 
 	b = appendStrField(b, "content_withheld", r.withheld)
 	if withContent && r.Content != nil {
 		b = append(b, `,"content":{"arguments":"`...)
-		b = appendEsc(b, r.Content.Arguments)
+		b = jsonstr.AppendInner(b, r.Content.Arguments)
 		b = append(b, `","result":"`...)
-		b = appendEsc(b, r.Content.Result)
+		b = jsonstr.AppendInner(b, r.Content.Result)
 		b = append(b, `","error":"`...)
-		b = appendEsc(b, r.Content.Error)
+		b = jsonstr.AppendInner(b, r.Content.Error)
 		b = append(b, `"}`...)
 	}
 	return append(b, "}}}"...)
@@ -405,56 +407,6 @@ func appendStrField(b []byte, name, v string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, name...)
 	b = append(b, `":"`...)
-	b = appendEsc(b, v)
+	b = jsonstr.AppendInner(b, v)
 	return append(b, '"')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendEsc appends s as the inside of a JSON string.
-func appendEsc(b []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, `\u202`...)
-			b = append(b, hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
 }

@@ -49,7 +49,7 @@ func requestSubject(m *mcp.Message) subject {
 			}
 			return s
 		}
-		if m.Params.Exists() && len(m.Params.Raw) > 2 {
+		if m.Params.Exists() && len(m.Params.Raw()) > 2 {
 			s.path, s.content = "params", rawBytes(m.Params)
 		}
 	case mcp.KindResult:
@@ -90,7 +90,7 @@ func responseSubject(m *mcp.Message, call pendingCall) subject {
 		s.path, s.content = "error", rawBytes(m.Error)
 	case mcp.KindRequest, mcp.KindNotification:
 		s.method, s.name = m.Method, auditName(m)
-		if m.Params.Exists() && len(m.Params.Raw) > 2 {
+		if m.Params.Exists() && len(m.Params.Raw()) > 2 {
 			s.path, s.content = "params", rawBytes(m.Params)
 		}
 		// Server requests carry schemas and defaults the client parses;
@@ -110,12 +110,8 @@ func auditName(m *mcp.Message) string {
 	return m.Name()
 }
 
-func rawBytes(r gjson.Result) []byte {
-	if !r.Exists() {
-		return nil
-	}
-	return []byte(r.Raw)
-}
+// rawBytes is the JSON text of r inside the message (no copy), or nil.
+func rawBytes(r mcp.Value) []byte { return r.Raw() }
 
 // requestOutcome is the request-plane decision for one message.
 type requestOutcome struct {

@@ -23,8 +23,10 @@
 //     before deciding. Each decision yields one final Outcome, and record
 //     emits the audit record, the metric, the span attributes and the
 //     observers from it, once.
-//   - Message edits go through mcp/jsondoc (one parse, one splice, output
-//     verified); a failed edit refuses the message.
+//   - Every message is tokenized once (mcp.ParseBody / ParseMessage over
+//     mcp/jsondoc); stages read its mcp.Value views, not the bytes again.
+//     Message edits go through mcp/jsondoc (one splice, output verified); a
+//     failed edit refuses the message.
 //   - Serve is the one gRPC loop; the per-stream state machine and the
 //     benchmark's NullProcessor are both Processors.
 package extproc

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/mcp"
@@ -251,13 +249,13 @@ func (h headerCarrier) Keys() []string     { return []string{"traceparent", "tra
 
 // rememberAnnotations keeps a tool's (untrusted) annotations for request-plane
 // risk scoring; the policy never lets them lower risk below its floor.
-func (st *stream) rememberAnnotations(tool string, a gjson.Result) {
+func (st *stream) rememberAnnotations(tool string, a mcp.Value) {
 	if !a.IsObject() {
 		return
 	}
 	b := func(k string) *bool {
 		v := a.Get(k)
-		if v.Type != gjson.True && v.Type != gjson.False {
+		if k := v.Kind(); k != jsondoc.True && k != jsondoc.False {
 			return nil
 		}
 		x := v.Bool()
@@ -273,14 +271,16 @@ func (st *stream) rememberAnnotations(tool string, a gjson.Result) {
 // sensitive categories and the matched values (hashed by the engine).
 // Values the call's own arguments carried (a recipient echoed back) are
 // not new data the agent learned and do not make the result sensitive.
-func behaviorResult(st *stream, call pendingCall, res gjson.Result, findings []Finding) behavior.Result {
+func behaviorResult(st *stream, call pendingCall, res mcp.Value, findings []Finding) behavior.Result {
 	r := behavior.Result{Agent: st.agent.ID, Session: st.req.sessionID, Server: st.server.Name, Tool: call.name,
-		Bytes: len(res.Raw), IsError: res.Get("isError").Bool()}
-	r.Records = int(res.Get("content.#").Int())
+		Bytes: len(res.Raw()), IsError: res.Get("isError").Bool()}
+	if c := res.Get("content"); c.IsArray() {
+		r.Records = c.Len()
+	}
 	if sc := res.Get("structuredContent"); sc.IsObject() {
-		sc.ForEach(func(_, v gjson.Result) bool {
+		sc.ForEach(func(_ string, v mcp.Value) bool {
 			if v.IsArray() {
-				r.Records = max(r.Records, int(v.Get("#").Int()))
+				r.Records = max(r.Records, v.Len())
 			}
 			return true
 		})

@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -362,17 +363,18 @@ func (st *stream) trustCheck(m *mcp.Message) []byte {
 	if m.Kind != mcp.KindRequest || m.Method != "tools/call" {
 		return nil
 	}
-	name := m.Params.Get("name")
-	if name.Type != gjson.String || name.Str == "" {
+	nv := m.Params.Get("name")
+	if !nv.IsString() || len(nv.Raw()) == 2 {
 		return mcp.ErrorResponse(m.ID, mcp.CodeInvalidParams, "invalid params: tools/call needs params.name (a non-empty string)", nil)
 	}
 	if args := m.Params.Get("arguments"); args.Exists() && !args.IsObject() {
 		return mcp.ErrorResponse(m.ID, mcp.CodeInvalidParams, "invalid params: tools/call arguments must be an object", nil)
 	}
-	allowed, rule := st.server.ToolDecision(name.Str)
-	msg := "tool " + strconv.Quote(mcp.Truncate(name.Str, 128)) + " on server " + strconv.Quote(st.server.Name) + " is not allowed by the gateway"
+	name := m.Name() // params.name, decoded once at parse
+	allowed, rule := st.server.ToolDecision(name)
+	msg := "tool " + strconv.Quote(mcp.Truncate(name, 128)) + " on server " + strconv.Quote(st.server.Name) + " is not allowed by the gateway"
 	if allowed {
-		why, bad := st.srv.withheld.reason(st.server.Name, name.Str)
+		why, bad := st.srv.withheld.reason(st.server.Name, name)
 		if !bad {
 			return nil
 		}
@@ -380,12 +382,12 @@ func (st *stream) trustCheck(m *mcp.Message) []byte {
 		if strings.HasPrefix(why, "changed since pinned") {
 			rule = "pinning:changed-tool"
 		}
-		msg = "tool " + strconv.Quote(mcp.Truncate(name.Str, 128)) + " on server " + strconv.Quote(st.server.Name) + " was withheld from tools/list (" + mcp.Truncate(why, 120) + ") and cannot be called"
+		msg = "tool " + strconv.Quote(mcp.Truncate(name, 128)) + " on server " + strconv.Quote(st.server.Name) + " was withheld from tools/list (" + mcp.Truncate(why, 120) + ") and cannot be called"
 	}
 	id := policy.NewID()
-	st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, m.Method, m.ID, name.Str, rule, "", id)
+	st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, m.Method, m.ID, name, rule, "", id)
 	return mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, msg,
-		&mcp.ErrorData{DecisionID: id, Rule: rule, Server: st.server.Name, Tool: mcp.Truncate(name.Str, 128), Score: -1})
+		&mcp.ErrorData{DecisionID: id, Rule: rule, Server: st.server.Name, Tool: mcp.Truncate(name, 128), Score: -1})
 }
 
 // refuseMessages answers the whole body locally: the upstream sees nothing.
@@ -597,7 +599,7 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 	var poisoned map[string]string
 	if d := st.srv.eng.Detector; d != nil {
 		var err error
-		if poisoned, err = d.ScanTools([]byte(m.Result.Raw)); err != nil {
+		if poisoned, err = d.ScanTools(m.Result.Raw()); err != nil {
 			return mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not inspect this tools/list result and withheld it", nil)
 		}
 		for name := range poisoned {
@@ -609,9 +611,9 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 	}
 	if st.beh != nil {
 		var defs []behavior.ToolDef
-		tools.ForEach(func(_, t gjson.Result) bool {
-			if n := t.Get("name"); n.Type == gjson.String {
-				defs = append(defs, behavior.ToolDef{Name: n.Str, Raw: []byte(t.Raw)})
+		tools.ForEach(func(_ string, t mcp.Value) bool {
+			if n := t.Get("name"); n.IsString() {
+				defs = append(defs, behavior.ToolDef{Name: n.Str(), Raw: t.Raw()})
 			}
 			return true
 		})
@@ -629,21 +631,21 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 			st.auditDecision(audit.PlaneResult, audit.DecisionAllow, "tools/list", m.ID, name, "pinning:shadowed-tool", "behavior:tool_shadowing", "")
 		}
 	}
-	kept := make([]byte, 0, len(tools.Raw))
+	kept := make([]byte, 0, len(tools.Raw()))
 	kept = append(kept, '[')
 	dropped := 0
-	tools.ForEach(func(_, t gjson.Result) bool {
-		name := t.Get("name")
-		if name.Type == gjson.String {
-			st.rememberAnnotations(name.Str, t.Get("annotations"))
-			why, bad := poisoned[name.Str]
-			st.srv.withheld.set(st.server.Name, name.Str, why, bad)
-			visible := st.pol == nil || st.pol.ToolVisible(st.agent, st.server.Name, name.Str)
-			if ok, _ := st.server.ToolDecision(name.Str); ok && visible && !bad {
+	tools.ForEach(func(_ string, t mcp.Value) bool {
+		if nv := t.Get("name"); nv.IsString() {
+			name := nv.Str()
+			st.rememberAnnotations(name, t.Get("annotations"))
+			why, bad := poisoned[name]
+			st.srv.withheld.set(st.server.Name, name, why, bad)
+			visible := st.pol == nil || st.pol.ToolVisible(st.agent, st.server.Name, name)
+			if ok, _ := st.server.ToolDecision(name); ok && visible && !bad {
 				if len(kept) > 1 {
 					kept = append(kept, ',')
 				}
-				kept = append(kept, t.Raw...)
+				kept = append(kept, t.Raw()...)
 				return true
 			}
 		}
@@ -669,15 +671,18 @@ func (st *stream) sseChunk(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse
 		// An event too large to inspect: the stream cannot continue safely.
 		return nil, fmt.Errorf("sse: %w", err)
 	}
-	var out []byte
-	unchanged := true
+	// Most chunks pass unchanged: collect what to forward and join only
+	// when something changed.
+	var fwds [][]byte
+	unchanged, total := true, 0
 	for i := range events {
 		ev := &events[i]
 		fwd, same := st.sseEvent(ev)
 		if !same {
 			unchanged = false
 		}
-		out = append(out, fwd...)
+		fwds = append(fwds, fwd)
+		total += len(fwd)
 	}
 	held := len(st.parser.Pending()) > 0
 	if b.GetEndOfStream() && held {
@@ -686,15 +691,19 @@ func (st *stream) sseChunk(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse
 		held = false
 		unchanged = false
 	}
-	if unchanged && !held && len(out) == len(chunk) {
+	if unchanged && !held && total == len(chunk) {
 		return continueResponseBody, nil
+	}
+	out := make([]byte, 0, total)
+	for _, f := range fwds {
+		out = append(out, f...)
 	}
 	return replaceResponseBody(out, false), nil
 }
 
 // sseEvent inspects one event and returns the bytes to forward.
 func (st *stream) sseEvent(ev *mcp.SSEEvent) ([]byte, bool) {
-	if !ev.HasData || len(strings.TrimSpace(string(ev.Data))) == 0 {
+	if !ev.HasData || len(bytes.TrimSpace(ev.Data)) == 0 {
 		return ev.Raw, true // comments, priming events (id + empty data), retry hints
 	}
 	m, perr := mcp.ParseMessage(ev.Data, st.rt.Config.Limits.MaxDepth)

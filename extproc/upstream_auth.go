@@ -147,7 +147,7 @@ func (st *stream) checkToolScopes(msgs []mcp.Message) *extprocv3.ProcessingRespo
 		if m.Kind != mcp.KindRequest || m.Method != "tools/call" {
 			continue
 		}
-		tool := m.Params.Get("name").Str
+		tool := m.Params.Get("name").Str()
 		need := toolScopes(st.server.ToolScopes, tool)
 		if len(need) == 0 {
 			continue

@@ -104,16 +104,6 @@ func grpcAuthOptions(name string, a *config.ListenerAuth) ([]grpc.ServerOption, 
 	return opts, nil
 }
 
-// bearerCreds sends a bearer token on every call of the embedded data
-// plane's connection to its own ext_proc listener.
-type bearerCreds struct{ token string }
-
-func (b bearerCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + b.token}, nil
-}
-
-func (bearerCreds) RequireTransportSecurity() bool { return false }
-
 // adminGuard protects the admin listener. /healthz and /readyz stay open
 // (they reveal nothing and probes cannot authenticate); everything else
 // needs an acceptable Host (an IP literal, localhost, or one of

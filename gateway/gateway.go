@@ -16,9 +16,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/portcullis-mcp/portcullis/approval"
 	"github.com/portcullis-mcp/portcullis/audit"
@@ -39,7 +37,7 @@ type Gateway struct {
 	grpcSrv *grpc.Server
 	extLis  net.Listener
 
-	conn     *grpc.ClientConn
+	conn     grpc.ClientConnInterface // the embedded data plane's processor (nil: no proxy)
 	proxy    atomic.Pointer[dataplane.Proxy]
 	proxyLis net.Listener
 	proxySrv *http.Server
@@ -50,11 +48,6 @@ type Gateway struct {
 	xds    *xds.Server
 	xdsLis net.Listener
 	xdsSrv *grpc.Server
-
-	// The embedded data plane's private path to the processor when the
-	// public ext_proc listener requires mTLS.
-	intLis *bufconn.Listener
-	intSrv *grpc.Server
 
 	selfAuth []string               // admin path prefixes with their own authentication
 	reloadMu sync.Mutex             // serialises ReloadConfig
@@ -146,7 +139,6 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 	if err != nil {
 		return fail(err)
 	}
-	extToken, _ := cfg.Listen.ExtProcAuth.Token() // validated above
 	if g.extLis, err = listen(cfg.Listen.ExtProc); err != nil {
 		return fail(fmt.Errorf("listen.extproc: %w", err))
 	}
@@ -157,21 +149,10 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 	g.goServe("extproc", func() error { return g.grpcSrv.Serve(g.extLis) })
 
 	if cfg.Listen.Proxy != "" {
-		dial := []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(msgCap), grpc.MaxCallSendMsgSize(msgCap))}
-		target := dialTarget(g.extLis)
-		if cfg.Listen.ExtProcAuth.TLS != nil {
-			// The public listener wants a client certificate: the embedded
-			// data plane talks to a private in-memory server instead.
-			target = g.internalProcessor(msgCap)
-			dial = append(dial, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return g.intLis.DialContext(ctx) }))
-		} else if extToken != "" {
-			dial = append(dial, grpc.WithPerRPCCredentials(bearerCreds{extToken}))
-		}
-		dial = append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		g.conn, err = grpc.NewClient(target, dial...)
-		if err != nil {
-			return fail(fmt.Errorf("dial ext_proc %s: %w", target, err))
-		}
+		// The embedded data plane runs the processor in this process: no
+		// marshalling, HTTP/2 framing or socket per message (issue 10), and
+		// no listener credentials to present.
+		g.conn = dataplane.InProcess(g.proc)
 		p, err := g.buildProxy(cfg)
 		if err != nil {
 			return fail(err)
@@ -258,16 +239,6 @@ func (g *Gateway) isSelfAuthenticated(path string) bool {
 		}
 	}
 	return false
-}
-
-// internalProcessor serves the processor on a private in-memory listener
-// for the embedded data plane and returns its dial target.
-func (g *Gateway) internalProcessor(msgCap int) string {
-	g.intLis = bufconn.Listen(1 << 20)
-	g.intSrv = grpc.NewServer(grpc.MaxRecvMsgSize(msgCap), grpc.MaxSendMsgSize(msgCap))
-	g.proc.Register(g.intSrv)
-	g.goServe("extproc-internal", func() error { return g.intSrv.Serve(g.intLis) })
-	return "passthrough:///portcullis-internal"
 }
 
 // buildProxy maps config servers to data plane routes with the same
@@ -545,10 +516,7 @@ func (g *Gateway) Close() error {
 		if g.adminSrv != nil {
 			_ = g.adminSrv.Shutdown(ctx)
 		}
-		if g.conn != nil {
-			_ = g.conn.Close()
-		}
-		for _, srv := range []*grpc.Server{g.grpcSrv, g.intSrv, g.xdsSrv} {
+		for _, srv := range []*grpc.Server{g.grpcSrv, g.xdsSrv} {
 			if srv == nil {
 				continue
 			}

@@ -7,6 +7,13 @@
 // nesting depth) and an incremental Server-Sent Events parser (one leading
 // UTF-8 BOM ignored, as the SSE spec says).
 //
+// One parse: ParseBody and ParseMessage run the gateway's one tokenizer
+// (mcp/jsondoc) once; it validates and records every value with its byte
+// range, and Message's Params, Result and Error are Value views into that
+// document, so later stages read the envelope and the leaves without
+// parsing again. JSON strings are written with internal/jsonstr, the one
+// encoder.
+//
 // Invariants: nothing here allocates per byte of input beyond the message
 // itself; validation runs in one linear pass; every error carries a JSON-RPC
 // code and a message a person can act on.

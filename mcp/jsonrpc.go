@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/portcullis-mcp/portcullis/mcp/jsondoc"
 )
 
 // JSON-RPC and MCP error codes.
@@ -51,20 +53,29 @@ func (k Kind) String() string {
 }
 
 // Message is one parsed JSON-RPC message. Raw is the exact bytes of the
-// message; Params, Result and Error are gjson views into it.
+// message; Params, Result and Error are views into the document the one
+// tokenizer pass built (Doc, shared by the messages of a batch; Node is
+// this message's object).
 type Message struct {
 	Kind   Kind
 	ID     ID
 	Method string
-	Params gjson.Result
-	Result gjson.Result
-	Error  gjson.Result
+	Params Value
+	Result Value
+	Error  Value
 	Raw    []byte
+	Doc    *jsondoc.Doc
+	Node   int
+	// name caches Name: stages ask for it several times per message.
+	name string
 }
 
 // Name returns the MCP "name" of a request: params.name for tools/call and
 // prompts/get, params.uri for resources/read, "" otherwise.
 func (m *Message) Name() string {
+	if m.name != "" {
+		return m.name
+	}
 	switch m.Method {
 	case "tools/call", "prompts/get":
 		return m.Params.Get("name").String()
@@ -104,25 +115,25 @@ type ParseOptions struct {
 }
 
 // ParseBody validates and parses an HTTP body holding one JSON-RPC message or,
-// when allowed, a batch. It never returns a partially valid result: any
-// problem rejects the whole body.
+// when allowed, a batch, in one tokenizer pass. It never returns a
+// partially valid result: any problem rejects the whole body.
 func ParseBody(body []byte, opt ParseOptions) (msgs []Message, batch bool, perr *ProtocolError) {
-	if err := ValidateJSON(body, opt.MaxDepth); err != nil {
+	d, err := parseStrict(body, opt.MaxDepth)
+	if err != nil {
 		return nil, false, protoErr(400, CodeParseError, "", "parse error: "+err.Error())
 	}
-	root := gjson.ParseBytes(body)
-	if root.IsArray() {
+	if d.Nodes[0].Kind == jsondoc.Array {
 		if !opt.AllowBatch {
 			return nil, true, protoErr(400, CodeInvalidRequest, "",
 				"invalid request: JSON-RPC batches are not allowed in this MCP protocol revision (only 2025-03-26 and earlier); send one message per POST")
 		}
-		elems := root.Array()
-		if len(elems) == 0 {
+		n := d.Len(0)
+		if n == 0 {
 			return nil, true, protoErr(400, CodeInvalidRequest, "", "invalid request: empty JSON-RPC batch")
 		}
-		msgs = make([]Message, 0, len(elems))
-		for i, e := range elems {
-			m, perr := parseOne(e, body)
+		msgs = make([]Message, 0, n)
+		for i, e := 0, d.FirstChild(0); e >= 0; i, e = i+1, d.Next(e) {
+			m, perr := parseOne(d, e)
 			if perr != nil {
 				perr.Msg = "batch element " + strconv.Itoa(i) + ": " + perr.Msg
 				return nil, true, perr
@@ -131,7 +142,7 @@ func ParseBody(body []byte, opt ParseOptions) (msgs []Message, batch bool, perr 
 		}
 		return msgs, true, nil
 	}
-	m, perr := parseOne(root, body)
+	m, perr := parseOne(d, 0)
 	if perr != nil {
 		return nil, false, perr
 	}
@@ -140,50 +151,67 @@ func ParseBody(body []byte, opt ParseOptions) (msgs []Message, batch bool, perr 
 
 // ParseMessage parses one JSON-RPC message (for example an SSE event's data).
 func ParseMessage(b []byte, maxDepth int) (Message, *ProtocolError) {
-	if err := ValidateJSON(b, maxDepth); err != nil {
+	d, err := parseStrict(b, maxDepth)
+	if err != nil {
 		return Message{}, protoErr(400, CodeParseError, "", "parse error: "+err.Error())
 	}
-	return parseOne(gjson.ParseBytes(b), b)
+	return parseOne(d, 0)
 }
 
-func parseOne(v gjson.Result, body []byte) (Message, *ProtocolError) {
-	if !v.IsObject() {
+// parseOne reads the envelope of the message at node n from its members,
+// in one walk over them.
+func parseOne(d *jsondoc.Doc, n int) (Message, *ProtocolError) {
+	if d.Nodes[n].Kind != jsondoc.Object {
 		return Message{}, protoErr(400, CodeInvalidRequest, "", "invalid request: a JSON-RPC message must be a JSON object")
 	}
-	m := Message{Raw: rawOf(v, body)}
-	idv := v.Get("id")
+	m := Message{Raw: d.Raw(n), Doc: d, Node: n}
+	var idv, ver, method, result, errv, params Value
+	for j := d.FirstChild(n); j >= 0; j = d.Next(j) {
+		switch d.Nodes[j].Key {
+		case "id":
+			idv = ValueOf(d, j)
+		case "jsonrpc":
+			ver = ValueOf(d, j)
+		case "method":
+			method = ValueOf(d, j)
+		case "result":
+			result = ValueOf(d, j)
+		case "error":
+			errv = ValueOf(d, j)
+		case "params":
+			params = ValueOf(d, j)
+		}
+	}
 	if idv.Exists() {
-		switch idv.Type {
-		case gjson.String:
-			m.ID = ID(idv.Raw)
-		case gjson.Number:
-			if !isInteger(idv.Raw) {
-				return m, protoErr(400, CodeInvalidRequest, "", "invalid request: id must be a string or an integer, got "+Truncate(idv.Raw, 32))
+		switch idv.Kind() {
+		case jsondoc.String:
+			m.ID = ID(idv.Raw())
+		case jsondoc.Number:
+			if !isInteger(idv.Raw()) {
+				return m, protoErr(400, CodeInvalidRequest, "", "invalid request: id must be a string or an integer, got "+Truncate(string(idv.Raw()), 32))
 			}
-			m.ID = ID(idv.Raw)
+			m.ID = ID(idv.Raw())
 		default:
 			return m, protoErr(400, CodeInvalidRequest, "", "invalid request: id must be a string or an integer (null is not allowed in MCP)")
 		}
 	}
-	ver := v.Get("jsonrpc")
-	if ver.Type != gjson.String || ver.Str != "2.0" {
+	if !ver.IsString() || string(ver.Raw()) != `"2.0"` && ver.Str() != "2.0" {
 		if !ver.Exists() {
 			return m, protoErr(400, CodeInvalidRequest, m.ID, `invalid request: missing "jsonrpc": "2.0"`)
 		}
-		return m, protoErr(400, CodeInvalidRequest, m.ID, `invalid request: unsupported JSON-RPC version `+Truncate(ver.Raw, 32)+`; only "2.0" is accepted`)
+		return m, protoErr(400, CodeInvalidRequest, m.ID, `invalid request: unsupported JSON-RPC version `+Truncate(string(ver.Raw()), 32)+`; only "2.0" is accepted`)
 	}
-	method := v.Get("method")
-	result, errv := v.Get("result"), v.Get("error")
 	switch {
 	case method.Exists():
-		if method.Type != gjson.String || method.Str == "" {
+		if !method.IsString() || len(method.Raw()) == 2 {
 			return m, protoErr(400, CodeInvalidRequest, m.ID, "invalid request: method must be a non-empty string")
 		}
 		if result.Exists() || errv.Exists() {
 			return m, protoErr(400, CodeInvalidRequest, m.ID, "invalid request: a message cannot carry both method and result/error")
 		}
-		m.Method = method.Str
-		m.Params = v.Get("params")
+		m.Method = methodName(method)
+		m.Params = params
+		m.name = m.Name()
 		if m.Params.Exists() && !m.Params.IsObject() && !m.Params.IsArray() {
 			return m, protoErr(400, CodeInvalidRequest, m.ID, "invalid request: params must be an object or an array")
 		}
@@ -200,7 +228,7 @@ func parseOne(v gjson.Result, body []byte) (Message, *ProtocolError) {
 		}
 		m.Kind, m.Result = KindResult, result
 	case errv.Exists():
-		if !errv.IsObject() || errv.Get("code").Type != gjson.Number {
+		if !errv.IsObject() || errv.Get("code").Kind() != jsondoc.Number {
 			return m, protoErr(400, CodeInvalidRequest, m.ID, "invalid response: error must be an object with a numeric code")
 		}
 		m.Kind, m.Error = KindError, errv
@@ -210,17 +238,30 @@ func parseOne(v gjson.Result, body []byte) (Message, *ProtocolError) {
 	return m, nil
 }
 
-func rawOf(v gjson.Result, body []byte) []byte {
-	if v.Index > 0 || (v.Index == 0 && len(v.Raw) <= len(body)) {
-		if v.Index+len(v.Raw) <= len(body) {
-			return body[v.Index : v.Index+len(v.Raw)]
-		}
+// knownMethods interns the method names of the protocol, so reading the
+// method of a message costs no allocation.
+var knownMethods = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{"initialize", "ping", "tools/list", "tools/call", "resources/list", "resources/read",
+		"resources/templates/list", "resources/subscribe", "resources/unsubscribe", "prompts/list", "prompts/get",
+		"completion/complete", "logging/setLevel", "sampling/createMessage", "elicitation/create", "roots/list",
+		"notifications/initialized", "notifications/cancelled", "notifications/progress", "notifications/message",
+		"notifications/tools/list_changed", "notifications/resources/list_changed", "notifications/resources/updated",
+		"notifications/prompts/list_changed", "notifications/roots/list_changed", "subscriptions/listen"} {
+		m[`"`+s+`"`] = s
 	}
-	return []byte(v.Raw)
+	return m
+}()
+
+func methodName(v Value) string {
+	if s, ok := knownMethods[string(v.Raw())]; ok {
+		return s
+	}
+	return v.Str()
 }
 
-func isInteger(raw string) bool {
-	if raw == "" {
+func isInteger(raw []byte) bool {
+	if len(raw) == 0 {
 		return false
 	}
 	for i := 0; i < len(raw); i++ {
@@ -238,6 +279,9 @@ func isInteger(raw string) bool {
 // PeekID returns the JSON-RPC id of a single-message body when it is a
 // string or an integer, or "" (batches, invalid JSON, missing or bad id).
 // Refusals use it to keep the request's id even when the body is refused.
+// It runs only on bodies refused before parsing (over the size limit, or
+// refused on their headers), so it uses a reader that builds no node list:
+// an oversized hostile body must not cost memory per value.
 func PeekID(body []byte) ID {
 	if !gjson.ValidBytes(body) {
 		return ""
@@ -247,7 +291,7 @@ func PeekID(body []byte) ID {
 	case gjson.String:
 		return ID(v.Raw)
 	case gjson.Number:
-		if isInteger(v.Raw) {
+		if isInteger([]byte(v.Raw)) {
 			return ID(v.Raw)
 		}
 	}

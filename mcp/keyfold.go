@@ -1,11 +1,6 @@
 package mcp
 
-import (
-	"unicode"
-	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
-)
+import "github.com/portcullis-mcp/portcullis/mcp/jsondoc"
 
 // Servers built on Go's encoding/json (mcp-go, the official Go SDK) match
 // object keys to struct fields case-insensitively, with Unicode simple case
@@ -41,88 +36,23 @@ var foldedProtocol = func() map[string]string {
 	return m
 }()
 
-// appendFold appends the canonical fold of k: NFKC, then every rune mapped
-// to the smallest rune of its simple case-folding orbit (ASCII letters
-// become upper case), the same fold encoding/json uses for field names.
-func appendFold(dst, k []byte) []byte {
-	if !isASCII(k) {
-		k = norm.NFKC.Bytes(k)
-	}
-	for i := 0; i < len(k); {
-		c := k[i]
-		if c < utf8.RuneSelf {
-			if 'a' <= c && c <= 'z' {
-				c -= 'a' - 'A'
-			}
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(k[i:])
-		dst = utf8.AppendRune(dst, foldRune(r))
-		i += n
-	}
-	return dst
-}
+// appendFold is the tokenizer's key fold (jsondoc.AppendFold).
+func appendFold(dst, k []byte) []byte { return jsondoc.AppendFold(dst, k) }
 
-// foldRune returns the smallest rune of r's simple case-folding orbit.
-func foldRune(r rune) rune {
-	for {
-		r2 := unicode.SimpleFold(r)
-		if r2 <= r {
-			return r2
-		}
-		r = r2
+// protocolNames interns the protocol field names: the tokenizer returns
+// these member names without allocating.
+var protocolNames = func() map[string]string {
+	m := make(map[string]string, len(protocolFields))
+	for _, f := range protocolFields {
+		m[f] = f
 	}
-}
-
-func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
-// asciiEqualFold compares two ASCII strings ignoring ASCII case.
-func asciiEqualFold(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		x, y := a[i], b[i]
-		if x == y {
-			continue
-		}
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-// foldEqual reports whether a and b have the same canonical fold.
-func foldEqual(a, b []byte) bool {
-	aa, ba := isASCII(a), isASCII(b)
-	if aa && ba {
-		return asciiEqualFold(a, b)
-	}
-	var x, y [64]byte
-	return string(appendFold(x[:0], a)) == string(appendFold(y[:0], b))
-}
+	return m
+}()
 
 // ProtocolFieldVariant reports the protocol field that key is a case or
 // Unicode-normalisation variant of, or "" when key is either spelled exactly
-// like a protocol field or unrelated to all of them. A tokenizer that
-// replaces ValidateJSON must apply it at the envelope level and directly
-// inside params, result and error.
+// like a protocol field or unrelated to all of them. The tokenizer applies
+// it at the envelope level and directly inside params, result and error.
 func ProtocolFieldVariant(key []byte) string {
 	var buf [64]byte
 	if len(key) < 2 || len(key) > 4*len("resourceTemplates") {

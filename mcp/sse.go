@@ -39,11 +39,15 @@ type SSEParser struct {
 // did not would see a field-less first event while the client dispatches it.
 const utf8BOM = "\xEF\xBB\xBF"
 
-// Feed appends a chunk and returns every event completed by it. The returned
-// events reference memory owned by the caller until the next Feed.
+// Feed appends a chunk and returns every event completed by it. The
+// returned events may reference chunk and the parser's buffer: they stay
+// valid as long as chunk is not modified (the parser never writes over bytes
+// it has returned). Only an incomplete tail is copied.
 func (p *SSEParser) Feed(chunk []byte) ([]SSEEvent, error) {
-	p.buf = append(p.buf, chunk...)
+	var buf []byte
+	aliased := false
 	if !p.started {
+		p.buf = append(p.buf, chunk...)
 		// Decide about a leading BOM once its three bytes (or a mismatch)
 		// are available.
 		n := min(len(p.buf), len(utf8BOM))
@@ -55,36 +59,46 @@ func (p *SSEParser) Feed(chunk []byte) ([]SSEEvent, error) {
 			p.bom = len(utf8BOM)
 			p.scanned = p.bom
 		}
+		buf = p.buf
+	} else if len(p.buf) == 0 {
+		// Nothing held back: read the chunk in place.
+		buf, aliased = chunk, true
+	} else {
+		p.buf = append(p.buf, chunk...)
+		buf = p.buf
 	}
 	var events []SSEEvent
 	for {
-		end := eventEnd(p.buf, p.scanned)
+		end := eventEnd(buf, p.scanned)
 		if end < 0 {
 			// Resume a few bytes back so a terminator split across chunks is found.
-			p.scanned = max(0, len(p.buf)-4)
+			p.scanned = max(0, len(buf)-4)
 			break
 		}
 		p.scanned = 0
-		raw := p.buf[:end]
+		raw := buf[:end]
 		// The BOM stays in Raw (forwarded bytes are unchanged) but is not
 		// part of the first field name.
 		ev := parseEvent(raw[p.bom:])
 		ev.Raw = raw
 		events = append(events, ev)
-		p.buf = p.buf[end:]
+		buf = buf[end:]
 		p.bom = 0
 	}
-	if p.MaxEvent > 0 && len(p.buf) > p.MaxEvent {
+	if p.MaxEvent > 0 && len(buf) > p.MaxEvent {
+		p.buf = buf
 		return events, ErrSSEEventTooLarge
 	}
-	// Compact so the held tail does not pin earlier chunks.
-	if len(p.buf) == 0 {
-		p.buf = p.buf[:0:0]
-	} else if cap(p.buf) > 4*len(p.buf)+4096 {
-		p.buf = append([]byte(nil), p.buf...)
-	}
-	for i := range events {
-		events[i].Raw = bytes.Clone(events[i].Raw)
+	switch {
+	case len(buf) == 0:
+		p.buf = nil
+	case aliased:
+		p.buf = bytes.Clone(buf) // the caller owns chunk
+	case cap(buf) > 4*len(buf)+4096:
+		// Compact so the held tail does not pin earlier chunks.
+		p.buf = bytes.Clone(buf)
+	default:
+		p.buf = buf
 	}
 	return events, nil
 }
@@ -154,10 +168,15 @@ func parseEvent(raw []byte) SSEEvent {
 		}
 		switch string(field) {
 		case "data":
-			if ev.HasData {
-				ev.Data = append(ev.Data, '\n')
+			switch {
+			case !ev.HasData:
+				ev.Data = value // one data line (the common case): no copy
+			case len(ev.Data) == 0:
+				ev.Data = append([]byte{'\n'}, value...)
+			default:
+				// Join into a fresh slice: Data may still alias raw.
+				ev.Data = append(append(append(make([]byte, 0, len(ev.Data)+1+len(value)), ev.Data...), '\n'), value...)
 			}
-			ev.Data = append(ev.Data, value...)
 			ev.HasData = true
 		case "id":
 			ev.ID = string(value)

@@ -176,3 +176,13 @@ func TestProtocolFieldVariant(t *testing.T) {
 		}
 	}
 }
+
+// role says how strictly an object's keys are checked (the property
+// FuzzValidateJSON verifies, independent of the tokenizer's bookkeeping).
+type role uint8
+
+const (
+	roleData     role = iota // user data: duplicates and fold-duplicates only
+	roleEnvelope             // a JSON-RPC message object
+	roleProtocol             // params, result or error of a message
+)

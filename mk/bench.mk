@@ -12,3 +12,19 @@ BENCH_TARGETS += bench-pipeline
 .PHONY: bench-pipeline
 bench-pipeline: ## processor allocations per tools/call exchange, in memory
 	$(GO) test -run '^$$' -bench ProcessToolCall -benchmem -count 3 ./extproc
+
+# Before/after in one go (issue 10): bench-extproc built from BASE (a git
+# ref) and from the working tree, run back to back on the same machine, so
+# the two tables share the machine's load. Outputs go to .portcullis/bench.
+BASE ?= HEAD~1
+BENCH_COMPARE_ARGS ?= -streams 1,64 -duration 3s
+
+.PHONY: bench-compare
+bench-compare: ## bench-extproc of BASE (git ref, default HEAD~1) and of the working tree, back to back
+	@set -e; tmp=$$(mktemp -d); trap 'git worktree remove --force $$tmp/src >/dev/null 2>&1 || true; rm -rf $$tmp' EXIT; \
+	git worktree add -q --detach $$tmp/src $(BASE); \
+	(cd $$tmp/src && $(GO) build -o $$tmp/bench-base ./cmd/portcullis-bench); \
+	$(GO) build -o $$tmp/bench-new ./cmd/portcullis-bench; \
+	mkdir -p .portcullis/bench; \
+	echo "== $(BASE)"; $$tmp/bench-base $(BENCH_COMPARE_ARGS) | tee .portcullis/bench/base.txt; \
+	echo "== working tree"; $$tmp/bench-new $(BENCH_COMPARE_ARGS) | tee .portcullis/bench/new.txt

@@ -8,14 +8,15 @@
 package protocol
 
 import (
+	"bytes"
 	"strconv"
 	"time"
 
-	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
 	"github.com/portcullis-mcp/portcullis/approval"
 	"github.com/portcullis-mcp/portcullis/mcp"
+	"github.com/portcullis-mcp/portcullis/mcp/jsondoc"
 	"github.com/portcullis-mcp/portcullis/policy"
 )
 
@@ -36,29 +37,29 @@ func NewBinding(agent policy.Identity, server string, m *mcp.Message, rev string
 	b := approval.Binding{Principal: agent.ID, Server: server, Method: m.Method,
 		Tool: m.Name(), PolicyVersion: d.PolicyVersion, Rule: d.Rule, Score: d.Score, Revision: rev}
 	if a := p.Get("arguments"); a.Exists() {
-		b.Arguments = []byte(a.Raw)
+		b.Arguments = bytes.Clone(a.Raw())
 	}
 	for _, f := range d.Factors {
 		b.Factors = append(b.Factors, approval.Factor{Name: f.Name, Score: f.Value, Weight: f.Weight, Reason: f.Reason})
 	}
-	if v := p.Get(`_meta.io\.modelcontextprotocol/protocolVersion`).Str; v != "" {
+	if v := p.Get(`_meta.io\.modelcontextprotocol/protocolVersion`).Str(); v != "" {
 		b.Revision = v
 	}
 	if mcp.Revision(b.Revision).Stateless() {
-		if st := p.Get("requestState").Str; approval.IsState(st) {
+		if st := p.Get("requestState").Str(); approval.IsState(st) {
 			b.RequestState = st
 		}
 		el := p.Get(`_meta.io\.modelcontextprotocol/clientCapabilities.elicitation`)
 		if el.IsObject() {
 			b.ElicitURL = el.Get("url").Exists()
 			// An empty elicitation object means form only.
-			b.ElicitForm = el.Get("form").Exists() || len(el.Map()) == 0
+			b.ElicitForm = el.Get("form").Exists() || el.Len() == 0
 		}
 		r := p.Get("inputResponses." + InputKey)
 		if r.Get("result").Exists() {
 			r = r.Get("result")
 		}
-		b.SelfApproval = r.Get("action").Str == "accept" && r.Get("content.approve").Type == gjson.True
+		b.SelfApproval = r.Get("action").Str() == "accept" && r.Get("content.approve").Kind() == jsondoc.True
 	}
 	return b
 }

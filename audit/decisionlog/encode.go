@@ -3,7 +3,8 @@ package decisionlog
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/portcullis-mcp/portcullis/internal/jsonstr"
 )
 
 // appendDecision appends d as one JSON object, byte-for-byte what
@@ -13,14 +14,14 @@ func appendDecision(b []byte, d *Decision) []byte {
 	b = append(b, `{"time":"`...)
 	b = d.Time.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","decision_id":`...)
-	b = appendString(b, d.ID)
+	b = jsonstr.Append(b, d.ID)
 	b = appendOptString(b, "principal", d.Principal)
 	b = appendOptString(b, "server", d.Server)
 	b = appendOptString(b, "method", d.Method)
 	b = appendOptString(b, "tool", d.Tool)
 	b = appendOptString(b, "plane", d.Plane)
 	b = append(b, `,"action":`...)
-	b = appendString(b, d.Action)
+	b = jsonstr.Append(b, d.Action)
 	b = appendOptString(b, "would_action", d.WouldAction)
 	b = appendOptString(b, "mode", d.Mode)
 	b = append(b, `,"enforced":`...)
@@ -36,7 +37,7 @@ func appendDecision(b []byte, d *Decision) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"name":`...)
-			b = appendString(b, f.Name)
+			b = jsonstr.Append(b, f.Name)
 			b = append(b, `,"score":`...)
 			b = strconv.AppendInt(b, int64(f.Score), 10)
 			b = append(b, `,"weight":`...)
@@ -53,7 +54,7 @@ func appendDecision(b []byte, d *Decision) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"type":`...)
-			b = appendString(b, f.Type)
+			b = jsonstr.Append(b, f.Type)
 			b = appendOptString(b, "rule", f.Rule)
 			b = appendOptString(b, "path", f.Path)
 			b = append(b, `,"start":`...)
@@ -96,62 +97,5 @@ func appendOptString(b []byte, key, v string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, key...)
 	b = append(b, `":`...)
-	return appendString(b, v)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string the way encoding/json does:
-// HTML-sensitive characters and U+2028/U+2029 escaped, invalid UTF-8
-// replaced by U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return jsonstr.Append(b, v)
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,8 +58,21 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("portcullis-bench", flag.ContinueOnError)
 	streamsFlag := fs.String("streams", "1,64", "comma-separated concurrent stream counts")
 	dur := fs.Duration("duration", 3*time.Second, "duration per scenario and processor")
+	only := fs.String("processors", "", "comma-separated processors to run besides null (default: all)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var counts []int
 	for _, f := range strings.Split(*streamsFlag, ",") {
@@ -91,6 +106,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	procs := []proc{{"null", nc}}
 	for _, v := range variants {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), v.name) {
+			continue
+		}
 		cfg, err := config.Parse([]byte(v.yaml))
 		if err != nil {
 			return fmt.Errorf("%s config: %w", v.name, err)

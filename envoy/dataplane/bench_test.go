@@ -45,7 +45,9 @@ func (nullProc) Process(s extprocv3.ExternalProcessor_ProcessServer) error {
 // BenchmarkProxy measures the data plane's overhead side by side:
 // direct = net/http/httputil.ReverseProxy, no ext_proc;
 // extproc-null-buffered = this proxy, BUFFERED both ways, null processor over loopback gRPC;
-// extproc-null-none = this proxy, headers only.
+// extproc-null-none = this proxy, headers only;
+// extproc-null-buffered-inprocess = BUFFERED both ways, the null processor
+// in this process (InProcess, as an embedded gateway runs it).
 // Request: 2 KiB JSON-RPC POST; response: 4 KiB JSON.
 func BenchmarkProxy(b *testing.B) {
 	respBody := []byte(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"` + strings.Repeat("x", 4000) + `"}]}}`)
@@ -72,9 +74,13 @@ func BenchmarkProxy(b *testing.B) {
 	}
 	defer conn.Close()
 
-	mk := func(m ProcessingMode) http.Handler {
+	mk := func(m ProcessingMode, procs ...grpc.ClientConnInterface) http.Handler {
+		var proc grpc.ClientConnInterface = conn
+		if len(procs) > 0 {
+			proc = procs[0]
+		}
 		p, err := New(Config{Routes: []Route{{Name: "files", PathPrefix: "/mcp/files", Upstream: upURL}},
-			Filter: FilterConfig{ProcessingMode: m, MessageTimeout: 5e9}, Processor: conn})
+			Filter: FilterConfig{ProcessingMode: m, MessageTimeout: 5e9}, Processor: proc})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -90,6 +96,7 @@ func BenchmarkProxy(b *testing.B) {
 		{"direct", direct},
 		{"extproc-null-none", mk(ProcessingMode{})},
 		{"extproc-null-buffered", mk(ProcessingMode{RequestBody: BodyBuffered, ResponseBody: BodyBuffered})},
+		{"extproc-null-buffered-inprocess", mk(ProcessingMode{RequestBody: BodyBuffered, ResponseBody: BodyBuffered}, InProcess(nullProc{}))},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			front := httptest.NewServer(c.h)

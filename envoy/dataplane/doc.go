@@ -32,6 +32,10 @@
 //   - Message timers and trace timestamps come from Config.Clock (clock.go),
 //     so tests drive time instead of sleeping.
 //
+// InProcess(srv) is a Config.Processor for a data plane embedded beside its
+// processor: the same stream semantics, messages handed over by pointer
+// (inprocess.go).
+//
 // API: New(Config) validates and builds a Proxy (an http.Handler); Stats()
 // returns Envoy-named counters; WithTrace(ctx, *Trace) records one request's
 // ProcessingRequests/Responses, local replies (status + Envoy-style details)

@@ -138,9 +138,11 @@ func newEnv(t *testing.T, o envOpts, sc script) *env {
 	t.Helper()
 	e := &env{t: t, proc: &fakeProc{script: sc, ended: make(chan error, 16)}, clock: newFakeClock()}
 	e.proc.env = e
-	var conn *grpc.ClientConn
+	var conn grpc.ClientConnInterface
 	var err error
-	if o.noProc {
+	if inProcessTransport && !o.noProc {
+		conn = InProcess(e.proc)
+	} else if o.noProc {
 		l, lerr := net.Listen("tcp", "127.0.0.1:0")
 		if lerr != nil {
 			t.Fatal(lerr)
@@ -161,7 +163,9 @@ func newEnv(t *testing.T, o envOpts, sc script) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = conn.Close() })
+	if c, ok := conn.(interface{ Close() error }); ok {
+		t.Cleanup(func() { _ = c.Close() })
+	}
 
 	uh := o.upstream
 	if o.upstreamFor != nil {

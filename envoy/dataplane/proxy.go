@@ -75,7 +75,7 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p := &Proxy{
 		filter:    cfg.Filter,
-		client:    extprocv3.NewExternalProcessorClient(cfg.Processor),
+		client:    processorClient(cfg.Processor),
 		limit:     cfg.BufferLimit,
 		transport: cfg.Transport,
 		catchAll:  cfg.CatchAllPrefix,

@@ -4,9 +4,9 @@
 // byte range, parent and member name or index, so later stages read the
 // envelope and the string leaves without parsing again. Splice applies any
 // number of edits (redaction, restore, notices) in one pass, and
-// AppendString is the one JSON string encoder.
+// AppendString is internal/jsonstr.Append, the one JSON string encoder.
 //
 // Invariants: Parse never returns a partial document; node ranges are
 // byte offsets into Src; Splice never produces output from overlapping
-// edits. It imports nothing from this module.
+// edits. It imports nothing from this module but internal/jsonstr.
 package jsondoc

@@ -87,8 +87,8 @@ func TestSplice(t *testing.T) {
 	d, _ := Parse(src, Options{})
 	y, x := d.Lookup("b", "0"), d.Lookup("a")
 	out, err := Splice(src, []Edit{
-		{Start: d.Nodes[y].Start, End: d.Nodes[y].End, Repl: AppendString(nil, "Y")},
-		{Start: d.Nodes[x].Start, End: d.Nodes[x].End, Repl: AppendString(nil, "<x>")},
+		d.Replace(y, AppendString(nil, "Y")),
+		d.Replace(x, AppendString(nil, "<x>")),
 	})
 	if err != nil || string(out) != `{"a":"\u003cx\u003e","b":["Y","z"]}` {
 		t.Fatalf("%s %v", out, err)
@@ -148,5 +148,86 @@ func TestDeleteMember(t *testing.T) {
 		if !ok || err != nil || string(out) != tc.want || !json.Valid(out) {
 			t.Errorf("delete %s from %s = %s, want %s", tc.key, tc.in, out, tc.want)
 		}
+	}
+}
+
+// TestSpecialNeverMisses: the 8-byte string scan flags every word that
+// holds a quote, a backslash, a control character or a non-ASCII byte, at
+// every position and next to every other byte value.
+func TestSpecialNeverMisses(t *testing.T) {
+	isSpecial := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			for _, fill := range []byte{'a', ' ', '!', 0x7f, '#', '[', ']'} {
+				var w [8]byte
+				for i := range w {
+					w[i] = fill
+				}
+				w[pos] = byte(c)
+				want := isSpecial(byte(c)) || isSpecial(fill)
+				x := uint64(0)
+				for i := 7; i >= 0; i-- {
+					x = x<<8 | uint64(w[i])
+				}
+				if got := special(x); want && !got {
+					t.Fatalf("special(%q) = false", w)
+				}
+			}
+		}
+	}
+}
+
+func TestEnvelopeRules(t *testing.T) {
+	env := func(k []byte) string {
+		if string(k) != "method" && string(AppendFold(nil, k)) == "METHOD" {
+			return "method"
+		}
+		return ""
+	}
+	opt := Options{MaxDepth: 10, FoldKeys: true, Envelope: env, EnvelopeMembers: []string{"params"}}
+	for _, tc := range []struct {
+		in   string
+		want string // error substring, "" = ok
+	}{
+		{`{"method":"x"}`, ""},
+		{`{"Method":"x"}`, `protocol field "method"`},
+		{`[{"a":1},{"METHOD":1}]`, `protocol field "method"`},
+		{`{"params":{"mEthod":1}}`, `protocol field "method"`},
+		{`{"params":{"a":{"Method":1}}}`, ""},
+		{`{"data":{"Method":1}}`, ""},
+		{`{"a":{"k":1,"K":2}}`, `object keys "k" and "K" differ only by case`},
+		{`{"a":1,"\u0061":2}`, `duplicate object key "a"`},
+	} {
+		_, err := Parse([]byte(tc.in), opt)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("Parse(%s) = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+	if _, err := Parse([]byte(`{"a":{"k":1,"K":2}}`), Options{}); err != nil {
+		t.Errorf("case-only keys refused without FoldKeys: %v", err)
+	}
+}
+
+func TestNavigation(t *testing.T) {
+	d, err := Parse([]byte(`{"a":[1,{"x":[2,3]},"s"],"b":{"c":true},"e":[]}`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := d.Lookup("a")
+	if d.Len(a) != 3 || d.Len(d.Lookup("e")) != 0 || d.Len(0) != 3 {
+		t.Fatalf("Len: %d %d %d", d.Len(a), d.Len(d.Lookup("e")), d.Len(0))
+	}
+	if string(d.Raw(d.Elem(a, 2))) != `"s"` || d.Elem(a, 3) != -1 {
+		t.Fatal("Elem")
+	}
+	var keys []string
+	for j := d.FirstChild(0); j >= 0; j = d.Next(j) {
+		keys = append(keys, d.Nodes[j].Key)
+	}
+	if strings.Join(keys, ",") != "a,b,e" {
+		t.Fatalf("children %v", keys)
+	}
+	if d.FirstChild(d.Lookup("e")) != -1 || d.Lookup("b", "c") < 0 {
+		t.Fatal("FirstChild/Lookup")
 	}
 }
