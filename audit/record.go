@@ -319,7 +319,7 @@ func (r *Record) appendCanonical(b []byte, seq uint64, prev []byte, withContent 
 		b = strconv.AppendInt(b, int64(f.Weight), 10)
 		if f.Reason != "" {
 			b = append(b, `,"reason":"`...)
-			b = appendEsc(b, f.Reason)
+			b = jsonstr.AppendInner(b, f.Reason)
 			b = append(b, '"')
 		}
 		b = append(b, '}')
