@@ -7,8 +7,9 @@
 // passed directly but not through Portcullis; exits 1 on any such
 // regression, 2 on unusable input.
 // EXPECTED_FILE lists known, explained differences, one per line:
-// "<scenario>/<check> <why>" or "<scenario>/* <why>" for every check of a
-// scenario ('#' starts a comment line). They are printed with their reason
+// "<scenario>/<check> <why>", where "*" matches within one path segment
+// ("auth/x/*": every check of auth/x; "auth/*/c": check c of every auth/
+// scenario); '#' starts a comment line. They are printed with their reason
 // instead of failing; entries that no longer occur are printed too.
 // CONFORMANCE_WAIVE="scenario/check,..." lists regressions to report as
 // WAIVED instead of failing (a temporary escape hatch; each is printed).
@@ -55,13 +56,13 @@ function loadExpected(file) {
   return m;
 }
 
-// expectedReason is the reason EXPECTED gives for check id, and its key.
+// expectedReason is the reason EXPECTED gives for check id, and its key. A
+// key's "*" matches within one path segment (auth/*/valid-bearer-token).
 function expectedReason(expected, id) {
   const base = id.replace(/#\d+$/, "");
-  if (expected.has(base)) return [base, expected.get(base)];
-  for (let i = base.lastIndexOf("/"); i > 0; i = base.lastIndexOf("/", i - 1)) {
-    const k = `${base.slice(0, i)}/*`;
-    if (expected.has(k)) return [k, expected.get(k)];
+  for (const [k, reason] of expected) {
+    const re = new RegExp(`^${k.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*")}$`);
+    if (re.test(base)) return [k, reason];
   }
   return [null, null];
 }

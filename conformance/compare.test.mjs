@@ -48,6 +48,8 @@ const cases = [
   { name: "nested client scenario", direct: { "auth/x": [["c", "SUCCESS"]] }, through: { "auth/x": [["c", "FAILURE"]] }, code: 1, out: "auth/x/c: SUCCESS directly" },
   { name: "expected difference", expected: "# why\nauth/x/c the gateway does it on purpose\n", direct: { "auth/x": [["c", "SUCCESS"]] }, through: { "auth/x": [["c", "FAILURE"]] }, code: 0, out: "auth/x/c (1): the gateway does it on purpose" },
   { name: "expected scenario wildcard", expected: "auth/x/* reason\n", direct: { "auth/x": [["c", "SUCCESS"], ["d", "SUCCESS"]] }, through: { "auth/x": [["c", "FAILURE"]] }, code: 0, out: "auth/x/* (2): reason" },
+  { name: "expected check of every scenario", expected: "auth/*/c reason\n", direct: { "auth/x": [["c", "SUCCESS"]], "auth/y": [["c", "SUCCESS"]] }, through: { "auth/x": [["c", "FAILURE"]] }, code: 0, out: "auth/*/c (2): reason" },
+  { name: "glob stays within a segment", expected: "auth/*/c reason\n", direct: { "auth/x": [["cc", "SUCCESS"]] }, through: {}, code: 1, out: "REGRESSIONS" },
   { name: "expected elsewhere, regression here", expected: "auth/y/* reason\n", direct: { "auth/x": [["c", "SUCCESS"]] }, through: { "auth/x": [["c", "FAILURE"]] }, code: 1, out: "did not occur" },
   { name: "expected entry without reason", expected: "auth/x/c\n", direct: { "auth/x": [["c", "SUCCESS"]] }, through: { "auth/x": [["c", "SUCCESS"]] }, code: 2, out: "has no reason" },
 ];

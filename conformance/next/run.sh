@@ -7,6 +7,11 @@
 # suite's own go-sdk invocation for 2026-07-28), directly and then through
 # Portcullis with the allow-all conformance/next/portcullis.yaml, and fails if
 # any check that passes directly does not pass through Portcullis.
+# Then the client scenarios of the same requirement set (including auth/*)
+# with the Go SDK's conformance everything-client, directly and through a
+# fresh Portcullis per scenario (conformance/next/through.mjs: transparent
+# OAuth mode for auth/*, plain otherwise); checks that pass only directly
+# must be listed, with the reason, in conformance/next/client-expected.txt.
 # Fully offline once `npm ci` ran in conformance/next.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -61,6 +66,7 @@ echo "==> building bin/portcullis and the Go SDK conformance server"
 mkdir -p bin
 go build -o bin/ ./cmd/portcullis
 go build -o bin/mcp-conformance-server github.com/modelcontextprotocol/go-sdk/conformance/everything-server
+go build -o bin/mcp-conformance-client github.com/modelcontextprotocol/go-sdk/conformance/everything-client
 
 # -stateless (the default) is the server's 2026-07-28 mode.
 start reference bin/mcp-conformance-server -http "127.0.0.1:$REFERENCE_PORT"
@@ -72,5 +78,20 @@ wait_for portcullis "$ADMIN/readyz" 200
 wait_for portcullis "$PROXY/mcp/reference"
 suite reference-through "$PROXY/mcp/reference"
 
-echo "==> reference ($REQUIREMENTS): direct vs through Portcullis"
-"$NODE" conformance/compare.mjs "$work/reference-direct" "$work/reference-through"
+# client NAME CMD: run the 2026-07-28 client scenarios with CMD, results
+# under $work/NAME (the suite runs them in parallel, each against its own
+# test server and authorization server).
+client() {
+  echo "==> conformance 0.2 client --requirements $REQUIREMENTS $1"
+  timeout 240 "$NODE" "$CLI" client --command "$2" --requirements "$REQUIREMENTS" -o "$work/$1" >"$work/client-$1.log" 2>&1 || true
+  grep -E '^Total:' "$work/client-$1.log" || { cat "$work/client-$1.log" >&2; return 1; }
+}
+client client-direct "$PWD/bin/mcp-conformance-client"
+client client-through "$PWD/$NODE $PWD/conformance/next/through.mjs transparent $PWD/bin/mcp-conformance-client"
+
+rc=0
+echo "==> reference server ($REQUIREMENTS): direct vs through Portcullis"
+"$NODE" conformance/compare.mjs "$work/reference-direct" "$work/reference-through" || rc=1
+echo "==> Go SDK client ($REQUIREMENTS): direct vs through Portcullis"
+"$NODE" conformance/compare.mjs "$work/client-direct" "$work/client-through" conformance/next/client-expected.txt || rc=1
+exit "$rc"
