@@ -1,4 +1,4 @@
-// compare.mjs DIRECT_DIR THROUGH_DIR [EXPECTED_FILE]
+// compare.mjs [--collapse] DIRECT_DIR THROUGH_DIR [EXPECTED_FILE]
 //
 // Compares two result trees written by `conformance server|client -o DIR`
 // (one sub-directory per scenario, "<scenario>-<timestamp>/checks.json";
@@ -11,10 +11,20 @@
 // ("auth/x/*": every check of auth/x; "auth/*/c": check c of every auth/
 // scenario); '#' starts a comment line. They are printed with their reason
 // instead of failing; entries that no longer occur are printed too.
+// --collapse (before the directories) judges each check id once, by its
+// worst status over all its occurrences, instead of occurrence by
+// occurrence: client flows repeat ids a timing-dependent number of times
+// (a retried discovery), as the suite's own baselines do.
 // CONFORMANCE_WAIVE="scenario/check,..." lists regressions to report as
 // WAIVED instead of failing (a temporary escape hatch; each is printed).
 import fs from "node:fs";
 import path from "node:path";
+
+// RANK orders statuses for --collapse: the worst occurrence decides.
+const RANK = { SUCCESS: 0, INFO: 0, SKIPPED: 1, WARNING: 2, FAILURE: 3 };
+const args = process.argv.slice(2);
+const collapse = args[0] === "--collapse";
+if (collapse) args.shift();
 
 const TS = /-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/;
 
@@ -34,6 +44,11 @@ function load(dir, prefix = "", run = { checks: new Map(), scenarios: 0 }) {
     const seen = new Map();
     for (const c of list) {
       const id = `${scenario}/${c.id ?? c.name}`;
+      if (collapse) {
+        const prev = checks.get(id);
+        if (!prev || (RANK[c.status] ?? 3) > (RANK[prev.status] ?? 3)) checks.set(id, c);
+        continue;
+      }
       const n = (seen.get(id) ?? 0) + 1;
       seen.set(id, n);
       checks.set(n === 1 ? id : `${id}#${n}`, c);
@@ -74,9 +89,9 @@ function tally(run) {
     Object.entries(t).sort().map(([k, v]) => `${v} ${k}`).join(", ");
 }
 
-const [directDir, throughDir, expectedFile] = process.argv.slice(2);
+const [directDir, throughDir, expectedFile] = args;
 if (!directDir || !throughDir) {
-  console.error("usage: node compare.mjs DIRECT_DIR THROUGH_DIR [EXPECTED_FILE]");
+  console.error("usage: node compare.mjs [--collapse] DIRECT_DIR THROUGH_DIR [EXPECTED_FILE]");
   process.exit(2);
 }
 let direct, through, expected;

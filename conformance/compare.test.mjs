@@ -25,8 +25,8 @@ function tree(spec) {
   return dir;
 }
 
-function compare(a, b, waive = "", expected = undefined) {
-  const args = [script, a, b];
+function compare(a, b, waive = "", expected = undefined, collapse = false) {
+  const args = collapse ? [script, "--collapse", a, b] : [script, a, b];
   if (expected !== undefined) {
     const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "compare-test-")), "expected.txt");
     made.push(path.dirname(f));
@@ -51,12 +51,14 @@ const cases = [
   { name: "expected check of every scenario", expected: "auth/*/c reason\n", direct: { "auth/x": [["c", "SUCCESS"]], "auth/y": [["c", "SUCCESS"]] }, through: { "auth/x": [["c", "FAILURE"]] }, code: 0, out: "auth/*/c (2): reason" },
   { name: "glob stays within a segment", expected: "auth/*/c reason\n", direct: { "auth/x": [["cc", "SUCCESS"]] }, through: {}, code: 1, out: "REGRESSIONS" },
   { name: "expected elsewhere, regression here", expected: "auth/y/* reason\n", direct: { "auth/x": [["c", "SUCCESS"]] }, through: { "auth/x": [["c", "FAILURE"]] }, code: 1, out: "did not occur" },
+  { name: "collapse: fewer repeats through is fine", collapse: true, direct: { s: [["c", "SUCCESS"], ["c", "SUCCESS"]] }, through: { s: [["c", "SUCCESS"]] }, code: 0, out: "OK:" },
+  { name: "collapse: worst occurrence decides", collapse: true, direct: { s: [["c", "SUCCESS"]] }, through: { s: [["c", "SUCCESS"], ["c", "FAILURE"]] }, code: 1, out: "server-s/c: SUCCESS directly, FAILURE" },
   { name: "expected entry without reason", expected: "auth/x/c\n", direct: { "auth/x": [["c", "SUCCESS"]] }, through: { "auth/x": [["c", "SUCCESS"]] }, code: 2, out: "has no reason" },
 ];
 
 for (const c of cases) {
   test(c.name, () => {
-    const r = compare(tree(c.direct), tree(c.through), c.waive, c.expected);
+    const r = compare(tree(c.direct), tree(c.through), c.waive, c.expected, c.collapse);
     assert.equal(r.status, c.code, r.stdout + r.stderr);
     assert.ok((r.stdout + r.stderr).includes(c.out), r.stdout + r.stderr);
   });

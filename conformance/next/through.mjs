@@ -43,7 +43,7 @@ function freePort() {
 // getJSON fetches a JSON document, or null (absent, not JSON, unreachable).
 async function getJSON(url) {
   try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    const r = await fetch(url, { signal: AbortSignal.timeout(10000) });
     return r.ok ? await r.json() : null;
   } catch {
     return null;
@@ -58,7 +58,7 @@ async function upstreamAuthServer(u) {
   const prmURLs = [];
   try {
     const r = await fetch(u, {
-      method: "POST", signal: AbortSignal.timeout(3000),
+      method: "POST", signal: AbortSignal.timeout(10000),
       headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
     });
@@ -84,65 +84,125 @@ async function upstreamAuthServer(u) {
   return null;
 }
 
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-let config = `listen: {proxy: 127.0.0.1:${port}, extproc: 127.0.0.1:0}
-servers:
-  - name: up
-    url: ${upstream}
-    tools: {allow: ["*"]}
-`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portcullis-through-"));
+let oauth = ""; // identity.oauth for transparent mode, with RESOURCE for the gateway's URL
 if (mode === "transparent" && (process.env.MCP_CONFORMANCE_SCENARIO ?? "").startsWith("auth/")) {
   const as = await upstreamAuthServer(upstream);
   const issuer = as?.issuer ?? new URL(upstream).origin;
+  console.error(`through.mjs: transparent mode, upstream authorization server ${issuer}${as ? "" : " (not found; guessed)"}, jwks ${as?.jwks ?? "none"}`);
   let keys = `jwks_url: ${JSON.stringify(as?.jwks ?? "")}`;
   if (!as?.jwks || !(await getJSON(as.jwks))?.keys) {
     // Most of the suite's authorization servers issue opaque tokens and
     // offer neither a JWKS (some advertise a jwks_uri that answers 404) nor
-    // introspection, so the gateway has no way to validate them. A JWKS holding a fresh key nobody can sign with lets
-    // it start anyway, so discovery and challenges still go through it and
-    // the run shows where the flow stops.
+    // introspection, so the gateway has no way to validate them. A JWKS
+    // holding a fresh key nobody can sign with lets it start anyway, so
+    // discovery and challenges still go through it and the run shows where
+    // the flow stops.
     const { publicKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
     const jwk = { ...publicKey.export({ format: "jwk" }), kid: "placeholder", alg: "ES256", use: "sig" };
     fs.writeFileSync(path.join(dir, "jwks.json"), JSON.stringify({ keys: [jwk] }));
     keys = `jwks_file: ${JSON.stringify(path.join(dir, "jwks.json"))}`;
   }
-  config += `    upstream_auth: {type: transparent}
+  oauth = `    upstream_auth: {type: transparent}
 identity:
   oauth:
-    resource: ${base}
+    resource: RESOURCE
     authorization_servers: [${JSON.stringify(issuer)}]
     ${keys}
 `;
 }
 
-const cfgFile = path.join(dir, "portcullis.yaml");
-fs.writeFileSync(cfgFile, config);
-const log = fs.openSync(path.join(dir, "portcullis.log"), "w");
-const gw = spawn(path.join(root, "bin/portcullis"), ["serve", "--config", cfgFile], { stdio: ["ignore", "pipe", log] });
-let out = "";
-const ready = new Promise((resolve, reject) => {
-  gw.stdout.on("data", (b) => {
-    out += b;
-    fs.writeSync(log, b);
-    if (out.includes("data plane listening on")) resolve();
-  });
-  gw.on("exit", (code) => reject(new Error(`portcullis exited (${code}) before listening; config:\n${config}\nlog: ${fs.readFileSync(path.join(dir, "portcullis.log"), "utf8")}`)));
-});
-const timer = setTimeout(() => gw.kill(), 20000);
+// startGateway starts portcullis on a free port and resolves once it
+// listens. The port is picked before the gateway binds it (its URL is in the
+// config), so a parallel scenario may take it first: then it retries.
+async function startGateway() {
+  const log = path.join(dir, "portcullis.log");
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const config = `listen: {proxy: 127.0.0.1:${port}, extproc: 127.0.0.1:0}
+servers:
+  - name: up
+    url: ${upstream}
+    tools: {allow: ["*"]}
+${oauth.replace("RESOURCE", base)}`;
+    const cfgFile = path.join(dir, "portcullis.yaml");
+    fs.writeFileSync(cfgFile, config);
+    const fd = fs.openSync(log, "w");
+    const gw = spawn(path.join(root, "bin/portcullis"), ["serve", "--config", cfgFile], { stdio: ["ignore", "pipe", fd] });
+    let out = "";
+    const timer = setTimeout(() => gw.kill(), 60000);
+    const ok = await new Promise((resolve) => {
+      gw.stdout.on("data", (b) => {
+        out += b;
+        fs.writeSync(fd, b);
+        if (out.includes("data plane listening on")) resolve(true);
+      });
+      gw.on("exit", () => resolve(false));
+    });
+    clearTimeout(timer);
+    if (ok) return { gw, base };
+    const text = fs.readFileSync(log, "utf8");
+    if (attempt < 5 && text.includes("address already in use")) continue;
+    throw new Error(`portcullis exited before listening; config:\n${config}\nlog: ${text}`);
+  }
+}
+
+// Slots bound how many gateways run at once: the suite starts every
+// scenario in parallel, and dozens of gateways starting together on a small
+// machine take longer than the scenarios' timeouts. A slot is a directory
+// (mkdir is atomic) holding the owner's pid; a dead owner's slot is reused.
+const SLOTS = Number(process.env.THROUGH_SLOTS ?? 4);
+const slotDir = path.join(os.tmpdir(), `portcullis-through-slots-${process.getuid?.() ?? 0}`);
+async function acquireSlot() {
+  fs.mkdirSync(slotDir, { recursive: true });
+  for (;;) {
+    for (let i = 0; i < SLOTS; i++) {
+      const d = path.join(slotDir, String(i));
+      try {
+        fs.mkdirSync(d);
+        fs.writeFileSync(path.join(d, "pid"), String(process.pid));
+        return d;
+      } catch {
+        let owner = 0;
+        try {
+          owner = Number(fs.readFileSync(path.join(d, "pid"), "utf8"));
+        } catch {
+          continue; // being created right now
+        }
+        try {
+          process.kill(owner, 0);
+        } catch {
+          fs.rmSync(d, { recursive: true, force: true }); // owner gone
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 let code = 1;
+let gw;
+const slot = await acquireSlot();
 try {
-  await ready;
-  clearTimeout(timer);
-  const client = spawn(rest[0], [...rest.slice(1), `${base}/mcp/up`], { stdio: "inherit" });
+  const started = await startGateway();
+  gw = started.gw;
+  const client = spawn(rest[0], [...rest.slice(1), `${started.base}/mcp/up`], { stdio: "inherit" });
   code = await new Promise((resolve) => client.on("exit", (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+  if (code !== 0) {
+    // The scenario's stderr.txt then shows the gateway's side too.
+    const tail = fs.readFileSync(path.join(dir, "portcullis.log"), "utf8").split("\n").slice(-15).join("\n");
+    console.error(`through.mjs: client exited ${code}; gateway log:\n${tail}`);
+  }
 } catch (e) {
   console.error(`through.mjs: ${e.message}`);
 } finally {
-  clearTimeout(timer);
-  gw.kill();
-  await new Promise((resolve) => (gw.exitCode !== null ? resolve() : gw.on("exit", resolve)));
+  if (gw && gw.exitCode === null) {
+    const exited = new Promise((resolve) => gw.on("exit", resolve));
+    gw.kill();
+    await exited;
+  }
+  fs.rmSync(slot, { recursive: true, force: true });
   if (process.env.KEEP) console.error(`through.mjs: gateway files kept in ${dir}`);
   else fs.rmSync(dir, { recursive: true, force: true });
 }
