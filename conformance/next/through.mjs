@@ -87,7 +87,12 @@ async function upstreamAuthServer(u) {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portcullis-through-"));
 let oauth = ""; // identity.oauth for transparent mode, with RESOURCE for the gateway's URL
 if (mode === "transparent" && (process.env.MCP_CONFORMANCE_SCENARIO ?? "").startsWith("auth/")) {
-  const as = await upstreamAuthServer(upstream);
+  // Retried: on a loaded machine the test server may not answer in time.
+  let as = null;
+  for (let i = 0; i < 3 && !as; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 1000));
+    as = await upstreamAuthServer(upstream);
+  }
   const issuer = as?.issuer ?? new URL(upstream).origin;
   console.error(`through.mjs: transparent mode, upstream authorization server ${issuer}${as ? "" : " (not found; guessed)"}, jwks ${as?.jwks ?? "none"}`);
   let keys = `jwks_url: ${JSON.stringify(as?.jwks ?? "")}`;
