@@ -17,16 +17,23 @@ function tree(spec) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compare-test-"));
   made.push(dir);
   for (const [scenario, checks] of Object.entries(spec)) {
-    const d = path.join(dir, `server-${scenario}-2026-11-24T13-19-36-091Z`);
-    fs.mkdirSync(d);
+    const d = path.join(dir, `${scenario.includes("/") ? "" : "server-"}${scenario}-2026-11-24T13-19-36-091Z`);
+    fs.mkdirSync(d, { recursive: true });
     fs.writeFileSync(path.join(d, "checks.json"),
       JSON.stringify(checks.map(([id, status]) => ({ id, name: id, status, errorMessage: status === "FAILURE" ? "boom" : undefined }))));
   }
   return dir;
 }
 
-function compare(a, b, waive = "") {
-  return spawnSync(process.execPath, [script, a, b], { encoding: "utf8", env: { ...process.env, CONFORMANCE_WAIVE: waive } });
+function compare(a, b, waive = "", expected = undefined, collapse = false) {
+  const args = collapse ? [script, "--collapse", a, b] : [script, a, b];
+  if (expected !== undefined) {
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "compare-test-")), "expected.txt");
+    made.push(path.dirname(f));
+    fs.writeFileSync(f, expected);
+    args.push(f);
+  }
+  return spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, CONFORMANCE_WAIVE: waive } });
 }
 
 const cases = [
@@ -38,11 +45,20 @@ const cases = [
   { name: "waived regression", waive: "server-ping/ping", direct: { ping: [["ping", "SUCCESS"]] }, through: { ping: [["ping", "FAILURE"]] }, code: 0, out: "WAIVED" },
   { name: "waiver for another check", waive: "server-ping/other", direct: { ping: [["ping", "SUCCESS"]] }, through: { ping: [["ping", "FAILURE"]] }, code: 1, out: "REGRESSIONS" },
   { name: "empty direct run", direct: {}, through: {}, code: 2, out: "" },
+  { name: "nested client scenario", direct: { "auth/x": [["c", "SUCCESS"]] }, through: { "auth/x": [["c", "FAILURE"]] }, code: 1, out: "auth/x/c: SUCCESS directly" },
+  { name: "expected difference", expected: "# why\nauth/x/c the gateway does it on purpose\n", direct: { "auth/x": [["c", "SUCCESS"]] }, through: { "auth/x": [["c", "FAILURE"]] }, code: 0, out: "auth/x/c (1): the gateway does it on purpose" },
+  { name: "expected scenario wildcard", expected: "auth/x/* reason\n", direct: { "auth/x": [["c", "SUCCESS"], ["d", "SUCCESS"]] }, through: { "auth/x": [["c", "FAILURE"]] }, code: 0, out: "auth/x/* (2): reason" },
+  { name: "expected check of every scenario", expected: "auth/*/c reason\n", direct: { "auth/x": [["c", "SUCCESS"]], "auth/y": [["c", "SUCCESS"]] }, through: { "auth/x": [["c", "FAILURE"]] }, code: 0, out: "auth/*/c (2): reason" },
+  { name: "glob stays within a segment", expected: "auth/*/c reason\n", direct: { "auth/x": [["cc", "SUCCESS"]] }, through: {}, code: 1, out: "REGRESSIONS" },
+  { name: "expected elsewhere, regression here", expected: "auth/y/* reason\n", direct: { "auth/x": [["c", "SUCCESS"]] }, through: { "auth/x": [["c", "FAILURE"]] }, code: 1, out: "did not occur" },
+  { name: "collapse: fewer repeats through is fine", collapse: true, direct: { s: [["c", "SUCCESS"], ["c", "SUCCESS"]] }, through: { s: [["c", "SUCCESS"]] }, code: 0, out: "OK:" },
+  { name: "collapse: worst occurrence decides", collapse: true, direct: { s: [["c", "SUCCESS"]] }, through: { s: [["c", "SUCCESS"], ["c", "FAILURE"]] }, code: 1, out: "server-s/c: SUCCESS directly, FAILURE" },
+  { name: "expected entry without reason", expected: "auth/x/c\n", direct: { "auth/x": [["c", "SUCCESS"]] }, through: { "auth/x": [["c", "SUCCESS"]] }, code: 2, out: "has no reason" },
 ];
 
 for (const c of cases) {
   test(c.name, () => {
-    const r = compare(tree(c.direct), tree(c.through), c.waive);
+    const r = compare(tree(c.direct), tree(c.through), c.waive, c.expected, c.collapse);
     assert.equal(r.status, c.code, r.stdout + r.stderr);
     assert.ok((r.stdout + r.stderr).includes(c.out), r.stdout + r.stderr);
   });

@@ -200,3 +200,8 @@ func identityEncoding(v string) bool {
 	v = strings.TrimSpace(v)
 	return v == "" || strings.EqualFold(v, "identity")
 }
+
+// detailsBadProtocolVersion marks the refusal of an unknown
+// MCP-Protocol-Version; its JSON-RPC code depends on the body's era
+// (mcp.UnsupportedVersionCode), so it is chosen when the body arrives.
+const detailsBadProtocolVersion = "portcullis_bad_protocol_version"

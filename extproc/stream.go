@@ -130,7 +130,7 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 		if !st.rev.Known() {
 			return st.refuseHeaders(h, 400, mcp.CodeInvalidRequest,
 				"unsupported MCP-Protocol-Version "+strconv.Quote(mcp.Truncate(v, 32))+"; supported: "+strings.Join(mcp.SupportedRevisions, ", "),
-				&mcp.ErrorData{Score: -1, Supported: mcp.SupportedRevisions, Requested: mcp.Truncate(v, 32)}, "portcullis_bad_protocol_version")
+				&mcp.ErrorData{Score: -1, Supported: mcp.SupportedRevisions, Requested: mcp.Truncate(v, 32)}, detailsBadProtocolVersion)
 		}
 	}
 	if st.req.route != "" {
@@ -188,7 +188,11 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 	}
 	body := b.GetBody()
 	if d := st.deferred; d != nil {
-		return st.refuse(d.status, mcp.PeekID(body), d.code, d.msg, d.data, d.details)
+		code := d.code
+		if d.details == detailsBadProtocolVersion {
+			code = mcp.UnsupportedVersionCode(body)
+		}
+		return st.refuse(d.status, mcp.PeekID(body), code, d.msg, d.data, d.details)
 	}
 	limits := &st.rt.Config.Limits
 	if int64(len(body)) > limits.MaxBodyBytes {

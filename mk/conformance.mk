@@ -1,11 +1,24 @@
-# make conformance: the MCP conformance suite against server-everything,
-# directly and through Portcullis (conformance/run.sh). Part of `make test`.
+# make conformance: the MCP conformance suites directly and through Portcullis.
+# conformance/run.sh: suite 0.1.16 (--suite all) against server-everything and
+# the Go SDK everything-server (stateful). conformance/next/run.sh: suite
+# 0.2.x with --requirements 2026-07-28 against the Go SDK everything-server
+# (stateless). Part of `make test`. `make conformance-client`: the 2026-07-28
+# client scenarios (incl. auth/*) with the Go SDK client, directly and through
+# a gateway per scenario (minutes; not part of `make test`).
 TEST_EXTRA += conformance
 
 .PHONY: conformance
-conformance: conformance/node_modules/.package-lock.json ## MCP conformance directly vs through Portcullis (no regressions allowed)
+conformance: conformance/node_modules/.package-lock.json conformance/next/node_modules/.package-lock.json ## MCP conformance (0.1.16 and 2026-07-28) directly vs through Portcullis (no regressions allowed)
 	@conformance/run.sh
+	@conformance/next/run.sh
+
+.PHONY: conformance-client
+conformance-client: conformance/next/node_modules/.package-lock.json ## MCP 2026-07-28 client scenarios (incl. auth/*) directly vs through Portcullis, differences explained in conformance/next/client-expected.txt
+	@conformance/next/run.sh client
 
 # npm ci only when the lock file changed (or node_modules is missing).
 conformance/node_modules/.package-lock.json: conformance/package-lock.json
 	cd conformance && npm ci --no-audit --no-fund
+
+conformance/next/node_modules/.package-lock.json: conformance/next/package-lock.json
+	cd conformance/next && npm ci --no-audit --no-fund
