@@ -70,7 +70,7 @@ func (s signer) mint(t *testing.T, iss, aud string) string {
 type jwksEndpoint struct {
 	mu       sync.Mutex
 	keys     []signer
-	mode     string // up, down, hang
+	mode     string        // up, down, hang
 	release  chan struct{} // closed by the next set: held fetches go on
 	fetches  atomic.Int64
 	failures atomic.Int64

@@ -118,4 +118,3 @@ func waitInfo(t *testing.T, c *redis.Client, section, want string) {
 		return err == nil && strings.Contains(s, want)
 	})
 }
-

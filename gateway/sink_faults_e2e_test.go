@@ -30,8 +30,8 @@ type fakeService struct {
 	srv      *http.Server
 	hang     atomic.Bool
 	release  chan struct{} // closed by up: held requests are answered
-	held     atomic.Int64 // requests that were held and never answered
-	answered atomic.Int64 // requests answered 2xx (token calls excluded)
+	held     atomic.Int64  // requests that were held and never answered
+	answered atomic.Int64  // requests answered 2xx (token calls excluded)
 }
 
 func newFakeService(t *testing.T) *fakeService {
