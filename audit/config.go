@@ -103,6 +103,10 @@ type SinkConfig struct {
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	// Timeout per HTTP call. Default 10s.
 	Timeout time.Duration `yaml:"timeout"`
+	// MaxSpoolBytes bounds the undelivered events kept on disk while the
+	// service is down or slow; past it new events are dropped for this sink
+	// and counted (portcullis_sink_dropped_total). Default 256 MiB.
+	MaxSpoolBytes int64 `yaml:"max_spool_bytes"`
 }
 
 // On-full policies.
@@ -122,6 +126,7 @@ const (
 	DefaultQueueSize          = 65536
 	DefaultSinkFlushInterval  = time.Second
 	DefaultSinkTimeout        = 10 * time.Second
+	DefaultSinkMaxSpoolBytes  = 256 << 20
 )
 
 // SinkTypes lists the supported sink types.
@@ -160,6 +165,9 @@ func (c *Config) ApplyDefaults() {
 		s := &c.Sinks[i]
 		if s.FlushInterval == 0 {
 			s.FlushInterval = DefaultSinkFlushInterval
+		}
+		if s.MaxSpoolBytes == 0 {
+			s.MaxSpoolBytes = DefaultSinkMaxSpoolBytes
 		}
 		if s.Timeout == 0 {
 			s.Timeout = DefaultSinkTimeout
@@ -245,6 +253,9 @@ func (c *Config) Validate() error {
 		}
 		if s.Timeout < 0 {
 			add(p+".timeout", "must be >= 0")
+		}
+		if s.MaxSpoolBytes < 0 {
+			add(p+".max_spool_bytes", "must be >= 0")
 		}
 	}
 	return errors.Join(errs...)

@@ -72,9 +72,41 @@ func (g *Gateway) approvalEngine(cfg *config.Config, e *extproc.Engines) error {
 	e.Approvals = svc
 	sctx, cancel := context.WithCancel(context.Background())
 	go svc.Run(sctx, 15*time.Second)
+	go feedPending(sctx, svc, g.tel, 15*time.Second)
 	g.stops = append(g.stops, cancel, svc.Close)
 	return nil
 }
+
+// feedPending keeps portcullis_approvals_pending current: recounted from
+// the store after every local transition and every interval (with a shared
+// store, other replicas' transitions show up at the next interval). When
+// the store cannot be read the last count stays.
+func feedPending(ctx context.Context, svc *approval.Service, tel *telemetry.Telemetry, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		changed := svc.Changed() // before counting, so no transition is missed
+		if rs, err := svc.List(ctx, pendingScan); err == nil {
+			n := 0
+			for _, r := range rs {
+				if r.Status == approval.StatusPending {
+					n++
+				}
+			}
+			tel.ApprovalsPending(n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-t.C:
+		}
+	}
+}
+
+// pendingScan is how many of the newest requests are scanned for the
+// pending count (the sweep scans as many).
+const pendingScan = 1000
 
 func notifiers(n approval.Notify) ([]approval.Notifier, error) {
 	var out []approval.Notifier

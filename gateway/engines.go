@@ -74,7 +74,7 @@ func (g *Gateway) engines(ctx context.Context, cfg *config.Config) (extproc.Engi
 		e.Identity = r
 	}
 	if cfg.Audit.Enabled() {
-		snks, err := sinks.Open(ctx, cfg.Audit, g.tel.OnSinkError)
+		snks, err := sinks.Open(ctx, cfg.Audit, g.tel)
 		if err != nil {
 			return e, err
 		}

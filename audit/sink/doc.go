@@ -9,5 +9,9 @@
 // outage or a restart loses nothing (delivery is at-least-once: a crash after
 // a send but before its progress mark is written resends that batch).
 // Non-retryable rejections (4xx other than 408/429) move the file to
-// dead-*.jsonl and are counted, never silently discarded.
+// dead-*.jsonl and are counted, never silently discarded. The spool is
+// bounded by Options.MaxSpoolBytes: while a service is down past that, new
+// events are dropped and counted (OnDropped) instead of filling the disk;
+// the audit log keeps every record either way. Delivered batches are
+// reported through OnDelivered, failed attempts through OnError.
 package sink

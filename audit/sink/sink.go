@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portcullis-mcp/portcullis/audit"
@@ -48,6 +49,18 @@ type Options struct {
 	Timeout time.Duration
 	// OnError is called for every failed attempt (e.g. telemetry.SinkError).
 	OnError func(sink string, err error)
+	// OnDelivered is called with the number of events each accepted batch
+	// carried (e.g. telemetry.SinkDelivered).
+	OnDelivered func(sink string, n int)
+	// OnDropped is called with the number of events that will never be
+	// delivered: refused because the spool was full, or moved to a
+	// dead-letter file (e.g. telemetry.SinkDropped).
+	OnDropped func(sink string, n int)
+	// MaxSpoolBytes bounds the undelivered events kept on disk; past it new
+	// events are dropped and counted (0: unbounded). The audit log itself
+	// keeps every record, so a SIEM outage costs disk up to this bound,
+	// never the gateway's availability.
+	MaxSpoolBytes int64
 }
 
 // Exporter is an audit.Sink that spools to disk and delivers in the background.
@@ -67,6 +80,11 @@ type Exporter struct {
 	stop chan struct{}
 	done chan struct{}
 
+	// spoolBytes is the size of the spool-*.jsonl files (what is not
+	// delivered yet, plus delivered parts of a file still in progress).
+	spoolBytes atomic.Int64
+	full       bool // under mu: the last event was dropped (log once per episode)
+
 	statsMu sync.Mutex
 	stats   Stats
 }
@@ -77,6 +95,7 @@ type Stats struct {
 	Batches  uint64 // successful calls
 	Failures uint64 // failed attempts
 	Dead     uint64 // events moved to dead-letter files
+	Dropped  uint64 // events refused because the spool was full
 }
 
 var _ audit.Sink = (*Exporter)(nil)
@@ -109,6 +128,11 @@ func New(name string, t Transport, o Options) (*Exporter, error) {
 	if n := len(files); n > 0 {
 		e.fileSeq = files[n-1].seq
 	}
+	for _, f := range files {
+		if fi, err := os.Stat(f.path); err == nil {
+			e.spoolBytes.Add(fi.Size())
+		}
+	}
 	go e.run()
 	return e, nil
 }
@@ -125,6 +149,22 @@ func (e *Exporter) WriteCheckpoint(cp []byte) { e.write(cp) }
 func (e *Exporter) write(ev []byte) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	n := int64(len(ev) + 1)
+	if max := e.o.MaxSpoolBytes; max > 0 && e.spoolBytes.Load()+n > max {
+		if !e.full {
+			// Once per episode, not per event.
+			slog.Warn("audit sink spool full: dropping events until delivery catches up (the audit log keeps them)", "sink", e.name, "max_spool_bytes", max)
+			e.full = true
+		}
+		e.statsMu.Lock()
+		e.stats.Dropped++
+		e.statsMu.Unlock()
+		if e.o.OnDropped != nil {
+			e.o.OnDropped(e.name, 1)
+		}
+		return
+	}
+	e.full = false
 	if e.cur == nil {
 		e.fileSeq++
 		f, err := os.OpenFile(e.spoolPath(e.fileSeq), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
@@ -144,6 +184,7 @@ func (e *Exporter) write(ev []byte) {
 		e.fail(err)
 		return
 	}
+	e.spoolBytes.Add(n)
 	e.curN++
 	if e.curN >= e.t.Limits().MaxEvents {
 		select {
@@ -290,7 +331,7 @@ func (e *Exporter) deliverFile(path string, final bool) bool {
 		batch := nextBatch(events[done:], lim)
 		ok, dead := e.sendWithRetry(batch, final)
 		if dead {
-			e.deadLetter(path, events[done:])
+			e.deadLetter(path, events[done:], int64(len(data)))
 			return true
 		}
 		if !ok {
@@ -304,10 +345,20 @@ func (e *Exporter) deliverFile(path string, final bool) bool {
 			}
 		}
 	}
-	os.Remove(path)
+	e.removeSpool(path, int64(len(data)))
 	os.Remove(sentPath)
 	return true
 }
+
+// removeSpool deletes a spool file of size bytes and frees its room.
+func (e *Exporter) removeSpool(path string, size int64) {
+	if err := os.Remove(path); err == nil || errors.Is(err, os.ErrNotExist) {
+		e.spoolBytes.Add(-size)
+	}
+}
+
+// SpoolBytes returns the bytes of undelivered spool files.
+func (e *Exporter) SpoolBytes() int64 { return e.spoolBytes.Load() }
 
 // nextBatch takes as many events as fit the limits (at least one; an event
 // larger than MaxBytes is sent alone and the service decides).
@@ -323,17 +374,20 @@ func nextBatch(events [][]byte, lim Limits) [][]byte {
 	return events
 }
 
-func (e *Exporter) deadLetter(path string, rest [][]byte) {
+func (e *Exporter) deadLetter(path string, rest [][]byte, size int64) {
 	dead := strings.Replace(path, "spool-", "dead-", 1)
 	if err := os.WriteFile(dead, append(bytes.Join(rest, []byte{'\n'}), '\n'), 0o600); err != nil {
 		e.fail(err)
 		return
 	}
-	os.Remove(path)
+	e.removeSpool(path, size)
 	os.Remove(path + ".sent")
 	e.statsMu.Lock()
 	e.stats.Dead += uint64(len(rest))
 	e.statsMu.Unlock()
+	if e.o.OnDropped != nil {
+		e.o.OnDropped(e.name, len(rest))
+	}
 }
 
 // sendWithRetry returns ok when the batch was accepted, dead when the
@@ -349,6 +403,9 @@ func (e *Exporter) sendWithRetry(batch [][]byte, final bool) (ok, dead bool) {
 			e.stats.Sent += uint64(len(batch))
 			e.stats.Batches++
 			e.statsMu.Unlock()
+			if e.o.OnDelivered != nil {
+				e.o.OnDelivered(e.name, len(batch))
+			}
 			return true, false
 		}
 		e.statsMu.Lock()

@@ -20,14 +20,22 @@ import (
 	"github.com/portcullis-mcp/portcullis/audit/sink/webhook"
 )
 
+// Observer is told how delivery goes (telemetry.Telemetry implements it):
+// every failed attempt, every delivered batch's size, and every event a
+// sink gave up on (spool full or dead-lettered).
+type Observer interface {
+	SinkError(sink string)
+	SinkDelivered(sink string, n int)
+	SinkDropped(sink string, n int)
+}
+
 // Open builds one sink.Exporter per configured sink. cfg must be defaulted
-// and validated. onError (may be nil) is called for every failed delivery
-// attempt, e.g. telemetry.SinkError.
-func Open(ctx context.Context, cfg audit.Config, onError func(sink string, err error)) ([]audit.Sink, error) {
+// and validated. obs may be nil.
+func Open(ctx context.Context, cfg audit.Config, obs Observer) ([]audit.Sink, error) {
 	var out []audit.Sink
 	var errs []error
 	for i, sc := range cfg.Sinks {
-		s, err := open(ctx, cfg, sc, onError)
+		s, err := open(ctx, cfg, sc, obs)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("audit.sinks[%d] (%s): %w", i, sc.Name, err))
 			continue
@@ -43,7 +51,7 @@ func Open(ctx context.Context, cfg audit.Config, onError func(sink string, err e
 	return out, nil
 }
 
-func open(ctx context.Context, cfg audit.Config, sc audit.SinkConfig, onError func(string, error)) (audit.Sink, error) {
+func open(ctx context.Context, cfg audit.Config, sc audit.SinkConfig, obs Observer) (audit.Sink, error) {
 	secret := ""
 	if sc.SecretFile != "" {
 		b, err := os.ReadFile(sc.SecretFile)
@@ -78,5 +86,10 @@ func open(ctx context.Context, cfg audit.Config, sc audit.SinkConfig, onError fu
 	if spool == "" {
 		spool = filepath.Join(cfg.Dir, "spool", sc.Name)
 	}
-	return sink.New(sc.Name, t, sink.Options{SpoolDir: spool, FlushInterval: sc.FlushInterval, Timeout: sc.Timeout, OnError: onError})
+	o := sink.Options{SpoolDir: spool, FlushInterval: sc.FlushInterval, Timeout: sc.Timeout, MaxSpoolBytes: sc.MaxSpoolBytes}
+	if obs != nil {
+		o.OnError = func(name string, _ error) { obs.SinkError(name) }
+		o.OnDelivered, o.OnDropped = obs.SinkDelivered, obs.SinkDropped
+	}
+	return sink.New(sc.Name, t, o)
 }

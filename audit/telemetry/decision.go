@@ -27,6 +27,7 @@ const (
 	MetricApprovalsPending = "portcullis_approvals_pending"
 	MetricSinkDelivered    = "portcullis_sink_delivered_total"
 	MetricSinkLastSuccess  = "portcullis_sink_last_success_timestamp_seconds"
+	MetricSinkDropped      = "portcullis_sink_dropped_total"
 	MetricDecisionLogErrs  = "portcullis_decision_log_errors_total"
 	MetricBuildInfo        = "portcullis_build_info"
 )
@@ -50,6 +51,7 @@ type decisionMetrics struct {
 	pending     prometheus.Gauge
 	delivered   *prometheus.CounterVec
 	lastSuccess *prometheus.GaugeVec
+	dropped     *prometheus.CounterVec
 	dlogErrors  prometheus.Counter
 	buildInfo   prometheus.Collector
 
@@ -80,6 +82,8 @@ func newDecisionMetrics() *decisionMetrics {
 			Help: "Audit records delivered by sink."}, []string{"sink"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricSinkLastSuccess,
 			Help: "Unix time of the last successful delivery by sink."}, []string{"sink"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricSinkDropped,
+			Help: "Audit records a sink never delivered: its spool was full, or the service rejected them for good (dead-letter file)."}, []string{"sink"}),
 		dlogErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricDecisionLogErrs,
 			Help: "Decision log lines that could not be written."}),
 		buildInfo: buildInfoGauge(),
@@ -109,7 +113,7 @@ func buildInfoGauge() prometheus.Collector {
 }
 
 func (m *decisionMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.toolCalls, m.decisions, m.phase, m.duration, m.risk, m.approvals, m.pending, m.delivered, m.lastSuccess, m.dlogErrors, m.buildInfo}
+	return []prometheus.Collector{m.toolCalls, m.decisions, m.phase, m.duration, m.risk, m.approvals, m.pending, m.delivered, m.lastSuccess, m.dropped, m.dlogErrors, m.buildInfo}
 }
 
 // toolSet returns the bounded tool label set of a server.
@@ -235,6 +239,15 @@ func (t *Telemetry) SinkDelivered(sink string, n int) {
 	s := t.sinks.value(sink)
 	t.dm.delivered.WithLabelValues(s).Add(float64(n))
 	t.dm.lastSuccess.WithLabelValues(s).Set(float64(t.now().UnixNano()) / 1e9)
+}
+
+// SinkDropped counts n records a sink will never deliver (spool full, or
+// moved to a dead-letter file). The audit log itself still has them.
+func (t *Telemetry) SinkDropped(sink string, n int) {
+	if t == nil || n <= 0 {
+		return
+	}
+	t.dm.dropped.WithLabelValues(t.sinks.value(sink)).Add(float64(n))
 }
 
 // DecisionLogError counts a decision log line that could not be written.

@@ -132,6 +132,9 @@ type envOpts struct {
 	// upstream handler answers without it).
 	upstreamKeepsBody bool
 	noProc            bool // processor address that refuses connections
+	// procAddr: dial this TCP address instead of serving e.proc over
+	// bufconn (faults_test.go serves it on a listener it can kill).
+	procAddr string
 }
 
 func newEnv(t *testing.T, o envOpts, sc script) *env {
@@ -140,7 +143,10 @@ func newEnv(t *testing.T, o envOpts, sc script) *env {
 	e.proc.env = e
 	var conn grpc.ClientConnInterface
 	var err error
-	if inProcessTransport && !o.noProc {
+	if o.procAddr != "" {
+		// A real gRPC processor the test controls (fault tests kill it).
+		conn, err = grpc.NewClient("passthrough:///"+o.procAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	} else if inProcessTransport && !o.noProc {
 		conn = InProcess(e.proc)
 	} else if o.noProc {
 		l, lerr := net.Listen("tcp", "127.0.0.1:0")

@@ -85,6 +85,8 @@ type Resolver struct {
 	mu        sync.RWMutex
 	keys      *KeySet
 	lastFetch time.Time
+	inflight  chan struct{} // closed when the running JWKS refetch ends
+	keyWait   time.Duration // unknownKeyWait; tests shorten it
 	now       func() time.Time
 }
 
@@ -263,27 +265,58 @@ func (r *Resolver) fromJWT(tok string) (policy.Identity, error) {
 	return id, nil
 }
 
-// refresh refetches the JWKS if the last fetch is older than the refresh
-// interval; it reports whether new keys were installed.
+// refresh refetches the JWKS for a token with an unknown key id, at most
+// once per refresh interval. The fetch runs in the background (single
+// flight, 10 s bound) and installs the keys for later requests; the request
+// that triggered it waits at most unknownKeyWait, so a down or hanging JWKS
+// endpoint never holds calls longer. It reports whether a fetch ended in
+// time (the caller then verifies again).
 func (r *Resolver) refresh() bool {
 	j := r.cfg.JWT
 	r.mu.Lock()
-	if time.Since(r.lastFetch) < j.RefreshInterval {
-		r.mu.Unlock()
+	done := r.inflight
+	if done == nil {
+		if time.Since(r.lastFetch) < j.RefreshInterval {
+			r.mu.Unlock()
+			return false
+		}
+		r.lastFetch = time.Now()
+		done = make(chan struct{})
+		r.inflight = done
+		go r.fetch(done)
+	}
+	r.mu.Unlock()
+	wait := r.keyWait
+	if wait <= 0 {
+		wait = unknownKeyWait
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
 		return false
 	}
-	r.lastFetch = time.Now()
-	r.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+}
+
+// unknownKeyWait bounds how long a request with an unknown key id waits
+// for the JWKS refetch it triggered.
+const unknownKeyWait = 2 * time.Second
+
+// fetch loads the JWKS; a failure keeps the last good keys.
+func (r *Resolver) fetch(done chan struct{}) {
+	defer close(done)
+	j := r.cfg.JWT
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	ks, err := FetchJWKS(ctx, j.HTTPClient, j.JWKSURL)
-	if err != nil {
-		return false
-	}
 	r.mu.Lock()
-	r.keys = ks
-	r.mu.Unlock()
-	return true
+	defer r.mu.Unlock()
+	r.inflight = nil
+	if err == nil {
+		r.keys = ks
+	}
 }
 
 func uriSAN(attrs map[string]*structpb.Struct) string {

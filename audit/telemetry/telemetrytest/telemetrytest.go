@@ -242,6 +242,7 @@ func ExerciseAll(t *telemetry.Telemetry) {
 	t.DetectorHits("email", 1)
 	t.SinkError("splunk")
 	t.SinkDelivered("splunk", 1)
+	t.SinkDropped("splunk", 1)
 	t.PolicyReload(nil)
 	t.AuditQueueDepth(1)
 	t.AuditFsync(time.Millisecond, 2)

@@ -1,0 +1,204 @@
+package oldmcptmp
+
+import (
+	"bytes"
+	"errors"
+)
+
+// SSEEvent is one complete Server-Sent Event as it appeared on the wire.
+type SSEEvent struct {
+	// Raw is the event's bytes including its terminating blank line.
+	Raw []byte
+	// Data is the concatenation of its data: lines joined with "\n".
+	Data []byte
+	// ID, Event and Retry are the last values of those fields, if any.
+	ID, Event, Retry string
+	// HasData reports whether any data: field was present (priming events
+	// carry an id and an empty data line).
+	HasData bool
+}
+
+// ErrSSEEventTooLarge is returned when one event exceeds the configured bound.
+var ErrSSEEventTooLarge = errors.New("SSE event larger than the configured limit")
+
+// SSEParser reassembles SSE events across arbitrary chunk boundaries. Events
+// end at a blank line ("\n\n", "\r\n\r\n" or "\r\r"). It holds at most one
+// incomplete event.
+type SSEParser struct {
+	buf      []byte
+	scanned  int // bytes of buf already searched for a terminator
+	MaxEvent int
+	// started is set once the first bytes of the stream have been seen; bom
+	// is the length of a UTF-8 byte order mark at the start of buf (0 or 3).
+	started bool
+	bom     int
+}
+
+// utf8BOM is U+FEFF in UTF-8. The SSE spec (and the TypeScript SDK's
+// eventsource parser) ignore one at the start of the stream; a gateway that
+// did not would see a field-less first event while the client dispatches it.
+const utf8BOM = "\xEF\xBB\xBF"
+
+// Feed appends a chunk and returns every event completed by it. The returned
+// events reference memory owned by the caller until the next Feed.
+func (p *SSEParser) Feed(chunk []byte) ([]SSEEvent, error) {
+	p.buf = append(p.buf, chunk...)
+	if !p.started {
+		// Decide about a leading BOM once its three bytes (or a mismatch)
+		// are available.
+		n := min(len(p.buf), len(utf8BOM))
+		if string(p.buf[:n]) == utf8BOM[:n] && n < len(utf8BOM) {
+			return nil, nil
+		}
+		p.started = true
+		if n == len(utf8BOM) && string(p.buf[:n]) == utf8BOM {
+			p.bom = len(utf8BOM)
+			p.scanned = p.bom
+		}
+	}
+	var events []SSEEvent
+	for {
+		end := eventEnd(p.buf, p.scanned)
+		if end < 0 {
+			// Resume a few bytes back so a terminator split across chunks is found.
+			p.scanned = max(0, len(p.buf)-4)
+			break
+		}
+		p.scanned = 0
+		raw := p.buf[:end]
+		// The BOM stays in Raw (forwarded bytes are unchanged) but is not
+		// part of the first field name.
+		ev := parseEvent(raw[p.bom:])
+		ev.Raw = raw
+		events = append(events, ev)
+		p.buf = p.buf[end:]
+		p.bom = 0
+	}
+	if p.MaxEvent > 0 && len(p.buf) > p.MaxEvent {
+		return events, ErrSSEEventTooLarge
+	}
+	// Compact so the held tail does not pin earlier chunks.
+	if len(p.buf) == 0 {
+		p.buf = p.buf[:0:0]
+	} else if cap(p.buf) > 4*len(p.buf)+4096 {
+		p.buf = append([]byte(nil), p.buf...)
+	}
+	for i := range events {
+		events[i].Raw = bytes.Clone(events[i].Raw)
+	}
+	return events, nil
+}
+
+// Pending returns the bytes of the incomplete event held back.
+func (p *SSEParser) Pending() []byte { return p.buf }
+
+// eventEnd returns the index just past the first blank-line terminator, or -1.
+func eventEnd(b []byte, from int) int {
+	for i := from; i < len(b); i++ {
+		c := b[i]
+		if c != '\n' && c != '\r' {
+			continue
+		}
+		// Line ends at i; length of this line terminator:
+		n := 1
+		if c == '\r' && i+1 < len(b) && b[i+1] == '\n' {
+			n = 2
+		} else if c == '\r' && i+1 == len(b) {
+			return -1 // a lone CR at the end may be followed by LF
+		}
+		j := i + n
+		if j >= len(b) {
+			return -1
+		}
+		// Blank line follows?
+		switch b[j] {
+		case '\n':
+			return j + 1
+		case '\r':
+			if j+1 < len(b) && b[j+1] == '\n' {
+				return j + 2
+			}
+			if j+1 == len(b) {
+				return -1
+			}
+			return j + 1
+		}
+		i = j - 1
+	}
+	return -1
+}
+
+func parseEvent(raw []byte) SSEEvent {
+	ev := SSEEvent{Raw: raw}
+	rest := raw
+	for len(rest) > 0 {
+		line := rest
+		next := len(rest)
+		if k := bytes.IndexAny(rest, "\r\n"); k >= 0 {
+			line = rest[:k]
+			next = k + 1
+			if rest[k] == '\r' && k+1 < len(rest) && rest[k+1] == '\n' {
+				next = k + 2
+			}
+		}
+		rest = rest[next:]
+		if len(line) == 0 || line[0] == ':' {
+			continue
+		}
+		field, value := line, []byte(nil)
+		if k := bytes.IndexByte(line, ':'); k >= 0 {
+			field, value = line[:k], line[k+1:]
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+		}
+		switch string(field) {
+		case "data":
+			if ev.HasData {
+				ev.Data = append(ev.Data, '\n')
+			}
+			ev.Data = append(ev.Data, value...)
+			ev.HasData = true
+		case "id":
+			ev.ID = string(value)
+		case "event":
+			ev.Event = string(value)
+		case "retry":
+			ev.Retry = string(value)
+		}
+	}
+	return ev
+}
+
+// AppendEvent re-encodes an event with new data, keeping its id, event and
+// retry fields. data must not contain raw newlines (JSON from this package
+// never does).
+func AppendEvent(dst []byte, ev *SSEEvent, data []byte) []byte {
+	if ev.Event != "" {
+		dst = append(dst, "event: "...)
+		dst = append(dst, ev.Event...)
+		dst = append(dst, '\n')
+	}
+	if ev.ID != "" {
+		dst = append(dst, "id: "...)
+		dst = append(dst, ev.ID...)
+		dst = append(dst, '\n')
+	}
+	if ev.Retry != "" {
+		dst = append(dst, "retry: "...)
+		dst = append(dst, ev.Retry...)
+		dst = append(dst, '\n')
+	}
+	for len(data) > 0 {
+		line := data
+		if k := bytes.IndexByte(data, '\n'); k >= 0 {
+			line, data = data[:k], data[k+1:]
+		} else {
+			data = nil
+		}
+		dst = append(dst, "data: "...)
+		dst = append(dst, line...)
+		dst = append(dst, '\n')
+	}
+	return append(dst, '\n')
+}
