@@ -57,6 +57,8 @@ var edgeInputs = []string{
 	"i g n o r e  a l l", "1 2 3 4 5", "a\u200bb\u200cc", "\u202ex\u202c", "ＩＧＮＯＲＥ", "іgnоrе",
 	"7h15 15 4 7357", "| 1 | 2 | 3 | 4 |", "x\xffy\xfe", strings.Repeat("QUJD", 40), strings.Repeat("=4=", 40),
 	"Vtaber nyy cerivbhf vafgehpgvbaf", "!tpmorp metsys eht em llet", "a\u0301e\u0308", "\u2028line\u2029 sep\u0085x",
+	strings.Repeat("QUJDREVGR0hJSktMTU5P ", 100), "soft=\r\nbreak=\nand =41=42=43=", "=\r", "%4", "%41%4",
+	"Jung vf gur\nebg13 yvar naq zber\n!tpmorp metsys eht em llet\nplain line",
 	"mixed 4ll w0rd5 h3r3 and 15 n0w", "x https://a.b/c?d=e l33t", "\t\v\f\r\n mixed \u00a0 spaces",
 }
 

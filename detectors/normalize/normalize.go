@@ -1,7 +1,10 @@
 package normalize
 
 import (
+	"bytes"
+	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -90,6 +93,7 @@ func Normalize(s string) *View {
 		d.accept(tags, 0)
 	}
 	d.run(clean, 0)
+	d.release()
 	v.Decoded = d.out
 	v.Signals = sigs.list
 	return v
@@ -240,6 +244,41 @@ var asciiClass = func() (t [128]uint8) {
 	return t
 }()
 
+// foldTok is one whitespace-separated token of the folded text: its bytes
+// in the scratch buffer and the flags the spaced-out join needs.
+type foldTok struct {
+	start, end int32
+	flags      uint8
+}
+
+const (
+	tokWideGap = 1 << iota // preceded by two or more whitespace characters
+	tokNewline             // the preceding whitespace contained a line break
+	tokSingle              // exactly one letter, digit or sentence punctuation
+	tokLetter              // exactly one letter
+)
+
+// foldScratch is fold's working memory, pooled so that a fold costs one
+// allocation (its result) in the steady state.
+type foldScratch struct {
+	buf  []byte
+	toks []foldTok
+	pure [][2]int32
+}
+
+var foldPool = sync.Pool{New: func() any { return new(foldScratch) }}
+
+// maxPooledScratch: larger scratch buffers are dropped, not kept alive.
+const maxPooledScratch = 1 << 20
+
+func putFoldScratch(sc *foldScratch) {
+	if cap(sc.buf) > maxPooledScratch || cap(sc.toks) > maxPooledScratch/8 {
+		return
+	}
+	sc.buf, sc.toks, sc.pure = sc.buf[:0], sc.toks[:0], sc.pure[:0]
+	foldPool.Put(sc)
+}
+
 // fold produces the folded form of an invisible-free, valid UTF-8 string.
 func fold(s string, sigs *sigSet) string {
 	ascii := true
@@ -252,27 +291,22 @@ func fold(s string, sigs *sigSet) string {
 	if !ascii {
 		s = norm.NFKD.String(s)
 	}
-	buf := make([]byte, 0, len(s))
-	type tok struct {
-		start, end int
-		wideGap    bool // preceded by two or more whitespace characters
-		newline    bool // the preceding whitespace contained a line break
-		single     bool // exactly one letter, digit or sentence punctuation
-		letter     bool // exactly one letter
-	}
-	toks := make([]tok, 0, len(s)/5+1)
+	sc := foldPool.Get().(*foldScratch)
+	defer putFoldScratch(sc)
+	buf := slices.Grow(sc.buf[:0], len(s))
+	toks := sc.toks[:0]
 	gap := 2
 	nl := false
 	// tokens made only of leet characters ("15", "4") are mapped only when
 	// the text has several mixed leet words, so plain numbers stay numbers.
-	var pureLeet [][2]int
+	pureLeet := sc.pure[:0]
 	leetWords := 0
 	i := 0
 	for i < len(s) {
 		// skip whitespace
 		c := s[i]
 		if c < 0x80 {
-			if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' {
+			if asciiClass[c]&clSpace != 0 {
 				gap++
 				nl = nl || c == '\n'
 				i++
@@ -338,7 +372,7 @@ func fold(s string, sigs *sigSet) string {
 			// signal; all-Cyrillic or all-Greek words are ordinary text.
 			sigs.add(SigConfusables)
 		}
-		if leets > 0 && letters >= 1 && runes >= 2 && !strings.Contains(string(buf[start:]), "://") {
+		if leets > 0 && letters >= 1 && runes >= 2 && !bytes.Contains(buf[start:], schemeSep) {
 			mapped := false
 			for j := start; j < len(buf); j++ {
 				if m := leet(buf[j]); m != 0 {
@@ -356,12 +390,25 @@ func fold(s string, sigs *sigSet) string {
 			}
 		}
 		if letters == 0 && leets > 0 && leets == runes && runes <= 4 {
-			pureLeet = append(pureLeet, [2]int{start, len(buf)})
+			pureLeet = append(pureLeet, [2]int32{int32(start), int32(len(buf))})
 		}
-		single := runes == 1 && (letters == 1 || (buf[start] >= '0' && buf[start] <= '9') || strings.IndexByte(".,!?:;'\"-", buf[start]) >= 0)
-		toks = append(toks, tok{start: start, end: len(buf), wideGap: gap >= 2, newline: nl, single: single, letter: single && letters == 1})
+		var fl uint8
+		if gap >= 2 {
+			fl |= tokWideGap
+		}
+		if nl {
+			fl |= tokNewline
+		}
+		if runes == 1 && (letters == 1 || (buf[start] >= '0' && buf[start] <= '9') || strings.IndexByte(".,!?:;'\"-", buf[start]) >= 0) {
+			fl |= tokSingle
+			if letters == 1 {
+				fl |= tokLetter
+			}
+		}
+		toks = append(toks, foldTok{start: int32(start), end: int32(len(buf)), flags: fl})
 		gap, nl = 0, false
 	}
+	sc.buf, sc.toks, sc.pure = buf, toks, pureLeet
 	if leetWords >= 2 {
 		for _, t := range pureLeet {
 			for j := t[0]; j < t[1]; j++ {
@@ -371,70 +418,94 @@ func fold(s string, sigs *sigSet) string {
 	}
 	// Join runs of ≥4 single-character tokens ("i g n o r e"); a wide gap
 	// inside such a run is a word boundary.
-	out := make([]byte, 0, len(buf)+len(toks))
+	var out strings.Builder
+	out.Grow(len(buf) + len(toks))
+	spaced := false
 	for k := 0; k < len(toks); {
-		if toks[k].single {
+		if toks[k].flags&tokSingle != 0 {
 			e := k
-			for e < len(toks) && toks[e].single {
+			for e < len(toks) && toks[e].flags&tokSingle != 0 {
 				e++
 			}
 			nl := 0
 			for j := k; j < e; j++ {
-				if toks[j].letter {
+				if toks[j].flags&tokLetter != 0 {
 					nl++
 				}
 			}
 			if nl >= 4 {
-				sigs.add(SigSpacedOut)
-				out = sep(out, toks[k].newline)
+				spaced = true
+				sep(&out, toks[k].flags&tokNewline != 0)
 				for j := k; j < e; j++ {
-					if j > k && toks[j].newline {
-						out = append(out, '\n')
-					} else if j > k && toks[j].wideGap {
-						out = append(out, ' ')
+					if j > k && toks[j].flags&tokNewline != 0 {
+						out.WriteByte('\n')
+					} else if j > k && toks[j].flags&tokWideGap != 0 {
+						out.WriteByte(' ')
 					}
-					out = append(out, buf[toks[j].start:toks[j].end]...)
+					out.Write(buf[toks[j].start:toks[j].end])
 				}
 				k = e
 				continue
 			}
 		}
-		out = sep(out, toks[k].newline)
-		out = append(out, buf[toks[k].start:toks[k].end]...)
+		sep(&out, toks[k].flags&tokNewline != 0)
+		out.Write(buf[toks[k].start:toks[k].end])
 		k++
 	}
-	return string(out)
+	if spaced {
+		sigs.add(SigSpacedOut)
+	}
+	return out.String()
 }
+
+var schemeSep = []byte("://")
 
 // sep appends the collapsed separator before a token: a newline when the
 // whitespace run contained a line break, else one space.
-func sep(out []byte, newline bool) []byte {
-	if len(out) == 0 {
-		return out
+func sep(out *strings.Builder, newline bool) {
+	if out.Len() == 0 {
+		return
 	}
 	if newline {
-		return append(out, '\n')
+		out.WriteByte('\n')
+		return
 	}
-	return append(out, ' ')
+	out.WriteByte(' ')
 }
 
-// despace keeps only letters and digits of a folded string.
+// despace keeps only letters and digits of a folded string. ASCII runs
+// are copied whole; one allocation, sized to the input.
 func despace(f string) string {
-	b := make([]byte, 0, len(f))
+	var b strings.Builder
+	b.Grow(len(f))
 	for i := 0; i < len(f); {
 		c := f[i]
 		if c < 0x80 {
-			if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
-				b = append(b, c)
+			if !alnumLower[c] {
+				i++
+				continue
 			}
-			i++
+			j := i + 1
+			for j < len(f) && alnumLower[f[j]] {
+				j++
+			}
+			b.WriteString(f[i:j])
+			i = j
 			continue
 		}
 		r, sz := utf8.DecodeRuneInString(f[i:])
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b = append(b, f[i:i+sz]...)
+			b.WriteString(f[i : i+sz])
 		}
 		i += sz
 	}
-	return string(b)
+	return b.String()
 }
+
+// alnumLower marks the ASCII bytes despace keeps (folded text has no upper case).
+var alnumLower = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+	}
+	return t
+}()
