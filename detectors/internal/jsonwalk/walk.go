@@ -278,6 +278,10 @@ func (w *walker) str() (string, error) {
 	st := w.pos
 	for w.pos < len(w.data) {
 		c := w.data[w.pos]
+		if plainStrByte[c] {
+			w.pos++
+			continue
+		}
 		if c == '"' {
 			s := string(w.data[st:w.pos])
 			w.pos++
@@ -286,10 +290,7 @@ func (w *walker) str() (string, error) {
 		if c == '\\' {
 			return w.slowStr(st)
 		}
-		if c < 0x20 {
-			return "", w.errf("control character in string")
-		}
-		w.pos++
+		return "", w.errf("control character in string")
 	}
 	return "", w.errf("unterminated string")
 }
@@ -317,8 +318,18 @@ func hex4(b []byte) (rune, bool) {
 
 func (w *walker) slowStr(st int) (string, error) {
 	var b strings.Builder
+	b.Grow(w.pos - st + 64)
 	b.Write(w.data[st:w.pos])
 	for w.pos < len(w.data) {
+		// copy the run up to the next quote, backslash or control byte whole
+		run := w.pos
+		for w.pos < len(w.data) && plainStrByte[w.data[w.pos]] {
+			w.pos++
+		}
+		b.Write(w.data[run:w.pos])
+		if w.pos >= len(w.data) {
+			break
+		}
 		c := w.data[w.pos]
 		switch {
 		case c == '"':
@@ -326,10 +337,6 @@ func (w *walker) slowStr(st int) (string, error) {
 			return b.String(), nil
 		case c < 0x20:
 			return "", w.errf("control character in string")
-		case c != '\\':
-			b.WriteByte(c)
-			w.pos++
-			continue
 		}
 		if w.pos+1 >= len(w.data) {
 			return "", w.errf("unterminated escape")
@@ -374,6 +381,15 @@ func (w *walker) slowStr(st int) (string, error) {
 	}
 	return "", w.errf("unterminated string")
 }
+
+// plainStrByte marks the bytes a JSON string copies as they are (not a
+// quote, a backslash or a control character).
+var plainStrByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // Quote encodes s as a JSON string token (invalid UTF-8 becomes U+FFFD).
 func Quote(s string) []byte {
