@@ -148,14 +148,32 @@ func (sc *scanner) low() string {
 }
 
 // asciiLower lowercases ASCII letters only, so byte offsets are preserved.
+// Text without upper-case letters is returned as is; otherwise the copy
+// costs one allocation.
 func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 32
-		}
+	i := 0
+	for i < len(s) && !('A' <= s[i] && s[i] <= 'Z') {
+		i++
 	}
-	return string(b)
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for i < len(s) {
+		j := i
+		for j < len(s) && !('A' <= s[j] && s[j] <= 'Z') {
+			j++
+		}
+		b.WriteString(s[i:j])
+		for j < len(s) && 'A' <= s[j] && s[j] <= 'Z' {
+			b.WriteByte(s[j] + 32)
+			j++
+		}
+		i = j
+	}
+	return b.String()
 }
 
 // resolve keeps the best of overlapping entities (score, then length) in
@@ -548,15 +566,26 @@ func nanpShaped(r string) bool {
 	return len(r) >= 13 && r[0] == '(' && r[4] == ')' && r[len(r)-5] == '-'
 }
 
-// hasContext reports whether one of words occurs just before or after the span.
+// hasContext reports whether one of words occurs just before or after the
+// span: in the left window, the right window, or across the two joined by
+// one space (a word with a space, "social security", may straddle them).
 func (sc *scanner) hasContext(start, end int, words []string) bool {
 	l := sc.low()
-	a := max(0, start-contextBefore)
-	b := min(len(l), end+contextAfter)
-	win := l[a:start] + " " + l[end:b]
+	left := l[max(0, start-contextBefore):start]
+	right := l[end:min(len(l), end+contextAfter)]
 	for _, w := range words {
-		if strings.Contains(win, w) {
+		if strings.Contains(left, w) || strings.Contains(right, w) {
 			return true
+		}
+		for p := strings.IndexByte(w, ' '); p >= 0; {
+			if strings.HasSuffix(left, w[:p]) && strings.HasPrefix(right, w[p+1:]) {
+				return true
+			}
+			q := strings.IndexByte(w[p+1:], ' ')
+			if q < 0 {
+				break
+			}
+			p += 1 + q
 		}
 	}
 	return false
@@ -716,35 +745,33 @@ type ctxKw struct {
 	rule int
 }
 
-// ctxIndex maps the first two bytes of every context keyword to keywords,
-// so contextual() finds all keywords in one pass.
-var ctxIndex = func() map[uint16][]ctxKw {
-	m := map[uint16][]ctxKw{}
+// ctxGroups holds the context keywords grouped by their first two bytes;
+// ctxGroup maps those two bytes to 1 + the group index (0 = no keyword), so
+// contextual() finds all keywords in one pass with one table load per byte.
+var ctxGroups, ctxGroup = func() ([][]ctxKw, *[65536]uint8) {
+	var groups [][]ctxKw
+	idx := new([65536]uint8)
 	for ri, r := range ctxRules {
 		for _, w := range r.words {
 			k := uint16(w[0])<<8 | uint16(w[1])
-			m[k] = append(m[k], ctxKw{w, ri})
+			if idx[k] == 0 {
+				groups = append(groups, nil)
+				idx[k] = uint8(len(groups))
+			}
+			groups[idx[k]-1] = append(groups[idx[k]-1], ctxKw{w, ri})
 		}
 	}
-	return m
-}()
-
-// ctxPairs is a bitset of the two-byte keyword prefixes in ctxIndex.
-var ctxPairs = func() (t [65536 / 64]uint64) {
-	for k := range ctxIndex {
-		t[k/64] |= 1 << (k % 64)
-	}
-	return t
+	return groups, idx
 }()
 
 func (sc *scanner) contextual() {
 	l := sc.low()
 	for p := 0; p+1 < len(l); p++ {
-		k := uint16(l[p])<<8 | uint16(l[p+1])
-		if ctxPairs[k/64]&(1<<(k%64)) == 0 {
+		g := ctxGroup[uint16(l[p])<<8|uint16(l[p+1])]
+		if g == 0 {
 			continue
 		}
-		for _, kw := range ctxIndex[k] {
+		for _, kw := range ctxGroups[g-1] {
 			w := kw.word
 			if !strings.HasPrefix(l[p:], w) || (p > 0 && isAlpha(l[p-1]) && isAlpha(w[0])) {
 				continue
