@@ -149,7 +149,7 @@ func (sc *scanner) low() string {
 
 // asciiLower lowercases ASCII letters only, so byte offsets are preserved.
 // Text without upper-case letters is returned as is; otherwise the copy
-// costs one allocation.
+// costs one allocation (lowered block by block through a stack buffer).
 func asciiLower(s string) string {
 	i := 0
 	for i < len(s) && !('A' <= s[i] && s[i] <= 'Z') {
@@ -161,20 +161,27 @@ func asciiLower(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	b.WriteString(s[:i])
+	var blk [512]byte
 	for i < len(s) {
-		j := i
-		for j < len(s) && !('A' <= s[j] && s[j] <= 'Z') {
-			j++
+		n := copy(blk[:], s[i:])
+		for k := 0; k < n; k++ {
+			blk[k] = lowerTab[blk[k]]
 		}
-		b.WriteString(s[i:j])
-		for j < len(s) && 'A' <= s[j] && s[j] <= 'Z' {
-			b.WriteByte(s[j] + 32)
-			j++
-		}
-		i = j
+		b.Write(blk[:n])
+		i += n
 	}
 	return b.String()
 }
+
+var lowerTab = func() (t [256]byte) {
+	for c := 0; c < 256; c++ {
+		t[c] = byte(c)
+		if 'A' <= c && c <= 'Z' {
+			t[c] = byte(c + 32)
+		}
+	}
+	return t
+}()
 
 // resolve keeps the best of overlapping entities (score, then length) in
 // O(n log n): after sorting by start, an entity can only overlap the last kept one.
@@ -293,7 +300,7 @@ func upper(c byte) byte {
 func (sc *scanner) ibans() {
 	s := sc.s
 	for i := 0; i+4 <= len(s); i++ {
-		if !isAlpha(s[i]) || !isAlpha(s[i+1]) || !isDigit(s[i+2]) || !isDigit(s[i+3]) {
+		if !isDigit(s[i+2]) || !isDigit(s[i+3]) || !isAlpha(s[i]) || !isAlpha(s[i+1]) {
 			continue
 		}
 		if i > 0 && isWord(s[i-1]) {
