@@ -57,6 +57,9 @@ type Engine struct {
 	opts     Options
 	inj      InjectionScorer
 	piiTypes map[string]bool
+	// leafView computes a leaf's view for viewChecks: normalize.Inspect
+	// (tests swap in the full normalize.Normalize to check equivalence).
+	leafView func(string) *normalize.View
 }
 
 // NewEngine validates opts and builds an engine.
@@ -80,7 +83,7 @@ func NewEngine(opts Options) (*Engine, error) {
 	def(&opts.MaxLeaves, 20000)
 	def(&opts.MaxLeafBytes, 256<<10)
 	def(&opts.MaxScanBytes, 4<<20)
-	e := &Engine{opts: opts, inj: opts.Injection}
+	e := &Engine{opts: opts, inj: opts.Injection, leafView: normalize.Inspect}
 	if e.inj == nil && !opts.DisableInjection {
 		e.inj = defaultInjection()
 	}
@@ -157,25 +160,46 @@ func (e *Engine) ScanJSON(raw []byte) (*Report, error) {
 	var b strings.Builder
 	var parts []injection.Part
 	if e.inj != nil || needView {
+		b.Grow(flatSize(res.Leaves, e.opts.MaxScanBytes))
 		parts = injection.FlattenLeaves(&b, res.Leaves, "", e.opts.MaxScanBytes, 0, nil)
 	}
 	var fv *normalize.View
 	if b.Len() > 0 {
-		fv = normalize.Normalize(b.String())
 		if e.inj != nil {
+			fv = normalize.Normalize(b.String())
 			e.scoreFlattened(st, b.String(), fv, parts)
+		} else {
+			fv = normalize.Inspect(b.String()) // nothing reads the folded forms
 		}
 	}
 	if needView {
+		// Leaves are inspected alone (invisible characters and decodings,
+		// not re-folded: viewChecks reads neither folded form) only to
+		// say where what the flattened view showed is.
 		perLeaf := fv != nil && (fv.Invisible > 0 || len(fv.Decoded) > 0)
 		for _, l := range kept {
 			if perLeaf || (!injection.Prose(l.s) && !ascii(l.s)) {
-				e.viewChecks(st, l.path, l.s, normalize.Normalize(l.s))
+				e.viewChecks(st, l.path, l.s, e.leafView(l.s))
 			}
 		}
 	}
 	e.finish(st)
 	return &st.rep, nil
+}
+
+// flatSize is an upper bound of the flattened prose's size (prose leaves
+// and their line breaks, capped at max), so the builder is sized once.
+func flatSize(leaves []jsonwalk.Leaf, max int) int {
+	n := 0
+	for _, l := range leaves {
+		if injection.Prose(l.Value) {
+			n += len(l.Value) + 1
+		}
+	}
+	if max > 0 && n > max {
+		n = max
+	}
+	return n
 }
 
 // scoreFlattened scores the flattened prose of a document. Only when it is

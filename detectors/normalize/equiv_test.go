@@ -69,6 +69,17 @@ func checkEquiv(t *testing.T, s string) {
 		got.Invisible != want.Invisible || !reflect.DeepEqual(got.Decoded, want.Decoded) || !reflect.DeepEqual(got.Signals, want.Signals) {
 		t.Fatalf("view of %.200q differs:\n got %+v\nwant %+v", s, *got, *want)
 	}
+	in := normalize.Inspect(s)
+	var foldSigs []string
+	for _, sig := range want.Signals {
+		if sig != normalize.SigConfusables && sig != normalize.SigLeet && sig != normalize.SigSpacedOut {
+			foldSigs = append(foldSigs, sig)
+		}
+	}
+	if in.Original != s || in.Folded != "" || in.Despaced != "" || in.Invisible != want.Invisible ||
+		!reflect.DeepEqual(in.Decoded, want.Decoded) || !reflect.DeepEqual(in.Signals, foldSigs) {
+		t.Fatalf("Inspect(%.200q) = %+v, want the view %+v without folding", s, *in, *want)
+	}
 	if g, w := normalize.Fold(s), normref.Fold(s); g != w {
 		t.Fatalf("Fold(%.200q) = %.200q, want %.200q", s, g, w)
 	}

@@ -99,6 +99,32 @@ func Normalize(s string) *View {
 	return v
 }
 
+// Inspect is Normalize without the folded and despaced forms of s itself
+// (Folded and Despaced are left empty): it reports the same Invisible count
+// and decodings (each folded), and the same Signals except those folding
+// raises (confusables, leetspeak, spaced_out). For callers that only locate
+// hidden characters or encoded payloads in a text already folded elsewhere.
+func Inspect(s string) *View {
+	v := &View{Original: s}
+	var sigs sigSet
+	src := s
+	if !utf8.ValidString(src) {
+		src = strings.ToValidUTF8(src, "")
+		sigs.add(SigInvalidUTF8)
+	}
+	clean, tags, n := stripInvisible(src, &sigs)
+	v.Invisible = n
+	d := decoder{sigs: &sigs}
+	if len(tags) >= 4 {
+		d.accept(tags, 0)
+	}
+	d.run(clean, 0)
+	d.release()
+	v.Decoded = d.out
+	v.Signals = sigs.list
+	return v
+}
+
 // Fold returns only the folded form of s (no decoding), for callers that
 // need the same folding on a fragment.
 func Fold(s string) string {
