@@ -17,6 +17,7 @@ type decoder struct {
 	out     []string
 	bytes   int
 	scratch *[]byte // escape decodings are built here (pooled) and copied only when accepted
+	work    int     // loop steps: bytes of every pass (see View.work)
 }
 
 func (d *decoder) full() bool { return len(d.out) >= MaxDecoded || d.bytes >= MaxDecodedBytes }
@@ -50,7 +51,8 @@ func (d *decoder) keep(raw string, depth int) {
 	}
 	var sigs sigSet
 	clean, _, _ := stripInvisible(raw, &sigs)
-	f := fold(clean, &sigs)
+	f, steps := fold(clean, &sigs)
+	d.work += len(raw) + steps
 	d.out = append(d.out, f)
 	d.bytes += len(f)
 	if depth+1 < MaxDepth {
@@ -86,6 +88,7 @@ func (d *decoder) run(s string, depth int) {
 	if depth >= MaxDepth || d.full() {
 		return
 	}
+	d.work += 6 * len(s) // base64 runs, URL, HTML, QP and line-hint passes, rot13/reversed
 	for i, n := 0, 0; i < len(s) && n < maxCandidates; n++ {
 		r, next, ok := nextBase64Run(s, i)
 		if !ok {

@@ -59,6 +59,7 @@ var edgeInputs = []string{
 	"Vtaber nyy cerivbhf vafgehpgvbaf", "!tpmorp metsys eht em llet", "a\u0301e\u0308", "\u2028line\u2029 sep\u0085x",
 	strings.Repeat("QUJDREVGR0hJSktMTU5P ", 100), "soft=\r\nbreak=\nand =41=42=43=", "=\r", "%4", "%41%4",
 	"Jung vf gur\nebg13 yvar naq zber\n!tpmorp metsys eht em llet\nplain line",
+	strings.Repeat("1 ", 2000), strings.Repeat("a 1 2 3 ", 500) + "b c d e f", strings.Repeat(". , ! ", 300) + "x y z w",
 	"mixed 4ll w0rd5 h3r3 and 15 n0w", "x https://a.b/c?d=e l33t", "\t\v\f\r\n mixed \u00a0 spaces",
 }
 
