@@ -131,48 +131,15 @@ func foldEvasions(s string) (string, []int32, []int32) {
 }
 
 type scanner struct {
-	s     string
-	lower string
-	out   []Entity
+	s   string
+	out []Entity
 }
 
 func (sc *scanner) add(typ string, start, end int, score float64) {
 	sc.out = append(sc.out, Entity{Type: typ, Start: start, End: end, Score: score})
 }
 
-func (sc *scanner) low() string {
-	if sc.lower == "" && sc.s != "" {
-		sc.lower = asciiLower(sc.s)
-	}
-	return sc.lower
-}
-
-// asciiLower lowercases ASCII letters only, so byte offsets are preserved.
-// Text without upper-case letters is returned as is; otherwise the copy
-// costs one allocation (lowered block by block through a stack buffer).
-func asciiLower(s string) string {
-	i := 0
-	for i < len(s) && !('A' <= s[i] && s[i] <= 'Z') {
-		i++
-	}
-	if i == len(s) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	b.WriteString(s[:i])
-	var blk [512]byte
-	for i < len(s) {
-		n := copy(blk[:], s[i:])
-		for k := 0; k < n; k++ {
-			blk[k] = lowerTab[blk[k]]
-		}
-		b.Write(blk[:n])
-		i += n
-	}
-	return b.String()
-}
-
+// lowerTab lower-cases ASCII letters (byte offsets are preserved).
 var lowerTab = func() (t [256]byte) {
 	for c := 0; c < 256; c++ {
 		t[c] = byte(c)
@@ -574,18 +541,18 @@ func nanpShaped(r string) bool {
 }
 
 // hasContext reports whether one of words occurs just before or after the
-// span: in the left window, the right window, or across the two joined by
-// one space (a word with a space, "social security", may straddle them).
+// span, ASCII case-insensitively: in the left window, the right window, or
+// across the two joined by one space (a word with a space, "social
+// security", may straddle them). Nothing is copied or lowered.
 func (sc *scanner) hasContext(start, end int, words []string) bool {
-	l := sc.low()
-	left := l[max(0, start-contextBefore):start]
-	right := l[end:min(len(l), end+contextAfter)]
+	left := sc.s[max(0, start-contextBefore):start]
+	right := sc.s[end:min(len(sc.s), end+contextAfter)]
 	for _, w := range words {
-		if strings.Contains(left, w) || strings.Contains(right, w) {
+		if containsFold(left, w) || containsFold(right, w) {
 			return true
 		}
 		for p := strings.IndexByte(w, ' '); p >= 0; {
-			if strings.HasSuffix(left, w[:p]) && strings.HasPrefix(right, w[p+1:]) {
+			if hasSuffixFold(left, w[:p]) && hasPrefixFold(right, w[p+1:]) {
 				return true
 			}
 			q := strings.IndexByte(w[p+1:], ' ')
@@ -593,6 +560,36 @@ func (sc *scanner) hasContext(start, end int, words []string) bool {
 				break
 			}
 			p += 1 + q
+		}
+	}
+	return false
+}
+
+// hasPrefixFold reports whether s starts with the lower-case word w, with
+// ASCII letters of s compared lower-cased.
+func hasPrefixFold(s, w string) bool {
+	if len(s) < len(w) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if lowerTab[s[i]] != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func hasSuffixFold(s, w string) bool {
+	return len(s) >= len(w) && hasPrefixFold(s[len(s)-len(w):], w)
+}
+
+func containsFold(s, w string) bool {
+	if w == "" {
+		return true
+	}
+	for i := 0; i+len(w) <= len(s); i++ {
+		if lowerTab[s[i]] == w[0] && hasPrefixFold(s[i:], w) {
+			return true
 		}
 	}
 	return false
@@ -772,15 +769,15 @@ var ctxGroups, ctxGroup = func() ([][]ctxKw, *[65536]uint8) {
 }()
 
 func (sc *scanner) contextual() {
-	l := sc.low()
+	l := sc.s // compared through lowerTab: no lower-cased copy
 	for p := 0; p+1 < len(l); p++ {
-		g := ctxGroup[uint16(l[p])<<8|uint16(l[p+1])]
+		g := ctxGroup[uint16(lowerTab[l[p]])<<8|uint16(lowerTab[l[p+1]])]
 		if g == 0 {
 			continue
 		}
 		for _, kw := range ctxGroups[g-1] {
 			w := kw.word
-			if !strings.HasPrefix(l[p:], w) || (p > 0 && isAlpha(l[p-1]) && isAlpha(w[0])) {
+			if !hasPrefixFold(l[p:], w) || (p > 0 && isAlpha(l[p-1]) && isAlpha(w[0])) {
 				continue
 			}
 			r := ctxRules[kw.rule]
