@@ -212,12 +212,21 @@ func (w *walker) object(path string, depth, id int) error {
 			return w.errf("expected object key")
 		}
 		keyStart := w.pos
-		key, err := w.str()
+		rawKey, key, err := w.key()
 		if err != nil {
 			return err
 		}
-		if valueLikeKey(key) && len(w.res.Keys) < w.lim.MaxLeaves {
-			w.res.Keys = append(w.res.Keys, Leaf{Path: join(path, key), Value: key, RawStart: keyStart, RawEnd: w.pos, Parent: id})
+		if rawKey != nil {
+			// no escapes: the member path is built straight from the bytes
+			key = keyPath(path, rawKey)
+			if valueLikeKey(rawKey) && len(w.res.Keys) < w.lim.MaxLeaves {
+				w.res.Keys = append(w.res.Keys, Leaf{Path: key, Value: string(rawKey), RawStart: keyStart, RawEnd: w.pos, Parent: id})
+			}
+		} else {
+			if valueLikeKey(key) && len(w.res.Keys) < w.lim.MaxLeaves {
+				w.res.Keys = append(w.res.Keys, Leaf{Path: join(path, key), Value: key, RawStart: keyStart, RawEnd: w.pos, Parent: id})
+			}
+			key = join(path, key)
 		}
 		w.ws()
 		if w.pos >= len(w.data) || w.data[w.pos] != ':' {
@@ -225,7 +234,7 @@ func (w *walker) object(path string, depth, id int) error {
 		}
 		w.pos++
 		w.ws()
-		if err := w.value(join(path, key), depth, id); err != nil {
+		if err := w.value(key, depth, id); err != nil {
 			return err
 		}
 		w.ws()
@@ -270,6 +279,43 @@ func (w *walker) array(path string, depth, id int) error {
 			return w.errf("expected ',' or ']'")
 		}
 	}
+}
+
+// key reads an object key at w.pos: its raw bytes when it has no escapes
+// (no copy is made), else its decoded value.
+func (w *walker) key() ([]byte, string, error) {
+	w.pos++ // opening quote
+	st := w.pos
+	for w.pos < len(w.data) {
+		c := w.data[w.pos]
+		if plainStrByte[c] {
+			w.pos++
+			continue
+		}
+		if c == '"' {
+			w.pos++
+			return w.data[st : w.pos-1 : w.pos-1], "", nil
+		}
+		if c == '\\' {
+			s, err := w.slowStr(st)
+			return nil, s, err
+		}
+		return nil, "", w.errf("control character in string")
+	}
+	return nil, "", w.errf("unterminated string")
+}
+
+// keyPath is join for a key held as raw bytes (one allocation: the path).
+func keyPath(prefix string, key []byte) string {
+	for _, c := range key {
+		if c == '.' || c == '\\' {
+			return join(prefix, string(key))
+		}
+	}
+	if prefix == "" {
+		return string(key)
+	}
+	return prefix + "." + string(key)
 }
 
 // str reads a JSON string token at w.pos and returns its decoded value.
@@ -434,7 +480,7 @@ func AppendQuote(b []byte, s string) []byte {
 
 // valueLikeKey reports whether an object key could hold data rather than a
 // field name: it contains '@', six or more digits, or a non-ASCII byte.
-func valueLikeKey(k string) bool {
+func valueLikeKey[T string | []byte](k T) bool {
 	digits := 0
 	for i := 0; i < len(k); i++ {
 		c := k[i]
