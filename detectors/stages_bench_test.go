@@ -31,41 +31,41 @@ func BenchmarkStages(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
-			for b.Loop() {
+			loopCPU(b, func() {
 				for _, l := range res.Leaves {
 					f(l.Value)
 				}
-			}
+			})
 		})
 	}
 	b.Run("walk", func(b *testing.B) {
 		b.SetBytes(int64(len(doc)))
 		b.ReportAllocs()
-		for b.Loop() {
+		loopCPU(b, func() {
 			_, _ = jsonwalk.Walk(doc, jsonwalk.Limits{})
-		}
+		})
 	})
 	b.Run("flatten", func(b *testing.B) {
 		b.SetBytes(int64(len(doc)))
 		b.ReportAllocs()
-		for b.Loop() {
+		loopCPU(b, func() {
 			var fb strings.Builder
 			injection.FlattenLeaves(&fb, res.Leaves, "", 4<<20, 0, nil)
-		}
+		})
 	})
 	b.Run("normalize", func(b *testing.B) {
 		b.SetBytes(int64(len(doc)))
 		b.ReportAllocs()
-		for b.Loop() {
+		loopCPU(b, func() {
 			normalize.Normalize(flat)
-		}
+		})
 	})
 	b.Run("injection_score", func(b *testing.B) {
 		b.SetBytes(int64(len(doc)))
 		b.ReportAllocs()
-		for b.Loop() {
+		loopCPU(b, func() {
 			det.ScoreViewPlane(view, injection.PlaneResult)
-		}
+		})
 	})
 	leafBench("pii", func(s string) { pii.Find(s) })
 	leafBench("secrets", func(s string) { secrets.Find(s) })

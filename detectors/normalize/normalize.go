@@ -91,8 +91,7 @@ func Normalize(s string) *View {
 	clean, tags, n := stripInvisible(src, &sigs)
 	v.Invisible = n
 	var steps int
-	v.Folded, steps = fold(clean, &sigs)
-	v.Despaced = despace(v.Folded)
+	v.Folded, v.Despaced, steps = foldBoth(clean, &sigs)
 
 	d := decoder{sigs: &sigs}
 	if len(tags) >= 4 {
@@ -317,6 +316,16 @@ func putFoldScratch(sc *foldScratch) {
 // fold produces the folded form of an invisible-free, valid UTF-8 string,
 // and the number of loop steps it took (for the linear-work test).
 func fold(s string, sigs *sigSet) (string, int) {
+	f, _, steps := foldWith(s, sigs, false)
+	return f, steps
+}
+
+// foldBoth is fold plus the despaced form, both cut from one allocation.
+func foldBoth(s string, sigs *sigSet) (folded, despaced string, steps int) {
+	return foldWith(s, sigs, true)
+}
+
+func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
@@ -455,7 +464,11 @@ func fold(s string, sigs *sigSet) (string, int) {
 	// Join runs of ≥4 single-character tokens ("i g n o r e"); a wide gap
 	// inside such a run is a word boundary.
 	var out strings.Builder
-	out.Grow(len(buf) + len(toks))
+	if withDespaced {
+		out.Grow(2*len(buf) + len(toks))
+	} else {
+		out.Grow(len(buf) + len(toks))
+	}
 	spaced := false
 	steps := len(s) + len(buf)
 	for k := 0; k < len(toks); {
@@ -501,7 +514,15 @@ func fold(s string, sigs *sigSet) (string, int) {
 	if spaced {
 		sigs.add(SigSpacedOut)
 	}
-	return out.String(), steps
+	if !withDespaced {
+		return out.String(), "", steps
+	}
+	// The despaced form keeps the letters and digits of the folded one,
+	// which are those of the tokens in order: despace the token buffer.
+	n := out.Len()
+	despaceTo(&out, buf)
+	all := out.String()
+	return all[:n], all[n:], steps + len(buf)
 }
 
 var schemeSep = []byte("://")
@@ -519,11 +540,9 @@ func sep(out *strings.Builder, newline bool) {
 	out.WriteByte(' ')
 }
 
-// despace keeps only letters and digits of a folded string. ASCII runs
-// are copied whole; one allocation, sized to the input.
-func despace(f string) string {
-	var b strings.Builder
-	b.Grow(len(f))
+// despaceTo appends the letters and digits of f (folded text) to b; ASCII
+// runs are copied whole.
+func despaceTo(b *strings.Builder, f []byte) {
 	for i := 0; i < len(f); {
 		c := f[i]
 		if c < 0x80 {
@@ -535,17 +554,16 @@ func despace(f string) string {
 			for j < len(f) && alnumLower[f[j]] {
 				j++
 			}
-			b.WriteString(f[i:j])
+			b.Write(f[i:j])
 			i = j
 			continue
 		}
-		r, sz := utf8.DecodeRuneInString(f[i:])
+		r, sz := utf8.DecodeRune(f[i:])
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteString(f[i : i+sz])
+			b.Write(f[i : i+sz])
 		}
 		i += sz
 	}
-	return b.String()
 }
 
 // alnumLower marks the ASCII bytes despace keeps (folded text has no upper case).

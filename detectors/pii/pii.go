@@ -334,9 +334,24 @@ func isRunSep(c byte) bool {
 	return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/'
 }
 
+// runStart marks the bytes a digit run can start with.
+var runStart = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	t['+'], t['('] = true, true
+	return t
+}()
+
 func (sc *scanner) digitRuns() {
 	s := sc.s
 	for i := 0; i < len(s); i++ {
+		for i < len(s) && !runStart[s[i]] {
+			i++ // the common case: skip to the next digit, '+' or '('
+		}
+		if i == len(s) {
+			return
+		}
 		c := s[i]
 		start := i
 		if c == '+' || c == '(' {

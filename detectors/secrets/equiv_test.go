@@ -119,7 +119,6 @@ func FuzzFindMatchesReference(f *testing.F) {
 	})
 }
 
-
 // TestFindDeterministic: two rules matching the same span resolve to the
 // same rule on every call.
 func TestFindDeterministic(t *testing.T) {

@@ -2,8 +2,8 @@ package jsonwalk
 
 import (
 	"encoding/json"
-	"slices"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
