@@ -397,15 +397,35 @@ var rot13Words = [...]string{
 	"was", "nun", "alle", "auch", "dich", "mir", "oder", "aber", "nach", "dem", "sich", "nur", "bin", "hast",
 }
 
-// commonWord is a bit set over words of up to four letters.
-var commonWord [(27*27*27*27 + 63) / 64]uint64
+// commonSet is an open-addressing hash set of the rot13Words keys (words
+// of up to four letters packed base 27, 0 = empty slot): 2 KiB, so the
+// per-word lookups of lineHints stay in the L1 cache (a bit set over every
+// key is 66 KiB).
+var commonSet [commonSlots]uint32
 
-func isCommon(k int) bool { return commonWord[k/64]&(1<<(k%64)) != 0 }
+const commonSlots = 512 // power of two, > 2 × len(rot13Words)
+
+func commonSlot(k int) int { return int((uint32(k) * 0x9e3779b1) >> (32 - 9)) }
+
+func isCommon(k int) bool {
+	for i := commonSlot(k); ; i = (i + 1) & (commonSlots - 1) {
+		switch commonSet[i] {
+		case uint32(k):
+			return k != 0
+		case 0:
+			return false
+		}
+	}
+}
 
 func init() {
 	for _, w := range rot13Words {
-		k := wordKey(w)
-		commonWord[k/64] |= 1 << (k % 64)
+		k := uint32(wordKey(w))
+		i := commonSlot(int(k))
+		for commonSet[i] != 0 && commonSet[i] != k {
+			i = (i + 1) & (commonSlots - 1)
+		}
+		commonSet[i] = k
 	}
 }
 

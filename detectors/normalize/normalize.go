@@ -298,6 +298,7 @@ type foldScratch struct {
 	buf  []byte
 	toks []foldTok
 	pure [][2]int32
+	out  []byte
 }
 
 var foldPool = sync.Pool{New: func() any { return new(foldScratch) }}
@@ -306,10 +307,10 @@ var foldPool = sync.Pool{New: func() any { return new(foldScratch) }}
 const maxPooledScratch = 1 << 20
 
 func putFoldScratch(sc *foldScratch) {
-	if cap(sc.buf) > maxPooledScratch || cap(sc.toks) > maxPooledScratch/8 {
+	if cap(sc.buf) > maxPooledScratch || cap(sc.out) > 2*maxPooledScratch || cap(sc.toks) > maxPooledScratch/8 {
 		return
 	}
-	sc.buf, sc.toks, sc.pure = sc.buf[:0], sc.toks[:0], sc.pure[:0]
+	sc.buf, sc.toks, sc.pure, sc.out = sc.buf[:0], sc.toks[:0], sc.pure[:0], sc.out[:0]
 	foldPool.Put(sc)
 }
 
@@ -463,12 +464,7 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 	}
 	// Join runs of ≥4 single-character tokens ("i g n o r e"); a wide gap
 	// inside such a run is a word boundary.
-	var out strings.Builder
-	if withDespaced {
-		out.Grow(2*len(buf) + len(toks))
-	} else {
-		out.Grow(len(buf) + len(toks))
-	}
+	out := sc.out[:0]
 	spaced := false
 	steps := len(s) + len(buf)
 	for k := 0; k < len(toks); {
@@ -486,14 +482,14 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 			}
 			if nl >= 4 {
 				spaced = true
-				sep(&out, toks[k].flags&tokNewline != 0)
+				out = appendSep(out, toks[k].flags&tokNewline != 0)
 				for j := k; j < e; j++ {
 					if j > k && toks[j].flags&tokNewline != 0 {
-						out.WriteByte('\n')
+						out = append(out, '\n')
 					} else if j > k && toks[j].flags&tokWideGap != 0 {
-						out.WriteByte(' ')
+						out = append(out, ' ')
 					}
-					out.Write(buf[toks[j].start:toks[j].end])
+					out = append(out, buf[toks[j].start:toks[j].end]...)
 				}
 				k = e
 				continue
@@ -502,68 +498,63 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 			// it whole (rescanning from k+1 made long runs such as
 			// "1 2 3 ..." quadratic).
 			for ; k < e; k++ {
-				sep(&out, toks[k].flags&tokNewline != 0)
-				out.Write(buf[toks[k].start:toks[k].end])
+				out = appendSep(out, toks[k].flags&tokNewline != 0)
+				out = append(out, buf[toks[k].start:toks[k].end]...)
 			}
 			continue
 		}
-		sep(&out, toks[k].flags&tokNewline != 0)
-		out.Write(buf[toks[k].start:toks[k].end])
+		out = appendSep(out, toks[k].flags&tokNewline != 0)
+		out = append(out, buf[toks[k].start:toks[k].end]...)
 		k++
 	}
 	if spaced {
 		sigs.add(SigSpacedOut)
 	}
-	if !withDespaced {
-		return out.String(), "", steps
+	n := len(out)
+	if withDespaced {
+		// The despaced form keeps the letters and digits of the folded
+		// one, which are those of the tokens in order: despace the token
+		// buffer.
+		out = appendDespaced(out, buf)
+		steps += len(buf)
 	}
-	// The despaced form keeps the letters and digits of the folded one,
-	// which are those of the tokens in order: despace the token buffer.
-	n := out.Len()
-	despaceTo(&out, buf)
-	all := out.String()
-	return all[:n], all[n:], steps + len(buf)
+	sc.out = out
+	all := string(out) // the one allocation: both forms share it
+	return all[:n], all[n:], steps
 }
 
 var schemeSep = []byte("://")
 
-// sep appends the collapsed separator before a token: a newline when the
-// whitespace run contained a line break, else one space.
-func sep(out *strings.Builder, newline bool) {
-	if out.Len() == 0 {
-		return
+// appendSep appends the collapsed separator before a token: a newline when
+// the whitespace run contained a line break, else one space.
+func appendSep(out []byte, newline bool) []byte {
+	if len(out) == 0 {
+		return out
 	}
 	if newline {
-		out.WriteByte('\n')
-		return
+		return append(out, '\n')
 	}
-	out.WriteByte(' ')
+	return append(out, ' ')
 }
 
-// despaceTo appends the letters and digits of f (folded text) to b; ASCII
-// runs are copied whole.
-func despaceTo(b *strings.Builder, f []byte) {
+// appendDespaced appends the letters and digits of f (folded text) to out.
+func appendDespaced(out []byte, f []byte) []byte {
 	for i := 0; i < len(f); {
 		c := f[i]
 		if c < 0x80 {
-			if !alnumLower[c] {
-				i++
-				continue
+			if alnumLower[c] {
+				out = append(out, c)
 			}
-			j := i + 1
-			for j < len(f) && alnumLower[f[j]] {
-				j++
-			}
-			b.Write(f[i:j])
-			i = j
+			i++
 			continue
 		}
 		r, sz := utf8.DecodeRune(f[i:])
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.Write(f[i : i+sz])
+			out = append(out, f[i:i+sz]...)
 		}
 		i += sz
 	}
+	return out
 }
 
 // alnumLower marks the ASCII bytes despace keeps (folded text has no upper case).

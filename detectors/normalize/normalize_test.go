@@ -273,3 +273,26 @@ func itoa(n int) string {
 	}
 	return string(b)
 }
+
+// TestCommonSetMatchesBitSet: the hash set answers like a bit set over
+// every four-letter key.
+func TestCommonSetMatchesBitSet(t *testing.T) {
+	var bits [(27*27*27*27 + 63) / 64]uint64
+	for _, w := range rot13Words {
+		k := wordKey(w)
+		bits[k/64] |= 1 << (k % 64)
+	}
+	n := 0
+	for k := 0; k < 27*27*27*27; k++ {
+		want := bits[k/64]&(1<<(k%64)) != 0
+		if isCommon(k) != want {
+			t.Fatalf("isCommon(%d) = %v, want %v", k, !want, want)
+		}
+		if want {
+			n++
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d common words", n)
+	}
+}
