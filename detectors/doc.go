@@ -5,10 +5,12 @@
 // prose leaves in document order, JSON held in a string expanded, so an
 // attack split across fields or content blocks is one text), whose single
 // normalisation also serves the invisible-character and encoded-secret
-// checks (leaves are normalised alone only when it shows something to
-// locate). Options.Plane selects the request or result threshold. ScanTools checks a
-// tools/list result for tool poisoning; RedactJSON rewrites PII and secrets
-// through a redact.Vault.
+// checks (leaves are inspected alone, with normalize.Inspect, only when it
+// shows something to locate). Options.Plane selects the request or result
+// threshold. ScanTools checks a tools/list result for tool poisoning;
+// RedactJSON rewrites PII and secrets through a redact.Vault, and
+// RedactReport does the same from the matches a ScanJSON report kept, so a
+// scanned document is not detected twice.
 //
 // Invariants: no method panics on any input; work is bounded by Options
 // (document size, depth, leaf count, bytes scanned per leaf) and linear in the

@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -57,6 +58,9 @@ type Engine struct {
 	opts     Options
 	inj      InjectionScorer
 	piiTypes map[string]bool
+	// leafView computes a leaf's view for viewChecks: normalize.Inspect
+	// (tests swap in the full normalize.Normalize to check equivalence).
+	leafView func(string) *normalize.View
 }
 
 // NewEngine validates opts and builds an engine.
@@ -80,7 +84,7 @@ func NewEngine(opts Options) (*Engine, error) {
 	def(&opts.MaxLeaves, 20000)
 	def(&opts.MaxLeafBytes, 256<<10)
 	def(&opts.MaxScanBytes, 4<<20)
-	e := &Engine{opts: opts, inj: opts.Injection}
+	e := &Engine{opts: opts, inj: opts.Injection, leafView: normalize.Inspect}
 	if e.inj == nil && !opts.DisableInjection {
 		e.inj = defaultInjection()
 	}
@@ -100,6 +104,9 @@ type scanState struct {
 	rep     Report
 	scanned int
 	bulk    exfil.Counter
+	// item is the JSON token being scanned (nil for plain text): its raw
+	// PII and secret matches are kept for RedactReport.
+	item *jsonwalk.Leaf
 }
 
 // ScanText scans one plain text (Path "" in findings).
@@ -133,22 +140,28 @@ func (e *Engine) ScanJSON(raw []byte) (*Report, error) {
 		return nil, fmt.Errorf("detectors: scan json: %w", err)
 	}
 	st := &scanState{}
+	st.rep.scan = &scanRecord{by: e, raw: raw}
 	type leaf struct{ path, s string }
 	kept := make([]leaf, 0, len(res.Leaves))
-	for _, l := range res.Leaves {
+	for i := range res.Leaves {
+		l := &res.Leaves[i]
 		s, ok := e.clampLeaf(st, l.Value)
 		if !ok {
 			continue
 		}
+		st.item = l
 		e.rawChecks(st, l.Path, s)
 		kept = append(kept, leaf{l.Path, s})
 	}
 	// Data hidden in object keys ({"4111 1111 1111 1111": 1}).
-	for _, k := range res.Keys {
+	for i := range res.Keys {
+		k := &res.Keys[i]
 		if s, ok := e.clampLeaf(st, k.Value); ok {
+			st.item = k
 			e.rawChecks(st, k.Path+KeySuffix, s)
 		}
 	}
+	st.item = nil
 	// One normalisation of the flattened prose serves injection and, in
 	// the common case, the invisible-character and encoded-secret checks:
 	// only when it shows invisible characters or decodable payloads are
@@ -157,25 +170,46 @@ func (e *Engine) ScanJSON(raw []byte) (*Report, error) {
 	var b strings.Builder
 	var parts []injection.Part
 	if e.inj != nil || needView {
+		b.Grow(flatSize(res.Leaves, e.opts.MaxScanBytes))
 		parts = injection.FlattenLeaves(&b, res.Leaves, "", e.opts.MaxScanBytes, 0, nil)
 	}
 	var fv *normalize.View
 	if b.Len() > 0 {
-		fv = normalize.Normalize(b.String())
 		if e.inj != nil {
+			fv = normalize.Normalize(b.String())
 			e.scoreFlattened(st, b.String(), fv, parts)
+		} else {
+			fv = normalize.Inspect(b.String()) // nothing reads the folded forms
 		}
 	}
 	if needView {
+		// Leaves are inspected alone (invisible characters and decodings,
+		// not re-folded: viewChecks reads neither folded form) only to
+		// say where what the flattened view showed is.
 		perLeaf := fv != nil && (fv.Invisible > 0 || len(fv.Decoded) > 0)
 		for _, l := range kept {
 			if perLeaf || (!injection.Prose(l.s) && !ascii(l.s)) {
-				e.viewChecks(st, l.path, l.s, normalize.Normalize(l.s))
+				e.viewChecks(st, l.path, l.s, e.leafView(l.s))
 			}
 		}
 	}
 	e.finish(st)
 	return &st.rep, nil
+}
+
+// flatSize is an upper bound of the flattened prose's size (prose leaves
+// and their line breaks, capped at max), so the builder is sized once.
+func flatSize(leaves []jsonwalk.Leaf, max int) int {
+	n := 0
+	for _, l := range leaves {
+		if injection.Prose(l.Value) {
+			n += len(l.Value) + 1
+		}
+	}
+	if max > 0 && n > max {
+		n = max
+	}
+	return n
 }
 
 // scoreFlattened scores the flattened prose of a document. Only when it is
@@ -336,8 +370,19 @@ func (e *Engine) viewChecks(st *scanState, path, s string, view *normalize.View)
 // rawChecks runs the detectors that read the raw text: PII, secrets,
 // exfiltration.
 func (e *Engine) rawChecks(st *scanState, path, s string) {
+	var ents []pii.Entity
+	var secs []secrets.Match
 	if !e.opts.DisablePII {
-		for _, p := range pii.Find(s) {
+		ents = pii.Find(s)
+	}
+	if !e.opts.DisableSecrets {
+		secs = secrets.Find(s)
+	}
+	if st.item != nil && (len(ents) > 0 || len(secs) > 0) {
+		st.rep.scan.items = append(st.rep.scan.items, scannedItem{path: path, value: s, rawStart: st.item.RawStart, rawEnd: st.item.RawEnd, pii: ents, secrets: secs})
+	}
+	if !e.opts.DisablePII {
+		for _, p := range ents {
 			if p.Score < e.opts.MinPIIConfidence || (e.piiTypes != nil && !e.piiTypes[p.Type]) {
 				continue
 			}
@@ -347,7 +392,7 @@ func (e *Engine) rawChecks(st *scanState, path, s string) {
 		}
 	}
 	if !e.opts.DisableSecrets {
-		for _, m := range secrets.Find(s) {
+		for _, m := range secs {
 			st.bulk.Add("SECRET")
 			st.rep.Findings = append(st.rep.Findings, Finding{Detector: DetSecret, Category: m.Rule, Confidence: m.Confidence,
 				Path: path, Start: m.Start, End: m.End, Value: s[m.Start:m.End]})
@@ -454,6 +499,67 @@ func (e *Engine) RedactJSON(raw []byte, mode redact.Mode, v *redact.Vault) ([]by
 	return append(out, raw[last:]...), found, nil
 }
 
+// RedactReport is RedactJSON for a document ScanJSON has already scanned:
+// the PII and secret matches the scan kept for each leaf and key are
+// filtered by e's options and redacted, without detecting again. rep must be
+// the report of ScanJSON on exactly raw; when it is not, when that scan was
+// truncated, or when the scanning engine did not run a detector e redacts
+// with or had other walk limits, it falls back to RedactJSON. The result is
+// the same as RedactJSON's (TestRedactReportMatchesRedactJSON).
+func (e *Engine) RedactReport(raw []byte, rep *Report, mode redact.Mode, v *redact.Vault) ([]byte, []Finding, error) {
+	if !e.canReuse(raw, rep) {
+		return e.RedactJSON(raw, mode, v)
+	}
+	if v == nil {
+		return nil, nil, fmt.Errorf("detectors: redact json: nil vault")
+	}
+	if _, err := redact.ParseMode(string(mode)); err != nil {
+		return nil, nil, fmt.Errorf("detectors: redact json: %w", err)
+	}
+	items := rep.scan.items
+	if !slices.IsSortedFunc(items, func(a, b scannedItem) int { return a.rawStart - b.rawStart }) {
+		// keys were scanned after the values; rewrite in document order
+		items = slices.Clone(items)
+		slices.SortFunc(items, func(a, b scannedItem) int { return a.rawStart - b.rawStart })
+	}
+	var out []byte
+	var found []Finding
+	last := 0
+	for _, it := range items {
+		spans, fs := e.spansFrom(it.path, it.value, it.secrets, it.pii)
+		if len(spans) == 0 {
+			continue
+		}
+		red, err := redact.Redact(it.value, spans, mode, v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("detectors: redact json at %s: %w", it.path, err)
+		}
+		if out == nil {
+			out = make([]byte, 0, len(raw)+64)
+		}
+		out = append(out, raw[last:it.rawStart]...)
+		out = jsonwalk.AppendQuote(out, red)
+		last = it.rawEnd
+		found = append(found, fs...)
+	}
+	if out == nil {
+		return raw, nil, nil
+	}
+	return append(out, raw[last:]...), found, nil
+}
+
+// canReuse reports whether rep's kept matches give exactly what e's own
+// detection of raw would.
+func (e *Engine) canReuse(raw []byte, rep *Report) bool {
+	if rep == nil || rep.scan == nil || rep.Truncated || !bytes.Equal(rep.scan.raw, raw) {
+		return false
+	}
+	so, eo := rep.scan.by.opts, e.opts
+	return (eo.DisablePII || !so.DisablePII) && (eo.DisableSecrets || !so.DisableSecrets) &&
+		eo.MaxLeafBytes >= so.MaxLeafBytes && eo.MaxDocumentBytes == so.MaxDocumentBytes &&
+		eo.MaxDepth == so.MaxDepth && eo.MaxLeaves == so.MaxLeaves
+}
+
 // RedactText is RedactJSON for one plain text.
 func (e *Engine) RedactText(s string, mode redact.Mode, v *redact.Vault) (string, []Finding, error) {
 	spans, fs := e.redactionSpans("", s)
@@ -468,6 +574,21 @@ func (e *Engine) redactionSpans(path, s string) ([]redact.Span, []Finding) {
 	if len(s) > e.opts.MaxLeafBytes {
 		s = s[:e.opts.MaxLeafBytes]
 	}
+	var secs []secrets.Match
+	var ents []pii.Entity
+	if !e.opts.DisableSecrets {
+		secs = secrets.Find(s)
+	}
+	if !e.opts.DisablePII {
+		ents = pii.Find(s)
+	}
+	return e.spansFrom(path, s, secs, ents)
+}
+
+// spansFrom picks the redaction spans of one leaf from its raw secret and
+// PII matches: secrets first, then PII that overlaps none, each filtered by
+// the engine's options.
+func (e *Engine) spansFrom(path, s string, secs []secrets.Match, ents []pii.Entity) ([]redact.Span, []Finding) {
 	var spans []redact.Span
 	var fs []Finding
 	taken := func(a, b int) bool {
@@ -479,7 +600,7 @@ func (e *Engine) redactionSpans(path, s string) ([]redact.Span, []Finding) {
 		return false
 	}
 	if !e.opts.DisableSecrets {
-		for _, m := range secrets.Find(s) {
+		for _, m := range secs {
 			if taken(m.Start, m.End) {
 				continue
 			}
@@ -488,7 +609,7 @@ func (e *Engine) redactionSpans(path, s string) ([]redact.Span, []Finding) {
 		}
 	}
 	if !e.opts.DisablePII {
-		for _, p := range pii.Find(s) {
+		for _, p := range ents {
 			if p.Score < e.opts.MinPIIConfidence || (e.piiTypes != nil && !e.piiTypes[p.Type]) || taken(p.Start, p.End) {
 				continue
 			}

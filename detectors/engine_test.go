@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -288,9 +289,14 @@ func FuzzScanJSON(f *testing.F) {
 			_ = res
 		}
 		v := redact.NewVault(redact.VaultOptions{Key: []byte("k")})
-		out, _, err := e.RedactJSON(data, redact.Mask, v)
+		out, fs, err := e.RedactJSON(data, redact.Mask, v)
 		if err != nil {
 			t.Fatalf("redact failed on scannable doc: %v", err)
+		}
+		// redacting from the report gives the same (fresh vault, same key)
+		out2, fs2, err := e.RedactReport(data, r, redact.Mask, redact.NewVault(redact.VaultOptions{Key: []byte("k")}))
+		if err != nil || string(out2) != string(out) || !reflect.DeepEqual(fs2, fs) {
+			t.Fatalf("RedactReport = %s %+v %v, RedactJSON %s %+v", out2, fs2, err, out, fs)
 		}
 		back, _, err := v.RestoreJSON(out)
 		if err != nil {

@@ -1,5 +1,10 @@
 package detectors
 
+import (
+	"github.com/portcullis-mcp/portcullis/detectors/pii"
+	"github.com/portcullis-mcp/portcullis/detectors/secrets"
+)
+
 // Detector names used in Finding.Detector.
 const (
 	DetInjection = "injection"
@@ -37,6 +42,26 @@ type Report struct {
 	Injection InjectionSummary `json:"injection"`
 	// Truncated is set when a size cap stopped part of the input from being scanned.
 	Truncated bool `json:"truncated,omitempty"`
+
+	// scan keeps what ScanJSON found per JSON token, so RedactReport can
+	// redact the same document without detecting again.
+	scan *scanRecord
+}
+
+// scanRecord is the part of a ScanJSON report that redaction reuses.
+type scanRecord struct {
+	by    *Engine
+	raw   []byte
+	items []scannedItem // tokens with PII or secret matches, in scan order
+}
+
+// scannedItem is one string leaf or object key and its raw matches (before
+// any option filtering: the redacting engine applies its own).
+type scannedItem struct {
+	path, value      string
+	rawStart, rawEnd int
+	pii              []pii.Entity
+	secrets          []secrets.Match
 }
 
 // Has reports whether any finding came from detector det.

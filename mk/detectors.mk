@@ -12,11 +12,11 @@ eval-pii: ## PII span precision/recall per entity type on the pii dev spans; git
 	$(GO) run ./detectors/pii/evalpii -data $(DETECTORS_PII_DATA)
 	@$(GO) test -count=1 -run '^TestGitleaksCoverage$$' -v ./detectors/secrets/ | grep -E 'coverage_test|^(ok|FAIL)'
 
-bench-detectors: ## whole pipeline (injection+PII+secrets+exfil+invisible) on 1/4/64 KB tool results vs a no-op JSON walk; per-detector split; redaction
-	$(GO) test -run '^$$' -bench 'BenchmarkPipeline|BenchmarkDetectors' -benchtime 2s -count 1 -cpu 1 ./detectors/
+bench-detectors: ## whole pipeline (injection+PII+secrets+exfil+invisible) on 1/4/64 KB tool results vs a no-op JSON walk; per-stage and per-detector split; redaction (again and from the scan's report); wall and CPU time per op
+	$(GO) test -run '^$$' -bench 'BenchmarkPipeline|BenchmarkStages|BenchmarkDetectors' -benchtime 2s -count 1 -cpu 1 -benchmem ./detectors/
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 -cpu 1 ./detectors/pii/ ./detectors/secrets/ ./detectors/exfil/
 
-fuzz-detectors: ## fuzz the JSON walker, the engine, each recognizer and the vault (15s each)
+fuzz-detectors: ## fuzz the JSON walker, the engine, each recognizer and the vault, and the optimised normaliser/recognisers against their frozen references (15s each)
 	$(GO) test -run '^$$' -fuzz '^FuzzWalk$$' -fuzztime 15s ./detectors/internal/jsonwalk/
 	$(GO) test -run '^$$' -fuzz '^FuzzScanJSON$$' -fuzztime 15s ./detectors/
 	$(GO) test -run '^$$' -fuzz '^FuzzFind$$' -fuzztime 15s ./detectors/pii/
@@ -24,3 +24,8 @@ fuzz-detectors: ## fuzz the JSON walker, the engine, each recognizer and the vau
 	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime 15s ./detectors/exfil/
 	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime 15s ./detectors/poison/
 	$(GO) test -run '^$$' -fuzz '^FuzzVault$$' -fuzztime 15s ./detectors/redact/
+	$(GO) test -run '^$$' -fuzz '^FuzzEquivalentToReference$$' -fuzztime 15s ./detectors/normalize/
+	$(GO) test -run '^$$' -fuzz '^FuzzFindMatchesReference$$' -fuzztime 15s ./detectors/pii/
+	$(GO) test -run '^$$' -fuzz '^FuzzHasContext$$' -fuzztime 15s ./detectors/pii/
+	$(GO) test -run '^$$' -fuzz '^FuzzFindMatchesReference$$' -fuzztime 15s ./detectors/secrets/
+	$(GO) test -run '^$$' -fuzz '^FuzzScanMatchesReference$$' -fuzztime 15s ./detectors/exfil/

@@ -6,4 +6,8 @@
 //
 // Invariants: Scan never panics and is linear in len(s); Counter is not safe
 // for concurrent use (one per scan).
+//
+// Speed work is pinned to a frozen copy of the code before it (internal/exfilref):
+// Scan must return what the reference returns (equivalence test and fuzz target);
+// an intended change of results changes the reference too.
 package exfil

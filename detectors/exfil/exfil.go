@@ -27,13 +27,29 @@ const (
 	maxInput      = 4 << 20
 )
 
-func isB64(c byte) bool {
-	return ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '+' || c == '/' || c == '-' || c == '_' || c == '='
-}
+// byteClass marks base64 and hex alphabet bytes, so a run costs one table
+// load per byte.
+var byteClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		if ('A' <= b && b <= 'Z') || ('a' <= b && b <= 'z') || ('0' <= b && b <= '9') || b == '+' || b == '/' || b == '-' || b == '_' || b == '=' {
+			t[c] |= clB64
+		}
+		if ('0' <= b && b <= '9') || ('a' <= b && b <= 'f') || ('A' <= b && b <= 'F') {
+			t[c] |= clHex
+		}
+	}
+	return t
+}()
 
-func isHex(c byte) bool {
-	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
-}
+const (
+	clB64 = 1 << iota
+	clHex
+)
+
+func isB64(c byte) bool { return byteClass[c]&clB64 != 0 }
+
+func isHex(c byte) bool { return byteClass[c]&clHex != 0 }
 
 // Scan finds encoded blobs and URL smuggling in s.
 func Scan(s string) []Hit {
@@ -49,14 +65,23 @@ func Scan(s string) []Hit {
 			continue
 		}
 		j, allHex, n := i, true, 0
-		for j < len(s) && (isB64(s[j]) || ((s[j] == '\n' || s[j] == '\r') && j+1 < len(s) && isB64(s[j+1]))) {
-			if s[j] != '\n' && s[j] != '\r' {
+		for j < len(s) {
+			c := byteClass[s[j]]
+			if c&clB64 != 0 {
 				n++
-				if !isHex(s[j]) {
-					allHex = false
-				}
+				allHex = allHex && c&clHex != 0
+				j++
+				continue
 			}
-			j++
+			if (s[j] == '\n' || s[j] == '\r') && j+1 < len(s) && isB64(s[j+1]) {
+				j++
+				continue
+			}
+			break
+		}
+		if n < MinBlobHex {
+			i = j // too short for either blob kind
+			continue
 		}
 		run := s[i:j]
 		switch {
@@ -119,6 +144,10 @@ func urls(s string) []Hit {
 			en++
 		}
 		from = en
+		if en-st-after < 40 {
+			// no 40-byte host label and no 64-byte value fits
+			continue
+		}
 		u := s[st:en]
 		host := u[after:]
 		if i := strings.IndexAny(host, "/?#"); i >= 0 {

@@ -1,18 +1,23 @@
 package normalize
 
 import (
+	"bytes"
 	"encoding/base32"
 	"encoding/base64"
 	"html"
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
 // decoder accumulates bounded recursive decodings of one text.
 type decoder struct {
-	sigs  *sigSet
-	out   []string
-	bytes int
+	sigs    *sigSet
+	out     []string
+	bytes   int
+	scratch *[]byte // escape decodings are built here (pooled) and copied only when accepted
+	work    int     // loop steps: bytes of every pass (see View.work)
 }
 
 func (d *decoder) full() bool { return len(d.out) >= MaxDecoded || d.bytes >= MaxDecodedBytes }
@@ -24,18 +29,58 @@ func (d *decoder) accept(raw string, depth int) bool {
 	if len(raw) < 4 || d.full() || !Printable(raw) {
 		return false
 	}
+	d.keep(raw, depth)
+	return true
+}
+
+// acceptBytes is accept for a decoding held in scratch memory: the checks
+// run on the bytes, and only an accepted decoding is copied.
+func (d *decoder) acceptBytes(raw []byte, depth int) bool {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 4 || d.full() || !printableBytes(raw) {
+		return false
+	}
+	d.keep(string(raw), depth)
+	return true
+}
+
+// keep stores an accepted, trimmed, printable decoding and decodes it further.
+func (d *decoder) keep(raw string, depth int) {
 	if len(raw) > MaxDecodedBytes-d.bytes {
 		raw = strings.ToValidUTF8(raw[:MaxDecodedBytes-d.bytes], "")
 	}
 	var sigs sigSet
 	clean, _, _ := stripInvisible(raw, &sigs)
-	f := fold(clean, &sigs)
+	f, steps := fold(clean, &sigs)
+	d.work += len(raw) + steps
 	d.out = append(d.out, f)
 	d.bytes += len(f)
 	if depth+1 < MaxDepth {
 		d.run(clean, depth+1)
 	}
-	return true
+}
+
+// unescape decodes the "<marker>XX" escapes of s into d.scratch when s has
+// at least three (DecodeURL / DecodeQP without the copy).
+func (d *decoder) unescape(s string, marker byte) ([]byte, bool) {
+	if !hasEscapes(s, marker, 3) {
+		return nil, false
+	}
+	if d.scratch == nil {
+		d.scratch = scratchPool.Get().(*[]byte)
+	}
+	*d.scratch = appendUnescaped(slices.Grow((*d.scratch)[:0], len(s)), s, marker)
+	return *d.scratch, true
+}
+
+var scratchPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// release returns the scratch memory to its pool.
+func (d *decoder) release() {
+	if d.scratch != nil && cap(*d.scratch) <= maxPooledScratch {
+		scratchPool.Put(d.scratch)
+	}
+	d.scratch = nil
 }
 
 // run tries every decoder on s.
@@ -43,7 +88,13 @@ func (d *decoder) run(s string, depth int) {
 	if depth >= MaxDepth || d.full() {
 		return
 	}
-	for _, r := range Base64Runs(s) {
+	d.work += 6 * len(s) // base64 runs, URL, HTML, QP and line-hint passes, rot13/reversed
+	for i, n := 0, 0; i < len(s) && n < maxCandidates; n++ {
+		r, next, ok := nextBase64Run(s, i)
+		if !ok {
+			break
+		}
+		i = next
 		if dec, ok := DecodeBase64(r); ok && d.accept(dec, depth) {
 			d.sigs.add(SigBase64)
 		} else if dec, ok := DecodeBase32(r); ok && d.accept(dec, depth) {
@@ -55,13 +106,13 @@ func (d *decoder) run(s string, depth int) {
 			return
 		}
 	}
-	if dec, ok := DecodeURL(s); ok && d.accept(dec, depth) {
+	if dec, ok := d.unescape(s, '%'); ok && d.acceptBytes(dec, depth) {
 		d.sigs.add(SigURL)
 	}
 	if dec, ok := DecodeHTML(s); ok && d.accept(dec, depth) {
 		d.sigs.add(SigHTML)
 	}
-	if dec, ok := DecodeQP(s); ok && d.accept(dec, depth) {
+	if dec, ok := d.unescape(s, '='); ok && d.acceptBytes(dec, depth) {
 		d.sigs.add(SigQP)
 	}
 	rotHint, revHint := lineHints(s)
@@ -93,6 +144,31 @@ func Printable(s string) bool {
 	return n > 0 && bad*10 <= n
 }
 
+// printableBytes is Printable for a byte slice.
+func printableBytes(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	bad, n := 0, 0
+	for i := 0; i < len(b); {
+		c := b[i]
+		n++
+		if c < utf8.RuneSelf {
+			if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f {
+				bad++
+			}
+			i++
+			continue
+		}
+		r, sz := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError || (r >= 0x80 && r < 0xa0) {
+			bad++
+		}
+		i += sz
+	}
+	return n > 0 && bad*10 <= n
+}
+
 var b64Class = func() (t [256]bool) {
 	for c := 0; c < 256; c++ {
 		b := byte(c)
@@ -108,20 +184,34 @@ func isB64(c byte) bool { return b64Class[c] }
 func Base64Runs(s string) []string {
 	var runs []string
 	for i := 0; i < len(s) && len(runs) < maxCandidates; {
-		if !isB64(s[i]) {
+		r, next, ok := nextBase64Run(s, i)
+		if !ok {
+			break
+		}
+		runs = append(runs, r)
+		i = next
+	}
+	return runs
+}
+
+// nextBase64Run returns the first run of ≥ 16 base64 alphabet characters at
+// or after i, and where the scan continues.
+func nextBase64Run(s string, i int) (string, int, bool) {
+	for i < len(s) {
+		if !b64Class[s[i]] {
 			i++
 			continue
 		}
-		j := i
-		for j < len(s) && isB64(s[j]) {
+		j := i + 1
+		for j < len(s) && b64Class[s[j]] {
 			j++
 		}
 		if j-i >= 16 {
-			runs = append(runs, s[i:j])
+			return s[i:j], j, true
 		}
 		i = j
 	}
-	return runs
+	return "", len(s), false
 }
 
 // DecodeBase64 decodes standard or URL-safe base64, padded or not.
@@ -195,23 +285,52 @@ func DecodeHex(r string) (string, bool) {
 // decodeEscapes decodes every "<marker>XX" hex escape in s when there are at
 // least three of them; it is lenient (malformed escapes are kept).
 func decodeEscapes(s string, marker byte) (string, bool) {
-	n := 0
-	for i := 0; i+2 < len(s); i++ {
-		if s[i] == marker {
-			if _, ok := unhex(s[i+1]); ok {
-				if _, ok := unhex(s[i+2]); ok {
-					n++
-				}
-			}
-		}
-	}
-	if n < 3 {
+	if !hasEscapes(s, marker, 3) {
 		return "", false
 	}
-	b := make([]byte, 0, len(s))
+	return string(appendUnescaped(make([]byte, 0, len(s)), s, marker)), true
+}
+
+// hasEscapes reports whether s holds at least min "<marker>XX" escapes.
+func hasEscapes(s string, marker byte, min int) bool {
+	n := 0
+	for i := 0; ; {
+		k := strings.IndexByte(s[i:], marker)
+		if k < 0 {
+			return false
+		}
+		i += k
+		if i+2 >= len(s) {
+			return false
+		}
+		if isHexDigit[s[i+1]] && isHexDigit[s[i+2]] {
+			if n++; n >= min {
+				return true
+			}
+		}
+		i++
+	}
+}
+
+var isHexDigit = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		_, t[c] = unhex(byte(c))
+	}
+	return t
+}()
+
+// appendUnescaped appends s with its "<marker>XX" escapes decoded (and, for
+// quoted-printable, soft line breaks removed) to b.
+func appendUnescaped(b []byte, s string, marker byte) []byte {
 	for i := 0; i < len(s); i++ {
+		k := strings.IndexByte(s[i:], marker)
+		if k < 0 {
+			return append(b, s[i:]...)
+		}
+		b = append(b, s[i:i+k]...)
+		i += k
 		c := s[i]
-		if c == marker && i+1 < len(s) {
+		if i+1 < len(s) {
 			if marker == '=' && (s[i+1] == '\n' || (s[i+1] == '\r' && i+2 < len(s) && s[i+2] == '\n')) {
 				// quoted-printable soft line break
 				if s[i+1] == '\r' {
@@ -232,7 +351,7 @@ func decodeEscapes(s string, marker byte) (string, bool) {
 		}
 		b = append(b, c)
 	}
-	return string(b), true
+	return b
 }
 
 // DecodeURL decodes percent-encoding when the text has ≥ 3 escapes.
@@ -278,15 +397,35 @@ var rot13Words = [...]string{
 	"was", "nun", "alle", "auch", "dich", "mir", "oder", "aber", "nach", "dem", "sich", "nur", "bin", "hast",
 }
 
-// commonWord is a bit set over words of up to four letters.
-var commonWord [(27*27*27*27 + 63) / 64]uint64
+// commonSet is an open-addressing hash set of the rot13Words keys (words
+// of up to four letters packed base 27, 0 = empty slot): 2 KiB, so the
+// per-word lookups of lineHints stay in the L1 cache (a bit set over every
+// key is 66 KiB).
+var commonSet [commonSlots]uint32
 
-func isCommon(k int) bool { return commonWord[k/64]&(1<<(k%64)) != 0 }
+const commonSlots = 512 // power of two, > 2 × len(rot13Words)
+
+func commonSlot(k int) int { return int((uint32(k) * 0x9e3779b1) >> (32 - 9)) }
+
+func isCommon(k int) bool {
+	for i := commonSlot(k); ; i = (i + 1) & (commonSlots - 1) {
+		switch commonSet[i] {
+		case uint32(k):
+			return k != 0
+		case 0:
+			return false
+		}
+	}
+}
 
 func init() {
 	for _, w := range rot13Words {
-		k := wordKey(w)
-		commonWord[k/64] |= 1 << (k % 64)
+		k := uint32(wordKey(w))
+		i := commonSlot(int(k))
+		for commonSet[i] != 0 && commonSet[i] != k {
+			i = (i + 1) & (commonSlots - 1)
+		}
+		commonSet[i] = k
 	}
 }
 
@@ -447,15 +586,11 @@ func lineHints(s string) (rotOK, revOK bool) {
 		if i < len(s) {
 			c = s[i]
 		}
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c >= 'a' && c <= 'z' {
+		if v := letterVal[c]; v != 0 {
 			if n < 4 {
-				v := int(c - 'a' + 1)
-				k1 = k1*27 + v
-				k2 = k2*27 + int(rot(c)-'a'+1)
-				k3 += v * pw
+				k1 = k1*27 + int(v)
+				k2 = k2*27 + int(rotVal[c])
+				k3 += int(v) * pw
 				pw *= 27
 			}
 			n++
@@ -474,8 +609,8 @@ func lineHints(s string) (rotOK, revOK bool) {
 					reversed++
 				}
 			}
+			k1, k2, k3, n, pw = 0, 0, 0, 0, 1
 		}
-		k1, k2, k3, n, pw = 0, 0, 0, 0, 1
 		if c == '\n' {
 			rotOK = rotOK || (rotated >= 2 && rotated >= 2*plain+2 && rotated*8 >= words)
 			revOK = revOK || (reversed >= 2 && reversed >= 2*plain+2 && reversed*8 >= words)
@@ -484,3 +619,15 @@ func lineHints(s string) (rotOK, revOK bool) {
 	}
 	return rotOK, revOK
 }
+
+// letterVal is a letter's 1..26 index, either case (0 = not an ASCII
+// letter); rotVal the index of its rot13 image.
+var letterVal, rotVal = func() (lv, rv [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		v := uint8(c-'a') + 1
+		r := uint8(rot(byte(c))-'a') + 1
+		lv[c], lv[c-'a'+'A'] = v, v
+		rv[c], rv[c-'a'+'A'] = r, r
+	}
+	return lv, rv
+}()

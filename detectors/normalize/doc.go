@@ -5,13 +5,24 @@
 // skeleton, case-folded, whitespace collapsed, spaced-out letters re-joined,
 // leetspeak mapped), a despaced form (folded with every separator removed),
 // and a bounded set of recursive decodings (base64, base32, hex, URL, HTML
-// entities, quoted-printable, rot13 and Unicode tag smuggling).
+// entities, quoted-printable, rot13 and Unicode tag smuggling). Inspect
+// computes only the invisible-character count and the decodings, for texts
+// already folded elsewhere.
+//
+// Speed: scratch memory is pooled, so a Normalize costs a few allocations
+// (the view, one for the folded and despaced forms, accepted decodings);
+// decodings are built in scratch and copied only when accepted. The views
+// are pinned byte for byte to a frozen copy of the pre-optimisation code
+// (internal/normref, TestEquivalentToReference), because the injection
+// model is trained on them; an intended change of the views changes normref
+// too (and the golden file), and calls for retraining.
 //
 // Invariants:
 //   - Normalize never panics, accepts invalid UTF-8 (invalid bytes are dropped from
 //     the derived forms and reported as a signal; Original is untouched) and runs in time linear in the
 //     input size: every pass is a single scan, decoding is depth ≤ MaxDepth,
-//     at most MaxDecoded results and MaxDecodedBytes bytes in total.
+//     at most MaxDecoded results and MaxDecodedBytes bytes in total
+//     (TestLinearWork counts the steps deterministically).
 //   - The View is immutable after Normalize returns and may be shared by
 //     concurrent readers.
 //   - Removal of invisible characters is itself reported (Invisible, Signals)

@@ -1,7 +1,10 @@
 package normalize
 
 import (
+	"bytes"
+	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -45,6 +48,11 @@ type View struct {
 	Decoded   []string // bounded recursive decodings, depth<=3, size-capped, each itself folded
 	Invisible int      // count of removed invisible/format/bidi/tag/variation-selector chars (a signal)
 	Signals   []string // e.g. "invisible_chars", "bidi_controls", "unicode_tags", "confusables", "base64_payload"
+
+	// work counts the loop steps Normalize took (input bytes per pass,
+	// token-join steps, decoded bytes): a deterministic measure that tests
+	// use to check the cost stays linear in the input.
+	work int
 }
 
 // HasSignal reports whether sig is among v.Signals.
@@ -82,16 +90,45 @@ func Normalize(s string) *View {
 	}
 	clean, tags, n := stripInvisible(src, &sigs)
 	v.Invisible = n
-	v.Folded = fold(clean, &sigs)
-	v.Despaced = despace(v.Folded)
+	var steps int
+	v.Folded, v.Despaced, steps = foldBoth(clean, &sigs)
 
 	d := decoder{sigs: &sigs}
 	if len(tags) >= 4 {
 		d.accept(tags, 0)
 	}
 	d.run(clean, 0)
+	d.release()
 	v.Decoded = d.out
 	v.Signals = sigs.list
+	v.work = len(src) + steps + len(v.Folded) + d.work
+	return v
+}
+
+// Inspect is Normalize without the folded and despaced forms of s itself
+// (Folded and Despaced are left empty): it reports the same Invisible count
+// and decodings (each folded), and the same Signals except those folding
+// raises (confusables, leetspeak, spaced_out). For callers that only locate
+// hidden characters or encoded payloads in a text already folded elsewhere.
+func Inspect(s string) *View {
+	v := &View{Original: s}
+	var sigs sigSet
+	src := s
+	if !utf8.ValidString(src) {
+		src = strings.ToValidUTF8(src, "")
+		sigs.add(SigInvalidUTF8)
+	}
+	clean, tags, n := stripInvisible(src, &sigs)
+	v.Invisible = n
+	d := decoder{sigs: &sigs}
+	if len(tags) >= 4 {
+		d.accept(tags, 0)
+	}
+	d.run(clean, 0)
+	d.release()
+	v.Decoded = d.out
+	v.Signals = sigs.list
+	v.work = len(src) + d.work
 	return v
 }
 
@@ -103,7 +140,8 @@ func Fold(s string) string {
 		s = strings.ToValidUTF8(s, "")
 	}
 	clean, _, _ := stripInvisible(s, &sigs)
-	return fold(clean, &sigs)
+	f, _ := fold(clean, &sigs)
+	return f
 }
 
 // invisibleKind classifies r: 0 = visible, 1 = generic invisible/format,
@@ -240,8 +278,55 @@ var asciiClass = func() (t [128]uint8) {
 	return t
 }()
 
-// fold produces the folded form of an invisible-free, valid UTF-8 string.
-func fold(s string, sigs *sigSet) string {
+// foldTok is one whitespace-separated token of the folded text: its bytes
+// in the scratch buffer and the flags the spaced-out join needs.
+type foldTok struct {
+	start, end int32
+	flags      uint8
+}
+
+const (
+	tokWideGap = 1 << iota // preceded by two or more whitespace characters
+	tokNewline             // the preceding whitespace contained a line break
+	tokSingle              // exactly one letter, digit or sentence punctuation
+	tokLetter              // exactly one letter
+)
+
+// foldScratch is fold's working memory, pooled so that a fold costs one
+// allocation (its result) in the steady state.
+type foldScratch struct {
+	buf  []byte
+	toks []foldTok
+	pure [][2]int32
+	out  []byte
+}
+
+var foldPool = sync.Pool{New: func() any { return new(foldScratch) }}
+
+// maxPooledScratch: larger scratch buffers are dropped, not kept alive.
+const maxPooledScratch = 1 << 20
+
+func putFoldScratch(sc *foldScratch) {
+	if cap(sc.buf) > maxPooledScratch || cap(sc.out) > 2*maxPooledScratch || cap(sc.toks) > maxPooledScratch/8 {
+		return
+	}
+	sc.buf, sc.toks, sc.pure, sc.out = sc.buf[:0], sc.toks[:0], sc.pure[:0], sc.out[:0]
+	foldPool.Put(sc)
+}
+
+// fold produces the folded form of an invisible-free, valid UTF-8 string,
+// and the number of loop steps it took (for the linear-work test).
+func fold(s string, sigs *sigSet) (string, int) {
+	f, _, steps := foldWith(s, sigs, false)
+	return f, steps
+}
+
+// foldBoth is fold plus the despaced form, both cut from one allocation.
+func foldBoth(s string, sigs *sigSet) (folded, despaced string, steps int) {
+	return foldWith(s, sigs, true)
+}
+
+func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
@@ -252,27 +337,22 @@ func fold(s string, sigs *sigSet) string {
 	if !ascii {
 		s = norm.NFKD.String(s)
 	}
-	buf := make([]byte, 0, len(s))
-	type tok struct {
-		start, end int
-		wideGap    bool // preceded by two or more whitespace characters
-		newline    bool // the preceding whitespace contained a line break
-		single     bool // exactly one letter, digit or sentence punctuation
-		letter     bool // exactly one letter
-	}
-	toks := make([]tok, 0, len(s)/5+1)
+	sc := foldPool.Get().(*foldScratch)
+	defer putFoldScratch(sc)
+	buf := slices.Grow(sc.buf[:0], len(s))
+	toks := sc.toks[:0]
 	gap := 2
 	nl := false
 	// tokens made only of leet characters ("15", "4") are mapped only when
 	// the text has several mixed leet words, so plain numbers stay numbers.
-	var pureLeet [][2]int
+	pureLeet := sc.pure[:0]
 	leetWords := 0
 	i := 0
 	for i < len(s) {
 		// skip whitespace
 		c := s[i]
 		if c < 0x80 {
-			if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' {
+			if asciiClass[c]&clSpace != 0 {
 				gap++
 				nl = nl || c == '\n'
 				i++
@@ -338,7 +418,7 @@ func fold(s string, sigs *sigSet) string {
 			// signal; all-Cyrillic or all-Greek words are ordinary text.
 			sigs.add(SigConfusables)
 		}
-		if leets > 0 && letters >= 1 && runes >= 2 && !strings.Contains(string(buf[start:]), "://") {
+		if leets > 0 && letters >= 1 && runes >= 2 && !bytes.Contains(buf[start:], schemeSep) {
 			mapped := false
 			for j := start; j < len(buf); j++ {
 				if m := leet(buf[j]); m != 0 {
@@ -356,12 +436,25 @@ func fold(s string, sigs *sigSet) string {
 			}
 		}
 		if letters == 0 && leets > 0 && leets == runes && runes <= 4 {
-			pureLeet = append(pureLeet, [2]int{start, len(buf)})
+			pureLeet = append(pureLeet, [2]int32{int32(start), int32(len(buf))})
 		}
-		single := runes == 1 && (letters == 1 || (buf[start] >= '0' && buf[start] <= '9') || strings.IndexByte(".,!?:;'\"-", buf[start]) >= 0)
-		toks = append(toks, tok{start: start, end: len(buf), wideGap: gap >= 2, newline: nl, single: single, letter: single && letters == 1})
+		var fl uint8
+		if gap >= 2 {
+			fl |= tokWideGap
+		}
+		if nl {
+			fl |= tokNewline
+		}
+		if runes == 1 && (letters == 1 || (buf[start] >= '0' && buf[start] <= '9') || strings.IndexByte(".,!?:;'\"-", buf[start]) >= 0) {
+			fl |= tokSingle
+			if letters == 1 {
+				fl |= tokLetter
+			}
+		}
+		toks = append(toks, foldTok{start: int32(start), end: int32(len(buf)), flags: fl})
 		gap, nl = 0, false
 	}
+	sc.buf, sc.toks, sc.pure = buf, toks, pureLeet
 	if leetWords >= 2 {
 		for _, t := range pureLeet {
 			for j := t[0]; j < t[1]; j++ {
@@ -371,26 +464,29 @@ func fold(s string, sigs *sigSet) string {
 	}
 	// Join runs of ≥4 single-character tokens ("i g n o r e"); a wide gap
 	// inside such a run is a word boundary.
-	out := make([]byte, 0, len(buf)+len(toks))
+	out := sc.out[:0]
+	spaced := false
+	steps := len(s) + len(buf)
 	for k := 0; k < len(toks); {
-		if toks[k].single {
+		if toks[k].flags&tokSingle != 0 {
 			e := k
-			for e < len(toks) && toks[e].single {
+			for e < len(toks) && toks[e].flags&tokSingle != 0 {
 				e++
 			}
+			steps += 2 * (e - k)
 			nl := 0
 			for j := k; j < e; j++ {
-				if toks[j].letter {
+				if toks[j].flags&tokLetter != 0 {
 					nl++
 				}
 			}
 			if nl >= 4 {
-				sigs.add(SigSpacedOut)
-				out = sep(out, toks[k].newline)
+				spaced = true
+				out = appendSep(out, toks[k].flags&tokNewline != 0)
 				for j := k; j < e; j++ {
-					if j > k && toks[j].newline {
+					if j > k && toks[j].flags&tokNewline != 0 {
 						out = append(out, '\n')
-					} else if j > k && toks[j].wideGap {
+					} else if j > k && toks[j].flags&tokWideGap != 0 {
 						out = append(out, ' ')
 					}
 					out = append(out, buf[toks[j].start:toks[j].end]...)
@@ -398,17 +494,40 @@ func fold(s string, sigs *sigSet) string {
 				k = e
 				continue
 			}
+			// Too few letters: no suffix of this run has more, so emit
+			// it whole (rescanning from k+1 made long runs such as
+			// "1 2 3 ..." quadratic).
+			for ; k < e; k++ {
+				out = appendSep(out, toks[k].flags&tokNewline != 0)
+				out = append(out, buf[toks[k].start:toks[k].end]...)
+			}
+			continue
 		}
-		out = sep(out, toks[k].newline)
+		out = appendSep(out, toks[k].flags&tokNewline != 0)
 		out = append(out, buf[toks[k].start:toks[k].end]...)
 		k++
 	}
-	return string(out)
+	if spaced {
+		sigs.add(SigSpacedOut)
+	}
+	n := len(out)
+	if withDespaced {
+		// The despaced form keeps the letters and digits of the folded
+		// one, which are those of the tokens in order: despace the token
+		// buffer.
+		out = appendDespaced(out, buf)
+		steps += len(buf)
+	}
+	sc.out = out
+	all := string(out) // the one allocation: both forms share it
+	return all[:n], all[n:], steps
 }
 
-// sep appends the collapsed separator before a token: a newline when the
-// whitespace run contained a line break, else one space.
-func sep(out []byte, newline bool) []byte {
+var schemeSep = []byte("://")
+
+// appendSep appends the collapsed separator before a token: a newline when
+// the whitespace run contained a line break, else one space.
+func appendSep(out []byte, newline bool) []byte {
 	if len(out) == 0 {
 		return out
 	}
@@ -418,23 +537,30 @@ func sep(out []byte, newline bool) []byte {
 	return append(out, ' ')
 }
 
-// despace keeps only letters and digits of a folded string.
-func despace(f string) string {
-	b := make([]byte, 0, len(f))
+// appendDespaced appends the letters and digits of f (folded text) to out.
+func appendDespaced(out []byte, f []byte) []byte {
 	for i := 0; i < len(f); {
 		c := f[i]
 		if c < 0x80 {
-			if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
-				b = append(b, c)
+			if alnumLower[c] {
+				out = append(out, c)
 			}
 			i++
 			continue
 		}
-		r, sz := utf8.DecodeRuneInString(f[i:])
+		r, sz := utf8.DecodeRune(f[i:])
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b = append(b, f[i:i+sz]...)
+			out = append(out, f[i:i+sz]...)
 		}
 		i += sz
 	}
-	return string(b)
+	return out
 }
+
+// alnumLower marks the ASCII bytes despace keeps (folded text has no upper case).
+var alnumLower = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+	}
+	return t
+}()

@@ -131,32 +131,24 @@ func foldEvasions(s string) (string, []int32, []int32) {
 }
 
 type scanner struct {
-	s     string
-	lower string
-	out   []Entity
+	s   string
+	out []Entity
 }
 
 func (sc *scanner) add(typ string, start, end int, score float64) {
 	sc.out = append(sc.out, Entity{Type: typ, Start: start, End: end, Score: score})
 }
 
-func (sc *scanner) low() string {
-	if sc.lower == "" && sc.s != "" {
-		sc.lower = asciiLower(sc.s)
-	}
-	return sc.lower
-}
-
-// asciiLower lowercases ASCII letters only, so byte offsets are preserved.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
+// lowerTab lower-cases ASCII letters (byte offsets are preserved).
+var lowerTab = func() (t [256]byte) {
+	for c := 0; c < 256; c++ {
+		t[c] = byte(c)
 		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 32
+			t[c] = byte(c + 32)
 		}
 	}
-	return string(b)
-}
+	return t
+}()
 
 // resolve keeps the best of overlapping entities (score, then length) in
 // O(n log n): after sorting by start, an entity can only overlap the last kept one.
@@ -275,7 +267,7 @@ func upper(c byte) byte {
 func (sc *scanner) ibans() {
 	s := sc.s
 	for i := 0; i+4 <= len(s); i++ {
-		if !isAlpha(s[i]) || !isAlpha(s[i+1]) || !isDigit(s[i+2]) || !isDigit(s[i+3]) {
+		if !isDigit(s[i+2]) || !isDigit(s[i+3]) || !isAlpha(s[i]) || !isAlpha(s[i+1]) {
 			continue
 		}
 		if i > 0 && isWord(s[i-1]) {
@@ -342,9 +334,24 @@ func isRunSep(c byte) bool {
 	return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/'
 }
 
+// runStart marks the bytes a digit run can start with.
+var runStart = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	t['+'], t['('] = true, true
+	return t
+}()
+
 func (sc *scanner) digitRuns() {
 	s := sc.s
 	for i := 0; i < len(s); i++ {
+		for i < len(s) && !runStart[s[i]] {
+			i++ // the common case: skip to the next digit, '+' or '('
+		}
+		if i == len(s) {
+			return
+		}
 		c := s[i]
 		start := i
 		if c == '+' || c == '(' {
@@ -548,14 +555,55 @@ func nanpShaped(r string) bool {
 	return len(r) >= 13 && r[0] == '(' && r[4] == ')' && r[len(r)-5] == '-'
 }
 
-// hasContext reports whether one of words occurs just before or after the span.
+// hasContext reports whether one of words occurs just before or after the
+// span, ASCII case-insensitively: in the left window, the right window, or
+// across the two joined by one space (a word with a space, "social
+// security", may straddle them). Nothing is copied or lowered.
 func (sc *scanner) hasContext(start, end int, words []string) bool {
-	l := sc.low()
-	a := max(0, start-contextBefore)
-	b := min(len(l), end+contextAfter)
-	win := l[a:start] + " " + l[end:b]
+	left := sc.s[max(0, start-contextBefore):start]
+	right := sc.s[end:min(len(sc.s), end+contextAfter)]
 	for _, w := range words {
-		if strings.Contains(win, w) {
+		if containsFold(left, w) || containsFold(right, w) {
+			return true
+		}
+		for p := strings.IndexByte(w, ' '); p >= 0; {
+			if hasSuffixFold(left, w[:p]) && hasPrefixFold(right, w[p+1:]) {
+				return true
+			}
+			q := strings.IndexByte(w[p+1:], ' ')
+			if q < 0 {
+				break
+			}
+			p += 1 + q
+		}
+	}
+	return false
+}
+
+// hasPrefixFold reports whether s starts with the lower-case word w, with
+// ASCII letters of s compared lower-cased.
+func hasPrefixFold(s, w string) bool {
+	if len(s) < len(w) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if lowerTab[s[i]] != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func hasSuffixFold(s, w string) bool {
+	return len(s) >= len(w) && hasPrefixFold(s[len(s)-len(w):], w)
+}
+
+func containsFold(s, w string) bool {
+	if w == "" {
+		return true
+	}
+	for i := 0; i+len(w) <= len(s); i++ {
+		if lowerTab[s[i]] == w[0] && hasPrefixFold(s[i:], w) {
 			return true
 		}
 	}
@@ -716,37 +764,35 @@ type ctxKw struct {
 	rule int
 }
 
-// ctxIndex maps the first two bytes of every context keyword to keywords,
-// so contextual() finds all keywords in one pass.
-var ctxIndex = func() map[uint16][]ctxKw {
-	m := map[uint16][]ctxKw{}
+// ctxGroups holds the context keywords grouped by their first two bytes;
+// ctxGroup maps those two bytes to 1 + the group index (0 = no keyword), so
+// contextual() finds all keywords in one pass with one table load per byte.
+var ctxGroups, ctxGroup = func() ([][]ctxKw, *[65536]uint8) {
+	var groups [][]ctxKw
+	idx := new([65536]uint8)
 	for ri, r := range ctxRules {
 		for _, w := range r.words {
 			k := uint16(w[0])<<8 | uint16(w[1])
-			m[k] = append(m[k], ctxKw{w, ri})
+			if idx[k] == 0 {
+				groups = append(groups, nil)
+				idx[k] = uint8(len(groups))
+			}
+			groups[idx[k]-1] = append(groups[idx[k]-1], ctxKw{w, ri})
 		}
 	}
-	return m
-}()
-
-// ctxPairs is a bitset of the two-byte keyword prefixes in ctxIndex.
-var ctxPairs = func() (t [65536 / 64]uint64) {
-	for k := range ctxIndex {
-		t[k/64] |= 1 << (k % 64)
-	}
-	return t
+	return groups, idx
 }()
 
 func (sc *scanner) contextual() {
-	l := sc.low()
+	l := sc.s // compared through lowerTab: no lower-cased copy
 	for p := 0; p+1 < len(l); p++ {
-		k := uint16(l[p])<<8 | uint16(l[p+1])
-		if ctxPairs[k/64]&(1<<(k%64)) == 0 {
+		g := ctxGroup[uint16(lowerTab[l[p]])<<8|uint16(lowerTab[l[p+1]])]
+		if g == 0 {
 			continue
 		}
-		for _, kw := range ctxIndex[k] {
+		for _, kw := range ctxGroups[g-1] {
 			w := kw.word
-			if !strings.HasPrefix(l[p:], w) || (p > 0 && isAlpha(l[p-1]) && isAlpha(w[0])) {
+			if !hasPrefixFold(l[p:], w) || (p > 0 && isAlpha(l[p-1]) && isAlpha(w[0])) {
 				continue
 			}
 			r := ctxRules[kw.rule]

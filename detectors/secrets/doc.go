@@ -11,4 +11,10 @@
 // Invariants: Find never panics, is linear in len(s) (windows are bounded and
 // merged), returns non-overlapping matches sorted by Start; Match spans cover
 // the secret value itself where the rule has a capture group.
+//
+// Speed work is pinned to a frozen copy of the code before it (internal/secretsref):
+// Find must return what the reference returns (equivalence test and fuzz target;
+// where two rules match the same span the reference picked one by map order,
+// Find now always picks the first rule);
+// an intended change of results changes the reference too.
 package secrets

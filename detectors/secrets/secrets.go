@@ -137,10 +137,15 @@ type kw struct {
 
 var (
 	pairIdx    [65536]uint16 // two-byte prefix -> 1 + index into pairGroups (0 = none)
+	pairBits   [65536 / 64]uint64
 	pairGroups [][]kw
+	lowerTab   [256]byte
 )
 
 func init() {
+	for c := range lowerTab {
+		lowerTab[c] = lowerByte(byte(c))
+	}
 	for i, ru := range rules {
 		for _, k := range ru.keywords {
 			if len(k) < 2 {
@@ -153,6 +158,7 @@ func init() {
 			}
 			g := pairIdx[p] - 1
 			pairGroups[g] = append(pairGroups[g], kw{k, i})
+			pairBits[p>>6] |= 1 << (p & 63)
 		}
 	}
 }
@@ -188,19 +194,25 @@ func find(s string, scale float64) []Match {
 	if len(s) < 8 {
 		return nil
 	}
+	// keyword windows per rule index; the regexps then run in rule order, so
+	// ties between rules that match the same span resolve the same way on
+	// every call (a map here made them depend on iteration order).
 	var wins map[int][]window
+	prev := lowerTab[s[0]]
 	for i := 0; i+1 < len(s); i++ {
-		p := uint16(lowerByte(s[i]))<<8 | uint16(lowerByte(s[i+1]))
-		g := pairIdx[p]
-		if g == 0 {
-			continue
+		cur := lowerTab[s[i+1]]
+		p := uint16(prev)<<8 | uint16(cur)
+		prev = cur
+		if pairBits[p>>6]&(1<<(p&63)) == 0 {
+			continue // the common case: one load from an 8 KiB bitset
 		}
+		g := pairIdx[p]
 		for _, k := range pairGroups[g-1] {
 			if !hasPrefixFold(s[i:], k.text) {
 				continue
 			}
 			ru := rules[k.rule]
-			if ru.assign && !assignAfter(s, i+len(k.text)) {
+			if ru.assign && !assignAfter(s, i+len(k.text), ru.anchored) {
 				continue
 			}
 			if len(k.text) <= 2 && !tokenAfter(s, i+len(k.text)) {
@@ -234,8 +246,14 @@ func find(s string, scale float64) []Match {
 	if wins == nil {
 		return nil
 	}
+	order := make([]int, 0, len(wins))
+	for ri := range wins {
+		order = append(order, ri)
+	}
+	slices.Sort(order)
 	var out []Match
-	for ri, ws := range wins {
+	for _, ri := range order {
+		ws := wins[ri]
 		ru := rules[ri]
 		if !ru.compile() {
 			continue
@@ -270,7 +288,10 @@ func find(s string, scale float64) []Match {
 
 // assignAfter mirrors gitleaks' "identifier tail then operator" idiom:
 // [ \t\w.-]{0,20} then up to 3 spaces/quotes then one of = > : , | ?=.
-func assignAfter(s string, i int) bool {
+// For a rule anchored at its keyword, a lone '|' (a markdown table cell
+// border after "token") is rejected: the only operator starting with '|' is
+// "||", and no other operator position is reachable (TestAssignAfterSound).
+func assignAfter(s string, i int, anchored bool) bool {
 	j, lim := i, min(len(s), i+20)
 	for j < lim && isIdent(s[j]) {
 		j++
@@ -282,8 +303,10 @@ func assignAfter(s string, i int) bool {
 		return false
 	}
 	switch s[j] {
-	case '=', '>', ':', ',', '|':
+	case '=', '>', ':', ',':
 		return true
+	case '|':
+		return !anchored || (j+1 < len(s) && s[j+1] == '|')
 	case '?':
 		return j+1 < len(s) && s[j+1] == '='
 	}

@@ -212,12 +212,21 @@ func (w *walker) object(path string, depth, id int) error {
 			return w.errf("expected object key")
 		}
 		keyStart := w.pos
-		key, err := w.str()
+		rawKey, key, err := w.key()
 		if err != nil {
 			return err
 		}
-		if valueLikeKey(key) && len(w.res.Keys) < w.lim.MaxLeaves {
-			w.res.Keys = append(w.res.Keys, Leaf{Path: join(path, key), Value: key, RawStart: keyStart, RawEnd: w.pos, Parent: id})
+		if rawKey != nil {
+			// no escapes: the member path is built straight from the bytes
+			key = keyPath(path, rawKey)
+			if valueLikeKey(rawKey) && len(w.res.Keys) < w.lim.MaxLeaves {
+				w.res.Keys = append(w.res.Keys, Leaf{Path: key, Value: string(rawKey), RawStart: keyStart, RawEnd: w.pos, Parent: id})
+			}
+		} else {
+			if valueLikeKey(key) && len(w.res.Keys) < w.lim.MaxLeaves {
+				w.res.Keys = append(w.res.Keys, Leaf{Path: join(path, key), Value: key, RawStart: keyStart, RawEnd: w.pos, Parent: id})
+			}
+			key = join(path, key)
 		}
 		w.ws()
 		if w.pos >= len(w.data) || w.data[w.pos] != ':' {
@@ -225,7 +234,7 @@ func (w *walker) object(path string, depth, id int) error {
 		}
 		w.pos++
 		w.ws()
-		if err := w.value(join(path, key), depth, id); err != nil {
+		if err := w.value(key, depth, id); err != nil {
 			return err
 		}
 		w.ws()
@@ -272,12 +281,53 @@ func (w *walker) array(path string, depth, id int) error {
 	}
 }
 
+// key reads an object key at w.pos: its raw bytes when it has no escapes
+// (no copy is made), else its decoded value.
+func (w *walker) key() ([]byte, string, error) {
+	w.pos++ // opening quote
+	st := w.pos
+	for w.pos < len(w.data) {
+		c := w.data[w.pos]
+		if plainStrByte[c] {
+			w.pos++
+			continue
+		}
+		if c == '"' {
+			w.pos++
+			return w.data[st : w.pos-1 : w.pos-1], "", nil
+		}
+		if c == '\\' {
+			s, err := w.slowStr(st)
+			return nil, s, err
+		}
+		return nil, "", w.errf("control character in string")
+	}
+	return nil, "", w.errf("unterminated string")
+}
+
+// keyPath is join for a key held as raw bytes (one allocation: the path).
+func keyPath(prefix string, key []byte) string {
+	for _, c := range key {
+		if c == '.' || c == '\\' {
+			return join(prefix, string(key))
+		}
+	}
+	if prefix == "" {
+		return string(key)
+	}
+	return prefix + "." + string(key)
+}
+
 // str reads a JSON string token at w.pos and returns its decoded value.
 func (w *walker) str() (string, error) {
 	w.pos++ // opening quote
 	st := w.pos
 	for w.pos < len(w.data) {
 		c := w.data[w.pos]
+		if plainStrByte[c] {
+			w.pos++
+			continue
+		}
 		if c == '"' {
 			s := string(w.data[st:w.pos])
 			w.pos++
@@ -286,10 +336,7 @@ func (w *walker) str() (string, error) {
 		if c == '\\' {
 			return w.slowStr(st)
 		}
-		if c < 0x20 {
-			return "", w.errf("control character in string")
-		}
-		w.pos++
+		return "", w.errf("control character in string")
 	}
 	return "", w.errf("unterminated string")
 }
@@ -317,8 +364,18 @@ func hex4(b []byte) (rune, bool) {
 
 func (w *walker) slowStr(st int) (string, error) {
 	var b strings.Builder
+	b.Grow(w.pos - st + 64)
 	b.Write(w.data[st:w.pos])
 	for w.pos < len(w.data) {
+		// copy the run up to the next quote, backslash or control byte whole
+		run := w.pos
+		for w.pos < len(w.data) && plainStrByte[w.data[w.pos]] {
+			w.pos++
+		}
+		b.Write(w.data[run:w.pos])
+		if w.pos >= len(w.data) {
+			break
+		}
 		c := w.data[w.pos]
 		switch {
 		case c == '"':
@@ -326,10 +383,6 @@ func (w *walker) slowStr(st int) (string, error) {
 			return b.String(), nil
 		case c < 0x20:
 			return "", w.errf("control character in string")
-		case c != '\\':
-			b.WriteByte(c)
-			w.pos++
-			continue
 		}
 		if w.pos+1 >= len(w.data) {
 			return "", w.errf("unterminated escape")
@@ -375,6 +428,15 @@ func (w *walker) slowStr(st int) (string, error) {
 	return "", w.errf("unterminated string")
 }
 
+// plainStrByte marks the bytes a JSON string copies as they are (not a
+// quote, a backslash or a control character).
+var plainStrByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // Quote encodes s as a JSON string token (invalid UTF-8 becomes U+FFFD).
 func Quote(s string) []byte {
 	b := make([]byte, 0, len(s)+2)
@@ -418,7 +480,7 @@ func AppendQuote(b []byte, s string) []byte {
 
 // valueLikeKey reports whether an object key could hold data rather than a
 // field name: it contains '@', six or more digits, or a non-ASCII byte.
-func valueLikeKey(k string) bool {
+func valueLikeKey[T string | []byte](k T) bool {
 	digits := 0
 	for i := 0; i < len(k); i++ {
 		c := k[i]

@@ -3,6 +3,7 @@ package jsonwalk
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -118,4 +119,44 @@ func perByte(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// TestKeyPaths: keys read without a copy (no escapes) and keys with escapes
+// give the same member paths and value-like key leaves.
+func TestKeyPaths(t *testing.T) {
+	tests := []struct {
+		in        string
+		paths     []string
+		keyPaths  []string
+		keyValues []string
+	}{
+		{`{"a":{"b":"v"}}`, []string{"a.b"}, nil, nil},
+		{`{"\u0061":{"b":"v"}}`, []string{"a.b"}, nil, nil},
+		{`{"k.ey":"v","k\u002eey":"w"}`, []string{`k\.ey`, `k\.ey`}, nil, nil},
+		{`{"x":{"jo@example.org":"v"}}`, []string{"x.jo@example\\.org"}, []string{"x.jo@example\\.org"}, []string{"jo@example.org"}},
+		{`{"x":{"jo\u0040example.org":1}}`, nil, []string{"x.jo@example\\.org"}, []string{"jo@example.org"}},
+		{`{"4111111111111111":[{"é":"v"}]}`, []string{"4111111111111111.0.é"}, []string{"4111111111111111", "4111111111111111.0.é"}, []string{"4111111111111111", "é"}},
+		{`{"":{"":"v"}}`, []string{""}, nil, nil}, // empty keys join to "" (as before)
+	}
+	for _, tc := range tests {
+		res, err := Walk([]byte(tc.in), Limits{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		var paths, kp, kv []string
+		for _, l := range res.Leaves {
+			paths = append(paths, l.Path)
+		}
+		for _, k := range res.Keys {
+			kp = append(kp, k.Path)
+			kv = append(kv, k.Value)
+			var s string
+			if err := json.Unmarshal([]byte(tc.in[k.RawStart:k.RawEnd]), &s); err != nil || s != k.Value {
+				t.Errorf("%s: key token %q does not decode to %q", tc.in, tc.in[k.RawStart:k.RawEnd], k.Value)
+			}
+		}
+		if !slices.Equal(paths, tc.paths) || !slices.Equal(kp, tc.keyPaths) || !slices.Equal(kv, tc.keyValues) {
+			t.Errorf("%s: paths %q keys %q %q, want %q %q %q", tc.in, paths, kp, kv, tc.paths, tc.keyPaths, tc.keyValues)
+		}
+	}
 }

@@ -1,0 +1,217 @@
+package exfilref
+
+import (
+	"math"
+	"slices"
+	"strings"
+)
+
+// Hit is one exfiltration signature: a byte span [Start,End) (0,0 for
+// document-level bulk hits).
+type Hit struct {
+	Category   string
+	Start, End int
+	Confidence float64
+}
+
+// Thresholds (bytes / counts).
+const (
+	MinBlobBase64 = 512 // a base64 run at least this long is an encoded blob
+	MinBlobHex    = 256
+	MinURLValue   = 64 // query value / path segment this long and high-entropy is smuggling
+	BulkEmails    = 10
+	BulkCards     = 3
+	BulkSSNs      = 3
+	BulkSecrets   = 3
+	BulkPIITotal  = 25
+	maxInput      = 4 << 20
+)
+
+func isB64(c byte) bool {
+	return ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '+' || c == '/' || c == '-' || c == '_' || c == '='
+}
+
+func isHex(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+// Scan finds encoded blobs and URL smuggling in s.
+func Scan(s string) []Hit {
+	if len(s) > maxInput {
+		s = s[:maxInput]
+	}
+	var out []Hit
+	// Encoded blobs: long runs of base64 / hex alphabet (line breaks inside
+	// PEM-style base64 are joined).
+	for i := 0; i < len(s); {
+		if !isB64(s[i]) {
+			i++
+			continue
+		}
+		j, allHex, n := i, true, 0
+		for j < len(s) && (isB64(s[j]) || ((s[j] == '\n' || s[j] == '\r') && j+1 < len(s) && isB64(s[j+1]))) {
+			if s[j] != '\n' && s[j] != '\r' {
+				n++
+				if !isHex(s[j]) {
+					allHex = false
+				}
+			}
+			j++
+		}
+		run := s[i:j]
+		switch {
+		case allHex && n >= MinBlobHex && Entropy(run) > 3.0:
+			out = append(out, Hit{"encoded_blob_hex", i, j, conf(n, MinBlobHex)})
+		case !allHex && n >= MinBlobBase64 && Entropy(run) > 4.5 && hasClasses(run):
+			out = append(out, Hit{"encoded_blob_base64", i, j, conf(n, MinBlobBase64)})
+		}
+		i = j
+	}
+	out = append(out, urls(s)...)
+	slices.SortFunc(out, func(a, b Hit) int { return a.Start - b.Start })
+	return out
+}
+
+func conf(n, min int) float64 {
+	return math.Min(0.95, 0.6+0.1*math.Log2(float64(n)/float64(min)+1))
+}
+
+// hasClasses: upper, lower and digits all present (plain words are not base64).
+func hasClasses(s string) bool {
+	var u, l, d bool
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		u = u || ('A' <= c && c <= 'Z')
+		l = l || ('a' <= c && c <= 'z')
+		d = d || ('0' <= c && c <= '9')
+	}
+	return u && l && d
+}
+
+func isURLChar(c byte) bool {
+	return c > ' ' && c < 0x7f && c != '"' && c != '\'' && c != '<' && c != '>' && c != '`' && c != ')' && c != ']' && c != '\\'
+}
+
+// urls finds http(s) URLs whose query values or path segments carry long
+// high-entropy or encoded data.
+func urls(s string) []Hit {
+	var out []Hit
+	from := 0
+	for {
+		k := strings.Index(s[from:], "http")
+		if k < 0 {
+			return out
+		}
+		st := from + k
+		rest := s[st:]
+		var after int
+		switch {
+		case strings.HasPrefix(rest, "https://"):
+			after = 8
+		case strings.HasPrefix(rest, "http://"):
+			after = 7
+		default:
+			from = st + 4
+			continue
+		}
+		en := st + after
+		for en < len(s) && en-st < 8192 && isURLChar(s[en]) {
+			en++
+		}
+		from = en
+		u := s[st:en]
+		host := u[after:]
+		if i := strings.IndexAny(host, "/?#"); i >= 0 {
+			host = host[:i]
+		}
+		best := 0.0
+		cat := ""
+		for _, part := range strings.FieldsFunc(u[after+len(host):], func(r rune) bool { return r == '/' || r == '?' || r == '&' || r == '#' }) {
+			val := part
+			if i := strings.IndexByte(part, '='); i >= 0 {
+				val = part[i+1:]
+			}
+			if len(val) < MinURLValue {
+				continue
+			}
+			e := Entropy(val)
+			pct := strings.Count(val, "%")
+			if e >= 4.0 || pct*3 >= len(val)/2 {
+				c := math.Min(0.9, 0.55+float64(len(val))/1024)
+				if c > best {
+					best, cat = c, "url_smuggling"
+				}
+			}
+		}
+		// Long subdomain labels (DNS exfiltration style).
+		for _, label := range strings.Split(host, ".") {
+			if len(label) >= 40 && Entropy(label) >= 3.8 {
+				best, cat = math.Max(best, 0.7), "url_smuggling"
+			}
+		}
+		if cat != "" {
+			// markdown image auto-fetch makes it worse: ![x](url)
+			if st >= 2 && s[st-1] == '(' && s[st-2] == ']' && strings.LastIndex(s[max(0, st-200):st], "![") >= 0 {
+				best = math.Min(0.95, best+0.15)
+				cat = "markdown_image_exfil"
+			}
+			out = append(out, Hit{cat, st, en, best})
+		}
+	}
+}
+
+// Entropy is the Shannon entropy of s in bits per byte.
+func Entropy(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	var cnt [256]int
+	for i := 0; i < len(s); i++ {
+		cnt[s[i]]++
+	}
+	h, n := 0.0, float64(len(s))
+	for _, c := range cnt {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
+
+// Counter counts entity findings across one message for bulk-record
+// detection.
+type Counter struct{ n map[string]int }
+
+// Add counts one finding of type typ (a PII entity type or "SECRET").
+func (c *Counter) Add(typ string) {
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[typ]++
+}
+
+// Hits returns the bulk_records hits the counts imply.
+func (c *Counter) Hits() []Hit {
+	if c.n == nil {
+		return nil
+	}
+	total := 0
+	for _, v := range c.n {
+		total += v
+	}
+	var out []Hit
+	add := func(cat string, n, limit int) {
+		if n >= limit {
+			out = append(out, Hit{Category: cat, Confidence: math.Min(0.95, 0.6+0.1*float64(n)/float64(limit))})
+		}
+	}
+	add("bulk_records_email", c.n["EMAIL_ADDRESS"], BulkEmails)
+	add("bulk_records_card", c.n["CREDIT_CARD"], BulkCards)
+	add("bulk_records_ssn", c.n["US_SSN"], BulkSSNs)
+	add("bulk_secrets", c.n["SECRET"], BulkSecrets)
+	if len(out) == 0 {
+		add("bulk_records", total, BulkPIITotal)
+	}
+	return out
+}

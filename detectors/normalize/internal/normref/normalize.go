@@ -1,0 +1,440 @@
+package normref
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Limits bounding the decoding work done for one text.
+const (
+	MaxDepth        = 3        // recursive decoding depth
+	MaxDecoded      = 16       // decoded views kept per text
+	MaxDecodedBytes = 64 << 10 // total bytes of decoded views per text
+	maxCandidates   = 64       // candidate runs examined per decoding level
+)
+
+// Signal names reported in View.Signals.
+const (
+	SigInvisible   = "invisible_chars"
+	SigBidi        = "bidi_controls"
+	SigTags        = "unicode_tags"
+	SigVariation   = "variation_selectors"
+	SigConfusables = "confusables"
+	SigLeet        = "leetspeak"
+	SigSpacedOut   = "spaced_out"
+	SigInvalidUTF8 = "invalid_utf8"
+	SigBase64      = "base64_payload"
+	SigBase32      = "base32_payload"
+	SigHex         = "hex_payload"
+	SigURL         = "url_encoded"
+	SigHTML        = "html_entities"
+	SigQP          = "quoted_printable"
+	SigRot13       = "rot13"
+	SigReversed    = "reversed_text"
+)
+
+// View is every normalised form of one text; computed once and shared by all
+// detectors.
+type View struct {
+	Original  string
+	Folded    string   // NFKC + invisible/format chars removed + confusable skeleton + case-folded + whitespace collapsed (a run containing a line break becomes "\n", any other run one space) + leetspeak mapped
+	Despaced  string   // Folded with all whitespace/punctuation separators removed
+	Decoded   []string // bounded recursive decodings, depth<=3, size-capped, each itself folded
+	Invisible int      // count of removed invisible/format/bidi/tag/variation-selector chars (a signal)
+	Signals   []string // e.g. "invisible_chars", "bidi_controls", "unicode_tags", "confusables", "base64_payload"
+}
+
+// HasSignal reports whether sig is among v.Signals.
+func (v *View) HasSignal(sig string) bool {
+	for _, s := range v.Signals {
+		if s == sig {
+			return true
+		}
+	}
+	return false
+}
+
+type sigSet struct{ list []string }
+
+func (s *sigSet) add(sig string) {
+	for _, x := range s.list {
+		if x == sig {
+			return
+		}
+	}
+	s.list = append(s.list, sig)
+}
+
+// Normalize computes every normalised form of s. It never panics and runs in
+// time linear in len(s).
+func Normalize(s string) *View {
+	v := &View{Original: s}
+	var sigs sigSet
+	src := s
+	if !utf8.ValidString(src) {
+		// invalid bytes are dropped like invisible characters, so they
+		// cannot split a keyword ("ign\xffore"); their presence is a signal
+		src = strings.ToValidUTF8(src, "")
+		sigs.add(SigInvalidUTF8)
+	}
+	clean, tags, n := stripInvisible(src, &sigs)
+	v.Invisible = n
+	v.Folded = fold(clean, &sigs)
+	v.Despaced = despace(v.Folded)
+
+	d := decoder{sigs: &sigs}
+	if len(tags) >= 4 {
+		d.accept(tags, 0)
+	}
+	d.run(clean, 0)
+	v.Decoded = d.out
+	v.Signals = sigs.list
+	return v
+}
+
+// Fold returns only the folded form of s (no decoding), for callers that
+// need the same folding on a fragment.
+func Fold(s string) string {
+	var sigs sigSet
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "")
+	}
+	clean, _, _ := stripInvisible(s, &sigs)
+	return fold(clean, &sigs)
+}
+
+// invisibleKind classifies r: 0 = visible, 1 = generic invisible/format,
+// 2 = bidi control, 3 = tag character, 4 = variation selector.
+func invisibleKind(r rune) int {
+	switch {
+	case r < 0x80:
+		return 0
+	case r >= 0xE0000 && r <= 0xE007F:
+		return 3
+	case (r >= 0xFE00 && r <= 0xFE0F) || (r >= 0xE0100 && r <= 0xE01EF):
+		return 4
+	case (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == 0x200E || r == 0x200F || r == 0x061C:
+		return 2
+	case r == 0x00AD || r == 0x034F || r == 0x180E || r == 0x115F || r == 0x1160 || r == 0x3164 || r == 0xFFA0 ||
+		(r >= 0x200B && r <= 0x200D) || (r >= 0x2060 && r <= 0x2064) || r == 0xFEFF:
+		return 1
+	case unicode.Is(unicode.Cf, r):
+		return 1
+	}
+	return 0
+}
+
+// stripInvisible removes invisible characters, returning the cleaned text,
+// any ASCII smuggled as Unicode tag characters, and the removed count.
+func stripInvisible(s string, sigs *sigSet) (string, string, int) {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s, "", 0
+	}
+	found := false
+	for i := 0; i < len(s); {
+		if s[i] < 0x80 {
+			i++
+			continue
+		}
+		r, sz := utf8.DecodeRuneInString(s[i:])
+		if invisibleKind(r) != 0 {
+			found = true
+			break
+		}
+		i += sz
+	}
+	if !found {
+		return s, "", 0
+	}
+	var b strings.Builder
+	var tags []byte
+	n := 0
+	b.Grow(len(s))
+	for _, r := range s {
+		k := invisibleKind(r)
+		if k == 0 {
+			b.WriteRune(r)
+			continue
+		}
+		n++
+		switch k {
+		case 1:
+			sigs.add(SigInvisible)
+		case 2:
+			sigs.add(SigBidi)
+		case 3:
+			sigs.add(SigTags)
+			if r >= 0xE0020 && r <= 0xE007E && len(tags) < MaxDecodedBytes {
+				tags = append(tags, byte(r-0xE0000))
+			}
+		case 4:
+			sigs.add(SigVariation)
+		}
+	}
+	if n > 0 {
+		sigs.add(SigInvisible)
+	}
+	return b.String(), string(tags), n
+}
+
+func isSpace(r rune) bool {
+	if r < 0x80 {
+		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v'
+	}
+	return unicode.IsSpace(r)
+}
+
+// leet maps leetspeak characters to letters; applied only inside tokens that
+// also contain ASCII letters.
+func leet(c byte) byte {
+	switch c {
+	case '0':
+		return 'o'
+	case '1', '!', '|':
+		return 'i'
+	case '3':
+		return 'e'
+	case '4', '@':
+		return 'a'
+	case '5', '$':
+		return 's'
+	case '7', '+':
+		return 't'
+	case '8':
+		return 'b'
+	}
+	return 0
+}
+
+const (
+	clSpace = 1 << iota
+	clUpper
+	clLetter
+	clLeet
+)
+
+var asciiClass = func() (t [128]uint8) {
+	for c := 0; c < 128; c++ {
+		b := byte(c)
+		switch {
+		case b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v':
+			t[c] = clSpace
+		case b >= 'A' && b <= 'Z':
+			t[c] = clUpper | clLetter
+		case b >= 'a' && b <= 'z':
+			t[c] = clLetter
+		case leet(b) != 0:
+			t[c] = clLeet
+		}
+	}
+	return t
+}()
+
+// fold produces the folded form of an invisible-free, valid UTF-8 string.
+func fold(s string, sigs *sigSet) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		s = norm.NFKD.String(s)
+	}
+	buf := make([]byte, 0, len(s))
+	type tok struct {
+		start, end int
+		wideGap    bool // preceded by two or more whitespace characters
+		newline    bool // the preceding whitespace contained a line break
+		single     bool // exactly one letter, digit or sentence punctuation
+		letter     bool // exactly one letter
+	}
+	toks := make([]tok, 0, len(s)/5+1)
+	gap := 2
+	nl := false
+	// tokens made only of leet characters ("15", "4") are mapped only when
+	// the text has several mixed leet words, so plain numbers stay numbers.
+	var pureLeet [][2]int
+	leetWords := 0
+	i := 0
+	for i < len(s) {
+		// skip whitespace
+		c := s[i]
+		if c < 0x80 {
+			if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' {
+				gap++
+				nl = nl || c == '\n'
+				i++
+				continue
+			}
+		} else {
+			r, sz := utf8.DecodeRuneInString(s[i:])
+			if isSpace(r) {
+				gap++
+				nl = nl || r == 0x2028 || r == 0x2029 || r == 0x85
+				i += sz
+				continue
+			}
+		}
+		start := len(buf)
+		letters, leets, runes := 0, 0, 0
+		hasLatin, hasConf := false, false
+		for i < len(s) {
+			c := s[i]
+			if c < 0x80 {
+				cl := asciiClass[c]
+				if cl&clSpace != 0 {
+					break
+				}
+				if cl&clUpper != 0 {
+					c += 'a' - 'A'
+				}
+				if cl&clLetter != 0 {
+					letters++
+					hasLatin = true
+				} else if cl&clLeet != 0 {
+					leets++
+				}
+				buf = append(buf, c)
+				runes++
+				i++
+				continue
+			}
+			r, sz := utf8.DecodeRuneInString(s[i:])
+			if isSpace(r) {
+				break
+			}
+			i += sz
+			if unicode.Is(unicode.Mn, r) {
+				continue
+			}
+			if m, ok := confusables[r]; ok {
+				hasConf = true
+				letters++
+				buf = append(buf, byte(m))
+				runes++
+				continue
+			}
+			r = unicode.ToLower(r)
+			if unicode.IsLetter(r) {
+				letters++
+			}
+			buf = utf8.AppendRune(buf, r)
+			runes++
+		}
+		if hasConf && hasLatin {
+			// a word mixing Latin and lookalike letters is a homoglyph attack
+			// signal; all-Cyrillic or all-Greek words are ordinary text.
+			sigs.add(SigConfusables)
+		}
+		if leets > 0 && letters >= 1 && runes >= 2 && !strings.Contains(string(buf[start:]), "://") {
+			mapped := false
+			for j := start; j < len(buf); j++ {
+				if m := leet(buf[j]); m != 0 {
+					// keep trailing sentence punctuation
+					if (buf[j] == '!' || buf[j] == '|') && (j == len(buf)-1 || j == start) {
+						continue
+					}
+					buf[j] = m
+					mapped = true
+				}
+			}
+			if mapped {
+				sigs.add(SigLeet)
+				leetWords++
+			}
+		}
+		if letters == 0 && leets > 0 && leets == runes && runes <= 4 {
+			pureLeet = append(pureLeet, [2]int{start, len(buf)})
+		}
+		single := runes == 1 && (letters == 1 || (buf[start] >= '0' && buf[start] <= '9') || strings.IndexByte(".,!?:;'\"-", buf[start]) >= 0)
+		toks = append(toks, tok{start: start, end: len(buf), wideGap: gap >= 2, newline: nl, single: single, letter: single && letters == 1})
+		gap, nl = 0, false
+	}
+	if leetWords >= 2 {
+		for _, t := range pureLeet {
+			for j := t[0]; j < t[1]; j++ {
+				buf[j] = leet(buf[j])
+			}
+		}
+	}
+	// Join runs of ≥4 single-character tokens ("i g n o r e"); a wide gap
+	// inside such a run is a word boundary.
+	out := make([]byte, 0, len(buf)+len(toks))
+	for k := 0; k < len(toks); {
+		if toks[k].single {
+			e := k
+			for e < len(toks) && toks[e].single {
+				e++
+			}
+			nl := 0
+			for j := k; j < e; j++ {
+				if toks[j].letter {
+					nl++
+				}
+			}
+			if nl >= 4 {
+				sigs.add(SigSpacedOut)
+				out = sep(out, toks[k].newline)
+				for j := k; j < e; j++ {
+					if j > k && toks[j].newline {
+						out = append(out, '\n')
+					} else if j > k && toks[j].wideGap {
+						out = append(out, ' ')
+					}
+					out = append(out, buf[toks[j].start:toks[j].end]...)
+				}
+				k = e
+				continue
+			}
+		}
+		out = sep(out, toks[k].newline)
+		out = append(out, buf[toks[k].start:toks[k].end]...)
+		k++
+	}
+	return string(out)
+}
+
+// sep appends the collapsed separator before a token: a newline when the
+// whitespace run contained a line break, else one space.
+func sep(out []byte, newline bool) []byte {
+	if len(out) == 0 {
+		return out
+	}
+	if newline {
+		return append(out, '\n')
+	}
+	return append(out, ' ')
+}
+
+// despace keeps only letters and digits of a folded string.
+func despace(f string) string {
+	b := make([]byte, 0, len(f))
+	for i := 0; i < len(f); {
+		c := f[i]
+		if c < 0x80 {
+			if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, sz := utf8.DecodeRuneInString(f[i:])
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b = append(b, f[i:i+sz]...)
+		}
+		i += sz
+	}
+	return string(b)
+}

@@ -1,0 +1,98 @@
+package pii
+
+import (
+	"strings"
+	"testing"
+)
+
+// refHasContext is hasContext as first written: the two windows joined by
+// one space, searched for each word.
+func refHasContext(l string, start, end int, words []string) bool {
+	a := max(0, start-contextBefore)
+	b := min(len(l), end+contextAfter)
+	win := l[a:start] + " " + l[end:b]
+	for _, w := range words {
+		if strings.Contains(win, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func refASCIILower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
+
+var contextCases = []struct {
+	text       string
+	start, end int
+}{
+	{"call me at 555 0134 now", 11, 19},
+	{"my social 078-05-1121 security", 10, 21},
+	{"social 078-05-1121 security number", 7, 18},
+	{"text 5550134 me", 5, 12},
+	{"ss 123456789 # x", 3, 12},
+	{"messages 555-0134 to me", 9, 17},
+	{"", 0, 0},
+	{"x", 0, 1},
+	{"CALL ME at 555 0134 NOW", 11, 19},
+	{"Social 078-05-1121 SECURITY number", 7, 18},
+	{strings.Repeat("a", 100) + "4111111111111111" + strings.Repeat("b", 100), 100, 116},
+}
+
+func checkContext(t *testing.T, text string, start, end int) {
+	t.Helper()
+	if start < 0 || end > len(text) || start > end {
+		return
+	}
+	sc := scanner{s: text}
+	l := refASCIILower(text)
+	for _, words := range [][]string{ssnWords, cardWords, phoneWords, {" ", "a b c", " x", "y "}} {
+		if got, want := sc.hasContext(start, end, words), refHasContext(l, start, end, words); got != want {
+			t.Fatalf("hasContext(%q, %d, %d, %q) = %v, want %v", text, start, end, words, got, want)
+		}
+	}
+}
+
+// TestHasContextMatchesReference: the allocation-free window search finds
+// exactly what the joined-window search found, including words that
+// straddle the span.
+func TestHasContextMatchesReference(t *testing.T) {
+	for _, tc := range contextCases {
+		checkContext(t, tc.text, tc.start, tc.end)
+		for s := 0; s <= len(tc.text); s++ {
+			checkContext(t, tc.text, s, min(len(tc.text), s+len(tc.text)/3))
+		}
+	}
+	// the case-folding comparisons assume lower-case keywords
+	for _, list := range [][]string{ssnWords, cardWords, phoneWords} {
+		for _, w := range list {
+			if w != refASCIILower(w) {
+				t.Fatalf("context word %q is not lower case", w)
+			}
+		}
+	}
+	for _, r := range ctxRules {
+		for _, w := range r.words {
+			if w != refASCIILower(w) {
+				t.Fatalf("keyword %q is not lower case", w)
+			}
+		}
+	}
+	if len(ctxGroups) >= 255 {
+		t.Fatalf("%d context keyword groups do not fit the uint8 index", len(ctxGroups))
+	}
+}
+
+func FuzzHasContext(f *testing.F) {
+	for _, tc := range contextCases {
+		f.Add(tc.text, tc.start, tc.end)
+	}
+	f.Fuzz(func(t *testing.T, text string, start, end int) { checkContext(t, text, start, end) })
+}
