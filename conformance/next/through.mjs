@@ -40,14 +40,18 @@ function freePort() {
   });
 }
 
-// getJSON fetches a JSON document, or null (absent, not JSON, unreachable).
+// getJSON fetches a JSON document, or null (absent, not JSON, unreachable);
+// misses are noted for the "not found" message.
+const misses = [];
 async function getJSON(url) {
   try {
     const r = await fetch(url, { signal: AbortSignal.timeout(10000) });
-    return r.ok ? await r.json() : null;
-  } catch {
-    return null;
+    if (r.ok) return await r.json();
+    misses.push(`${url}: HTTP ${r.status}`);
+  } catch (e) {
+    misses.push(`${url}: ${e.message}`);
   }
+  return null;
 }
 
 // upstreamAuthServer finds the test server's authorization server the way a
@@ -64,8 +68,8 @@ async function upstreamAuthServer(u) {
     });
     const m = /resource_metadata="([^"]+)"/.exec(r.headers.get("www-authenticate") ?? "");
     if (m) prmURLs.push(new URL(m[1], url));
-  } catch {
-    // unreachable: the well-known locations below fail the same way
+  } catch (e) {
+    misses.push(`POST ${u}: ${e.message}`); // the well-known locations below likely fail the same way
   }
   prmURLs.push(new URL(`/.well-known/oauth-protected-resource${url.pathname}`, url.origin));
   prmURLs.push(new URL("/.well-known/oauth-protected-resource", url.origin));
@@ -94,7 +98,7 @@ if (mode === "transparent" && (process.env.MCP_CONFORMANCE_SCENARIO ?? "").start
     as = await upstreamAuthServer(upstream);
   }
   const issuer = as?.issuer ?? new URL(upstream).origin;
-  console.error(`through.mjs: transparent mode, upstream authorization server ${issuer}${as ? "" : " (not found; guessed)"}, jwks ${as?.jwks ?? "none"}`);
+  console.error(`through.mjs: transparent mode, upstream authorization server ${issuer}${as ? "" : ` (not found: ${misses.join("; ")}; guessed)`}, jwks ${as?.jwks ?? "none"}`);
   let keys = `jwks_url: ${JSON.stringify(as?.jwks ?? "")}`;
   if (!as?.jwks || !(await getJSON(as.jwks))?.keys) {
     // Most of the suite's authorization servers issue opaque tokens and
