@@ -566,10 +566,7 @@ func describe(err error, resource string) string {
 // principal maps validated claims (JWT or introspection) to a Principal.
 func (rs *ResourceServer) principal(c map[string]any, tok string) (*Principal, error) {
 	sub, _ := c["sub"].(string)
-	cid, _ := c["client_id"].(string)
-	if cid == "" {
-		cid, _ = c["azp"].(string)
-	}
+	cid := jose.ClientID(c)
 	if sub == "" {
 		sub = cid // client-credentials tokens may name only the client
 	}
@@ -591,16 +588,7 @@ func (rs *ResourceServer) principal(c map[string]any, tok string) (*Principal, e
 			return nil, &Error{Status: 401, Code: "invalid_token", Desc: "certificate-bound tokens (cnf.x5t#S256) are not supported"}
 		}
 	}
-	for act, depth := c["act"], 0; act != nil && depth < 8; depth++ {
-		m, ok := act.(map[string]any)
-		if !ok {
-			break
-		}
-		if s, _ := m["sub"].(string); s != "" {
-			p.Actor = append(p.Actor, s)
-		}
-		act = m["act"]
-	}
+	p.Actor = jose.ActorChain(c)
 	p.Trust = rs.cfg.DefaultTrust
 	p.Groups, p.Roles = jose.StringList(c[rs.cfg.GroupsClaim]), jose.StringList(c[rs.cfg.RolesClaim])
 	if t, _ := c[rs.cfg.TrustClaim].(string); t != "" {

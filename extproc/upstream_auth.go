@@ -114,7 +114,7 @@ func (st *stream) authenticate(h *corev3.HeaderMap, hm map[string]string) *extpr
 		return nil
 	}
 	st.principal = p
-	st.agent = policy.Identity{ID: p.Subject, Groups: p.Groups, Roles: p.Roles, Trust: p.Trust, Source: SourceOAuth}
+	st.agent = policy.Identity{ID: p.Subject, ClientID: p.ClientID, Actor: p.Actor, Groups: p.Groups, Roles: p.Roles, Trust: p.Trust, Source: SourceOAuth}
 	return nil
 }
 

@@ -75,7 +75,9 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-func startAuthzEnv(t *testing.T) *authzEnv {
+// startAuthzEnv starts the authorization server, two upstreams and the
+// gateway; extra is appended to the configuration (top-level sections).
+func startAuthzEnv(t *testing.T, extra ...string) *authzEnv {
 	t.Helper()
 	e := &authzEnv{web: &authHeaders{}, static: &authHeaders{}}
 	var cimdURL string
@@ -115,7 +117,8 @@ identity:
     authorization_servers: [%s]
     jwks_url: %s
     scopes: [mcp]
-`, e.auditDir, addr, e.webUp.srv.URL, e.as.TokenURL(), staticUp.srv.URL, e.base, e.as.URL, e.as.JWKSURL())
+%s
+`, e.auditDir, addr, e.webUp.srv.URL, e.as.TokenURL(), staticUp.srv.URL, e.base, e.as.URL, e.as.JWKSURL(), strings.Join(extra, "\n"))
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
