@@ -187,6 +187,9 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 	}
 	body := b.GetBody()
 	if d := st.deferred; d != nil {
+		if d.body != nil {
+			return st.refuseRaw(d.status, d.body(mcp.PeekID(body)), d.details)
+		}
 		return st.refuse(d.status, mcp.PeekID(body), d.code, d.msg, d.data, d.details)
 	}
 	limits := &st.rt.Config.Limits

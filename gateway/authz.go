@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/portcullis-mcp/portcullis/authz"
+	"github.com/portcullis-mcp/portcullis/authz/redisstore"
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/extproc"
 )
@@ -30,7 +31,46 @@ func (g *Gateway) startAuthz(ctx context.Context, cfg *config.Config) (extproc.A
 		return az, err
 	}
 	az.RS, az.Stop = rs, stop
+	if az.Delegation, err = g.startDelegation(cfg); err != nil {
+		return az, err
+	}
 	return az, nil
+}
+
+// startDelegation builds user-delegated upstream OAuth
+// (identity.upstream_oauth; nil when unset). Its key, URL and store are
+// fixed until restart; the servers it serves are read per request.
+func (g *Gateway) startDelegation(cfg *config.Config) (*authz.Delegation, error) {
+	u := cfg.Identity.UpstreamOAuth
+	if u == nil {
+		return nil, nil
+	}
+	key, err := u.Key()
+	if err != nil {
+		return nil, fmt.Errorf("identity.upstream_oauth: %w", err)
+	}
+	o := authz.DelegationOptions{BaseURL: cfg.UpstreamOAuthURL(), Key: key, ConsentTTL: u.ConsentTTL, GrantTTL: u.GrantTTL,
+		Lookup: func(name string) (authz.UpstreamConfig, bool) {
+			s, ok := g.cfg.Load().Server(name)
+			if !ok {
+				return authz.UpstreamConfig{}, false
+			}
+			return s.UpstreamAuth.Upstream(), true
+		}}
+	if cfg.UpstreamOAuthStore() == config.StoreRedis {
+		c, err := cfg.State.Redis.Client()
+		if err != nil {
+			return nil, fmt.Errorf("state.redis: %w", err)
+		}
+		g.finals = append(g.finals, func() { _ = c.Close() })
+		o.Store = redisstore.New(c, cfg.State.Prefix+"deleg:")
+	}
+	d, err := authz.NewDelegation(o)
+	if err != nil {
+		return nil, fmt.Errorf("identity.upstream_oauth: %w", err)
+	}
+	g.logger.Info("user-delegated upstream OAuth: register this redirect URI at each upstream's authorization server", "redirect_uri", d.RedirectURL(), "store", cfg.UpstreamOAuthStore())
+	return d, nil
 }
 
 // newResourceServer builds identity.oauth's resource server (nil when not
@@ -67,7 +107,7 @@ func (g *Gateway) reloadAuthz(cfg *config.Config) error {
 		return err
 	}
 	cur := g.proc.Authz()
-	g.proc.SetAuthz(extproc.Authz{RS: rs, Broker: cur.Broker, Stop: stop})
+	g.proc.SetAuthz(extproc.Authz{RS: rs, Broker: cur.Broker, Stop: stop, Delegation: cur.Delegation})
 	return nil
 }
 
@@ -92,9 +132,16 @@ func (g *Gateway) logForwarding(old, cfg *config.Config) {
 
 // wellKnown serves the protected-resource metadata and the
 // authorization-server 404 when identity.oauth is configured (read per
-// request, so reloads apply); everything else goes to next untouched.
+// request, so reloads apply), and the consent pages of user-delegated
+// upstream OAuth; everything else goes to next untouched.
 func (g *Gateway) wellKnown(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/oauth/upstream/") && g.proc != nil {
+			if d := g.proc.Authz().Delegation; d != nil {
+				d.Handler().ServeHTTP(w, r)
+				return
+			}
+		}
 		if !strings.HasPrefix(r.URL.Path, "/.well-known/") || g.proc == nil {
 			next.ServeHTTP(w, r)
 			return
