@@ -298,6 +298,19 @@ func randomString(n int) (string, error) {
 }
 
 func (d *Delegation) newConsent(ctx context.Context, server string, cfg UpstreamConfig, principal string) error {
+	// A caller retrying before consenting gets the same link while it has
+	// at least half its life left: at most about two pending consents per
+	// principal and server, however often the agent retries.
+	ptr := d.name("pending", principal, server)
+	ptrAAD := "portcullis/pending/v1\x00" + principal + "\x00" + server
+	if raw, ok, err := d.o.Store.Get(ctx, ptr); err == nil && ok {
+		var id string
+		if d.open(raw, ptrAAD, &id) == nil {
+			if _, live, err := d.o.Store.Get(ctx, "consent:"+id); err == nil && live {
+				return &ConsentRequiredError{Server: server, ID: id, URL: d.o.BaseURL + ConsentPath + "?id=" + id}
+			}
+		}
+	}
 	id, err := randomString(24)
 	if err != nil {
 		return err
@@ -312,6 +325,9 @@ func (d *Delegation) newConsent(ctx context.Context, server string, cfg Upstream
 	}
 	if err := d.o.Store.Set(ctx, "consent:"+id, sealed, d.o.ConsentTTL); err != nil {
 		return fmt.Errorf("delegated token store: %w", err)
+	}
+	if p, err := d.seal(id, ptrAAD); err == nil {
+		_ = d.o.Store.Set(ctx, ptr, p, d.o.ConsentTTL/2) // best effort: without it, the next retry mints another link
 	}
 	return &ConsentRequiredError{Server: server, ID: id, URL: d.o.BaseURL + ConsentPath + "?id=" + id}
 }

@@ -129,7 +129,7 @@ func newDelegEnv(t *testing.T) *delegEnv {
 	if err := authz.ValidateUpstream(e.cfg); err != nil {
 		t.Fatal(err)
 	}
-	e.store = &recordingStore{TokenStore: authz.NewMemoryStore(100)}
+	e.store = &recordingStore{TokenStore: authz.NewMemoryStore(100).WithClock(e.clk.now)}
 	d, err := authz.NewDelegation(authz.DelegationOptions{BaseURL: e.gw.URL, Key: bytes.Repeat([]byte{7}, 32), Store: e.store, Now: e.clk.now,
 		Lookup: func(server string) (authz.UpstreamConfig, bool) { return e.cfg, server == "up" }})
 	if err != nil {
@@ -325,5 +325,48 @@ func TestNewDelegationChecksOptions(t *testing.T) {
 		if _, err := authz.NewDelegation(tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// An agent retrying before the user consented gets the same link while it
+// has at least half its life left, then a new one.
+func TestDelegationRetriesReuseTheConsentLink(t *testing.T) {
+	e := newDelegEnv(t)
+	first := e.needConsent(t, "alice")
+	for i := 0; i < 5; i++ {
+		if again := e.needConsent(t, "alice"); again.URL != first.URL {
+			t.Fatalf("retry %d got a new link", i)
+		}
+	}
+	if other := e.needConsent(t, "bob"); other.URL == first.URL {
+		t.Fatal("bob got alice's consent link")
+	}
+	e.clk.add(6 * time.Minute) // past half of the 10-minute consent TTL
+	if later := e.needConsent(t, "alice"); later.URL == first.URL {
+		t.Fatal("a link with less than half its life left was handed out again")
+	}
+}
+
+func TestMemoryStoreBoundAndExpiry(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	s := authz.NewMemoryStore(2).WithClock(clk.now)
+	ctx := context.Background()
+	for _, k := range []string{"a", "b"} {
+		if err := s.Set(ctx, k, []byte(k), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Set(ctx, "c", []byte("c"), time.Minute); !errors.Is(err, authz.ErrStoreFull) {
+		t.Fatalf("third entry: %v, want ErrStoreFull (a grant is never evicted)", err)
+	}
+	if err := s.Set(ctx, "a", []byte("a2"), time.Minute); err != nil {
+		t.Fatalf("overwrite when full: %v", err)
+	}
+	clk.add(2 * time.Minute)
+	if _, ok, _ := s.Get(ctx, "a"); ok {
+		t.Fatal("expired entry returned")
+	}
+	if err := s.Set(ctx, "c", []byte("c"), time.Minute); err != nil {
+		t.Fatalf("expired entries are dropped when full: %v", err)
 	}
 }

@@ -31,6 +31,12 @@ func NewMemoryStore(max int) *MemoryStore {
 	return &MemoryStore{m: map[string]memEntry{}, max: max, now: time.Now}
 }
 
+// WithClock sets the store's clock (tests) and returns the store.
+func (s *MemoryStore) WithClock(now func() time.Time) *MemoryStore {
+	s.now = now
+	return s
+}
+
 var _ TokenStore = (*MemoryStore)(nil)
 
 // Get implements TokenStore.

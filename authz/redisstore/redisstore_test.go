@@ -127,7 +127,7 @@ func TestDelegationAcrossReplicas(t *testing.T) {
 	if len(keys) < 2 {
 		t.Fatalf("keys %v", keys)
 	}
-	name := regexp.MustCompile(`^portcullis:deleg:(grant|consent):[A-Za-z0-9_-]{32,43}$`)
+	name := regexp.MustCompile(`^portcullis:deleg:(grant|consent|pending):[A-Za-z0-9_-]{32,43}$`)
 	for _, k := range keys {
 		if !name.MatchString(k) {
 			t.Fatalf("Redis key %q is not a keyed digest", k)
