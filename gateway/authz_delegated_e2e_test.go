@@ -208,6 +208,23 @@ func TestAuthzUserDelegatedUpstream(t *testing.T) {
 			if len(e.seen.all()) != 1 {
 				t.Fatal("bob's call reached the upstream")
 			}
+			// A GET (SSE stream) without a grant gets the same consent
+			// request, as 403, and nothing reaches the upstream.
+			req, _ := http.NewRequest(http.MethodGet, e.base+"/mcp/up", nil)
+			req.Header.Set("Accept", "text/event-stream")
+			req.Header.Set("Authorization", "Bearer "+bob)
+			gresp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gbody, _ := io.ReadAll(gresp.Body)
+			gresp.Body.Close()
+			if gresp.StatusCode != 403 || !strings.Contains(string(gbody), `"code":-32042`) || !strings.Contains(string(gbody), `"mode":"url"`) {
+				t.Fatalf("GET without a grant: %d %s", gresp.StatusCode, gbody)
+			}
+			if len(e.seen.all()) != 1 {
+				t.Fatal("bob's GET reached the upstream")
+			}
 			// A consent link is used once.
 			resp, err := http.Get(el.URL)
 			if err != nil {
