@@ -273,6 +273,12 @@ func (t *transparent) proxyAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	out := u.Query()
 	for k, vs := range q {
+		switch k {
+		case "request", "request_uri", "response_mode":
+			// A request object could name another redirect URI, and the
+			// callback reads the query only.
+			continue
+		}
 		out[k] = vs
 	}
 	out.Set("client_id", c.Upstream)

@@ -85,7 +85,8 @@ func TestASProxyFacade(t *testing.T) {
 	sum := sha256.Sum256([]byte(verifier))
 	authorize := func(clientID, redirect string) *httptest.ResponseRecorder {
 		q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect}, "state": {"client-state"},
-			"code_challenge": {enc.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}, "resource": {gw + "/mcp/up"}}
+			"code_challenge": {enc.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}, "resource": {gw + "/mcp/up"},
+			"request_uri": {"urn:ietf:params:oauth:request_uri:other-redirect"}}
 		return do(proxy, "GET", "/oauth/as/up/authorize?"+q.Encode(), "")
 	}
 	// Never a redirect to an unregistered URI, nor for a forged client.
@@ -104,7 +105,8 @@ func TestASProxyFacade(t *testing.T) {
 		t.Fatalf("authorize: %d %s", rec.Code, rec.Body)
 	}
 	to, _ := url.Parse(rec.Header().Get("Location"))
-	if !strings.HasPrefix(to.String(), upAS.AuthorizeURL()) || to.Query().Get("redirect_uri") != iss+"/callback" || !strings.HasPrefix(to.Query().Get("client_id"), "dyn-") {
+	if !strings.HasPrefix(to.String(), upAS.AuthorizeURL()) || to.Query().Get("redirect_uri") != iss+"/callback" || !strings.HasPrefix(to.Query().Get("client_id"), "dyn-") ||
+		to.Query().Has("request_uri") || to.Query().Get("code_challenge") != enc.EncodeToString(sum[:]) {
 		t.Fatalf("upstream authorize %s", to)
 	}
 	// The upstream AS consents and redirects to the gateway's callback.

@@ -80,6 +80,17 @@ func (d *Delegation) consentPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Delegation) confirm(w http.ResponseWriter, r *http.Request) {
+	// Only the consent page itself may confirm: a cross-site form that
+	// auto-submits someone else's consent id would link the victim's
+	// upstream account to that someone without a click.
+	if o := r.Header.Get("Origin"); o != "" && o != d.o.BaseURL {
+		page(w, http.StatusForbidden, "Consent not confirmed", "confirm on the consent page itself")
+		return
+	}
+	if f := r.Header.Get("Sec-Fetch-Site"); f != "" && f != "same-origin" && f != "none" {
+		page(w, http.StatusForbidden, "Consent not confirmed", "confirm on the consent page itself")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	if err := r.ParseForm(); err != nil {
 		page(w, http.StatusBadRequest, "Bad request", "")

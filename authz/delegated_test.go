@@ -235,6 +235,20 @@ func TestDelegationConsentLinkRules(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(page), "&#34;alice&#34;") || !strings.Contains(string(page), "&#34;up&#34;") {
 		t.Fatalf("consent page %d %s", resp.StatusCode, page)
 	}
+	// A cross-site form cannot confirm for the user.
+	for _, h := range [][2]string{{"Origin", "https://evil.example"}, {"Sec-Fetch-Site", "cross-site"}} {
+		req, _ := http.NewRequest(http.MethodPost, e.gw.URL+authz.ConsentPath, strings.NewReader(url.Values{"id": {ce.ID}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set(h[0], h[1])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 403 || len(resp.Cookies()) != 0 {
+			t.Fatalf("%s: %s → %d", h[0], h[1], resp.StatusCode)
+		}
+	}
 	ua := userAgent(t, "alice@upstream")
 	if status, page := consent(t, ua, ce.URL); status != 200 || !strings.Contains(page, "Access granted") {
 		t.Fatalf("consent: %d %s", status, page)
