@@ -247,6 +247,10 @@ func (b *Broker) Credential(ctx context.Context, server string, cfg UpstreamConf
 		}
 		return Credential{Header: header, Value: "Bearer " + tok}, true, nil
 	}
+	if cfg.Kind == UpstreamDelegated {
+		// Per user, with consent: Delegation.Token, not the broker.
+		return Credential{}, false, errors.New("user_delegated credentials come from the user's grant (Delegation), not the broker")
+	}
 	return Credential{}, false, fmt.Errorf("unknown upstream credential type %q", cfg.Kind)
 }
 

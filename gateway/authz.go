@@ -145,11 +145,13 @@ func (g *Gateway) reloadAuthz(cfg *config.Config) error {
 func (g *Gateway) logForwarding(old, cfg *config.Config) {
 	for _, s := range cfg.Servers {
 		if old != nil {
-			if o, ok := old.Server(s.Name); ok && o.Forwards() == s.Forwards() && o.Transparent() == s.Transparent() {
+			if o, ok := old.Server(s.Name); ok && o.Forwards() == s.Forwards() && o.Transparent() == s.Transparent() && o.Delegates() == s.Delegates() {
 				continue
 			}
 		}
-		if s.Transparent() {
+		if s.Delegates() {
+			g.logger.Info("user-delegated upstream OAuth: each caller consents once and the upstream receives that caller's own token", "server", s.Name)
+		} else if s.Transparent() {
 			g.logger.Warn("transparent OAuth route: the upstream stays the resource server and receives the caller's token (issued for the gateway's route URL); "+
 				"the gateway rewrites its challenges and metadata and identifies the caller from the upstream's issuer", "server", s.Name)
 		} else if s.Forwards() {
