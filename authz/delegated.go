@@ -224,7 +224,7 @@ func (d *Delegation) Token(ctx context.Context, server string, cfg UpstreamConfi
 	defer mu.Unlock()
 	raw, ok, err := d.o.Store.Get(ctx, key)
 	if err != nil {
-		return "", fmt.Errorf("delegated token store: %w", err)
+		return "", fmt.Errorf("%w: %w", errStore, err)
 	}
 	var g grant
 	if ok {
@@ -278,7 +278,7 @@ func (d *Delegation) store(ctx context.Context, key, principal, server string, g
 		return fmt.Errorf("seal delegated grant: %w", err)
 	}
 	if err := d.o.Store.Set(ctx, key, sealed, d.o.GrantTTL); err != nil {
-		return fmt.Errorf("delegated token store: %w", err)
+		return fmt.Errorf("%w: %w", errStore, err)
 	}
 	return nil
 }
@@ -324,13 +324,18 @@ func (d *Delegation) newConsent(ctx context.Context, server string, cfg Upstream
 		return err
 	}
 	if err := d.o.Store.Set(ctx, "consent:"+id, sealed, d.o.ConsentTTL); err != nil {
-		return fmt.Errorf("delegated token store: %w", err)
+		return fmt.Errorf("%w: %w", errStore, err)
 	}
 	if p, err := d.seal(id, ptrAAD); err == nil {
 		_ = d.o.Store.Set(ctx, ptr, p, d.o.ConsentTTL/2) // best effort: without it, the next retry mints another link
 	}
 	return &ConsentRequiredError{Server: server, ID: id, URL: d.o.BaseURL + ConsentPath + "?id=" + id}
 }
+
+// errStore wraps every token-store failure.
+var errStore = errors.New("delegated token store")
+
+var errConsentGone = errors.New("this consent link has expired or was already used; retry the call to get a new one")
 
 // loadConsent reads (or, with take, consumes) a pending consent.
 func (d *Delegation) loadConsent(ctx context.Context, id string, take bool) (*pending, error) {
@@ -343,10 +348,10 @@ func (d *Delegation) loadConsent(ctx context.Context, id string, take bool) (*pe
 	}
 	raw, ok, err := get(ctx, "consent:"+id)
 	if err != nil {
-		return nil, fmt.Errorf("delegated token store: %w", err)
+		return nil, fmt.Errorf("%w: %w", errStore, err)
 	}
 	if !ok {
-		return nil, errors.New("this consent link has expired or was already used; retry the call to get a new one")
+		return nil, errConsentGone
 	}
 	var p pending
 	if err := d.open(raw, "portcullis/consent/v1\x00"+id, &p); err != nil {

@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
 	"strings"
@@ -56,13 +57,26 @@ func renderPage(w http.ResponseWriter, status int, p pageData) {
 	_ = pageTmpl.Execute(w, p)
 }
 
+// consentError shows why a consent link cannot be used, without internal
+// details (a store error names no address to the browser).
+func consentError(w http.ResponseWriter, status int, err error) {
+	switch {
+	case errors.Is(err, errConsentGone):
+		page(w, status, "Consent link not valid", err.Error())
+	case errors.Is(err, errStore):
+		page(w, http.StatusServiceUnavailable, "Try again later", "the gateway cannot reach its token store right now")
+	default:
+		page(w, status, "Consent link not valid", "this link was not issued by this gateway")
+	}
+}
+
 // consentPage names the principal and the upstream before anything
 // happens, so a user sent someone else's link can tell.
 func (d *Delegation) consentPage(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
 	p, err := d.loadConsent(r.Context(), id, false)
 	if err != nil {
-		page(w, http.StatusNotFound, "Consent link not valid", err.Error())
+		consentError(w, http.StatusNotFound, err)
 		return
 	}
 	cfg, ok := d.o.Lookup(p.Server)
@@ -99,7 +113,7 @@ func (d *Delegation) confirm(w http.ResponseWriter, r *http.Request) {
 	id := r.PostForm.Get("id")
 	p, err := d.loadConsent(r.Context(), id, false)
 	if err != nil {
-		page(w, http.StatusNotFound, "Consent link not valid", err.Error())
+		consentError(w, http.StatusNotFound, err)
 		return
 	}
 	cfg, ok := d.o.Lookup(p.Server)
@@ -129,7 +143,7 @@ func (d *Delegation) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := d.loadConsent(r.Context(), id, true)
 	if err != nil {
-		page(w, http.StatusBadRequest, "Consent link not valid", err.Error())
+		consentError(w, http.StatusBadRequest, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: consentCookie, Value: "", Path: CallbackPath, MaxAge: -1})
@@ -143,6 +157,10 @@ func (d *Delegation) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := d.complete(r.Context(), p, code); err != nil {
+		if errors.Is(err, errStore) {
+			page(w, http.StatusServiceUnavailable, "Try again later", "the gateway cannot reach its token store right now; retry the call from your agent")
+			return
+		}
 		page(w, http.StatusBadGateway, "Access could not be obtained", err.Error())
 		return
 	}

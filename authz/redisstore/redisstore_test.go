@@ -144,4 +144,14 @@ func TestDelegationAcrossReplicas(t *testing.T) {
 	if _, err := a.Token(ctx, "up", cfg, "alice"); err == nil || errors.As(err, new(*authz.ConsentRequiredError)) || !strings.Contains(err.Error(), "token store") {
 		t.Fatalf("Redis down: %v", err)
 	}
+	// The consent page says so without naming Redis's address.
+	resp, err = http.Get(gw.URL + authz.ConsentPath + "?id=" + ce.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || strings.Contains(string(page), srv.Addr) {
+		t.Fatalf("consent page with Redis down: %d %s", resp.StatusCode, page)
+	}
 }
