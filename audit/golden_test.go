@@ -30,6 +30,8 @@ func TestCanonicalGolden(t *testing.T) {
 			Tool: "read_file", Method: "tools/call", RPCID: "7", Risk: 45, ResultDigest: Digest([]byte("k"), []byte("r")),
 			Content: &Content{Arguments: `{"path":"/etc/passwd"}`, Result: "[REDACTED]", Error: ""}}, true},
 		{"gap", &Record{Time: ts, kind: "gap", dropped: 17}, false},
+		{"oauth_delegation", &Record{Time: ts, Plane: PlaneRequest, Decision: DecisionAllow, Agent: "alice", ClientID: "https://app.example/client.json",
+			Actor: []string{"portcullis", "ci-bot"}, Server: "web", Tool: "fetch", Method: "tools/call", RPCID: "3"}, false},
 	}
 	prev := make([]byte, 32)
 	for i, tc := range tests {

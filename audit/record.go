@@ -126,6 +126,8 @@ type Record struct {
 	Decision      Decision
 	WouldBe       Decision // for DecisionDryRun: what enforcement would have done
 	Agent         string   // agent / client identity
+	ClientID      string   // the agent's OAuth client (OCSF actor.app_uid)
+	Actor         []string // RFC 8693 delegation chain, current actor first
 	Session       string   // MCP session id
 	Server        string   // upstream server name
 	Tool          string   // tool (or prompt/resource) name
@@ -163,8 +165,8 @@ func NewRecord(plane Plane, d Decision) *Record {
 }
 
 func (r *Record) release() {
-	rules, factors, findings := r.Rules[:0], r.Factors[:0], r.Findings[:0]
-	*r = Record{Rules: rules, Factors: factors, Findings: findings}
+	rules, factors, findings, actor := r.Rules[:0], r.Factors[:0], r.Findings[:0], r.Actor[:0]
+	*r = Record{Rules: rules, Factors: factors, Findings: findings, Actor: actor}
 	recordPool.Put(r)
 }
 
@@ -256,7 +258,13 @@ func (r *Record) appendCanonical(b []byte, seq uint64, prev []byte, withContent 
 	} else {
 		b = append(b, `,"status_id":1,"status":"Success"`...)
 	}
-	b = append(b, `,"actor":{"user":{"uid":"`...)
+	b = append(b, `,"actor":{`...)
+	if r.ClientID != "" {
+		b = append(b, `"app_uid":"`...)
+		b = jsonstr.AppendInner(b, r.ClientID)
+		b = append(b, `",`...)
+	}
+	b = append(b, `"user":{"uid":"`...)
 	b = jsonstr.AppendInner(b, r.Agent)
 	b = append(b, `"},"session":{"uid":"`...)
 	b = jsonstr.AppendInner(b, r.Session)
@@ -296,6 +304,18 @@ func (r *Record) appendCanonical(b []byte, seq uint64, prev []byte, withContent 
 	b = append(b, '"')
 	if r.WouldBe != 0 {
 		b = appendStrField(b, "would_be", r.WouldBe.String())
+	}
+	if len(r.Actor) > 0 {
+		b = append(b, `,"delegation":[`...)
+		for i, a := range r.Actor {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = jsonstr.AppendInner(b, a)
+			b = append(b, '"')
+		}
+		b = append(b, ']')
 	}
 	b = append(b, `,"rule_ids":[`...)
 	for i, id := range r.Rules {
@@ -384,7 +404,10 @@ func (r *Record) sanitize(key []byte, content bool) {
 	if !content && r.Session != "" {
 		r.Session = Digest(key, []byte(r.Session))
 	}
-	for _, f := range [...]*string{&r.Agent, &r.Session, &r.Server, &r.Tool, &r.Method, &r.RPCID,
+	for i := range r.Actor {
+		r.Actor[i] = bound(key, r.Actor[i])
+	}
+	for _, f := range [...]*string{&r.Agent, &r.ClientID, &r.Session, &r.Server, &r.Tool, &r.Method, &r.RPCID,
 		&r.DecisionID, &r.PolicyVersion, &r.TraceID, &r.ErrorType, &r.ArgsDigest, &r.ResultDigest} {
 		*f = bound(key, *f)
 	}

@@ -15,7 +15,18 @@
 //   - upstream credentials (Broker): none, a static secret from a file or
 //     environment variable, OAuth client credentials, or RFC 8693 token
 //     exchange of the caller's token, each cached until shortly before it
-//     expires.
+//     expires;
+//   - user-delegated upstream OAuth (Delegation): the authorization-code
+//     flow with PKCE against an upstream's authorization server on each
+//     user's behalf, through the gateway's consent page and callback; the
+//     user's tokens are sealed (AES-256-GCM, bound to principal and server,
+//     under keyed names) in a TokenStore (MemoryStore, or redisstore for
+//     replicas) and refreshed when expired;
+//   - transparent routes (transparent.go, asproxy.go): the upstream stays
+//     the resource server; the gateway rewrites its challenges and metadata
+//     and fronts its authorization server (metadata, registration,
+//     authorize, callback, token) so every OAuth request goes through the
+//     gateway, with client ids and state signed by the gateway.
 //
 // Invariants: a presented token that fails any check is refused, never
 // downgraded to anonymous; the caller's token is never returned as an

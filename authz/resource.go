@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -62,6 +63,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// ProxyKey signs the client ids and authorization state of transparent
+	// routes' authorization-server facade (asproxy.go). Replicas must
+	// share it; empty: a random key, valid for this process only.
+	ProxyKey []byte
 }
 
 // IntrospectionConfig reaches an RFC 7662 endpoint.
@@ -171,6 +176,7 @@ type ResourceServer struct {
 	transparents map[string]*transparent
 	jti          *replayCache
 	algs         []string
+	proxyKey     []byte
 }
 
 // New validates cfg, loads the keys (a JWKS URL that is down at start is an
@@ -218,6 +224,13 @@ func New(ctx context.Context, cfg Config) (*ResourceServer, error) {
 		ctx: ctx, transparents: map[string]*transparent{}}
 	if len(rs.algs) == 0 {
 		rs.algs = defaultAlgs
+	}
+	rs.proxyKey = cfg.ProxyKey
+	if len(rs.proxyKey) == 0 {
+		rs.proxyKey = make([]byte, 32)
+		if _, err := rand.Read(rs.proxyKey); err != nil {
+			return nil, fmt.Errorf("proxy key: %w", err)
+		}
 	}
 	if cfg.JWKSURL != "" || cfg.JWKSFile != "" {
 		kc, err := newKeyCache(ctx, cfg)
@@ -566,10 +579,7 @@ func describe(err error, resource string) string {
 // principal maps validated claims (JWT or introspection) to a Principal.
 func (rs *ResourceServer) principal(c map[string]any, tok string) (*Principal, error) {
 	sub, _ := c["sub"].(string)
-	cid, _ := c["client_id"].(string)
-	if cid == "" {
-		cid, _ = c["azp"].(string)
-	}
+	cid := jose.ClientID(c)
 	if sub == "" {
 		sub = cid // client-credentials tokens may name only the client
 	}
@@ -591,16 +601,7 @@ func (rs *ResourceServer) principal(c map[string]any, tok string) (*Principal, e
 			return nil, &Error{Status: 401, Code: "invalid_token", Desc: "certificate-bound tokens (cnf.x5t#S256) are not supported"}
 		}
 	}
-	for act, depth := c["act"], 0; act != nil && depth < 8; depth++ {
-		m, ok := act.(map[string]any)
-		if !ok {
-			break
-		}
-		if s, _ := m["sub"].(string); s != "" {
-			p.Actor = append(p.Actor, s)
-		}
-		act = m["act"]
-	}
+	p.Actor = jose.ActorChain(c)
 	p.Trust = rs.cfg.DefaultTrust
 	p.Groups, p.Roles = jose.StringList(c[rs.cfg.GroupsClaim]), jose.StringList(c[rs.cfg.RolesClaim])
 	if t, _ := c[rs.cfg.TrustClaim].(string); t != "" {

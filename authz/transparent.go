@@ -35,6 +35,10 @@ type transparent struct {
 	fetched time.Time
 	issuer  string
 	keys    *keyCache
+	// asm is the upstream authorization server's metadata.
+	asm        map[string]any
+	asmFetched time.Time
+	asIssuer   string
 }
 
 const prmTTL = 5 * time.Minute
@@ -107,6 +111,9 @@ func (t *transparent) Metadata(ctx context.Context) (map[string]any, error) {
 		out[k] = v
 	}
 	out["resource"] = t.rs.ResourceURL(t.server)
+	// Discovery, registration and token requests go through the gateway's
+	// facade of the upstream's authorization server (asproxy.go).
+	out["authorization_servers"] = []string{t.rs.ProxyIssuer(t.server)}
 	return out, nil
 }
 
@@ -186,9 +193,7 @@ func (t *transparent) verifier(ctx context.Context) (*keyCache, string, map[stri
 	if kc != nil {
 		return kc, iss, prm, nil
 	}
-	as, _ := prm["authorization_servers"].([]any)
-	iss, _ = as[0].(string)
-	asm, err := authServerMetadata(ctx, t.rs.cfg.HTTPClient, iss)
+	iss, asm, err := t.authServer(ctx)
 	if err != nil {
 		return nil, "", nil, err
 	}

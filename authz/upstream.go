@@ -52,6 +52,9 @@ type UpstreamConfig struct {
 	// (RFC 8693 audience, RFC 8707 resource).
 	Audience string
 	Resource string
+	// AuthorizationURL is the upstream authorization server's
+	// authorization endpoint (user_delegated).
+	AuthorizationURL string
 }
 
 // ValidateUpstream reports every problem in c, each with its field name.
@@ -84,8 +87,28 @@ func ValidateUpstream(c UpstreamConfig) error {
 		default:
 			add("auth_method", "%q is not client_secret_basic or client_secret_post", c.AuthMethod)
 		}
+	case UpstreamDelegated:
+		for _, f := range []struct{ name, v string }{{"authorization_url", c.AuthorizationURL}, {"token_url", c.TokenURL}} {
+			if u, err := url.Parse(f.v); f.v == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+				add(f.name, "%q must be an absolute http(s) URL", f.v)
+			}
+		}
+		if c.ClientID == "" {
+			add("client_id", "is required (the gateway's client at the upstream's authorization server)")
+		}
+		if c.ClientSecretFile != "" && c.ClientSecretEnv != "" {
+			add("client_secret_file", "set at most one of client_secret_file and client_secret_env")
+		}
+		switch c.AuthMethod {
+		case "", "client_secret_basic", "client_secret_post":
+		default:
+			add("auth_method", "%q is not client_secret_basic or client_secret_post", c.AuthMethod)
+		}
+		if c.Audience != "" {
+			add("audience", "is not used by user_delegated (use resource)")
+		}
 	default:
-		add("type", "%q is not one of none, static, client_credentials, token_exchange", c.Kind)
+		add("type", "%q is not one of none, static, client_credentials, token_exchange, user_delegated", c.Kind)
 	}
 	if c.Header != "" && !validHeaderName(c.Header) {
 		add("header", "%q is not a valid header name", c.Header)
@@ -224,6 +247,10 @@ func (b *Broker) Credential(ctx context.Context, server string, cfg UpstreamConf
 		}
 		return Credential{Header: header, Value: "Bearer " + tok}, true, nil
 	}
+	if cfg.Kind == UpstreamDelegated {
+		// Per user, with consent: Delegation.Token, not the broker.
+		return Credential{}, false, errors.New("user_delegated credentials come from the user's grant (Delegation), not the broker")
+	}
 	return Credential{}, false, fmt.Errorf("unknown upstream credential type %q", cfg.Kind)
 }
 
@@ -349,68 +376,99 @@ func (pr *provider) addTarget(form url.Values) {
 // tokenRequest posts form to the token endpoint with client
 // authentication and returns the access token and when to stop using it.
 func (pr *provider) tokenRequest(ctx context.Context, b *Broker, form url.Values) (string, time.Time, error) {
-	secret, err := readSecret(pr.cfg.ClientSecretFile, pr.cfg.ClientSecretEnv)
+	tr, err := postToken(ctx, b.client, pr.cfg, form)
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if pr.cfg.AuthMethod == "client_secret_post" {
-		form.Set("client_id", pr.cfg.ClientID)
-		if secret != "" {
-			form.Set("client_secret", secret)
-		}
-	} else if secret == "" {
-		form.Set("client_id", pr.cfg.ClientID)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, pr.cfg.TokenURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if pr.cfg.AuthMethod != "client_secret_post" && secret != "" {
-		// RFC 6749 §2.3.1: form-encode before Basic.
-		req.SetBasicAuth(url.QueryEscape(pr.cfg.ClientID), url.QueryEscape(secret))
-	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("unreachable: %w", redactURLError(err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	var tr struct {
-		AccessToken string  `json:"access_token"`
-		TokenType   string  `json:"token_type"`
-		ExpiresIn   float64 `json:"expires_in"`
-		Error       string  `json:"error"`
-		ErrorDesc   string  `json:"error_description"`
-	}
-	_ = json.Unmarshal(body, &tr)
-	if resp.StatusCode != http.StatusOK {
-		if tr.Error != "" {
-			return "", time.Time{}, fmt.Errorf("HTTP %d %s: %s", resp.StatusCode, quote(tr.Error), quote(tr.ErrorDesc))
-		}
-		return "", time.Time{}, fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	if tr.AccessToken == "" {
-		return "", time.Time{}, errors.New("response has no access_token")
-	}
-	if tt := strings.ToLower(tr.TokenType); tt != "" && tt != "bearer" && tt != "n_a" {
-		return "", time.Time{}, fmt.Errorf("token_type %q is not supported (want Bearer)", quote(tr.TokenType))
-	}
+	return tr.AccessToken, tr.until(b.now(), b.skew), nil
+}
+
+// tokenResponse is an RFC 6749 §5.1 token response.
+type tokenResponse struct {
+	AccessToken  string  `json:"access_token"`
+	TokenType    string  `json:"token_type"`
+	ExpiresIn    float64 `json:"expires_in"`
+	RefreshToken string  `json:"refresh_token"`
+	Scope        string  `json:"scope"`
+	Error        string  `json:"error"`
+	ErrorDesc    string  `json:"error_description"`
+}
+
+// until is when to stop using the access token: skew before it expires
+// (half its life when that is short), 5 min when the server gave no expiry.
+func (tr *tokenResponse) until(now time.Time, skew time.Duration) time.Time {
 	life := time.Duration(tr.ExpiresIn) * time.Second
 	if life <= 0 {
 		life = 5 * time.Minute // no expires_in: reuse briefly, then ask again
 	}
-	until := b.now().Add(life - b.skew)
-	if life <= 2*b.skew {
-		until = b.now().Add(life / 2)
+	if life <= 2*skew {
+		return now.Add(life / 2)
 	}
-	return tr.AccessToken, until, nil
+	return now.Add(life - skew)
+}
+
+// oauthError is an error answer of the token endpoint (RFC 6749 §5.2).
+type oauthError struct {
+	Status int
+	Code   string
+	Desc   string
+}
+
+func (e *oauthError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("HTTP %d %s: %s", e.Status, quote(e.Code), quote(e.Desc))
+	}
+	return fmt.Sprintf("HTTP %d", e.Status)
+}
+
+// postToken posts form to cfg.TokenURL with the client's authentication.
+// Errors never contain the client secret or a token.
+func postToken(ctx context.Context, client *http.Client, cfg UpstreamConfig, form url.Values) (*tokenResponse, error) {
+	secret, err := readSecret(cfg.ClientSecretFile, cfg.ClientSecretEnv)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AuthMethod == "client_secret_post" {
+		form.Set("client_id", cfg.ClientID)
+		if secret != "" {
+			form.Set("client_secret", secret)
+		}
+	} else if secret == "" {
+		form.Set("client_id", cfg.ClientID)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if cfg.AuthMethod != "client_secret_post" && secret != "" {
+		// RFC 6749 §2.3.1: form-encode before Basic.
+		req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(secret))
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("unreachable: %w", redactURLError(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	var tr tokenResponse
+	_ = json.Unmarshal(body, &tr)
+	if resp.StatusCode != http.StatusOK {
+		return nil, &oauthError{Status: resp.StatusCode, Code: tr.Error, Desc: tr.ErrorDesc}
+	}
+	if tr.AccessToken == "" {
+		return nil, errors.New("response has no access_token")
+	}
+	if tt := strings.ToLower(tr.TokenType); tt != "" && tt != "bearer" && tt != "n_a" {
+		return nil, fmt.Errorf("token_type %q is not supported (want Bearer)", quote(tr.TokenType))
+	}
+	return &tr, nil
 }
 
 func hostOf(u string) string {

@@ -81,6 +81,63 @@ type UpstreamAuth struct {
 	Scopes           []string `yaml:"scopes"`
 	Audience         string   `yaml:"audience"`
 	Resource         string   `yaml:"resource"`
+	// AuthorizationURL is the upstream authorization server's authorization
+	// endpoint (user_delegated).
+	AuthorizationURL string `yaml:"authorization_url"`
+}
+
+// UpstreamOAuth is the gateway's side of user-delegated upstream OAuth
+// (servers[].upstream_auth.type: user_delegated): the gateway runs the
+// authorization-code flow with PKCE for each user and keeps their tokens,
+// sealed, in the state store.
+type UpstreamOAuth struct {
+	// PublicURL is where browsers reach the gateway's consent pages
+	// (default identity.oauth.resource); register
+	// <public_url>/oauth/upstream/callback at the upstream's authorization
+	// server.
+	PublicURL string `yaml:"public_url"`
+	// KeyFile or KeyEnv holds the 32-byte key (raw, hex or base64) that
+	// seals the stored tokens (AES-256-GCM). Every replica needs the same.
+	KeyFile string `yaml:"key_file"`
+	KeyEnv  string `yaml:"key_env"`
+	// Store is memory or redis (default: redis when state.redis is set).
+	Store string `yaml:"store"`
+	// ConsentTTL bounds a consent link (default 10m); GrantTTL how long an
+	// unused grant is kept (default 720h, renewed on each refresh).
+	ConsentTTL time.Duration `yaml:"consent_ttl"`
+	GrantTTL   time.Duration `yaml:"grant_ttl"`
+}
+
+// Key loads the sealing key. Errors never contain key material.
+func (u *UpstreamOAuth) Key() ([]byte, error) {
+	return VaultKey{File: u.KeyFile, Env: u.KeyEnv}.Load()
+}
+
+// UpstreamOAuthURL is the public URL of the consent pages ("" when unset).
+func (c *Config) UpstreamOAuthURL() string {
+	if u := c.Identity.UpstreamOAuth; u != nil && u.PublicURL != "" {
+		return u.PublicURL
+	}
+	if c.Identity.OAuth != nil {
+		return c.Identity.OAuth.Resource
+	}
+	return ""
+}
+
+// UpstreamOAuthStore is memory or redis (state.redis set: redis by default).
+func (c *Config) UpstreamOAuthStore() string {
+	if u := c.Identity.UpstreamOAuth; u != nil && u.Store != "" {
+		return u.Store
+	}
+	if c.State.Redis.Enabled() {
+		return StoreRedis
+	}
+	return StoreMemory
+}
+
+// Delegates reports whether the server uses user-delegated upstream OAuth.
+func (s *Server) Delegates() bool {
+	return s.UpstreamAuth != nil && s.UpstreamAuth.Type == authz.UpstreamDelegated
 }
 
 // AuthzConfig converts identity.oauth (nil when unset) for authz.New,
@@ -134,7 +191,7 @@ func (u *UpstreamAuth) Upstream() authz.UpstreamConfig {
 	}
 	return authz.UpstreamConfig{Kind: u.Type, Header: u.Header, Scheme: u.Scheme, SecretFile: u.SecretFile, SecretEnv: u.SecretEnv,
 		TokenURL: u.TokenURL, ClientID: u.ClientID, ClientSecretFile: u.ClientSecretFile, ClientSecretEnv: u.ClientSecretEnv,
-		AuthMethod: u.AuthMethod, Scopes: u.Scopes, Audience: u.Audience, Resource: u.Resource}
+		AuthMethod: u.AuthMethod, Scopes: u.Scopes, Audience: u.Audience, Resource: u.Resource, AuthorizationURL: u.AuthorizationURL}
 }
 
 // Forwards reports whether the upstream receives the caller's token: the
@@ -206,6 +263,7 @@ func (c *Config) validateAuthz(add func(path, format string, args ...any)) {
 			add("identity.oauth.introspection.client_secret_file", "set at most one of client_secret_file and client_secret_env")
 		}
 	}
+	c.validateUpstreamOAuth(add)
 	for i, s := range c.Servers {
 		p := fmt.Sprintf("servers[%d]", i)
 		if o == nil && (len(s.Scopes) > 0 || len(s.ToolScopes) > 0) {
@@ -246,5 +304,47 @@ func (c *Config) validateAuthz(add func(path, format string, args ...any)) {
 		if u.Type == authz.UpstreamTokenExchange && o == nil {
 			add(p+".upstream_auth.type", "token_exchange exchanges the caller's OAuth token: it needs identity.oauth")
 		}
+		if u.Type == authz.UpstreamDelegated {
+			if c.Identity.UpstreamOAuth == nil {
+				add(p+".upstream_auth.type", "user_delegated needs identity.upstream_oauth (the key that seals the users' upstream tokens)")
+			}
+			if o == nil && c.Identity.JWT == nil && c.Identity.SPIFFE == nil && c.Identity.Header == nil {
+				add(p+".upstream_auth.type", "user_delegated keeps one upstream grant per caller: it needs an identity (identity.oauth, jwt or spiffe)")
+			}
+		}
+	}
+}
+
+// validateUpstreamOAuth checks identity.upstream_oauth.
+func (c *Config) validateUpstreamOAuth(add func(path, format string, args ...any)) {
+	u := c.Identity.UpstreamOAuth
+	if u == nil {
+		return
+	}
+	const p = "identity.upstream_oauth"
+	if base := c.UpstreamOAuthURL(); base == "" {
+		add(p+".public_url", "is required without identity.oauth: the public URL browsers reach the gateway's consent pages at")
+	} else if pu, err := url.Parse(base); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || (pu.Path != "" && pu.Path != "/") || pu.RawQuery != "" || pu.Fragment != "" {
+		add(p+".public_url", "%q must be an absolute http(s) URL with no path, query or fragment", base)
+	}
+	if (u.KeyFile == "") == (u.KeyEnv == "") {
+		add(p+".key_file", "set exactly one of key_file and key_env")
+	} else if _, err := u.Key(); err != nil {
+		add(p+".key_file", "%v", err)
+	}
+	switch c.UpstreamOAuthStore() {
+	case StoreMemory:
+	case StoreRedis:
+		if !c.State.Redis.Enabled() {
+			add(p+".store", "redis needs state.redis")
+		}
+	default:
+		add(p+".store", "must be memory or redis, got %q", u.Store)
+	}
+	if u.ConsentTTL < 0 || u.ConsentTTL > 24*time.Hour {
+		add(p+".consent_ttl", "must be between 0 and 24h, got %s", u.ConsentTTL)
+	}
+	if u.GrantTTL < 0 {
+		add(p+".grant_ttl", "must not be negative, got %s", u.GrantTTL)
 	}
 }

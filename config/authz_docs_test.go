@@ -18,6 +18,7 @@ func TestAuthorizationDocExample(t *testing.T) {
 		t.Fatal("docs/authorization.md has no ## Configuration yaml block")
 	}
 	example, _, _ := strings.Cut(rest, "```")
+	t.Setenv("PORTCULLIS_DELEGATION_KEY", strings.Repeat("0f", 32)) // the example reads its sealing key from here
 	cfg := "listen: {proxy: 127.0.0.1:0, allowed_hosts: [mcp.example.com]}\n" + example
 	c, err := Parse([]byte(cfg))
 	if err != nil {

@@ -46,7 +46,34 @@ identity:
 `, []string{`identity.oauth.resource: host "mcp.example.com" is not in listen.allowed_hosts`}},
 		{"transparent needs oauth and no credentials", base + `    upstream_auth: {type: transparent, secret_env: X}
 `, []string{"servers[0].upstream_auth.type: transparent needs identity.oauth", "takes no other credential settings"}},
+		{"user_delegated valid", base + `    upstream_auth: {type: user_delegated, authorization_url: "https://up-as.example/authorize", token_url: "https://up-as.example/token", client_id: gw, client_secret_env: UP_SECRET, scopes: [repo], resource: "https://up.example/mcp"}
+identity:
+  oauth: {resource: "http://localhost:8080", authorization_servers: ["https://as.example"], jwks_url: "https://as.example/jwks"}
+  upstream_oauth: {key_env: PORTCULLIS_TEST_DELEG_KEY}
+`, nil},
+		{"user_delegated every problem at once", base + `    upstream_auth: {type: user_delegated, authorization_url: "not a url", client_secret_file: a, client_secret_env: b, audience: x}
+  - name: other
+    url: http://127.0.0.1:2/mcp
+    upstream_auth: {type: user_delegated, authorization_url: "https://a/authorize", token_url: "https://a/token", client_id: gw}
+identity:
+  upstream_oauth: {public_url: "https://gw.example/sub", key_file: /nonexistent/key, key_env: X, store: redis, consent_ttl: 48h}
+`, []string{
+			`servers[0].upstream_auth.authorization_url: "not a url"`, `servers[0].upstream_auth.token_url: ""`, "servers[0].upstream_auth.client_id: is required",
+			"servers[0].upstream_auth.client_secret_file: set at most one", "servers[0].upstream_auth.audience: is not used",
+			"servers[0].upstream_auth.type: user_delegated keeps one upstream grant per caller", "servers[1].upstream_auth.type: user_delegated keeps one",
+			`identity.upstream_oauth.public_url: "https://gw.example/sub"`, "identity.upstream_oauth.key_file: set exactly one",
+			"identity.upstream_oauth.store: redis needs state.redis", "identity.upstream_oauth.consent_ttl:",
+		}},
+		{"user_delegated needs upstream_oauth", base + `    upstream_auth: {type: user_delegated, authorization_url: "https://a/authorize", token_url: "https://a/token", client_id: gw}
+identity:
+  jwt: {issuer: x, audience: [y], jwks_file: z}
+`, []string{"servers[0].upstream_auth.type: user_delegated needs identity.upstream_oauth"}},
+		{"upstream_oauth key must be 32 bytes, without identity.oauth needs public_url", base + `identity:
+  upstream_oauth: {key_env: PORTCULLIS_TEST_SHORT_KEY}
+`, []string{"identity.upstream_oauth.public_url: is required", "identity.upstream_oauth.key_file: key is not 32 bytes"}},
 	}
+	t.Setenv("PORTCULLIS_TEST_DELEG_KEY", strings.Repeat("ab", 32))
+	t.Setenv("PORTCULLIS_TEST_SHORT_KEY", "too-short")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := Parse([]byte(tt.yaml))

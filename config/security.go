@@ -15,6 +15,10 @@ type Identity struct {
 	Header *HeaderIdentity `yaml:"header"`
 	// OAuth makes the gateway the OAuth resource server (config/authz.go).
 	OAuth *OAuthIdentity `yaml:"oauth"`
+	// UpstreamOAuth configures user-delegated upstream OAuth: the key that
+	// seals the users' upstream tokens and the public URL of the consent
+	// pages (config/authz.go).
+	UpstreamOAuth *UpstreamOAuth `yaml:"upstream_oauth"`
 }
 
 // JWTIdentity verifies bearer tokens against a JWKS.

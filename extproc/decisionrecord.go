@@ -12,7 +12,7 @@ import (
 // feeds the decision log, the per-decision metrics and the span.
 func (o *Outcome) DecisionRecord() *decisionlog.Decision {
 	d := &decisionlog.Decision{
-		Time: time.Now(), ID: o.DecisionID, Principal: o.Agent, Server: o.Server, Method: o.Method, Tool: o.Tool,
+		Time: time.Now(), ID: o.DecisionID, Principal: o.Agent, ClientID: o.ClientID, Actor: o.Actor, Server: o.Server, Method: o.Method, Tool: o.Tool,
 		Plane: o.Plane.String(), Action: string(o.Action), WouldAction: string(o.WouldAction), Mode: string(o.Mode),
 		Enforced: o.Enforced, Rule: strings.Join(o.Rules, ","), PolicyVersion: o.PolicyVersion, Score: o.Risk,
 		Latency: decisionlog.Latency{Total: o.Duration},

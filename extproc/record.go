@@ -23,12 +23,16 @@ type Outcome struct {
 	// Agent, Session, Server and Method identify the exchange; Tool is the
 	// tool, prompt or resource the message names; RPCID is the JSON-RPC id.
 	Agent, Session, Server, Method, Tool, RPCID string
-	DecisionID                                  string
-	Rules                                       []string
-	Risk                                        int
-	Factors                                     []policy.Factor
-	Findings                                    []Finding
-	PolicyVersion                               string
+	// ClientID and Actor are the agent's OAuth client and RFC 8693
+	// delegation chain (from its validated token; empty otherwise).
+	ClientID      string
+	Actor         []string
+	DecisionID    string
+	Rules         []string
+	Risk          int
+	Factors       []policy.Factor
+	Findings      []Finding
+	PolicyVersion string
 	// ErrorType is the JSON-RPC error code answered in place of the message
 	// ("" when it passed).
 	ErrorType string
@@ -103,6 +107,7 @@ func (o *Outcome) auditRecord() *audit.Record {
 	r := audit.NewRecord(o.Plane, o.Decision)
 	r.WouldBe = o.WouldBe
 	r.Agent, r.Session, r.Server, r.Tool, r.Method, r.RPCID = o.Agent, o.Session, o.Server, o.Tool, o.Method, o.RPCID
+	r.ClientID, r.Actor = o.ClientID, append(r.Actor[:0], o.Actor...)
 	r.DecisionID, r.PolicyVersion, r.Risk, r.ErrorType = o.DecisionID, o.PolicyVersion, o.Risk, o.ErrorType
 	r.Rules = append(r.Rules, o.Rules...)
 	for _, f := range o.Factors {
@@ -142,7 +147,7 @@ func findingCounts(fs []Finding) []audit.Finding {
 // newOutcome starts an outcome for a message on this stream.
 func (st *stream) newOutcome(plane audit.Plane, method string, id mcp.ID, tool string) *Outcome {
 	o := &Outcome{
-		Plane: plane, Agent: st.agent.ID, Session: st.req.sessionID,
+		Plane: plane, Agent: st.agent.ID, ClientID: st.agent.ClientID, Actor: st.agent.Actor, Session: st.req.sessionID,
 		Server: mcp.Truncate(st.serverName, 64), Method: method, Tool: mcp.Truncate(tool, 128),
 		RPCID: strings.Trim(string(id), `"`),
 	}

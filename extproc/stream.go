@@ -188,6 +188,9 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 	}
 	body := b.GetBody()
 	if d := st.deferred; d != nil {
+		if d.body != nil {
+			return st.refuseRaw(d.status, d.body(mcp.PeekID(body)), d.details)
+		}
 		code := d.code
 		if d.details == detailsBadProtocolVersion {
 			code = mcp.UnsupportedVersionCode(body)

@@ -28,6 +28,9 @@ type Authz struct {
 	// Stop releases the resource server's background work when a reload
 	// replaces it (may be nil).
 	Stop func()
+	// Delegation holds the users' upstream grants for user_delegated
+	// servers (identity.upstream_oauth); nil: such a server is refused.
+	Delegation *authz.Delegation
 }
 
 // WithAuthz sets the OAuth resource server and the credential broker.
@@ -114,7 +117,7 @@ func (st *stream) authenticate(h *corev3.HeaderMap, hm map[string]string) *extpr
 		return nil
 	}
 	st.principal = p
-	st.agent = policy.Identity{ID: p.Subject, Groups: p.Groups, Roles: p.Roles, Trust: p.Trust, Source: SourceOAuth}
+	st.agent = policy.Identity{ID: p.Subject, ClientID: p.ClientID, Actor: p.Actor, Groups: p.Groups, Roles: p.Roles, Trust: p.Trust, Source: SourceOAuth}
 	return nil
 }
 
@@ -203,7 +206,17 @@ func (st *stream) credentialMutation(hm map[string]string) (*extprocv3.HeaderMut
 	}
 	cfg := s.UpstreamAuth.Upstream()
 	var set []*corev3.HeaderValueOption
-	if cfg.Kind != "" && cfg.Kind != authz.UpstreamNone {
+	if cfg.Kind == authz.UpstreamDelegated {
+		cred, refusal := st.delegatedCredential(cfg)
+		if refusal != nil {
+			return nil, refusal
+		}
+		set = append(set, &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: cred.Header, RawValue: []byte(cred.Value)},
+			Append: wrapperspb.Bool(false), AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD})
+		if _, sent := hm[cred.Header]; sent && cred.Header != "authorization" {
+			remove = append(remove, cred.Header)
+		}
+	} else if cfg.Kind != "" && cfg.Kind != authz.UpstreamNone {
 		b := st.srv.Authz().Broker
 		if b == nil {
 			return nil, st.refuse(502, "", mcp.CodeInternalError, "upstream "+strconv.Quote(s.Name)+" needs a credential but this processor has no credential broker", nil, "portcullis_upstream_credential")
@@ -226,6 +239,71 @@ func (st *stream) credentialMutation(hm map[string]string) (*extprocv3.HeaderMut
 		return nil, nil
 	}
 	return &extprocv3.HeaderMutation{RemoveHeaders: remove, SetHeaders: set}, nil
+}
+
+// delegatedCredential is the caller's own upstream token for a
+// user_delegated server, or the refusal: a consent request (-32042 URL
+// elicitation naming the gateway's consent page) when the caller has not
+// granted access yet, 502 when the token cannot be obtained.
+func (st *stream) delegatedCredential(cfg authz.UpstreamConfig) (authz.Credential, *extprocv3.ProcessingResponse) {
+	s := st.server
+	d := st.srv.Authz().Delegation
+	if d == nil {
+		return authz.Credential{}, st.refuse(502, "", mcp.CodeInternalError, "upstream "+strconv.Quote(s.Name)+" uses user-delegated OAuth but identity.upstream_oauth is not configured", nil, "portcullis_upstream_credential")
+	}
+	if st.agent.ID == "" || st.agent.Source == "" || st.agent.Source == policy.SourceAnonymous {
+		// One grant per person: an unidentified caller would share one.
+		return authz.Credential{}, st.refuse(401, "", mcp.CodeInvalidRequest, "unauthenticated: upstream "+strconv.Quote(s.Name)+" acts on behalf of each user; authenticate to the gateway first", nil, "portcullis_unauthenticated")
+	}
+	tok, err := d.Token(st.ctx, s.Name, cfg, st.agent.ID)
+	var ce *authz.ConsentRequiredError
+	if errors.As(err, &ce) {
+		if st.httpMethod == "POST" {
+			// Answered once the body shows the request's id.
+			st.deferred = &deferredRefusal{status: 200, details: "portcullis_consent_required", body: func(id mcp.ID) []byte { return consentReply(id, ce) }}
+			return authz.Credential{}, continueRequestHeaders
+		}
+		return authz.Credential{}, st.refuseRaw(403, consentReply("", ce), "portcullis_consent_required")
+	}
+	if err != nil {
+		st.srv.logger.Warn("upstream credential unavailable", "server", s.Name, "type", cfg.Kind, "error", err)
+		return authz.Credential{}, st.refuse(502, "", mcp.CodeInternalError, "the gateway could not obtain the user's credential for upstream "+strconv.Quote(s.Name)+": "+mcp.Truncate(err.Error(), 200), nil, "portcullis_upstream_credential")
+	}
+	header := strings.ToLower(cfg.Header)
+	if header == "" {
+		header = "authorization"
+	}
+	return authz.Credential{Header: header, Value: "Bearer " + tok}, nil
+}
+
+// CodeURLElicitationRequired is MCP's URLElicitationRequiredError
+// (2025-11-25): the client shows the user a URL to open, then retries.
+const CodeURLElicitationRequired = -32042
+
+// consentReply is the -32042 error carrying a URL-mode elicitation for the
+// gateway's consent page. The message names the URL too, so a client that
+// does not know URL elicitation still shows the user where to go.
+func consentReply(id mcp.ID, ce *authz.ConsentRequiredError) []byte {
+	msg := "upstream " + strconv.Quote(ce.Server) + " acts on your behalf and needs your consent: open " + ce.URL + " to grant access, then retry"
+	out := []byte(`{"jsonrpc":"2.0","id":`)
+	if id.Valid() {
+		out = append(out, id...)
+	} else {
+		out = append(out, "null"...)
+	}
+	out = append(out, `,"error":{"code":`...)
+	out = strconv.AppendInt(out, CodeURLElicitationRequired, 10)
+	out = append(out, `,"message":`...)
+	out = mcp.AppendJSONString(out, msg)
+	out = append(out, `,"data":{"source":"portcullis","server":`...)
+	out = mcp.AppendJSONString(out, ce.Server)
+	out = append(out, `,"elicitations":[{"mode":"url","elicitationId":`...)
+	out = mcp.AppendJSONString(out, ce.ID)
+	out = append(out, `,"url":`...)
+	out = mcp.AppendJSONString(out, ce.URL)
+	out = append(out, `,"message":`...)
+	out = mcp.AppendJSONString(out, "Grant the gateway access to "+ce.Server+" on your behalf.")
+	return append(out, "}]}}}"...)
 }
 
 // upstreamRefused keeps an upstream's 401/403 away from the client: the
@@ -256,6 +334,17 @@ func (st *stream) upstreamRefused(h *corev3.HeaderMap) *extprocv3.ProcessingResp
 	}
 	if st.server.Forwards() {
 		return nil
+	}
+	if st.server.Delegates() && st.status == 401 {
+		// The upstream no longer accepts this user's token (revoked there):
+		// forget the grant so the next call asks for consent again.
+		if d := st.srv.Authz().Delegation; d != nil {
+			if err := d.Revoke(st.ctx, st.server.Name, st.agent.ID); err != nil {
+				st.srv.logger.Warn("delegated grant not dropped", "server", st.server.Name, "error", err)
+			}
+		}
+		return st.refuse(502, st.lone, mcp.CodeInternalError,
+			"upstream "+strconv.Quote(st.server.Name)+" refused your delegated access (HTTP 401); the gateway dropped it: retry to grant access again", nil, "portcullis_upstream_unauthorized")
 	}
 	return st.refuse(502, st.lone, mcp.CodeInternalError,
 		"upstream "+strconv.Quote(st.server.Name)+" refused the gateway's credential (HTTP "+strconv.Itoa(st.status)+"); check servers[].upstream_auth", nil, "portcullis_upstream_unauthorized")

@@ -2,12 +2,16 @@ package gateway
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
 
 	"github.com/portcullis-mcp/portcullis/authz"
+	"github.com/portcullis-mcp/portcullis/authz/redisstore"
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/extproc"
 )
@@ -18,6 +22,7 @@ import (
 func (g *Gateway) startAuthz(ctx context.Context, cfg *config.Config) (extproc.Authz, error) {
 	g.logForwarding(nil, cfg)
 	az := extproc.Authz{Broker: authz.NewBroker(authz.BrokerOptions{})}
+	var err error
 	g.stops = append(g.stops, func() {
 		if g.proc != nil {
 			if a := g.proc.Authz(); a.Stop != nil {
@@ -25,21 +30,85 @@ func (g *Gateway) startAuthz(ctx context.Context, cfg *config.Config) (extproc.A
 			}
 		}
 	})
-	rs, stop, err := newResourceServer(ctx, cfg)
+	if g.authzKey, err = proxyKey(cfg); err != nil {
+		return az, err
+	}
+	rs, stop, err := newResourceServer(ctx, cfg, g.authzKey)
 	if err != nil {
 		return az, err
 	}
 	az.RS, az.Stop = rs, stop
+	if az.Delegation, err = g.startDelegation(cfg); err != nil {
+		return az, err
+	}
 	return az, nil
+}
+
+// proxyKey signs the client ids and state of the transparent routes'
+// authorization-server facade: derived from identity.upstream_oauth's key
+// when set (shared by replicas), else random for this process (clients
+// registered through the facade then re-register after a restart).
+func proxyKey(cfg *config.Config) ([]byte, error) {
+	if u := cfg.Identity.UpstreamOAuth; u != nil {
+		k, err := u.Key()
+		if err != nil {
+			return nil, fmt.Errorf("identity.upstream_oauth: %w", err)
+		}
+		m := hmac.New(sha256.New, k)
+		m.Write([]byte("portcullis/asproxy"))
+		return m.Sum(nil), nil
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// startDelegation builds user-delegated upstream OAuth
+// (identity.upstream_oauth; nil when unset). Its key, URL and store are
+// fixed until restart; the servers it serves are read per request.
+func (g *Gateway) startDelegation(cfg *config.Config) (*authz.Delegation, error) {
+	u := cfg.Identity.UpstreamOAuth
+	if u == nil {
+		return nil, nil
+	}
+	key, err := u.Key()
+	if err != nil {
+		return nil, fmt.Errorf("identity.upstream_oauth: %w", err)
+	}
+	o := authz.DelegationOptions{BaseURL: cfg.UpstreamOAuthURL(), Key: key, ConsentTTL: u.ConsentTTL, GrantTTL: u.GrantTTL,
+		Lookup: func(name string) (authz.UpstreamConfig, bool) {
+			s, ok := g.cfg.Load().Server(name)
+			if !ok {
+				return authz.UpstreamConfig{}, false
+			}
+			return s.UpstreamAuth.Upstream(), true
+		}}
+	if cfg.UpstreamOAuthStore() == config.StoreRedis {
+		c, err := cfg.State.Redis.Client()
+		if err != nil {
+			return nil, fmt.Errorf("state.redis: %w", err)
+		}
+		g.finals = append(g.finals, func() { _ = c.Close() })
+		o.Store = redisstore.New(c, cfg.State.Prefix+"deleg:")
+	}
+	d, err := authz.NewDelegation(o)
+	if err != nil {
+		return nil, fmt.Errorf("identity.upstream_oauth: %w", err)
+	}
+	g.logger.Info("user-delegated upstream OAuth: register this redirect URI at each upstream's authorization server", "redirect_uri", d.RedirectURL(), "store", cfg.UpstreamOAuthStore())
+	return d, nil
 }
 
 // newResourceServer builds identity.oauth's resource server (nil when not
 // configured) with its own lifetime.
-func newResourceServer(ctx context.Context, cfg *config.Config) (*authz.ResourceServer, func(), error) {
+func newResourceServer(ctx context.Context, cfg *config.Config, key []byte) (*authz.ResourceServer, func(), error) {
 	ac, err := cfg.AuthzConfig()
 	if err != nil || ac == nil {
 		return nil, nil, err
 	}
+	ac.ProxyKey = key
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rs, err := authz.New(rctx, *ac)
 	if err != nil {
@@ -62,12 +131,12 @@ func (g *Gateway) reloadAuthz(cfg *config.Config) error {
 	if reflect.DeepEqual(oldAC, newAC) {
 		return nil
 	}
-	rs, stop, err := newResourceServer(context.Background(), cfg)
+	rs, stop, err := newResourceServer(context.Background(), cfg, g.authzKey)
 	if err != nil {
 		return err
 	}
 	cur := g.proc.Authz()
-	g.proc.SetAuthz(extproc.Authz{RS: rs, Broker: cur.Broker, Stop: stop})
+	g.proc.SetAuthz(extproc.Authz{RS: rs, Broker: cur.Broker, Stop: stop, Delegation: cur.Delegation})
 	return nil
 }
 
@@ -76,11 +145,13 @@ func (g *Gateway) reloadAuthz(cfg *config.Config) error {
 func (g *Gateway) logForwarding(old, cfg *config.Config) {
 	for _, s := range cfg.Servers {
 		if old != nil {
-			if o, ok := old.Server(s.Name); ok && o.Forwards() == s.Forwards() && o.Transparent() == s.Transparent() {
+			if o, ok := old.Server(s.Name); ok && o.Forwards() == s.Forwards() && o.Transparent() == s.Transparent() && o.Delegates() == s.Delegates() {
 				continue
 			}
 		}
-		if s.Transparent() {
+		if s.Delegates() {
+			g.logger.Info("user-delegated upstream OAuth: each caller consents once and the upstream receives that caller's own token", "server", s.Name)
+		} else if s.Transparent() {
 			g.logger.Warn("transparent OAuth route: the upstream stays the resource server and receives the caller's token (issued for the gateway's route URL); "+
 				"the gateway rewrites its challenges and metadata and identifies the caller from the upstream's issuer", "server", s.Name)
 		} else if s.Forwards() {
@@ -92,9 +163,22 @@ func (g *Gateway) logForwarding(old, cfg *config.Config) {
 
 // wellKnown serves the protected-resource metadata and the
 // authorization-server 404 when identity.oauth is configured (read per
-// request, so reloads apply); everything else goes to next untouched.
+// request, so reloads apply), and the consent pages of user-delegated
+// upstream OAuth; everything else goes to next untouched.
 func (g *Gateway) wellKnown(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/oauth/upstream/") && g.proc != nil {
+			if d := g.proc.Authz().Delegation; d != nil {
+				d.Handler().ServeHTTP(w, r)
+				return
+			}
+		}
+		if strings.HasPrefix(r.URL.Path, authz.ASProxyPrefix) && g.proc != nil {
+			if rs := g.proc.Authz().RS; rs != nil {
+				authz.ASProxyHandler(rs, routes{g}).ServeHTTP(w, r)
+				return
+			}
+		}
 		if !strings.HasPrefix(r.URL.Path, "/.well-known/") || g.proc == nil {
 			next.ServeHTTP(w, r)
 			return

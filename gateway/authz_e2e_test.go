@@ -75,7 +75,9 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-func startAuthzEnv(t *testing.T) *authzEnv {
+// startAuthzEnv starts the authorization server, two upstreams and the
+// gateway; extra is appended to the configuration (top-level sections).
+func startAuthzEnv(t *testing.T, extra ...string) *authzEnv {
 	t.Helper()
 	e := &authzEnv{web: &authHeaders{}, static: &authHeaders{}}
 	var cimdURL string
@@ -115,7 +117,8 @@ identity:
     authorization_servers: [%s]
     jwks_url: %s
     scopes: [mcp]
-`, e.auditDir, addr, e.webUp.srv.URL, e.as.TokenURL(), staticUp.srv.URL, e.base, e.as.URL, e.as.JWKSURL())
+%s
+`, e.auditDir, addr, e.webUp.srv.URL, e.as.TokenURL(), staticUp.srv.URL, e.base, e.as.URL, e.as.JWKSURL(), strings.Join(extra, "\n"))
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -557,8 +560,10 @@ identity:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// The metadata names the gateway's facade of the upstream's AS, so
+	// discovery, registration and token requests go through the gateway.
 	prm, err := oauthex.GetProtectedResourceMetadata(ctx, base+"/.well-known/oauth-protected-resource/mcp/up", base+"/mcp/up", http.DefaultClient)
-	if err != nil || prm.AuthorizationServers[0] != upAS.URL {
+	if err != nil || len(prm.AuthorizationServers) != 1 || prm.AuthorizationServers[0] != base+"/oauth/as/up" {
 		t.Fatalf("metadata %+v: %v", prm, err)
 	}
 
@@ -566,7 +571,7 @@ identity:
 		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{
 			Metadata: &oauthex.ClientRegistrationMetadata{RedirectURIs: []string{"http://127.0.0.1:9/callback"}},
 		},
-		AuthorizationCodeFetcher: browser,
+		AuthorizationCodeFetcher: followingBrowser,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -590,6 +595,11 @@ identity:
 	if grant == nil || grant.Resource != base+"/mcp/up" {
 		t.Fatalf("the client did not get its token from the upstream's AS for the gateway's route: %+v", grant)
 	}
+	// The client only ever held the gateway's wrapped client id: a code
+	// redeemed under the upstream's own id was redeemed by the gateway.
+	if !strings.HasPrefix(grant.ClientID, "dyn-") || grant.Issued == "" {
+		t.Fatalf("code grant at the upstream AS %+v", grant)
+	}
 	if len(gwAS.Requests()) != 0 {
 		t.Fatalf("the gateway's own AS was used: %+v", gwAS.Requests())
 	}
@@ -603,6 +613,38 @@ identity:
 	if status != 401 || !strings.Contains(ch, `error="invalid_token"`) || up.hits.Load() != before {
 		t.Fatalf("foreign-issuer token: status %d challenge %q, upstream hits %d→%d", status, ch, before, up.hits.Load())
 	}
+}
+
+// followingBrowser plays the user agent through the gateway's facade: it
+// follows redirects (gateway authorize → upstream authorize → gateway
+// callback) and returns the code from the final redirect to the client.
+func followingBrowser(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
+	var final *url.URL
+	c := &http.Client{CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if req.URL.Host == "127.0.0.1:9" {
+			final = req.URL
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, args.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if final == nil {
+		b, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("authorize: HTTP %d %s", resp.StatusCode, b)
+	}
+	q := final.Query()
+	if q.Get("error") != "" {
+		return nil, fmt.Errorf("authorize: %s %s", q.Get("error"), q.Get("error_description"))
+	}
+	return &auth.AuthorizationResult{Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss")}, nil
 }
 
 // dpopProof signs a DPoP proof (RFC 9449) for tok with key.

@@ -423,6 +423,7 @@ func (e *evalCtx) ResolveName(name string) (any, bool) {
 			e.agentMap = map[string]any{
 				"id": a.ID, "groups": nonNil(a.Groups), "roles": nonNil(a.Roles),
 				"trust": a.Trust, "source": a.Source, "insecure": a.Insecure,
+				"client_id": a.ClientID, "actor": nonNil(a.Actor),
 			}
 		}
 		return e.agentMap, true

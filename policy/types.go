@@ -62,8 +62,13 @@ const (
 type Identity struct {
 	ID     string   // principal: JWT sub, SPIFFE ID, header value or the policy's anonymous id
 	Groups []string // from claims
-	Roles  []string // from claims
-	Trust  string   // trust level name, e.g. high|medium|low|untrusted
+	// ClientID is the OAuth client the token was issued to (client_id or
+	// azp claim) and Actor the RFC 8693 delegation chain (act claim), current
+	// actor first. Both come from a validated token, never from a session.
+	ClientID string
+	Actor    []string
+	Roles    []string // from claims
+	Trust    string   // trust level name, e.g. high|medium|low|untrusted
 	// Source is how the identity was established: jwt, spiffe, header or anonymous.
 	Source string
 	// Insecure is true for identities taken from a plain header (development only).

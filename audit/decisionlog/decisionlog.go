@@ -80,9 +80,13 @@ type Decision struct {
 	Time      time.Time `json:"time"`
 	ID        string    `json:"decision_id"`
 	Principal string    `json:"principal,omitempty"`
-	Server    string    `json:"server,omitempty"`
-	Method    string    `json:"method,omitempty"`
-	Tool      string    `json:"tool,omitempty"`
+	// ClientID is the principal's OAuth client and Actor its RFC 8693
+	// delegation chain, current actor first (from the validated token).
+	ClientID string   `json:"client_id,omitempty"`
+	Actor    []string `json:"actor,omitempty"`
+	Server   string   `json:"server,omitempty"`
+	Method   string   `json:"method,omitempty"`
+	Tool     string   `json:"tool,omitempty"`
 	// Plane is "request" or "result".
 	Plane string `json:"plane,omitempty"`
 	// Action is what the gateway did; WouldAction what enforcement of every

@@ -203,7 +203,8 @@ func TestWriteErrorIsCountedAndReturned(t *testing.T) {
 // identifier, a number, a time, or a factor reason. A new field must be
 // added here deliberately.
 func TestDecisionFieldsAreContentFree(t *testing.T) {
-	allowed := map[string]bool{"Time": true, "ID": true, "Principal": true, "Server": true, "Method": true, "Tool": true,
+	// ClientID and Actor are identifiers from the validated token.
+	allowed := map[string]bool{"Time": true, "ID": true, "Principal": true, "ClientID": true, "Actor": true, "Server": true, "Method": true, "Tool": true,
 		"Plane": true, "Action": true, "WouldAction": true, "Mode": true, "Enforced": true, "Rule": true,
 		"PolicyVersion": true, "Score": true, "Factors": true, "Findings": true, "Latency": true}
 	typ := reflect.TypeOf(Decision{})

@@ -16,6 +16,17 @@ func appendDecision(b []byte, d *Decision) []byte {
 	b = append(b, `","decision_id":`...)
 	b = jsonstr.Append(b, d.ID)
 	b = appendOptString(b, "principal", d.Principal)
+	b = appendOptString(b, "client_id", d.ClientID)
+	if len(d.Actor) > 0 {
+		b = append(b, `,"actor":[`...)
+		for i, a := range d.Actor {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonstr.Append(b, a)
+		}
+		b = append(b, ']')
+	}
 	b = appendOptString(b, "server", d.Server)
 	b = appendOptString(b, "method", d.Method)
 	b = appendOptString(b, "tool", d.Tool)

@@ -20,6 +20,7 @@ var encodeCases = []struct {
 	{"empty", Decision{}},
 	{"escapes", Decision{ID: "a\"b\\c\n\t\r\b\f\x01", Principal: "<script>&", Rule: "risk:high", Tool: "t\u2028\u2029",
 		Factors: []Factor{{Name: "behavioral", Score: 75, Weight: 2, Reason: "velocity 12/min (6x) → block"}}}},
+	{"oauth principal", Decision{ID: "d1", Principal: "alice", ClientID: "https://app.example/cimd", Actor: []string{"portcullis", "ci\"bot"}}},
 	{"invalid utf8", Decision{ID: "x\xff\xfey", Findings: []Finding{{Type: "\xc3", Start: -1, End: 1 << 40}, {Type: "email", Count: 3}}}},
 	{"negative and zone", Decision{Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("X", 3600)), Score: -5,
 		Latency: Latency{Total: -time.Microsecond, Parse: 1500 * time.Nanosecond}}},

@@ -32,6 +32,9 @@ type Options struct {
 	// CIMDClient, when set, enables Client ID Metadata Documents: an https
 	// client_id is fetched with it and must list the redirect URI.
 	CIMDClient *http.Client
+	// User names the person consenting at the authorization endpoint (the
+	// sub of the tokens the code grants); default "<client id>-user".
+	User func(r *http.Request) string
 }
 
 // Client is a registered client. An empty Secret is a public client.
@@ -72,8 +75,8 @@ type Server struct {
 }
 
 type codeGrant struct {
-	client, redirect, challenge, scope, resource string
-	exp                                          time.Time
+	client, redirect, challenge, scope, resource, user string
+	exp                                                time.Time
 }
 
 // New starts a server; it stops when the test ends.
@@ -120,6 +123,17 @@ func (s *Server) Requests() []TokenRequest {
 	defer s.mu.Unlock()
 	return slices.Clone(s.requests)
 }
+
+// RevokeRefreshTokens forgets every refresh token issued so far (their
+// next use fails with invalid_grant).
+func (s *Server) RevokeRefreshTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.refresh)
+}
+
+// AuthorizeURL is the authorization endpoint.
+func (s *Server) AuthorizeURL() string { return s.URL + "/authorize" }
 
 // JWKSURL, TokenURL and IntrospectionURL are the endpoints.
 func (s *Server) JWKSURL() string          { return s.URL + "/jwks" }
@@ -180,9 +194,15 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := s.random()
+	user := c.ID + "-user"
+	if s.opts.User != nil {
+		if u := s.opts.User(r); u != "" {
+			user = u
+		}
+	}
 	s.mu.Lock()
 	s.codes[code] = codeGrant{client: c.ID, redirect: redirect, challenge: q.Get("code_challenge"), scope: q.Get("scope"),
-		resource: q.Get("resource"), exp: s.opts.Now().Add(time.Minute)}
+		resource: q.Get("resource"), user: user, exp: s.opts.Now().Add(time.Minute)}
 	s.mu.Unlock()
 	back(url.Values{"code": {code}})
 }
@@ -271,7 +291,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 400, oauthErr("invalid_target", "resource differs from the authorization request"))
 			return
 		}
-		claims = s.claims(c.ID, c.ID+"-user", cmpOr(rec.Resource, g.resource), cmpOr(g.scope, rec.Scope))
+		claims = s.claims(c.ID, g.user, cmpOr(rec.Resource, g.resource), cmpOr(g.scope, rec.Scope))
 	case "client_credentials":
 		if c.Secret == "" {
 			writeJSON(w, 400, oauthErr("unauthorized_client", "public clients cannot use client credentials"))
@@ -286,7 +306,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 400, oauthErr("invalid_grant", "unknown refresh token"))
 			return
 		}
-		claims = s.claims(c.ID, old["sub"].(string), old["aud"].(string), old["scope"].(string))
+		sub, _ := old["sub"].(string)
+		aud, _ := old["aud"].(string)
+		scope, _ := old["scope"].(string)
+		claims = s.claims(c.ID, sub, aud, scope)
 	case "urn:ietf:params:oauth:grant-type:token-exchange":
 		if c.Secret == "" {
 			writeJSON(w, 400, oauthErr("unauthorized_client", "token exchange needs a confidential client"))

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -54,5 +55,42 @@ func TestVerifyJWSRejectsHeaderTricks(t *testing.T) {
 		if _, _, err := VerifyJWS(tt.tok, ks, nil); !errors.Is(err, tt.want) {
 			t.Errorf("%s: err %v, want %v", tt.tok, err, tt.want)
 		}
+	}
+}
+
+func TestClientIDAndActorChain(t *testing.T) {
+	tests := []struct {
+		name   string
+		claims Claims
+		client string
+		actor  []string
+	}{
+		{"none", Claims{"sub": "alice"}, "", nil},
+		{"client_id wins over azp", Claims{"client_id": "c1", "azp": "c2"}, "c1", nil},
+		{"azp", Claims{"azp": "c2"}, "c2", nil},
+		{"one actor", Claims{"act": map[string]any{"sub": "gw"}}, "", []string{"gw"}},
+		{"nested chain, current first", Claims{"act": map[string]any{"sub": "gw", "act": map[string]any{"sub": "ci-bot"}}}, "", []string{"gw", "ci-bot"}},
+		{"actor without sub skipped", Claims{"act": map[string]any{"iss": "x", "act": map[string]any{"sub": "b"}}}, "", []string{"b"}},
+		{"not an object", Claims{"act": "gw"}, "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ClientID(tt.claims); got != tt.client {
+				t.Errorf("ClientID = %q, want %q", got, tt.client)
+			}
+			if got := ActorChain(tt.claims); !slices.Equal(got, tt.actor) {
+				t.Errorf("ActorChain = %q, want %q", got, tt.actor)
+			}
+		})
+	}
+	deep := Claims{}
+	cur := deep
+	for i := 0; i < 20; i++ {
+		next := map[string]any{"sub": "a"}
+		cur["act"] = next
+		cur = next
+	}
+	if n := len(ActorChain(deep)); n != 8 {
+		t.Errorf("a 20-deep chain reads %d actors, want the bound 8", n)
 	}
 }

@@ -252,3 +252,34 @@ func stringList(v any) []string {
 	}
 	return nil
 }
+
+// ClientID is the OAuth client a token was issued to: client_id (RFC 9068,
+// RFC 8693), else azp (OpenID Connect).
+func ClientID(c Claims) string {
+	if s, _ := c["client_id"].(string); s != "" {
+		return s
+	}
+	s, _ := c["azp"].(string)
+	return s
+}
+
+// maxActDepth bounds how much of a nested act claim is read.
+const maxActDepth = 8
+
+// ActorChain is the delegation chain of RFC 8693 §4.1's act claim: the
+// current actor first, then the actors before it (each act nests the
+// previous one). Actors without a sub are skipped; at most 8 are read.
+func ActorChain(c Claims) []string {
+	var out []string
+	for act, depth := c["act"], 0; act != nil && depth < maxActDepth; depth++ {
+		m, ok := act.(map[string]any)
+		if !ok {
+			break
+		}
+		if s, _ := m["sub"].(string); s != "" {
+			out = append(out, s)
+		}
+		act = m["act"]
+	}
+	return out
+}

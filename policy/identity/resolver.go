@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/portcullis-mcp/portcullis/authz/jose"
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/policy"
 )
@@ -254,7 +255,7 @@ func (r *Resolver) fromJWT(tok string) (policy.Identity, error) {
 	if sub == "" {
 		return policy.Identity{}, fmt.Errorf("%w: sub", ErrMissingClaim)
 	}
-	id := policy.Identity{ID: sub, Source: policy.SourceJWT,
+	id := policy.Identity{ID: sub, Source: policy.SourceJWT, ClientID: jose.ClientID(claims), Actor: jose.ActorChain(claims),
 		Groups: stringList(claims[j.GroupsClaim]), Roles: stringList(claims[j.RolesClaim])}
 	if t, _ := claims[j.TrustClaim].(string); t != "" {
 		id.Trust = t
