@@ -408,10 +408,14 @@ func streamGETOverride() *extprocv3.ExtProcPerRoute {
 	}}}
 }
 
-// WellKnownPrefixes are the OAuth discovery paths the admin listener
-// answers (gateway/authz.go): protected-resource metadata, and the
-// authorization-server and OpenID documents a transparent route rewrites.
-var WellKnownPrefixes = []string{WellKnownPrefix, "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"}
+// WellKnownPrefixes are the OAuth paths the admin listener answers
+// (gateway/authz.go): protected-resource metadata, the authorization-server
+// and OpenID documents a transparent route rewrites, the authorization-server
+// facade of transparent routes (authz.ASProxyPrefix: registration,
+// authorize, callback, token) and the consent pages of user-delegated
+// upstream OAuth (/oauth/upstream/). All are public: the gateway
+// authenticates them itself, so ext_proc is off on these routes.
+var WellKnownPrefixes = []string{WellKnownPrefix, "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration", "/oauth/as/", "/oauth/upstream/"}
 
 // wellKnownRoutes sends OAuth discovery to the admin listener without
 // ext_proc (the documents are public), or answers 404 without one.
@@ -419,7 +423,7 @@ func wellKnownRoutes(toAdmin bool) []*routev3.Route {
 	var out []*routev3.Route
 	for _, p := range WellKnownPrefixes {
 		r := &routev3.Route{
-			Name:                 strings.ReplaceAll(strings.TrimPrefix(p, "/.well-known/"), "-", "_"),
+			Name:                 routeName(p),
 			Match:                &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: p}},
 			TypedPerFilterConfig: map[string]*anypb.Any{ExtProcFilter: mustAny(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true}})},
 		}
@@ -434,6 +438,14 @@ func wellKnownRoutes(toAdmin bool) []*routev3.Route {
 		out = append(out, r)
 	}
 	return out
+}
+
+// routeName turns an OAuth path prefix into a route name:
+// "/.well-known/oauth-protected-resource" → "oauth_protected_resource",
+// "/oauth/as/" → "oauth_as".
+func routeName(prefix string) string {
+	p := strings.Trim(strings.TrimPrefix(prefix, "/.well-known/"), "/")
+	return strings.NewReplacer("-", "_", "/", "_").Replace(p)
 }
 
 func exactHeader(name, value string) *routev3.HeaderMatcher {
