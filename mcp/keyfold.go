@@ -13,10 +13,10 @@ import (
 // as unknown can therefore be the field the server acts on. The validator
 // refuses such keys where they decide what a message means.
 
-// protocolFields are the JSON-RPC and MCP field names the gateway reads at
-// the envelope level and directly inside params, result and error. A key
-// there that folds to one of these names but is not spelled exactly like it
-// is refused.
+// protocolFields are the JSON-RPC and MCP field names of protocol objects
+// (the envelope, params, result, error and the structures below them that
+// childRole names). A key there that folds to one of these names but is not
+// spelled exactly like it is refused.
 var protocolFields = []string{
 	"jsonrpc", "id", "method", "params", "result", "error",
 	"code", "message", "data",
@@ -29,6 +29,8 @@ var protocolFields = []string{
 	"argument", "ref", "value", "completion", "values",
 	"role", "uriTemplate", "requestedSchema", "action", "progressToken",
 	"task", "level", "logger", "reason", "requestId",
+	"resource", "version", "size", "icons",
+	"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint",
 }
 
 // foldedProtocol maps the folded form of every protocol field to its exact
@@ -121,8 +123,8 @@ func foldEqual(a, b []byte) bool {
 // ProtocolFieldVariant reports the protocol field that key is a case or
 // Unicode-normalisation variant of, or "" when key is either spelled exactly
 // like a protocol field or unrelated to all of them. A tokenizer that
-// replaces ValidateJSON must apply it at the envelope level and directly
-// inside params, result and error.
+// replaces ValidateJSON must apply it to every protocol object (see
+// childRole in validate.go).
 func ProtocolFieldVariant(key []byte) string {
 	var buf [64]byte
 	if len(key) < 2 || len(key) > 4*len("resourceTemplates") {

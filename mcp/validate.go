@@ -14,9 +14,15 @@ import (
 //   - keys that differ only by case or Unicode normalisation (NFKC, simple
 //     case folding) from another key of the same object, at any depth
 //     ("path" beside "PATH" in arguments);
-//   - at the envelope level and directly inside params, result and error,
-//     keys that differ only by case or normalisation from a protocol field
-//     ("METHOD", "Name", "Arguments"), even alone.
+//   - in every protocol object, keys that differ only by case or
+//     normalisation from a protocol field ("METHOD", "Name", "Arguments"),
+//     even alone. Protocol objects are the envelope, its params, result and
+//     error, and below them the structures the gateway or a server reads by
+//     field name (childRole): _meta, completion ref and argument, client and
+//     server info, capabilities, annotations, embedded resources and the
+//     elements of content, contents, tools, resources, resourceTemplates,
+//     prompts and messages lists. User data (arguments, structuredContent,
+//     schemas, error.data, an elicitation's content) may use any spelling.
 //
 // Parsers disagree on which copy wins and Go servers match keys
 // case-insensitively: a gateway that inspects one spelling while the server
@@ -72,8 +78,56 @@ type role uint8
 const (
 	roleData     role = iota // user data: duplicates and fold-duplicates only
 	roleEnvelope             // a JSON-RPC message object
-	roleProtocol             // params, result or error of a message
+	roleProtocol             // params, result or error of a message, or a structure inside them
+	roleList                 // a protocol list: its object elements are protocol objects
 )
+
+// protoObjects are the keys of a protocol object whose object value is a
+// protocol object too.
+var protoObjects = map[string]bool{
+	"_meta": true, "ref": true, "argument": true, "completion": true, "annotations": true,
+	"clientInfo": true, "serverInfo": true, "resource": true, "capabilities": true,
+}
+
+// protoLists are the keys of a protocol object whose array value holds
+// protocol objects (content blocks, tool, prompt and resource definitions,
+// messages). As an object (an elicitation's content) the value is user data.
+var protoLists = map[string]bool{
+	"content": true, "contents": true, "tools": true, "resources": true,
+	"resourceTemplates": true, "prompts": true, "messages": true,
+}
+
+// childRole is the role of the value of key inside an object of role r.
+// Keys are compared exactly: a variant spelling was refused before.
+func childRole(r role, key []byte) role {
+	switch r {
+	case roleEnvelope:
+		switch string(key) {
+		case "params", "result", "error":
+			return roleProtocol
+		}
+	case roleProtocol:
+		if protoObjects[string(key)] {
+			return roleProtocol
+		}
+		if protoLists[string(key)] {
+			return roleList
+		}
+	}
+	return roleData
+}
+
+// elemRole is the role of the elements of an array of role r at depth
+// (1: the top level).
+func elemRole(r role, depth int) role {
+	switch {
+	case depth == 1 && r == roleEnvelope:
+		return roleEnvelope // a batch holds messages
+	case r == roleList:
+		return roleProtocol
+	}
+	return roleData
+}
 
 func (v *validator) errf(format string, args ...any) error {
 	return &SyntaxError{Offset: v.pos, Msg: fmt.Sprintf(format, args...)}
@@ -96,6 +150,9 @@ func (v *validator) value(depth int, r role) error {
 	}
 	switch c := v.buf[v.pos]; {
 	case c == '{':
+		if r == roleList {
+			r = roleData
+		}
 		return v.object(depth+1, r)
 	case c == '[':
 		return v.array(depth+1, r)
@@ -201,13 +258,7 @@ func (v *validator) object(depth int, r role) error {
 			}
 		}
 		ks.add(key)
-		child := roleData
-		if r == roleEnvelope {
-			switch string(key) {
-			case "params", "result", "error":
-				child = roleProtocol
-			}
-		}
+		child := childRole(r, key)
 		v.skipWS()
 		if v.pos >= len(v.buf) || v.buf[v.pos] != ':' {
 			return v.errf("expected ':' after object key")
@@ -271,12 +322,7 @@ func (ks *keySet) add(k []byte) {
 }
 
 func (v *validator) array(depth int, r role) error {
-	// Only a top-level array (a batch) holds messages; arrays elsewhere hold
-	// data.
-	elem := roleData
-	if depth == 1 && r == roleEnvelope {
-		elem = roleEnvelope
-	}
+	elem := elemRole(r, depth)
 	if depth > v.maxDepth {
 		return v.errf("JSON nesting deeper than the limit of %d", v.maxDepth)
 	}
