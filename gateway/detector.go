@@ -91,10 +91,32 @@ func (d *detectorAdapter) Scan(raw []byte) ([]extproc.Finding, error) {
 }
 
 // ScanRequest judges client→server content with the request-plane
-// injection threshold.
+// injection model and threshold. A request-plane injection finding stands
+// only when the result-plane model sees an instruction in the same value
+// too (score ≥ minCorroboration): the request-plane model scores some
+// degenerate values near 1 (a run of 300 "p"s: 1.00, result plane 0.00)
+// while every injection it refuses in the held-out sets scores far above
+// that on the result plane. The second scan runs only for flagged values.
 func (d *detectorAdapter) ScanRequest(raw []byte) ([]extproc.Finding, error) {
-	return scanWith(d.req, raw)
+	out, err := scanWith(d.req, raw)
+	if err != nil || !slices.ContainsFunc(out, isInjection) {
+		return out, err
+	}
+	rep, err := d.eng.ScanJSON(raw)
+	if err != nil {
+		return nil, err
+	}
+	if rep.Injection.Score >= minCorroboration {
+		return out, nil
+	}
+	return slices.DeleteFunc(out, isInjection), nil
 }
+
+// minCorroboration is the result-plane injection score below which a
+// request-plane injection finding is dropped as uncorroborated.
+const minCorroboration = 0.05
+
+func isInjection(f extproc.Finding) bool { return f.Detector == detectors.DetInjection }
 
 func scanWith(eng *detectors.Engine, raw []byte) ([]extproc.Finding, error) {
 	rep, err := eng.ScanJSON(raw)
