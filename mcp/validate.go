@@ -82,23 +82,15 @@ const (
 	roleList                 // a protocol list: its object elements are protocol objects
 )
 
-// protoObjects are the keys of a protocol object whose object value is a
-// protocol object too.
-var protoObjects = map[string]bool{
-	"_meta": true, "ref": true, "argument": true, "completion": true, "annotations": true,
-	"clientInfo": true, "serverInfo": true, "resource": true, "capabilities": true,
-}
-
-// protoLists are the keys of a protocol object whose array value holds
-// protocol objects (content blocks, tool, prompt and resource definitions,
-// messages). As an object (an elicitation's content) the value is user data.
-var protoLists = map[string]bool{
-	"content": true, "contents": true, "tools": true, "resources": true,
-	"resourceTemplates": true, "prompts": true, "messages": true,
-}
-
 // childRole is the role of the value of key inside an object of role r.
 // Keys are compared exactly: a variant spelling was refused before.
+//   - protocol objects below a protocol object: _meta, completion ref and
+//     argument, client and server info, capabilities, annotations, an
+//     embedded resource;
+//   - protocol lists (their object elements are protocol objects; as an
+//     object, e.g. an elicitation's content, the value is user data):
+//     content, contents, tools, resources, resourceTemplates, prompts,
+//     messages.
 func childRole(r role, key []byte) role {
 	switch r {
 	case roleEnvelope:
@@ -107,10 +99,10 @@ func childRole(r role, key []byte) role {
 			return roleProtocol
 		}
 	case roleProtocol:
-		if protoObjects[string(key)] {
+		switch string(key) {
+		case "_meta", "ref", "argument", "completion", "annotations", "clientInfo", "serverInfo", "resource", "capabilities":
 			return roleProtocol
-		}
-		if protoLists[string(key)] {
+		case "content", "contents", "tools", "resources", "resourceTemplates", "prompts", "messages":
 			return roleList
 		}
 	}
