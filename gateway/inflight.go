@@ -22,19 +22,22 @@ import (
 // bodies RSS stayed near its peak for minutes. When the bytes in flight fall
 // to a quarter of a peak of at least returnAfter(cap), the heap is
 // collected and returned to the OS once (debug.FreeOSMemory, off the
-// request path), at most once per returnEvery.
+// request path), at most once per returnEvery; a burst that drains sooner
+// is returned when returnEvery has passed.
 type inflight struct {
 	mu    sync.Mutex
 	used  int64
 	limit func() (inflightCap, bodyCap int64) // read per request: reloadable
 
-	peak     int64     // most bytes in flight since memory was last returned
-	lastFree time.Time // when memory was last returned
-	freeing  bool      // a return is running
-	// now and freeOS default to time.Now and debug.FreeOSMemory (tests
-	// inject a clock and observe the calls).
+	peak      int64     // most bytes in flight since memory was last returned
+	lastFree  time.Time // when memory was last returned
+	freeing   bool      // a return is running
+	scheduled bool      // a rate-limited return is waiting for returnEvery
+	// now, freeOS and after default to time.Now, debug.FreeOSMemory and
+	// time.AfterFunc (tests inject a clock and observe the calls).
 	now    func() time.Time
 	freeOS func()
+	after  func(d time.Duration, f func())
 }
 
 // returnEvery rate-limits returning memory: a forced collection costs a
@@ -59,15 +62,51 @@ func (f *inflight) reserve(n, capBytes int64) bool {
 func (f *inflight) release(n, capBytes int64) {
 	f.mu.Lock()
 	f.used -= n
-	start := !f.freeing && f.peak >= returnAfter(capBytes) && f.used <= f.peak/4 &&
-		(f.lastFree.IsZero() || f.clock().Sub(f.lastFree) >= returnEvery)
+	drained := !f.freeing && f.peak >= returnAfter(capBytes) && f.used <= f.peak/4
+	wait := time.Duration(0)
+	if drained && !f.lastFree.IsZero() {
+		wait = returnEvery - f.clock().Sub(f.lastFree)
+	}
+	start := drained && wait <= 0
+	if start {
+		f.freeing = true
+	}
+	later := drained && wait > 0 && !f.scheduled
+	if later {
+		// A burst soon after the last return: return its memory once
+		// the rate limit allows, even if no request comes then.
+		f.scheduled = true
+	}
+	f.mu.Unlock()
+	switch {
+	case start:
+		go f.returnMemory()
+	case later:
+		f.schedule(wait, f.returnScheduled)
+	}
+}
+
+// returnScheduled runs a rate-limited return, unless another return ran
+// meanwhile.
+func (f *inflight) returnScheduled() {
+	f.mu.Lock()
+	f.scheduled = false
+	start := !f.freeing && f.peak > f.used
 	if start {
 		f.freeing = true
 	}
 	f.mu.Unlock()
 	if start {
-		go f.returnMemory()
+		f.returnMemory()
 	}
+}
+
+func (f *inflight) schedule(d time.Duration, fn func()) {
+	if f.after != nil {
+		f.after(d, fn)
+		return
+	}
+	time.AfterFunc(d, fn)
 }
 
 // returnMemory gives the heap freed by a burst back to the OS.

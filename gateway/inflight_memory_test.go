@@ -13,7 +13,10 @@ func TestInflightReturnsMemoryAfterBurst(t *testing.T) {
 	const body = 3 << 20
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	freed := make(chan struct{}, 8)
-	f := &inflight{now: func() time.Time { return now }, freeOS: func() { freed <- struct{}{} }}
+	var pending func()
+	var pendingAfter time.Duration
+	f := &inflight{now: func() time.Time { return now }, freeOS: func() { freed <- struct{}{} },
+		after: func(d time.Duration, fn func()) { pendingAfter, pending = d, fn }}
 	wait := func() {
 		t.Helper()
 		select {
@@ -71,14 +74,32 @@ func TestInflightReturnsMemoryAfterBurst(t *testing.T) {
 	drain(5)
 	none("the rest of the same burst")
 
-	// A second burst within returnEvery is left to the scavenger ...
+	// A second burst within returnEvery is returned once the rate limit
+	// allows: one scheduled return, however many releases follow.
 	now = now.Add(returnEvery - time.Second)
 	burst(20)
 	drain(20)
 	none("second burst within the rate limit")
+	if pending == nil || pendingAfter != time.Second {
+		t.Fatalf("scheduled return after %v (%v), want one after 1s", pendingAfter, pending != nil)
+	}
+	fire := pending
+	pending = nil
+	burst(20)
+	drain(20)
+	if pending != nil {
+		t.Fatal("a second return scheduled while one is pending")
+	}
+	now = now.Add(time.Second)
+	fire() // the timer fires (run inline: it returns synchronously)
+	select {
+	case <-freed:
+	default:
+		t.Fatal("the scheduled return did not return memory")
+	}
 
-	// ... a third one after it is returned again.
-	now = now.Add(2 * time.Second)
+	// A third burst after the rate limit is returned at once again.
+	now = now.Add(returnEvery)
 	burst(20)
 	drain(20)
 	wait()
