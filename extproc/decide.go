@@ -171,9 +171,10 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 		}
 	}
 	var findings []Finding
+	judged := false // injection findings judged with the request-plane threshold (requestplane.go)
 	if eng.Detector != nil && len(content) > 0 {
 		var err error
-		if findings, err = eng.Detector.Scan(content); err != nil {
+		if findings, judged, err = scanRequest(eng.Detector, content); err != nil {
 			return refuse(mcp.CodeInvalidParams, 0, "the gateway could not inspect this "+what(s)+" ("+mcp.Truncate(err.Error(), 160)+"); it was refused", "inspect:failed")
 		}
 		st.countFindings(findings)
@@ -187,7 +188,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 	}
 	d := st.evaluate(policy.PlaneRequest, o.Method, s.tool, content, findings, bsig)
 	if st.pol == nil || defaultDecided(d) {
-		d = floor(d, st.builtinRequest(findings, s.content))
+		d = floor(d, st.builtinRequest(findings, s.content, judged))
 	}
 	if bv.Action == "block" || bv.Action == "require_approval" {
 		// Behaviour rules (toxic flows, rate limits, rug-pulled tools)
@@ -346,7 +347,7 @@ func floor(d, b policy.Decision) policy.Decision {
 // model is redacted. Values that are only surrogates the gateway itself
 // restored (present in the restored content, absent from the original) are
 // the caller's own data going back to the server that produced it.
-func (st *stream) builtinRequest(findings []Finding, original []byte) policy.Decision {
+func (st *stream) builtinRequest(findings []Finding, original []byte, judged bool) policy.Decision {
 	if len(findings) == 0 {
 		return policy.Decision{Action: policy.ActionAllow} // never raises the floor
 	}
@@ -361,7 +362,7 @@ func (st *stream) builtinRequest(findings []Finding, original []byte) policy.Dec
 		if action == "redact" && f.Value != "" && !bytes.Contains(original, []byte(f.Value)) {
 			continue // restored by the gateway, not typed by the model
 		}
-		if f.Detector == "injection" && f.Confidence < RequestInjectionMinConfidence {
+		if f.Detector == "injection" && !requestInjectionRefused(f, judged) {
 			// Audited and visible to the policy, but not refused by default.
 			continue
 		}

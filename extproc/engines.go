@@ -115,11 +115,13 @@ var DefaultResultRules = ResultRules{Injection: "notice", Secrets: "redact", PII
 var DefaultRequestRules = ResultRules{Injection: "block", Secrets: "block", PII: "redact"}
 
 // RequestInjectionMinConfidence is the injection score the built-in request
-// rule refuses at. A refused call cannot be delivered in part (a result can,
-// with a notice), and the injection model still scores some benign short
-// instructions above 0.9 ("Please provide your information": 0.92), so the
-// default refuses only high-confidence findings; lower ones are audited and
-// reach the policy (findings, risk) like any other.
+// rule refuses at when the Detector has no request plane (RequestScanner,
+// requestplane.go) and arguments are scored with the result-plane threshold.
+// A refused call cannot be delivered in part (a result can, with a notice),
+// and the result-plane model scores some benign short instructions above 0.9
+// ("Please provide your information": 0.92), so such a detector's findings
+// are refused only at high confidence; lower ones are audited and reach the
+// policy (findings, risk) like any other.
 const RequestInjectionMinConfidence = 0.95
 
 // Engines are the optional collaborators of the processor. Nil fields are

@@ -15,6 +15,7 @@ import (
 
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/detectors"
+	"github.com/portcullis-mcp/portcullis/detectors/injection"
 	"github.com/portcullis-mcp/portcullis/detectors/redact"
 	"github.com/portcullis-mcp/portcullis/extproc"
 )
@@ -29,6 +30,14 @@ func newDetector(cfg *config.Config) (extproc.Detector, error) {
 	eng, err := detectors.NewEngine(opts)
 	if err != nil {
 		return nil, fmt.Errorf("detectors: %w", err)
+	}
+	// Client→server content is user-style text: the request-plane model
+	// and threshold judge it (extproc.RequestScanner).
+	ropts := opts
+	ropts.Plane = injection.PlaneRequest
+	req, err := detectors.NewEngine(ropts)
+	if err != nil {
+		return nil, fmt.Errorf("detectors (request plane): %w", err)
 	}
 	mode, err := redact.ParseMode(cfg.Detectors.Redaction)
 	if err != nil {
@@ -47,7 +56,7 @@ func newDetector(cfg *config.Config) (extproc.Detector, error) {
 	} else if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("detectors: hash key: %w", err)
 	}
-	return &detectorAdapter{eng: eng, opts: opts, mode: mode, key: key, vaults: newVaults(10000, time.Hour)}, nil
+	return &detectorAdapter{eng: eng, req: req, opts: opts, mode: mode, key: key, vaults: newVaults(10000, time.Hour)}, nil
 }
 
 // scanOptions sizes the scan caps to the largest message the gateway
@@ -65,7 +74,8 @@ func scanOptions(cfg *config.Config) detectors.Options {
 // detectorAdapter turns detectors.Engine into extproc.Detector: vocabulary
 // mapping to the policy's entity names and one redaction vault per session.
 type detectorAdapter struct {
-	eng  *detectors.Engine
+	eng  *detectors.Engine // result plane: server→client content
+	req  *detectors.Engine // request plane: client→server content
 	opts detectors.Options
 	// byTypes caches redaction engines restricted to a policy's
 	// redact.types (key: the sorted, joined type list).
@@ -77,7 +87,39 @@ type detectorAdapter struct {
 }
 
 func (d *detectorAdapter) Scan(raw []byte) ([]extproc.Finding, error) {
+	return scanWith(d.eng, raw)
+}
+
+// ScanRequest judges client→server content with the request-plane
+// injection model and threshold. A request-plane injection finding stands
+// only when the result-plane model sees an instruction in the same value
+// too (score ≥ minCorroboration): the request-plane model scores some
+// degenerate values near 1 (a run of 300 "p"s: 1.00, result plane 0.00)
+// while every injection it refuses in the held-out sets scores far above
+// that on the result plane. The second scan runs only for flagged values.
+func (d *detectorAdapter) ScanRequest(raw []byte) ([]extproc.Finding, error) {
+	out, err := scanWith(d.req, raw)
+	if err != nil || !slices.ContainsFunc(out, isInjection) {
+		return out, err
+	}
 	rep, err := d.eng.ScanJSON(raw)
+	if err != nil {
+		return nil, err
+	}
+	if rep.Injection.Score >= minCorroboration {
+		return out, nil
+	}
+	return slices.DeleteFunc(out, isInjection), nil
+}
+
+// minCorroboration is the result-plane injection score below which a
+// request-plane injection finding is dropped as uncorroborated.
+const minCorroboration = 0.05
+
+func isInjection(f extproc.Finding) bool { return f.Detector == detectors.DetInjection }
+
+func scanWith(eng *detectors.Engine, raw []byte) ([]extproc.Finding, error) {
+	rep, err := eng.ScanJSON(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +283,10 @@ func convert(f detectors.Finding) extproc.Finding {
 	return out
 }
 
-var _ extproc.Detector = (*detectorAdapter)(nil)
+var (
+	_ extproc.Detector       = (*detectorAdapter)(nil)
+	_ extproc.RequestScanner = (*detectorAdapter)(nil)
+)
 
 func toolName(result []byte, idx string) string {
 	return gjson.GetBytes(result, "tools."+idx+".name").String()

@@ -8,10 +8,10 @@ import "github.com/portcullis-mcp/portcullis/mcp/jsondoc"
 // as unknown can therefore be the field the server acts on. The validator
 // refuses such keys where they decide what a message means.
 
-// protocolFields are the JSON-RPC and MCP field names the gateway reads at
-// the envelope level and directly inside params, result and error. A key
-// there that folds to one of these names but is not spelled exactly like it
-// is refused.
+// protocolFields are the JSON-RPC and MCP field names of protocol objects
+// (the envelope, params, result, error and the structures below them listed
+// in protocolObjects and protocolLists). A key there that folds to one of
+// these names but is not spelled exactly like it is refused.
 var protocolFields = []string{
 	"jsonrpc", "id", "method", "params", "result", "error",
 	"code", "message", "data",
@@ -24,6 +24,8 @@ var protocolFields = []string{
 	"argument", "ref", "value", "completion", "values",
 	"role", "uriTemplate", "requestedSchema", "action", "progressToken",
 	"task", "level", "logger", "reason", "requestId",
+	"resource", "version", "size", "icons",
+	"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint",
 }
 
 // foldedProtocol maps the folded form of every protocol field to its exact
@@ -52,7 +54,7 @@ var protocolNames = func() map[string]string {
 // ProtocolFieldVariant reports the protocol field that key is a case or
 // Unicode-normalisation variant of, or "" when key is either spelled exactly
 // like a protocol field or unrelated to all of them. The tokenizer applies
-// it at the envelope level and directly inside params, result and error.
+// it to every protocol object (strictOptions in validate.go).
 func ProtocolFieldVariant(key []byte) string {
 	var buf [64]byte
 	if len(key) < 2 || len(key) > 4*len("resourceTemplates") {

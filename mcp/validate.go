@@ -15,9 +15,15 @@ import (
 //   - keys that differ only by case or Unicode normalisation (NFKC, simple
 //     case folding) from another key of the same object, at any depth
 //     ("path" beside "PATH" in arguments);
-//   - at the envelope level and directly inside params, result and error,
-//     keys that differ only by case or normalisation from a protocol field
-//     ("METHOD", "Name", "Arguments"), even alone.
+//   - in every protocol object, keys that differ only by case or
+//     normalisation from a protocol field ("METHOD", "Name", "Arguments"),
+//     even alone. Protocol objects are the envelope, its params, result and
+//     error, and below them the structures the gateway or a server reads by
+//     field name: _meta, completion ref and argument, client and server
+//     info, capabilities, annotations, embedded resources and the elements
+//     of content, contents, tools, resources, resourceTemplates, prompts and
+//     messages lists. User data (arguments, structuredContent, schemas,
+//     error.data, an elicitation's content) may use any spelling.
 //
 // Parsers disagree on which copy wins and Go servers match keys
 // case-insensitively: a gateway that inspects one spelling while the server
@@ -30,10 +36,20 @@ func ValidateJSON(b []byte, maxDepth int) error {
 // strictOptions are the tokenizer rules every JSON-RPC body is held to.
 func strictOptions(maxDepth int) jsondoc.Options {
 	return jsondoc.Options{MaxDepth: maxDepth, FoldKeys: true, Envelope: ProtocolFieldVariant,
-		EnvelopeMembers: envelopeMembers, Intern: protocolNames}
+		EnvelopeMembers: envelopeMembers, ProtocolObjects: protocolObjects, ProtocolLists: protocolLists,
+		Intern: protocolNames}
 }
 
-var envelopeMembers = []string{"params", "result", "error"}
+var (
+	envelopeMembers = []string{"params", "result", "error"}
+	// protocolObjects are members of a protocol object whose object values
+	// are protocol objects too.
+	protocolObjects = []string{"_meta", "ref", "argument", "completion", "annotations", "clientInfo", "serverInfo", "resource", "capabilities"}
+	// protocolLists are members of a protocol object whose array elements
+	// are protocol objects (as an object, e.g. an elicitation's content, the
+	// value is user data).
+	protocolLists = []string{"content", "contents", "tools", "resources", "resourceTemplates", "prompts", "messages"}
+)
 
 // parseStrict tokenizes b once under the strict rules.
 func parseStrict(b []byte, maxDepth int) (*jsondoc.Doc, error) {

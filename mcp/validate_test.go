@@ -60,6 +60,24 @@ var validateCases = []struct {
 	{"case dup many keys", `{` + manyKeys(40) + `,"K7":0}`, `object keys "k7" and "K7"`},
 	{"argument keys may use any case", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_user","arguments":{"Name":"Bob","ID":7,"Method":"x","Params":{"Type":1}}}}`, ""},
 	{"meta and nested content any case", `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"x"}],"structuredContent":{"Text":"y"}}}`, ""},
+	// Below params, result and error: every structure read by field name.
+	{"case variant in params._meta", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","_meta":{"ProgressToken":"p"}}}`, `protocol field "progressToken"`},
+	{"case variant tool name in tools/list", `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"ok","inputSchema":{}},{"Name":"delete_file","inputSchema":{}}]}}`, `protocol field "name"`},
+	{"case variant in tool annotations", `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"rm","annotations":{"DestructiveHint":false}}]}}`, `protocol field "destructiveHint"`},
+	{"case variant in content block", `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","Text":"x"}]}}`, `protocol field "text"`},
+	{"case variant in embedded resource", `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"resource","resource":{"URI":"file:///etc/passwd","text":"x"}}]}}`, `protocol field "uri"`},
+	{"case variant in resources/read contents", `{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///a","TEXT":"x"}]}}`, `protocol field "text"`},
+	{"case variant in completion ref", `{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","Name":"p"},"argument":{"name":"a","value":"x"}}}`, `protocol field "name"`},
+	{"case variant in completion argument", `{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"p"},"argument":{"name":"a","VALUE":"x"}}}`, `protocol field "value"`},
+	{"case variant in sampling message", `{"jsonrpc":"2.0","id":"s","method":"sampling/createMessage","params":{"messages":[{"ROLE":"user","content":{"type":"text","text":"x"}}],"maxTokens":1}}`, `protocol field "role"`},
+	{"case variant in prompts/list", `{"jsonrpc":"2.0","id":1,"result":{"prompts":[{"name":"p","Description":"x"}]}}`, `protocol field "description"`},
+	{"case variant in clientInfo", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","Version":"1"}}}`, `protocol field "version"`},
+	{"unicode variant in _meta", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","_meta":{"progreſſToken":"p"}}}`, `protocol field "progressToken"`},
+	{"user data below protocol objects any case", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"Content":[{"Name":"x","Type":"y"}],"_meta":{"Text":1}},"_meta":{"io.example/Name":"x"}}}`, ""},
+	{"schemas and error data any case", `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"t","inputSchema":{"type":"object","properties":{"Name":{"type":"string"},"URI":{}}}}]}}`, ""},
+	{"error data any case", `{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"m","data":{"Message":"x","Content":1}}}`, ""},
+	{"elicitation content is data", `{"jsonrpc":"2.0","id":"e","result":{"action":"accept","content":{"Name":"Bob","Text":"hi"}}}`, ""},
+	{"sampling single content object is data", `{"jsonrpc":"2.0","id":"s","result":{"role":"assistant","content":{"type":"text","text":"x"},"model":"m"}}`, ""},
 	{"case only across levels ok", `{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":{"A":{"a":1}}}}`, ""},
 	{"unrelated unicode keys ok", `{"clé":1,"cle":2,"名前":3}`, ""},
 }
@@ -148,17 +166,14 @@ func checkFolds(t *testing.T, v any, r role, depth int) {
 					t.Fatalf("accepted protocol-field variant %q of %q", k, f)
 				}
 			}
-			child := roleData
-			if r == roleEnvelope && (k == "params" || k == "result" || k == "error") {
-				child = roleProtocol
+			child := childRole(r, []byte(k))
+			if _, isObj := c.(map[string]any); isObj && child == roleList {
+				child = roleData
 			}
 			checkFolds(t, c, child, depth+1)
 		}
 	case []any:
-		elem := roleData
-		if depth == 0 && r == roleEnvelope {
-			elem = roleEnvelope
-		}
+		elem := elemRole(r, depth+1)
 		for _, c := range x {
 			checkFolds(t, c, elem, depth+1)
 		}
@@ -184,5 +199,39 @@ type role uint8
 const (
 	roleData     role = iota // user data: duplicates and fold-duplicates only
 	roleEnvelope             // a JSON-RPC message object
-	roleProtocol             // params, result or error of a message
+	roleProtocol             // params, result or error of a message, or a protocol structure below them
+	roleList                 // a protocol list: its object elements are protocol objects
 )
+
+// childRole is the role of the value of key inside an object of role r,
+// written out here independently of the tokenizer.
+func childRole(r role, key []byte) role {
+	in := func(list []string) bool {
+		for _, m := range list {
+			if string(key) == m {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case r == roleEnvelope && in(envelopeMembers):
+		return roleProtocol
+	case r == roleProtocol && in(protocolObjects):
+		return roleProtocol
+	case r == roleProtocol && in(protocolLists):
+		return roleList
+	}
+	return roleData
+}
+
+// elemRole is the role of the elements of an array of role r at depth.
+func elemRole(r role, depth int) role {
+	switch {
+	case depth == 1 && r == roleEnvelope:
+		return roleEnvelope
+	case r == roleList:
+		return roleProtocol
+	}
+	return roleData
+}

@@ -62,6 +62,12 @@ type Options struct {
 	// key imitates and refuses the document.
 	Envelope        func(key []byte) string
 	EnvelopeMembers []string
+	// ProtocolObjects are members of a protocol object (an envelope member
+	// or one of these) whose object values Envelope checks too;
+	// ProtocolLists are members whose array elements it checks. Everything
+	// else below an envelope member is user data.
+	ProtocolObjects []string
+	ProtocolLists   []string
 	// Intern maps member names to their string so the common ones cost no
 	// allocation (optional).
 	Intern map[string]string
@@ -115,8 +121,37 @@ type role uint8
 const (
 	roleData     role = iota // user data: duplicates (and fold-duplicates) only
 	roleEnvelope             // a message object
-	roleProtocol             // an envelope member listed in EnvelopeMembers
+	roleProtocol             // an envelope member, or a ProtocolObjects member below one
+	roleList                 // a ProtocolLists member: its object elements are protocol objects
 )
+
+// childRole is the role of the value of member key in an object of role r.
+// Keys are compared exactly: a variant spelling was refused before.
+func (p *parser) childRole(r role, key []byte) role {
+	switch r {
+	case roleEnvelope:
+		if member(p.opt.EnvelopeMembers, key) {
+			return roleProtocol
+		}
+	case roleProtocol:
+		if member(p.opt.ProtocolObjects, key) {
+			return roleProtocol
+		}
+		if member(p.opt.ProtocolLists, key) {
+			return roleList
+		}
+	}
+	return roleData
+}
+
+func member(list []string, key []byte) bool {
+	for _, m := range list {
+		if string(key) == m {
+			return true
+		}
+	}
+	return false
+}
 
 type parser struct {
 	src  []byte
@@ -190,6 +225,8 @@ func (p *parser) value(parent int, key string, index, keyStart int, depth int, r
 		kind := Object
 		if c == '[' {
 			kind = Array
+		} else if r == roleList {
+			r = roleData // a list member that is an object holds user data
 		}
 		i := p.add(kind, start, start, parent, key, index, keyStart)
 		var err error
@@ -274,15 +311,7 @@ func (p *parser) object(self, depth int, r role) error {
 			}
 		}
 		ks.add(kb, p.opt.FoldKeys)
-		child := roleData
-		if r == roleEnvelope {
-			for _, m := range p.opt.EnvelopeMembers {
-				if string(kb) == m {
-					child = roleProtocol
-					break
-				}
-			}
-		}
+		child := p.childRole(r, kb)
 		key, ok := p.opt.Intern[string(kb)]
 		if !ok {
 			key = string(kb)
@@ -382,11 +411,14 @@ func (ks *keySet) add(k []byte, fold bool) {
 }
 
 func (p *parser) array(self, depth int, r role) error {
-	// Only a root array (a batch) holds envelopes; arrays elsewhere hold
-	// data.
+	// A root array (a batch) holds envelopes and a protocol list protocol
+	// objects; arrays elsewhere hold data.
 	elem := roleData
-	if depth == 1 && r == roleEnvelope {
+	switch {
+	case depth == 1 && r == roleEnvelope:
 		elem = roleEnvelope
+	case r == roleList:
+		elem = roleProtocol
 	}
 	p.pos++ // [
 	p.ws()
