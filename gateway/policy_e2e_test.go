@@ -54,6 +54,9 @@ servers:
     tools: {allow: ["*"]}
 policy: {file: ../examples/quickstart/policy.yaml}
 audit: {dir: %s, commit: {interval: 5ms}}
+# None of these tests is about the message timeout: the 5 s default turned a
+# 3.9 MB request into a 504 when -race ran on a loaded machine.
+limits: {message_timeout: 120s}
 `, e.files.srv.URL, e.web.srv.URL, e.sandbox.srv.URL, e.auditDir)
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
