@@ -24,7 +24,7 @@ var (
 // repository's corpora, each also under every evasion transform.
 func equivCorpus(t testing.TB) []string {
 	corpusOnce.Do(func() {
-		chunks, err := injection.LoadHarmless("../injection/corpus/harmless.jsonl.gz", 1500)
+		chunks, err := injection.LoadHarmless("../injection/corpus/harmless.jsonl.gz", corpusLimit())
 		if err != nil {
 			t.Logf("harmless corpus: %v", err)
 		}
@@ -35,8 +35,12 @@ func equivCorpus(t testing.TB) []string {
 		if err != nil {
 			t.Logf("dev corpus: %v", err)
 		}
+		every := 7
+		if testing.Short() {
+			every = 40
+		}
 		for i, r := range rows {
-			if i%7 != 0 {
+			if i%every != 0 {
 				continue
 			}
 			for _, tr := range injection.Transforms {
@@ -45,7 +49,7 @@ func equivCorpus(t testing.TB) []string {
 		}
 		corpus = append(corpus, injection.GenerateBenign(7, 200)...)
 	})
-	if len(corpus) < 1000 {
+	if len(corpus) < 1000 && !testing.Short() || len(corpus) < 200 {
 		t.Fatalf("equivalence corpus has only %d texts", len(corpus))
 	}
 	return corpus
@@ -129,4 +133,13 @@ func FuzzEquivalentToReference(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) { checkEquiv(t, s) })
+}
+
+// corpusLimit is how many harmless chunks the equivalence tests read (fewer
+// with -short).
+func corpusLimit() int {
+	if testing.Short() {
+		return 200
+	}
+	return 1500
 }

@@ -764,6 +764,16 @@ type ctxKw struct {
 	rule int
 }
 
+// ctxBits is the set of first-two-byte pairs of the context keywords.
+var ctxBits = func() (t [65536 / 64]uint64) {
+	for k, g := range ctxGroup {
+		if g != 0 {
+			t[k>>6] |= 1 << (k & 63)
+		}
+	}
+	return t
+}()
+
 // ctxGroups holds the context keywords grouped by their first two bytes;
 // ctxGroup maps those two bytes to 1 + the group index (0 = no keyword), so
 // contextual() finds all keywords in one pass with one table load per byte.
@@ -786,7 +796,11 @@ var ctxGroups, ctxGroup = func() ([][]ctxKw, *[65536]uint8) {
 func (sc *scanner) contextual() {
 	l := sc.s // compared through lowerTab: no lower-cased copy
 	for p := 0; p+1 < len(l); p++ {
-		g := ctxGroup[uint16(lowerTab[l[p]])<<8|uint16(lowerTab[l[p+1]])]
+		k := uint16(lowerTab[l[p]])<<8 | uint16(lowerTab[l[p+1]])
+		if ctxBits[k>>6]&(1<<(k&63)) == 0 {
+			continue // an 8 KiB bitset screens most pairs before the 64 KiB table
+		}
+		g := ctxGroup[k]
 		if g == 0 {
 			continue
 		}

@@ -51,7 +51,7 @@ func TestFindMatchesReference(t *testing.T) {
 		texts = append(texts, set.TPs...)
 		texts = append(texts, set.FPs...)
 	}
-	chunks, err := injection.LoadHarmless("../injection/corpus/harmless.jsonl.gz", 1500)
+	chunks, err := injection.LoadHarmless("../injection/corpus/harmless.jsonl.gz", corpusLimit())
 	if err != nil {
 		t.Logf("harmless corpus: %v", err)
 	}
@@ -132,4 +132,13 @@ func TestFindDeterministic(t *testing.T) {
 			t.Fatalf("Find = %+v, earlier %+v", got, first)
 		}
 	}
+}
+
+// corpusLimit is how many harmless chunks the equivalence tests read (fewer
+// with -short).
+func corpusLimit() int {
+	if testing.Short() {
+		return 200
+	}
+	return 1500
 }
