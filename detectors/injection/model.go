@@ -180,29 +180,29 @@ const dedupBits = 8
 // evicting each other. A slot collision only forgets a feature, it never
 // drops a different one (the full hash is compared).
 type recent struct {
-	h  [1 << dedupBits]uint32
-	at [1 << dedupBits]int32
+	e [1 << dedupBits]uint64 // hash<<32 | position+1
 }
 
 // repeat reports whether h was seen within repeatSpan bytes before pos,
 // and records it at pos (in its own slot, else in the older of its two).
 func (r *recent) repeat(h uint32, pos int) bool {
 	k1, k2 := h>>(32-dedupBits), (h>>(32-2*dedupBits))&(1<<dedupBits-1)
-	k := k1
+	e1, e2 := r.e[k1], r.e[k2]
+	p := uint32(pos + 1)
+	cur := uint64(h)<<32 | uint64(p)
 	switch {
-	case r.h[k1] == h && r.at[k1] != 0:
-	case r.h[k2] == h && r.at[k2] != 0:
-		k = k2
+	case uint32(e1>>32) == h && uint32(e1) != 0:
+		r.e[k1] = cur
+		return p-uint32(e1) <= repeatSpan
+	case uint32(e2>>32) == h && uint32(e2) != 0:
+		r.e[k2] = cur
+		return p-uint32(e2) <= repeatSpan
+	case uint32(e2) < uint32(e1):
+		r.e[k2] = cur
 	default:
-		if r.at[k2] < r.at[k1] {
-			k = k2
-		}
-		r.h[k], r.at[k] = h, int32(pos+1)
-		return false
+		r.e[k1] = cur
 	}
-	rep := pos+1-int(r.at[k]) <= repeatSpan
-	r.at[k] = int32(pos + 1)
-	return rep
+	return false
 }
 
 // eachFeature calls fn(pos, h) for every hashed feature of the folded text
