@@ -7,8 +7,9 @@
 // FlattenLeaves / PrepareText (what is scored for a JSON document: its
 // prose leaves in order, one per line, JSON inside a string expanded).
 // Train, LoadDev, LoadHarmless, SplitOfRow, SplitOfChunk, EvalSources,
-// GenerateAttacks, Embed, GenerateBenign, GenerateTriggerBenign, Transforms
-// and ApplyToRow exist for `portcullis train injection` and the eval command
+// GenerateAttacks, Embed, GenerateBenign, GenerateTriggerBenign,
+// GenerateSecurityWriting, GenerateUserPrompts, Transforms and ApplyToRow
+// exist for `portcullis train injection` and the eval command
 // (detectors/injection/eval).
 //
 // Training data: the dev sources not in EvalSources, the training groups of

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/portcullis-mcp/portcullis/detectors/normalize"
 )
@@ -84,5 +85,39 @@ func TestDilutedInjectionFlagged(t *testing.T) {
 	}
 	if v := d.Score(before + " " + after); v.Flagged {
 		t.Errorf("harmless paragraph flagged: %.3f %v", v.Score, v.Reasons)
+	}
+}
+
+// TestGeneratorsDeterministicAndFilled: the added generators are
+// deterministic, and every attack template's placeholders are filled.
+func TestGeneratorsDeterministicAndFilled(t *testing.T) {
+	for name, gen := range map[string]func(uint64, int) []string{
+		"security writing": GenerateSecurityWriting,
+		"user prompts":     GenerateUserPrompts,
+	} {
+		a, b := gen(3, 40), gen(3, 40)
+		if !slices.Equal(a, b) || len(a) != 40 {
+			t.Errorf("%s: not deterministic or wrong count", name)
+		}
+		if slices.Equal(a, gen(4, 40)) {
+			t.Errorf("%s: seed ignored", name)
+		}
+	}
+	langs := map[string]bool{}
+	for _, heldOut := range []bool{false, true} {
+		for _, a := range GenerateAttacks(9, 3000, heldOut) {
+			langs[a.Lang] = true
+			for _, p := range placeholders {
+				if strings.Contains(a.Text, p.key) {
+					t.Fatalf("template %d left %s in %q", a.Template, p.key, a.Text)
+				}
+			}
+			if !utf8.ValidString(a.Text) {
+				t.Fatalf("template %d: invalid UTF-8 in %q", a.Template, a.Text)
+			}
+		}
+	}
+	if len(langs) < 13 {
+		t.Errorf("attack languages %d, want 13", len(langs))
 	}
 }
