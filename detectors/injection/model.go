@@ -190,18 +190,21 @@ func (r *recent) repeat(h uint32, pos int) bool {
 	e1, e2 := r.e[k1], r.e[k2]
 	p := uint32(pos + 1)
 	cur := uint64(h)<<32 | uint64(p)
-	switch {
-	case uint32(e1>>32) == h && uint32(e1) != 0:
+	if uint32(e1>>32) == h && uint32(e1) != 0 {
 		r.e[k1] = cur
 		return p-uint32(e1) <= repeatSpan
-	case uint32(e2>>32) == h && uint32(e2) != 0:
+	}
+	if uint32(e2>>32) == h && uint32(e2) != 0 {
 		r.e[k2] = cur
 		return p-uint32(e2) <= repeatSpan
-	case uint32(e2) < uint32(e1):
-		r.e[k2] = cur
-	default:
-		r.e[k1] = cur
 	}
+	// the older slot, chosen without a branch (which slot is older is
+	// random, so a branch would mispredict half the time)
+	k := k1
+	if uint32(e2) < uint32(e1) {
+		k = k2
+	}
+	r.e[k] = cur
 	return false
 }
 
