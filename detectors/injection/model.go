@@ -507,8 +507,28 @@ func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
 			h = (h ^ uint32(s[i+k])) * fnvPrime
 			if k >= 2 {
 				x := mix(h + uint32(k)*0x9e3779b9)
-				if rc.repeat(x, i) {
-					continue
+				// rc.repeat(x, i) by hand (too large for the inliner;
+				// this is the hottest call of the detector)
+				k1, k2 := x>>(32-dedupBits), (x>>(32-2*dedupBits))&(1<<dedupBits-1)
+				e1, e2 := rc.e[k1], rc.e[k2]
+				p := uint32(i + 1)
+				cur := uint64(x)<<32 | uint64(p)
+				if uint32(e1>>32) == x && uint32(e1) != 0 {
+					rc.e[k1] = cur
+					if p-uint32(e1) <= repeatSpan {
+						continue
+					}
+				} else if uint32(e2>>32) == x && uint32(e2) != 0 {
+					rc.e[k2] = cur
+					if p-uint32(e2) <= repeatSpan {
+						continue
+					}
+				} else {
+					ks := k1
+					if uint32(e2) < uint32(e1) {
+						ks = k2
+					}
+					rc.e[ks] = cur
 				}
 				sa += int32(q[x&dimMask])
 				sb += int32(q[x>>(32-dimBits)])
