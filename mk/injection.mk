@@ -9,7 +9,7 @@ BENCH_TARGETS += bench-injection
 FUZZ_TARGETS += fuzz-injection
 
 .PHONY: eval-injection bench-injection train-injection fuzz-injection corpus-injection
-eval-injection: ## injection quality on sources excluded from training: per-source TPR/FPR/AUC, harmless tool-output FPR and FP/MB per kind, embedded held-out attacks per placement, trigger-word prompts, evasion transforms
+eval-injection: ## injection quality on sources excluded from training: per-source TPR/FPR/AUC, harmless tool-output FPR and FP/MB per kind, embedded held-out attacks per placement/family/language, attacks diluted in a paragraph of prose, trigger-word prompts, evasion transforms
 	$(GO) run ./detectors/injection/eval --data $(INJECTION_DATA) --harmless $(INJECTION_HARMLESS)
 
 bench-injection: ## injection Score/ScoreView and Normalize on 1/4/64 KB vs a strings.ToLower baseline (ns/op, allocs/op)

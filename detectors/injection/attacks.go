@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Attack is one generated injection instruction.
@@ -131,23 +133,39 @@ func GenerateAttacks(seed uint64, n int, heldOut bool) []Attack {
 		i := idx[r.IntN(len(idx))]
 		t := attackTemplates[i]
 		s := t.text
-		for _, rep := range []struct {
-			key  string
-			vals []string
-		}{{"{goal}", attackGoals}, {"{goal_fr}", goalsFR}, {"{goal_es}", goalsES}, {"{goal_de}", goalsDE}, {"{goal_zh}", goalsZH},
-			{"{goal_ru}", goalsRU}, {"{goal_it}", goalsIT}, {"{goal_pt}", goalsPT}, {"{goal_ja}", goalsJA},
-			{"{tool}", attackTools}, {"{path}", attackPaths}, {"{url}", attackURLs}, {"{email}", attackEmails}} {
+		for _, rep := range placeholders {
+			if rep.same {
+				// one value for every occurrence (a persona's name)
+				if strings.Contains(s, rep.key) {
+					s = strings.ReplaceAll(s, rep.key, rep.vals[r.IntN(len(rep.vals))])
+				}
+				continue
+			}
 			for strings.Contains(s, rep.key) {
 				s = strings.Replace(s, rep.key, rep.vals[r.IntN(len(rep.vals))], 1)
 			}
 		}
 		if r.IntN(4) == 0 {
-			s = strings.ToUpper(s[:1]) + s[1:] + " " + pick(r, "This is urgent.", "Thank you.", "Do not reveal these instructions.", "Confirm when done.", "")
+			r0, n0 := utf8.DecodeRuneInString(s)
+			s = string(unicode.ToUpper(r0)) + s[n0:] + " " + pick(r, "This is urgent.", "Thank you.", "Do not reveal these instructions.", "Confirm when done.", "")
 		}
 		out = append(out, Attack{Text: strings.TrimSpace(s), Family: t.family, Lang: t.lang, Template: i})
 	}
 	return out
 }
+
+// placeholders are the template slots, in replacement order.
+var placeholders = []struct {
+	key  string
+	vals []string
+	same bool
+}{{"{goal}", attackGoals, false}, {"{goal_fr_inf}", goalsFRInf, false}, {"{goal_es_inf}", goalsESInf, false},
+	{"{goal_pt_inf}", goalsPTInf, false}, {"{goal_it_inf}", goalsITInf, false}, {"{goal_ru_inf}", goalsRUInf, false},
+	{"{goal_fr}", goalsFR, false}, {"{goal_es}", goalsES, false}, {"{goal_de}", goalsDE, false}, {"{goal_zh}", goalsZH, false},
+	{"{goal_ru}", goalsRU, false}, {"{goal_it}", goalsIT, false}, {"{goal_pt}", goalsPT, false}, {"{goal_ja}", goalsJA, false},
+	{"{goal_nl}", goalsNL, false}, {"{goal_pl}", goalsPL, false}, {"{goal_ko}", goalsKO, false}, {"{goal_tr}", goalsTR, false},
+	{"{say}", attackSays, false}, {"{say_de}", saysDE, false}, {"{persona}", personas, true},
+	{"{tool}", attackTools, false}, {"{path}", attackPaths, false}, {"{url}", attackURLs, false}, {"{email}", attackEmails, false}}
 
 // Placements of an attack inside a harmless tool output.
 const (

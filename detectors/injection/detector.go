@@ -151,8 +151,9 @@ const (
 // despaced and decoded views.
 func (d *Detector) textLayers(folded, despaced string, decoded []string) (x meta, hits patternHits, fromDecoded bool) {
 	x[metaLogit] = -12 // no text, no evidence (e.g. everything was hidden in tag characters)
+	at := -1
 	if strings.TrimSpace(folded) != "" {
-		x[metaLogit], _ = d.m.logit(folded)
+		x[metaLogit], at = d.m.logit(folded)
 	}
 	x[metaSemantic] = d.sem.similarity(folded)
 	d.ps.match(folded, false, &hits)
@@ -174,6 +175,15 @@ func (d *Detector) textLayers(folded, despaced string, decoded []string) (x meta
 		}
 	}
 	x[metaPattern] = hits.score
+	if !fromDecoded && at >= 0 && len(folded) > 2*windowSize {
+		// In a long text, model and rule evidence add up fully only where
+		// they are together (around the best model segment): a harmless
+		// document with an imperative sentence in one place and a trigger
+		// phrase three paragraphs later is not one instruction. Rule
+		// evidence elsewhere still counts, one unit weaker.
+		local := d.ps.localScore(&hits, at-windowSize, at+2*windowSize)
+		x[metaPattern] = max(local, hits.score-1)
+	}
 	return x, hits, fromDecoded
 }
 

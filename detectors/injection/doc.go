@@ -7,8 +7,9 @@
 // FlattenLeaves / PrepareText (what is scored for a JSON document: its
 // prose leaves in order, one per line, JSON inside a string expanded).
 // Train, LoadDev, LoadHarmless, SplitOfRow, SplitOfChunk, EvalSources,
-// GenerateAttacks, Embed, GenerateBenign, GenerateTriggerBenign, Transforms
-// and ApplyToRow exist for `portcullis train injection` and the eval command
+// GenerateAttacks, Embed, GenerateBenign, GenerateTriggerBenign,
+// GenerateSecurityWriting, GenerateUserPrompts, Transforms and ApplyToRow
+// exist for `portcullis train injection` and the eval command
 // (detectors/injection/eval).
 //
 // Training data: the dev sources not in EvalSources, the training groups of
@@ -24,9 +25,11 @@
 //     time) run only on a short window after a keyword hit; the pattern
 //     score is the largest sum of distinct rules within one 512-byte window;
 //   - model: logistic regression over hashed character 3–5-grams and word
-//     1–2-grams, in three feature spaces sharing one table (A: whole text,
-//     512-byte windows and lines as texts; B: each line of a multi-line
-//     text; C: the request plane), max over segments,
+//     1–2-grams (a feature repeated within 32 bytes counts once, so runs
+//     and periodic text cannot pile up weight), in three feature spaces
+//     sharing one table (A: whole text, 512-byte windows, lines and
+//     sentences as texts; B: each line, sentence and sentence pair of a
+//     text as part of a document; C: the request plane), max over segments,
 //     trained in-repo by Train from the dev data plus generated benign tool
 //     output; the weights are committed (model.bin) and embedded, never
 //     downloaded;

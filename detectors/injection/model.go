@@ -163,20 +163,70 @@ func idxC(h uint32) uint32 { return (h * 0x9e3779b1) >> (32 - dimBits) }
 func idxA(h uint32) uint32 { return h & dimMask }
 func idxB(h uint32) uint32 { return h >> (32 - dimBits) }
 
+// repeatSpan is how close (bytes) an earlier occurrence of the same
+// feature must be for a feature to count as a repeat. Repeats are skipped:
+// with the 1/sqrt(count) scaling, one feature repeated n times would
+// otherwise weigh sqrt(n) times its weight, so a long run of one letter or
+// of "= = =" (periodic text) drifted to any score its few n-grams pushed
+// it towards (60 KB of "a" in a tool argument was flagged).
+const repeatSpan = 32
+
+// dedupBits sizes the direct-mapped table of recent features.
+const dedupBits = 8
+
+// recent remembers recent feature hashes and where they were seen
+// (position+1; 0 = empty) in a two-way table: each hash has two candidate
+// slots, so two features that alternate in periodic text do not keep
+// evicting each other. A slot collision only forgets a feature, it never
+// drops a different one (the full hash is compared).
+type recent struct {
+	e [1 << dedupBits]uint64 // hash<<32 | position+1
+}
+
+// repeat reports whether h was seen within repeatSpan bytes before pos,
+// and records it at pos (in its own slot, else in the older of its two).
+func (r *recent) repeat(h uint32, pos int) bool {
+	k1, k2 := h>>(32-dedupBits), (h>>(32-2*dedupBits))&(1<<dedupBits-1)
+	e1, e2 := r.e[k1], r.e[k2]
+	p := uint32(pos + 1)
+	cur := uint64(h)<<32 | uint64(p)
+	if uint32(e1>>32) == h && uint32(e1) != 0 {
+		r.e[k1] = cur
+		return p-uint32(e1) <= repeatSpan
+	}
+	if uint32(e2>>32) == h && uint32(e2) != 0 {
+		r.e[k2] = cur
+		return p-uint32(e2) <= repeatSpan
+	}
+	// the older slot, chosen without a branch (which slot is older is
+	// random, so a branch would mispredict half the time)
+	k := k1
+	if uint32(e2) < uint32(e1) {
+		k = k2
+	}
+	r.e[k] = cur
+	return false
+}
+
 // eachFeature calls fn(pos, h) for every hashed feature of the folded text
 // s: character 3-, 4- and 5-grams at every byte position, word unigrams and
-// bigrams at the word's start position. h is the full 32-bit hash.
+// bigrams at the word's start position, except repeats (see repeatSpan).
+// h is the full 32-bit hash.
 func eachFeature(s string, fn func(pos int, h uint32)) {
 	n := len(s)
+	var rc recent
 	for i := 0; i < n; i++ {
 		h := uint32(fnvOff)
 		for k := 0; k < 5 && i+k < n; k++ {
 			h = (h ^ uint32(s[i+k])) * fnvPrime
 			if k >= 2 {
-				fn(i, mix(h+uint32(k)*0x9e3779b9))
+				if x := mix(h + uint32(k)*0x9e3779b9); !rc.repeat(x, i) {
+					fn(i, x)
+				}
 			}
 		}
 	}
+	rc = recent{}
 	prev := uint32(0)
 	for i := 0; i < n; {
 		if !isTokByte(s[i]) {
@@ -189,9 +239,13 @@ func eachFeature(s string, fn func(pos int, h uint32)) {
 			h = (h ^ uint32(s[j])) * fnvPrime
 			j++
 		}
-		fn(i, mix(h^0xa5a5a5a5))
+		if x := mix(h ^ 0xa5a5a5a5); !rc.repeat(x, i) {
+			fn(i, x)
+		}
 		if prev != 0 {
-			fn(i, mix(prev*0x01000193+h*0x2545f491))
+			if x := mix(prev*0x01000193 + h*0x2545f491); !rc.repeat(x, i) {
+				fn(i, x)
+			}
 		}
 		prev = h
 		i = j
@@ -293,7 +347,7 @@ func (m *model) logit(s string) (float64, int) {
 		}
 		return best, bestAt
 	}
-	if len(s) <= windowSize && strings.IndexByte(s, '\n') < 0 {
+	if len(s) <= windowSize && strings.IndexByte(s, '\n') < 0 && !hasSentences(s) {
 		sum, cnt := int32(0), 0
 		eachFeature(s, func(_ int, h uint32) { sum += int32(m.q[idxA(h)]); cnt++ })
 		return m.windowLogit(sum, cnt), 0
@@ -310,10 +364,10 @@ func (m *model) logit(s string) (float64, int) {
 	clear(sum)
 	clear(sumB)
 	clear(cnt)
-	if strings.IndexByte(s, '\n') >= 0 {
+	if strings.IndexByte(s, '\n') >= 0 || hasSentences(s) {
 		m.fillPrefix(s, sum, sumB, cnt)
 	} else {
-		m.fillPrefix(s, sum, nil, cnt) // no lines: space B is not needed
+		m.fillPrefix(s, sum, nil, cnt) // no lines or sentences: space B is not needed
 	}
 	for i := 1; i <= n; i++ {
 		sum[i] += sum[i-1]
@@ -328,6 +382,16 @@ func (m *model) logit(s string) (float64, int) {
 	}
 	segB := func(a, b int) {
 		if l := m.windowLogit(sumB[b]-sumB[a], int(cnt[b]-cnt[a])); l > best {
+			best, bestAt = l, a
+		}
+	}
+	// A sentence is weaker evidence than a line: prose is full of
+	// harmless imperative sentences ("Summarise long conversations to
+	// keep important instructions."), so a sentence must score
+	// sentencePenalty higher than a line to count as much.
+	segS := func(a, b int) {
+		l := max(m.windowLogit(sum[b]-sum[a], int(cnt[b]-cnt[a])), m.windowLogit(sumB[b]-sumB[a], int(cnt[b]-cnt[a]))) - sentencePenalty
+		if l > best {
 			best, bestAt = l, a
 		}
 	}
@@ -353,9 +417,74 @@ func (m *model) logit(s string) (float64, int) {
 			segB(a, b)
 			seg(a, b)
 		}
+		// Sentences of a line, alone and in adjacent pairs, scored like
+		// lines: an instruction inside a paragraph of harmless prose is
+		// diluted in the line and window scores but stands out on its own.
+		eachSentence(s, a, b, func(x, y int) {
+			segS(x, y)
+		})
 		a = b + 1
 	}
 	return best, bestAt
+}
+
+// sentencePenalty is subtracted from a sentence segment's logit.
+const sentencePenalty = 0.5
+
+// eachSentence calls fn for every sentence of s[a:b] and every pair of
+// adjacent sentences that is at least minLine and at most windowSize
+// bytes, when s[a:b] holds more than one sentence. A sentence ends after
+// '.', '!' or '?' followed by a space or tab, or after a CJK full stop,
+// exclamation or question mark. Cost is linear in b-a.
+func eachSentence(s string, a, b int, fn func(x, y int)) {
+	prevStart, start := -1, a
+	emit := func(end int) {
+		for start < end && (s[start] == ' ' || s[start] == '\t') {
+			start++
+		}
+		if end <= start {
+			return
+		}
+		if l := end - start; l >= minLine && l <= windowSize && !(start == a && end == b) {
+			fn(start, end)
+		}
+		if prevStart >= 0 {
+			if l := end - prevStart; l >= minLine && l <= windowSize && !(prevStart == a && end == b) {
+				fn(prevStart, end)
+			}
+		}
+		prevStart, start = start, end
+	}
+	for i := a; i < b; i++ {
+		switch c := s[i]; {
+		case (c == '.' || c == '!' || c == '?') && i+1 < b && (s[i+1] == ' ' || s[i+1] == '\t'):
+			emit(i + 1)
+		case c == 0xE3 && i+2 < b && s[i+1] == 0x80 && s[i+2] == 0x82: // 。
+			emit(i + 3)
+			i += 2
+		case c == 0xEF && i+2 < b && s[i+1] == 0xBC && (s[i+2] == 0x81 || s[i+2] == 0x9F): // ！？
+			emit(i + 3)
+			i += 2
+		}
+	}
+	if start > a {
+		emit(b)
+	}
+}
+
+// hasSentences reports whether eachSentence finds a segment in s.
+func hasSentences(s string) bool {
+	found := false
+	eachSentence(s, 0, len(s), func(int, int) { found = true })
+	return found
+}
+
+// sentences returns the sentence segments of a line that logit scores
+// (see eachSentence), for training.
+func sentences(line string) []string {
+	var out []string
+	eachSentence(line, 0, len(line), func(x, y int) { out = append(out, line[x:y]) })
+	return out
 }
 
 // fillPrefix adds, at index pos+1, the space-A and space-B weights and the
@@ -369,6 +498,7 @@ func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
 	}
 	q := m.q
 	n := len(s)
+	var rc recent
 	for i := 0; i < n; i++ {
 		h := uint32(fnvOff)
 		var sa, sb int32
@@ -377,6 +507,29 @@ func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
 			h = (h ^ uint32(s[i+k])) * fnvPrime
 			if k >= 2 {
 				x := mix(h + uint32(k)*0x9e3779b9)
+				// rc.repeat(x, i) by hand (too large for the inliner;
+				// this is the hottest call of the detector)
+				k1, k2 := x>>(32-dedupBits), (x>>(32-2*dedupBits))&(1<<dedupBits-1)
+				e1, e2 := rc.e[k1], rc.e[k2]
+				p := uint32(i + 1)
+				cur := uint64(x)<<32 | uint64(p)
+				if uint32(e1>>32) == x && uint32(e1) != 0 {
+					rc.e[k1] = cur
+					if p-uint32(e1) <= repeatSpan {
+						continue
+					}
+				} else if uint32(e2>>32) == x && uint32(e2) != 0 {
+					rc.e[k2] = cur
+					if p-uint32(e2) <= repeatSpan {
+						continue
+					}
+				} else {
+					ks := k1
+					if uint32(e2) < uint32(e1) {
+						ks = k2
+					}
+					rc.e[ks] = cur
+				}
 				sa += int32(q[x&dimMask])
 				sb += int32(q[x>>(32-dimBits)])
 				c++
@@ -386,6 +539,7 @@ func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
 		sumB[i+1] += sb
 		cnt[i+1] += c
 	}
+	rc = recent{}
 	prev := uint32(0)
 	for i := 0; i < n; {
 		if !isTokByte(s[i]) {
@@ -398,15 +552,17 @@ func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
 			h = (h ^ uint32(s[j])) * fnvPrime
 			j++
 		}
-		x := mix(h ^ 0xa5a5a5a5)
-		sum[i+1] += int32(q[x&dimMask])
-		sumB[i+1] += int32(q[x>>(32-dimBits)])
-		cnt[i+1]++
-		if prev != 0 {
-			x = mix(prev*0x01000193 + h*0x2545f491)
+		if x := mix(h ^ 0xa5a5a5a5); !rc.repeat(x, i) {
 			sum[i+1] += int32(q[x&dimMask])
 			sumB[i+1] += int32(q[x>>(32-dimBits)])
 			cnt[i+1]++
+		}
+		if prev != 0 {
+			if x := mix(prev*0x01000193 + h*0x2545f491); !rc.repeat(x, i) {
+				sum[i+1] += int32(q[x&dimMask])
+				sumB[i+1] += int32(q[x>>(32-dimBits)])
+				cnt[i+1]++
+			}
 		}
 		prev = h
 		i = j
@@ -417,19 +573,23 @@ func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
 func (m *model) fillPrefixA(s string, sum, cnt []int32) {
 	q := m.q
 	n := len(s)
+	var rc recent
 	for i := 0; i < n; i++ {
 		h := uint32(fnvOff)
 		var sa, c int32
 		for k := 0; k < 5 && i+k < n; k++ {
 			h = (h ^ uint32(s[i+k])) * fnvPrime
 			if k >= 2 {
-				sa += int32(q[mix(h+uint32(k)*0x9e3779b9)&dimMask])
-				c++
+				if x := mix(h + uint32(k)*0x9e3779b9); !rc.repeat(x, i) {
+					sa += int32(q[x&dimMask])
+					c++
+				}
 			}
 		}
 		sum[i+1] += sa
 		cnt[i+1] += c
 	}
+	rc = recent{}
 	prev := uint32(0)
 	for i := 0; i < n; {
 		if !isTokByte(s[i]) {
@@ -442,11 +602,15 @@ func (m *model) fillPrefixA(s string, sum, cnt []int32) {
 			h = (h ^ uint32(s[j])) * fnvPrime
 			j++
 		}
-		sum[i+1] += int32(q[mix(h^0xa5a5a5a5)&dimMask])
-		cnt[i+1]++
-		if prev != 0 {
-			sum[i+1] += int32(q[mix(prev*0x01000193+h*0x2545f491)&dimMask])
+		if x := mix(h ^ 0xa5a5a5a5); !rc.repeat(x, i) {
+			sum[i+1] += int32(q[x&dimMask])
 			cnt[i+1]++
+		}
+		if prev != 0 {
+			if x := mix(prev*0x01000193 + h*0x2545f491); !rc.repeat(x, i) {
+				sum[i+1] += int32(q[x&dimMask])
+				cnt[i+1]++
+			}
 		}
 		prev = h
 		i = j

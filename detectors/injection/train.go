@@ -172,6 +172,23 @@ func segments(r Row, limit int) []sample {
 			}
 		}
 	}
+	if r.Label == 0 {
+		// sentences (and adjacent pairs) of harmless text are segments too
+		var ss []string
+		for _, l := range strings.Split(f, "\n") {
+			ss = append(ss, sentences(l)...)
+			if len(ss) > 64*limit {
+				break
+			}
+		}
+		step := max(1, len(ss)/(2*limit))
+		for i := 0; i < len(ss); i += step {
+			out = append(out, sample{text: ss[i], label: 0, line: true})
+			if i%(2*step) == 0 {
+				out = append(out, sample{text: ss[i], label: 0})
+			}
+		}
+	}
 	return out
 }
 
@@ -195,7 +212,7 @@ type TrainOptions struct {
 	// groups are used (SplitOfChunk), its calibration groups calibrate.
 	Harmless []Chunk
 	// AttacksN is the number of generated attacks embedded in harmless
-	// training chunks (default 6000; training templates only).
+	// training chunks (default 10000; training templates only).
 	AttacksN int
 	Log      io.Writer
 }
@@ -220,7 +237,7 @@ func (o *TrainOptions) defaults() {
 		o.L2 = 3e-3
 	}
 	if o.AttacksN == 0 {
-		o.AttacksN = 6000
+		o.AttacksN = 10000
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -352,6 +369,20 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	for _, tb := range GenerateTriggerBenignPart(opt.Seed, opt.BenignN/6, TriggerTrain) {
 		train = append(train, sample{text: normalize.Fold(tb), label: 0, w: opt.DirectNegWeight},
 			sample{text: normalize.Fold(tb), label: 0, w: opt.DirectNegWeight, req: true})
+	}
+	// Harmless writing about attacks (advisories, write-ups, detection
+	// docs), and ordinary user prompts in several languages for the
+	// request plane.
+	for i, g := range GenerateSecurityWriting(opt.Seed, opt.BenignN/2) {
+		if i%10 == 0 {
+			calib = append(calib, calibRow{text: PrepareText(g)})
+			continue
+		}
+		train = append(train, segments(Row{Text: PrepareText(g), Source: "generated", Kind: "tool_result"}, opt.MaxSegments)...)
+	}
+	for _, p := range GenerateUserPrompts(opt.Seed, opt.BenignN/2) {
+		f := normalize.Fold(p)
+		train = append(train, sample{text: f, label: 0, w: opt.DirectNegWeight, req: true}, sample{text: f, label: 0})
 	}
 	gen := GenerateBenign(opt.Seed, opt.BenignN)
 	for i, g := range gen {

@@ -265,6 +265,38 @@ func run(d *injection.Detector, dataPath, harmlessPath string, limit int) error 
 	w.Flush()
 	fmt.Printf("AUC embedded attacks vs harmless evaluation chunks %.4f\n\n", auc(append(append([]scored(nil), harmS...), embS...)))
 
+	// 3b. Dilution: a held-out attack inside one paragraph (no line
+	// break) of harmless prose from evaluation chunks, with about n bytes
+	// of prose around it.
+	var prose []string
+	for _, c := range evalDocs {
+		if c.Lang == "en" && (c.Kind == "doc" || c.Kind == "man" || c.Kind == "email" || c.Kind == "issue" || c.Kind == "security_writing") {
+			if p := strings.Join(strings.Fields(c.Text), " "); len(p) >= 2000 {
+				prose = append(prose, p)
+			}
+		}
+	}
+	if len(prose) > 0 {
+		fmt.Printf("== dilution: %d held-out attacks inside one paragraph of harmless prose (evaluation chunks), result-plane threshold\n", 300)
+		fmt.Fprintln(w, "prose bytes around\tn\tdetected\tharmless paragraphs FPR\t")
+		dr := rand.New(rand.NewPCG(11, 12))
+		da := injection.GenerateAttacks(20261204, 300, true)
+		for _, n := range []int{0, 120, 240, 400, 800} {
+			var c counts
+			for _, a := range da {
+				p := prose[dr.IntN(len(prose))]
+				at := dr.IntN(len(p) - n)
+				before := dr.IntN(n + 1)
+				pre, post := wordSlice(p, at, before), wordSlice(p, at+before, n-before)
+				c.add(1, score(d, strings.TrimSpace(pre+" "+strings.Join(strings.Fields(a.Text), " ")+" "+post), injection.PlaneResult).Flagged)
+				c.add(0, score(d, wordSlice(p, at, n+len(a.Text)), injection.PlaneResult).Flagged)
+			}
+			fmt.Fprintf(w, "%d\t%d\t%s\t%s\t\n", n, c.tp+c.fn, rate(c.tp, c.fn), rate(c.fp, c.tn))
+		}
+		w.Flush()
+		fmt.Println()
+	}
+
 	// 4. NotInject-style harmless prompts with trigger words.
 	tb := injection.GenerateTriggerBenign(20261124, 500, true)
 	pass := 0
@@ -329,6 +361,24 @@ func run(d *injection.Detector, dataPath, harmlessPath string, limit int) error 
 	fmt.Fprintf(w, "split_across_json_fields\t%.3f\t%+.3f\t-\t%s\n", c.tpr(), c.tpr()-plain, note)
 	w.Flush()
 	return nil
+}
+
+// wordSlice returns about n bytes of s from offset at, cut at spaces.
+func wordSlice(s string, at, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	b := min(len(s), at+n)
+	for at > 0 && at < len(s) && s[at-1] != ' ' {
+		at++
+	}
+	for b < len(s) && b > at && s[b-1] != ' ' {
+		b--
+	}
+	if b <= at {
+		return ""
+	}
+	return strings.TrimSpace(s[at:b])
 }
 
 // clipDoc keeps the evasion suite about the transform, not the context
