@@ -129,26 +129,32 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "ext_proc over loopback gRPC (client and server in one process), %s per run, GOMAXPROCS=%d\n", *dur, runtimeProcs())
 	fmt.Fprintln(out, "processors: null = CONTINUE to everything; trust-plane = Portcullis with detectors off and no policy;")
 	fmt.Fprintln(out, "            full = detectors + 4-rule policy with 7-factor risk + hash-chained audit log (group commit)")
-	fmt.Fprintln(out, "allocs/call and B/call count the whole process (bench client + processor): compare with the null row")
-	fmt.Fprintf(out, "\n%-50s %7s %-11s %9s %9s %9s %11s %7s %11s %9s\n", "scenario", "streams", "processor", "p50", "p95", "p99", "calls/s", "errors", "allocs/call", "B/call")
+	fmt.Fprintln(out, "allocs/call, B/call and cpu/call count the whole process (bench client + processor): compare with the null row;")
+	fmt.Fprintln(out, "cpu/call (user+system CPU time per call) barely moves when other processes load the machine, unlike latency")
+	fmt.Fprintf(out, "\n%-50s %7s %-11s %9s %9s %9s %11s %7s %11s %9s %9s\n", "scenario", "streams", "processor", "p50", "p95", "p99", "calls/s", "errors", "allocs/call", "B/call", "cpu/call")
 	for _, n := range counts {
 		for _, sc := range benchharness.ToolCall("bench", "search") {
 			var null benchharness.Result
+			var nullCPU time.Duration
 			for i, p := range procs {
 				var before, after runtime.MemStats
 				runtime.GC()
 				runtime.ReadMemStats(&before)
+				cpu0 := cpuTime()
 				r := benchharness.Run(ctx, p.c, sc, n, *dur)
+				cpu := cpuTime() - cpu0
 				runtime.ReadMemStats(&after)
-				if i == 0 {
-					null = r
-				}
 				calls := max(1, float64(r.Calls))
-				fmt.Fprintf(out, "%-50s %7d %-11s %9s %9s %9s %11.0f %7d %11.0f %9.0f", sc.Name, n, p.name,
+				perCall := time.Duration(float64(cpu) / calls)
+				if i == 0 {
+					null, nullCPU = r, perCall
+				}
+				fmt.Fprintf(out, "%-50s %7d %-11s %9s %9s %9s %11.0f %7d %11.0f %9.0f %9s", sc.Name, n, p.name,
 					r.P50.Round(time.Microsecond), r.P95.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.PerSecond(), r.Errors,
-					float64(after.Mallocs-before.Mallocs)/calls, float64(after.TotalAlloc-before.TotalAlloc)/calls)
+					float64(after.Mallocs-before.Mallocs)/calls, float64(after.TotalAlloc-before.TotalAlloc)/calls, perCall.Round(time.Microsecond))
 				if i > 0 {
-					fmt.Fprintf(out, "   p50 %+.0fµs vs null, %.2fx throughput", float64(r.P50-null.P50)/1e3, r.PerSecond()/null.PerSecond())
+					fmt.Fprintf(out, "   p50 %+.0fµs vs null, %.2fx throughput, %.2fx CPU capacity", float64(r.P50-null.P50)/1e3, r.PerSecond()/null.PerSecond(),
+						float64(nullCPU)/float64(max(1, perCall)))
 				}
 				fmt.Fprintln(out)
 			}
