@@ -59,13 +59,14 @@ type Gateway struct {
 
 	inflight inflight // limits.max_inflight_bytes (gateway/inflight.go)
 	tel      *telemetry.Telemetry
+	now      func() time.Time // Options.Now
+	policies *policy.Store
+	audit    *audit.Log
+	stops    []func()
+	finals   []func() // run last, after every listener stopped (trace flush)
+
 	// localReplies meters the data plane's own replies (localreply.go).
 	localReplies *localReplies
-	now          func() time.Time // Options.Now
-	policies     *policy.Store
-	audit        *audit.Log
-	stops        []func()
-	finals       []func() // run last, after every listener stopped (trace flush)
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
