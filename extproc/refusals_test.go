@@ -88,6 +88,12 @@ func TestProtocolRefusalsRecordedOnce(t *testing.T) {
 		{name: "upstream unsupported content type", msgs: []*extprocv3.ProcessingRequest{post(), reqBodyMsg(ping),
 			respHeadersMsg("text/plain"), respBodyMsg(`hello`, true)},
 			plane: audit.PlaneResult, rule: "protocol:bad-content-type", code: mcp.CodeInternalError, rpcID: "5", method: "ping"},
+		{name: "upstream response to nothing sent", msgs: []*extprocv3.ProcessingRequest{post(), reqBodyMsg(ping),
+			respHeadersMsg("application/json"), respBodyMsg(`{"jsonrpc":"2.0","id":6,"result":{}}`, true)},
+			plane: audit.PlaneResult, rule: "protocol:unsolicited-response", code: mcp.CodeInternalError, rpcID: "6"},
+		{name: "SSE event over the limit", msgs: []*extprocv3.ProcessingRequest{post(), reqBodyMsg(ping),
+			respHeadersMsg("text/event-stream"), respBodyMsg("data: "+strings.Repeat("x", 3000), false)},
+			plane: audit.PlaneResult, rule: "protocol:sse-event-too-large", code: mcp.CodeInternalError, rpcID: "5", method: "ping"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
