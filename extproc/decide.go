@@ -171,10 +171,12 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 		}
 	}
 	var findings []Finding
-	judged := false // injection findings judged with the request-plane threshold (requestplane.go)
+	var rep ScanReport // kept for redaction, so the arguments are not scanned twice
+	judged := false    // injection findings judged with the request-plane threshold (requestplane.go)
 	if eng.Detector != nil && len(content) > 0 {
 		var err error
-		if findings, judged, err = scanRequest(eng.Detector, content); err != nil {
+		_, judged = eng.Detector.(RequestScanner)
+		if findings, rep, err = scanKept(eng.Detector, content, true); err != nil {
 			return refuse(mcp.CodeInvalidParams, 0, "the gateway could not inspect this "+what(s)+" ("+mcp.Truncate(err.Error(), 160)+"); it was refused", "inspect:failed")
 		}
 		st.countFindings(findings)
@@ -233,7 +235,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 		if eng.Detector != nil && len(content) > 0 {
 			// One-way: request-plane surrogates never enter the session
 			// vault, so nothing can turn them back before the upstream.
-			red, err := eng.Detector.Redact(content, "", d.RedactTypes, d.Redact)
+			red, err := redactWith(eng.Detector, content, rep, "", d.RedactTypes, d.Redact)
 			if err != nil {
 				return refuse(mcp.CodeInternalError, 0, "the gateway could not redact this "+what+"; it was refused", "inspect:redact-failed")
 			}
@@ -481,9 +483,10 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 		return mcp.ErrorResponse(m.ID, code, msg, nil)
 	}
 	var findings []Finding
+	var rep ScanReport // kept for redaction, so the result is not scanned twice
 	if eng.Detector != nil {
 		var err error
-		if findings, err = eng.Detector.Scan(s.content); err != nil {
+		if findings, rep, err = scanKept(eng.Detector, s.content, false); err != nil {
 			return withhold(mcp.CodeInternalError, "the gateway could not inspect this "+what(s)+" result ("+mcp.Truncate(err.Error(), 160)+") and withheld it", "inspect:failed")
 		}
 		st.countFindings(findings)
@@ -511,7 +514,8 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 		if d.ResultMode == policy.ResultNotice && s.path == "result" {
 			if replaced, ok := st.noticeBlocks(m, findings, d); ok {
 				// The blocks that stay are still redacted (issue 11 #8).
-				if red, ok := st.redactAt(replaced, "result", pickTypes(d, b)); ok {
+				// The notice changed the value: nothing of the scan is reused.
+				if red, ok := st.redactAt(replaced, "result", pickTypes(d, b), nil, ""); ok {
 					out = red
 					break
 				}
@@ -546,7 +550,7 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 		errType = strconv.Itoa(mcp.CodePolicyDenied)
 		o.ErrorType = errType
 	case policy.ActionRedact:
-		red, ok := st.redactAt(m.Raw, s.path, d.RedactTypes, d.Redact)
+		red, ok := st.redactAt(m.Raw, s.path, d.RedactTypes, rep, d.Redact)
 		if !ok {
 			return withhold(mcp.CodeInternalError, "the gateway could not redact this "+what(s)+" result and withheld it", "inspect:redact-failed")
 		}
@@ -628,16 +632,13 @@ func pickTypes(d, b policy.Decision) []string {
 }
 
 // redactAt redacts the value at path in msg (reversible surrogates in the
-// caller's vault) and returns the new message. style is the policy's
-// redact.style ("" = configured default).
-func (st *stream) redactAt(msg []byte, path string, types []string, style ...string) ([]byte, bool) {
+// caller's vault) and returns the new message. rep is the scan report of
+// that value (nil: none; the detector checks it belongs to the value).
+// style is the policy's redact.style ("" = configured default).
+func (st *stream) redactAt(msg []byte, path string, types []string, rep ScanReport, sty string) ([]byte, bool) {
 	det := st.srv.eng.Detector
 	if det == nil {
 		return msg, true
-	}
-	sty := ""
-	if len(style) > 0 {
-		sty = style[0]
 	}
 	var failed bool
 	out := editJSON(msg, func(d *jsondoc.Doc) ([]jsondoc.Edit, bool) {
@@ -646,7 +647,7 @@ func (st *stream) redactAt(msg []byte, path string, types []string, style ...str
 			return nil, true // nothing there to redact
 		}
 		raw := d.Raw(n)
-		red, err := det.Redact(raw, st.vaultKey(), types, sty)
+		red, err := redactWith(det, raw, rep, st.vaultKey(), types, sty)
 		if err != nil {
 			failed = true
 			return nil, false

@@ -22,7 +22,11 @@
 //     decided (decide.go; docs/inspection.md); surrogates are restored
 //     before deciding. Each decision yields one final Outcome, and record
 //     emits the audit record, the metric, the span attributes and the
-//     observers from it, once.
+//     observers from it, once. A refusal made before any decision
+//     (framing, parsing, headers, an upstream's answer) is such an outcome
+//     too (recordRefusal; rules protocol:*), content-free.
+//   - Redaction reuses the scan: a ReportScanner detector hands its scan
+//     report back to RedactWith, so a redacted value is not detected twice.
 //   - Every message is tokenized once (mcp.ParseBody / ParseMessage over
 //     mcp/jsondoc); stages read its mcp.Value views, not the bytes again.
 //     Message edits go through mcp/jsondoc (one splice, output verified); a

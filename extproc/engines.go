@@ -64,6 +64,45 @@ type Detector interface {
 	Restore(raw []byte, vault string) ([]byte, int, error)
 }
 
+// ScanReport is a detector's own record of one scan, opaque to the
+// processor: it is only handed back to the same detector's RedactWith.
+type ScanReport any
+
+// ReportScanner is implemented by a Detector that keeps what a scan found,
+// so redacting the value it scanned reuses the scan's matches instead of
+// detecting a second time (issue 10). Output must equal Scan/ScanRequest
+// and Redact's; a report that does not belong to raw makes RedactWith
+// detect again.
+type ReportScanner interface {
+	// ScanKept is Scan (request: ScanRequest, when the detector is a
+	// RequestScanner) that also returns the scan's report.
+	ScanKept(raw []byte, request bool) ([]Finding, ScanReport, error)
+	// RedactWith is Redact reusing rep, the report of scanning exactly raw
+	// (nil: detect again).
+	RedactWith(raw []byte, rep ScanReport, vault string, types []string, style string) ([]byte, error)
+}
+
+// scanKept scans raw, keeping the report when the detector can reuse it.
+func scanKept(d Detector, raw []byte, request bool) ([]Finding, ScanReport, error) {
+	if rs, ok := d.(ReportScanner); ok {
+		return rs.ScanKept(raw, request)
+	}
+	if request {
+		fs, _, err := scanRequest(d, raw)
+		return fs, nil, err
+	}
+	fs, err := d.Scan(raw)
+	return fs, nil, err
+}
+
+// redactWith redacts raw, reusing rep when the detector can.
+func redactWith(d Detector, raw []byte, rep ScanReport, vault string, types []string, style string) ([]byte, error) {
+	if rs, ok := d.(ReportScanner); ok && rep != nil {
+		return rs.RedactWith(raw, rep, vault, types, style)
+	}
+	return d.Redact(raw, vault, types, style)
+}
+
 // IdentityResolver establishes who the agent is from request headers and
 // the ext_proc attributes Envoy sends.
 type IdentityResolver interface {

@@ -232,3 +232,69 @@ func auditDecision(a policy.Action) audit.Decision {
 	}
 	return audit.DecisionAllow
 }
+
+// protocolRules names, by the Envoy response details of the local reply,
+// the refusals made before any message is decided (headers, framing,
+// parsing, upstream framing). Refusals absent here are recorded by the
+// decision that made them (policy, trust plane, unknown server) or are not
+// audited: a bare 401 without a credential and a consent request are
+// discovery, not refusals.
+var protocolRules = map[string]string{
+	"portcullis_duplicate_header":      "protocol:duplicate-header",
+	"portcullis_host_not_allowed":      "protocol:host-not-allowed",
+	"portcullis_no_route":              "protocol:no-route",
+	detailsBadProtocolVersion:          "protocol:unsupported-version",
+	"portcullis_reserved_header":       "protocol:reserved-header",
+	"portcullis_empty_body":            "protocol:empty-body",
+	"portcullis_bad_content_type":      "protocol:bad-content-type",
+	"portcullis_bad_content_length":    "protocol:bad-content-length",
+	"portcullis_body_too_large":        "protocol:body-too-large",
+	"portcullis_unexpected_body":       "protocol:unexpected-body",
+	"portcullis_bad_method":            "protocol:bad-method",
+	"portcullis_invalid_jsonrpc":       "protocol:invalid-jsonrpc",
+	"portcullis_header_mismatch":       "protocol:header-mismatch",
+	"portcullis_duplicate_id":          "protocol:duplicate-id",
+	"portcullis_encoded_response":      "protocol:encoded-response",
+	"portcullis_internal_error":        "inspect:internal-error",
+	"portcullis_upstream_credential":   "upstream:credential-unavailable",
+	"portcullis_upstream_unauthorized": "upstream:unauthorized",
+}
+
+// parseRule names a refused message's parse error. The reasons that matter
+// to an operator (ambiguous keys, which parsers disagree on) get their own
+// rule; the texts matched are mcp/jsondoc's, pinned by TestParseRule.
+func parseRule(perr *mcp.ProtocolError) string {
+	switch {
+	case strings.Contains(perr.Msg, "only by case or Unicode normalisation"):
+		return "protocol:case-variant-key"
+	case strings.Contains(perr.Msg, "duplicate object key"):
+		return "protocol:duplicate-key"
+	case perr.Code == mcp.CodeParseError:
+		return "protocol:bad-json"
+	case perr.Code == mcp.CodeHeaderMismatch:
+		return "protocol:header-mismatch"
+	}
+	return "protocol:invalid-jsonrpc"
+}
+
+// refusalPlane is the plane a refusal of this stream belongs to: the
+// result plane once the upstream has answered.
+func (st *stream) refusalPlane() audit.Plane {
+	if st.status != 0 {
+		return audit.PlaneResult
+	}
+	return audit.PlaneRequest
+}
+
+// recordRefusal records a refusal made before (or instead of) deciding a
+// message: a final, content-free outcome (no body, bounded ids, the reason
+// as rule and the JSON-RPC code as error type), emitted through record like
+// every other outcome.
+func (st *stream) recordRefusal(plane audit.Plane, method string, id mcp.ID, code int, rule string) {
+	if st.srv.eng.Audit == nil && st.srv.eng.Telemetry == nil && len(st.srv.eng.Observers) == 0 {
+		return
+	}
+	o := st.newOutcome(plane, method, id, "")
+	o.refused(code, rule)
+	_ = st.record(o)
+}

@@ -88,7 +88,18 @@ func (st *stream) handle(req *extprocv3.ProcessingRequest) (*extprocv3.Processin
 }
 
 // refuse ends the request with a JSON-RPC error and the given HTTP status.
+// A protocol refusal (one no decision has recorded: details names it in
+// protocolRules) is recorded here, once.
 func (st *stream) refuse(status int, id mcp.ID, code int, msg string, data *mcp.ErrorData, details string) *extprocv3.ProcessingResponse {
+	return st.refuseAs(protocolRules[details], status, id, code, msg, data, details)
+}
+
+// refuseAs is refuse with the audit rule given ("" records nothing: the
+// refusal was recorded by the decision that made it, or is not audited).
+func (st *stream) refuseAs(rule string, status int, id mcp.ID, code int, msg string, data *mcp.ErrorData, details string) *extprocv3.ProcessingResponse {
+	if rule != "" {
+		st.recordRefusal(st.refusalPlane(), st.pendingMethod(), id, code, rule)
+	}
 	return st.refuseRaw(status, mcp.ErrorResponse(id, code, msg, data), details)
 }
 
@@ -204,7 +215,7 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 	}
 	msgs, batch, perr := mcp.ParseBody(body, mcp.ParseOptions{MaxDepth: limits.MaxDepth, AllowBatch: st.rev.AllowsBatch()})
 	if perr != nil {
-		return st.refuse(perr.HTTPStatus, perr.ID, perr.Code, perr.Msg, nil, "portcullis_invalid_jsonrpc")
+		return st.refuseAs(parseRule(perr), perr.HTTPStatus, perr.ID, perr.Code, perr.Msg, nil, "portcullis_invalid_jsonrpc")
 	}
 	if batch && st.req.mcpMethod != "" {
 		return st.refuse(400, "", mcp.CodeHeaderMismatch, "header mismatch: Mcp-Method cannot describe a batch", nil, "portcullis_header_mismatch")
@@ -372,9 +383,11 @@ func (st *stream) trustCheck(m *mcp.Message) []byte {
 	}
 	nv := m.Params.Get("name")
 	if !nv.IsString() || len(nv.Raw()) == 2 {
+		st.recordRefusal(audit.PlaneRequest, m.Method, m.ID, mcp.CodeInvalidParams, "protocol:invalid-params")
 		return mcp.ErrorResponse(m.ID, mcp.CodeInvalidParams, "invalid params: tools/call needs params.name (a non-empty string)", nil)
 	}
 	if args := m.Params.Get("arguments"); args.Exists() && !args.IsObject() {
+		st.recordRefusal(audit.PlaneRequest, m.Method, m.ID, mcp.CodeInvalidParams, "protocol:invalid-params")
 		return mcp.ErrorResponse(m.ID, mcp.CodeInvalidParams, "invalid params: tools/call arguments must be an object", nil)
 	}
 	name := m.Name() // params.name, decoded once at parse
@@ -444,7 +457,6 @@ func (st *stream) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processin
 		// Compressed bytes cannot be inspected; clients would decompress
 		// them and hand the model content nobody checked (issue 11 #1).
 		st.endCalls(strconv.Itoa(mcp.CodeInternalError))
-		st.auditDecision(audit.PlaneResult, audit.DecisionBlock, st.pendingMethod(), st.lone, "", "protocol:encoded-response", "", "")
 		return st.refuse(502, st.lone, mcp.CodeInternalError,
 			"upstream server answered with content-encoding "+strconv.Quote(mcp.Truncate(st.resp.contentEncoding, 32))+", which the gateway cannot inspect; the response was refused", nil, "portcullis_encoded_response")
 	}
@@ -481,6 +493,7 @@ func (st *stream) responseBody(b *extprocv3.HttpBody) (*extprocv3.ProcessingResp
 		// client shows the model: inspected too (issue 11 #5).
 		return st.errorBody(body), nil
 	}
+	st.recordRefusal(audit.PlaneResult, st.pendingMethod(), st.lone, mcp.CodeInternalError, "protocol:bad-content-type")
 	st.endCalls(strconv.Itoa(mcp.CodeInternalError))
 	return replaceResponseBody(mcp.ErrorResponse(st.lone, mcp.CodeInternalError,
 		"upstream server answered with unsupported content type "+strconv.Quote(mcp.Truncate(st.resp.contentType, 64))+"; the gateway only passes application/json and text/event-stream", nil), true), nil
@@ -528,6 +541,7 @@ func (st *stream) bufferedJSON(body []byte, errorStatus bool) *extprocv3.Process
 		return st.errorBody(body) // not JSON-RPC: inspected as text
 	}
 	if perr != nil {
+		st.recordRefusal(audit.PlaneResult, st.pendingMethod(), st.lone, mcp.CodeInternalError, parseRule(perr))
 		st.endCalls(strconv.Itoa(mcp.CodeInternalError))
 		return replaceResponseBody(mcp.ErrorResponse(st.lone, mcp.CodeInternalError,
 			"upstream server returned an invalid JSON-RPC response ("+perr.Msg+"); the gateway refused to pass it on", nil), true)
@@ -537,6 +551,7 @@ func (st *stream) bufferedJSON(body []byte, errorStatus bool) *extprocv3.Process
 	for i := range msgs {
 		raw, keep := st.inspectResult(&msgs[i], errorStatus || st.httpMethod != "POST")
 		if !keep {
+			st.recordRefusal(audit.PlaneResult, "", msgs[i].ID, mcp.CodeInternalError, "protocol:unsolicited-response")
 			raw = mcp.ErrorResponse(msgs[i].ID, mcp.CodeInternalError, "upstream response does not match any request on this call; refused by the gateway", nil)
 		}
 		if raw == nil {
@@ -600,13 +615,14 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 	tools := m.Result.Get("tools")
 	if !tools.IsArray() {
 		// Unfilterable: never pass it unfiltered (issue 11 #6).
-		st.auditDecision(audit.PlaneResult, audit.DecisionBlock, "tools/list", m.ID, "", "malformed:tools-not-array", "", "")
+		st.recordRefusal(audit.PlaneResult, "tools/list", m.ID, mcp.CodeInternalError, "malformed:tools-not-array")
 		return mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "upstream tools/list result has no tools array; the gateway withheld it", nil)
 	}
 	var poisoned map[string]string
 	if d := st.srv.eng.Detector; d != nil {
 		var err error
 		if poisoned, err = d.ScanTools(m.Result.Raw()); err != nil {
+			st.recordRefusal(audit.PlaneResult, "tools/list", m.ID, mcp.CodeInternalError, "inspect:failed")
 			return mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not inspect this tools/list result and withheld it", nil)
 		}
 		for name := range poisoned {
@@ -666,6 +682,7 @@ func (st *stream) filterToolsList(m *mcp.Message) []byte {
 	out := spliceJSON(m.Raw, "result.tools", kept)
 	if len(out) == 0 {
 		// Never fall back to the unfiltered list.
+		st.recordRefusal(audit.PlaneResult, "tools/list", m.ID, mcp.CodeInternalError, "inspect:rewrite-failed")
 		return mcp.ErrorResponse(m.ID, mcp.CodeInternalError, "the gateway could not filter this tools/list result", nil)
 	}
 	return out
@@ -676,6 +693,7 @@ func (st *stream) sseChunk(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse
 	events, err := st.parser.Feed(chunk)
 	if err != nil {
 		// An event too large to inspect: the stream cannot continue safely.
+		st.recordRefusal(audit.PlaneResult, st.pendingMethod(), st.lone, mcp.CodeInternalError, "protocol:sse-event-too-large")
 		return nil, fmt.Errorf("sse: %w", err)
 	}
 	// Most chunks pass unchanged: collect what to forward and join only
@@ -715,6 +733,7 @@ func (st *stream) sseEvent(ev *mcp.SSEEvent) ([]byte, bool) {
 	}
 	m, perr := mcp.ParseMessage(ev.Data, st.rt.Config.Limits.MaxDepth)
 	if perr != nil {
+		st.recordRefusal(audit.PlaneResult, st.pendingMethod(), st.lone, mcp.CodeInternalError, parseRule(perr))
 		if id := st.lone; id.Valid() && len(st.pending) == 1 {
 			delete(st.pending, id)
 			return mcp.AppendEvent(nil, ev, mcp.ErrorResponse(id, mcp.CodeInternalError,

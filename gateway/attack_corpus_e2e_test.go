@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/portcullis-mcp/portcullis/gateway"
 )
 
 // The attack corpus of issue 11 (gateway/testdata/attacks): every bypass
@@ -33,6 +35,10 @@ type corpusEntry struct {
 	Config string        `json:"config"`
 	Steps  []corpusStep  `json:"steps"`
 	Audit  []corpusAudit `json:"audit"`
+	// LocalReply is the reason (response code details) of a refusal the
+	// data plane made itself, before the processor saw the request: no
+	// audit record exists, so its counter must have moved.
+	LocalReply string `json:"local_reply"`
 	// Gap marks an attack that still gets through, naming where it is
 	// tracked. The entry runs like any other: while an expectation fails
 	// it is skipped with the reason; once all hold the test fails, so
@@ -308,6 +314,11 @@ func runCorpusEntry(t *testing.T, e corpusEntry) error {
 			}
 		}
 	}
+	if e.LocalReply != "" {
+		if n := localReplies(t, env, e.LocalReply); n < 1 {
+			return fmt.Errorf("the data plane's local reply %q was not counted (%s)", e.LocalReply, gateway.MetricLocalReplies)
+		}
+	}
 	lines := env.audit(t)
 	if os.Getenv("CORPUS_SHOW_AUDIT") != "" {
 		t.Logf("audit: %+v", lines)
@@ -318,6 +329,29 @@ func runCorpusEntry(t *testing.T, e corpusEntry) error {
 		}
 	}
 	return nil
+}
+
+// localReplies is the data plane's local-reply counter for details.
+func localReplies(t *testing.T, env *bypassEnv, details string) float64 {
+	t.Helper()
+	mfs, err := env.gw.Telemetry().Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != gateway.MetricLocalReplies {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "details" && l.GetValue() == details {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
 }
 
 func expand(s string, vars map[string]string) string {

@@ -87,7 +87,8 @@ type detectorAdapter struct {
 }
 
 func (d *detectorAdapter) Scan(raw []byte) ([]extproc.Finding, error) {
-	return scanWith(d.eng, raw)
+	out, _, err := scanWith(d.eng, raw)
+	return out, err
 }
 
 // ScanRequest judges client→server content with the request-plane
@@ -98,18 +99,42 @@ func (d *detectorAdapter) Scan(raw []byte) ([]extproc.Finding, error) {
 // while every injection it refuses in the held-out sets scores far above
 // that on the result plane. The second scan runs only for flagged values.
 func (d *detectorAdapter) ScanRequest(raw []byte) ([]extproc.Finding, error) {
-	out, err := scanWith(d.req, raw)
+	out, _, err := d.scanRequest(raw)
+	return out, err
+}
+
+// scanRequest is ScanRequest keeping the request plane's report (its PII
+// and secret matches serve redaction).
+func (d *detectorAdapter) scanRequest(raw []byte) ([]extproc.Finding, *detectors.Report, error) {
+	out, kept, err := scanWith(d.req, raw)
 	if err != nil || !slices.ContainsFunc(out, isInjection) {
-		return out, err
+		return out, kept, err
 	}
 	rep, err := d.eng.ScanJSON(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if rep.Injection.Score >= minCorroboration {
-		return out, nil
+		return out, kept, nil
 	}
-	return slices.DeleteFunc(out, isInjection), nil
+	return slices.DeleteFunc(out, isInjection), kept, nil
+}
+
+// ScanKept is Scan or ScanRequest returning the report, so RedactWith
+// redacts from its matches instead of detecting again.
+func (d *detectorAdapter) ScanKept(raw []byte, request bool) ([]extproc.Finding, extproc.ScanReport, error) {
+	var out []extproc.Finding
+	var rep *detectors.Report
+	var err error
+	if request {
+		out, rep, err = d.scanRequest(raw)
+	} else {
+		out, rep, err = scanWith(d.eng, raw)
+	}
+	if err != nil || rep == nil {
+		return out, nil, err
+	}
+	return out, rep, nil
 }
 
 // minCorroboration is the result-plane injection score below which a
@@ -118,14 +143,14 @@ const minCorroboration = 0.05
 
 func isInjection(f extproc.Finding) bool { return f.Detector == detectors.DetInjection }
 
-func scanWith(eng *detectors.Engine, raw []byte) ([]extproc.Finding, error) {
+func scanWith(eng *detectors.Engine, raw []byte) ([]extproc.Finding, *detectors.Report, error) {
 	rep, err := eng.ScanJSON(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if rep.Truncated {
 		// Part of the value was not scanned: refusing is the only safe answer.
-		return nil, errTruncated
+		return nil, nil, errTruncated
 	}
 	out := make([]extproc.Finding, 0, len(rep.Findings)+1)
 	sawInjection := false
@@ -136,7 +161,7 @@ func scanWith(eng *detectors.Engine, raw []byte) ([]extproc.Finding, error) {
 	if rep.Injection.Flagged && !sawInjection {
 		out = append(out, extproc.Finding{Detector: detectors.DetInjection, Category: "prompt_injection", Confidence: rep.Injection.Score, Count: 1})
 	}
-	return out, nil
+	return out, rep, nil
 }
 
 func (d *detectorAdapter) ScanTools(result []byte) (map[string]string, error) {
@@ -168,6 +193,15 @@ func (d *detectorAdapter) ScanTools(result []byte) (map[string]string, error) {
 var errTruncated = errors.New("the content exceeds the detectors' scan limits")
 
 func (d *detectorAdapter) Redact(raw []byte, vault string, types []string, style string) ([]byte, error) {
+	return d.RedactWith(raw, nil, vault, types, style)
+}
+
+// RedactWith is Redact from the matches of rep, the report ScanKept
+// returned for raw; detectors.Engine.RedactReport detects again when rep
+// is nil, belongs to other bytes or to a scan that cannot serve this
+// redaction (same output either way).
+func (d *detectorAdapter) RedactWith(raw []byte, kept extproc.ScanReport, vault string, types []string, style string) ([]byte, error) {
+	rep, _ := kept.(*detectors.Report)
 	eng, err := d.redactor(types)
 	if err != nil {
 		return nil, err
@@ -192,7 +226,7 @@ func (d *detectorAdapter) Redact(raw []byte, vault string, types []string, style
 	} else {
 		v = d.vaults.get(vault, d.key)
 	}
-	out, _, err := eng.RedactJSON(raw, mode, v)
+	out, _, err := eng.RedactReport(raw, rep, mode, v)
 	if out == nil && err == nil {
 		out = raw // nothing to redact
 	}
@@ -286,6 +320,7 @@ func convert(f detectors.Finding) extproc.Finding {
 var (
 	_ extproc.Detector       = (*detectorAdapter)(nil)
 	_ extproc.RequestScanner = (*detectorAdapter)(nil)
+	_ extproc.ReportScanner  = (*detectorAdapter)(nil)
 )
 
 func toolName(result []byte, idx string) string {

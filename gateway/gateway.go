@@ -65,6 +65,9 @@ type Gateway struct {
 	stops    []func()
 	finals   []func() // run last, after every listener stopped (trace flush)
 
+	// localReplies meters the data plane's own replies (localreply.go).
+	localReplies *localReplies
+
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
@@ -108,6 +111,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 		g.finals = append(g.finals, g.shutdownTracing) // gateway/observe.go
 	}
 	declareTools(g.tel, cfg) // gateway/observe.go
+	g.localReplies = newLocalReplies(g.tel.Registry())
 	eng, err := g.engines(ctx, cfg)
 	if err != nil {
 		g.Close()
@@ -280,7 +284,7 @@ func (g *Gateway) buildProxy(cfg *config.Config) (*dataplane.Proxy, error) {
 		BufferLimit:    2 * cfg.Limits.MaxBodyBytes,
 		CatchAllPrefix: "/mcp/",
 		Logger:         g.logger,
-		LocalReply:     jsonRPCLocalReply,
+		LocalReply:     g.localReplies.reply,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded data plane: %w", err)
