@@ -1,50 +1,14 @@
 package pii_test
 
 import (
-	"bufio"
-	"compress/gzip"
-	"encoding/json"
 	"os"
 	"reflect"
 	"testing"
 
-	"github.com/portcullis-mcp/portcullis/detectors/injection"
+	"github.com/portcullis-mcp/portcullis/detectors/internal/golden"
 	"github.com/portcullis-mcp/portcullis/detectors/pii"
 	"github.com/portcullis-mcp/portcullis/detectors/pii/internal/piiref"
 )
-
-// piiTexts: the PII dev sentences and a sample of real harmless tool output.
-func piiTexts(t testing.TB) []string {
-	var out []string
-	f, err := os.Open("corpus/dev.jsonl.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(z)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var r struct {
-			Text string `json:"full_text"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r.Text)
-	}
-	chunks, err := injection.LoadHarmless("../injection/corpus/harmless.jsonl.gz", corpusLimit())
-	if err != nil {
-		t.Logf("harmless corpus: %v", err)
-	}
-	for _, c := range chunks {
-		out = append(out, c.Text)
-	}
-	return out
-}
 
 func checkFind(t *testing.T, s string) {
 	t.Helper()
@@ -85,11 +49,18 @@ func FuzzFindMatchesReference(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) { checkFind(t, s) })
 }
 
-// corpusLimit is how many harmless chunks the equivalence tests read (fewer
-// with -short).
-func corpusLimit() int {
-	if testing.Short() {
-		return 200
+
+func TestWriteGoldenFromReference(t *testing.T) {
+	if os.Getenv("GOLDEN_FROM_REF") == "" {
+		t.Skip()
 	}
-	return 1500
+	if err := golden.Write(goldenPath, piiTexts(t), findLine(func(s string) []pii.Entity {
+		var out []pii.Entity
+		for _, e := range piiref.Find(s) {
+			out = append(out, pii.Entity{Type: e.Type, Start: e.Start, End: e.End, Score: e.Score})
+		}
+		return out
+	})); err != nil {
+		t.Fatal(err)
+	}
 }
