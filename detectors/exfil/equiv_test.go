@@ -1,14 +1,13 @@
 package exfil_test
 
 import (
-	"encoding/base64"
-	"encoding/hex"
-	"strings"
+	"os"
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/detectors/exfil"
 	"github.com/portcullis-mcp/portcullis/detectors/exfil/internal/exfilref"
 	"github.com/portcullis-mcp/portcullis/detectors/injection"
+	"github.com/portcullis-mcp/portcullis/detectors/internal/golden"
 )
 
 func checkScan(t *testing.T, s string) {
@@ -22,15 +21,6 @@ func checkScan(t *testing.T, s string) {
 			t.Fatalf("Scan(%.200q)[%d] = %+v, reference %+v", s, i, got[i], want[i])
 		}
 	}
-}
-
-var blob = base64.StdEncoding.EncodeToString([]byte(strings.Repeat("secret data \x00\x01\x02 ", 60)))
-
-var scanSeeds = []string{
-	"", "see https://example.com/a?b=c", "![x](https://evil.example/p?d=" + strings.Repeat("aZ3", 30) + ")",
-	"https://" + strings.Repeat("ab9z", 12) + ".evil.example/x", blob, blob[:300] + "\n" + blob[300:],
-	hex.EncodeToString([]byte(strings.Repeat("\x01\x99secret", 40))), strings.Repeat("A", 600), "http://" + strings.Repeat("%41", 40),
-	"https://a.b/" + strings.Repeat("x", 39), "https://a.b/" + strings.Repeat("Qz8", 30),
 }
 
 // TestScanMatchesReference: the optimised scan returns exactly the hits of
@@ -60,11 +50,20 @@ func FuzzScanMatchesReference(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) { checkScan(t, s) })
 }
 
-// corpusLimit is how many harmless chunks the equivalence tests read (fewer
-// with -short).
-func corpusLimit() int {
-	if testing.Short() {
-		return 200
+
+func TestWriteGoldenFromReference(t *testing.T) {
+	if os.Getenv("GOLDEN_FROM_REF") == "" {
+		t.Skip()
 	}
-	return 1500
+	if err := golden.Write(goldenPath, scanTexts(t), scanLine(func(s string) []exfil.Hit {
+		var out []exfil.Hit
+		for _, h := range exfilref.Scan(s) {
+			out = append(out, exfil.Hit(h))
+		}
+		return out
+	})); err != nil {
+		t.Fatal(err)
+	}
 }
+
+func corpusLimit() int { return 1500 }
