@@ -1,0 +1,75 @@
+package secrets
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/portcullis-mcp/portcullis/detectors/injection"
+	"github.com/portcullis-mcp/portcullis/detectors/internal/golden"
+)
+
+const goldenPath = "testdata/find.golden"
+
+// markdownTails put a lone '|' (and look-alikes) after rule keywords.
+var markdownTails = []string{" | ", "|", " |x", " || abcdefghijklmnop1234", "||abcdefghijk123456", " ' |", "  \t|", " \f|| abcdefghijklmnop12",
+	"_name | value", " = | abcdefghijklmnop123456", ": abcdefghijklmnop123456 |", " |= abcdefghijklmnop123"}
+
+// findTexts: gitleaks' true- and false-positive samples, a sample of real
+// harmless tool output, and every keyword followed by markdown-table tails.
+func findTexts(t testing.TB) []string {
+	var texts []string
+	for _, set := range loadSamples(t) {
+		texts = append(texts, set.TPs...)
+		texts = append(texts, set.FPs...)
+	}
+	chunks, err := injection.LoadHarmless("../injection/corpus/harmless.jsonl.gz", 1500)
+	if err != nil {
+		t.Logf("harmless corpus: %v", err)
+	}
+	for i, c := range chunks {
+		if !testing.Short() || i%8 == 0 { // -short: a subset of the golden's inputs
+			texts = append(texts, c.Text)
+		}
+	}
+	for _, ru := range rules {
+		for _, k := range ru.keywords {
+			for _, tail := range markdownTails {
+				texts = append(texts, k+tail, "| "+strings.ToUpper(k)+tail+" |")
+			}
+		}
+	}
+	return texts
+}
+
+// findLine is the canonical golden output of Find(s): every match as rule,
+// byte span, confidence and the matched text (abridged), or "-".
+func findLine(find func(string) []Match) func(string) string {
+	return func(s string) string {
+		ms := find(s)
+		if len(ms) == 0 {
+			return "-"
+		}
+		parts := make([]string, len(ms))
+		for i, m := range ms {
+			text := ""
+			if 0 <= m.Start && m.Start <= m.End && m.End <= len(s) {
+				text = golden.Excerpt(s[m.Start:m.End], 40)
+			}
+			parts[i] = fmt.Sprintf("%s %d-%d %s %s", m.Rule, m.Start, m.End, strconv.FormatFloat(m.Confidence, 'g', -1, 64), text)
+		}
+		return strings.Join(parts, " | ")
+	}
+}
+
+// TestFindGolden pins Find's matches (testdata/find.golden, first generated
+// from the code before the speed work; -update rewrites it after an
+// intended change).
+func TestFindGolden(t *testing.T) {
+	texts := findTexts(t)
+	if len(texts) < 2000 {
+		t.Fatalf("only %d texts", len(texts))
+	}
+	golden.Check(t, goldenPath, texts, !testing.Short(), findLine(Find))
+}
