@@ -2,6 +2,8 @@ package secrets
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +22,9 @@ var markdownTails = []string{" | ", "|", " |x", " || abcdefghijklmnop1234", "||a
 // harmless tool output, and every keyword followed by markdown-table tails.
 func findTexts(t testing.TB) []string {
 	var texts []string
-	for _, set := range loadSamples(t) {
+	samples := loadSamples(t)
+	for _, id := range slices.Sorted(maps.Keys(samples)) { // stable golden order
+		set := samples[id]
 		texts = append(texts, set.TPs...)
 		texts = append(texts, set.FPs...)
 	}
