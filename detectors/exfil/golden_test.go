@@ -3,8 +3,6 @@ package exfil_test
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -70,31 +68,20 @@ func scanTexts(t testing.TB) []string {
 		t.Logf("harmless corpus: %v", err)
 	}
 	for i, c := range chunks {
-		if !testing.Short() || i%8 == 0 { // -short: a subset of the golden's inputs
+		if golden.InShort(i) {
 			texts = append(texts, c.Text)
 		}
 	}
 	return texts
 }
 
-// scanLine is the canonical golden output of Scan(s): every hit as
-// category, byte span, confidence and the hit text (abridged), or "-".
-func scanLine(scan func(string) []exfil.Hit) func(string) string {
-	return func(s string) string {
-		hs := scan(s)
-		if len(hs) == 0 {
-			return "-"
-		}
-		parts := make([]string, len(hs))
-		for i, h := range hs {
-			text := ""
-			if 0 <= h.Start && h.Start <= h.End && h.End <= len(s) {
-				text = golden.Excerpt(s[h.Start:h.End], 40)
-			}
-			parts[i] = fmt.Sprintf("%s %d-%d %s %s", h.Category, h.Start, h.End, strconv.FormatFloat(h.Confidence, 'g', -1, 64), text)
-		}
-		return strings.Join(parts, " | ")
+// scanLine is the canonical golden output of Scan(s).
+func scanLine(s string) string {
+	var spans []golden.Span
+	for _, h := range exfil.Scan(s) {
+		spans = append(spans, golden.Span{Label: h.Category, Start: h.Start, End: h.End, Score: h.Confidence})
 	}
+	return golden.Spans(s, spans)
 }
 
 // TestScanGolden pins Scan's hits on real harmless tool output and on blob
@@ -106,5 +93,5 @@ func TestScanGolden(t *testing.T) {
 	if len(texts) < 1000 && !testing.Short() {
 		t.Fatalf("only %d texts", len(texts))
 	}
-	golden.Check(t, goldenPath, texts, !testing.Short(), scanLine(exfil.Scan))
+	golden.Check(t, goldenPath, texts, !testing.Short(), scanLine)
 }

@@ -34,7 +34,7 @@ func goldenCorpus(t testing.TB) []string {
 			t.Logf("harmless corpus: %v", err)
 		}
 		for i, c := range chunks {
-			if !testing.Short() || i%8 == 0 {
+			if golden.InShort(i) {
 				corpus = append(corpus, c.Text)
 			}
 		}

@@ -4,10 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"encoding/json"
-	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/detectors/injection"
@@ -45,31 +42,20 @@ func piiTexts(t testing.TB) []string {
 		t.Logf("harmless corpus: %v", err)
 	}
 	for i, c := range chunks {
-		if !testing.Short() || i%8 == 0 { // -short: a subset of the golden's inputs
+		if golden.InShort(i) {
 			out = append(out, c.Text)
 		}
 	}
 	return out
 }
 
-// findLine is the canonical golden output of Find(s): every entity as
-// type, byte span, score and the matched text (abridged), or "-".
-func findLine(find func(string) []pii.Entity) func(string) string {
-	return func(s string) string {
-		es := find(s)
-		if len(es) == 0 {
-			return "-"
-		}
-		parts := make([]string, len(es))
-		for i, e := range es {
-			text := ""
-			if 0 <= e.Start && e.Start <= e.End && e.End <= len(s) {
-				text = golden.Excerpt(s[e.Start:e.End], 40)
-			}
-			parts[i] = fmt.Sprintf("%s %d-%d %s %s", e.Type, e.Start, e.End, strconv.FormatFloat(e.Score, 'g', -1, 64), text)
-		}
-		return strings.Join(parts, " | ")
+// findLine is the canonical golden output of Find(s).
+func findLine(s string) string {
+	var spans []golden.Span
+	for _, e := range pii.Find(s) {
+		spans = append(spans, golden.Span{Label: e.Type, Start: e.Start, End: e.End, Score: e.Score})
 	}
+	return golden.Spans(s, spans)
 }
 
 // TestFindGolden pins Find's entities on the PII dev sentences and on real
@@ -80,5 +66,5 @@ func TestFindGolden(t *testing.T) {
 	if len(texts) < 1000 && !testing.Short() {
 		t.Fatalf("only %d texts", len(texts))
 	}
-	golden.Check(t, goldenPath, texts, !testing.Short(), findLine(pii.Find))
+	golden.Check(t, goldenPath, texts, !testing.Short(), findLine)
 }

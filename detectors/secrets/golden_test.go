@@ -1,10 +1,8 @@
 package secrets
 
 import (
-	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -33,7 +31,7 @@ func findTexts(t testing.TB) []string {
 		t.Logf("harmless corpus: %v", err)
 	}
 	for i, c := range chunks {
-		if !testing.Short() || i%8 == 0 { // -short: a subset of the golden's inputs
+		if golden.InShort(i) {
 			texts = append(texts, c.Text)
 		}
 	}
@@ -47,24 +45,13 @@ func findTexts(t testing.TB) []string {
 	return texts
 }
 
-// findLine is the canonical golden output of Find(s): every match as rule,
-// byte span, confidence and the matched text (abridged), or "-".
-func findLine(find func(string) []Match) func(string) string {
-	return func(s string) string {
-		ms := find(s)
-		if len(ms) == 0 {
-			return "-"
-		}
-		parts := make([]string, len(ms))
-		for i, m := range ms {
-			text := ""
-			if 0 <= m.Start && m.Start <= m.End && m.End <= len(s) {
-				text = golden.Excerpt(s[m.Start:m.End], 40)
-			}
-			parts[i] = fmt.Sprintf("%s %d-%d %s %s", m.Rule, m.Start, m.End, strconv.FormatFloat(m.Confidence, 'g', -1, 64), text)
-		}
-		return strings.Join(parts, " | ")
+// findLine is the canonical golden output of Find(s).
+func findLine(s string) string {
+	var spans []golden.Span
+	for _, m := range Find(s) {
+		spans = append(spans, golden.Span{Label: m.Rule, Start: m.Start, End: m.End, Score: m.Confidence})
 	}
+	return golden.Spans(s, spans)
 }
 
 // TestFindGolden pins Find's matches (testdata/find.golden, first generated
@@ -75,5 +62,5 @@ func TestFindGolden(t *testing.T) {
 	if len(texts) < 2000 {
 		t.Fatalf("only %d texts", len(texts))
 	}
-	golden.Check(t, goldenPath, texts, !testing.Short(), findLine(Find))
+	golden.Check(t, goldenPath, texts, !testing.Short(), findLine)
 }

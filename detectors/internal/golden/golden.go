@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,36 @@ func Hash(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:12])
 }
+
+// Span is one finding of a detector: a label (entity type, rule, category),
+// a byte span into the input and a score.
+type Span struct {
+	Label      string
+	Start, End int
+	Score      float64
+}
+
+// Spans is the canonical golden output of a detector's findings in s: each
+// as label, byte span, score and the spanned text (abridged), separated by
+// " | ", or "-" for none.
+func Spans(s string, spans []Span) string {
+	if len(spans) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(spans))
+	for i, sp := range spans {
+		text := ""
+		if 0 <= sp.Start && sp.Start <= sp.End && sp.End <= len(s) {
+			text = Excerpt(s[sp.Start:sp.End], 40)
+		}
+		parts[i] = fmt.Sprintf("%s %d-%d %s %s", sp.Label, sp.Start, sp.End, strconv.FormatFloat(sp.Score, 'g', -1, 64), text)
+	}
+	return strings.Join(parts, " | ")
+}
+
+// InShort reports whether the i-th input of a large corpus is kept under
+// -short: every 8th, so a -short run checks a subset of the golden's inputs.
+func InShort(i int) bool { return !testing.Short() || i%8 == 0 }
 
 // Lines computes the golden lines of inputs (first occurrence order,
 // duplicates dropped). out must be single-line.
