@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/detectors/exfil"
@@ -61,7 +62,7 @@ func shapeTexts() []string {
 
 // scanTexts: the seeds, threshold shapes and a sample of real harmless tool
 // output.
-func scanTexts(t testing.TB) []string {
+func loadScanTexts(t testing.TB) []string {
 	texts := append(append([]string(nil), scanSeeds...), shapeTexts()...)
 	chunks, err := injection.LoadHarmless("../injection/corpus/harmless.jsonl.gz", 1500)
 	if err != nil {
@@ -94,4 +95,16 @@ func TestScanGolden(t *testing.T) {
 		t.Fatalf("only %d texts", len(texts))
 	}
 	golden.Check(t, goldenPath, texts, !testing.Short(), scanLine)
+}
+
+var (
+	textsOnce   sync.Once
+	cachedTexts []string
+)
+
+// scanTexts loads the golden inputs once per test binary (decompressing the
+// harmless corpus dominates).
+func scanTexts(t testing.TB) []string {
+	textsOnce.Do(func() { cachedTexts = loadScanTexts(t) })
+	return cachedTexts
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/detectors/injection"
@@ -15,7 +16,7 @@ import (
 const goldenPath = "testdata/find.golden"
 
 // piiTexts: the PII dev sentences and a sample of real harmless tool output.
-func piiTexts(t testing.TB) []string {
+func loadPiiTexts(t testing.TB) []string {
 	var out []string
 	f, err := os.Open("corpus/dev.jsonl.gz")
 	if err != nil {
@@ -67,4 +68,16 @@ func TestFindGolden(t *testing.T) {
 		t.Fatalf("only %d texts", len(texts))
 	}
 	golden.Check(t, goldenPath, texts, !testing.Short(), findLine)
+}
+
+var (
+	textsOnce   sync.Once
+	cachedTexts []string
+)
+
+// piiTexts loads the golden inputs once per test binary (decompressing the
+// harmless corpus dominates).
+func piiTexts(t testing.TB) []string {
+	textsOnce.Do(func() { cachedTexts = loadPiiTexts(t) })
+	return cachedTexts
 }

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/detectors/injection"
@@ -18,7 +19,7 @@ var markdownTails = []string{" | ", "|", " |x", " || abcdefghijklmnop1234", "||a
 
 // findTexts: gitleaks' true- and false-positive samples, a sample of real
 // harmless tool output, and every keyword followed by markdown-table tails.
-func findTexts(t testing.TB) []string {
+func loadFindTexts(t testing.TB) []string {
 	var texts []string
 	samples := loadSamples(t)
 	for _, id := range slices.Sorted(maps.Keys(samples)) { // stable golden order
@@ -63,4 +64,16 @@ func TestFindGolden(t *testing.T) {
 		t.Fatalf("only %d texts", len(texts))
 	}
 	golden.Check(t, goldenPath, texts, !testing.Short(), findLine)
+}
+
+var (
+	textsOnce   sync.Once
+	cachedTexts []string
+)
+
+// findTexts loads the golden inputs once per test binary (decompressing the
+// harmless corpus dominates).
+func findTexts(t testing.TB) []string {
+	textsOnce.Do(func() { cachedTexts = loadFindTexts(t) })
+	return cachedTexts
 }
