@@ -16,7 +16,7 @@ bench-detectors: ## whole pipeline (injection+PII+secrets+exfil+invisible) on 1/
 	$(GO) test -run '^$$' -bench 'BenchmarkPipeline|BenchmarkStages|BenchmarkDetectors' -benchtime 2s -count 1 -cpu 1 -benchmem ./detectors/
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 -cpu 1 ./detectors/pii/ ./detectors/secrets/ ./detectors/exfil/
 
-fuzz-detectors: ## fuzz the JSON walker, the engine, each recognizer and the vault, and the optimised normaliser/recognisers against their frozen references (15s each)
+fuzz-detectors: ## fuzz the JSON walker, the engine, each recognizer and the vault, and the invariants of the normaliser and recognisers (15s each)
 	$(GO) test -run '^$$' -fuzz '^FuzzWalk$$' -fuzztime 15s ./detectors/internal/jsonwalk/
 	$(GO) test -run '^$$' -fuzz '^FuzzScanJSON$$' -fuzztime 15s ./detectors/
 	$(GO) test -run '^$$' -fuzz '^FuzzFind$$' -fuzztime 15s ./detectors/pii/
@@ -24,8 +24,8 @@ fuzz-detectors: ## fuzz the JSON walker, the engine, each recognizer and the vau
 	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime 15s ./detectors/exfil/
 	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime 15s ./detectors/poison/
 	$(GO) test -run '^$$' -fuzz '^FuzzVault$$' -fuzztime 15s ./detectors/redact/
-	$(GO) test -run '^$$' -fuzz '^FuzzEquivalentToReference$$' -fuzztime 15s ./detectors/normalize/
-	$(GO) test -run '^$$' -fuzz '^FuzzFindMatchesReference$$' -fuzztime 15s ./detectors/pii/
+	$(GO) test -run '^$$' -fuzz '^FuzzViewInvariants$$' -fuzztime 15s ./detectors/normalize/
+	$(GO) test -run '^$$' -fuzz '^FuzzFindInvariants$$' -fuzztime 15s ./detectors/pii/
 	$(GO) test -run '^$$' -fuzz '^FuzzHasContext$$' -fuzztime 15s ./detectors/pii/
-	$(GO) test -run '^$$' -fuzz '^FuzzFindMatchesReference$$' -fuzztime 15s ./detectors/secrets/
-	$(GO) test -run '^$$' -fuzz '^FuzzScanMatchesReference$$' -fuzztime 15s ./detectors/exfil/
+	$(GO) test -run '^$$' -fuzz '^FuzzFindInvariants$$' -fuzztime 15s ./detectors/secrets/
+	$(GO) test -run '^$$' -fuzz '^FuzzScanInvariants$$' -fuzztime 15s ./detectors/exfil/

@@ -7,7 +7,10 @@
 // Invariants: Scan never panics and is linear in len(s); Counter is not safe
 // for concurrent use (one per scan).
 //
-// Speed work is pinned to a frozen copy of the code before it (internal/exfilref):
-// Scan must return what the reference returns (equivalence test and fuzz target);
-// an intended change of results changes the reference too.
+// Results are pinned by testdata/scan.golden (Scan over real tool output and
+// URL/blob shapes around the thresholds, generated from the code before the
+// speed work): TestScanGolden must pass unchanged after an optimisation; an
+// intended change of results is made with -update and reviewed as a diff of
+// that file. FuzzScanInvariants checks span, category and threshold
+// invariants and determinism on arbitrary input.
 package exfil

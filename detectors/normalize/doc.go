@@ -12,10 +12,15 @@
 // Speed: scratch memory is pooled, so a Normalize costs a few allocations
 // (the view, one for the folded and despaced forms, accepted decodings);
 // decodings are built in scratch and copied only when accepted. The views
-// are pinned byte for byte to a frozen copy of the pre-optimisation code
-// (internal/normref, TestEquivalentToReference), because the injection
-// model is trained on them; an intended change of the views changes normref
-// too (and the golden file), and calls for retraining.
+// are pinned because the injection model is trained on them:
+// testdata/corpus.golden holds a digest of every view, Inspect and Fold
+// result and single-step decoding of real tool output and evasion-
+// transformed dev attacks, generated from the pre-optimisation code
+// (TestCorpusGolden), and testdata/views.golden.json the full views of the
+// table cases (TestGolden). An intended change of the views is made with
+// -update, reviewed as a diff, and calls for retraining. FuzzViewInvariants
+// checks the invariants below, Inspect's and Fold's agreement with
+// Normalize, and that pooled scratch never leaks between calls.
 //
 // Invariants:
 //   - Normalize never panics, accepts invalid UTF-8 (invalid bytes are dropped from

@@ -2,13 +2,12 @@ package normalize
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/portcullis-mcp/portcullis/detectors/internal/golden"
+)
 
 // TestGolden pins every view of the table inputs in testdata/views.golden.json
 // (go test ./detectors/normalize -run TestGolden -update to rewrite after an
@@ -32,7 +31,7 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join("testdata", "views.golden.json")
-	if *update {
+	if golden.Update() {
 		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,10 @@
 // returns non-overlapping entities sorted by Start with byte offsets into s.
 // Entity names follow Presidio.
 //
-// Speed work is pinned to a frozen copy of the code before it (internal/piiref):
-// Find must return what the reference returns (equivalence test and fuzz target);
-// an intended change of results changes the reference too.
+// Results are pinned by testdata/find.golden (Find over the PII dev sentences
+// and real tool output, generated from the code before the speed work):
+// TestFindGolden must pass unchanged after an optimisation; an intended
+// change of results is made with -update and reviewed as a diff of that file.
+// FuzzFindInvariants checks the invariants above plus validators and
+// determinism on arbitrary input.
 package pii

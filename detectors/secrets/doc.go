@@ -12,9 +12,12 @@
 // merged), returns non-overlapping matches sorted by Start; Match spans cover
 // the secret value itself where the rule has a capture group.
 //
-// Speed work is pinned to a frozen copy of the code before it (internal/secretsref):
-// Find must return what the reference returns (equivalence test and fuzz target;
-// where two rules match the same span the reference picked one by map order,
-// Find now always picks the first rule);
-// an intended change of results changes the reference too.
+// Results are pinned by testdata/find.golden (Find over gitleaks' true- and
+// false-positive samples, real tool output and rule keywords followed by
+// markdown-table tails, generated from the code before the speed work; where
+// two rules match the same span, Find always picks the first rule):
+// TestFindGolden must pass unchanged after an optimisation; an intended change
+// of results is made with -update and reviewed as a diff of that file.
+// FuzzFindInvariants checks the invariants above, determinism and the
+// soundness of the anchored keyword check on arbitrary input.
 package secrets
