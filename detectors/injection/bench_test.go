@@ -1,6 +1,7 @@
 package injection
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -53,5 +54,23 @@ func BenchmarkScore(b *testing.B) {
 				_ = strings.ToLower(text)
 			}
 		})
+	}
+}
+
+// BenchmarkLinear times Score on each linearInputs text at 1x and 16x (ns/op
+// of x16 should be about 16 times x1); TestScoreLinearWork is the
+// deterministic check.
+func BenchmarkLinear(b *testing.B) {
+	d := Default()
+	for name, s := range linearInputs {
+		for _, k := range []int{1, 16} {
+			in := strings.Repeat(s, k)
+			b.Run(fmt.Sprintf("%s/x%d", name, k), func(b *testing.B) {
+				b.SetBytes(int64(len(in)))
+				for b.Loop() {
+					d.Score(in)
+				}
+			})
+		}
 	}
 }

@@ -57,6 +57,7 @@ type Detector struct {
 	mk        *acMatcher
 	threshold float64 // result plane
 	reqThresh float64 // request plane
+	steps     *stepCounter // nil except in the linear-work test
 }
 
 // Threshold returns the calibrated decision threshold of plane p.

@@ -42,6 +42,7 @@ type model struct {
 	// the request plane (user-style prompts, tool arguments) and the result
 	// plane (tool output).
 	thrRequest, thrResult float32
+	steps                 *stepCounter // nil except in the linear-work test
 }
 
 // marshal writes the model in a fixed little-endian format (int16-quantised
@@ -286,6 +287,7 @@ func (m *model) logitReq(s string) float64 {
 	best := math.Inf(-1)
 	for a := 0; a < len(s); a += reqWindow / 2 {
 		b := min(len(s), a+reqWindow)
+		m.steps.add(b - a)
 		sum, cnt := int32(0), 0
 		eachFeature(s[a:b], func(_ int, h uint32) { sum += int32(m.q[idxC(h)]); cnt++ })
 		best = max(best, m.windowLogit(sum, cnt))
@@ -347,6 +349,7 @@ func (m *model) logit(s string) (float64, int) {
 		}
 		return best, bestAt
 	}
+	m.steps.add(len(s))
 	if len(s) <= windowSize && strings.IndexByte(s, '\n') < 0 && !hasSentences(s) {
 		sum, cnt := int32(0), 0
 		eachFeature(s, func(_ int, h uint32) { sum += int32(m.q[idxA(h)]); cnt++ })
@@ -375,12 +378,16 @@ func (m *model) logit(s string) (float64, int) {
 		cnt[i] += cnt[i-1]
 	}
 	best, bestAt := math.Inf(-1), 0
+	segs := 0
+	defer func() { m.steps.add(segs) }()
 	seg := func(a, b int) {
+		segs++
 		if l := m.windowLogit(sum[b]-sum[a], int(cnt[b]-cnt[a])); l > best {
 			best, bestAt = l, a
 		}
 	}
 	segB := func(a, b int) {
+		segs++
 		if l := m.windowLogit(sumB[b]-sumB[a], int(cnt[b]-cnt[a])); l > best {
 			best, bestAt = l, a
 		}
@@ -390,6 +397,7 @@ func (m *model) logit(s string) (float64, int) {
 	// keep important instructions."), so a sentence must score
 	// sentencePenalty higher than a line to count as much.
 	segS := func(a, b int) {
+		segs++
 		l := max(m.windowLogit(sum[b]-sum[a], int(cnt[b]-cnt[a])), m.windowLogit(sumB[b]-sumB[a], int(cnt[b]-cnt[a]))) - sentencePenalty
 		if l > best {
 			best, bestAt = l, a
@@ -622,6 +630,7 @@ func (m *model) fillPrefixA(s string, sum, cnt []int32) {
 func (m *model) decodedLogit(s string) float64 {
 	l, _ := m.logit(s)
 	if len(s) > 0 && len(s) <= windowSize && strings.IndexByte(s, '\n') < 0 {
+		m.steps.add(len(s))
 		sum, cnt := int32(0), 0
 		eachFeature(s, func(_ int, h uint32) { sum += int32(m.q[idxB(h)]); cnt++ })
 		l = max(l, m.windowLogit(sum, cnt))

@@ -149,6 +149,7 @@ type patternSet struct {
 	ac, acDespaced *acMatcher
 	despacedRule   []int // acDespaced pattern index -> rule index
 	rules          []rule
+	steps          *stepCounter // nil except in the linear-work test
 }
 
 func newPatternSet() *patternSet {
@@ -199,7 +200,10 @@ func (ps *patternSet) match(s string, despaced bool, h *patternHits) {
 	if despaced {
 		ac = ps.acDespaced
 	}
+	work := len(s)
+	defer func() { ps.steps.add(work) }()
 	ac.scan(s, func(p, end int) bool {
+		work++
 		if despaced {
 			p = ps.despacedRule[p]
 		}
@@ -210,6 +214,7 @@ func (ps *patternSet) match(s string, despaced bool, h *patternHits) {
 		}
 		if r.re2 != nil {
 			w := s[start:min(len(s), start+len(r.kw)+windowAfter)]
+			work += len(w)
 			if !r.re2.MatchString(w) {
 				return true
 			}
@@ -238,6 +243,7 @@ func (ps *patternSet) match(s string, despaced bool, h *patternHits) {
 	if h.first == nil && !despaced {
 		h.first = hits // the folded view's hits, for localScore
 	}
+	work += len(hits)
 	h.score = max(h.score, ps.windowScore(hits))
 }
 
