@@ -34,25 +34,19 @@ func BenchmarkScore(b *testing.B) {
 		b.Run(sz.name+"/Score", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(text)))
-			for b.Loop() {
-				d.Score(text)
-			}
+			loopCPU(b, func() { d.Score(text) })
 		})
 		v := normalize.Normalize(text)
 		b.Run(sz.name+"/ScoreView", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(text)))
-			for b.Loop() {
-				d.ScoreView(v)
-			}
+			loopCPU(b, func() { d.ScoreView(v) })
 		})
 		// baseline: one pass of strings.ToLower over the same text
 		b.Run(sz.name+"/baseline-ToLower", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(text)))
-			for b.Loop() {
-				_ = strings.ToLower(text)
-			}
+			loopCPU(b, func() { _ = strings.ToLower(text) })
 		})
 	}
 }
