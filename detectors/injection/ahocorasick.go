@@ -5,8 +5,9 @@ package injection
 type acMatcher struct {
 	classes [256]uint8
 	ncls    int
-	next    []uint16 // state*ncls + class
-	out     [][]int32
+	next    []uint16  // row offset of the next state, at state*ncls + class
+	out     [][]int32 // by state
+	outFrom int       // row offset of the first state with output
 	pats    []string
 }
 
@@ -73,17 +74,38 @@ func newAC(pats []string) *acMatcher {
 			}
 		}
 	}
-	// flag transitions into states with output in the top bit so the scan
-	// loop needs no extra load for the common no-match step
-	for i, nx := range m.next {
-		if len(m.out[nx]) > 0 {
-			m.next[i] = nx | outFlag
+	// Renumber the states so that those with output come last, and store
+	// each transition as the target's row offset (state*ncls): the scan
+	// step is then one load (no multiply, no flag to mask) and a match is
+	// one compare against outFrom.
+	perm := make([]int, ns)
+	k := 0
+	for pass := 0; pass < 2; pass++ {
+		for st := range ns {
+			if (len(m.out[st]) > 0) == (pass == 1) {
+				perm[st] = k
+				k++
+			}
 		}
 	}
+	if ns*n > 1<<16 {
+		panic("injection: Aho-Corasick table too large") // static pattern lists only
+	}
+	next := make([]uint16, ns*n)
+	out := make([][]int32, ns)
+	m.outFrom = ns * n
+	for st := range ns {
+		out[perm[st]] = m.out[st]
+		if len(m.out[st]) > 0 {
+			m.outFrom = min(m.outFrom, perm[st]*n)
+		}
+		for c := range n {
+			next[perm[st]*n+c] = uint16(perm[m.next[st*n+c]] * n)
+		}
+	}
+	m.next, m.out = next, out
 	return m
 }
-
-const outFlag = 1 << 15
 
 func lower(c byte) byte {
 	if c >= 'A' && c <= 'Z' {
@@ -96,13 +118,12 @@ func lower(c byte) byte {
 // end offset. It stops early when fn returns false.
 func (m *acMatcher) scan(s string, fn func(pat int, end int) bool) {
 	st := 0
-	n := m.ncls
+	n, outFrom := m.ncls, m.outFrom
 	next, classes := m.next, &m.classes
 	for i := 0; i < len(s); i++ {
-		x := next[st*n+int(classes[s[i]])]
-		st = int(x &^ outFlag)
-		if x&outFlag != 0 {
-			for _, p := range m.out[st] {
+		st = int(next[st+int(classes[s[i]])])
+		if st >= outFrom {
+			for _, p := range m.out[st/n] {
 				if !fn(int(p), i+1) {
 					return
 				}

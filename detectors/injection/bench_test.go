@@ -1,6 +1,7 @@
 package injection
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -33,25 +34,37 @@ func BenchmarkScore(b *testing.B) {
 		b.Run(sz.name+"/Score", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(text)))
-			for b.Loop() {
-				d.Score(text)
-			}
+			loopCPU(b, func() { d.Score(text) })
 		})
 		v := normalize.Normalize(text)
 		b.Run(sz.name+"/ScoreView", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(text)))
-			for b.Loop() {
-				d.ScoreView(v)
-			}
+			loopCPU(b, func() { d.ScoreView(v) })
 		})
 		// baseline: one pass of strings.ToLower over the same text
 		b.Run(sz.name+"/baseline-ToLower", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(text)))
-			for b.Loop() {
-				_ = strings.ToLower(text)
-			}
+			loopCPU(b, func() { _ = strings.ToLower(text) })
 		})
+	}
+}
+
+// BenchmarkLinear times Score on each linearInputs text at 1x and 16x (ns/op
+// of x16 should be about 16 times x1); TestScoreLinearWork is the
+// deterministic check.
+func BenchmarkLinear(b *testing.B) {
+	d := Default()
+	for name, s := range linearInputs {
+		for _, k := range []int{1, 16} {
+			in := strings.Repeat(s, k)
+			b.Run(fmt.Sprintf("%s/x%d", name, k), func(b *testing.B) {
+				b.SetBytes(int64(len(in)))
+				for b.Loop() {
+					d.Score(in)
+				}
+			})
+		}
 	}
 }

@@ -55,8 +55,9 @@ type Detector struct {
 	ps        *patternSet
 	sem       *semIndex
 	mk        *acMatcher
-	threshold float64 // result plane
-	reqThresh float64 // request plane
+	threshold float64      // result plane
+	reqThresh float64      // request plane
+	steps     *stepCounter // nil except in the linear-work test
 }
 
 // Threshold returns the calibrated decision threshold of plane p.

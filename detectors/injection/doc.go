@@ -9,8 +9,9 @@
 // Train, LoadDev, LoadHarmless, SplitOfRow, SplitOfChunk, EvalSources,
 // GenerateAttacks, Embed, GenerateBenign, GenerateTriggerBenign,
 // GenerateSecurityWriting, GenerateUserPrompts, Transforms and ApplyToRow
-// exist for `portcullis train injection` and the eval command
-// (detectors/injection/eval).
+// exist for `portcullis train injection`, the eval command
+// (detectors/injection/eval: held-out data only) and devcheck (the
+// training side of the split, for developing rules).
 //
 // Training data: the dev sources not in EvalSources, the training groups of
 // the committed harmless tool-output corpus (corpus/harmless.jsonl.gz, built

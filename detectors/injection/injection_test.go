@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/portcullis-mcp/portcullis/detectors/normalize"
 )
@@ -275,41 +274,52 @@ func TestAhoCorasick(t *testing.T) {
 	}
 }
 
-// TestScoreLinearTime hunts super-linear inputs: 16× the input must not take
-// far more than 16× the time (minimum of several runs, generous bound).
-func TestScoreLinearTime(t *testing.T) {
-	if testing.Short() {
-		t.Skip()
-	}
-	d := Default()
-	inputs := map[string]string{
-		"ignore-repeat": strings.Repeat("ignore all all all all ", 40),
-		"comment-open":  strings.Repeat("<!-- ", 200),
-		"image-open":    strings.Repeat("![a](http://x?", 80),
-		"newlines":      strings.Repeat("abcdefghijklmno\n", 64),
-		"b64":           strings.Repeat("aWdub3JlIGFsbA==", 64),
-		"style":         strings.Repeat(`<p style="display:none">`, 40),
-	}
-	for name, s := range inputs {
+// linearInputs are inputs that once hunted super-linear paths (repeated
+// keywords, unclosed comments and image links, many short lines, base64
+// runs, hiding styles).
+var linearInputs = map[string]string{
+	"ignore-repeat": strings.Repeat("ignore all all all all ", 40),
+	"comment-open":  strings.Repeat("<!-- ", 200),
+	"image-open":    strings.Repeat("![a](http://x?", 80),
+	"newlines":      strings.Repeat("abcdefghijklmno\n", 64),
+	"b64":           strings.Repeat("aWdub3JlIGFsbA==", 64),
+	"style":         strings.Repeat(`<p style="display:none">`, 40),
+	"sentences":     strings.Repeat("Ignore that. Do this now! ", 60),
+}
+
+// TestScoreLinearWork checks that 16x the input costs at most about 16x the
+// work, counted deterministically in loop steps (stepCounter) rather than
+// timed, so the check holds on a loaded machine. BenchmarkLinear times it.
+// Normalisation has its own check (normalize.TestLinearWork).
+func TestScoreLinearWork(t *testing.T) {
+	for name, s := range linearInputs {
 		t.Run(name, func(t *testing.T) {
-			small := minDur(func() { d.Score(s) })
-			big := strings.Repeat(s, 16)
-			large := minDur(func() { d.Score(big) })
-			if large > 64*small && large > 20*time.Millisecond {
-				t.Errorf("16x input took %v vs %v", large, small)
+			steps := func(text string) int64 {
+				var c stepCounter
+				Default().withSteps(&c).Score(text)
+				return c.n.Load()
+			}
+			small, large := steps(s), steps(strings.Repeat(s, 16))
+			if small <= 0 || large > 20*small {
+				t.Errorf("16x input took %d steps vs %d (ratio %.1f)", large, small, float64(large)/float64(max(small, 1)))
 			}
 		})
 	}
 }
 
-func minDur(f func()) time.Duration {
-	best := time.Duration(1 << 62)
-	for i := 0; i < 3; i++ {
-		st := time.Now()
-		f()
-		best = min(best, time.Since(st))
+// TestStepsDoNotChangeScores: a counting detector scores like the default.
+func TestStepsDoNotChangeScores(t *testing.T) {
+	var c stepCounter
+	counted := Default().withSteps(&c)
+	for _, tc := range scoreCases {
+		a, b := Default().Score(tc.text), counted.Score(tc.text)
+		if a.Score != b.Score || strings.Join(a.Reasons, ",") != strings.Join(b.Reasons, ",") {
+			t.Errorf("%q: %v vs %v", tc.text, a, b)
+		}
 	}
-	return best
+	if c.n.Load() == 0 {
+		t.Fatal("no steps counted")
+	}
 }
 
 func FuzzScore(f *testing.F) {

@@ -36,13 +36,17 @@ func (d *Detector) markup(s string) markupFindings {
 	var f markupFindings
 	budget := maxHidden
 	lastEnd := -1
+	work := len(s)
+	defer func() { d.steps.add(work) }()
 	d.mk.scan(s, func(p, end int) bool {
+		work++
 		if end <= lastEnd {
 			return true
 		}
 		switch {
 		case p == mkComment:
 			rest := s[end:min(len(s), end+maxHiddenOne)]
+			work += len(rest)
 			if i := strings.Index(rest, "-->"); i >= 0 {
 				rest = rest[:i]
 			}
@@ -56,6 +60,10 @@ func (d *Detector) markup(s string) markupFindings {
 			lastEnd = end + len(rest)
 		case p == mkImage || p == mkLink:
 			u, ok := markdownURL(s, end, p == mkImage)
+			work += 3 * len(u) // the URL scan, the Index below, suspiciousQuery
+			if p == mkImage {
+				work += min(len(s)-end, 200) // the search for "]("
+			}
 			if ok {
 				// hits inside this URL belong to it (its query is checked
 				// whole): skipping them keeps the scan linear
@@ -67,6 +75,7 @@ func (d *Detector) markup(s string) markupFindings {
 			}
 		default: // a hiding style: take the element text after the tag closes
 			rest := s[end:min(len(s), end+300)]
+			work += len(rest)
 			gt := strings.IndexByte(rest, '>')
 			if gt < 0 {
 				return true

@@ -42,6 +42,7 @@ type model struct {
 	// the request plane (user-style prompts, tool arguments) and the result
 	// plane (tool output).
 	thrRequest, thrResult float32
+	steps                 *stepCounter // nil except in the linear-work test
 }
 
 // marshal writes the model in a fixed little-endian format (int16-quantised
@@ -286,6 +287,7 @@ func (m *model) logitReq(s string) float64 {
 	best := math.Inf(-1)
 	for a := 0; a < len(s); a += reqWindow / 2 {
 		b := min(len(s), a+reqWindow)
+		m.steps.add(b - a)
 		sum, cnt := int32(0), 0
 		eachFeature(s[a:b], func(_ int, h uint32) { sum += int32(m.q[idxC(h)]); cnt++ })
 		best = max(best, m.windowLogit(sum, cnt))
@@ -347,6 +349,7 @@ func (m *model) logit(s string) (float64, int) {
 		}
 		return best, bestAt
 	}
+	m.steps.add(len(s))
 	if len(s) <= windowSize && strings.IndexByte(s, '\n') < 0 && !hasSentences(s) {
 		sum, cnt := int32(0), 0
 		eachFeature(s, func(_ int, h uint32) { sum += int32(m.q[idxA(h)]); cnt++ })
@@ -375,12 +378,16 @@ func (m *model) logit(s string) (float64, int) {
 		cnt[i] += cnt[i-1]
 	}
 	best, bestAt := math.Inf(-1), 0
+	segs := 0
+	defer func() { m.steps.add(segs) }()
 	seg := func(a, b int) {
+		segs++
 		if l := m.windowLogit(sum[b]-sum[a], int(cnt[b]-cnt[a])); l > best {
 			best, bestAt = l, a
 		}
 	}
 	segB := func(a, b int) {
+		segs++
 		if l := m.windowLogit(sumB[b]-sumB[a], int(cnt[b]-cnt[a])); l > best {
 			best, bestAt = l, a
 		}
@@ -390,6 +397,7 @@ func (m *model) logit(s string) (float64, int) {
 	// keep important instructions."), so a sentence must score
 	// sentencePenalty higher than a line to count as much.
 	segS := func(a, b int) {
+		segs++
 		l := max(m.windowLogit(sum[b]-sum[a], int(cnt[b]-cnt[a])), m.windowLogit(sumB[b]-sumB[a], int(cnt[b]-cnt[a]))) - sentencePenalty
 		if l > best {
 			best, bestAt = l, a
@@ -496,43 +504,67 @@ func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
 		m.fillPrefixA(s, sum, cnt)
 		return
 	}
-	q := m.q
+	q := (*[dim]int16)(m.q) // an array pointer: no bounds checks on the masked indices
 	n := len(s)
+	sum, sumB, cnt = sum[:n+1], sumB[:n+1], cnt[:n+1]
 	var rc recent
-	for i := 0; i < n; i++ {
+	// add looks x up in the repeat table (rc.repeat by hand: too large
+	// for the inliner, and this is the hottest loop of the detector) and
+	// adds its weights at position i unless it is a repeat.
+	add := func(x uint32, i int, sa, sb, c *int32) {
+		k1, k2 := x>>(32-dedupBits), (x>>(32-2*dedupBits))&(1<<dedupBits-1)
+		e1, e2 := rc.e[k1], rc.e[k2]
+		p := uint32(i + 1)
+		cur := uint64(x)<<32 | uint64(p)
+		if uint32(e1>>32) == x && uint32(e1) != 0 {
+			rc.e[k1] = cur
+			if p-uint32(e1) <= repeatSpan {
+				return
+			}
+		} else if uint32(e2>>32) == x && uint32(e2) != 0 {
+			rc.e[k2] = cur
+			if p-uint32(e2) <= repeatSpan {
+				return
+			}
+		} else {
+			ks := k1
+			if uint32(e2) < uint32(e1) {
+				ks = k2
+			}
+			rc.e[ks] = cur
+		}
+		*sa += int32(q[x&dimMask])
+		*sb += int32(q[x>>(32-dimBits)])
+		*c++
+	}
+	// Positions with a full 5-gram ahead: the three n-gram hashes are
+	// computed first (independent multiplies overlap), then checked in
+	// the order eachFeature uses (3-, 4-, 5-gram), so the repeat table
+	// sees the same sequence and the sums are identical.
+	i := 0
+	for ; i+5 <= n; i++ {
+		w := s[i : i+5]
+		h := (uint32(fnvOff) ^ uint32(w[0])) * fnvPrime
+		h = (h ^ uint32(w[1])) * fnvPrime
+		h3 := (h ^ uint32(w[2])) * fnvPrime
+		h4 := (h3 ^ uint32(w[3])) * fnvPrime
+		h5 := (h4 ^ uint32(w[4])) * fnvPrime
+		x3, x4, x5 := mix(h3+uint32(2*0x9e3779b9&0xffffffff)), mix(h4+uint32(3*0x9e3779b9&0xffffffff)), mix(h5+uint32(4*0x9e3779b9&0xffffffff))
+		var sa, sb, c int32
+		add(x3, i, &sa, &sb, &c)
+		add(x4, i, &sa, &sb, &c)
+		add(x5, i, &sa, &sb, &c)
+		sum[i+1] += sa
+		sumB[i+1] += sb
+		cnt[i+1] += c
+	}
+	for ; i < n; i++ { // the last four positions
 		h := uint32(fnvOff)
-		var sa, sb int32
-		var c int32
+		var sa, sb, c int32
 		for k := 0; k < 5 && i+k < n; k++ {
 			h = (h ^ uint32(s[i+k])) * fnvPrime
 			if k >= 2 {
-				x := mix(h + uint32(k)*0x9e3779b9)
-				// rc.repeat(x, i) by hand (too large for the inliner;
-				// this is the hottest call of the detector)
-				k1, k2 := x>>(32-dedupBits), (x>>(32-2*dedupBits))&(1<<dedupBits-1)
-				e1, e2 := rc.e[k1], rc.e[k2]
-				p := uint32(i + 1)
-				cur := uint64(x)<<32 | uint64(p)
-				if uint32(e1>>32) == x && uint32(e1) != 0 {
-					rc.e[k1] = cur
-					if p-uint32(e1) <= repeatSpan {
-						continue
-					}
-				} else if uint32(e2>>32) == x && uint32(e2) != 0 {
-					rc.e[k2] = cur
-					if p-uint32(e2) <= repeatSpan {
-						continue
-					}
-				} else {
-					ks := k1
-					if uint32(e2) < uint32(e1) {
-						ks = k2
-					}
-					rc.e[ks] = cur
-				}
-				sa += int32(q[x&dimMask])
-				sb += int32(q[x>>(32-dimBits)])
-				c++
+				add(mix(h+uint32(k)*0x9e3779b9), i, &sa, &sb, &c)
 			}
 		}
 		sum[i+1] += sa
@@ -622,6 +654,7 @@ func (m *model) fillPrefixA(s string, sum, cnt []int32) {
 func (m *model) decodedLogit(s string) float64 {
 	l, _ := m.logit(s)
 	if len(s) > 0 && len(s) <= windowSize && strings.IndexByte(s, '\n') < 0 {
+		m.steps.add(len(s))
 		sum, cnt := int32(0), 0
 		eachFeature(s, func(_ int, h uint32) { sum += int32(m.q[idxB(h)]); cnt++ })
 		l = max(l, m.windowLogit(sum, cnt))

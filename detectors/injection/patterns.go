@@ -149,6 +149,7 @@ type patternSet struct {
 	ac, acDespaced *acMatcher
 	despacedRule   []int // acDespaced pattern index -> rule index
 	rules          []rule
+	steps          *stepCounter // nil except in the linear-work test
 }
 
 func newPatternSet() *patternSet {
@@ -179,9 +180,13 @@ func newPatternSet() *patternSet {
 // benign document do not add up.
 type patternHits struct {
 	matched []bool
-	score   float64
-	reasons map[string]float64
-	first   []hit // hits of the folded view (the first one matched)
+	// mentioned marks reasons with a quoted or reported hit in the folded
+	// view and none used: the despaced view (no spaces, no quotes to judge
+	// by) then skips hits for that reason.
+	mentioned map[string]bool
+	score     float64
+	reasons   map[string]float64
+	first     []hit // hits of the folded view (the first one matched)
 }
 
 type hit struct {
@@ -199,7 +204,10 @@ func (ps *patternSet) match(s string, despaced bool, h *patternHits) {
 	if despaced {
 		ac = ps.acDespaced
 	}
+	work := len(s)
+	defer func() { ps.steps.add(work) }()
 	ac.scan(s, func(p, end int) bool {
+		work++
 		if despaced {
 			p = ps.despacedRule[p]
 		}
@@ -210,6 +218,7 @@ func (ps *patternSet) match(s string, despaced bool, h *patternHits) {
 		}
 		if r.re2 != nil {
 			w := s[start:min(len(s), start+len(r.kw)+windowAfter)]
+			work += len(w)
 			if !r.re2.MatchString(w) {
 				return true
 			}
@@ -217,11 +226,26 @@ func (ps *patternSet) match(s string, despaced bool, h *patternHits) {
 		if r.reason == "instruction_override" && inWhQuestion(s, start) {
 			return true // "why does the bot forget earlier messages?" asks, it does not order
 		}
-		if !despaced && quoted(s, start, end) {
-			return true // a phrase in quotes is mentioned (security writing), not used
+		if despaced && h.mentioned[r.reason] {
+			return true
+		}
+		if !despaced && (quoted(s, start, end) || reported(s, start) || topicNoun(s, r.kw, end)) {
+			// a phrase in quotes is mentioned (security writing), not
+			// used; "a model asked to ignore its instructions" describes
+			// an attack, it does not make one
+			if h.reasons[r.reason] == 0 {
+				if h.mentioned == nil {
+					h.mentioned = map[string]bool{}
+				}
+				h.mentioned[r.reason] = true
+			}
+			return true
 		}
 		if len(hits) < maxHits {
 			hits = append(hits, hit{end: end, rule: p})
+		}
+		if !despaced {
+			delete(h.mentioned, r.reason) // used somewhere: not only mentioned
 		}
 		if !h.matched[p] {
 			h.matched[p] = true
@@ -238,6 +262,7 @@ func (ps *patternSet) match(s string, despaced bool, h *patternHits) {
 	if h.first == nil && !despaced {
 		h.first = hits // the folded view's hits, for localScore
 	}
+	work += len(hits)
 	h.score = max(h.score, ps.windowScore(hits))
 }
 
@@ -370,4 +395,62 @@ func quoted(s string, start, end int) bool {
 	rest := s[end:min(len(s), end+64)]
 	i := strings.Index(rest, closeQ)
 	return i >= 0 && strings.IndexByte(rest[:i], '\n') < 0 && strings.IndexByte(s[o+len(closeQ):start], '"') < 0
+}
+
+// thirdPerson are phrases that, earlier in the same sentence as a rule
+// keyword, make the sentence talk about a model or an attack rather than
+// to the reader: writing about prompt injection reports what "the model"
+// is asked to do, an injection addresses the agent as "you" or in the
+// imperative.
+var thirdPerson = []string{"a model ", "the model ", "models ", "the assistant ", "an assistant ", "the agent ", "an agent ",
+	"agents ", "the llm ", "llms ", "an instruction to ", "instructions to ", "attempt to ", "attempts to ", "is asked to ",
+	"are asked to ", "prompts that ", "attackers ", "an attacker ", "such as ", "e.g. ", "for example", "placed in "}
+
+// reported reports whether the keyword at start sits in a sentence (at
+// most 80 bytes before it) that refers to a model or an attack in the
+// third person before the keyword and does not address the reader ("you",
+// "your") in the sentence.
+func reported(s string, start int) bool {
+	a := start
+	for a > 0 && start-a < 80 {
+		c := s[a-1]
+		if c == '.' || c == '?' || c == '!' || c == '\n' || c == ':' || c == '"' {
+			break
+		}
+		a--
+	}
+	before := s[a:start]
+	cue := false
+	for _, p := range thirdPerson {
+		if strings.Contains(before, p) {
+			cue = true
+			break
+		}
+	}
+	if !cue || strings.Contains(before, "you") {
+		return false
+	}
+	after := s[start:min(len(s), start+120)]
+	if i := strings.IndexAny(after, ".!?\n"); i >= 0 {
+		after = after[:i]
+	}
+	return !strings.Contains(after, "you")
+}
+
+// topicNouns after "jailbreak" make it the name of a topic ("jailbreak
+// prompts", "jailbreaks are evaluated"), not a demand.
+var topicNouns = []string{"s ", "s.", "s,", " prompt", " opener", " attempt", " attack", " technique", " dataset", " benchmark",
+	" detection", " classifier", " research", " collection"}
+
+func topicNoun(s, kw string, end int) bool {
+	if kw != "jailbreak" {
+		return false
+	}
+	rest := s[end:min(len(s), end+12)]
+	for _, t := range topicNouns {
+		if strings.HasPrefix(rest, t) {
+			return true
+		}
+	}
+	return false
 }

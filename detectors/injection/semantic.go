@@ -92,6 +92,7 @@ type semIndex struct {
 	post  map[uint32][]uint16
 	bloom []uint64
 	norms []float64
+	steps *stepCounter // nil except in the linear-work test
 }
 
 func wordHash(w string) uint32 {
@@ -168,10 +169,13 @@ func (si *semIndex) similarity(s string) float64 {
 			hits = append(hits, hit{word, ex})
 		}
 	})
+	si.steps.add(len(s))
 	if len(hits) == 0 {
 		return 0
 	}
 	dots := make([]float64, len(exemplars))
+	work := 0
+	defer func() { si.steps.add(work) }()
 	best := 0.0
 	lo := 0
 	for a := 0; ; a += semStep {
@@ -181,7 +185,9 @@ func (si *semIndex) similarity(s string) float64 {
 		for lo < len(hits) && hits[lo].word < a {
 			lo++
 		}
+		work += len(dots)
 		for k := lo; k < len(hits) && hits[k].word < b; k++ {
+			work += len(hits[k].ex)
 			for _, e := range hits[k].ex {
 				dots[e]++
 			}

@@ -11,7 +11,10 @@
 //     split across JSON fields), family and language;
 //   - held-out NotInject-style trigger-word prompts at the request-plane
 //     threshold;
-//   - every evasion transform against plain text.
+//   - every evasion transform against plain text;
+//   - the gateway's built-in request-plane rule on tool-call arguments:
+//     held-out harmless chunks, the excluded public prompt sets and the
+//     gateway's hand-written argument corpus.
 //
 // It reads the committed corpora, so it works from a clone.
 package main
@@ -34,6 +37,7 @@ func main() {
 	harmless := flag.String("harmless", injection.DefaultHarmlessPath, "harmless tool-output corpus")
 	limit := flag.Int("limit", 0, "use about this many harmless chunks (0 = all; for quick runs)")
 	modelPath := flag.String("model", "", "weights file to evaluate instead of the embedded model")
+	argsPath := flag.String("arguments", "gateway/testdata/attacks/request_arguments.jsonl", "the gateway's hand-written tool-argument corpus (harmless and injected)")
 	flag.Parse()
 	var d *injection.Detector
 	if *modelPath != "" {
@@ -48,7 +52,7 @@ func main() {
 	} else {
 		d = injection.Default()
 	}
-	if err := run(d, *data, *harmless, *limit); err != nil {
+	if err := run(d, *data, *harmless, *argsPath, *limit); err != nil {
 		fmt.Fprintln(os.Stderr, "eval:", err)
 		os.Exit(1)
 	}
@@ -124,7 +128,7 @@ func planeOf(kind string) injection.Plane {
 	return injection.PlaneResult
 }
 
-func run(d *injection.Detector, dataPath, harmlessPath string, limit int) error {
+func run(d *injection.Detector, dataPath, harmlessPath, argsPath string, limit int) error {
 	rows, err := injection.LoadDev(dataPath)
 	if err != nil {
 		return err
@@ -360,7 +364,10 @@ func run(d *injection.Detector, dataPath, harmlessPath string, limit int) error 
 	}
 	fmt.Fprintf(w, "split_across_json_fields\t%.3f\t%+.3f\t-\t%s\n", c.tpr(), c.tpr()-plain, note)
 	w.Flush()
-	return nil
+	fmt.Println()
+
+	// 6. The gateway's request-plane rule on tool-call arguments.
+	return requestPlane(d, evalDocs, rows, argsPath)
 }
 
 // wordSlice returns about n bytes of s from offset at, cut at spaces.
