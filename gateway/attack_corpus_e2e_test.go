@@ -403,6 +403,10 @@ type argumentsEntry struct {
 	Kind      string          `json:"kind"`
 	Injection bool            `json:"injection"`
 	Arguments json.RawMessage `json:"arguments"`
+	// Gap marks a harmless entry the detector is known to refuse (a false
+	// positive with an open issue): it is reported instead of failing, and
+	// fails once it is no longer refused so the marker gets removed.
+	Gap string `json:"gap,omitempty"`
 }
 
 // Issue 11 #20 and #24 on the request plane, without a policy: arguments
@@ -418,7 +422,7 @@ func TestAttackCorpusRequestArguments(t *testing.T) {
 	ok.Upstream.Body = `{"jsonrpc":"2.0","id":{{id}},"result":{"content":[{"type":"text","text":"done"}]}}`
 	up.set(&ok)
 	env := startBypassEnv(t, &recorder{srv: up.srv}, "")
-	var harmless, refusedHarmless, injected, refusedInjected int
+	var harmless, refusedHarmless, knownFP, injected, refusedInjected int
 	for i, e := range entries {
 		body := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"tool_%d","arguments":%s}}`, i+1, i+1, e.Arguments)
 		before := len(up.received())
@@ -435,12 +439,20 @@ func TestAttackCorpusRequestArguments(t *testing.T) {
 			continue
 		}
 		harmless++
-		if refused || !reached || !strings.Contains(string(got), `"done"`) {
+		passed := !refused && reached && strings.Contains(string(got), `"done"`)
+		switch {
+		case e.Gap != "" && passed:
+			t.Errorf("known gap %q is closed: harmless %s arguments now pass; remove its gap marker", e.Gap, e.Kind)
+		case e.Gap != "" && refused && !reached:
+			refusedHarmless++
+			knownFP++
+			t.Logf("known gap (%s): harmless %s arguments refused", e.Gap, e.Kind)
+		case !passed:
 			refusedHarmless++
 			t.Errorf("harmless %s arguments %s: client got %s (upstream reached: %v)", e.Kind, e.Arguments, got, reached)
 		}
 	}
-	t.Logf("harmless arguments refused: %d of %d; injected arguments refused: %d of %d", refusedHarmless, harmless, refusedInjected, injected)
+	t.Logf("harmless arguments refused: %d of %d (%d known gaps); injected arguments refused: %d of %d", refusedHarmless, harmless, knownFP, refusedInjected, injected)
 	lines := env.audit(t)
 	blocks := 0
 	for _, l := range lines {
@@ -448,7 +460,7 @@ func TestAttackCorpusRequestArguments(t *testing.T) {
 			blocks++
 		}
 	}
-	if blocks != refusedInjected {
-		t.Errorf("%d builtin:injection refusals audited, want %d", blocks, refusedInjected)
+	if blocks != refusedInjected+knownFP {
+		t.Errorf("%d builtin:injection refusals audited, want %d", blocks, refusedInjected+knownFP)
 	}
 }
