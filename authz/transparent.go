@@ -229,7 +229,7 @@ func (t *transparent) authenticate(ctx context.Context, r Request) (*Principal, 
 		return nil, &Error{Status: 401, Code: "invalid_request", Desc: "the Authorization header must be \"Bearer <token>\""}
 	}
 	if !looksLikeJWT(tok) {
-		return nil, &Error{Status: 401, Code: "invalid_token", Desc: "transparent routes identify callers by JWT access tokens; opaque tokens are not supported"}
+		return nil, &Error{Status: 401, Code: "invalid_token", Desc: "opaque tokens are not supported on transparent routes: the gateway must identify the caller before forwarding and validates only JWTs signed by the upstream's authorization server (fail closed; the upstream is never the only validator)"}
 	}
 	keys, issuer, prm, err := t.verifier(ctx)
 	if err != nil {
