@@ -42,14 +42,19 @@ function freePort() {
 
 // getJSON fetches a JSON document, or null (absent, not JSON, unreachable);
 // misses are noted for the "not found" message.
+// transient counts misses that were no answer at all (timeout, refused
+// connection): only those are worth retrying; an HTTP answer is final.
 const misses = [];
+let transient = 0;
+const FETCH_TIMEOUT = 30000; // generous: a loaded machine, never the deciding factor
 async function getJSON(url) {
   try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(10000) });
+    const r = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT) });
     if (r.ok) return await r.json();
     misses.push(`${url}: HTTP ${r.status}`);
   } catch (e) {
     misses.push(`${url}: ${e.message}`);
+    transient++;
   }
   return null;
 }
@@ -62,7 +67,7 @@ async function upstreamAuthServer(u) {
   const prmURLs = [];
   try {
     const r = await fetch(u, {
-      method: "POST", signal: AbortSignal.timeout(10000),
+      method: "POST", signal: AbortSignal.timeout(FETCH_TIMEOUT),
       headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
     });
@@ -70,6 +75,7 @@ async function upstreamAuthServer(u) {
     if (m) prmURLs.push(new URL(m[1], url));
   } catch (e) {
     misses.push(`POST ${u}: ${e.message}`); // the well-known locations below likely fail the same way
+    transient++;
   }
   prmURLs.push(new URL(`/.well-known/oauth-protected-resource${url.pathname}`, url.origin));
   prmURLs.push(new URL("/.well-known/oauth-protected-resource", url.origin));
@@ -91,11 +97,20 @@ async function upstreamAuthServer(u) {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portcullis-through-"));
 let oauth = ""; // identity.oauth for transparent mode, with RESOURCE for the gateway's URL
 if (mode === "transparent" && (process.env.MCP_CONFORMANCE_SCENARIO ?? "").startsWith("auth/")) {
-  // Retried: on a loaded machine the test server may not answer in time.
+  // The lookup is decided by the test server's answers, not by timing:
+  // attempts that got no answer at all (timeouts, refused connections on a
+  // loaded machine) are repeated until 120 s have passed; an attempt that
+  // got HTTP answers is final. (Three attempts with 10 s timeouts used to
+  // miss auth/metadata-var3, whose metadata is only named in the challenge,
+  // under load.)
   let as = null;
-  for (let i = 0; i < 3 && !as; i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, 1000));
+  const deadline = Date.now() + 120000;
+  for (let i = 0; !as; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 500));
+    misses.length = 0;
+    transient = 0;
     as = await upstreamAuthServer(upstream);
+    if (as || transient === 0 || Date.now() > deadline) break;
   }
   const issuer = as?.issuer ?? new URL(upstream).origin;
   console.error(`through.mjs: transparent mode, upstream authorization server ${issuer}${as ? "" : ` (not found: ${misses.join("; ")}; guessed)`}, jwks ${as?.jwks ?? "none"}`);
