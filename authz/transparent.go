@@ -151,6 +151,15 @@ func (t *transparent) upstreamMetadata(ctx context.Context) (map[string]any, err
 		t.mu.Unlock()
 		return m, nil
 	}
+	t.mu.Lock()
+	if t.prm != nil && now.Sub(t.fetched) < prmTTL {
+		// A challenge-triggered re-read failed: keep what is still within
+		// its TTL rather than fail every request while the upstream hiccups.
+		m := t.prm
+		t.mu.Unlock()
+		return m, nil
+	}
+	t.mu.Unlock()
 	return nil, fmt.Errorf("upstream protected-resource metadata: %w", lastErr)
 }
 
