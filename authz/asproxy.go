@@ -47,15 +47,15 @@ func (t *transparent) authServer(ctx context.Context) (string, map[string]any, e
 		return "", nil, err
 	}
 	now := t.rs.cfg.Now()
+	as, _ := prm["authorization_servers"].([]any)
+	iss, _ := as[0].(string)
 	t.mu.Lock()
-	if t.asm != nil && now.Sub(t.asmFetched) < prmTTL {
-		iss, asm := t.asIssuer, t.asm
+	if t.asm != nil && t.asIssuer == iss && now.Sub(t.asmFetched) < prmTTL {
+		asm := t.asm
 		t.mu.Unlock()
 		return iss, asm, nil
 	}
 	t.mu.Unlock()
-	as, _ := prm["authorization_servers"].([]any)
-	iss, _ := as[0].(string)
 	asm, err := authServerMetadata(ctx, t.rs.cfg.HTTPClient, iss)
 	if err != nil {
 		return "", nil, err
@@ -149,6 +149,11 @@ type proxyClient struct {
 	Server    string   `json:"s"`
 	Upstream  string   `json:"c"` // the upstream's client_id
 	Redirects []string `json:"r"` // the client's own redirect URIs
+	// Issuer is the upstream authorization server the client was
+	// registered at: after the upstream moves to another one, the id is
+	// refused (and never shown to the new server), so the client registers
+	// again (SEP-2352).
+	Issuer string `json:"i,omitempty"`
 }
 
 // proxyState is an authorization request in flight through the gateway.
@@ -170,6 +175,23 @@ func (rs *ResourceServer) unwrapClient(server, id string) (*proxyClient, error) 
 		return nil, errors.New("client_id was not registered through this gateway route; register at its registration_endpoint")
 	}
 	return &c, nil
+}
+
+// client unwraps a client id and checks it was registered at the
+// upstream's current authorization server.
+func (t *transparent) client(ctx context.Context, id string) (*proxyClient, error) {
+	c, err := t.rs.unwrapClient(t.server, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Issuer == "" {
+		return c, nil
+	}
+	iss, _, err := t.authServer(ctx)
+	if err == nil && iss != c.Issuer {
+		return nil, errors.New("client_id was registered with the upstream's previous authorization server; register again")
+	}
+	return c, nil
 }
 
 // redirectAllowed: exact match, or a loopback redirect URI differing only
@@ -241,7 +263,7 @@ func (t *transparent) serveASMetadata(w http.ResponseWriter, r *http.Request) {
 
 func (t *transparent) proxyAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	c, err := t.rs.unwrapClient(t.server, q.Get("client_id"))
+	c, err := t.client(r.Context(), q.Get("client_id"))
 	if err != nil {
 		// Never redirect for an unknown client (RFC 6749 §4.1.2.1).
 		oauthJSONError(w, http.StatusBadRequest, "invalid_client", err.Error())
@@ -360,7 +382,7 @@ func (t *transparent) proxyToken(w http.ResponseWriter, r *http.Request) {
 	} else {
 		id = form.Get("client_id")
 	}
-	c, err := t.rs.unwrapClient(t.server, id)
+	c, err := t.client(r.Context(), id)
 	if err != nil {
 		oauthJSONError(w, http.StatusUnauthorized, "invalid_client", err.Error())
 		return
@@ -422,7 +444,7 @@ func (t *transparent) proxyRegister(w http.ResponseWriter, r *http.Request) {
 		oauthJSONError(w, http.StatusBadRequest, "invalid_redirect_uri", "between 1 and 10 redirect_uris are required")
 		return
 	}
-	_, asm, err := t.authServer(r.Context())
+	asIss, asm, err := t.authServer(r.Context())
 	endpoint, _ := asm["registration_endpoint"].(string)
 	if err != nil || endpoint == "" {
 		oauthJSONError(w, http.StatusBadGateway, "temporarily_unavailable", "the upstream's authorization server has no registration endpoint")
@@ -457,7 +479,7 @@ func (t *transparent) proxyRegister(w http.ResponseWriter, r *http.Request) {
 		oauthJSONError(w, http.StatusBadGateway, "temporarily_unavailable", "the upstream's registration response has no client_id")
 		return
 	}
-	wrapped, err := t.rs.sign(kindClient, proxyClient{Server: t.server, Upstream: upID, Redirects: redirects})
+	wrapped, err := t.rs.sign(kindClient, proxyClient{Server: t.server, Upstream: upID, Redirects: redirects, Issuer: asIss})
 	if err != nil {
 		oauthJSONError(w, http.StatusInternalServerError, "server_error", "client id")
 		return

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 )
@@ -75,6 +76,16 @@ func MetadataHandler(rs *ResourceServer, routes Routes, next http.Handler) http.
 					return
 				}
 				m, err := rs.TransparentMetadata(r.Context(), name, up)
+				if errors.Is(err, ErrResourceMismatch) {
+					// Refused, never relabelled with the gateway's URL:
+					// the client must not proceed to authorization.
+					if rs.cfg.Report != nil {
+						rs.cfg.Report(name, err)
+					}
+					writeJSON(w, http.StatusBadGateway, map[string]string{"error": "invalid_resource_metadata",
+						"error_description": "refused: " + err.Error()})
+					return
+				}
 				if err != nil {
 					writeJSON(w, http.StatusBadGateway, map[string]string{"error": "temporarily_unavailable",
 						"error_description": "the upstream's protected-resource metadata is unavailable: " + err.Error()})

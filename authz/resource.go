@@ -67,6 +67,10 @@ type Config struct {
 	// routes' authorization-server facade (asproxy.go). Replicas must
 	// share it; empty: a random key, valid for this process only.
 	ProxyKey []byte
+	// Report is told about refusals that happen outside a request's
+	// pipeline, such as an upstream whose protected-resource metadata
+	// names another resource (optional; the gateway logs them).
+	Report func(server string, err error)
 }
 
 // IntrospectionConfig reaches an RFC 7662 endpoint.

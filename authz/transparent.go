@@ -33,8 +33,14 @@ type transparent struct {
 	mu      sync.Mutex
 	prm     map[string]any // upstream metadata, as fetched
 	fetched time.Time
-	issuer  string
-	keys    *keyCache
+	// stale: an upstream challenge since the last fetch (re-discover on
+	// next use, at most once per prmMinRefetch); challengePRM: the
+	// same-origin resource_metadata URL that challenge named.
+	stale        bool
+	challengePRM string
+	issuer       string
+	keys         *keyCache
+	stopKeys     context.CancelFunc
 	// asm is the upstream authorization server's metadata.
 	asm        map[string]any
 	asmFetched time.Time
@@ -42,6 +48,45 @@ type transparent struct {
 }
 
 const prmTTL = 5 * time.Minute
+
+// prmMinRefetch bounds re-discovery triggered by upstream challenges, so a
+// stream of unauthenticated requests cannot turn into a metadata fetch each.
+const prmMinRefetch = time.Second
+
+// ErrResourceMismatch: the upstream's protected-resource metadata names a
+// resource that is not the upstream URL the route is configured for
+// (RFC 9728 §3.3). The gateway refuses it instead of presenting the
+// metadata under its own URL, which would hide the mismatch from clients.
+var ErrResourceMismatch = errors.New("upstream protected-resource metadata names another resource")
+
+// resourceCovers reports whether the PRM resource identifies the upstream
+// URL: same scheme, host and port, and the resource's path equal to the
+// upstream's path or a parent of it at a segment boundary (the root form
+// names the origin). This is the client-side check of the MCP SDKs.
+func resourceCovers(resource string, upstream *url.URL) bool {
+	r, err := url.Parse(resource)
+	if err != nil || r.Fragment != "" || r.RawQuery != "" || !r.IsAbs() {
+		return false
+	}
+	if !strings.EqualFold(r.Scheme, upstream.Scheme) || !strings.EqualFold(hostPort(r), hostPort(upstream)) {
+		return false
+	}
+	rp, up := strings.TrimSuffix(r.Path, "/"), strings.TrimSuffix(upstream.Path, "/")
+	return rp == "" || rp == up || strings.HasPrefix(up, rp+"/")
+}
+
+func hostPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return u.Host
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return u.Host + ":443"
+	case "http":
+		return u.Host + ":80"
+	}
+	return u.Host
+}
 
 func (rs *ResourceServer) transparentFor(server, upstream string) (*transparent, error) {
 	u, err := url.Parse(upstream)
@@ -64,16 +109,22 @@ func (rs *ResourceServer) transparentFor(server, upstream string) (*transparent,
 func (t *transparent) upstreamMetadata(ctx context.Context) (map[string]any, error) {
 	now := t.rs.cfg.Now()
 	t.mu.Lock()
-	if t.prm != nil && now.Sub(t.fetched) < prmTTL {
+	fresh := now.Sub(t.fetched) < prmTTL && (!t.stale || now.Sub(t.fetched) < prmMinRefetch)
+	if t.prm != nil && fresh {
 		m := t.prm
 		t.mu.Unlock()
 		return m, nil
 	}
+	challenged := t.challengePRM
 	t.mu.Unlock()
 	base := *t.upstream
 	base.RawQuery, base.Fragment = "", ""
 	path := strings.TrimSuffix(base.Path, "/")
 	var candidates []string
+	if challenged != "" {
+		// Where the upstream's own challenge points, as a client would look first.
+		candidates = append(candidates, challenged)
+	}
 	if path != "" {
 		base.Path = WellKnownPRM + path
 		candidates = append(candidates, base.String())
@@ -91,11 +142,24 @@ func (t *transparent) upstreamMetadata(ctx context.Context) (map[string]any, err
 			lastErr = fmt.Errorf("%s names no authorization_servers", c)
 			continue
 		}
+		if res, _ := m["resource"].(string); !resourceCovers(res, t.upstream) {
+			// Not cached: a fixed upstream is picked up on the next request.
+			return nil, fmt.Errorf("%w: %s names resource %q, but this route's upstream is %s (RFC 9728 §3.3)", ErrResourceMismatch, c, mcpTruncate(res, 200), t.upstream.Redacted())
+		}
 		t.mu.Lock()
-		t.prm, t.fetched = m, now
+		t.prm, t.fetched, t.stale = m, now, false
 		t.mu.Unlock()
 		return m, nil
 	}
+	t.mu.Lock()
+	if t.prm != nil && now.Sub(t.fetched) < prmTTL {
+		// A challenge-triggered re-read failed: keep what is still within
+		// its TTL rather than fail every request while the upstream hiccups.
+		m := t.prm
+		t.mu.Unlock()
+		return m, nil
+	}
+	t.mu.Unlock()
 	return nil, fmt.Errorf("upstream protected-resource metadata: %w", lastErr)
 }
 
@@ -122,6 +186,7 @@ func (t *transparent) Metadata(ctx context.Context) (map[string]any, error) {
 func (t *transparent) RewriteChallenge(h string) string {
 	const key = `resource_metadata="`
 	i := strings.Index(strings.ToLower(h), key)
+	t.noteChallenge(h, i, len(key))
 	if i < 0 {
 		sep := ", "
 		if !strings.Contains(strings.TrimSpace(h), " ") {
@@ -134,6 +199,28 @@ func (t *transparent) RewriteChallenge(h string) string {
 		return h[:i] + key + t.rs.MetadataURL(t.server) + `"`
 	}
 	return h[:i] + key + t.rs.MetadataURL(t.server) + h[i+len(key)+j:]
+}
+
+// noteChallenge marks the cached upstream metadata stale (its
+// authorization server may have changed; re-discovered on next use) and
+// remembers a same-origin resource_metadata URL from the challenge (a URL
+// on another host is not fetched by the gateway).
+func (t *transparent) noteChallenge(h string, i, klen int) {
+	var prm string
+	if i >= 0 {
+		if j := strings.IndexByte(h[i+klen:], '"'); j > 0 {
+			if u, err := url.Parse(h[i+klen : i+klen+j]); err == nil && u.IsAbs() && strings.EqualFold(u.Scheme, t.upstream.Scheme) && strings.EqualFold(hostPort(u), hostPort(t.upstream)) {
+				u.Fragment = ""
+				prm = u.String()
+			}
+		}
+	}
+	t.mu.Lock()
+	t.stale = true
+	if prm != "" {
+		t.challengePRM = prm
+	}
+	t.mu.Unlock()
 }
 
 // authenticate identifies the caller of a transparent route. No token:
@@ -151,7 +238,7 @@ func (t *transparent) authenticate(ctx context.Context, r Request) (*Principal, 
 		return nil, &Error{Status: 401, Code: "invalid_request", Desc: "the Authorization header must be \"Bearer <token>\""}
 	}
 	if !looksLikeJWT(tok) {
-		return nil, &Error{Status: 401, Code: "invalid_token", Desc: "transparent routes identify callers by JWT access tokens; opaque tokens are not supported"}
+		return nil, &Error{Status: 401, Code: "invalid_token", Desc: "opaque tokens are not supported on transparent routes: the gateway must identify the caller before forwarding and validates only JWTs signed by the upstream's authorization server (fail closed; the upstream is never the only validator)"}
 	}
 	keys, issuer, prm, err := t.verifier(ctx)
 	if err != nil {
@@ -187,28 +274,36 @@ func (t *transparent) verifier(ctx context.Context) (*keyCache, string, map[stri
 	if err != nil {
 		return nil, "", nil, err
 	}
-	t.mu.Lock()
-	kc, iss := t.keys, t.issuer
-	t.mu.Unlock()
-	if kc != nil {
-		return kc, iss, prm, nil
-	}
 	iss, asm, err := t.authServer(ctx)
 	if err != nil {
 		return nil, "", nil, err
 	}
+	t.mu.Lock()
+	kc := t.keys
+	same := kc != nil && t.issuer == iss
+	t.mu.Unlock()
+	if same {
+		return kc, iss, prm, nil
+	}
+	// First use, or the upstream moved to another authorization server:
+	// its keys and issuer replace the previous ones.
 	jwks, _ := asm["jwks_uri"].(string)
 	if jwks == "" {
 		return nil, "", nil, fmt.Errorf("authorization server %s publishes no jwks_uri", iss)
 	}
 	cfg := t.rs.cfg
 	cfg.JWKSURL, cfg.JWKSFile = jwks, ""
-	kc, err = newKeyCache(t.rs.ctx, cfg)
+	kctx, stop := context.WithCancel(t.rs.ctx)
+	kc, err = newKeyCache(kctx, cfg)
 	if err != nil {
+		stop()
 		return nil, "", nil, err
 	}
 	t.mu.Lock()
-	t.keys, t.issuer = kc, iss
+	if t.stopKeys != nil {
+		t.stopKeys()
+	}
+	t.keys, t.issuer, t.stopKeys = kc, iss, stop
 	t.mu.Unlock()
 	return kc, iss, prm, nil
 }
@@ -292,4 +387,11 @@ func (rs *ResourceServer) TransparentMetadata(ctx context.Context, server, upstr
 		return nil, err
 	}
 	return t.Metadata(ctx)
+}
+
+func mcpTruncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

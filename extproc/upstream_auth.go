@@ -346,6 +346,15 @@ func (st *stream) upstreamRefused(h *corev3.HeaderMap) *extprocv3.ProcessingResp
 		return st.refuse(502, st.lone, mcp.CodeInternalError,
 			"upstream "+strconv.Quote(st.server.Name)+" refused your delegated access (HTTP 401); the gateway dropped it: retry to grant access again", nil, "portcullis_upstream_unauthorized")
 	}
+	if k := st.server.UpstreamAuth.Upstream().Kind; st.status == 401 && (k == "" || k == authz.UpstreamNone) {
+		// The gateway sent no credential: the upstream wants OAuth. Its
+		// challenge is not passed on (it would send the client to the
+		// upstream's own metadata); say what to configure instead.
+		st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, "", st.lone, "", "upstream.oauth_required", "", "")
+		return st.refuse(502, st.lone, mcp.CodeInternalError,
+			"upstream "+strconv.Quote(st.server.Name)+" requires OAuth authorization (HTTP 401) and the gateway has no credential for it: configure identity.oauth with servers[].upstream_auth.type: transparent "+
+				"(clients authorize at the upstream's authorization server through the gateway), or give the gateway its own credential (servers[].upstream_auth.type: static, client_credentials, token_exchange or user_delegated)", nil, "portcullis_upstream_oauth_required")
+	}
 	return st.refuse(502, st.lone, mcp.CodeInternalError,
 		"upstream "+strconv.Quote(st.server.Name)+" refused the gateway's credential (HTTP "+strconv.Itoa(st.status)+"); check servers[].upstream_auth", nil, "portcullis_upstream_unauthorized")
 }

@@ -181,3 +181,32 @@ func TestToolScopesGlobs(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamRequiresOAuth: a server without upstream_auth whose upstream
+// answers 401 gets a 502 that says the upstream wants OAuth and names the
+// configuration that fixes it, not "refused the gateway's credential".
+func TestUpstreamRequiresOAuth(t *testing.T) {
+	c := authzServer(t, false)
+	for _, status := range []string{"401", "403"} {
+		unauth := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: hdrs(false,
+			":status", status, "content-type", "application/json", "www-authenticate", `Bearer resource_metadata="http://upstream/.well-known/oauth-protected-resource"`)}}
+		rs := converse(t, c, headersOn("/mcp/plain"), reqBodyMsg(`{"jsonrpc":"2.0","id":4,"method":"tools/list"}`), unauth)
+		ir := rs[2].GetImmediateResponse()
+		body := string(ir.GetBody())
+		want := "requires OAuth authorization"
+		if status == "403" {
+			want = "refused the gateway's credential"
+		}
+		if ir == nil || ir.GetStatus().GetCode() != 502 || !strings.Contains(body, want) || !strings.Contains(body, `"id":4`) {
+			t.Fatalf("%s: reply %v", status, rs[2])
+		}
+		if status == "401" && (!strings.Contains(body, "upstream_auth.type: transparent") || !strings.Contains(body, "identity.oauth")) {
+			t.Fatalf("401 body does not name the configuration: %s", body)
+		}
+		for _, h := range ir.GetHeaders().GetSetHeaders() {
+			if h.GetHeader().GetKey() == "www-authenticate" {
+				t.Fatalf("upstream challenge passed on: %v", h)
+			}
+		}
+	}
+}

@@ -33,7 +33,7 @@ func (g *Gateway) startAuthz(ctx context.Context, cfg *config.Config) (extproc.A
 	if g.authzKey, err = proxyKey(cfg); err != nil {
 		return az, err
 	}
-	rs, stop, err := newResourceServer(ctx, cfg, g.authzKey)
+	rs, stop, err := newResourceServer(ctx, cfg, g.authzKey, g.reportAuthz)
 	if err != nil {
 		return az, err
 	}
@@ -103,12 +103,12 @@ func (g *Gateway) startDelegation(cfg *config.Config) (*authz.Delegation, error)
 
 // newResourceServer builds identity.oauth's resource server (nil when not
 // configured) with its own lifetime.
-func newResourceServer(ctx context.Context, cfg *config.Config, key []byte) (*authz.ResourceServer, func(), error) {
+func newResourceServer(ctx context.Context, cfg *config.Config, key []byte, report func(string, error)) (*authz.ResourceServer, func(), error) {
 	ac, err := cfg.AuthzConfig()
 	if err != nil || ac == nil {
 		return nil, nil, err
 	}
-	ac.ProxyKey = key
+	ac.ProxyKey, ac.Report = key, report
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rs, err := authz.New(rctx, *ac)
 	if err != nil {
@@ -116,6 +116,13 @@ func newResourceServer(ctx context.Context, cfg *config.Config, key []byte) (*au
 		return nil, nil, fmt.Errorf("identity.oauth: %w", err)
 	}
 	return rs, cancel, nil
+}
+
+// reportAuthz logs what the resource server refused outside a request's
+// pipeline (an upstream's mismatching protected-resource metadata): rare,
+// and a misconfiguration or an attack, so always a warning.
+func (g *Gateway) reportAuthz(server string, err error) {
+	g.logger.Warn("transparent OAuth route refused", "server", server, "error", err)
 }
 
 // reloadAuthz rebuilds the resource server when identity.oauth or the
@@ -131,7 +138,7 @@ func (g *Gateway) reloadAuthz(cfg *config.Config) error {
 	if reflect.DeepEqual(oldAC, newAC) {
 		return nil
 	}
-	rs, stop, err := newResourceServer(context.Background(), cfg, g.authzKey)
+	rs, stop, err := newResourceServer(context.Background(), cfg, g.authzKey, g.reportAuthz)
 	if err != nil {
 		return err
 	}

@@ -817,3 +817,79 @@ func TestAuthzReload(t *testing.T) {
 		t.Fatalf("after failed reload the running config changed: %d %q", st, ch)
 	}
 }
+
+// TestAuthzTransparentResourceMismatch: an upstream whose protected-resource
+// metadata names another resource (RFC 9728 §3.3) is refused by the
+// gateway, not relabelled with the gateway's URL: the official client,
+// pointed at the gateway, cannot start authorization, and no token ever
+// reaches the upstream.
+func TestAuthzTransparentResourceMismatch(t *testing.T) {
+	gwAS := authztest.New(t, authztest.Options{Scopes: []string{"mcp"}})
+	upAS := authztest.New(t, authztest.Options{Scopes: []string{"up"}})
+	seen := &authHeaders{}
+	var self string
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"resource": "https://evil.example.com/mcp", "authorization_servers": []string{upAS.URL}})
+	})
+	mux.Handle("/mcp", seen.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="`+self+`/.well-known/oauth-protected-resource/mcp"`)
+		http.Error(w, `{"error":"invalid_token"}`, http.StatusUnauthorized)
+	})))
+	up := newUpstream(t, mux)
+	self = up.srv.URL
+	addr := freeAddr(t)
+	base := "http://" + addr
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+listen: {proxy: %s, extproc: 127.0.0.1:0}
+servers:
+  - name: up
+    url: %s/mcp
+    tools: {allow: ["*"]}
+    upstream_auth: {type: transparent}
+identity:
+  oauth: {resource: %s, authorization_servers: [%s], jwks_url: %s, scopes: [mcp]}
+`, addr, up.srv.URL, base, gwAS.URL, gwAS.JWKSURL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.Start(context.Background(), cfg, gateway.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+
+	resp, err := http.Get(base + "/.well-known/oauth-protected-resource/mcp/up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]string
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	resp.Body.Close()
+	if resp.StatusCode != 502 || m["error"] != "invalid_resource_metadata" || !strings.Contains(m["error_description"], "evil.example.com") {
+		t.Fatalf("metadata: %d %v", resp.StatusCode, m)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
+		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{
+			Metadata: &oauthex.ClientRegistrationMetadata{RedirectURIs: []string{"http://127.0.0.1:9/callback"}},
+		},
+		AuthorizationCodeFetcher: followingBrowser,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sdk.NewClient(&sdk.Implementation{Name: "e2e-mismatch", Version: "v0"}, nil)
+	if cs, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: base + "/mcp/up", OAuthHandler: h, DisableStandaloneSSE: true}, nil); err == nil {
+		cs.Close()
+		t.Fatal("connected through an upstream with mismatching metadata")
+	}
+	for _, s := range seen.all() {
+		if !strings.HasPrefix(s, "|") {
+			t.Fatalf("the upstream received a credential: %q", s)
+		}
+	}
+}

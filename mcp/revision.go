@@ -64,7 +64,7 @@ func CheckRoutingHeaders(rev Revision, h RoutingHeaders, m *Message) *ProtocolEr
 		return nil
 	}
 	if rev.Stateless() && h.Method == "" {
-		return protoErr(400, CodeHeaderMismatch, m.ID, "header mismatch: MCP "+string(rev)+" requires the Mcp-Method header on every request")
+		return protoErr(400, CodeHeaderMismatch, m.ID, "header mismatch: MCP "+string(rev)+" requires the Mcp-Method header on every request (SEP-2243: routing, policy and inspection read the method from the headers, so a request without it is refused rather than guessed); send Mcp-Method: "+m.Method)
 	}
 	if h.Method != "" && h.Method != m.Method {
 		return protoErr(400, CodeHeaderMismatch, m.ID, "header mismatch: Mcp-Method is "+quote(h.Method)+" but the body's method is "+quote(m.Method))

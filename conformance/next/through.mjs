@@ -11,9 +11,9 @@
 //                Authorization header is removed before the upstream)
 //   transparent  for auth/* scenarios, identity.oauth + upstream_auth.type:
 //                transparent: the upstream stays the OAuth resource server;
-//                its authorization server is read from the upstream's
-//                protected-resource metadata, as a client would; other
-//                scenarios run as plain
+//                the gateway reads its authorization server from the
+//                upstream's protected-resource metadata, as a client would;
+//                other scenarios run as plain
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -40,84 +40,28 @@ function freePort() {
   });
 }
 
-// getJSON fetches a JSON document, or null (absent, not JSON, unreachable);
-// misses are noted for the "not found" message.
-const misses = [];
-async function getJSON(url) {
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(10000) });
-    if (r.ok) return await r.json();
-    misses.push(`${url}: HTTP ${r.status}`);
-  } catch (e) {
-    misses.push(`${url}: ${e.message}`);
-  }
-  return null;
-}
-
-// upstreamAuthServer finds the test server's authorization server the way a
-// client would: the resource_metadata of the upstream's 401 challenge, else
-// RFC 9728 path-inserted then root metadata; then the AS's issuer and jwks_uri.
-async function upstreamAuthServer(u) {
-  const url = new URL(u);
-  const prmURLs = [];
-  try {
-    const r = await fetch(u, {
-      method: "POST", signal: AbortSignal.timeout(10000),
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
-    });
-    const m = /resource_metadata="([^"]+)"/.exec(r.headers.get("www-authenticate") ?? "");
-    if (m) prmURLs.push(new URL(m[1], url));
-  } catch (e) {
-    misses.push(`POST ${u}: ${e.message}`); // the well-known locations below likely fail the same way
-  }
-  prmURLs.push(new URL(`/.well-known/oauth-protected-resource${url.pathname}`, url.origin));
-  prmURLs.push(new URL("/.well-known/oauth-protected-resource", url.origin));
-  for (const p of prmURLs) {
-    const prm = await getJSON(p);
-    const as = prm?.authorization_servers?.[0];
-    if (!as) continue;
-    const asu = new URL(as);
-    const suffix = asu.pathname === "/" ? "" : asu.pathname;
-    for (const q of [`/.well-known/oauth-authorization-server${suffix}`, `/.well-known/openid-configuration${suffix}`, `${suffix}/.well-known/openid-configuration`]) {
-      const md = await getJSON(new URL(q, asu.origin));
-      if (md) return { issuer: md.issuer ?? as, jwks: md.jwks_uri };
-    }
-    return { issuer: as };
-  }
-  return null;
-}
-
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portcullis-through-"));
 let oauth = ""; // identity.oauth for transparent mode, with RESOURCE for the gateway's URL
 if (mode === "transparent" && (process.env.MCP_CONFORMANCE_SCENARIO ?? "").startsWith("auth/")) {
-  // Retried: on a loaded machine the test server may not answer in time.
-  let as = null;
-  for (let i = 0; i < 3 && !as; i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, 1000));
-    as = await upstreamAuthServer(upstream);
-  }
-  const issuer = as?.issuer ?? new URL(upstream).origin;
-  console.error(`through.mjs: transparent mode, upstream authorization server ${issuer}${as ? "" : ` (not found: ${misses.join("; ")}; guessed)`}, jwks ${as?.jwks ?? "none"}`);
-  let keys = `jwks_url: ${JSON.stringify(as?.jwks ?? "")}`;
-  if (!as?.jwks || !(await getJSON(as.jwks))?.keys) {
-    // Most of the suite's authorization servers issue opaque tokens and
-    // offer neither a JWKS (some advertise a jwks_uri that answers 404) nor
-    // introspection, so the gateway has no way to validate them. A JWKS
-    // holding a fresh key nobody can sign with lets it start anyway, so
-    // discovery and challenges still go through it and the run shows where
-    // the flow stops.
-    const { publicKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
-    const jwk = { ...publicKey.export({ format: "jwk" }), kid: "placeholder", alg: "ES256", use: "sig" };
-    fs.writeFileSync(path.join(dir, "jwks.json"), JSON.stringify({ keys: [jwk] }));
-    keys = `jwks_file: ${JSON.stringify(path.join(dir, "jwks.json"))}`;
-  }
+  // A transparent route finds the upstream's authorization server and its
+  // keys itself, from the upstream's metadata (the resource_metadata of its
+  // challenge first), so nothing is looked up here: the wrapper's own
+  // lookup used to race the test server under load (auth/metadata-var3).
+  // identity.oauth still needs an issuer and keys for the gateway's own
+  // (resource-server) routes, of which there are none here: a reserved
+  // .invalid issuer and a JWKS holding a fresh key nobody can sign with. A
+  // client that falls back to the root metadata is sent to that issuer, not
+  // to the upstream's authorization server, as in a real deployment whose
+  // own issuer is not the upstream's.
+  const { publicKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = { ...publicKey.export({ format: "jwk" }), kid: "placeholder", alg: "ES256", use: "sig" };
+  fs.writeFileSync(path.join(dir, "jwks.json"), JSON.stringify({ keys: [jwk] }));
   oauth = `    upstream_auth: {type: transparent}
 identity:
   oauth:
     resource: RESOURCE
-    authorization_servers: [${JSON.stringify(issuer)}]
-    ${keys}
+    authorization_servers: ["https://gateway-issuer.invalid"]
+    jwks_file: ${JSON.stringify(path.join(dir, "jwks.json"))}
 `;
 }
 

@@ -1,0 +1,157 @@
+package authz_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portcullis-mcp/portcullis/authz"
+	"github.com/portcullis-mcp/portcullis/authz/authztest"
+)
+
+// TestTransparentResourceMismatch: the upstream's metadata must name the
+// upstream (or a parent of it) as its resource; anything else is refused
+// with 502, reported, and never served under the gateway's URL.
+func TestTransparentResourceMismatch(t *testing.T) {
+	upAS := authztest.New(t, authztest.Options{})
+	var mu sync.Mutex
+	resource := ""
+	prm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		res := strings.ReplaceAll(resource, "HOST", r.Host)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"resource": res, "authorization_servers": []string{upAS.URL}})
+	}))
+	defer prm.Close()
+	tests := []struct {
+		name, resource string
+		ok             bool
+	}{
+		{"the upstream URL", "http://HOST/mcp", true},
+		{"trailing slash", "http://HOST/mcp/", true},
+		{"the origin (root form)", "http://HOST", true},
+		{"another host", "https://evil.example.com/mcp", false},
+		{"another scheme", "https://HOST/mcp", false},
+		{"another path", "http://HOST/other", false},
+		{"a longer path", "http://HOST/mcpx", false},
+		{"a child path", "http://HOST/mcp/sub", false},
+		{"missing", "", false},
+		{"relative", "/mcp", false},
+		{"with a fragment", "http://HOST/mcp#x", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			resource = tt.resource
+			mu.Unlock()
+			var reported []error
+			rs := newRS(t, upAS, func(c *authz.Config) {
+				c.Report = func(server string, err error) { reported = append(reported, err) }
+			})
+			meta := authz.MetadataHandler(rs, oneRoute{up: prm.URL + "/mcp"}, http.NotFoundHandler())
+			rec := do(meta, "GET", "/.well-known/oauth-protected-resource/mcp/up", "")
+			var m map[string]any
+			_ = json.Unmarshal(rec.Body.Bytes(), &m)
+			if tt.ok {
+				if rec.Code != 200 || m["resource"] != gw+"/mcp/up" || len(reported) != 0 {
+					t.Fatalf("got %d %v (reported %v)", rec.Code, m, reported)
+				}
+				return
+			}
+			if rec.Code != 502 || m["error"] != "invalid_resource_metadata" || !strings.Contains(m["error_description"].(string), "RFC 9728") {
+				t.Fatalf("got %d %v", rec.Code, m)
+			}
+			if len(reported) != 1 || !errors.Is(reported[0], authz.ErrResourceMismatch) {
+				t.Fatalf("reported %v", reported)
+			}
+			// A token is not validated against such an upstream either.
+			tok := "Bearer " + upAS.Mint(upAS.Claims("a", gw+"/mcp/up", ""))
+			if _, err := rs.AuthenticateTransparent(t.Context(), authz.Request{Server: "up", Authorization: tok}, prm.URL+"/mcp"); !errors.Is(err, authz.ErrResourceMismatch) && (err == nil || !strings.Contains(err.Error(), "names another resource")) {
+				t.Fatalf("authenticate: %v", err)
+			}
+		})
+	}
+}
+
+// TestTransparentASMigration: after an upstream challenge the gateway
+// re-reads the upstream's metadata (no more than once a second), follows a
+// new authorization server, validates tokens against its keys, and refuses
+// client ids registered at the previous one so clients register again.
+func TestTransparentASMigration(t *testing.T) {
+	as1 := authztest.New(t, authztest.Options{})
+	as2 := authztest.New(t, authztest.Options{})
+	var mu sync.Mutex
+	cur, fetches := as1.URL, 0
+	var prmURL string
+	prm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fetches++
+		as := cur
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"resource": "http://" + r.Host + "/mcp", "authorization_servers": []string{as}})
+	}))
+	defer prm.Close()
+	prmURL = prm.URL + "/.well-known/oauth-protected-resource/mcp"
+	now := time.Unix(1_900_000_000, 0)
+	var clock sync.Mutex
+	rs := newRS(t, as1, func(c *authz.Config) {
+		c.Now = func() time.Time { clock.Lock(); defer clock.Unlock(); return now }
+	})
+	advance := func(d time.Duration) { clock.Lock(); now = now.Add(d); clock.Unlock() }
+	routes := oneRoute{up: prm.URL + "/mcp"}
+	proxy := authz.ASProxyHandler(rs, routes)
+	up := prm.URL + "/mcp"
+	auth := func(a *authztest.Server) error {
+		tok := "Bearer " + a.Mint(map[string]any{"iss": a.URL, "sub": "alice", "aud": gw + "/mcp/up", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()})
+		_, err := rs.AuthenticateTransparent(t.Context(), authz.Request{Server: "up", Authorization: tok}, up)
+		return err
+	}
+	if err := auth(as1); err != nil {
+		t.Fatalf("as1 token: %v", err)
+	}
+	rec := do(proxy, "POST", "/oauth/as/up/register", `{"redirect_uris":["http://127.0.0.1:5555/cb"]}`, "Content-Type", "application/json")
+	var reg struct {
+		ClientID string `json:"client_id"`
+	}
+	if rec.Code != 201 || json.Unmarshal(rec.Body.Bytes(), &reg) != nil {
+		t.Fatalf("register: %d %s", rec.Code, rec.Body)
+	}
+
+	mu.Lock()
+	cur = as2.URL
+	before := fetches
+	mu.Unlock()
+	// Within the TTL and without a challenge, the cached metadata stays.
+	if err := auth(as2); err == nil {
+		t.Fatal("as2 token accepted before re-discovery")
+	}
+	// A challenge marks it stale, but not sooner than a second after the last fetch.
+	rs.RewriteUpstreamChallenge("up", up, `Bearer resource_metadata="`+prmURL+`"`)
+	_ = auth(as2)
+	mu.Lock()
+	if fetches != before {
+		t.Fatalf("re-fetched within a second of the last fetch (%d -> %d)", before, fetches)
+	}
+	mu.Unlock()
+	advance(2 * time.Second)
+	if err := auth(as2); err != nil {
+		t.Fatalf("as2 token after re-discovery: %v", err)
+	}
+	if err := auth(as1); err == nil {
+		t.Fatal("as1 token still accepted after the migration")
+	}
+	authorize := "/oauth/as/up/authorize?response_type=code&client_id=" + reg.ClientID + "&redirect_uri=http://127.0.0.1:5555/cb&code_challenge=x&code_challenge_method=S256"
+	if rec := do(proxy, "GET", authorize, ""); rec.Code != 400 || !strings.Contains(rec.Body.String(), "register again") {
+		t.Fatalf("stale client id at authorize: %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(proxy, "POST", "/oauth/as/up/token", "grant_type=refresh_token&refresh_token=r&client_id="+reg.ClientID, "Content-Type", "application/x-www-form-urlencoded"); rec.Code != 401 || !strings.Contains(rec.Body.String(), "invalid_client") {
+		t.Fatalf("stale client id at token: %d %s", rec.Code, rec.Body)
+	}
+}
