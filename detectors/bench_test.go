@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"fmt"
+	"github.com/portcullis-mcp/portcullis/internal/cputime/cputimetest"
 	"strings"
 	"testing"
 
@@ -62,7 +63,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Run("baseline_walk/"+name, func(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
-			loopCPU(b, func() {
+			cputimetest.Loop(b, func() {
 				if _, err := jsonwalk.Walk(doc, jsonwalk.Limits{}); err != nil {
 					b.Fatal(err)
 				}
@@ -71,7 +72,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Run("scan_json/"+name, func(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
-			loopCPU(b, func() {
+			cputimetest.Loop(b, func() {
 				if _, err := e.ScanJSON(doc); err != nil {
 					b.Fatal(err)
 				}
@@ -86,7 +87,7 @@ func BenchmarkPipeline(b *testing.B) {
 			v := redact.NewVault(redact.VaultOptions{Key: []byte("k")})
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
-			loopCPU(b, func() {
+			cputimetest.Loop(b, func() {
 				if _, _, err := e.RedactReport(doc, rep, redact.Mask, v); err != nil {
 					b.Fatal(err)
 				}
@@ -96,7 +97,7 @@ func BenchmarkPipeline(b *testing.B) {
 			v := redact.NewVault(redact.VaultOptions{Key: []byte("k")})
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
-			loopCPU(b, func() {
+			cputimetest.Loop(b, func() {
 				if _, _, err := e.RedactJSON(doc, redact.Mask, v); err != nil {
 					b.Fatal(err)
 				}
@@ -124,7 +125,7 @@ func BenchmarkDetectors(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
-			loopCPU(b, func() {
+			cputimetest.Loop(b, func() {
 				if _, err := e.ScanJSON(doc); err != nil {
 					b.Fatal(err)
 				}

@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"github.com/portcullis-mcp/portcullis/internal/cputime/cputimetest"
 	"strings"
 	"testing"
 
@@ -31,7 +32,7 @@ func BenchmarkStages(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			b.ReportAllocs()
-			loopCPU(b, func() {
+			cputimetest.Loop(b, func() {
 				for _, l := range res.Leaves {
 					f(l.Value)
 				}
@@ -41,14 +42,14 @@ func BenchmarkStages(b *testing.B) {
 	b.Run("walk", func(b *testing.B) {
 		b.SetBytes(int64(len(doc)))
 		b.ReportAllocs()
-		loopCPU(b, func() {
+		cputimetest.Loop(b, func() {
 			_, _ = jsonwalk.Walk(doc, jsonwalk.Limits{})
 		})
 	})
 	b.Run("flatten", func(b *testing.B) {
 		b.SetBytes(int64(len(doc)))
 		b.ReportAllocs()
-		loopCPU(b, func() {
+		cputimetest.Loop(b, func() {
 			var fb strings.Builder
 			injection.FlattenLeaves(&fb, res.Leaves, "", 4<<20, 0, nil)
 		})
@@ -56,14 +57,14 @@ func BenchmarkStages(b *testing.B) {
 	b.Run("normalize", func(b *testing.B) {
 		b.SetBytes(int64(len(doc)))
 		b.ReportAllocs()
-		loopCPU(b, func() {
+		cputimetest.Loop(b, func() {
 			normalize.Normalize(flat)
 		})
 	})
 	b.Run("injection_score", func(b *testing.B) {
 		b.SetBytes(int64(len(doc)))
 		b.ReportAllocs()
-		loopCPU(b, func() {
+		cputimetest.Loop(b, func() {
 			det.ScoreViewPlane(view, injection.PlaneResult)
 		})
 	})

@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/portcullis-mcp/portcullis/internal/cputime"
 	"io"
 	"log/slog"
 	"math"
@@ -140,9 +141,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				var before, after runtime.MemStats
 				runtime.GC()
 				runtime.ReadMemStats(&before)
-				cpu0 := cpuTime()
+				cpu0 := cputime.Process()
 				r := benchharness.Run(ctx, p.c, sc, n, *dur)
-				cpu := cpuTime() - cpu0
+				cpu := cputime.Process() - cpu0
 				runtime.ReadMemStats(&after)
 				calls := max(1, float64(r.Calls))
 				perCall := time.Duration(float64(cpu) / calls)

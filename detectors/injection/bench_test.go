@@ -2,6 +2,7 @@ package injection
 
 import (
 	"fmt"
+	"github.com/portcullis-mcp/portcullis/internal/cputime/cputimetest"
 	"strings"
 	"testing"
 
@@ -34,19 +35,19 @@ func BenchmarkScore(b *testing.B) {
 		b.Run(sz.name+"/Score", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(text)))
-			loopCPU(b, func() { d.Score(text) })
+			cputimetest.Loop(b, func() { d.Score(text) })
 		})
 		v := normalize.Normalize(text)
 		b.Run(sz.name+"/ScoreView", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(text)))
-			loopCPU(b, func() { d.ScoreView(v) })
+			cputimetest.Loop(b, func() { d.ScoreView(v) })
 		})
 		// baseline: one pass of strings.ToLower over the same text
 		b.Run(sz.name+"/baseline-ToLower", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(text)))
-			loopCPU(b, func() { _ = strings.ToLower(text) })
+			cputimetest.Loop(b, func() { _ = strings.ToLower(text) })
 		})
 	}
 }

@@ -1,15 +1,14 @@
 //go:build unix
 
-package injection
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time (user + system) this process has used, 0
-// where getrusage fails.
-func processCPU() time.Duration {
+// Process is the CPU time this process has used, 0 where getrusage fails.
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
