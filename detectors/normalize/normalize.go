@@ -78,7 +78,17 @@ func (s *sigSet) add(sig string) {
 
 // Normalize computes every normalised form of s. It never panics and runs in
 // time linear in len(s).
-func Normalize(s string) *View {
+func Normalize(s string) *View { return view(s, true) }
+
+// Inspect is Normalize without the folded and despaced forms of s itself
+// (Folded and Despaced are left empty): it reports the same Invisible count
+// and decodings (each folded), and the same Signals except those folding
+// raises (confusables, leetspeak, spaced_out). For callers that only locate
+// hidden characters or encoded payloads in a text already folded elsewhere.
+func Inspect(s string) *View { return view(s, false) }
+
+// view is Normalize, with the folding of s itself only when fold is set.
+func view(s string, fold bool) *View {
 	v := &View{Original: s}
 	var sigs sigSet
 	src := s
@@ -91,35 +101,9 @@ func Normalize(s string) *View {
 	clean, tags, n := stripInvisible(src, &sigs)
 	v.Invisible = n
 	var steps int
-	v.Folded, v.Despaced, steps = foldBoth(clean, &sigs)
-
-	d := decoder{sigs: &sigs}
-	if len(tags) >= 4 {
-		d.accept(tags, 0)
+	if fold {
+		v.Folded, v.Despaced, steps = foldBoth(clean, &sigs)
 	}
-	d.run(clean, 0)
-	d.release()
-	v.Decoded = d.out
-	v.Signals = sigs.list
-	v.work = len(src) + steps + len(v.Folded) + d.work
-	return v
-}
-
-// Inspect is Normalize without the folded and despaced forms of s itself
-// (Folded and Despaced are left empty): it reports the same Invisible count
-// and decodings (each folded), and the same Signals except those folding
-// raises (confusables, leetspeak, spaced_out). For callers that only locate
-// hidden characters or encoded payloads in a text already folded elsewhere.
-func Inspect(s string) *View {
-	v := &View{Original: s}
-	var sigs sigSet
-	src := s
-	if !utf8.ValidString(src) {
-		src = strings.ToValidUTF8(src, "")
-		sigs.add(SigInvalidUTF8)
-	}
-	clean, tags, n := stripInvisible(src, &sigs)
-	v.Invisible = n
 	d := decoder{sigs: &sigs}
 	if len(tags) >= 4 {
 		d.accept(tags, 0)
@@ -129,6 +113,9 @@ func Inspect(s string) *View {
 	v.Decoded = d.out
 	v.Signals = sigs.list
 	v.work = len(src) + d.work
+	if fold {
+		v.work += steps + len(v.Folded)
+	}
 	return v
 }
 
