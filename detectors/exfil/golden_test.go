@@ -3,12 +3,12 @@ package exfil_test
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"github.com/portcullis-mcp/portcullis/detectors/internal/golden/goldencorpus"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/detectors/exfil"
-	"github.com/portcullis-mcp/portcullis/detectors/injection"
 	"github.com/portcullis-mcp/portcullis/detectors/internal/golden"
 )
 
@@ -64,15 +64,7 @@ func shapeTexts() []string {
 // output.
 func loadScanTexts(t testing.TB) []string {
 	texts := append(append([]string(nil), scanSeeds...), shapeTexts()...)
-	chunks, err := injection.LoadHarmless("../injection/corpus/harmless.jsonl.gz", 1500)
-	if err != nil {
-		t.Logf("harmless corpus: %v", err)
-	}
-	for i, c := range chunks {
-		if golden.InShort(i) {
-			texts = append(texts, c.Text)
-		}
-	}
+	texts = append(texts, goldencorpus.Harmless(t)...)
 	return texts
 }
 

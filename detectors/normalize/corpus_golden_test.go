@@ -3,6 +3,7 @@ package normalize_test
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/portcullis-mcp/portcullis/detectors/internal/golden/goldencorpus"
 	"strings"
 	"sync"
 	"testing"
@@ -29,15 +30,7 @@ var (
 // generated benign text (-short: a subset).
 func goldenCorpus(t testing.TB) []string {
 	corpusOnce.Do(func() {
-		chunks, err := injection.LoadHarmless("../injection/corpus/harmless.jsonl.gz", 1500)
-		if err != nil {
-			t.Logf("harmless corpus: %v", err)
-		}
-		for i, c := range chunks {
-			if golden.InShort(i) {
-				corpus = append(corpus, c.Text)
-			}
-		}
+		corpus = append(corpus, goldencorpus.Harmless(t)...)
 		rows, err := injection.LoadDev("../injection/corpus/dev.jsonl.gz")
 		if err != nil {
 			t.Logf("dev corpus: %v", err)

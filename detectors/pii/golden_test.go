@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"compress/gzip"
 	"encoding/json"
+	"github.com/portcullis-mcp/portcullis/detectors/internal/golden/goldencorpus"
 	"os"
 	"sync"
 	"testing"
 
-	"github.com/portcullis-mcp/portcullis/detectors/injection"
 	"github.com/portcullis-mcp/portcullis/detectors/internal/golden"
 	"github.com/portcullis-mcp/portcullis/detectors/pii"
 )
@@ -38,15 +38,7 @@ func loadPiiTexts(t testing.TB) []string {
 		}
 		out = append(out, r.Text)
 	}
-	chunks, err := injection.LoadHarmless("../injection/corpus/harmless.jsonl.gz", 1500)
-	if err != nil {
-		t.Logf("harmless corpus: %v", err)
-	}
-	for i, c := range chunks {
-		if golden.InShort(i) {
-			out = append(out, c.Text)
-		}
-	}
+	out = append(out, goldencorpus.Harmless(t)...)
 	return out
 }
 

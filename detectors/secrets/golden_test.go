@@ -1,13 +1,13 @@
 package secrets
 
 import (
+	"github.com/portcullis-mcp/portcullis/detectors/internal/golden/goldencorpus"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/portcullis-mcp/portcullis/detectors/injection"
 	"github.com/portcullis-mcp/portcullis/detectors/internal/golden"
 )
 
@@ -27,15 +27,7 @@ func loadFindTexts(t testing.TB) []string {
 		texts = append(texts, set.TPs...)
 		texts = append(texts, set.FPs...)
 	}
-	chunks, err := injection.LoadHarmless("../injection/corpus/harmless.jsonl.gz", 1500)
-	if err != nil {
-		t.Logf("harmless corpus: %v", err)
-	}
-	for i, c := range chunks {
-		if golden.InShort(i) {
-			texts = append(texts, c.Text)
-		}
-	}
+	texts = append(texts, goldencorpus.Harmless(t)...)
 	for _, ru := range rules {
 		for _, k := range ru.keywords {
 			for _, tail := range markdownTails {
