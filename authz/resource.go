@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -63,10 +62,6 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// ProxyKey signs the client ids and authorization state of transparent
-	// routes' authorization-server facade (asproxy.go). Replicas must
-	// share it; empty: a random key, valid for this process only.
-	ProxyKey []byte
 	// Report is told about refusals that happen outside a request's
 	// pipeline, such as an upstream whose protected-resource metadata
 	// names another resource (optional; the gateway logs them).
@@ -180,7 +175,6 @@ type ResourceServer struct {
 	transparents map[string]*transparent
 	jti          *replayCache
 	algs         []string
-	proxyKey     []byte
 }
 
 // New validates cfg, loads the keys (a JWKS URL that is down at start is an
@@ -228,13 +222,6 @@ func New(ctx context.Context, cfg Config) (*ResourceServer, error) {
 		ctx: ctx, transparents: map[string]*transparent{}}
 	if len(rs.algs) == 0 {
 		rs.algs = defaultAlgs
-	}
-	rs.proxyKey = cfg.ProxyKey
-	if len(rs.proxyKey) == 0 {
-		rs.proxyKey = make([]byte, 32)
-		if _, err := rand.Read(rs.proxyKey); err != nil {
-			return nil, fmt.Errorf("proxy key: %w", err)
-		}
 	}
 	if cfg.JWKSURL != "" || cfg.JWKSFile != "" {
 		kc, err := newKeyCache(ctx, cfg)

@@ -32,9 +32,6 @@ import (
 type Gateway struct {
 	cfg    atomic.Pointer[config.Config]
 	logger *slog.Logger
-	// authzKey signs the transparent routes' OAuth facade state; it stays
-	// the same across reloads (gateway/authz.go).
-	authzKey []byte
 
 	proc    *extproc.Server
 	grpcSrv *grpc.Server
