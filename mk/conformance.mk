@@ -2,15 +2,17 @@
 # conformance/run.sh: suite 0.1.16 (--suite all) against server-everything and
 # the Go SDK everything-server (stateful). conformance/next/run.sh: suite
 # 0.2.x with --requirements 2026-07-28 against the Go SDK everything-server
-# (stateless). Part of `make test`. `make conformance-client`: the 2026-07-28
-# client scenarios (incl. auth/*) with the Go SDK client, directly and through
-# a gateway per scenario (minutes; not part of `make test`).
+# (stateless), then (`run.sh client`) the 2026-07-28 client scenarios, incl.
+# auth/*, with the Go SDK everything-client, directly and through a gateway
+# per scenario. Part of `make test`. `make conformance-client` runs only the
+# client half.
 TEST_EXTRA += conformance
 
 .PHONY: conformance
-conformance: conformance/node_modules/.package-lock.json conformance/next/node_modules/.package-lock.json ## MCP conformance (0.1.16 and 2026-07-28) directly vs through Portcullis (no regressions allowed)
+conformance: conformance/node_modules/.package-lock.json conformance/next/node_modules/.package-lock.json ## MCP conformance (0.1.16 and 2026-07-28, server and client scenarios) directly vs through Portcullis (no unexplained regressions)
 	@conformance/run.sh
 	@conformance/next/run.sh
+	@conformance/next/run.sh client
 
 .PHONY: conformance-client
 conformance-client: conformance/next/node_modules/.package-lock.json ## MCP 2026-07-28 client scenarios (incl. auth/*) directly vs through Portcullis, differences explained in conformance/next/client-expected.txt
