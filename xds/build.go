@@ -410,12 +410,11 @@ func streamGETOverride() *extprocv3.ExtProcPerRoute {
 
 // WellKnownPrefixes are the OAuth paths the admin listener answers
 // (gateway/authz.go): protected-resource metadata, the authorization-server
-// and OpenID documents a transparent route rewrites, the authorization-server
-// facade of transparent routes (authz.ASProxyPrefix: registration,
-// authorize, callback, token) and the consent pages of user-delegated
-// upstream OAuth (/oauth/upstream/). All are public: the gateway
-// authenticates them itself, so ext_proc is off on these routes.
-var WellKnownPrefixes = []string{WellKnownPrefix, "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration", "/oauth/as/", "/oauth/upstream/"}
+// and OpenID discovery paths (a JSON 404 naming the real authorization
+// servers) and the consent pages of user-delegated upstream OAuth
+// (/oauth/upstream/). All are public: the gateway authenticates them
+// itself, so ext_proc is off on these routes.
+var WellKnownPrefixes = []string{WellKnownPrefix, "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration", "/oauth/upstream/"}
 
 // wellKnownRoutes sends OAuth discovery to the admin listener without
 // ext_proc (the documents are public), or answers 404 without one.
@@ -442,7 +441,7 @@ func wellKnownRoutes(toAdmin bool) []*routev3.Route {
 
 // routeName turns an OAuth path prefix into a route name:
 // "/.well-known/oauth-protected-resource" → "oauth_protected_resource",
-// "/oauth/as/" → "oauth_as".
+// "/oauth/upstream/" → "oauth_upstream".
 func routeName(prefix string) string {
 	p := strings.Trim(strings.TrimPrefix(prefix, "/.well-known/"), "/")
 	return strings.NewReplacer("-", "_", "/", "_").Replace(p)
