@@ -11,9 +11,11 @@
 # conformance-client) instead runs the client scenarios of the same
 # requirement set (including auth/*) with the Go SDK's conformance
 # everything-client, directly and through a fresh Portcullis per scenario
-# (conformance/next/through.mjs: transparent OAuth mode for auth/*, plain
-# otherwise); checks that pass only directly must be listed, with the
-# reason, in conformance/next/client-expected.txt.
+# (conformance/next/through.mjs), twice: transparent OAuth routes for auth/*
+# (plain otherwise), then the gateway as the resource server for the auth/*
+# scenarios that apply to it; checks that pass only directly must be
+# listed, with the reason, in conformance/next/client-expected.txt and
+# client-expected-rs.txt.
 # Fully offline once `npm ci` ran in conformance/next.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -72,9 +74,13 @@ if [[ "$PART" == client ]]; then
   go build -o bin/mcp-conformance-client github.com/modelcontextprotocol/go-sdk/conformance/everything-client
   client client-direct "$PWD/bin/mcp-conformance-client"
   client client-through "$PWD/$NODE $PWD/conformance/next/through.mjs transparent $PWD/bin/mcp-conformance-client"
-  echo "==> Go SDK client ($REQUIREMENTS): direct vs through Portcullis"
-  "$NODE" conformance/compare.mjs --collapse "$work/client-direct" "$work/client-through" conformance/next/client-expected.txt
-  exit
+  client client-rs "$PWD/$NODE $PWD/conformance/next/through.mjs rs $PWD/bin/mcp-conformance-client"
+  rc=0
+  echo "==> Go SDK client ($REQUIREMENTS): direct vs through Portcullis (transparent OAuth routes)"
+  "$NODE" conformance/compare.mjs --collapse "$work/client-direct" "$work/client-through" conformance/next/client-expected.txt || rc=1
+  echo "==> Go SDK client ($REQUIREMENTS): direct vs through Portcullis (the gateway as resource server)"
+  "$NODE" conformance/compare.mjs --collapse "$work/client-direct" "$work/client-rs" conformance/next/client-expected-rs.txt || rc=1
+  exit "$rc"
 fi
 
 # -stateless (the default) is the server's 2026-07-28 mode.
