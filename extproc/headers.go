@@ -180,9 +180,9 @@ type deferredRefusal struct {
 	msg     string
 	data    *mcp.ErrorData
 	details string
-	// body, when set, builds the whole reply for the request's id
+	// body, when set, builds the whole reply from the request body
 	// (replies that are not plain errors, such as a consent request).
-	body func(id mcp.ID) []byte
+	body func(raw []byte) []byte
 }
 
 // refuseHeaders refuses a request on its headers. A POST with a body is

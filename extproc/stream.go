@@ -65,6 +65,10 @@ type stream struct {
 
 	// principal is the caller validated by identity.oauth (nil otherwise).
 	principal *authz.Principal
+	// stripConsent: a 2026-07-28 request to a user_delegated server that
+	// has the user's grant; its answer to the gateway's consent request,
+	// if any, is removed before the upstream (stripConsentAnswer).
+	stripConsent bool
 }
 
 // handle dispatches one ProcessingRequest and returns its reply.
@@ -200,7 +204,7 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 	body := b.GetBody()
 	if d := st.deferred; d != nil {
 		if d.body != nil {
-			return st.refuseRaw(d.status, d.body(mcp.PeekID(body)), d.details)
+			return st.refuseRaw(d.status, d.body(body), d.details)
 		}
 		code := d.code
 		if d.details == detailsBadProtocolVersion {
@@ -304,6 +308,13 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 			st.endCall(mcp.ID(v.o.rawID()), cmpStr(v.o.ErrorType, strconv.Itoa(mcp.CodeInternalError)))
 		}
 		return st.refuseMessages(msgs, batch, refusals, refuseStatus)
+	}
+	if st.stripConsent {
+		for i := range outs {
+			if out := stripConsentAnswer(outs[i]); out != nil {
+				outs[i], changed = out, true
+			}
+		}
 	}
 	if !changed && !sandbox {
 		return continueRequestBody

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +10,10 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/portcullis-mcp/portcullis/authz/authztest"
 	"github.com/portcullis-mcp/portcullis/config"
@@ -30,12 +34,17 @@ type delegatedEnv struct {
 }
 
 func startDelegatedEnv(t *testing.T, state string) *delegatedEnv {
+	return startDelegatedEnvWith(t, state, webmcp.Handler())
+}
+
+// startDelegatedEnvWith is startDelegatedEnv with h as the upstream's MCP handler.
+func startDelegatedEnvWith(t *testing.T, state string, h http.Handler) *delegatedEnv {
 	t.Helper()
 	e := &delegatedEnv{seen: &authHeaders{}}
 	e.gwAS = authztest.New(t, authztest.Options{Scopes: []string{"mcp"}})
 	// The person at the browser says who they are at the upstream.
 	e.upAS = authztest.New(t, authztest.Options{Scopes: []string{"up"}, User: func(r *http.Request) string { return r.Header.Get("X-Test-User") }})
-	e.up = protectedUpstream(t, e.upAS, webmcp.Handler(), e.seen)
+	e.up = protectedUpstream(t, e.upAS, h, e.seen)
 	addr := freeAddr(t)
 	e.base = "http://" + addr
 	e.upAS.AddClient(authztest.Client{ID: "portcullis-delegated", Secret: "deleg-secret", RedirectURIs: []string{e.base + "/oauth/upstream/callback"}})
@@ -250,5 +259,104 @@ func TestAuthzUserDelegatedUpstream(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// post2026 sends one 2026-07-28 request (no session; revision, method and
+// name in headers) with the caller's gateway token; SSE framing removed.
+func (e *delegatedEnv) post2026(t *testing.T, tok, method, name, body string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.base+"/mcp/up", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", "2026-07-28")
+	req.Header.Set("Mcp-Method", method)
+	if name != "" {
+		req.Header.Set("Mcp-Name", name)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if i := bytes.Index(b, []byte("data: ")); i >= 0 {
+		b = bytes.TrimSpace(b[i+6:])
+	}
+	return resp.StatusCode, b
+}
+
+func req2026(id int, method, params, caps string) string {
+	return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":%q,"params":{%s"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",`+
+		`"io.modelcontextprotocol/clientCapabilities":%s,"io.modelcontextprotocol/clientInfo":{"name":"raw","version":"0"}}}}`, id, method, params, caps)
+}
+
+// TestAuthzUserDelegated2026InputRequired: a 2026-07-28 tools/call from a
+// client that declared URL elicitation gets the consent request as an
+// InputRequiredResult (URL-mode elicitation/create); other requests,
+// clients without URL elicitation and a declined answer get the -32042
+// error. After consent, the retry carrying the client's answer reaches the
+// upstream with the user's own token and without that answer (the
+// upstream never asked for it); other input responses pass unchanged.
+func TestAuthzUserDelegated2026InputRequired(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"resultType":"complete","content":[{"type":"text","text":"fetched"}]}}`, gjson.GetBytes(b, "id").Raw)
+	})
+	e := startDelegatedEnvWith(t, "", h)
+	alice := e.callerToken("alice")
+	urlCaps := `{"elicitation":{"url":{}}}`
+	call := `"name":"fetch","arguments":{"url":"https://example.com"},`
+
+	status, b := e.post2026(t, alice, "tools/call", "fetch", req2026(7, "tools/call", call, urlCaps))
+	res := gjson.GetBytes(b, "result")
+	in := res.Get("inputRequests.portcullis_consent")
+	link := in.Get("params.url").Str
+	if status != 200 || gjson.GetBytes(b, "id").Raw != "7" || res.Get("resultType").Str != "input_required" || in.Get("method").Str != "elicitation/create" ||
+		in.Get("params.mode").Str != "url" || !strings.HasPrefix(link, e.base+"/oauth/upstream/consent?id=") || in.Get("params.elicitationId").Str == "" {
+		t.Fatalf("first call: %d %s", status, b)
+	}
+
+	for _, tc := range []struct{ name, method, mcpName, body string }{
+		{"no URL elicitation", "tools/call", "fetch", req2026(8, "tools/call", call, `{"elicitation":{}}`)},
+		{"a method without InputRequiredResult", "tools/list", "", req2026(9, "tools/list", "", urlCaps)},
+		{"declined", "tools/call", "fetch", req2026(10, "tools/call", call+`"inputResponses":{"portcullis_consent":{"action":"decline"}},`, urlCaps)},
+	} {
+		status, b := e.post2026(t, alice, tc.method, tc.mcpName, tc.body)
+		if status != 200 || gjson.GetBytes(b, "error.code").Int() != -32042 || gjson.GetBytes(b, "error.data.elicitations.0.url").Str != link {
+			t.Errorf("%s: %d %s", tc.name, status, b)
+		}
+	}
+	if n := e.up.hits.Load(); n != 0 {
+		t.Fatalf("the upstream was called %d times before consent", n)
+	}
+
+	followConsent(t, link, "alice@upstream")
+	retry := req2026(11, "tools/call", call+`"inputResponses":{"portcullis_consent":{"action":"accept"},"other":{"action":"accept","content":{"x":1}}},`, urlCaps)
+	status, b = e.post2026(t, alice, "tools/call", "fetch", retry)
+	if status != 200 || gjson.GetBytes(b, "result.content.0.text").Str != "fetched" {
+		t.Fatalf("retry after consent: %d %s", status, b)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) != 1 {
+		t.Fatalf("upstream received %d requests", len(bodies))
+	}
+	got := gjson.Parse(bodies[0])
+	if got.Get("params.inputResponses.portcullis_consent").Exists() || got.Get("params.inputResponses.other.content.x").Int() != 1 ||
+		got.Get("params.name").Str != "fetch" || got.Get("params.arguments.url").Str != "https://example.com" {
+		t.Fatalf("upstream body %s", bodies[0])
+	}
+	seen := e.seen.all()
+	upTok, ok := strings.CutPrefix(strings.Split(seen[len(seen)-1], "|")[0], "Bearer ")
+	if !ok || upTok == alice || claimOf(t, upTok, "sub") != "alice@upstream" {
+		t.Fatalf("upstream credential %q", seen[len(seen)-1])
 	}
 }
