@@ -94,6 +94,9 @@ type Delegation struct {
 	// stripes serialise refreshes of one grant on this replica, so two
 	// concurrent calls do not both spend a (rotating) refresh token.
 	stripes [64]sync.Mutex
+	// endpoints discovers the authorization server of upstreams that
+	// configure no endpoints.
+	endpoints *endpointDiscovery
 }
 
 // NewDelegation checks o and returns a Delegation.
@@ -133,6 +136,7 @@ func NewDelegation(o DelegationOptions) (*Delegation, error) {
 	if d.client == nil {
 		d.client = &http.Client{Timeout: 10 * time.Second}
 	}
+	d.endpoints = &endpointDiscovery{client: d.client, now: o.Now, cache: map[string]discovered{}}
 	nk := sha256.Sum256(append([]byte("portcullis/delegation/names\x00"), o.Key...))
 	d.nameKey = nk[:]
 	return d, nil
@@ -217,6 +221,10 @@ func (d *Delegation) stripe(key string) *sync.Mutex {
 func (d *Delegation) Token(ctx context.Context, server string, cfg UpstreamConfig, principal string) (string, error) {
 	if principal == "" {
 		return "", errors.New("user-delegated upstream OAuth needs an authenticated caller (configure identity)")
+	}
+	cfg, err := d.endpoints.resolve(ctx, cfg)
+	if err != nil {
+		return "", fmt.Errorf("discover the authorization server of %s: %w", server, err)
 	}
 	key := d.name("grant", principal, server)
 	mu := d.stripe(key)
@@ -399,7 +407,7 @@ func (d *Delegation) authorizeURL(cfg UpstreamConfig, id string, p *pending) (st
 // complete exchanges the authorization code of a consent and stores the
 // grant for its principal and server.
 func (d *Delegation) complete(ctx context.Context, p *pending, code string) error {
-	cfg, ok := d.o.Lookup(p.Server)
+	cfg, ok := d.lookup(ctx, p.Server)
 	if !ok || cfg.Kind != UpstreamDelegated || clientBinding(cfg) != p.Client {
 		return fmt.Errorf("server %s no longer uses this upstream authorization server", p.Server)
 	}
@@ -413,4 +421,16 @@ func (d *Delegation) complete(ctx context.Context, p *pending, code string) erro
 	}
 	g := grant{Access: tr.AccessToken, Until: tr.until(d.o.Now(), d.skew).Unix(), Refresh: tr.RefreshToken, Client: p.Client}
 	return d.store(ctx, d.name("grant", p.Principal, p.Server), p.Principal, p.Server, g)
+}
+
+// lookup is the server's live configuration with discovered endpoints
+// (ok=false when the server is gone or discovery fails: a consent cannot
+// go on without them).
+func (d *Delegation) lookup(ctx context.Context, server string) (UpstreamConfig, bool) {
+	cfg, ok := d.o.Lookup(server)
+	if !ok || cfg.Kind != UpstreamDelegated {
+		return cfg, ok
+	}
+	cfg, err := d.endpoints.resolve(ctx, cfg)
+	return cfg, err == nil
 }

@@ -79,7 +79,7 @@ func (d *Delegation) consentPage(w http.ResponseWriter, r *http.Request) {
 		consentError(w, http.StatusNotFound, err)
 		return
 	}
-	cfg, ok := d.o.Lookup(p.Server)
+	cfg, ok := d.lookup(r.Context(), p.Server)
 	if !ok || cfg.Kind != UpstreamDelegated {
 		page(w, http.StatusNotFound, "Consent link not valid", "this server no longer uses user-delegated access")
 		return
@@ -116,7 +116,7 @@ func (d *Delegation) confirm(w http.ResponseWriter, r *http.Request) {
 		consentError(w, http.StatusNotFound, err)
 		return
 	}
-	cfg, ok := d.o.Lookup(p.Server)
+	cfg, ok := d.lookup(r.Context(), p.Server)
 	if !ok || cfg.Kind != UpstreamDelegated {
 		page(w, http.StatusNotFound, "Consent link not valid", "this server no longer uses user-delegated access")
 		return

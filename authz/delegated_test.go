@@ -384,3 +384,84 @@ func TestMemoryStoreBoundAndExpiry(t *testing.T) {
 		t.Fatalf("expired entries are dropped when full: %v", err)
 	}
 }
+
+// TestDelegationDiscoversEndpoints: a user_delegated upstream without
+// authorization_url and token_url has them discovered from its
+// protected-resource metadata and its authorization server's metadata (the
+// resource defaulting to the upstream's); the consent and the token go
+// there. An upstream whose metadata names another resource, or that has
+// none, is refused with a reason, and a failure is retried only after a
+// pause.
+func TestDelegationDiscoversEndpoints(t *testing.T) {
+	e := newDelegEnv(t)
+	var mu sync.Mutex
+	resource, fetches := "", 0
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		fetches++
+		if r.URL.Path != "/.well-known/oauth-protected-resource/mcp" || resource == "none" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"resource": strings.ReplaceAll(resource, "HOST", r.Host), "authorization_servers": []string{e.as.URL}})
+	}))
+	defer up.Close()
+	set := func(r string) { mu.Lock(); resource = r; mu.Unlock() }
+	e.cfg = authz.UpstreamConfig{Kind: authz.UpstreamDelegated, ClientID: "portcullis-up", ClientSecretEnv: "UP_CLIENT_SECRET",
+		Scopes: []string{"repo"}, UpstreamURL: up.URL + "/mcp"}
+	if err := authz.ValidateUpstream(e.cfg); err != nil {
+		t.Fatalf("endpoints left to discovery refused: %v", err)
+	}
+	ctx := context.Background()
+
+	set("https://evil.example/mcp")
+	if _, err := e.d.Token(ctx, "up", e.cfg, "alice"); !errors.Is(err, authz.ErrResourceMismatch) {
+		t.Fatalf("mismatching metadata: %v", err)
+	}
+	// The failure is remembered for a few seconds, then discovery runs again.
+	set("http://HOST/mcp")
+	mu.Lock()
+	before := fetches
+	mu.Unlock()
+	if _, err := e.d.Token(ctx, "up", e.cfg, "alice"); !errors.Is(err, authz.ErrResourceMismatch) {
+		t.Fatalf("failure not kept: %v", err)
+	}
+	mu.Lock()
+	if fetches != before {
+		t.Fatalf("discovery repeated at once (%d -> %d fetches)", before, fetches)
+	}
+	mu.Unlock()
+	e.clk.add(6 * time.Second)
+
+	ce := e.needConsent(t, "alice")
+	if status, page := consent(t, userAgent(t, "alice@upstream"), ce.URL); status != 200 || !strings.Contains(page, "Access granted") {
+		t.Fatalf("consent: %d %s", status, page)
+	}
+	tok, err := e.d.Token(ctx, "up", e.cfg, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aud := jwtClaim(t, tok, "aud"); aud != up.URL+"/mcp" {
+		t.Fatalf("delegated token aud %v, want the discovered resource %s", aud, up.URL+"/mcp")
+	}
+	reqs := e.as.Requests()
+	if last := reqs[len(reqs)-1]; last.GrantType != "authorization_code" || last.ClientID != "portcullis-up" {
+		t.Fatalf("token request %+v", last)
+	}
+
+	// Only one of the two endpoints configured is a configuration error.
+	half := e.cfg
+	half.TokenURL = e.as.TokenURL()
+	if err := authz.ValidateUpstream(half); err == nil || !strings.Contains(err.Error(), "authorization_url") {
+		t.Fatalf("half-configured endpoints: %v", err)
+	}
+	// No metadata at all: refused with the reason.
+	e2 := newDelegEnv(t)
+	set("none")
+	e2.cfg = e.cfg
+	if _, err := e2.d.Token(ctx, "up", e2.cfg, "bob"); err == nil || !strings.Contains(err.Error(), "protected-resource metadata") {
+		t.Fatalf("no metadata: %v", err)
+	}
+}

@@ -194,6 +194,15 @@ func (u *UpstreamAuth) Upstream() authz.UpstreamConfig {
 		AuthMethod: u.AuthMethod, Scopes: u.Scopes, Audience: u.Audience, Resource: u.Resource, AuthorizationURL: u.AuthorizationURL}
 }
 
+// Upstream is the server's credential configuration with its URL, from
+// which user_delegated discovers the upstream's authorization server when
+// no endpoints are configured.
+func (s *Server) Upstream() authz.UpstreamConfig {
+	c := s.UpstreamAuth.Upstream()
+	c.UpstreamURL = s.URL
+	return c
+}
+
 // Forwards reports whether the upstream receives the caller's token: the
 // explicit forward_client_token opt-in, or a transparent route.
 func (s *Server) Forwards() bool {

@@ -206,7 +206,7 @@ func (st *stream) credentialMutation(hm map[string]string) (*extprocv3.HeaderMut
 			remove = append(remove, strings.ToLower(j.Header))
 		}
 	}
-	cfg := s.UpstreamAuth.Upstream()
+	cfg := s.Upstream()
 	var set []*corev3.HeaderValueOption
 	if cfg.Kind == authz.UpstreamDelegated {
 		cred, refusal := st.delegatedCredential(cfg)

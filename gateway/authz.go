@@ -56,7 +56,7 @@ func (g *Gateway) startDelegation(cfg *config.Config) (*authz.Delegation, error)
 			if !ok {
 				return authz.UpstreamConfig{}, false
 			}
-			return s.UpstreamAuth.Upstream(), true
+			return s.Upstream(), true
 		}}
 	if cfg.UpstreamOAuthStore() == config.StoreRedis {
 		c, err := cfg.State.Redis.Client()

@@ -34,11 +34,13 @@ type delegatedEnv struct {
 }
 
 func startDelegatedEnv(t *testing.T, state string) *delegatedEnv {
-	return startDelegatedEnvWith(t, state, webmcp.Handler())
+	return startDelegatedEnvWith(t, state, webmcp.Handler(), false)
 }
 
-// startDelegatedEnvWith is startDelegatedEnv with h as the upstream's MCP handler.
-func startDelegatedEnvWith(t *testing.T, state string, h http.Handler) *delegatedEnv {
+// startDelegatedEnvWith is startDelegatedEnv with h as the upstream's MCP
+// handler; discover leaves the upstream's authorization and token
+// endpoints and resource to discovery from its metadata.
+func startDelegatedEnvWith(t *testing.T, state string, h http.Handler, discover bool) *delegatedEnv {
 	t.Helper()
 	e := &delegatedEnv{seen: &authHeaders{}}
 	e.gwAS = authztest.New(t, authztest.Options{Scopes: []string{"mcp"}})
@@ -50,6 +52,10 @@ func startDelegatedEnvWith(t *testing.T, state string, h http.Handler) *delegate
 	e.upAS.AddClient(authztest.Client{ID: "portcullis-delegated", Secret: "deleg-secret", RedirectURIs: []string{e.base + "/oauth/upstream/callback"}})
 	t.Setenv("PORTCULLIS_UP_CLIENT_SECRET", "deleg-secret")
 	t.Setenv("PORTCULLIS_DELEGATION_KEY", strings.Repeat("5a", 32))
+	endpoints := fmt.Sprintf("      authorization_url: %s\n      token_url: %s\n      resource: %s/mcp\n", e.upAS.AuthorizeURL(), e.upAS.TokenURL(), e.up.srv.URL)
+	if discover {
+		endpoints = ""
+	}
 	yaml := fmt.Sprintf(`
 audit: {dir: %s}
 listen: {proxy: %s, extproc: 127.0.0.1:0, admin: 127.0.0.1:0}
@@ -59,12 +65,9 @@ servers:
     tools: {allow: ["*"]}
     upstream_auth:
       type: user_delegated
-      authorization_url: %s
-      token_url: %s
-      client_id: portcullis-delegated
+%s      client_id: portcullis-delegated
       client_secret_env: PORTCULLIS_UP_CLIENT_SECRET
       scopes: [up]
-      resource: %s/mcp
 identity:
   oauth:
     resource: %s
@@ -73,7 +76,7 @@ identity:
     scopes: [mcp]
   upstream_oauth: {key_env: PORTCULLIS_DELEGATION_KEY}
 %s
-`, t.TempDir(), addr, e.up.srv.URL, e.upAS.AuthorizeURL(), e.upAS.TokenURL(), e.up.srv.URL, e.base, e.gwAS.URL, e.gwAS.JWKSURL(), state)
+`, t.TempDir(), addr, e.up.srv.URL, endpoints, e.base, e.gwAS.URL, e.gwAS.JWKSURL(), state)
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -163,9 +166,10 @@ func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f
 // server, and the retried call reaches the upstream with the user's own
 // upstream token (never the caller's gateway token). A second caller gets
 // its own consent request, not the first caller's token. Run with the
-// memory store and with the Redis store.
+// memory store, with the Redis store, and with the upstream's endpoints
+// discovered from its metadata instead of configured.
 func TestAuthzUserDelegatedUpstream(t *testing.T) {
-	for _, store := range []string{"memory", "redis"} {
+	for _, store := range []string{"memory", "redis", "discovered-endpoints"} {
 		t.Run(store, func(t *testing.T) {
 			state := ""
 			var srv *redistest.Server
@@ -173,7 +177,7 @@ func TestAuthzUserDelegatedUpstream(t *testing.T) {
 				srv = redistest.Start(t, nil)
 				state = "state: {redis: {address: " + srv.Addr + "}, vault: {store: memory}}"
 			}
-			e := startDelegatedEnv(t, state)
+			e := startDelegatedEnvWith(t, state, webmcp.Handler(), store == "discovered-endpoints")
 			alice, bob := e.callerToken("alice"), e.callerToken("bob")
 
 			status, r := e.call(t, alice, initBody)
@@ -184,7 +188,7 @@ func TestAuthzUserDelegatedUpstream(t *testing.T) {
 			if el.Mode != "url" || !strings.HasPrefix(el.URL, e.base+"/oauth/upstream/consent?id=") || !strings.Contains(r.Error.Message, el.URL) {
 				t.Fatalf("elicitation %+v, message %q", el, r.Error.Message)
 			}
-			if n := e.up.hits.Load(); n != 0 {
+			if n := len(e.seen.all()); n != 0 { // MCP requests; discovery reads its metadata
 				t.Fatalf("the upstream was called %d times before consent", n)
 			}
 			followConsent(t, el.URL, "alice@upstream")
@@ -310,7 +314,7 @@ func TestAuthzUserDelegated2026InputRequired(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"resultType":"complete","content":[{"type":"text","text":"fetched"}]}}`, gjson.GetBytes(b, "id").Raw)
 	})
-	e := startDelegatedEnvWith(t, "", h)
+	e := startDelegatedEnvWith(t, "", h, false)
 	alice := e.callerToken("alice")
 	urlCaps := `{"elicitation":{"url":{}}}`
 	call := `"name":"fetch","arguments":{"url":"https://example.com"},`
