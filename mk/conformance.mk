@@ -18,9 +18,14 @@ conformance: conformance/node_modules/.package-lock.json conformance/next/node_m
 conformance-client: conformance/next/node_modules/.package-lock.json ## MCP 2026-07-28 client scenarios (incl. auth/*) directly vs through Portcullis, differences explained in conformance/next/client-expected.txt
 	@conformance/next/run.sh client
 
-# npm ci only when the lock file changed (or node_modules is missing).
+# npm ci only when the lock file changed (or node_modules is missing). Never
+# through a symlinked node_modules (a worktree sharing another checkout's):
+# npm ci empties the link's target before replacing the link, which breaks
+# every other user of that directory; the shared modules are used as they are.
 conformance/node_modules/.package-lock.json: conformance/package-lock.json
-	cd conformance && npm ci --no-audit --no-fund
+	@if [ -L conformance/node_modules ]; then echo "conformance/node_modules is a symlink: not running npm ci through it (remove the link to install here)" >&2; \
+	else cd conformance && npm ci --no-audit --no-fund; fi
 
 conformance/next/node_modules/.package-lock.json: conformance/next/package-lock.json
-	cd conformance/next && npm ci --no-audit --no-fund
+	@if [ -L conformance/next/node_modules ]; then echo "conformance/next/node_modules is a symlink: not running npm ci through it (remove the link to install here)" >&2; \
+	else cd conformance/next && npm ci --no-audit --no-fund; fi

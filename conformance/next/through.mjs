@@ -90,42 +90,54 @@ async function authServerOf(url) {
   throw new Error(`no authorization server in the metadata of ${url}`);
 }
 
-const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? "";
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portcullis-through-"));
+
+// placeholderJWKS writes a JWKS holding a fresh public key whose private
+// key nobody has, for an identity.oauth that must accept no token.
+function placeholderJWKS() {
+  const { publicKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = { ...publicKey.export({ format: "jwk" }), kid: "placeholder", alg: "ES256", use: "sig" };
+  const file = path.join(dir, "jwks.json");
+  fs.writeFileSync(file, JSON.stringify({ keys: [jwk] }));
+  return JSON.stringify(file);
+}
+
+const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? "";
 let oauth = ""; // identity.oauth (and the route's upstream_auth), with RESOURCE for the gateway's URL
 if (mode === "rs" && RS_SCENARIOS.has(scenario)) {
   // The suite's tokens are opaque and its servers offer no introspection,
   // so the gateway can check none of them (a placeholder JWKS: it refuses
   // every token, fail closed); the scenarios' later checks then differ.
-  const { publicKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const jwk = { ...publicKey.export({ format: "jwk" }), kid: "placeholder", alg: "ES256", use: "sig" };
-  fs.writeFileSync(path.join(dir, "jwks.json"), JSON.stringify({ keys: [jwk] }));
+  let as;
+  try {
+    as = await authServerOf(upstream);
+  } catch (e) {
+    console.error(`through.mjs: rs mode: ${e.message}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(1);
+  }
   oauth = `identity:
   oauth:
     resource: RESOURCE
-    authorization_servers: [${JSON.stringify(await authServerOf(upstream))}]
-    jwks_file: ${JSON.stringify(path.join(dir, "jwks.json"))}
+    authorization_servers: [${JSON.stringify(as)}]
+    jwks_file: ${placeholderJWKS()}
 `;
 } else if (mode !== "plain" && scenario.startsWith("auth/")) {
   // A transparent route finds the upstream's authorization server and its
   // keys itself, from the upstream's metadata (the resource_metadata of its
-  // challenge first), so nothing is looked up here: the wrapper's own
-  // lookup used to race the test server under load (auth/metadata-var3).
-  // identity.oauth still needs an issuer and keys for the gateway's own
-  // (resource-server) routes, of which there are none here: a reserved
-  // .invalid issuer and a JWKS holding a fresh key nobody can sign with. A
-  // client that falls back to the root metadata is sent to that issuer, not
-  // to the upstream's authorization server, as in a real deployment whose
-  // own issuer is not the upstream's.
-  const { publicKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const jwk = { ...publicKey.export({ format: "jwk" }), kid: "placeholder", alg: "ES256", use: "sig" };
-  fs.writeFileSync(path.join(dir, "jwks.json"), JSON.stringify({ keys: [jwk] }));
+  // challenge first): that is what is under test, so nothing is looked up
+  // here. identity.oauth still needs an issuer and keys for the gateway's
+  // own (resource-server) routes, of which there are none here: a reserved
+  // .invalid issuer and a placeholder JWKS. A client that falls back to the
+  // root metadata is sent to that issuer, not to the upstream's
+  // authorization server, as in a real deployment whose own issuer is not
+  // the upstream's.
   oauth = `    upstream_auth: {type: transparent}
 identity:
   oauth:
     resource: RESOURCE
     authorization_servers: ["https://gateway-issuer.invalid"]
-    jwks_file: ${JSON.stringify(path.join(dir, "jwks.json"))}
+    jwks_file: ${placeholderJWKS()}
 `;
 }
 
