@@ -184,6 +184,11 @@ func (t *transparent) Metadata(ctx context.Context) (map[string]any, error) {
 	// and it would hide a change of authorization server (SEP-2352)
 	// behind its own issuer (docs/authorization.md, "Transparent mode").
 	//
+	// It validates tokens of the first one only (authServer), so it names
+	// only that one.
+	if as, _ := m["authorization_servers"].([]any); len(as) > 1 {
+		out["authorization_servers"] = as[:1]
+	}
 	// The gateway refuses DPoP-bound tokens on transparent routes, so it
 	// does not pass on a DPoP requirement it would then refuse.
 	delete(out, "dpop_bound_access_tokens_required")

@@ -31,13 +31,14 @@ func do(h http.Handler, method, target, body string, hdr ...string) *httptest.Re
 // TestTransparentMetadata: the gateway serves the upstream's metadata with
 // resource = its route URL and the upstream's own authorization server
 // (clients register and authorize there, RFC 8414 issuer and RFC 9207 iss
-// unchanged), without a DPoP requirement the route would refuse; the
+// unchanged; only the first one, whose tokens the gateway validates),
+// without a DPoP requirement the route would refuse; the
 // gateway itself answers no authorization-server discovery.
 func TestTransparentMetadata(t *testing.T) {
 	upAS := authztest.New(t, authztest.Options{})
 	prm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"resource": "http://" + r.Host + "/mcp", "authorization_servers": []string{upAS.URL},
+		_ = json.NewEncoder(w).Encode(map[string]any{"resource": "http://" + r.Host + "/mcp", "authorization_servers": []string{upAS.URL, "https://second-as.example"},
 			"scopes_supported": []string{"read"}, "dpop_bound_access_tokens_required": true, "dpop_signing_alg_values_supported": []string{"ES256"}})
 	}))
 	defer prm.Close()
