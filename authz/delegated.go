@@ -75,6 +75,9 @@ type DelegationOptions struct {
 	ConsentTTL, GrantTTL time.Duration
 	HTTPClient           *http.Client // default: 10 s timeout
 	Now                  func() time.Time
+	// Login, when set, binds each consent to the person at the browser
+	// (delegated_login.go).
+	Login *ConsentLogin
 }
 
 // Paths of the consent pages under DelegationOptions.BaseURL.
@@ -97,6 +100,7 @@ type Delegation struct {
 	// endpoints discovers the authorization server of upstreams that
 	// configure no endpoints.
 	endpoints *endpointDiscovery
+	login     loginEndpoints
 }
 
 // NewDelegation checks o and returns a Delegation.
@@ -111,6 +115,9 @@ func NewDelegation(o DelegationOptions) (*Delegation, error) {
 	o.BaseURL = strings.TrimSuffix(o.BaseURL, "/")
 	if o.Lookup == nil {
 		return nil, errors.New("delegation: no server lookup")
+	}
+	if l := o.Login; l != nil && (l.Issuer == "" || l.ClientID == "" || l.Verify == nil) {
+		return nil, errors.New("delegation login: issuer, client id and a token verifier are required")
 	}
 	block, err := aes.NewCipher(o.Key)
 	if err != nil {
@@ -144,6 +151,17 @@ func NewDelegation(o DelegationOptions) (*Delegation, error) {
 
 // RedirectURL is the callback to register at upstream authorization servers.
 func (d *Delegation) RedirectURL() string { return d.o.BaseURL + CallbackPath }
+
+// LoginRedirectURL is the redirect URI to register for the login client
+// at the gateway's own authorization server ("" without ConsentLogin).
+func (d *Delegation) LoginRedirectURL() string {
+	if d.o.Login == nil {
+		return ""
+	}
+	return d.o.BaseURL + LoginPath
+}
+
+func (d *Delegation) secureCookies() bool { return strings.HasPrefix(d.o.BaseURL, "https://") }
 
 // grant is what is stored per principal and server (sealed).
 type grant struct {

@@ -600,3 +600,32 @@ func (rs *ResourceServer) principal(c map[string]any, tok string) (*Principal, e
 	}
 	return p, nil
 }
+
+// VerifyLogin validates a token that the gateway itself obtained for a
+// person signing in (the consent page of user-delegated OAuth,
+// ConsentLogin): a JWT from identity.oauth's issuer whose audience is the
+// gateway's own URL (Resource), unexpired. It returns the principal id,
+// the same one callers with that person's tokens get.
+func (rs *ResourceServer) VerifyLogin(ctx context.Context, tok string) (string, error) {
+	if rs.keys == nil || !looksLikeJWT(tok) {
+		return "", errors.New("sign-in tokens are validated as JWTs against identity.oauth's keys (jwks_url or jwks_file)")
+	}
+	opts := jose.VerifyOptions{Issuer: rs.cfg.Issuer, Audience: []string{rs.cfg.Resource, rs.cfg.Resource + "/"}, Algorithms: rs.algs, Leeway: rs.cfg.Leeway, Now: rs.cfg.Now()}
+	claims, err := jose.VerifyJWT(tok, rs.keys.get(), opts)
+	if errors.Is(err, jose.ErrNoKey) {
+		if ks, ok := rs.keys.refreshForUnknownKey(ctx); ok {
+			claims, err = jose.VerifyJWT(tok, ks, opts)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("sign-in token: %w", err)
+	}
+	p, err := rs.principal(claims, tok)
+	if err != nil {
+		return "", err
+	}
+	if p.JKT != "" {
+		return "", errors.New("sign-in token is DPoP-bound")
+	}
+	return p.Subject, nil
+}
