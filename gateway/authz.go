@@ -58,6 +58,22 @@ func (g *Gateway) startDelegation(cfg *config.Config) (*authz.Delegation, error)
 			}
 			return s.Upstream(), true
 		}}
+	if l, oa := u.Login, cfg.Identity.OAuth; l != nil && oa != nil {
+		iss := oa.Issuer
+		if iss == "" && len(oa.AuthorizationServers) > 0 {
+			iss = oa.AuthorizationServers[0]
+		}
+		o.Login = &authz.ConsentLogin{Issuer: iss, ClientID: l.ClientID, ClientSecretFile: l.ClientSecretFile, ClientSecretEnv: l.ClientSecretEnv,
+			AuthMethod: l.AuthMethod, Resource: oa.Resource,
+			// The live resource server, so a reload's keys apply.
+			Verify: func(ctx context.Context, tok string) (string, error) {
+				rs := g.proc.Authz().RS
+				if rs == nil {
+					return "", fmt.Errorf("identity.oauth is not configured")
+				}
+				return rs.VerifyLogin(ctx, tok)
+			}}
+	}
 	if cfg.UpstreamOAuthStore() == config.StoreRedis {
 		c, err := cfg.State.Redis.Client()
 		if err != nil {
@@ -71,6 +87,9 @@ func (g *Gateway) startDelegation(cfg *config.Config) (*authz.Delegation, error)
 		return nil, fmt.Errorf("identity.upstream_oauth: %w", err)
 	}
 	g.logger.Info("user-delegated upstream OAuth: register this redirect URI at each upstream's authorization server", "redirect_uri", d.RedirectURL(), "store", cfg.UpstreamOAuthStore())
+	if r := d.LoginRedirectURL(); r != "" {
+		g.logger.Info("user-delegated upstream OAuth: consents need a sign-in; register this redirect URI for the login client at identity.oauth's authorization server", "redirect_uri", r, "client_id", u.Login.ClientID)
+	}
 	return d, nil
 }
 

@@ -34,16 +34,28 @@ type delegatedEnv struct {
 }
 
 func startDelegatedEnv(t *testing.T, state string) *delegatedEnv {
-	return startDelegatedEnvWith(t, state, webmcp.Handler(), false)
+	return startDelegatedEnvWith(t, delegatedOpts{state: state})
 }
 
-// startDelegatedEnvWith is startDelegatedEnv with h as the upstream's MCP
-// handler; discover leaves the upstream's authorization and token
-// endpoints and resource to discovery from its metadata.
-func startDelegatedEnvWith(t *testing.T, state string, h http.Handler, discover bool) *delegatedEnv {
+// delegatedOpts vary the environment: state is the state: section, h the
+// upstream's MCP handler (default webmcp), discover leaves the upstream's
+// authorization and token endpoints and resource to discovery from its
+// metadata, login makes consents need a sign-in at gwAS (the person is
+// named by the X-Test-Login header).
+type delegatedOpts struct {
+	state           string
+	h               http.Handler
+	discover, login bool
+}
+
+func startDelegatedEnvWith(t *testing.T, o delegatedOpts) *delegatedEnv {
 	t.Helper()
 	e := &delegatedEnv{seen: &authHeaders{}}
-	e.gwAS = authztest.New(t, authztest.Options{Scopes: []string{"mcp"}})
+	h, state := o.h, o.state
+	if h == nil {
+		h = webmcp.Handler()
+	}
+	e.gwAS = authztest.New(t, authztest.Options{Scopes: []string{"mcp"}, User: func(r *http.Request) string { return r.Header.Get("X-Test-Login") }})
 	// The person at the browser says who they are at the upstream.
 	e.upAS = authztest.New(t, authztest.Options{Scopes: []string{"up"}, User: func(r *http.Request) string { return r.Header.Get("X-Test-User") }})
 	e.up = protectedUpstream(t, e.upAS, h, e.seen)
@@ -53,8 +65,14 @@ func startDelegatedEnvWith(t *testing.T, state string, h http.Handler, discover 
 	t.Setenv("PORTCULLIS_UP_CLIENT_SECRET", "deleg-secret")
 	t.Setenv("PORTCULLIS_DELEGATION_KEY", strings.Repeat("5a", 32))
 	endpoints := fmt.Sprintf("      authorization_url: %s\n      token_url: %s\n      resource: %s/mcp\n", e.upAS.AuthorizeURL(), e.upAS.TokenURL(), e.up.srv.URL)
-	if discover {
+	if o.discover {
 		endpoints = ""
+	}
+	login := ""
+	if o.login {
+		e.gwAS.AddClient(authztest.Client{ID: "portcullis-login", Secret: "login-secret", RedirectURIs: []string{e.base + "/oauth/upstream/login"}})
+		t.Setenv("PORTCULLIS_LOGIN_SECRET", "login-secret")
+		login = ", login: {client_id: portcullis-login, client_secret_env: PORTCULLIS_LOGIN_SECRET}"
 	}
 	yaml := fmt.Sprintf(`
 audit: {dir: %s}
@@ -74,9 +92,9 @@ identity:
     authorization_servers: [%s]
     jwks_url: %s
     scopes: [mcp]
-  upstream_oauth: {key_env: PORTCULLIS_DELEGATION_KEY}
+  upstream_oauth: {key_env: PORTCULLIS_DELEGATION_KEY%s}
 %s
-`, t.TempDir(), addr, e.up.srv.URL, endpoints, e.base, e.gwAS.URL, e.gwAS.JWKSURL(), state)
+`, t.TempDir(), addr, e.up.srv.URL, endpoints, e.base, e.gwAS.URL, e.gwAS.JWKSURL(), login, state)
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -128,10 +146,22 @@ func (e *delegatedEnv) call(t *testing.T, tok, body string) (int, rpcReply) {
 // land on the gateway's callback.
 func followConsent(t *testing.T, link, upstreamUser string) string {
 	t.Helper()
+	status, page := followConsentAs(t, link, "", upstreamUser)
+	if status != 200 || !strings.Contains(page, "Access granted") {
+		t.Fatalf("callback: %d %s", status, page)
+	}
+	return page
+}
+
+// followConsentAs is followConsent by a person who signs in to the gateway
+// as login (when the consent asks for a sign-in); it returns the last page.
+func followConsentAs(t *testing.T, link, login, upstreamUser string) (int, string) {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
 		r = r.Clone(r.Context())
 		r.Header.Set("X-Test-User", upstreamUser)
+		r.Header.Set("X-Test-Login", login)
 		return http.DefaultTransport.RoundTrip(r)
 	})}
 	resp, err := c.Get(link)
@@ -150,10 +180,7 @@ func followConsent(t *testing.T, link, upstreamUser string) string {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !strings.Contains(string(b), "Access granted") {
-		t.Fatalf("callback: %d %s", resp.StatusCode, b)
-	}
-	return string(b)
+	return resp.StatusCode, string(b)
 }
 
 type roundTrip func(*http.Request) (*http.Response, error)
@@ -177,7 +204,7 @@ func TestAuthzUserDelegatedUpstream(t *testing.T) {
 				srv = redistest.Start(t, nil)
 				state = "state: {redis: {address: " + srv.Addr + "}, vault: {store: memory}}"
 			}
-			e := startDelegatedEnvWith(t, state, webmcp.Handler(), store == "discovered-endpoints")
+			e := startDelegatedEnvWith(t, delegatedOpts{state: state, discover: store == "discovered-endpoints"})
 			alice, bob := e.callerToken("alice"), e.callerToken("bob")
 
 			status, r := e.call(t, alice, initBody)
@@ -314,7 +341,7 @@ func TestAuthzUserDelegated2026InputRequired(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"resultType":"complete","content":[{"type":"text","text":"fetched"}]}}`, gjson.GetBytes(b, "id").Raw)
 	})
-	e := startDelegatedEnvWith(t, "", h, false)
+	e := startDelegatedEnvWith(t, delegatedOpts{h: h})
 	alice := e.callerToken("alice")
 	urlCaps := `{"elicitation":{"url":{}}}`
 	call := `"name":"fetch","arguments":{"url":"https://example.com"},`
@@ -362,5 +389,46 @@ func TestAuthzUserDelegated2026InputRequired(t *testing.T) {
 	upTok, ok := strings.CutPrefix(strings.Split(seen[len(seen)-1], "|")[0], "Bearer ")
 	if !ok || upTok == alice || claimOf(t, upTok, "sub") != "alice@upstream" {
 		t.Fatalf("upstream credential %q", seen[len(seen)-1])
+	}
+}
+
+// TestAuthzUserDelegatedConsentLogin: with identity.upstream_oauth.login,
+// a consent link is bound to the principal whose call asked for it: a
+// person who signs in to the gateway as someone else is refused (nothing
+// granted, the link used up); the principal signing in as themselves
+// grants access, and the retried call reaches the upstream with their
+// own upstream token.
+func TestAuthzUserDelegatedConsentLogin(t *testing.T) {
+	e := startDelegatedEnvWith(t, delegatedOpts{login: true})
+	alice := e.callerToken("alice")
+	link := func() string {
+		t.Helper()
+		status, r := e.call(t, alice, initBody)
+		if status != 200 || r.Error == nil || r.Error.Code != -32042 || len(r.Error.Data.Elicitations) != 1 {
+			t.Fatalf("consent request: %d %+v", status, r)
+		}
+		return r.Error.Data.Elicitations[0].URL
+	}
+	first := link()
+	if status, page := followConsentAs(t, first, "mallory", "mallory@upstream"); status != 403 || !strings.Contains(page, "Consent refused") {
+		t.Fatalf("mallory on alice's link: %d %s", status, page)
+	}
+	if status, r := e.call(t, alice, initBody); status != 200 || r.Error == nil || r.Error.Code != -32042 || r.Error.Data.Elicitations[0].URL == first {
+		t.Fatalf("after the refused sign-in: %d %+v (a grant was stored, or the used link came back)", status, r)
+	}
+	if len(e.seen.all()) != 0 {
+		t.Fatal("the upstream was called before consent")
+	}
+	second := link()
+	if status, page := followConsentAs(t, second, "alice", "alice@upstream"); status != 200 || !strings.Contains(page, "Access granted") {
+		t.Fatalf("alice on her link: %d %s", status, page)
+	}
+	if status, r := e.call(t, alice, initBody); status != 200 || r.Error != nil {
+		t.Fatalf("retry after consent: %d %+v", status, r.Error)
+	}
+	seen := e.seen.all()
+	upTok, _ := strings.CutPrefix(strings.Split(seen[len(seen)-1], "|")[0], "Bearer ")
+	if sub := claimOf(t, upTok, "sub"); sub != "alice@upstream" {
+		t.Fatalf("delegated token sub %q", sub)
 	}
 }
