@@ -880,6 +880,7 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 		}
 		x.p.log.Debug("upstream body error", "err", ev.err)
 		if x.wroteHeaders {
+			x.p.recordLocal(x.r, x.route, 0, "upstream_reset_after_response_started", true)
 			x.reset("upstream_reset_after_response_started")
 		} else {
 			x.localReply(http.StatusBadGateway, []byte("upstream reset\n"), nil, "upstream_reset_before_response_complete")
@@ -1358,6 +1359,14 @@ func (x *exchange) localReply(code int, body []byte, hdr headerList, details str
 		return
 	}
 	x.finishProcessing("local_reply")
+	if !x.immediate {
+		// the processor records its own refusals; these are the proxy's
+		status := code
+		if x.wroteHeaders {
+			status = 0
+		}
+		x.p.recordLocal(x.r, x.route, status, details, x.resp != nil)
+	}
 	if x.wroteHeaders {
 		x.reset(details)
 		return
