@@ -74,6 +74,7 @@ func TestSplitHarmless(t *testing.T) {
 		`{"ids":["4111","1111"],"more":["1111","1111"]}`, // parts in different arrays
 		`{"a":"GB82WES","b":"T12345698765433"}`,          // IBAN checksum fails
 		`{"a":"AKIAZ7QW","b":"hello world"}`,             // no token across
+		string(shortFieldsDoc(16 << 10)),                 // order records: ids, SKUs, amounts, dates
 	} {
 		rep, err := e.ScanJSON([]byte(doc))
 		if err != nil {
