@@ -15,9 +15,11 @@ import (
 // are therefore joined and scanned once more; a match that covers parts of
 // two or more leaves is mapped back to a span in each of them, so the
 // decision sees it and redaction rewrites every part. Each leaf belongs to
-// at most one run and each run is scanned three times (PII with the run's
-// own separator and with none, secrets with none), so the cost is linear
-// in the short leaves' bytes; long leaves are never joined.
+// at most one run and each run is joined at most three times (PII with the
+// run's own separator, and with none when a leaf starts like an IBAN;
+// secrets with none), each join only when the run has enough digits or
+// bytes to hold a value, so the cost is linear in the short leaves' bytes;
+// long leaves are never joined.
 
 // splitMaxPart is the longest leaf joined with its siblings: parts of a
 // card, an SSN, an IBAN or a token are short; prose is scanned alone.
@@ -140,8 +142,17 @@ func (e *Engine) splitRun(j *joiner, all []jsonwalk.Leaf, i, k int, out splitMap
 		}
 		return h
 	}
-	if !e.opts.DisablePII {
-		for _, sep := range [2]string{runSeparator(run), ""} {
+	shape := runShapeOf(run)
+	if !e.opts.DisablePII && shape.digits >= minSplitDigits {
+		// Joined with the run's own separator, values split on their
+		// groups keep their shape; an IBAN cut inside a group needs the
+		// parts joined with none (the only other join, made only when a
+		// leaf starts like an IBAN).
+		seps := []string{shape.sep}
+		if shape.ibanStart {
+			seps = append(seps, "")
+		}
+		for _, sep := range seps {
 			for _, p := range pii.Find(j.join(run, sep)) {
 				if !splitTypes[p.Type] {
 					continue
@@ -162,7 +173,7 @@ func (e *Engine) splitRun(j *joiner, all []jsonwalk.Leaf, i, k int, out splitMap
 			}
 		}
 	}
-	if !e.opts.DisableSecrets {
+	if !e.opts.DisableSecrets && shape.bytes >= minSplitSecret {
 		joined := j.join(run, "")
 		for _, m := range secrets.Find(joined) {
 			j.parts(run, m.Start, m.End, func(n, start, end int) {
@@ -174,19 +185,48 @@ func (e *Engine) splitRun(j *joiner, all []jsonwalk.Leaf, i, k int, out splitMap
 	return out
 }
 
-// runSeparator is the digit-group separator the run's own leaves use
-// ("372-18" + "4421" joins as "372-18-4421"), a space when they use none.
-func runSeparator(run []jsonwalk.Leaf) string {
+// Gates that keep the join off runs that cannot hold a split value: the
+// shortest structured value has 9 digits (an SSN; cards 12, IBANs more),
+// the shortest secret the rules match is longer than 16 bytes.
+const (
+	minSplitDigits = 9
+	minSplitSecret = 16
+)
+
+// runShape is what one pass over a run's leaves tells about it.
+type runShape struct {
+	// sep is the digit-group separator the leaves use ("372-18" + "4421"
+	// joins as "372-18-4421"), a space when they use none.
+	sep       string
+	digits    int  // ASCII digits in all
+	bytes     int  // bytes in all
+	ibanStart bool // some leaf has two letters and two digits at a word start
+}
+
+func runShapeOf(run []jsonwalk.Leaf) runShape {
+	sh := runShape{sep: " "}
+	found := false
 	for _, l := range run {
-		for i := 0; i < len(l.Value); i++ {
-			switch l.Value[i] {
-			case ' ', '-', '.', '/':
-				return l.Value[i : i+1]
+		v := l.Value
+		sh.bytes += len(v)
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			switch {
+			case c >= '0' && c <= '9':
+				sh.digits++
+			case !found && (c == ' ' || c == '-' || c == '.' || c == '/'):
+				sh.sep, found = v[i:i+1], true
+			case !sh.ibanStart && i+3 < len(v) && letter(c) && letter(v[i+1]) && digit(v[i+2]) && digit(v[i+3]) &&
+				(i == 0 || !letter(v[i-1]) && !digit(v[i-1])):
+				sh.ibanStart = true
 			}
 		}
 	}
-	return " "
+	return sh
 }
+
+func letter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+func digit(c byte) bool  { return c >= '0' && c <= '9' }
 
 func overlapsEntity(es []pii.Entity, start, end int) bool {
 	return slices.ContainsFunc(es, func(x pii.Entity) bool { return start < x.End && x.Start < end })

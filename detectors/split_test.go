@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portcullis-mcp/portcullis/detectors/injection"
 	"github.com/portcullis-mcp/portcullis/detectors/internal/jsonwalk"
 	"github.com/portcullis-mcp/portcullis/detectors/redact"
 )
@@ -166,4 +167,33 @@ func TestSplitLinear(t *testing.T) {
 	if max := 3 * (3 * len(res.Leaves)); j.joined > max {
 		t.Fatalf("joined %d bytes for %d leaves of 2 bytes (bound %d)", j.joined, len(res.Leaves), max)
 	}
+}
+
+// TestSplitHarmlessCorpus: the JSON documents of the harmless tool-output
+// corpus (package metadata, API answers, configs) hold no value split
+// across fields.
+func TestSplitHarmlessCorpus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads the whole harmless corpus")
+	}
+	chunks, err := injection.LoadHarmless("injection/corpus/harmless.jsonl.gz", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEngine(t, Options{})
+	docs := 0
+	for _, c := range chunks {
+		res, err := jsonwalk.Walk([]byte(strings.TrimSpace(c.Text)), jsonwalk.Limits{})
+		if err != nil {
+			continue
+		}
+		docs++
+		for _, h := range e.splitFind(res.Leaves) {
+			t.Errorf("split match in harmless JSON at %s %q: %+v", res.Leaves[h.leaf].Path, res.Leaves[h.leaf].Value, h)
+		}
+	}
+	if docs < 1000 {
+		t.Fatalf("only %d JSON documents in the harmless corpus", docs)
+	}
+	t.Logf("%d harmless JSON documents, no split value", docs)
 }
