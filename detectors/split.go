@@ -107,17 +107,21 @@ func (j *joiner) join(leaves []jsonwalk.Leaf, sep string) string {
 // first leaf index (relative to the run) and the local spans. ok is false
 // when the span lies inside one leaf (the per-leaf scan already saw it).
 func (j *joiner) parts(leaves []jsonwalk.Leaf, ms, me int, f func(n, start, end int)) bool {
-	first, last := -1, -1
-	for n, st := range j.starts {
-		end := st + len(leaves[n].Value)
-		if st < me && ms < end {
-			if first < 0 {
-				first = n
-			}
-			last = n
-		}
+	// the leaf holding ms: the last start at or before it (binary search,
+	// so a run with many matches stays linear-logarithmic)
+	first, _ := slices.BinarySearch(j.starts, ms+1)
+	first--
+	if first < 0 {
+		return false
 	}
-	if first < 0 || first == last {
+	if ms >= j.starts[first]+len(leaves[first].Value) {
+		first++ // ms is in the separator after that leaf
+	}
+	last := first
+	for last+1 < len(j.starts) && j.starts[last+1] < me {
+		last++
+	}
+	if first >= len(j.starts) || first == last {
 		return false
 	}
 	for n := first; n <= last; n++ {

@@ -197,3 +197,35 @@ func TestSplitHarmlessCorpus(t *testing.T) {
 	}
 	t.Logf("%d harmless JSON documents, no split value", docs)
 }
+
+// TestSplitManyValues: many split values in one document (records of
+// card parts) yield every part, each mapped back by binary search.
+func TestSplitManyValues(t *testing.T) {
+	e := newTestEngine(t, Options{DisableInjection: true})
+	var b strings.Builder
+	b.WriteString(`{"cards":[`)
+	const cards = 2000
+	for i := range cards {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"holder":"on file","n":["4111","1111","1111","1111"]}`)
+	}
+	b.WriteString(`]}`)
+	rep, err := e.ScanJSON([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range rep.Findings {
+		if f.Category == "CREDIT_CARD" {
+			if f.End-f.Start != 4 {
+				t.Fatalf("unexpected part %+v", f)
+			}
+			n++
+		}
+	}
+	if n != 4*cards {
+		t.Fatalf("%d card parts, want %d", n, 4*cards)
+	}
+}
