@@ -153,6 +153,8 @@ func (e *Engine) ScanJSON(raw []byte) (*Report, error) {
 		e.rawChecks(st, l.Path, s)
 		kept = append(kept, leaf{l.Path, s})
 	}
+	// Values split across adjacent short sibling leaves (split.go).
+	e.splitChecks(st, res.Leaves)
 	// Data hidden in object keys ({"4111 1111 1111 1111": 1}).
 	for i := range res.Keys {
 		k := &res.Keys[i]
@@ -476,8 +478,9 @@ func (e *Engine) RedactJSON(raw []byte, mode redact.Mode, v *redact.Vault) ([]by
 		items = append(items, res.Leaves...)
 		slices.SortFunc(items, func(a, b jsonwalk.Leaf) int { return a.RawStart - b.RawStart })
 	}
+	split := e.splitFind(res.Leaves)
 	for _, l := range items {
-		spans, fs := e.redactionSpans(l.Path, l.Value)
+		spans, fs := e.redactionSpans(l.Path, l.Value, split.of(l))
 		if len(spans) == 0 {
 			continue
 		}
@@ -562,7 +565,7 @@ func (e *Engine) canReuse(raw []byte, rep *Report) bool {
 
 // RedactText is RedactJSON for one plain text.
 func (e *Engine) RedactText(s string, mode redact.Mode, v *redact.Vault) (string, []Finding, error) {
-	spans, fs := e.redactionSpans("", s)
+	spans, fs := e.redactionSpans("", s, nil)
 	out, err := redact.Redact(s, spans, mode, v)
 	if err != nil {
 		return "", nil, fmt.Errorf("detectors: redact text: %w", err)
@@ -570,7 +573,7 @@ func (e *Engine) RedactText(s string, mode redact.Mode, v *redact.Vault) (string
 	return out, fs, nil
 }
 
-func (e *Engine) redactionSpans(path, s string) ([]redact.Span, []Finding) {
+func (e *Engine) redactionSpans(path, s string, split *splitHits) ([]redact.Span, []Finding) {
 	if len(s) > e.opts.MaxLeafBytes {
 		s = s[:e.opts.MaxLeafBytes]
 	}
@@ -581,6 +584,10 @@ func (e *Engine) redactionSpans(path, s string) ([]redact.Span, []Finding) {
 	}
 	if !e.opts.DisablePII {
 		ents = pii.Find(s)
+	}
+	if split != nil {
+		secs = append(secs, split.secrets...)
+		ents = append(ents, split.pii...)
 	}
 	return e.spansFrom(path, s, secs, ents)
 }

@@ -162,6 +162,11 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 			return fail(err)
 		}
 		g.proxy.Store(p)
+		g.inflight.refused = func(r *http.Request) {
+			g.localReplies.count(http.StatusServiceUnavailable, detailsInflightLimit)
+			localAudit{proc: g.proc, log: g.logger}.RecordLocalReply(dataplane.LocalReply{Status: http.StatusServiceUnavailable,
+				Details: detailsInflightLimit, Method: r.Method, MCPMethod: r.Header.Get("Mcp-Method")})
+		}
 		g.inflight.limit = func() (int64, int64) {
 			c := g.cfg.Load()
 			return c.Limits.MaxInflightBytes, c.Limits.MaxBodyBytes
@@ -282,6 +287,7 @@ func (g *Gateway) buildProxy(cfg *config.Config) (*dataplane.Proxy, error) {
 		CatchAllPrefix: "/mcp/",
 		Logger:         g.logger,
 		LocalReply:     g.localReplies.reply,
+		Recorder:       localAudit{proc: g.proc, log: g.logger},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded data plane: %w", err)

@@ -327,7 +327,9 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 	sc := foldPool.Get().(*foldScratch)
 	defer putFoldScratch(sc)
 	buf := slices.Grow(sc.buf[:0], len(s))
-	toks := sc.toks[:0]
+	// Sized from the input, not grown by append: a multi-MiB text grown
+	// 1.25× at a time allocated twenty times its size (issue 11 #23).
+	toks := slices.Grow(sc.toks[:0], len(s)/5) // prose: a token per 5-6 bytes
 	gap := 2
 	nl := false
 	// tokens made only of leet characters ("15", "4") are mapped only when
@@ -451,7 +453,7 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 	}
 	// Join runs of ≥4 single-character tokens ("i g n o r e"); a wide gap
 	// inside such a run is a word boundary.
-	out := sc.out[:0]
+	out := slices.Grow(sc.out[:0], 2*len(buf)+len(toks)) // folded (tokens and separators) and despaced
 	spaced := false
 	steps := len(s) + len(buf)
 	for k := 0; k < len(toks); {
