@@ -37,6 +37,20 @@ type Server struct {
 // when the HTTP path does not (sidecar deployments).
 const ServerMetadataKey = "x-portcullis-server"
 
+// StreamWorkers is how many goroutines the ext_proc gRPC server keeps to
+// run streams on (GRPCServerOptions). Every HTTP exchange is a new stream;
+// on a fresh goroutine its stack grows (and is copied) several times while
+// the pipeline runs, a cost a reused worker pays once. Streams beyond this
+// many in flight get a goroutine of their own, as without workers.
+var StreamWorkers = uint32(64)
+
+// GRPCServerOptions are the gRPC server options the ext_proc listener
+// should use (the gateway's, and the benchmarks' null server, so both pay
+// the same gRPC costs).
+func GRPCServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.NumStreamWorkers(StreamWorkers)}
+}
+
 // Option configures a Server.
 type Option func(*Server)
 

@@ -34,7 +34,7 @@ func (NullProcessor) Process(s extprocv3.ExternalProcessor_ProcessServer) error 
 // Serve starts srv's registration on a loopback gRPC listener and returns a
 // connected client and a stop function.
 func Serve(register func(*grpc.Server)) (extprocv3.ExternalProcessorClient, func(), error) {
-	g := grpc.NewServer(grpc.MaxRecvMsgSize(math.MaxInt32))
+	g := grpc.NewServer(append(extproc.GRPCServerOptions(), grpc.MaxRecvMsgSize(math.MaxInt32))...)
 	register(g)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
