@@ -211,22 +211,21 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 	if eng.Audit != nil && len(content) > 0 {
 		o.ArgsDigest = eng.Audit.Digest(content)
 	}
-	what := what(s)
 	data := func() *mcp.ErrorData {
 		return &mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(s.name, 128), Score: d.Score, Reason: reasons(d)}
 	}
 	switch d.Action {
 	case policy.ActionBlock:
-		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, what+" blocked by policy: "+reasons(d), data())
+		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, what(s)+" blocked by policy: "+reasons(d), data())
 		o.ErrorType = strconv.Itoa(mcp.CodePolicyDenied)
 	case policy.ActionRequireApproval:
-		v.refusal, v.out = st.requireApproval(m, what, d, data(), o)
+		v.refusal, v.out = st.requireApproval(m, what(s), d, data(), o)
 	case policy.ActionSandbox:
 		if st.server.Sandbox == "" {
 			ed := data()
 			ed.Reason = ""
 			v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
-				what+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked", ed)
+				what(s)+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked", ed)
 			o.refused(mcp.CodePolicyDenied, "policy:sandbox-unavailable")
 		} else {
 			v.sandbox = true
@@ -237,7 +236,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 			// vault, so nothing can turn them back before the upstream.
 			red, err := redactWith(eng.Detector, content, rep, "", d.RedactTypes, d.Redact)
 			if err != nil {
-				return refuse(mcp.CodeInternalError, 0, "the gateway could not redact this "+what+"; it was refused", "inspect:redact-failed")
+				return refuse(mcp.CodeInternalError, 0, "the gateway could not redact this "+what(s)+"; it was refused", "inspect:redact-failed")
 			}
 			content = red
 		}
@@ -253,7 +252,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 			base = v.out
 		}
 		if v.out = spliceJSON(base, s.path, content); len(v.out) == 0 {
-			return refuse(mcp.CodeInternalError, 0, "the gateway could not rewrite this "+what+"; it was refused", "inspect:rewrite-failed")
+			return refuse(mcp.CodeInternalError, 0, "the gateway could not rewrite this "+what(s)+"; it was refused", "inspect:rewrite-failed")
 		}
 	}
 	return v

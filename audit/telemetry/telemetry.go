@@ -312,6 +312,11 @@ func (s *Span) TraceID() string {
 	return s.s.SpanContext().TraceID().String()
 }
 
+// Recording reports whether the span records attributes (false for nil and
+// for the spans of an unconfigured or sampled-out tracer), so callers can
+// skip building what it would drop.
+func (s *Span) Recording() bool { return s != nil && s.s.IsRecording() }
+
 // SetDecision records the gateway decision and risk on the span.
 func (s *Span) SetDecision(d audit.Decision, risk int, rules []string) {
 	if s == nil || !s.s.IsRecording() {
