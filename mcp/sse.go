@@ -106,13 +106,30 @@ func (p *SSEParser) Feed(chunk []byte) ([]SSEEvent, error) {
 // Pending returns the bytes of the incomplete event held back.
 func (p *SSEParser) Pending() []byte { return p.buf }
 
+// indexEOL is the index of the first CR or LF in b, or -1. Two vectorised
+// byte searches beat a byte loop on the multi-kilobyte data lines of tool
+// results (CR is rare: its search stops at the first LF).
+func indexEOL(b []byte) int {
+	lf := bytes.IndexByte(b, '\n')
+	limit := len(b)
+	if lf >= 0 {
+		limit = lf
+	}
+	if cr := bytes.IndexByte(b[:limit], '\r'); cr >= 0 {
+		return cr
+	}
+	return lf
+}
+
 // eventEnd returns the index just past the first blank-line terminator, or -1.
 func eventEnd(b []byte, from int) int {
 	for i := from; i < len(b); i++ {
-		c := b[i]
-		if c != '\n' && c != '\r' {
-			continue
+		k := indexEOL(b[i:])
+		if k < 0 {
+			return -1
 		}
+		i += k
+		c := b[i]
 		// Line ends at i; length of this line terminator:
 		n := 1
 		if c == '\r' && i+1 < len(b) && b[i+1] == '\n' {
@@ -148,7 +165,7 @@ func parseEvent(raw []byte) SSEEvent {
 	for len(rest) > 0 {
 		line := rest
 		next := len(rest)
-		if k := bytes.IndexAny(rest, "\r\n"); k >= 0 {
+		if k := indexEOL(rest); k >= 0 {
 			line = rest[:k]
 			next = k + 1
 			if rest[k] == '\r' && k+1 < len(rest) && rest[k+1] == '\n' {
