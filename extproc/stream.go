@@ -709,6 +709,11 @@ func (st *stream) sseChunk(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse
 	if unchanged && !held && total == len(chunk) {
 		return continueResponseBody, nil
 	}
+	if len(fwds) == 1 {
+		// One event (typically completed by this chunk): forward its bytes
+		// as they are; the parser never writes over bytes it returned.
+		return replaceResponseBody(fwds[0], false), nil
+	}
 	out := make([]byte, 0, total)
 	for _, f := range fwds {
 		out = append(out, f...)

@@ -46,7 +46,15 @@ const utf8BOM = "\xEF\xBB\xBF"
 func (p *SSEParser) Feed(chunk []byte) ([]SSEEvent, error) {
 	var buf []byte
 	aliased := false
-	if !p.started {
+	if !p.started && len(p.buf) == 0 && len(chunk) >= len(utf8BOM) {
+		// The first chunk decides about a BOM on its own: read it in place.
+		p.started = true
+		if string(chunk[:len(utf8BOM)]) == utf8BOM {
+			p.bom = len(utf8BOM)
+			p.scanned = p.bom
+		}
+		buf, aliased = chunk, true
+	} else if !p.started {
 		p.buf = append(p.buf, chunk...)
 		// Decide about a leading BOM once its three bytes (or a mismatch)
 		// are available.
