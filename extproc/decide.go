@@ -27,7 +27,8 @@ type subject struct {
 	name   string // prompt name, resource URI or tool name (audit)
 	// path is where content sits in the message, for splicing edits.
 	path    string
-	content []byte // the JSON value at path; nil: nothing to inspect
+	content []byte    // the JSON value at path; nil: nothing to inspect
+	value   mcp.Value // content's parsed view (tools/call arguments)
 	// structural content (initialize, list results) is protocol data the
 	// client parses: injections and secrets are acted on, personal data
 	// is not rewritten (it would corrupt names and URIs).
@@ -45,7 +46,7 @@ func requestSubject(m *mcp.Message) subject {
 		if m.Method == "tools/call" {
 			s.tool = s.name
 			if a := m.Params.Get("arguments"); a.Exists() {
-				s.path, s.content = "params.arguments", rawBytes(a)
+				s.path, s.content, s.value = "params.arguments", rawBytes(a), a
 			}
 			return s
 		}
@@ -168,6 +169,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 		}
 		if n > 0 {
 			content = restored
+			s.value = mcp.Value{} // the parsed view is of the bytes before restoring
 		}
 	}
 	var findings []Finding
@@ -188,7 +190,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 		bv = st.beh.OnCall(st.ctx, behavior.Call{Agent: st.agent.ID, Session: st.req.sessionID, Server: st.server.Name, Tool: s.tool, Args: content})
 		bsig = &policy.BehaviorSignal{Score: bv.Score, Reason: bv.Reason}
 	}
-	d := st.evaluate(policy.PlaneRequest, o.Method, s.tool, content, findings, bsig)
+	d := st.evaluate(policy.PlaneRequest, o.Method, s.tool, content, s.value, findings, bsig)
 	if st.pol == nil || defaultDecided(d) {
 		d = floor(d, st.builtinRequest(findings, s.content, judged))
 	}
@@ -494,7 +496,7 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 	if st.beh != nil && s.method == "tools/call" && m.Kind == mcp.KindResult {
 		st.beh.OnResult(st.ctx, behaviorResult(st, call, m.Result, findings))
 	}
-	d := st.evaluate(policy.PlaneResult, o.Method, s.tool, nil, findings, nil)
+	d := st.evaluate(policy.PlaneResult, o.Method, s.tool, nil, mcp.Value{}, findings, nil)
 	b := st.builtinResult(findings, s.structural)
 	if st.pol == nil || defaultDecided(d) {
 		d = floor(d, b)
