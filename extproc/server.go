@@ -102,7 +102,7 @@ func (s *Server) Process(ps extprocv3.ExternalProcessor_ProcessServer) error {
 // server, the stream and the pipeline (runtime.newstack was ~3% of the
 // trust plane's CPU, under telemetry.StartCall). Growing it once at the
 // top, with only the gRPC frames below, is a cheap copy.
-const stackReserve = 16 << 10
+const stackReserve = 8 << 10
 
 // reserveStack grows the calling goroutine's stack to stackReserve.
 //
