@@ -26,6 +26,7 @@ type Server struct {
 	logger *slog.Logger
 	health *health.Server
 	eng    Engines
+	phase  PhaseFunc // per-phase latency, nil without telemetry
 	annot  annotationCache
 	az     atomic.Pointer[Authz] // upstream_auth.go
 	// withheld and serverRequests are shared by the streams of all calls.
@@ -64,6 +65,15 @@ func NewServer(cfg *config.Config, opts ...Option) *Server {
 		o(s)
 	}
 	s.rt.Store(NewRuntime(cfg))
+	if t := s.eng.Telemetry; t != nil {
+		// One histogram child per phase, resolved once: no label lookup
+		// per message.
+		var timers [len(phaseNames)]func(time.Duration)
+		for i, name := range phaseNames {
+			timers[i] = t.PhaseTimer(name)
+		}
+		s.phase = func(req *extprocv3.ProcessingRequest, d time.Duration) { timers[phaseIndex(req)](d) }
+	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.health.SetServingStatus(extprocv3.ExternalProcessor_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	return s
@@ -89,11 +99,7 @@ func (s *Server) Shutdown() { s.health.Shutdown() }
 // shared loop (Serve) with this gateway's per-stream Processor.
 func (s *Server) Process(ps extprocv3.ExternalProcessor_ProcessServer) error {
 	reserveStack()
-	var phase PhaseFunc
-	if t := s.eng.Telemetry; t != nil {
-		phase = func(req *extprocv3.ProcessingRequest, d time.Duration) { t.Phase(phaseName(req), d) }
-	}
-	return Serve(ps, s.newStream(ps.Context()), phase)
+	return Serve(ps, s.newStream(ps.Context()), s.phase)
 }
 
 // stackReserve is how much stack a stream's goroutine is grown to before
@@ -156,21 +162,25 @@ func (st *stream) internalError(cause error) (*extprocv3.ProcessingResponse, err
 	return st.refuse(500, st.lone, mcp.CodeInternalError, "the gateway failed to process this message and refused it", nil, "portcullis_internal_error"), nil
 }
 
-// phaseName labels the per-phase latency histogram (bounded set).
-func phaseName(req *extprocv3.ProcessingRequest) string {
+// phaseNames label the per-phase latency histogram (bounded set), indexed
+// by phaseIndex.
+var phaseNames = [...]string{"unknown", "request_headers", "request_body", "request_trailers", "response_headers", "response_body", "response_trailers"}
+
+// phaseIndex is the index in phaseNames of the message's phase.
+func phaseIndex(req *extprocv3.ProcessingRequest) int {
 	switch req.Request.(type) {
 	case *extprocv3.ProcessingRequest_RequestHeaders:
-		return "request_headers"
+		return 1
 	case *extprocv3.ProcessingRequest_RequestBody:
-		return "request_body"
+		return 2
 	case *extprocv3.ProcessingRequest_RequestTrailers:
-		return "request_trailers"
+		return 3
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
-		return "response_headers"
+		return 4
 	case *extprocv3.ProcessingRequest_ResponseBody:
-		return "response_body"
+		return 5
 	case *extprocv3.ProcessingRequest_ResponseTrailers:
-		return "response_trailers"
+		return 6
 	}
-	return "unknown"
+	return 0
 }

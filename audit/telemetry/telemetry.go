@@ -181,6 +181,21 @@ func (t *Telemetry) Decision(server string, plane audit.Plane, d audit.Decision)
 	t.decisions.WithLabelValues(d.String(), plane.String(), t.servers.value(server)).Inc()
 }
 
+// PhaseTimer returns the observer of one phase's durations, its histogram
+// child resolved on first use and then kept (for callers that time the
+// same phases per message). A phase never observed exports no series.
+func (t *Telemetry) PhaseTimer(phase string) func(time.Duration) {
+	if t == nil {
+		return func(time.Duration) {}
+	}
+	var once sync.Once
+	var o prometheus.Observer
+	return func(d time.Duration) {
+		once.Do(func() { o = t.phase.WithLabelValues(t.phases.value(phase)) })
+		o.Observe(d.Seconds())
+	}
+}
+
 // Phase observes the duration of one processing phase (e.g. parse, detect,
 // policy, total). Phase names are code constants, not data.
 func (t *Telemetry) Phase(phase string, d time.Duration) {
