@@ -286,13 +286,38 @@ func (t *Telemetry) StartCall(ctx context.Context, carrier propagation.TextMapCa
 	if carrier != nil {
 		ctx = t.prop.Extract(ctx, carrier)
 	}
+	tr, sdk := t.currentTracer(), t.fixedTracer || t.exporting()
+	if !sdk {
+		// The default (global) tracer records nothing unless the program
+		// installed a provider: start first, and name and describe the
+		// span only if it records, so an unrecorded call builds no
+		// attributes. (Only a sampler reading start attributes would see
+		// the difference; Portcullis's own pipeline below gets them at
+		// start.)
+		ctx, s := tr.Start(ctx, c.Method, trace.WithSpanKind(trace.SpanKindServer))
+		if s.IsRecording() {
+			s.SetName(spanName(c))
+			s.SetAttributes(callAttributes(c)...)
+		}
+		return ctx, &Span{s: s}
+	}
+	ctx, s := tr.Start(ctx, spanName(c), trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(callAttributes(c)...))
+	return ctx, &Span{s: s}
+}
+
+// spanName is "{mcp.method.name} {target}".
+func spanName(c Call) string {
+	if c.Target != "" {
+		return c.Method + " " + c.Target
+	}
+	return c.Method
+}
+
+// callAttributes are the MCP and GenAI attributes of a call's span.
+func callAttributes(c Call) []attribute.KeyValue {
 	attrs := make([]attribute.KeyValue, 0, 10)
 	attrs = append(attrs, attribute.String(AttrMCPMethodName, c.Method), attribute.String(AttrNetworkTransport, "tcp"),
 		attribute.String(AttrNetworkProtocolName, "http"))
-	name := c.Method
-	if c.Target != "" {
-		name += " " + c.Target
-	}
 	switch c.Method {
 	case "tools/call":
 		attrs = append(attrs, attribute.String(AttrGenAIOperationName, OperationExecuteTool), attribute.String(AttrGenAIToolName, c.Target))
@@ -314,8 +339,7 @@ func (t *Telemetry) StartCall(ctx context.Context, carrier propagation.TextMapCa
 	if c.ServerAddress != "" {
 		attrs = append(attrs, attribute.String(AttrServerAddress, c.ServerAddress))
 	}
-	ctx, s := t.currentTracer().Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
-	return ctx, &Span{s: s}
+	return attrs
 }
 
 // TraceID returns the span's trace id in hex ("" when not sampled/valid),
