@@ -101,7 +101,10 @@ func (p *SSEParser) Feed(chunk []byte) ([]SSEEvent, error) {
 	case len(buf) == 0:
 		p.buf = nil
 	case aliased:
-		p.buf = bytes.Clone(buf) // the caller owns chunk
+		// The caller owns chunk: keep a copy, with room for as much again
+		// (an event split across chunks is usually completed by the next
+		// one, which then needs no second copy).
+		p.buf = append(make([]byte, 0, 2*len(buf)), buf...)
 	case cap(buf) > 4*len(buf)+4096:
 		// Compact so the held tail does not pin earlier chunks.
 		p.buf = bytes.Clone(buf)
