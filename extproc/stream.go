@@ -108,7 +108,8 @@ func (st *stream) refuseAs(rule string, status int, id mcp.ID, code int, msg str
 }
 
 func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
-	st.req = parseRequestHeaders(h.GetHeaders())
+	var hm map[string]string
+	st.req, hm = parseRequestHeaders(h.GetHeaders())
 	st.httpMethod = st.req.method
 	if st.req.dupCritical != "" {
 		return st.refuseHeaders(h, 400, mcp.CodeInvalidRequest,
@@ -152,7 +153,6 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 		// Only the processor may select the sandbox route.
 		return st.refuseHeaders(h, 400, mcp.CodeInvalidRequest, "invalid request: x-portcullis-route is reserved for the gateway", nil, "portcullis_reserved_header")
 	}
-	hm := headerMap(h.GetHeaders())
 	if resp := st.authenticate(h.GetHeaders(), hm); resp != nil {
 		return resp
 	}
@@ -360,16 +360,6 @@ func joinMessages(outs [][]byte, batch bool) []byte {
 		nb = append(nb, r...)
 	}
 	return append(nb, ']')
-}
-
-func headerMap(hm *corev3.HeaderMap) map[string]string {
-	m := make(map[string]string, len(hm.GetHeaders()))
-	for _, h := range hm.GetHeaders() {
-		if _, dup := m[h.Key]; !dup {
-			m[h.Key] = headerValue(h)
-		}
-	}
-	return m
 }
 
 // trustCheck applies the protocol and trust-plane rules that need no
@@ -729,6 +719,11 @@ func (st *stream) sseChunk(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse
 	}
 	if unchanged && !held && total == len(chunk) {
 		return continueResponseBody, nil
+	}
+	if len(fwds) == 1 {
+		// One event (typically completed by this chunk): forward its bytes
+		// as they are; the parser never writes over bytes it returned.
+		return replaceResponseBody(fwds[0], false), nil
 	}
 	out := make([]byte, 0, total)
 	for _, f := range fwds {

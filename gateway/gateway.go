@@ -148,7 +148,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 	}
 	// BUFFERED bodies arrive as one gRPC message: cap it at what the data
 	// plane can buffer, not 2 GiB.
-	g.grpcSrv = grpc.NewServer(append(extOpts, grpc.MaxRecvMsgSize(msgCap), grpc.MaxSendMsgSize(msgCap))...)
+	g.grpcSrv = grpc.NewServer(append(append(extOpts, extproc.GRPCServerOptions()...), grpc.MaxRecvMsgSize(msgCap), grpc.MaxSendMsgSize(msgCap))...)
 	g.proc.Register(g.grpcSrv)
 	g.goServe("extproc", func() error { return g.grpcSrv.Serve(g.extLis) })
 
