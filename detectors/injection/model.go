@@ -363,19 +363,23 @@ func (m *model) logit(s string) (float64, int) {
 		pb.sumB = make([]int32, n+1)
 		pb.cnt = make([]int32, n+1)
 	}
+	// fillPrefix writes every entry (no clearing of the pooled buffers)
 	sum, sumB, cnt := pb.sum[:n+1], pb.sumB[:n+1], pb.cnt[:n+1]
-	clear(sum)
-	clear(sumB)
-	clear(cnt)
 	if strings.IndexByte(s, '\n') >= 0 || hasSentences(s) {
 		m.fillPrefix(s, sum, sumB, cnt)
+		for i := 1; i <= n; i++ {
+			sum[i] += sum[i-1]
+			sumB[i] += sumB[i-1]
+			cnt[i] += cnt[i-1]
+		}
 	} else {
-		m.fillPrefix(s, sum, nil, cnt) // no lines or sentences: space B is not needed
-	}
-	for i := 1; i <= n; i++ {
-		sum[i] += sum[i-1]
-		sumB[i] += sumB[i-1]
-		cnt[i] += cnt[i-1]
+		// no lines or sentences: space B is not needed (segB and segS
+		// are never called, so sumB is left unfilled)
+		m.fillPrefix(s, sum, nil, cnt)
+		for i := 1; i <= n; i++ {
+			sum[i] += sum[i-1]
+			cnt[i] += cnt[i-1]
+		}
 	}
 	best, bestAt := math.Inf(-1), 0
 	segs := 0
@@ -495,8 +499,9 @@ func sentences(line string) []string {
 	return out
 }
 
-// fillPrefix adds, at index pos+1, the space-A and space-B weights and the
-// count of every feature starting at pos. It is eachFeature specialised by
+// fillPrefix sets, at index pos+1, the sum of the space-A and space-B
+// weights and the count of every feature starting at pos (index 0 is set
+// to 0; the slices need not be cleared). It is eachFeature specialised by
 // hand (no per-feature call) because it is the hot loop of the detector;
 // TestFillPrefixMatchesEachFeature keeps the two identical.
 func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
@@ -554,9 +559,9 @@ func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
 		add(x3, i, &sa, &sb, &c)
 		add(x4, i, &sa, &sb, &c)
 		add(x5, i, &sa, &sb, &c)
-		sum[i+1] += sa
-		sumB[i+1] += sb
-		cnt[i+1] += c
+		sum[i+1] = sa
+		sumB[i+1] = sb
+		cnt[i+1] = c
 	}
 	for ; i < n; i++ { // the last four positions
 		h := uint32(fnvOff)
@@ -567,10 +572,11 @@ func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
 				add(mix(h+uint32(k)*0x9e3779b9), i, &sa, &sb, &c)
 			}
 		}
-		sum[i+1] += sa
-		sumB[i+1] += sb
-		cnt[i+1] += c
+		sum[i+1] = sa
+		sumB[i+1] = sb
+		cnt[i+1] = c
 	}
+	sum[0], sumB[0], cnt[0] = 0, 0, 0
 	rc = recent{}
 	prev := uint32(0)
 	for i := 0; i < n; {
@@ -584,24 +590,20 @@ func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
 			h = (h ^ uint32(s[j])) * fnvPrime
 			j++
 		}
-		if x := mix(h ^ 0xa5a5a5a5); !rc.repeat(x, i) {
-			sum[i+1] += int32(q[x&dimMask])
-			sumB[i+1] += int32(q[x>>(32-dimBits)])
-			cnt[i+1]++
-		}
+		var sa, sb, c int32
+		add(mix(h^0xa5a5a5a5), i, &sa, &sb, &c)
 		if prev != 0 {
-			if x := mix(prev*0x01000193 + h*0x2545f491); !rc.repeat(x, i) {
-				sum[i+1] += int32(q[x&dimMask])
-				sumB[i+1] += int32(q[x>>(32-dimBits)])
-				cnt[i+1]++
-			}
+			add(mix(prev*0x01000193+h*0x2545f491), i, &sa, &sb, &c)
 		}
+		sum[i+1] += sa
+		sumB[i+1] += sb
+		cnt[i+1] += c
 		prev = h
 		i = j
 	}
 }
 
-// fillPrefixA is fillPrefix for space A only.
+// fillPrefixA is fillPrefix for space A only (it sets sum and cnt the same way).
 func (m *model) fillPrefixA(s string, sum, cnt []int32) {
 	q := m.q
 	n := len(s)
@@ -618,9 +620,10 @@ func (m *model) fillPrefixA(s string, sum, cnt []int32) {
 				}
 			}
 		}
-		sum[i+1] += sa
-		cnt[i+1] += c
+		sum[i+1] = sa
+		cnt[i+1] = c
 	}
+	sum[0], cnt[0] = 0, 0
 	rc = recent{}
 	prev := uint32(0)
 	for i := 0; i < n; {
