@@ -155,7 +155,19 @@ func urls(s string) []Hit {
 		}
 		best := 0.0
 		cat := ""
-		for _, part := range strings.FieldsFunc(u[after+len(host):], func(r rune) bool { return r == '/' || r == '?' || r == '&' || r == '#' }) {
+		// the non-empty parts between '/', '?', '&' and '#' (FieldsFunc
+		// without its allocation)
+		for tail := u[after+len(host):]; tail != ""; {
+			k := strings.IndexAny(tail, "/?&#")
+			part := tail
+			if k >= 0 {
+				part, tail = tail[:k], tail[k+1:]
+			} else {
+				tail = ""
+			}
+			if part == "" {
+				continue
+			}
 			val := part
 			if i := strings.IndexByte(part, '='); i >= 0 {
 				val = part[i+1:]
@@ -173,10 +185,15 @@ func urls(s string) []Hit {
 			}
 		}
 		// Long subdomain labels (DNS exfiltration style).
-		for _, label := range strings.Split(host, ".") {
+		for rest := host; ; {
+			label, more, found := strings.Cut(rest, ".")
 			if len(label) >= 40 && Entropy(label) >= 3.8 {
 				best, cat = math.Max(best, 0.7), "url_smuggling"
 			}
+			if !found {
+				break
+			}
+			rest = more
 		}
 		if cat != "" {
 			// markdown image auto-fetch makes it worse: ![x](url)

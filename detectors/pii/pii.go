@@ -136,6 +136,9 @@ type scanner struct {
 }
 
 func (sc *scanner) add(typ string, start, end int, score float64) {
+	if sc.out == nil {
+		sc.out = make([]Entity, 0, 4) // one allocation for the usual few
+	}
 	sc.out = append(sc.out, Entity{Type: typ, Start: start, End: end, Score: score})
 }
 
@@ -163,7 +166,7 @@ func resolve(in []Entity) []Entity {
 		}
 		return a.End-a.Start > b.End-b.Start
 	}
-	out := in[:0:0]
+	out := in[:0] // in place: out never passes the entity being read
 	for _, e := range in {
 		if n := len(out); n > 0 && e.Start < out[n-1].End {
 			if better(e, out[n-1]) {
