@@ -459,6 +459,9 @@ func eachSentence(s string, a, b int, fn func(x, y int)) {
 		prevStart, start = start, end
 	}
 	for i := a; i < b; i++ {
+		if !sentenceByte[s[i]] {
+			continue // the common case: one table load
+		}
 		switch c := s[i]; {
 		case (c == '.' || c == '!' || c == '?') && i+1 < b && (s[i+1] == ' ' || s[i+1] == '\t'):
 			emit(i + 1)
@@ -474,6 +477,10 @@ func eachSentence(s string, a, b int, fn func(x, y int)) {
 		emit(b)
 	}
 }
+
+// sentenceByte marks the bytes eachSentence looks at: sentence punctuation
+// and the lead bytes of the CJK marks.
+var sentenceByte = [256]bool{'.': true, '!': true, '?': true, 0xE3: true, 0xEF: true}
 
 // hasSentences reports whether eachSentence finds a segment in s.
 func hasSentences(s string) bool {
