@@ -64,6 +64,18 @@ func Scan(s string) []Hit {
 			i++
 			continue
 		}
+		// Skip ahead: a run long enough to report (MinBlobHex bytes or
+		// more) starting at i covers p; when p cannot be inside a run, no
+		// run starting before p is long enough, and the next candidate
+		// starts after p. Prose costs about one probe per MinBlobHex bytes.
+		p := i + MinBlobHex - 1
+		if p >= len(s) {
+			break // the rest is too short to hold a blob
+		}
+		if !isB64(s[p]) && !((s[p] == '\n' || s[p] == '\r') && p+1 < len(s) && isB64(s[p+1])) {
+			i = p + 1
+			continue
+		}
 		j, allHex, n := i, true, 0
 		for j < len(s) {
 			c := byteClass[s[j]]
