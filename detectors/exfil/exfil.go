@@ -65,15 +65,22 @@ func Scan(s string) []Hit {
 			continue
 		}
 		// Skip ahead: a run long enough to report (MinBlobHex bytes or
-		// more) starting at i covers p; when p cannot be inside a run, no
-		// run starting before p is long enough, and the next candidate
-		// starts after p. Prose costs about one probe per MinBlobHex bytes.
+		// more) starting at i covers p. When p cannot be inside a run, no
+		// run starting before p is long enough and the next candidate
+		// starts after p; when it can, only the run holding p may be (the
+		// runs before it lie within the MinBlobHex-1 bytes before p), so
+		// the scan moves to that run's start. Prose costs a few probes
+		// per MinBlobHex bytes.
 		p := i + MinBlobHex - 1
 		if p >= len(s) {
 			break // the rest is too short to hold a blob
 		}
-		if !isB64(s[p]) && !((s[p] == '\n' || s[p] == '\r') && p+1 < len(s) && isB64(s[p+1])) {
+		if !inRun(s, p) {
 			i = p + 1
+			continue
+		}
+		if q := runStart(s, i, p); q > i {
+			i = q
 			continue
 		}
 		j, allHex, n := i, true, 0
@@ -107,6 +114,20 @@ func Scan(s string) []Hit {
 	out = append(out, urls(s)...)
 	slices.SortFunc(out, func(a, b Hit) int { return a.Start - b.Start })
 	return out
+}
+
+// inRun reports whether s[k] can be part of a blob run: a base64 or hex
+// alphabet byte, or a line break followed by one (PEM-style lines).
+func inRun(s string, k int) bool {
+	return isB64(s[k]) || ((s[k] == '\n' || s[k] == '\r') && k+1 < len(s) && isB64(s[k+1]))
+}
+
+// runStart is where the run holding p begins, not before lo.
+func runStart(s string, lo, p int) int {
+	for p > lo && inRun(s, p-1) {
+		p--
+	}
+	return p
 }
 
 func conf(n, min int) float64 {
