@@ -380,7 +380,13 @@ func (e *Engine) rawChecks(st *scanState, path, s string) {
 	if !e.opts.DisableSecrets {
 		secs = secrets.Find(s)
 	}
+	if len(ents)+len(secs) > 0 && st.rep.Findings == nil {
+		st.rep.Findings = make([]Finding, 0, 16) // one allocation for a usual report
+	}
 	if st.item != nil && (len(ents) > 0 || len(secs) > 0) {
+		if st.rep.scan.items == nil {
+			st.rep.scan.items = make([]scannedItem, 0, 8)
+		}
 		st.rep.scan.items = append(st.rep.scan.items, scannedItem{path: path, value: s, rawStart: st.item.RawStart, rawEnd: st.item.RawEnd, pii: ents, secrets: secs})
 	}
 	if !e.opts.DisablePII {

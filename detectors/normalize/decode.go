@@ -364,9 +364,11 @@ func DecodeQP(s string) (string, bool) { return decodeEscapes(s, '=') }
 func DecodeHTML(s string) (string, bool) {
 	n := 0
 	for i := 0; i < len(s) && n < 2; i++ {
-		if s[i] != '&' {
-			continue
+		k := strings.IndexByte(s[i:], '&') // vectorised skip to the next reference
+		if k < 0 {
+			break
 		}
+		i += k
 		j := i + 1
 		for j < len(s) && j-i < 12 && s[j] != ';' && s[j] != '&' && s[j] != ' ' {
 			j++

@@ -248,6 +248,23 @@ const (
 	clLeet
 )
 
+// lowerASCII lower-cases ASCII letters.
+var lowerASCII = func() (t [128]byte) {
+	for c := range t {
+		t[c] = byte(c)
+		if 'A' <= c && c <= 'Z' {
+			t[c] = byte(c + 'a' - 'A')
+		}
+	}
+	return t
+}()
+
+// foldWith reads the letter and leet bits by position (bits 2 and 3).
+var (
+	_ = [1]struct{}{}[clLetter-4]
+	_ = [1]struct{}{}[clLeet-8]
+)
+
 var asciiClass = func() (t [128]uint8) {
 	for c := 0; c < 128; c++ {
 		b := byte(c)
@@ -360,25 +377,31 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 		letters, leets, runes := 0, 0, 0
 		hasLatin, hasConf := false, false
 		for i < len(s) {
-			c := s[i]
-			if c < 0x80 {
-				cl := asciiClass[c]
+			// ASCII run of the token: lower-cased by table, letters and
+			// leet characters counted from the class bits (no branch per
+			// byte but the loop's own)
+			asciiLetters := 0
+			for i < len(s) && s[i] < 0x80 {
+				cl := asciiClass[s[i]]
 				if cl&clSpace != 0 {
 					break
 				}
-				if cl&clUpper != 0 {
-					c += 'a' - 'A'
-				}
-				if cl&clLetter != 0 {
-					letters++
-					hasLatin = true
-				} else if cl&clLeet != 0 {
-					leets++
-				}
-				buf = append(buf, c)
+				buf = append(buf, lowerASCII[s[i]])
+				asciiLetters += int(cl>>2) & 1 // clLetter
+				leets += int(cl>>3) & 1        // clLeet
 				runes++
 				i++
-				continue
+			}
+			if asciiLetters > 0 {
+				letters += asciiLetters
+				hasLatin = true
+			}
+			if i >= len(s) {
+				break
+			}
+			c := s[i]
+			if c < 0x80 {
+				break // whitespace
 			}
 			r, sz := utf8.DecodeRuneInString(s[i:])
 			if isSpace(r) {
