@@ -124,15 +124,35 @@ func (a localAudit) RecordLocalReply(r dataplane.LocalReply) {
 
 // maxLocalRule bounds the rule: details are code constants, but an ext_proc
 // error's details carry the gRPC status text.
-const maxLocalRule = 64
+const maxLocalRule = 96
 
 // localRule is the audit rule of a local reply: "dataplane:" and its
-// details in the rules' kebab case.
+// details in the rules' kebab case (letters and digits kept, every other
+// run of bytes one dash: "upstream_reset_before_response_started{connection_failure}"
+// is "dataplane:upstream-reset-before-response-started-connection-failure").
 func localRule(details string) string {
-	if details == "" {
-		details = "local_reply"
+	var b strings.Builder
+	b.WriteString("dataplane:")
+	dash := false
+	for i := 0; i < len(details) && b.Len() < maxLocalRule; i++ {
+		c := details[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') {
+			if dash && b.Len() > len("dataplane:") {
+				b.WriteByte('-')
+			}
+			b.WriteByte(c)
+			dash = false
+			continue
+		}
+		dash = true
 	}
-	r := "dataplane:" + strings.ReplaceAll(strings.ToLower(details), "_", "-")
+	if b.Len() == len("dataplane:") {
+		b.WriteString("local-reply")
+	}
+	r := b.String()
 	if len(r) > maxLocalRule {
 		r = r[:maxLocalRule]
 	}
