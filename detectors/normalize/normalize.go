@@ -155,14 +155,7 @@ func invisibleKind(r rune) int {
 // stripInvisible removes invisible characters, returning the cleaned text,
 // any ASCII smuggled as Unicode tag characters, and the removed count.
 func stripInvisible(s string, sigs *sigSet) (string, string, int) {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
+	if isASCII(s) {
 		return s, "", 0
 	}
 	found := false
@@ -210,6 +203,24 @@ func stripInvisible(s string, sigs *sigSet) (string, string, int) {
 		sigs.add(SigInvisible)
 	}
 	return b.String(), string(tags), n
+}
+
+// isASCII reports whether s has no byte ≥ 0x80, eight bytes at a time.
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		if (uint64(w[0])|uint64(w[1])<<8|uint64(w[2])<<16|uint64(w[3])<<24|
+			uint64(w[4])<<32|uint64(w[5])<<40|uint64(w[6])<<48|uint64(w[7])<<56)&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func isSpace(r rune) bool {
@@ -331,14 +342,7 @@ func foldBoth(s string, sigs *sigSet) (folded, despaced string, steps int) {
 }
 
 func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if !ascii {
+	if !isASCII(s) {
 		s = norm.NFKD.String(s)
 	}
 	sc := foldPool.Get().(*foldScratch)
