@@ -29,3 +29,11 @@ fuzz-detectors: ## fuzz the JSON walker, the engine, each recognizer and the vau
 	$(GO) test -run '^$$' -fuzz '^FuzzHasContext$$' -fuzztime 15s ./detectors/pii/
 	$(GO) test -run '^$$' -fuzz '^FuzzFindInvariants$$' -fuzztime 15s ./detectors/secrets/
 	$(GO) test -run '^$$' -fuzz '^FuzzScanInvariants$$' -fuzztime 15s ./detectors/exfil/
+
+# Allocation budgets are skipped under -race (the race detector makes
+# sync.Pool drop items at random), so `make test` runs them once without it.
+TEST_EXTRA += test-alloc
+
+.PHONY: test-alloc
+test-alloc: ## allocation budgets (detectors, normaliser, data-plane buffering, JSON encoder) without -race
+	$(GO) test -count=1 -run 'Alloc' ./detectors/ ./detectors/normalize/ ./envoy/dataplane/ ./internal/jsonstr/
