@@ -133,6 +133,11 @@ func GenerateAttacks(seed uint64, n int, heldOut bool) []Attack {
 		i := idx[r.IntN(len(idx))]
 		t := attackTemplates[i]
 		s := t.text
+		if r.IntN(2) == 0 {
+			// half of the draws are composed from slots (attacks_gen.go)
+			c := generateComposed(r, heldOut)
+			t, s, i = attackTemplate{family: c.Family, lang: c.Lang}, c.Text, c.Template
+		}
 		for _, rep := range placeholders {
 			if rep.same {
 				// one value for every occurrence (a persona's name)

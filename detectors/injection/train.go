@@ -214,7 +214,10 @@ type TrainOptions struct {
 	// AttacksN is the number of generated attacks embedded in harmless
 	// training chunks (default 10000; training templates only).
 	AttacksN int
-	Log      io.Writer
+	// DropSources are dev sources (by prefix) left out entirely:
+	// devcheck's leave-one-source-out runs among the training sources.
+	DropSources []string
+	Log         io.Writer
 }
 
 func (o *TrainOptions) defaults() {
@@ -261,6 +264,11 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	opt.defaults()
 	var train []sample
 	var calib []calibRow
+	if len(opt.DropSources) > 0 {
+		rows = slices.DeleteFunc(slices.Clone(rows), func(r Row) bool {
+			return slices.ContainsFunc(opt.DropSources, func(d string) bool { return strings.HasPrefix(r.Source, d) })
+		})
+	}
 	for _, r := range rows {
 		switch SplitOfRow(r) {
 		case SplitTrain:
@@ -383,6 +391,28 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	for _, p := range GenerateUserPrompts(opt.Seed, opt.BenignN/2) {
 		f := normalize.Fold(p)
 		train = append(train, sample{text: f, label: 0, w: opt.DirectNegWeight, req: true}, sample{text: f, label: 0})
+	}
+	// Harder negatives: messages that tell people to follow new
+	// instructions or disregard an earlier e-mail, imperative docs, benign
+	// role-play and hypotheticals. Tool arguments carry such e-mails too,
+	// so they are request-plane negatives as well.
+	hp, hd := GenerateHardBenign(opt.Seed, opt.BenignN)
+	for i, h := range hp {
+		if i%10 == 0 {
+			calib = append(calib, calibRow{text: h, direct: true})
+			continue
+		}
+		f := normalize.Fold(h)
+		train = append(train, sample{text: f, label: 0, w: opt.DirectNegWeight, req: true}, sample{text: f, label: 0})
+	}
+	for i, h := range hd {
+		if i%10 == 0 {
+			calib = append(calib, calibRow{text: PrepareText(h)})
+			continue
+		}
+		t := PrepareText(h)
+		train = append(train, segments(Row{Text: t, Source: "generated", Kind: "tool_result"}, opt.MaxSegments)...)
+		train = append(train, sample{text: reqClip(normalize.Fold(t)), label: 0, w: 2, req: true})
 	}
 	gen := GenerateBenign(opt.Seed, opt.BenignN)
 	for i, g := range gen {
