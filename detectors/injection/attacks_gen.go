@@ -12,11 +12,12 @@ import (
 // sentences. Everything here is written for this package (CC0-1.0), not
 // copied from any dataset.
 //
-// Held-out split: within every slot list, entry j is held out when j%4 == 0
-// (pickSlot). A held-out composition uses held-out entries only, a training
-// composition training entries only, so no phrase of an evaluation attack
-// appears in a training attack. Template numbers of composed attacks start
-// at composedBase and keep the %4 convention (held out iff Template%4 == 0).
+// Split: within every slot list, entry j belongs to the part attackPart(j)
+// (evaluation j%4 == 0, calibration j%8 == 1, training the rest), and a
+// composition draws every slot from one part, so no phrase of an evaluation
+// attack appears in a training or calibration attack. Template numbers of
+// composed attacks start at composedBase and follow the same convention
+// (attackPart(Template) is the part).
 const composedBase = 100000
 
 // composedFamily builds one attack; pick draws a slot entry from the right
@@ -26,28 +27,44 @@ type composedFamily struct {
 	build        func(p slotPicker) string
 }
 
-// slotPicker draws from the held-out or the training entries of a list.
+// slotPicker draws from the entries of a list in one part (attackPart of
+// the entry's index).
 type slotPicker struct {
-	r       *rand.Rand
-	heldOut bool
+	r    *rand.Rand
+	part int
 }
 
 func (p slotPicker) pick(xs []string) string {
-	// entries j%4 == 0 are held out; a list shorter than 2 is shared
-	if len(xs) < 2 {
-		return xs[0]
-	}
-	if p.heldOut {
-		n := (len(xs) + 3) / 4
-		return xs[4*p.r.IntN(n)]
-	}
-	var k int
-	for {
-		k = p.r.IntN(len(xs))
-		if k%4 != 0 {
-			return xs[k]
+	// a list without an entry in the part (too short) falls back to the
+	// training entries, then to the first
+	var n int
+	for j := range xs {
+		if attackPart(j) == p.part {
+			n++
 		}
 	}
+	part := p.part
+	if n == 0 {
+		part = AttackTrain
+		for j := range xs {
+			if attackPart(j) == part {
+				n++
+			}
+		}
+		if n == 0 {
+			return xs[0]
+		}
+	}
+	k := p.r.IntN(n)
+	for j := range xs {
+		if attackPart(j) == part {
+			if k == 0 {
+				return xs[j]
+			}
+			k--
+		}
+	}
+	return xs[0]
 }
 
 // maybe returns s with probability 1/2 (the slot is optional).
@@ -83,15 +100,12 @@ func capFirst(s string) string {
 }
 
 // generateComposed draws one composed attack.
-func generateComposed(r *rand.Rand, heldOut bool) Attack {
+func generateComposed(r *rand.Rand, part int) Attack {
 	fi := r.IntN(len(composedFamilies))
 	f := composedFamilies[fi]
-	p := slotPicker{r: r, heldOut: heldOut}
+	p := slotPicker{r: r, part: part}
 	s := f.build(p)
-	tpl := composedBase + 4*fi + 1
-	if heldOut {
-		tpl = composedBase + 4*fi
-	}
+	tpl := composedBase + 8*fi + []int{AttackEval: 0, AttackCalib: 1, AttackTrain: 2}[part]
 	return Attack{Text: strings.TrimSpace(s), Family: f.family, Lang: f.lang, Template: tpl}
 }
 

@@ -331,7 +331,8 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 		}
 	}
 	if len(calibDocs) > 0 {
-		for i, a := range GenerateAttacks(opt.Seed+1, len(calibDocs)/3, false) {
+		// calibration phrasings: templates and slot entries never trained on
+		for i, a := range GenerateAttacksPart(opt.Seed+1, len(calibDocs)/3, AttackCalib) {
 			doc := Embed(calibDocs[r.IntN(len(calibDocs))], a.Text, Placements[i%len(Placements)], r)
 			calib = append(calib, calibRow{text: PrepareText(doc), label: 1})
 		}
@@ -359,7 +360,7 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 			train = append(train, sample{text: reqClip(f[a:]), label: 0, req: true})
 		}
 	}
-	for _, a := range GenerateAttacks(opt.Seed+4, 300, false) {
+	for _, a := range GenerateAttacksPart(opt.Seed+4, 300, AttackCalib) {
 		calib = append(calib, calibRow{text: a.Text, label: 1, direct: true})
 	}
 	// Short benign fragments (a few words of generated text) teach the
@@ -388,7 +389,7 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 		}
 		train = append(train, segments(Row{Text: PrepareText(g), Source: "generated", Kind: "tool_result"}, opt.MaxSegments)...)
 	}
-	for _, p := range GenerateUserPrompts(opt.Seed, opt.BenignN/2) {
+	for _, p := range append(GenerateUserPrompts(opt.Seed, opt.BenignN/2), GenerateComposedPrompts(opt.Seed, opt.BenignN/2)...) {
 		f := normalize.Fold(p)
 		train = append(train, sample{text: f, label: 0, w: opt.DirectNegWeight, req: true}, sample{text: f, label: 0})
 	}
