@@ -314,6 +314,15 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	if len(trainDocs) > 0 {
 		for i, a := range GenerateAttacks(opt.Seed, opt.AttacksN, false) {
 			train = append(train, attackSamples(r, trainDocs[r.IntN(len(trainDocs))], a.Text, Placements[i%len(Placements)])...)
+			if i%8 == 0 {
+				// rot13 and reversed text are decoded only when the line
+				// turns into common English; other languages (and mixed
+				// lines) reach the model as they are: teach it their shape
+				for _, t := range []string{rot13(a.Text), reverse(a.Text)} {
+					f := clip(normalize.Fold(t))
+					train = append(train, sample{text: f, label: 1, line: true}, sample{text: f, label: 1})
+				}
+			}
 		}
 	}
 	// Real injections of the training sources, embedded in real documents

@@ -33,6 +33,7 @@ func score(d *injection.Detector, t string, p injection.Plane) injection.Verdict
 
 func main() {
 	modelPath := flag.String("model", "", "weights file to check instead of the embedded model")
+	save = flag.String("save", "", "with -loso: write the retrained weights here")
 	loso := flag.String("loso", "", "comma-separated training sources (by prefix) to leave out: retrain without them (minutes) and report on them")
 	flag.Parse()
 	d := injection.Default()
@@ -69,6 +70,7 @@ func main() {
 		n[c.Kind]++
 		if v.Flagged {
 			fp[c.Kind]++
+			fmt.Printf("  FP %s %s %.2f %v\n", c.Kind, c.Origin, v.Score, v.Reasons)
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(n)) {
@@ -111,6 +113,8 @@ func main() {
 	}
 	fmt.Printf("dev rows (training sources, 1 in 5): TPR %.3f (%d) FPR %.3f (%d)\n", float64(tp)/float64(tp+fn), tp+fn, float64(fpr)/float64(fpr+tn), fpr+tn)
 }
+
+var save *string
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "devcheck:", err)
@@ -196,6 +200,39 @@ func leaveOut(drop []string, chunks []injection.Chunk) (*injection.Detector, err
 		f := flagged[k]
 		fmt.Printf("left out %v, %s rows: TPR %.3f (%d) FPR %.3f (%d) AUC %s\n", drop, k,
 			float64(f[1])/float64(max(pos, 1)), pos, float64(f[0])/float64(max(neg, 1)), neg, auc)
+		// how recall and false positives trade at other thresholds, with
+		// the calibration part of the trigger-word prompts alongside
+		// (request plane) for over-defence
+		var trig []float64
+		if k == "direct" {
+			for _, t := range injection.GenerateTriggerBenignPart(1, 240, injection.TriggerCalib) {
+				trig = append(trig, score(d, t, injection.PlaneRequest).Score)
+			}
+		}
+		for _, th := range []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.8} {
+			var tp, fp, tf int
+			for _, x := range xs {
+				if x.s >= th {
+					if x.y == 1 {
+						tp++
+					} else {
+						fp++
+					}
+				}
+			}
+			for _, t := range trig {
+				if t >= th {
+					tf++
+				}
+			}
+			fmt.Printf("  at %.1f: TPR %.3f FPR %.3f trigger-word calibration prompts flagged %d/%d\n", th,
+				float64(tp)/float64(max(pos, 1)), float64(fp)/float64(max(neg, 1)), tf, len(trig))
+		}
+	}
+	if *save != "" {
+		if err := os.WriteFile(*save, b, 0o644); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }
