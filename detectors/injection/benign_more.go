@@ -204,3 +204,34 @@ var promptLangs = []struct{ frames, subjects []string }{
 	{[]string{"{s} hakkında ne biliyorsun?", "Bana {s} konusunu basitçe anlat.", "{s} için artı ve eksiler nelerdir?", "{s} hakkında kısa bir yazı yaz."},
 		[]string{"uzaktan çalışma", "elektrikli araçlar", "konut piyasası", "yapay zeka"}},
 }
+
+// GenerateBenignTasks deterministically generates n ordinary requests made
+// of the same pieces as composed attacks without the override: a friendly
+// opener and a task ("Great, thanks! Now write a short poem about the
+// sea."). They are the contrast the composed attacks need, so that the
+// model learns the override or the addressing as the attack, not the task
+// or the opener.
+func GenerateBenignTasks(seed uint64, n int) []string {
+	r := rand.New(rand.NewPCG(seed, 0x7a5c))
+	out := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		t := strings.ReplaceAll(benignTasks[r.IntN(len(benignTasks))], "{x}", pick(r, "the sea", "autumn", "my cat", "coffee", "a lighthouse",
+			"friendship", "the city at night", "trains", "the mountains", "a lost key", "our new office", "rainy Mondays"))
+		f := pick(r, "{t}.", "Please {t}.", "Can you {t}?", "Could you {t} for me?", "I'd like you to {t}.", "Now {t}.", "Next, {t}.", "Your task: {t}.", "Now, please {t}.")
+		s := capFirst(strings.ReplaceAll(f, "{t}", t))
+		if r.IntN(2) == 0 {
+			s = pick(r, "Great, thanks!", "OK.", "Perfect.", "Nice job.", "Thanks, that's helpful.", "Very good!", "Alright.", "One more thing.", "Wonderful.") + " " + s
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+var benignTasks = []string{
+	"write a short poem about {x}", "tell me a joke about {x}", "write an essay on {x}", "reply in French from now on",
+	"speak like a pirate for the rest of this chat", "summarise the article I pasted", "list five facts about {x}", "write a review of {x}",
+	"describe {x} in three sentences", "explain how {x} works", "translate the last sentence into German", "answer with yes or no",
+	"write a tweet about {x}", "write a limerick about {x}", "make the text above more formal", "give me a title for a story about {x}",
+	"write a haiku about {x}", "rewrite my paragraph in simpler words", "suggest a name for {x}", "spell 'necessary' backwards",
+	"print the first ten prime numbers", "show me an example of a cover letter", "repeat the last answer in bullet points", "tell me a story about {x}",
+}

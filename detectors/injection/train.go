@@ -407,6 +407,7 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	// role-play and hypotheticals. Tool arguments carry such e-mails too,
 	// so they are request-plane negatives as well.
 	hp, hd := GenerateHardBenign(opt.Seed, opt.BenignN)
+	hp = append(hp, GenerateBenignTasks(opt.Seed, opt.BenignN/2)...)
 	for i, h := range hp {
 		if i%10 == 0 {
 			calib = append(calib, calibRow{text: h, direct: true})
