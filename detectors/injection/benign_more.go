@@ -235,3 +235,38 @@ var benignTasks = []string{
 	"write a haiku about {x}", "rewrite my paragraph in simpler words", "suggest a name for {x}", "spell 'necessary' backwards",
 	"print the first ten prime numbers", "show me an example of a cover letter", "repeat the last answer in bullet points", "tell me a story about {x}",
 }
+
+// GeneratePromptCode deterministically generates n harmless source files
+// and resource files that *contain* prompts or user-facing requests: code
+// that defines an assistant's system prompt and message list, prompt
+// templates in YAML, and interface strings that ask a person for input
+// ("Enter your e-mail address"). Agents read such files all the time;
+// they address a model or a user only as data.
+func GeneratePromptCode(seed uint64, n int) []string {
+	r := rand.New(rand.NewPCG(seed, 0xc0fe))
+	out := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		role := pick(r, "a friendly assistant that answers questions about our billing API", "a support bot for the Acme store",
+			"an assistant that summarises meeting notes", "a helpful tutor for high-school chemistry", "a coding assistant for our Go services",
+			"an assistant that drafts polite replies to customer e-mails", "a travel planner", "a concise assistant")
+		rule := pick(r, "Answer only from the provided context.", "Keep answers under 100 words.", "If you do not know, say so.",
+			"Do not give legal advice.", "Always cite the document you used.", "Reply in the user's language.")
+		ui := pick(r, "Please enter your e-mail address", "Please provide your shipping details", "Enter your password to continue",
+			"Confirm your new password", "Please fill in all required fields", "Tell us a bit about yourself", "Upload your profile picture",
+			"Please provide a valid phone number", "Enter the code we sent you")
+		switch r.IntN(5) {
+		case 0:
+			out = append(out, fmt.Sprintf("SYSTEM_PROMPT = %q\n\n\ndef build_messages(history, question):\n    msgs = [{\"role\": \"system\", \"content\": SYSTEM_PROMPT}]\n    msgs += history\n    msgs.append({\"role\": \"user\", \"content\": question})\n    return msgs\n",
+				"You are "+role+". "+rule))
+		case 1:
+			out = append(out, fmt.Sprintf("const systemPrompt = `You are %s. %s`\n\nfunc (c *Client) Ask(ctx context.Context, q string) (string, error) {\n\treturn c.llm.Complete(ctx, []Message{{Role: \"system\", Content: systemPrompt}, {Role: \"user\", Content: q}})\n}\n", role, rule))
+		case 2:
+			out = append(out, fmt.Sprintf("prompts:\n  summarize:\n    system: \"You are %s.\"\n    user: \"Summarise the following text in three bullet points:\\n{{text}}\"\n  rules:\n    - %q\n", role, rule))
+		case 3:
+			out = append(out, fmt.Sprintf(`{"signup.title": "Create your account", "signup.email": %q, "signup.submit": "Continue", "errors.required": "This field is required"}`, ui))
+		default:
+			out = append(out, ui+pick(r, ".", "", " below.", " and press Continue."))
+		}
+	}
+	return out
+}

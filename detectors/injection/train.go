@@ -250,9 +250,10 @@ func (o *TrainOptions) defaults() {
 // calibRow is a calibration example: prepared text, label, and whether it
 // belongs to the request plane (a user-style prompt) for threshold choice.
 type calibRow struct {
-	text   string
-	label  int
-	direct bool
+	text    string
+	label   int
+	direct  bool
+	trigger bool // a trigger-word prompt (over-defence guard of the request threshold)
 }
 
 // Train fits the model on the training split (SplitOfRow, SplitOfChunk,
@@ -382,7 +383,7 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	// Calibration uses its own templates, so the request threshold is set
 	// on phrasings the model has not seen (as the eval's will be).
 	for _, tb := range GenerateTriggerBenignPart(opt.Seed, 120, TriggerCalib) {
-		calib = append(calib, calibRow{text: tb, direct: true})
+		calib = append(calib, calibRow{text: tb, direct: true, trigger: true})
 	}
 	for _, tb := range GenerateTriggerBenignPart(opt.Seed, opt.BenignN/6, TriggerTrain) {
 		train = append(train, sample{text: normalize.Fold(tb), label: 0, w: opt.DirectNegWeight},
@@ -416,6 +417,7 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 		f := normalize.Fold(h)
 		train = append(train, sample{text: f, label: 0, w: opt.DirectNegWeight, req: true}, sample{text: f, label: 0})
 	}
+	hd = append(hd, GeneratePromptCode(opt.Seed, opt.BenignN/3)...)
 	for i, h := range hd {
 		if i%10 == 0 {
 			calib = append(calib, calibRow{text: PrepareText(h)})
@@ -502,24 +504,33 @@ func firstWords(s string) string {
 // benign user-style prompts at or below requestFPRTarget; neither goes
 // below minThreshold.
 func fitThresholds(d *Detector, calib []calibRow) (req, res float32) {
-	var tool, direct []float64
+	var tool, direct, trigger []float64
 	for _, c := range calib {
 		if c.label != 0 {
 			continue
 		}
 		v := normalize.Normalize(c.text)
 		if c.direct {
-			direct = append(direct, d.ScoreViewPlane(v, PlaneRequest).Score)
+			s := d.ScoreViewPlane(v, PlaneRequest).Score
+			direct = append(direct, s)
+			if c.trigger {
+				trigger = append(trigger, s)
+			}
 		} else {
 			tool = append(tool, d.ScoreView(v).Score)
 		}
 	}
-	return float32(quantileThreshold(direct, requestFPRTarget, minRequestThreshold)), float32(quantileThreshold(tool, resultFPRTarget, minThreshold))
+	// Over-defence is a target of its own (trigger-word prompts must pass):
+	// easy benign prompts in the calibration rows would otherwise pull the
+	// request threshold down until a fifth of them is flagged.
+	rq := max(quantileThreshold(direct, requestFPRTarget, minRequestThreshold), quantileThreshold(trigger, triggerFPRTarget, minRequestThreshold))
+	return float32(rq), float32(quantileThreshold(tool, resultFPRTarget, minThreshold))
 }
 
 const (
 	resultFPRTarget     = 0.002
 	requestFPRTarget    = 0.04
+	triggerFPRTarget    = 0.05
 	minThreshold        = 0.5
 	minRequestThreshold = 0.25
 	maxThreshold        = 0.97
