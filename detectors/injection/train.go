@@ -315,15 +315,6 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	if len(trainDocs) > 0 {
 		for i, a := range GenerateAttacks(opt.Seed, opt.AttacksN, false) {
 			train = append(train, attackSamples(r, trainDocs[r.IntN(len(trainDocs))], a.Text, Placements[i%len(Placements)])...)
-			if i%8 == 0 {
-				// rot13 and reversed text are decoded only when the line
-				// turns into common English; other languages (and mixed
-				// lines) reach the model as they are: teach it their shape
-				for _, t := range []string{rot13(a.Text), reverse(a.Text)} {
-					f := clip(normalize.Fold(t))
-					train = append(train, sample{text: f, label: 1, line: true}, sample{text: f, label: 1})
-				}
-			}
 		}
 	}
 	// Real injections of the training sources, embedded in real documents
@@ -520,7 +511,8 @@ func fitThresholds(d *Detector, calib []calibRow) (req, res float32) {
 			tool = append(tool, d.ScoreView(v).Score)
 		}
 	}
-	// Over-defence is a target of its own (trigger-word prompts must pass):
+	// Over-defence is a target of its own (trigger-word prompts must pass;
+	// the calibration part has 7 templates, so the bound is kept tight):
 	// easy benign prompts in the calibration rows would otherwise pull the
 	// request threshold down until a fifth of them is flagged.
 	rq := max(quantileThreshold(direct, requestFPRTarget, minRequestThreshold), quantileThreshold(trigger, triggerFPRTarget, minRequestThreshold))
@@ -530,7 +522,7 @@ func fitThresholds(d *Detector, calib []calibRow) (req, res float32) {
 const (
 	resultFPRTarget     = 0.002
 	requestFPRTarget    = 0.04
-	triggerFPRTarget    = 0.05
+	triggerFPRTarget    = 0.02
 	minThreshold        = 0.5
 	minRequestThreshold = 0.25
 	maxThreshold        = 0.97

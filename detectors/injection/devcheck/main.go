@@ -76,6 +76,25 @@ func main() {
 	for _, k := range slices.Sorted(maps.Keys(n)) {
 		fmt.Printf("dev %s: %d/%d = %.3f\n", k, fp[k], n[k], float64(fp[k])/float64(n[k]))
 	}
+	// Harmless text under the evasion transforms that are not decoded
+	// everywhere: a model that learnt the transform instead of the attack
+	// flags these (training on rot13/reversed attacks did: a third).
+	for _, tf := range injection.Transforms {
+		if tf.Name != "rot13" && tf.Name != "reversed" {
+			continue
+		}
+		k, f := 0, 0
+		for i, c := range train {
+			if i%40 != 0 {
+				continue
+			}
+			k++
+			if score(d, tf.Apply(c.Text), injection.PlaneResult).Flagged {
+				f++
+			}
+		}
+		fmt.Printf("dev harmless training chunks under %s: %d/%d flagged\n", tf.Name, f, k)
+	}
 	r := rand.New(rand.NewPCG(99, 1))
 	atk := injection.GenerateAttacks(777, 1000, false)
 	det := 0
