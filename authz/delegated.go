@@ -75,6 +75,9 @@ type DelegationOptions struct {
 	ConsentTTL, GrantTTL time.Duration
 	HTTPClient           *http.Client // default: 10 s timeout
 	Now                  func() time.Time
+	// Login, when set, binds each consent to the person at the browser
+	// (delegated_login.go).
+	Login *ConsentLogin
 }
 
 // Paths of the consent pages under DelegationOptions.BaseURL.
@@ -94,6 +97,10 @@ type Delegation struct {
 	// stripes serialise refreshes of one grant on this replica, so two
 	// concurrent calls do not both spend a (rotating) refresh token.
 	stripes [64]sync.Mutex
+	// endpoints discovers the authorization server of upstreams that
+	// configure no endpoints.
+	endpoints *endpointDiscovery
+	login     loginEndpoints
 }
 
 // NewDelegation checks o and returns a Delegation.
@@ -108,6 +115,9 @@ func NewDelegation(o DelegationOptions) (*Delegation, error) {
 	o.BaseURL = strings.TrimSuffix(o.BaseURL, "/")
 	if o.Lookup == nil {
 		return nil, errors.New("delegation: no server lookup")
+	}
+	if l := o.Login; l != nil && (l.Issuer == "" || l.ClientID == "" || l.Verify == nil) {
+		return nil, errors.New("delegation login: issuer, client id and a token verifier are required")
 	}
 	block, err := aes.NewCipher(o.Key)
 	if err != nil {
@@ -133,6 +143,7 @@ func NewDelegation(o DelegationOptions) (*Delegation, error) {
 	if d.client == nil {
 		d.client = &http.Client{Timeout: 10 * time.Second}
 	}
+	d.endpoints = &endpointDiscovery{client: d.client, now: o.Now, cache: map[string]discovered{}}
 	nk := sha256.Sum256(append([]byte("portcullis/delegation/names\x00"), o.Key...))
 	d.nameKey = nk[:]
 	return d, nil
@@ -140,6 +151,17 @@ func NewDelegation(o DelegationOptions) (*Delegation, error) {
 
 // RedirectURL is the callback to register at upstream authorization servers.
 func (d *Delegation) RedirectURL() string { return d.o.BaseURL + CallbackPath }
+
+// LoginRedirectURL is the redirect URI to register for the login client
+// at the gateway's own authorization server ("" without ConsentLogin).
+func (d *Delegation) LoginRedirectURL() string {
+	if d.o.Login == nil {
+		return ""
+	}
+	return d.o.BaseURL + LoginPath
+}
+
+func (d *Delegation) secureCookies() bool { return strings.HasPrefix(d.o.BaseURL, "https://") }
 
 // grant is what is stored per principal and server (sealed).
 type grant struct {
@@ -217,6 +239,10 @@ func (d *Delegation) stripe(key string) *sync.Mutex {
 func (d *Delegation) Token(ctx context.Context, server string, cfg UpstreamConfig, principal string) (string, error) {
 	if principal == "" {
 		return "", errors.New("user-delegated upstream OAuth needs an authenticated caller (configure identity)")
+	}
+	cfg, err := d.endpoints.resolve(ctx, cfg)
+	if err != nil {
+		return "", fmt.Errorf("discover the authorization server of %s: %w", server, err)
 	}
 	key := d.name("grant", principal, server)
 	mu := d.stripe(key)
@@ -399,7 +425,7 @@ func (d *Delegation) authorizeURL(cfg UpstreamConfig, id string, p *pending) (st
 // complete exchanges the authorization code of a consent and stores the
 // grant for its principal and server.
 func (d *Delegation) complete(ctx context.Context, p *pending, code string) error {
-	cfg, ok := d.o.Lookup(p.Server)
+	cfg, ok := d.lookup(ctx, p.Server)
 	if !ok || cfg.Kind != UpstreamDelegated || clientBinding(cfg) != p.Client {
 		return fmt.Errorf("server %s no longer uses this upstream authorization server", p.Server)
 	}
@@ -413,4 +439,16 @@ func (d *Delegation) complete(ctx context.Context, p *pending, code string) erro
 	}
 	g := grant{Access: tr.AccessToken, Until: tr.until(d.o.Now(), d.skew).Unix(), Refresh: tr.RefreshToken, Client: p.Client}
 	return d.store(ctx, d.name("grant", p.Principal, p.Server), p.Principal, p.Server, g)
+}
+
+// lookup is the server's live configuration with discovered endpoints
+// (ok=false when the server is gone or discovery fails: a consent cannot
+// go on without them).
+func (d *Delegation) lookup(ctx context.Context, server string) (UpstreamConfig, bool) {
+	cfg, ok := d.o.Lookup(server)
+	if !ok || cfg.Kind != UpstreamDelegated {
+		return cfg, ok
+	}
+	cfg, err := d.endpoints.resolve(ctx, cfg)
+	return cfg, err == nil
 }

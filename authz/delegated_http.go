@@ -4,12 +4,14 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
-	"strings"
 )
 
 // consentCookie ties the callback to the browser that confirmed the
 // consent page (a code obtained in another browser is refused).
 const consentCookie = "portcullis_consent"
+
+// cookiePath scopes the consent cookie to the gateway's consent pages.
+const cookiePath = "/oauth/upstream/"
 
 // Handler serves the consent page (GET shows who is asking for which
 // upstream, POST confirms and redirects to the upstream's authorization
@@ -26,6 +28,8 @@ func (d *Delegation) Handler() http.Handler {
 			d.confirm(w, r)
 		case r.URL.Path == CallbackPath && r.Method == http.MethodGet:
 			d.callback(w, r)
+		case r.URL.Path == LoginPath && r.Method == http.MethodGet && d.o.Login != nil:
+			d.loginCallback(w, r)
 		case r.URL.Path == ConsentPath || r.URL.Path == CallbackPath:
 			w.Header().Set("Allow", "GET, POST")
 			page(w, http.StatusMethodNotAllowed, "Method not allowed", "")
@@ -79,14 +83,18 @@ func (d *Delegation) consentPage(w http.ResponseWriter, r *http.Request) {
 		consentError(w, http.StatusNotFound, err)
 		return
 	}
-	cfg, ok := d.o.Lookup(p.Server)
+	cfg, ok := d.lookup(r.Context(), p.Server)
 	if !ok || cfg.Kind != UpstreamDelegated {
 		page(w, http.StatusNotFound, "Consent link not valid", "this server no longer uses user-delegated access")
 		return
 	}
+	text := "The MCP gateway asks for access to the upstream server \"" + p.Server + "\" on behalf of \"" + p.Principal + "\". You will sign in at " + hostOf(cfg.AuthorizationURL) + " and choose what to grant."
+	if d.o.Login != nil {
+		text = "The MCP gateway asks for access to the upstream server \"" + p.Server + "\" on behalf of \"" + p.Principal + "\". You will first sign in to the gateway as \"" + p.Principal + "\" (anyone else is refused), then at " + hostOf(cfg.AuthorizationURL) + " to choose what to grant."
+	}
 	renderPage(w, http.StatusOK, pageData{
 		Title:  "Grant access to " + p.Server,
-		Text:   "The MCP gateway asks for access to the upstream server \"" + p.Server + "\" on behalf of \"" + p.Principal + "\". You will sign in at " + hostOf(cfg.AuthorizationURL) + " and choose what to grant.",
+		Text:   text,
 		ID:     id,
 		Action: d.o.BaseURL + ConsentPath,
 		Host:   hostOf(cfg.AuthorizationURL),
@@ -116,7 +124,7 @@ func (d *Delegation) confirm(w http.ResponseWriter, r *http.Request) {
 		consentError(w, http.StatusNotFound, err)
 		return
 	}
-	cfg, ok := d.o.Lookup(p.Server)
+	cfg, ok := d.lookup(r.Context(), p.Server)
 	if !ok || cfg.Kind != UpstreamDelegated {
 		page(w, http.StatusNotFound, "Consent link not valid", "this server no longer uses user-delegated access")
 		return
@@ -126,8 +134,16 @@ func (d *Delegation) confirm(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusInternalServerError, "Configuration error", "the upstream authorization URL is not valid")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: consentCookie, Value: d.browserBinding(id), Path: CallbackPath, HttpOnly: true,
-		Secure: strings.HasPrefix(d.o.BaseURL, "https://"), SameSite: http.SameSiteLaxMode, MaxAge: int(d.o.ConsentTTL.Seconds())})
+	if d.o.Login != nil {
+		// The person signs in to the gateway first (delegated_login.go).
+		if to, err = d.loginURL(r.Context(), id); err != nil {
+			page(w, http.StatusBadGateway, "Sign-in unavailable", "the gateway's authorization server cannot be reached; try again later")
+			return
+		}
+	}
+	// The cookie reaches the login callback and the upstream callback.
+	http.SetCookie(w, &http.Cookie{Name: consentCookie, Value: d.browserBinding(id), Path: cookiePath, HttpOnly: true,
+		Secure: d.secureCookies(), SameSite: http.SameSiteLaxMode, MaxAge: int(d.o.ConsentTTL.Seconds())})
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
@@ -141,12 +157,19 @@ func (d *Delegation) callback(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusBadRequest, "Consent not confirmed in this browser", "open the consent link from your agent again in this browser")
 		return
 	}
+	if !d.loggedIn(r, id) {
+		page(w, http.StatusForbidden, "Not signed in", "sign in to the gateway as the person whose agent asked first: open the consent link from your agent again")
+		return
+	}
 	p, err := d.loadConsent(r.Context(), id, true)
 	if err != nil {
 		consentError(w, http.StatusBadRequest, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: consentCookie, Value: "", Path: CallbackPath, MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: consentCookie, Value: "", Path: cookiePath, MaxAge: -1})
+	if d.o.Login != nil {
+		http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: CallbackPath, MaxAge: -1})
+	}
 	if e := q.Get("error"); e != "" {
 		page(w, http.StatusOK, "Access not granted", "the authorization server answered "+quote(e)+": "+quote(q.Get("error_description"))+". Retry the call from your agent to start again.")
 		return

@@ -115,7 +115,10 @@ type delegEnv struct {
 	cfg   authz.UpstreamConfig
 }
 
-func newDelegEnv(t *testing.T) *delegEnv {
+func newDelegEnv(t *testing.T) *delegEnv { return newDelegEnvWith(t, nil) }
+
+// newDelegEnvWith is newDelegEnv with opt applied to the delegation's options.
+func newDelegEnvWith(t *testing.T, opt func(*authz.DelegationOptions)) *delegEnv {
 	t.Helper()
 	e := &delegEnv{clk: &clock{t: time.Now()}}
 	e.as = authztest.New(t, authztest.Options{TokenTTL: 10 * time.Minute, Now: e.clk.now,
@@ -130,8 +133,12 @@ func newDelegEnv(t *testing.T) *delegEnv {
 		t.Fatal(err)
 	}
 	e.store = &recordingStore{TokenStore: authz.NewMemoryStore(100).WithClock(e.clk.now)}
-	d, err := authz.NewDelegation(authz.DelegationOptions{BaseURL: e.gw.URL, Key: bytes.Repeat([]byte{7}, 32), Store: e.store, Now: e.clk.now,
-		Lookup: func(server string) (authz.UpstreamConfig, bool) { return e.cfg, server == "up" }})
+	o := authz.DelegationOptions{BaseURL: e.gw.URL, Key: bytes.Repeat([]byte{7}, 32), Store: e.store, Now: e.clk.now,
+		Lookup: func(server string) (authz.UpstreamConfig, bool) { return e.cfg, server == "up" }}
+	if opt != nil {
+		opt(&o)
+	}
+	d, err := authz.NewDelegation(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,5 +389,164 @@ func TestMemoryStoreBoundAndExpiry(t *testing.T) {
 	}
 	if err := s.Set(ctx, "c", []byte("c"), time.Minute); err != nil {
 		t.Fatalf("expired entries are dropped when full: %v", err)
+	}
+}
+
+// TestDelegationDiscoversEndpoints: a user_delegated upstream without
+// authorization_url and token_url has them discovered from its
+// protected-resource metadata and its authorization server's metadata (the
+// resource defaulting to the upstream's); the consent and the token go
+// there. An upstream whose metadata names another resource, or that has
+// none, is refused with a reason, and a failure is retried only after a
+// pause.
+func TestDelegationDiscoversEndpoints(t *testing.T) {
+	e := newDelegEnv(t)
+	var mu sync.Mutex
+	resource, fetches := "", 0
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		fetches++
+		if r.URL.Path != "/.well-known/oauth-protected-resource/mcp" || resource == "none" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"resource": strings.ReplaceAll(resource, "HOST", r.Host), "authorization_servers": []string{e.as.URL}})
+	}))
+	defer up.Close()
+	set := func(r string) { mu.Lock(); resource = r; mu.Unlock() }
+	e.cfg = authz.UpstreamConfig{Kind: authz.UpstreamDelegated, ClientID: "portcullis-up", ClientSecretEnv: "UP_CLIENT_SECRET",
+		Scopes: []string{"repo"}, UpstreamURL: up.URL + "/mcp"}
+	if err := authz.ValidateUpstream(e.cfg); err != nil {
+		t.Fatalf("endpoints left to discovery refused: %v", err)
+	}
+	ctx := context.Background()
+
+	set("https://evil.example/mcp")
+	if _, err := e.d.Token(ctx, "up", e.cfg, "alice"); !errors.Is(err, authz.ErrResourceMismatch) {
+		t.Fatalf("mismatching metadata: %v", err)
+	}
+	// The failure is remembered for a few seconds, then discovery runs again.
+	set("http://HOST/mcp")
+	mu.Lock()
+	before := fetches
+	mu.Unlock()
+	if _, err := e.d.Token(ctx, "up", e.cfg, "alice"); !errors.Is(err, authz.ErrResourceMismatch) {
+		t.Fatalf("failure not kept: %v", err)
+	}
+	mu.Lock()
+	if fetches != before {
+		t.Fatalf("discovery repeated at once (%d -> %d fetches)", before, fetches)
+	}
+	mu.Unlock()
+	e.clk.add(6 * time.Second)
+
+	ce := e.needConsent(t, "alice")
+	if status, page := consent(t, userAgent(t, "alice@upstream"), ce.URL); status != 200 || !strings.Contains(page, "Access granted") {
+		t.Fatalf("consent: %d %s", status, page)
+	}
+	tok, err := e.d.Token(ctx, "up", e.cfg, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aud := jwtClaim(t, tok, "aud"); aud != up.URL+"/mcp" {
+		t.Fatalf("delegated token aud %v, want the discovered resource %s", aud, up.URL+"/mcp")
+	}
+	reqs := e.as.Requests()
+	if last := reqs[len(reqs)-1]; last.GrantType != "authorization_code" || last.ClientID != "portcullis-up" {
+		t.Fatalf("token request %+v", last)
+	}
+
+	// Only one of the two endpoints configured is a configuration error.
+	half := e.cfg
+	half.TokenURL = e.as.TokenURL()
+	if err := authz.ValidateUpstream(half); err == nil || !strings.Contains(err.Error(), "authorization_url") {
+		t.Fatalf("half-configured endpoints: %v", err)
+	}
+	// No metadata at all: refused with the reason.
+	e2 := newDelegEnv(t)
+	set("none")
+	e2.cfg = e.cfg
+	if _, err := e2.d.Token(ctx, "up", e2.cfg, "bob"); err == nil || !strings.Contains(err.Error(), "protected-resource metadata") {
+		t.Fatalf("no metadata: %v", err)
+	}
+}
+
+// TestDelegationLoginBindsConsent: with ConsentLogin, the person at the
+// browser signs in at the gateway's own authorization server before the
+// upstream's; only the principal the consent was created for gets a grant.
+// Someone else signing in is refused and the link stops working; the
+// upstream callback is refused without the sign-in.
+func TestDelegationLoginBindsConsent(t *testing.T) {
+	gwAS := authztest.New(t, authztest.Options{User: func(r *http.Request) string { return r.Header.Get("X-Test-Login") }})
+	rs := newRS(t, gwAS, nil)
+	t.Setenv("LOGIN_SECRET", "login-secret")
+	e := newDelegEnvWith(t, func(o *authz.DelegationOptions) {
+		o.Login = &authz.ConsentLogin{Issuer: gwAS.URL, ClientID: "portcullis-login", ClientSecretEnv: "LOGIN_SECRET", Resource: gw, Verify: rs.VerifyLogin}
+	})
+	gwAS.AddClient(authztest.Client{ID: "portcullis-login", Secret: "login-secret", RedirectURIs: []string{e.d.LoginRedirectURL()}})
+	browser := func(login, upstream string) *http.Client {
+		c := userAgent(t, upstream)
+		inner := c.Transport
+		c.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			r = r.Clone(r.Context())
+			r.Header.Set("X-Test-Login", login)
+			return inner.RoundTrip(r)
+		})
+		return c
+	}
+	ctx := context.Background()
+
+	// Mallory opens alice's link and signs in as herself: refused.
+	ce := e.needConsent(t, "alice")
+	status, page := consent(t, browser("mallory", "mallory@upstream"), ce.URL)
+	if status != 403 || !strings.Contains(page, "you signed in as &#34;mallory&#34;") {
+		t.Fatalf("another person's sign-in: %d %s", status, page)
+	}
+	if _, err := e.d.Token(ctx, "up", e.cfg, "alice"); !errors.As(err, new(*authz.ConsentRequiredError)) {
+		t.Fatalf("a grant was stored for alice: %v", err)
+	}
+	if status, _ := consent(t, browser("alice", "alice@upstream"), ce.URL); status != 404 {
+		t.Fatalf("the refused link still works: %d", status)
+	}
+	for _, r := range e.as.Requests() {
+		if r.GrantType == "authorization_code" {
+			t.Fatalf("the upstream issued a code grant after a refused sign-in: %+v", r)
+		}
+	}
+
+	// Alice signs in as herself: the consent goes on upstream and her grant is stored.
+	ce = e.needConsent(t, "alice")
+	if status, page := consent(t, browser("alice", "alice@upstream"), ce.URL); status != 200 || !strings.Contains(page, "Access granted") {
+		t.Fatalf("alice's consent: %d %s", status, page)
+	}
+	tok, err := e.d.Token(ctx, "up", e.cfg, "alice")
+	if err != nil || jwtClaim(t, tok, "sub") != "alice@upstream" {
+		t.Fatalf("alice's grant: %v", err)
+	}
+
+	// The upstream callback without the sign-in (a browser that confirmed
+	// and went straight to the upstream) is refused before the consent is used.
+	ce = e.needConsent(t, "bob")
+	c := browser("bob", "bob@upstream")
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	u, _ := url.Parse(ce.URL)
+	resp, err := c.PostForm(u.Scheme+"://"+u.Host+authz.ConsentPath, url.Values{"id": {ce.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if to := resp.Header.Get("Location"); resp.StatusCode != 303 || !strings.HasPrefix(to, gwAS.AuthorizeURL()) {
+		t.Fatalf("confirm did not send the browser to the gateway's sign-in: %d %q", resp.StatusCode, to)
+	}
+	resp, err = c.Get(e.gw.URL + authz.CallbackPath + "?state=" + ce.ID + "&code=forged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(b), "Not signed in") {
+		t.Fatalf("callback without sign-in: %d %s", resp.StatusCode, b)
 	}
 }

@@ -22,11 +22,12 @@
 //     user's tokens are sealed (AES-256-GCM, bound to principal and server,
 //     under keyed names) in a TokenStore (MemoryStore, or redisstore for
 //     replicas) and refreshed when expired;
-//   - transparent routes (transparent.go, asproxy.go): the upstream stays
-//     the resource server; the gateway rewrites its challenges and metadata
-//     and fronts its authorization server (metadata, registration,
-//     authorize, callback, token) so every OAuth request goes through the
-//     gateway, with client ids and state signed by the gateway.
+//   - transparent routes (transparent.go): the upstream stays the resource
+//     server; the gateway rewrites its challenges and protected-resource
+//     metadata to the route's URL, keeps the upstream's authorization
+//     server (clients register and get tokens there, for the route's URL)
+//     and validates each token against that server's issuer and keys
+//     before forwarding it.
 //
 // Invariants: a presented token that fails any check is refused, never
 // downgraded to anonymous; the caller's token is never returned as an

@@ -97,20 +97,6 @@ func MetadataHandler(rs *ResourceServer, routes Routes, next http.Handler) http.
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found",
 				"error_description": "no MCP server route at this path; metadata lives at " + WellKnownPRM + "/mcp/<server>"})
 			return
-		case strings.HasPrefix(p, WellKnownAS+ASProxyPrefix) || strings.HasPrefix(p, WellKnownOIDC+ASProxyPrefix):
-			// RFC 8414 path insertion for the facade of a transparent
-			// route's authorization server.
-			_, rest, _ := strings.Cut(p, ASProxyPrefix)
-			up, transparent, ok := routes.Route(rest)
-			if ok && transparent && rest != "" && !strings.Contains(rest, "/") {
-				t, err := rs.transparentFor(rest, up)
-				if err == nil {
-					t.serveASMetadata(w, r)
-					return
-				}
-			}
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "no transparent MCP route named here"})
-			return
 		case p == WellKnownAS || strings.HasPrefix(p, WellKnownAS+"/") || p == WellKnownOIDC || strings.HasPrefix(p, WellKnownOIDC+"/"):
 			writeJSON(w, http.StatusNotFound, map[string]any{"error": "not_found",
 				"error_description":     "this gateway is an OAuth resource server, not an authorization server; see authorization_servers in " + WellKnownPRM,

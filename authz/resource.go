@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -63,10 +62,6 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// ProxyKey signs the client ids and authorization state of transparent
-	// routes' authorization-server facade (asproxy.go). Replicas must
-	// share it; empty: a random key, valid for this process only.
-	ProxyKey []byte
 	// Report is told about refusals that happen outside a request's
 	// pipeline, such as an upstream whose protected-resource metadata
 	// names another resource (optional; the gateway logs them).
@@ -180,7 +175,6 @@ type ResourceServer struct {
 	transparents map[string]*transparent
 	jti          *replayCache
 	algs         []string
-	proxyKey     []byte
 }
 
 // New validates cfg, loads the keys (a JWKS URL that is down at start is an
@@ -228,13 +222,6 @@ func New(ctx context.Context, cfg Config) (*ResourceServer, error) {
 		ctx: ctx, transparents: map[string]*transparent{}}
 	if len(rs.algs) == 0 {
 		rs.algs = defaultAlgs
-	}
-	rs.proxyKey = cfg.ProxyKey
-	if len(rs.proxyKey) == 0 {
-		rs.proxyKey = make([]byte, 32)
-		if _, err := rand.Read(rs.proxyKey); err != nil {
-			return nil, fmt.Errorf("proxy key: %w", err)
-		}
 	}
 	if cfg.JWKSURL != "" || cfg.JWKSFile != "" {
 		kc, err := newKeyCache(ctx, cfg)
@@ -612,4 +599,33 @@ func (rs *ResourceServer) principal(c map[string]any, tok string) (*Principal, e
 		p.Trust = t
 	}
 	return p, nil
+}
+
+// VerifyLogin validates a token that the gateway itself obtained for a
+// person signing in (the consent page of user-delegated OAuth,
+// ConsentLogin): a JWT from identity.oauth's issuer whose audience is the
+// gateway's own URL (Resource), unexpired. It returns the principal id,
+// the same one callers with that person's tokens get.
+func (rs *ResourceServer) VerifyLogin(ctx context.Context, tok string) (string, error) {
+	if rs.keys == nil || !looksLikeJWT(tok) {
+		return "", errors.New("sign-in tokens are validated as JWTs against identity.oauth's keys (jwks_url or jwks_file)")
+	}
+	opts := jose.VerifyOptions{Issuer: rs.cfg.Issuer, Audience: []string{rs.cfg.Resource, rs.cfg.Resource + "/"}, Algorithms: rs.algs, Leeway: rs.cfg.Leeway, Now: rs.cfg.Now()}
+	claims, err := jose.VerifyJWT(tok, rs.keys.get(), opts)
+	if errors.Is(err, jose.ErrNoKey) {
+		if ks, ok := rs.keys.refreshForUnknownKey(ctx); ok {
+			claims, err = jose.VerifyJWT(tok, ks, opts)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("sign-in token: %w", err)
+	}
+	p, err := rs.principal(claims, tok)
+	if err != nil {
+		return "", err
+	}
+	if p.JKT != "" {
+		return "", errors.New("sign-in token is DPoP-bound")
+	}
+	return p.Subject, nil
 }

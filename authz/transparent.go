@@ -175,10 +175,52 @@ func (t *transparent) Metadata(ctx context.Context) (map[string]any, error) {
 		out[k] = v
 	}
 	out["resource"] = t.rs.ResourceURL(t.server)
-	// Discovery, registration and token requests go through the gateway's
-	// facade of the upstream's authorization server (asproxy.go).
-	out["authorization_servers"] = []string{t.rs.ProxyIssuer(t.server)}
+	// authorization_servers stays the upstream's: the client registers,
+	// authorizes and gets its token there directly, for the gateway's
+	// route URL (RFC 8707 resource = the resource above). The gateway does
+	// not front the authorization server: a facade would have to be the
+	// issuer the client sees (RFC 8414 §3.3) and so sit in the browser
+	// leg too, to re-issue the RFC 9207 iss of the authorization response,
+	// and it would hide a change of authorization server (SEP-2352)
+	// behind its own issuer (docs/authorization.md, "Transparent mode").
+	//
+	// It validates tokens of the first one only (authServer), so it names
+	// only that one.
+	if as, _ := m["authorization_servers"].([]any); len(as) > 1 {
+		out["authorization_servers"] = as[:1]
+	}
+	// The gateway refuses DPoP-bound tokens on transparent routes, so it
+	// does not pass on a DPoP requirement it would then refuse.
+	delete(out, "dpop_bound_access_tokens_required")
+	delete(out, "dpop_signing_alg_values_supported")
 	return out, nil
+}
+
+// authServer returns the upstream's authorization server issuer and its
+// metadata (cached with the protected-resource metadata).
+func (t *transparent) authServer(ctx context.Context) (string, map[string]any, error) {
+	prm, err := t.upstreamMetadata(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	now := t.rs.cfg.Now()
+	as, _ := prm["authorization_servers"].([]any)
+	iss, _ := as[0].(string)
+	t.mu.Lock()
+	if t.asm != nil && t.asIssuer == iss && now.Sub(t.asmFetched) < prmTTL {
+		asm := t.asm
+		t.mu.Unlock()
+		return iss, asm, nil
+	}
+	t.mu.Unlock()
+	asm, err := authServerMetadata(ctx, t.rs.cfg.HTTPClient, iss)
+	if err != nil {
+		return "", nil, err
+	}
+	t.mu.Lock()
+	t.asm, t.asmFetched, t.asIssuer = asm, now, iss
+	t.mu.Unlock()
+	return iss, asm, nil
 }
 
 // RewriteChallenge points an upstream WWW-Authenticate challenge's

@@ -14,6 +14,61 @@ import (
 	"github.com/portcullis-mcp/portcullis/authz/authztest"
 )
 
+type oneRoute struct{ up string }
+
+func (r oneRoute) Route(name string) (string, bool, bool) { return r.up, true, name == "up" }
+
+func do(h http.Handler, method, target, body string, hdr ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestTransparentMetadata: the gateway serves the upstream's metadata with
+// resource = its route URL and the upstream's own authorization server
+// (clients register and authorize there, RFC 8414 issuer and RFC 9207 iss
+// unchanged; only the first one, whose tokens the gateway validates),
+// without a DPoP requirement the route would refuse; the
+// gateway itself answers no authorization-server discovery.
+func TestTransparentMetadata(t *testing.T) {
+	upAS := authztest.New(t, authztest.Options{})
+	prm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"resource": "http://" + r.Host + "/mcp", "authorization_servers": []string{upAS.URL, "https://second-as.example"},
+			"scopes_supported": []string{"read"}, "dpop_bound_access_tokens_required": true, "dpop_signing_alg_values_supported": []string{"ES256"}})
+	}))
+	defer prm.Close()
+	rs := newRS(t, authztest.New(t, authztest.Options{}), nil)
+	meta := authz.MetadataHandler(rs, oneRoute{up: prm.URL + "/mcp"}, http.NotFoundHandler())
+	rec := do(meta, "GET", "/.well-known/oauth-protected-resource/mcp/up", "")
+	var m map[string]any
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &m) != nil {
+		t.Fatalf("metadata: %d %s", rec.Code, rec.Body)
+	}
+	as, _ := m["authorization_servers"].([]any)
+	if m["resource"] != gw+"/mcp/up" || len(as) != 1 || as[0] != upAS.URL {
+		t.Fatalf("metadata: %v", m)
+	}
+	if sc, _ := m["scopes_supported"].([]any); len(sc) != 1 || sc[0] != "read" {
+		t.Fatalf("scopes_supported not passed on: %v", m)
+	}
+	if _, ok := m["dpop_bound_access_tokens_required"]; ok {
+		t.Fatalf("DPoP requirement passed on: %v", m)
+	}
+	if _, ok := m["dpop_signing_alg_values_supported"]; ok {
+		t.Fatalf("DPoP algorithms passed on: %v", m)
+	}
+	for _, p := range []string{"/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server/oauth/as/up", "/.well-known/openid-configuration/mcp/up"} {
+		if rec := do(meta, "GET", p, ""); rec.Code != 404 {
+			t.Errorf("%s: %d %s", p, rec.Code, rec.Body)
+		}
+	}
+}
+
 // TestTransparentResourceMismatch: the upstream's metadata must name the
 // upstream (or a parent of it) as its resource; anything else is refused
 // with 502, reported, and never served under the gateway's URL.
@@ -81,8 +136,9 @@ func TestTransparentResourceMismatch(t *testing.T) {
 
 // TestTransparentASMigration: after an upstream challenge the gateway
 // re-reads the upstream's metadata (no more than once a second), follows a
-// new authorization server, validates tokens against its keys, and refuses
-// client ids registered at the previous one so clients register again.
+// new authorization server, validates tokens against its keys (no longer
+// the old one's), and names the new server in the metadata it serves, so
+// clients see the new issuer and register there (SEP-2352).
 func TestTransparentASMigration(t *testing.T) {
 	as1 := authztest.New(t, authztest.Options{})
 	as2 := authztest.New(t, authztest.Options{})
@@ -106,22 +162,27 @@ func TestTransparentASMigration(t *testing.T) {
 	})
 	advance := func(d time.Duration) { clock.Lock(); now = now.Add(d); clock.Unlock() }
 	routes := oneRoute{up: prm.URL + "/mcp"}
-	proxy := authz.ASProxyHandler(rs, routes)
+	meta := authz.MetadataHandler(rs, routes, http.NotFoundHandler())
 	up := prm.URL + "/mcp"
 	auth := func(a *authztest.Server) error {
 		tok := "Bearer " + a.Mint(map[string]any{"iss": a.URL, "sub": "alice", "aud": gw + "/mcp/up", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()})
 		_, err := rs.AuthenticateTransparent(t.Context(), authz.Request{Server: "up", Authorization: tok}, up)
 		return err
 	}
+	served := func() any {
+		var m map[string]any
+		_ = json.Unmarshal(do(meta, "GET", "/.well-known/oauth-protected-resource/mcp/up", "").Body.Bytes(), &m)
+		as, _ := m["authorization_servers"].([]any)
+		if len(as) != 1 {
+			return nil
+		}
+		return as[0]
+	}
 	if err := auth(as1); err != nil {
 		t.Fatalf("as1 token: %v", err)
 	}
-	rec := do(proxy, "POST", "/oauth/as/up/register", `{"redirect_uris":["http://127.0.0.1:5555/cb"]}`, "Content-Type", "application/json")
-	var reg struct {
-		ClientID string `json:"client_id"`
-	}
-	if rec.Code != 201 || json.Unmarshal(rec.Body.Bytes(), &reg) != nil {
-		t.Fatalf("register: %d %s", rec.Code, rec.Body)
+	if got := served(); got != as1.URL {
+		t.Fatalf("served authorization server %v, want %s", got, as1.URL)
 	}
 
 	mu.Lock()
@@ -147,11 +208,7 @@ func TestTransparentASMigration(t *testing.T) {
 	if err := auth(as1); err == nil {
 		t.Fatal("as1 token still accepted after the migration")
 	}
-	authorize := "/oauth/as/up/authorize?response_type=code&client_id=" + reg.ClientID + "&redirect_uri=http://127.0.0.1:5555/cb&code_challenge=x&code_challenge_method=S256"
-	if rec := do(proxy, "GET", authorize, ""); rec.Code != 400 || !strings.Contains(rec.Body.String(), "register again") {
-		t.Fatalf("stale client id at authorize: %d %s", rec.Code, rec.Body)
-	}
-	if rec := do(proxy, "POST", "/oauth/as/up/token", "grant_type=refresh_token&refresh_token=r&client_id="+reg.ClientID, "Content-Type", "application/x-www-form-urlencoded"); rec.Code != 401 || !strings.Contains(rec.Body.String(), "invalid_client") {
-		t.Fatalf("stale client id at token: %d %s", rec.Code, rec.Body)
+	if got := served(); got != as2.URL {
+		t.Fatalf("served authorization server %v after the migration, want %s", got, as2.URL)
 	}
 }

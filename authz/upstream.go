@@ -53,8 +53,13 @@ type UpstreamConfig struct {
 	Audience string
 	Resource string
 	// AuthorizationURL is the upstream authorization server's
-	// authorization endpoint (user_delegated).
+	// authorization endpoint (user_delegated). With neither it nor
+	// TokenURL set, both are discovered from UpstreamURL's
+	// protected-resource metadata and its authorization server's metadata.
 	AuthorizationURL string
+	// UpstreamURL is the upstream MCP server's URL (where user_delegated
+	// discovery starts).
+	UpstreamURL string
 }
 
 // ValidateUpstream reports every problem in c, each with its field name.
@@ -88,9 +93,13 @@ func ValidateUpstream(c UpstreamConfig) error {
 			add("auth_method", "%q is not client_secret_basic or client_secret_post", c.AuthMethod)
 		}
 	case UpstreamDelegated:
+		// Neither: discovered from the upstream's metadata (discovery.go).
 		for _, f := range []struct{ name, v string }{{"authorization_url", c.AuthorizationURL}, {"token_url", c.TokenURL}} {
+			if c.AuthorizationURL == "" && c.TokenURL == "" {
+				break
+			}
 			if u, err := url.Parse(f.v); f.v == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
-				add(f.name, "%q must be an absolute http(s) URL", f.v)
+				add(f.name, "%q must be an absolute http(s) URL (or leave authorization_url and token_url both unset to discover them from the upstream's metadata)", f.v)
 			}
 		}
 		if c.ClientID == "" {

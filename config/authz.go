@@ -106,6 +106,21 @@ type UpstreamOAuth struct {
 	// unused grant is kept (default 720h, renewed on each refresh).
 	ConsentTTL time.Duration `yaml:"consent_ttl"`
 	GrantTTL   time.Duration `yaml:"grant_ttl"`
+	// Login binds each consent to the person at the browser: they sign in
+	// at identity.oauth's authorization server first, and only the
+	// principal whose call asked for consent may grant it.
+	Login *ConsentLogin `yaml:"login"`
+}
+
+// ConsentLogin is the gateway's client at identity.oauth's authorization
+// server for the sign-in of the consent page (redirect URI
+// <public_url>/oauth/upstream/login).
+type ConsentLogin struct {
+	ClientID         string `yaml:"client_id"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	ClientSecretEnv  string `yaml:"client_secret_env"`
+	// AuthMethod is client_secret_basic (default) or client_secret_post.
+	AuthMethod string `yaml:"auth_method"`
 }
 
 // Key loads the sealing key. Errors never contain key material.
@@ -192,6 +207,15 @@ func (u *UpstreamAuth) Upstream() authz.UpstreamConfig {
 	return authz.UpstreamConfig{Kind: u.Type, Header: u.Header, Scheme: u.Scheme, SecretFile: u.SecretFile, SecretEnv: u.SecretEnv,
 		TokenURL: u.TokenURL, ClientID: u.ClientID, ClientSecretFile: u.ClientSecretFile, ClientSecretEnv: u.ClientSecretEnv,
 		AuthMethod: u.AuthMethod, Scopes: u.Scopes, Audience: u.Audience, Resource: u.Resource, AuthorizationURL: u.AuthorizationURL}
+}
+
+// Upstream is the server's credential configuration with its URL, from
+// which user_delegated discovers the upstream's authorization server when
+// no endpoints are configured.
+func (s *Server) Upstream() authz.UpstreamConfig {
+	c := s.UpstreamAuth.Upstream()
+	c.UpstreamURL = s.URL
+	return c
 }
 
 // Forwards reports whether the upstream receives the caller's token: the
@@ -346,5 +370,23 @@ func (c *Config) validateUpstreamOAuth(add func(path, format string, args ...any
 	}
 	if u.GrantTTL < 0 {
 		add(p+".grant_ttl", "must not be negative, got %s", u.GrantTTL)
+	}
+	if l := u.Login; l != nil {
+		if c.Identity.OAuth == nil {
+			add(p+".login", "needs identity.oauth: the sign-in happens at its authorization server and its keys verify the result")
+		} else if c.Identity.OAuth.JWKSURL == "" && c.Identity.OAuth.JWKSFile == "" {
+			add(p+".login", "needs identity.oauth.jwks_url or jwks_file: sign-in tokens are verified as JWTs")
+		}
+		if l.ClientID == "" {
+			add(p+".login.client_id", "is required (the gateway's client at identity.oauth's authorization server)")
+		}
+		if l.ClientSecretFile != "" && l.ClientSecretEnv != "" {
+			add(p+".login.client_secret_file", "set at most one of client_secret_file and client_secret_env")
+		}
+		switch l.AuthMethod {
+		case "", "client_secret_basic", "client_secret_post":
+		default:
+			add(p+".login.auth_method", "%q is not client_secret_basic or client_secret_post", l.AuthMethod)
+		}
 	}
 }

@@ -71,6 +71,10 @@ identity:
 		{"upstream_oauth key must be 32 bytes, without identity.oauth needs public_url", base + `identity:
   upstream_oauth: {key_env: PORTCULLIS_TEST_SHORT_KEY}
 `, []string{"identity.upstream_oauth.public_url: is required", "identity.upstream_oauth.key_file: key is not 32 bytes"}},
+		{"upstream_oauth.login needs identity.oauth and a client", base + `identity:
+  upstream_oauth: {key_env: PORTCULLIS_TEST_DELEG_KEY, public_url: "https://gw.example", login: {client_secret_file: a, client_secret_env: b, auth_method: x}}
+`, []string{"identity.upstream_oauth.login: needs identity.oauth", "identity.upstream_oauth.login.client_id: is required",
+			"identity.upstream_oauth.login.client_secret_file: set at most one", `identity.upstream_oauth.login.auth_method: "x"`}},
 	}
 	t.Setenv("PORTCULLIS_TEST_DELEG_KEY", strings.Repeat("ab", 32))
 	t.Setenv("PORTCULLIS_TEST_SHORT_KEY", "too-short")

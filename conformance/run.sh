@@ -26,25 +26,11 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/portcullis-conformance.XXXXXX")
 pids=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [[ $rc -ne 0 && -z "${KEEP:-}" ]]; then
-    echo "conformance: logs:" >&2
-    tail -n 15 "$work"/{everything,reference,portcullis}.log >&2 2>/dev/null || true
-  fi
-  [[ -n "${KEEP:-}" ]] && echo "conformance: results kept in $work" || rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 PROG=conformance
 # shellcheck source=scripts/procs.sh
 source scripts/procs.sh
+cleanup_on_exit everything reference portcullis
 
 # suite NAME URL: run the server suite, results under $work/NAME.
 suite() {

@@ -153,6 +153,8 @@ func (e *Engine) ScanJSON(raw []byte) (*Report, error) {
 		e.rawChecks(st, l.Path, s)
 		kept = append(kept, leaf{l.Path, s})
 	}
+	// Values split across adjacent short sibling leaves (split.go).
+	e.splitChecks(st, res.Leaves)
 	// Data hidden in object keys ({"4111 1111 1111 1111": 1}).
 	for i := range res.Keys {
 		k := &res.Keys[i]
@@ -378,7 +380,13 @@ func (e *Engine) rawChecks(st *scanState, path, s string) {
 	if !e.opts.DisableSecrets {
 		secs = secrets.Find(s)
 	}
+	if len(ents)+len(secs) > 0 && st.rep.Findings == nil {
+		st.rep.Findings = make([]Finding, 0, 16) // one allocation for a usual report
+	}
 	if st.item != nil && (len(ents) > 0 || len(secs) > 0) {
+		if st.rep.scan.items == nil {
+			st.rep.scan.items = make([]scannedItem, 0, 8)
+		}
 		st.rep.scan.items = append(st.rep.scan.items, scannedItem{path: path, value: s, rawStart: st.item.RawStart, rawEnd: st.item.RawEnd, pii: ents, secrets: secs})
 	}
 	if !e.opts.DisablePII {
@@ -476,8 +484,9 @@ func (e *Engine) RedactJSON(raw []byte, mode redact.Mode, v *redact.Vault) ([]by
 		items = append(items, res.Leaves...)
 		slices.SortFunc(items, func(a, b jsonwalk.Leaf) int { return a.RawStart - b.RawStart })
 	}
+	split := e.splitFind(res.Leaves)
 	for _, l := range items {
-		spans, fs := e.redactionSpans(l.Path, l.Value)
+		spans, fs := e.redactionSpans(l.Path, l.Value, split.of(l))
 		if len(spans) == 0 {
 			continue
 		}
@@ -562,7 +571,7 @@ func (e *Engine) canReuse(raw []byte, rep *Report) bool {
 
 // RedactText is RedactJSON for one plain text.
 func (e *Engine) RedactText(s string, mode redact.Mode, v *redact.Vault) (string, []Finding, error) {
-	spans, fs := e.redactionSpans("", s)
+	spans, fs := e.redactionSpans("", s, nil)
 	out, err := redact.Redact(s, spans, mode, v)
 	if err != nil {
 		return "", nil, fmt.Errorf("detectors: redact text: %w", err)
@@ -570,7 +579,7 @@ func (e *Engine) RedactText(s string, mode redact.Mode, v *redact.Vault) (string
 	return out, fs, nil
 }
 
-func (e *Engine) redactionSpans(path, s string) ([]redact.Span, []Finding) {
+func (e *Engine) redactionSpans(path, s string, split *splitHits) ([]redact.Span, []Finding) {
 	if len(s) > e.opts.MaxLeafBytes {
 		s = s[:e.opts.MaxLeafBytes]
 	}
@@ -581,6 +590,10 @@ func (e *Engine) redactionSpans(path, s string) ([]redact.Span, []Finding) {
 	}
 	if !e.opts.DisablePII {
 		ents = pii.Find(s)
+	}
+	if split != nil {
+		secs = append(secs, split.secrets...)
+		ents = append(ents, split.pii...)
 	}
 	return e.spansFrom(path, s, secs, ents)
 }

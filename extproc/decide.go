@@ -27,7 +27,8 @@ type subject struct {
 	name   string // prompt name, resource URI or tool name (audit)
 	// path is where content sits in the message, for splicing edits.
 	path    string
-	content []byte // the JSON value at path; nil: nothing to inspect
+	content []byte    // the JSON value at path; nil: nothing to inspect
+	value   mcp.Value // content's parsed view (tools/call arguments)
 	// structural content (initialize, list results) is protocol data the
 	// client parses: injections and secrets are acted on, personal data
 	// is not rewritten (it would corrupt names and URIs).
@@ -45,7 +46,7 @@ func requestSubject(m *mcp.Message) subject {
 		if m.Method == "tools/call" {
 			s.tool = s.name
 			if a := m.Params.Get("arguments"); a.Exists() {
-				s.path, s.content = "params.arguments", rawBytes(a)
+				s.path, s.content, s.value = "params.arguments", rawBytes(a), a
 			}
 			return s
 		}
@@ -168,6 +169,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 		}
 		if n > 0 {
 			content = restored
+			s.value = mcp.Value{} // the parsed view is of the bytes before restoring
 		}
 	}
 	var findings []Finding
@@ -188,7 +190,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 		bv = st.beh.OnCall(st.ctx, behavior.Call{Agent: st.agent.ID, Session: st.req.sessionID, Server: st.server.Name, Tool: s.tool, Args: content})
 		bsig = &policy.BehaviorSignal{Score: bv.Score, Reason: bv.Reason}
 	}
-	d := st.evaluate(policy.PlaneRequest, o.Method, s.tool, content, findings, bsig)
+	d := st.evaluate(policy.PlaneRequest, o.Method, s.tool, content, s.value, findings, bsig)
 	if st.pol == nil || defaultDecided(d) {
 		d = floor(d, st.builtinRequest(findings, s.content, judged))
 	}
@@ -211,22 +213,21 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 	if eng.Audit != nil && len(content) > 0 {
 		o.ArgsDigest = eng.Audit.Digest(content)
 	}
-	what := what(s)
 	data := func() *mcp.ErrorData {
 		return &mcp.ErrorData{DecisionID: d.ID, PolicyVersion: d.PolicyVersion, Rule: d.Rule, Server: st.server.Name, Tool: mcp.Truncate(s.name, 128), Score: d.Score, Reason: reasons(d)}
 	}
 	switch d.Action {
 	case policy.ActionBlock:
-		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, what+" blocked by policy: "+reasons(d), data())
+		v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied, what(s)+" blocked by policy: "+reasons(d), data())
 		o.ErrorType = strconv.Itoa(mcp.CodePolicyDenied)
 	case policy.ActionRequireApproval:
-		v.refusal, v.out = st.requireApproval(m, what, d, data(), o)
+		v.refusal, v.out = st.requireApproval(m, what(s), d, data(), o)
 	case policy.ActionSandbox:
 		if st.server.Sandbox == "" {
 			ed := data()
 			ed.Reason = ""
 			v.refusal = mcp.ErrorResponse(m.ID, mcp.CodePolicyDenied,
-				what+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked", ed)
+				what(s)+" must run in a sandbox, but server "+strconv.Quote(st.server.Name)+" has none configured; blocked", ed)
 			o.refused(mcp.CodePolicyDenied, "policy:sandbox-unavailable")
 		} else {
 			v.sandbox = true
@@ -237,7 +238,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 			// vault, so nothing can turn them back before the upstream.
 			red, err := redactWith(eng.Detector, content, rep, "", d.RedactTypes, d.Redact)
 			if err != nil {
-				return refuse(mcp.CodeInternalError, 0, "the gateway could not redact this "+what+"; it was refused", "inspect:redact-failed")
+				return refuse(mcp.CodeInternalError, 0, "the gateway could not redact this "+what(s)+"; it was refused", "inspect:redact-failed")
 			}
 			content = red
 		}
@@ -253,7 +254,7 @@ func (st *stream) decideRequest(m *mcp.Message) requestOutcome {
 			base = v.out
 		}
 		if v.out = spliceJSON(base, s.path, content); len(v.out) == 0 {
-			return refuse(mcp.CodeInternalError, 0, "the gateway could not rewrite this "+what+"; it was refused", "inspect:rewrite-failed")
+			return refuse(mcp.CodeInternalError, 0, "the gateway could not rewrite this "+what(s)+"; it was refused", "inspect:rewrite-failed")
 		}
 	}
 	return v
@@ -495,7 +496,7 @@ func (st *stream) decideResponse(m *mcp.Message, call pendingCall) []byte {
 	if st.beh != nil && s.method == "tools/call" && m.Kind == mcp.KindResult {
 		st.beh.OnResult(st.ctx, behaviorResult(st, call, m.Result, findings))
 	}
-	d := st.evaluate(policy.PlaneResult, o.Method, s.tool, nil, findings, nil)
+	d := st.evaluate(policy.PlaneResult, o.Method, s.tool, nil, mcp.Value{}, findings, nil)
 	b := st.builtinResult(findings, s.structural)
 	if st.pol == nil || defaultDecided(d) {
 		d = floor(d, b)

@@ -9,8 +9,16 @@ import (
 )
 
 // DecisionRecord is the outcome as the content-free decision record that
-// feeds the decision log, the per-decision metrics and the span.
+// feeds the decision log, the per-decision metrics and the span. It is
+// built on first use and shared: callers must not modify it.
 func (o *Outcome) DecisionRecord() *decisionlog.Decision {
+	if o.decision == nil {
+		o.decision = o.newDecisionRecord()
+	}
+	return o.decision
+}
+
+func (o *Outcome) newDecisionRecord() *decisionlog.Decision {
 	d := &decisionlog.Decision{
 		Time: time.Now(), ID: o.DecisionID, Principal: o.Agent, ClientID: o.ClientID, Actor: o.Actor, Server: o.Server, Method: o.Method, Tool: o.Tool,
 		Plane: o.Plane.String(), Action: string(o.Action), WouldAction: string(o.WouldAction), Mode: string(o.Mode),

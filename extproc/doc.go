@@ -24,7 +24,9 @@
 //     emits the audit record, the metric, the span attributes and the
 //     observers from it, once. A refusal made before any decision
 //     (framing, parsing, headers, an upstream's answer) is such an outcome
-//     too (recordRefusal; rules protocol:*), content-free.
+//     too (recordRefusal; rules protocol:*), content-free, and so is a
+//     refusal the data plane made without the processor (RecordLocal,
+//     local.go; rules dataplane:*).
 //   - Redaction reuses the scan: a ReportScanner detector hands its scan
 //     report back to RedactWith, so a redacted value is not detected twice.
 //   - Every message is tokenized once (mcp.ParseBody / ParseMessage over

@@ -35,10 +35,15 @@ func headerValue(h *corev3.HeaderValue) string {
 	return h.Value
 }
 
-func parseRequestHeaders(hm *corev3.HeaderMap) reqHeaders {
+// parseRequestHeaders reads the request headers the processor uses and
+// returns them also as a map, first value per name (what the identity
+// resolver and the credential rules read). Each value is converted to a
+// string once and shared by both.
+func parseRequestHeaders(hm *corev3.HeaderMap) (reqHeaders, map[string]string) {
 	var r reqHeaders
+	all := make(map[string]string, len(hm.GetHeaders()))
 	if hm == nil {
-		return r
+		return r, all
 	}
 	seen := uint16(0)
 	mark := func(bit uint16, name string) {
@@ -48,46 +53,50 @@ func parseRequestHeaders(hm *corev3.HeaderMap) reqHeaders {
 		seen |= bit
 	}
 	for _, h := range hm.Headers {
+		v := headerValue(h)
+		if _, dup := all[h.Key]; !dup {
+			all[h.Key] = v
+		}
 		switch h.Key {
 		case ":method":
-			r.method = headerValue(h)
+			r.method = v
 		case ":path":
-			r.path = headerValue(h)
+			r.path = v
 		case ":authority":
-			r.authority = headerValue(h)
+			r.authority = v
 		case "content-type":
 			mark(1, h.Key)
-			r.contentType = headerValue(h)
+			r.contentType = v
 		case "content-length":
 			mark(2, h.Key)
-			r.contentLength = headerValue(h)
+			r.contentLength = v
 		case "mcp-protocol-version":
 			mark(4, h.Key)
-			r.protocolVersion = headerValue(h)
+			r.protocolVersion = v
 		case "mcp-session-id":
 			mark(8, h.Key)
-			r.sessionID = headerValue(h)
+			r.sessionID = v
 		case "mcp-method":
 			mark(16, h.Key)
-			r.mcpMethod = headerValue(h)
+			r.mcpMethod = v
 		case "mcp-name":
 			mark(32, h.Key)
-			r.mcpName = headerValue(h)
+			r.mcpName = v
 		case "traceparent":
-			r.traceparent = headerValue(h)
+			r.traceparent = v
 		case "tracestate":
-			r.tracestate = headerValue(h)
+			r.tracestate = v
 		case "x-request-id":
-			r.requestID = headerValue(h)
+			r.requestID = v
 		case "origin":
 			mark(128, h.Key)
-			r.origin = headerValue(h)
+			r.origin = v
 		case "x-portcullis-route":
 			mark(64, h.Key)
-			r.route = headerValue(h)
+			r.route = v
 		}
 	}
-	return r
+	return r, all
 }
 
 type respHeaders struct {
@@ -180,9 +189,9 @@ type deferredRefusal struct {
 	msg     string
 	data    *mcp.ErrorData
 	details string
-	// body, when set, builds the whole reply for the request's id
+	// body, when set, builds the whole reply from the request body
 	// (replies that are not plain errors, such as a consent request).
-	body func(id mcp.ID) []byte
+	body func(raw []byte) []byte
 }
 
 // refuseHeaders refuses a request on its headers. A POST with a body is

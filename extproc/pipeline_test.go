@@ -3,6 +3,7 @@ package extproc
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -349,5 +350,35 @@ func TestPipelineAuditContentIsWhatWasForwarded(t *testing.T) {
 	}
 	if c := h.aud.recs[1].Content; c == nil || !strings.Contains(c.Result, "content removed") {
 		t.Errorf("result content is not what the client received: %+v", c)
+	}
+}
+
+// TestPhaseDurations: Process times every message of an exchange under its
+// own phase (timers resolved once per Server), one observation each.
+func TestPhaseDurations(t *testing.T) {
+	h := newHarness(t)
+	script := []*extprocv3.ProcessingRequest{reqHeadersMsg(), reqBodyMsg(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{}}}`),
+		respHeadersMsg("application/json"), respBodyMsg(`{"jsonrpc":"2.0","id":1,"result":{"content":[]}}`, true)}
+	for range 2 {
+		if err := h.srv.Process(&scriptStream{ctx: context.Background(), script: script}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mfs, err := h.tel.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint64{}
+	for _, mf := range mfs {
+		if mf.GetName() != telemetry.MetricPhaseDuration {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			got[label(m, "phase")] = m.GetHistogram().GetSampleCount()
+		}
+	}
+	want := map[string]uint64{"request_headers": 2, "request_body": 2, "response_headers": 2, "response_body": 2}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("phase observations %v, want %v", got, want)
 	}
 }

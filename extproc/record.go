@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portcullis-mcp/portcullis/audit"
+	"github.com/portcullis-mcp/portcullis/audit/decisionlog"
 	"github.com/portcullis-mcp/portcullis/mcp"
 	"github.com/portcullis-mcp/portcullis/policy"
 )
@@ -50,6 +51,9 @@ type Outcome struct {
 	Action, WouldAction policy.Action
 	Mode                policy.Mode
 	Enforced            bool
+	// decision is DecisionRecord's result, built once for the span and
+	// every observer.
+	decision *decisionlog.Decision
 }
 
 // Observer receives every final outcome (decision logs, per-tool metrics).
@@ -76,7 +80,7 @@ func (st *stream) record(o *Outcome) error {
 			o.metricServer = "unknown" // keep metric labels to configured names
 		}
 	}
-	if cs := st.calls[mcp.ID(o.rawID())]; cs != nil && o.Method == "tools/call" {
+	if cs := st.calls[mcp.ID(o.rawID())]; cs != nil && o.Method == "tools/call" && cs.span.Recording() {
 		cs.span.SetDecision(o.Decision, o.Risk, o.Rules)
 		cs.span.SetDecisionRecord(o.DecisionRecord())
 	}

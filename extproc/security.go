@@ -58,7 +58,10 @@ func firstReason(d policy.Decision) string {
 
 // evaluate asks the policy; without one it returns the default allow that
 // the built-in rules then raise (see floor).
-func (st *stream) evaluate(plane policy.Plane, method, tool string, args []byte, findings []Finding, bsig *policy.BehaviorSignal) policy.Decision {
+//
+// parsed, when it exists, is args' view in the message's parsed document:
+// the policy then reads the arguments from it instead of parsing them again.
+func (st *stream) evaluate(plane policy.Plane, method, tool string, args []byte, parsed mcp.Value, findings []Finding, bsig *policy.BehaviorSignal) policy.Decision {
 	if st.pol == nil {
 		return policy.Decision{ID: policy.NewID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeEnforce, Enforced: true, Rule: "default-allow"}
 	}
@@ -84,7 +87,19 @@ func (st *stream) evaluate(plane policy.Plane, method, tool string, args []byte,
 		})
 		return policy.Decision{ID: policy.NewID(), Action: policy.ActionAllow, WouldAction: policy.ActionAllow, Mode: policy.ModeShadow, Rule: "shadow", PolicyVersion: p.Version()}
 	}
+	if parsed.Exists() {
+		in.ParsedArgs = func() (any, error) { return parsed.Decode(argNumber) }
+	}
 	return st.pol.Evaluate(in)
+}
+
+// argNumber is policy.ArgNumber for mcp.Value.Decode.
+func argNumber(lit []byte) (any, error) {
+	f, err := policy.ArgNumber(lit)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // noticeBlocks replaces each content block with a finding by a short notice,

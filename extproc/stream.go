@@ -65,6 +65,10 @@ type stream struct {
 
 	// principal is the caller validated by identity.oauth (nil otherwise).
 	principal *authz.Principal
+	// stripConsent: a 2026-07-28 request to a user_delegated server that
+	// has the user's grant; its answer to the gateway's consent request,
+	// if any, is removed before the upstream (stripConsentAnswer).
+	stripConsent bool
 }
 
 // handle dispatches one ProcessingRequest and returns its reply.
@@ -104,7 +108,8 @@ func (st *stream) refuseAs(rule string, status int, id mcp.ID, code int, msg str
 }
 
 func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
-	st.req = parseRequestHeaders(h.GetHeaders())
+	var hm map[string]string
+	st.req, hm = parseRequestHeaders(h.GetHeaders())
 	st.httpMethod = st.req.method
 	if st.req.dupCritical != "" {
 		return st.refuseHeaders(h, 400, mcp.CodeInvalidRequest,
@@ -148,7 +153,6 @@ func (st *stream) requestHeaders(h *extprocv3.HttpHeaders) *extprocv3.Processing
 		// Only the processor may select the sandbox route.
 		return st.refuseHeaders(h, 400, mcp.CodeInvalidRequest, "invalid request: x-portcullis-route is reserved for the gateway", nil, "portcullis_reserved_header")
 	}
-	hm := headerMap(h.GetHeaders())
 	if resp := st.authenticate(h.GetHeaders(), hm); resp != nil {
 		return resp
 	}
@@ -200,7 +204,7 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 	body := b.GetBody()
 	if d := st.deferred; d != nil {
 		if d.body != nil {
-			return st.refuseRaw(d.status, d.body(mcp.PeekID(body)), d.details)
+			return st.refuseRaw(d.status, d.body(body), d.details)
 		}
 		code := d.code
 		if d.details == detailsBadProtocolVersion {
@@ -305,6 +309,13 @@ func (st *stream) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRespon
 		}
 		return st.refuseMessages(msgs, batch, refusals, refuseStatus)
 	}
+	if st.stripConsent {
+		for i := range outs {
+			if out := stripConsentAnswer(outs[i]); out != nil {
+				outs[i], changed = out, true
+			}
+		}
+	}
 	if !changed && !sandbox {
 		return continueRequestBody
 	}
@@ -349,16 +360,6 @@ func joinMessages(outs [][]byte, batch bool) []byte {
 		nb = append(nb, r...)
 	}
 	return append(nb, ']')
-}
-
-func headerMap(hm *corev3.HeaderMap) map[string]string {
-	m := make(map[string]string, len(hm.GetHeaders()))
-	for _, h := range hm.GetHeaders() {
-		if _, dup := m[h.Key]; !dup {
-			m[h.Key] = headerValue(h)
-		}
-	}
-	return m
 }
 
 // trustCheck applies the protocol and trust-plane rules that need no
@@ -718,6 +719,11 @@ func (st *stream) sseChunk(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse
 	}
 	if unchanged && !held && total == len(chunk) {
 		return continueResponseBody, nil
+	}
+	if len(fwds) == 1 {
+		// One event (typically completed by this chunk): forward its bytes
+		// as they are; the parser never writes over bytes it returned.
+		return replaceResponseBody(fwds[0], false), nil
 	}
 	out := make([]byte, 0, total)
 	for _, f := range fwds {

@@ -8,6 +8,8 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/portcullis-mcp/portcullis/audit"
@@ -204,7 +206,7 @@ func (st *stream) credentialMutation(hm map[string]string) (*extprocv3.HeaderMut
 			remove = append(remove, strings.ToLower(j.Header))
 		}
 	}
-	cfg := s.UpstreamAuth.Upstream()
+	cfg := s.Upstream()
 	var set []*corev3.HeaderValueOption
 	if cfg.Kind == authz.UpstreamDelegated {
 		cred, refusal := st.delegatedCredential(cfg)
@@ -259,11 +261,13 @@ func (st *stream) delegatedCredential(cfg authz.UpstreamConfig) (authz.Credentia
 	var ce *authz.ConsentRequiredError
 	if errors.As(err, &ce) {
 		if st.httpMethod == "POST" {
-			// Answered once the body shows the request's id.
-			st.deferred = &deferredRefusal{status: 200, details: "portcullis_consent_required", body: func(id mcp.ID) []byte { return consentReply(id, ce) }}
+			// Answered once the body shows the request's id (and, for
+			// 2026-07-28, its method and the client's capabilities).
+			rev := st.rev
+			st.deferred = &deferredRefusal{status: 200, details: "portcullis_consent_required", body: func(raw []byte) []byte { return consentReply(raw, rev, ce) }}
 			return authz.Credential{}, continueRequestHeaders
 		}
-		return authz.Credential{}, st.refuseRaw(403, consentReply("", ce), "portcullis_consent_required")
+		return authz.Credential{}, st.refuseRaw(403, consentError("", ce), "portcullis_consent_required")
 	}
 	if err != nil {
 		st.srv.logger.Warn("upstream credential unavailable", "server", s.Name, "type", cfg.Kind, "error", err)
@@ -273,6 +277,9 @@ func (st *stream) delegatedCredential(cfg authz.UpstreamConfig) (authz.Credentia
 	if header == "" {
 		header = "authorization"
 	}
+	// A 2026-07-28 retry after consent carries the client's answer to the
+	// gateway's input request, which the upstream never asked for.
+	st.stripConsent = st.rev.Stateless()
 	return authz.Credential{Header: header, Value: "Bearer " + tok}, nil
 }
 
@@ -280,10 +287,65 @@ func (st *stream) delegatedCredential(cfg authz.UpstreamConfig) (authz.Credentia
 // (2025-11-25): the client shows the user a URL to open, then retries.
 const CodeURLElicitationRequired = -32042
 
-// consentReply is the -32042 error carrying a URL-mode elicitation for the
+// ConsentInputKey names the gateway's consent request in a 2026-07-28
+// InputRequiredResult's inputRequests (and the client's inputResponses).
+const ConsentInputKey = "portcullis_consent"
+
+// consentReply answers a POST that needs the user's consent first. A
+// 2026-07-28 tools/call, prompts/get or resources/read (the requests
+// that can end in an InputRequiredResult, SEP-2322) from a client that
+// declared URL elicitation gets one: a URL-mode elicitation/create for
+// the consent page, after which the client retries the same request with
+// its inputResponses (removed before the upstream, see stripConsent).
+// Everything else, and a retry whose answer declined, gets the -32042
+// error, whose message names the URL as well.
+func consentReply(raw []byte, rev mcp.Revision, ce *authz.ConsentRequiredError) []byte {
+	id := mcp.PeekID(raw)
+	if !id.Valid() || !wantsConsentInput(raw, rev) {
+		return consentError(id, ce)
+	}
+	out := []byte(`{"jsonrpc":"2.0","id":`)
+	out = append(out, id...)
+	out = append(out, `,"result":{"resultType":"input_required","inputRequests":{"`+ConsentInputKey+`":{"method":"elicitation/create","params":{"mode":"url","elicitationId":`...)
+	out = mcp.AppendJSONString(out, ce.ID)
+	out = append(out, `,"url":`...)
+	out = mcp.AppendJSONString(out, ce.URL)
+	out = append(out, `,"message":`...)
+	out = mcp.AppendJSONString(out, "Grant the gateway access to "+ce.Server+" on your behalf, then continue.")
+	out = append(out, `}}}}}`...)
+	return out
+}
+
+// wantsConsentInput: a 2026-07-28 request that may end in an
+// InputRequiredResult, from a client that can show a URL, which has not
+// just declined.
+func wantsConsentInput(raw []byte, rev mcp.Revision) bool {
+	if v := gjson.GetBytes(raw, `params._meta.io\.modelcontextprotocol/protocolVersion`).Str; v != "" {
+		rev = mcp.Revision(v)
+	}
+	if !rev.Stateless() {
+		return false
+	}
+	switch gjson.GetBytes(raw, "method").Str {
+	case "tools/call", "prompts/get", "resources/read":
+	default:
+		return false
+	}
+	if !gjson.GetBytes(raw, `params._meta.io\.modelcontextprotocol/clientCapabilities.elicitation.url`).Exists() {
+		return false
+	}
+	ans := gjson.GetBytes(raw, "params.inputResponses."+ConsentInputKey)
+	if r := ans.Get("result"); r.Exists() {
+		ans = r
+	}
+	a := ans.Get("action").Str
+	return a != "decline" && a != "cancel"
+}
+
+// consentError is the -32042 error carrying a URL-mode elicitation for the
 // gateway's consent page. The message names the URL too, so a client that
 // does not know URL elicitation still shows the user where to go.
-func consentReply(id mcp.ID, ce *authz.ConsentRequiredError) []byte {
+func consentError(id mcp.ID, ce *authz.ConsentRequiredError) []byte {
 	msg := "upstream " + strconv.Quote(ce.Server) + " acts on your behalf and needs your consent: open " + ce.URL + " to grant access, then retry"
 	out := []byte(`{"jsonrpc":"2.0","id":`)
 	if id.Valid() {
@@ -304,6 +366,19 @@ func consentReply(id mcp.ID, ce *authz.ConsentRequiredError) []byte {
 	out = append(out, `,"message":`...)
 	out = mcp.AppendJSONString(out, "Grant the gateway access to "+ce.Server+" on your behalf.")
 	return append(out, "}]}}}"...)
+}
+
+// stripConsentAnswer removes the client's answer to the gateway's consent
+// request from a 2026-07-28 retry (nil when there is none).
+func stripConsentAnswer(raw []byte) []byte {
+	if !gjson.GetBytes(raw, "params.inputResponses."+ConsentInputKey).Exists() {
+		return nil
+	}
+	out, err := sjson.DeleteBytes(raw, "params.inputResponses."+ConsentInputKey)
+	if err != nil {
+		return nil
+	}
+	return out
 }
 
 // upstreamRefused keeps an upstream's 401/403 away from the client: the

@@ -2,9 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -30,10 +27,7 @@ func (g *Gateway) startAuthz(ctx context.Context, cfg *config.Config) (extproc.A
 			}
 		}
 	})
-	if g.authzKey, err = proxyKey(cfg); err != nil {
-		return az, err
-	}
-	rs, stop, err := newResourceServer(ctx, cfg, g.authzKey, g.reportAuthz)
+	rs, stop, err := newResourceServer(ctx, cfg, g.reportAuthz)
 	if err != nil {
 		return az, err
 	}
@@ -42,27 +36,6 @@ func (g *Gateway) startAuthz(ctx context.Context, cfg *config.Config) (extproc.A
 		return az, err
 	}
 	return az, nil
-}
-
-// proxyKey signs the client ids and state of the transparent routes'
-// authorization-server facade: derived from identity.upstream_oauth's key
-// when set (shared by replicas), else random for this process (clients
-// registered through the facade then re-register after a restart).
-func proxyKey(cfg *config.Config) ([]byte, error) {
-	if u := cfg.Identity.UpstreamOAuth; u != nil {
-		k, err := u.Key()
-		if err != nil {
-			return nil, fmt.Errorf("identity.upstream_oauth: %w", err)
-		}
-		m := hmac.New(sha256.New, k)
-		m.Write([]byte("portcullis/asproxy"))
-		return m.Sum(nil), nil
-	}
-	k := make([]byte, 32)
-	if _, err := rand.Read(k); err != nil {
-		return nil, err
-	}
-	return k, nil
 }
 
 // startDelegation builds user-delegated upstream OAuth
@@ -83,8 +56,24 @@ func (g *Gateway) startDelegation(cfg *config.Config) (*authz.Delegation, error)
 			if !ok {
 				return authz.UpstreamConfig{}, false
 			}
-			return s.UpstreamAuth.Upstream(), true
+			return s.Upstream(), true
 		}}
+	if l, oa := u.Login, cfg.Identity.OAuth; l != nil && oa != nil {
+		iss := oa.Issuer
+		if iss == "" && len(oa.AuthorizationServers) > 0 {
+			iss = oa.AuthorizationServers[0]
+		}
+		o.Login = &authz.ConsentLogin{Issuer: iss, ClientID: l.ClientID, ClientSecretFile: l.ClientSecretFile, ClientSecretEnv: l.ClientSecretEnv,
+			AuthMethod: l.AuthMethod, Resource: oa.Resource,
+			// The live resource server, so a reload's keys apply.
+			Verify: func(ctx context.Context, tok string) (string, error) {
+				rs := g.proc.Authz().RS
+				if rs == nil {
+					return "", fmt.Errorf("identity.oauth is not configured")
+				}
+				return rs.VerifyLogin(ctx, tok)
+			}}
+	}
 	if cfg.UpstreamOAuthStore() == config.StoreRedis {
 		c, err := cfg.State.Redis.Client()
 		if err != nil {
@@ -98,17 +87,20 @@ func (g *Gateway) startDelegation(cfg *config.Config) (*authz.Delegation, error)
 		return nil, fmt.Errorf("identity.upstream_oauth: %w", err)
 	}
 	g.logger.Info("user-delegated upstream OAuth: register this redirect URI at each upstream's authorization server", "redirect_uri", d.RedirectURL(), "store", cfg.UpstreamOAuthStore())
+	if r := d.LoginRedirectURL(); r != "" {
+		g.logger.Info("user-delegated upstream OAuth: consents need a sign-in; register this redirect URI for the login client at identity.oauth's authorization server", "redirect_uri", r, "client_id", u.Login.ClientID)
+	}
 	return d, nil
 }
 
 // newResourceServer builds identity.oauth's resource server (nil when not
 // configured) with its own lifetime.
-func newResourceServer(ctx context.Context, cfg *config.Config, key []byte, report func(string, error)) (*authz.ResourceServer, func(), error) {
+func newResourceServer(ctx context.Context, cfg *config.Config, report func(string, error)) (*authz.ResourceServer, func(), error) {
 	ac, err := cfg.AuthzConfig()
 	if err != nil || ac == nil {
 		return nil, nil, err
 	}
-	ac.ProxyKey, ac.Report = key, report
+	ac.Report = report
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rs, err := authz.New(rctx, *ac)
 	if err != nil {
@@ -138,7 +130,7 @@ func (g *Gateway) reloadAuthz(cfg *config.Config) error {
 	if reflect.DeepEqual(oldAC, newAC) {
 		return nil
 	}
-	rs, stop, err := newResourceServer(context.Background(), cfg, g.authzKey, g.reportAuthz)
+	rs, stop, err := newResourceServer(context.Background(), cfg, g.reportAuthz)
 	if err != nil {
 		return err
 	}
@@ -177,12 +169,6 @@ func (g *Gateway) wellKnown(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/oauth/upstream/") && g.proc != nil {
 			if d := g.proc.Authz().Delegation; d != nil {
 				d.Handler().ServeHTTP(w, r)
-				return
-			}
-		}
-		if strings.HasPrefix(r.URL.Path, authz.ASProxyPrefix) && g.proc != nil {
-			if rs := g.proc.Authz().RS; rs != nil {
-				authz.ASProxyHandler(rs, routes{g}).ServeHTTP(w, r)
 				return
 			}
 		}

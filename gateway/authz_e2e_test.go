@@ -560,18 +560,27 @@ identity:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// The metadata names the gateway's facade of the upstream's AS, so
-	// discovery, registration and token requests go through the gateway.
+	// The metadata names the upstream's own AS: the client registers,
+	// authorizes and gets its token there, for the gateway's route URL.
 	prm, err := oauthex.GetProtectedResourceMetadata(ctx, base+"/.well-known/oauth-protected-resource/mcp/up", base+"/mcp/up", http.DefaultClient)
-	if err != nil || len(prm.AuthorizationServers) != 1 || prm.AuthorizationServers[0] != base+"/oauth/as/up" {
+	if err != nil || len(prm.AuthorizationServers) != 1 || prm.AuthorizationServers[0] != upAS.URL {
 		t.Fatalf("metadata %+v: %v", prm, err)
+	}
+	// The gateway is no authorization server for the route.
+	if resp, err := http.Get(base + "/.well-known/oauth-authorization-server/oauth/as/up"); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("authorization-server metadata on the gateway: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 
 	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
 		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{
 			Metadata: &oauthex.ClientRegistrationMetadata{RedirectURIs: []string{"http://127.0.0.1:9/callback"}},
 		},
-		AuthorizationCodeFetcher: followingBrowser,
+		// One redirect, straight back to the client with the upstream
+		// AS's RFC 9207 iss, which the SDK checks against the issuer
+		// it discovered.
+		AuthorizationCodeFetcher: browser,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -595,8 +604,7 @@ identity:
 	if grant == nil || grant.Resource != base+"/mcp/up" {
 		t.Fatalf("the client did not get its token from the upstream's AS for the gateway's route: %+v", grant)
 	}
-	// The client only ever held the gateway's wrapped client id: a code
-	// redeemed under the upstream's own id was redeemed by the gateway.
+	// The client registered at the upstream's AS itself.
 	if !strings.HasPrefix(grant.ClientID, "dyn-") || grant.Issued == "" {
 		t.Fatalf("code grant at the upstream AS %+v", grant)
 	}
@@ -613,38 +621,6 @@ identity:
 	if status != 401 || !strings.Contains(ch, `error="invalid_token"`) || up.hits.Load() != before {
 		t.Fatalf("foreign-issuer token: status %d challenge %q, upstream hits %d→%d", status, ch, before, up.hits.Load())
 	}
-}
-
-// followingBrowser plays the user agent through the gateway's facade: it
-// follows redirects (gateway authorize → upstream authorize → gateway
-// callback) and returns the code from the final redirect to the client.
-func followingBrowser(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
-	var final *url.URL
-	c := &http.Client{CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-		if req.URL.Host == "127.0.0.1:9" {
-			final = req.URL
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, args.URL, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if final == nil {
-		b, _ := io.ReadAll(resp.Body)
-		return nil, fmt.Errorf("authorize: HTTP %d %s", resp.StatusCode, b)
-	}
-	q := final.Query()
-	if q.Get("error") != "" {
-		return nil, fmt.Errorf("authorize: %s %s", q.Get("error"), q.Get("error_description"))
-	}
-	return &auth.AuthorizationResult{Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss")}, nil
 }
 
 // dpopProof signs a DPoP proof (RFC 9449) for tok with key.
@@ -877,7 +853,7 @@ identity:
 		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{
 			Metadata: &oauthex.ClientRegistrationMetadata{RedirectURIs: []string{"http://127.0.0.1:9/callback"}},
 		},
-		AuthorizationCodeFetcher: followingBrowser,
+		AuthorizationCodeFetcher: browser,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -32,9 +32,6 @@ import (
 type Gateway struct {
 	cfg    atomic.Pointer[config.Config]
 	logger *slog.Logger
-	// authzKey signs the transparent routes' OAuth facade state; it stays
-	// the same across reloads (gateway/authz.go).
-	authzKey []byte
 
 	proc    *extproc.Server
 	grpcSrv *grpc.Server
@@ -151,7 +148,7 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 	}
 	// BUFFERED bodies arrive as one gRPC message: cap it at what the data
 	// plane can buffer, not 2 GiB.
-	g.grpcSrv = grpc.NewServer(append(extOpts, grpc.MaxRecvMsgSize(msgCap), grpc.MaxSendMsgSize(msgCap))...)
+	g.grpcSrv = grpc.NewServer(append(append(extOpts, extproc.GRPCServerOptions()...), grpc.MaxRecvMsgSize(msgCap), grpc.MaxSendMsgSize(msgCap))...)
 	g.proc.Register(g.grpcSrv)
 	g.goServe("extproc", func() error { return g.grpcSrv.Serve(g.extLis) })
 
@@ -165,6 +162,11 @@ func Start(ctx context.Context, cfg *config.Config, opt Options) (*Gateway, erro
 			return fail(err)
 		}
 		g.proxy.Store(p)
+		g.inflight.refused = func(r *http.Request) {
+			g.localReplies.count(http.StatusServiceUnavailable, detailsInflightLimit)
+			localAudit{proc: g.proc, log: g.logger}.RecordLocalReply(dataplane.LocalReply{Status: http.StatusServiceUnavailable,
+				Details: detailsInflightLimit, Method: r.Method, MCPMethod: r.Header.Get("Mcp-Method")})
+		}
 		g.inflight.limit = func() (int64, int64) {
 			c := g.cfg.Load()
 			return c.Limits.MaxInflightBytes, c.Limits.MaxBodyBytes
@@ -285,6 +287,7 @@ func (g *Gateway) buildProxy(cfg *config.Config) (*dataplane.Proxy, error) {
 		CatchAllPrefix: "/mcp/",
 		Logger:         g.logger,
 		LocalReply:     g.localReplies.reply,
+		Recorder:       localAudit{proc: g.proc, log: g.logger},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded data plane: %w", err)

@@ -38,6 +38,9 @@ type inflight struct {
 	now    func() time.Time
 	freeOS func()
 	after  func(d time.Duration, f func())
+	// refused, if set, is told of each request refused at the cap (the
+	// gateway meters and audits it like the data plane's own replies).
+	refused func(r *http.Request)
 }
 
 // returnEvery rate-limits returning memory: a forced collection costs a
@@ -143,6 +146,9 @@ func (f *inflight) wrap(h http.Handler) http.Handler {
 			n = bodyCap
 		}
 		if !f.reserve(n, capBytes) {
+			if f.refused != nil {
+				f.refused(r)
+			}
 			body := mcp.ErrorResponse("", mcp.CodeInternalError,
 				"the gateway is at its limit of "+strconv.FormatInt(capBytes, 10)+" in-flight request bytes (limits.max_inflight_bytes); retry shortly", nil)
 			w.Header().Set("Content-Type", "application/json")

@@ -32,13 +32,14 @@ func TestInflightBytesCapped(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"ok"}]}}`, id)
 	})
+	auditDir := filepath.Join(t.TempDir(), "audit")
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0}
 limits: {max_body_bytes: 65536, max_inflight_bytes: 100000}
 servers:
   - {name: up, url: %s/mcp, tools: {allow: ["*"]}}
 audit: {dir: %s, commit: {interval: 5ms}}
-`, up.srv.URL, filepath.Join(t.TempDir(), "audit"))))
+`, up.srv.URL, auditDir)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +86,11 @@ audit: {dir: %s, commit: {interval: 5ms}}
 	}
 	if st, _, body := postRaw(t, url, call(3, "next"), nil); st != http.StatusOK {
 		t.Fatalf("call after the budget came back: %d %s", st, body)
+	}
+	// the refusal is one audit record, like the data plane's own replies
+	_ = gw.Close()
+	if n := strings.Count(readAll(t, auditDir), `"rule_ids":["dataplane:inflight-limit"]`); n != 1 {
+		t.Fatalf("%d audit records of the in-flight refusal, want 1:\n%s", n, readAll(t, auditDir))
 	}
 }
 

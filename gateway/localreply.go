@@ -2,12 +2,16 @@ package gateway
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/portcullis-mcp/portcullis/envoy/dataplane"
+	"github.com/portcullis-mcp/portcullis/extproc"
 	"github.com/portcullis-mcp/portcullis/mcp"
 )
 
@@ -35,8 +39,8 @@ func jsonRPCLocalReply(status int, details string) (string, []byte) {
 // status and reason (Envoy's response code details): refusals the
 // processor never sees, such as a path that escapes its route ("..",
 // "%2e%2e", "%2f"; details path_normalization_failed), an unknown route, a
-// body past the buffer limit or a processor failure. They leave no audit
-// record, because no message was read; this counter is their trace.
+// body past the buffer limit or a processor failure. Each is also one
+// audit record (localAudit), with the reason as rule "dataplane:<details>".
 const MetricLocalReplies = "portcullis_dataplane_local_replies_total"
 
 // maxLocalReplyDetails bounds the details label; the data plane's reasons
@@ -71,6 +75,12 @@ func newLocalReplies(reg *prometheus.Registry) *localReplies {
 // reply is the data plane's LocalReply hook: it counts the reply and
 // formats it as a JSON-RPC error.
 func (l *localReplies) reply(status int, details string) (string, []byte) {
+	l.count(status, details)
+	return jsonRPCLocalReply(status, details)
+}
+
+// count meters one local reply.
+func (l *localReplies) count(status int, details string) {
 	l.mu.Lock()
 	d := details
 	if !l.seen[d] {
@@ -82,5 +92,69 @@ func (l *localReplies) reply(status int, details string) (string, []byte) {
 	}
 	l.mu.Unlock()
 	l.c.WithLabelValues(strconv.Itoa(status), d).Inc()
-	return jsonRPCLocalReply(status, details)
+}
+
+// detailsInflightLimit is the reason of a request refused at
+// limits.max_inflight_bytes (gateway/inflight.go).
+const detailsInflightLimit = "inflight_limit"
+
+// localAudit records the data plane's own replies in the audit log, once
+// each (dataplane.LocalReplyRecorder): decision block, the reason as rule
+// ("dataplane:path-normalization-failed"), the route's server and the
+// method when a header named it. No body is read, so none is recorded.
+type localAudit struct {
+	proc *extproc.Server
+	log  *slog.Logger
+}
+
+// RecordLocalReply implements dataplane.LocalReplyRecorder.
+func (a localAudit) RecordLocalReply(r dataplane.LocalReply) {
+	code := 0
+	if r.Status != 0 {
+		code = mcp.CodeInternalError
+		if r.Status < 500 {
+			code = mcp.CodeInvalidRequest
+		}
+	}
+	err := a.proc.RecordLocal(extproc.LocalRefusal{Server: r.Route, Method: r.MCPMethod, Rule: localRule(r.Details), Code: code, Result: r.Response})
+	if err != nil && a.log != nil {
+		a.log.Error("audit of a data plane reply failed", "details", r.Details, "error", err)
+	}
+}
+
+// maxLocalRule bounds the rule: details are code constants, but an ext_proc
+// error's details carry the gRPC status text.
+const maxLocalRule = 96
+
+// localRule is the audit rule of a local reply: "dataplane:" and its
+// details in the rules' kebab case (letters and digits kept, every other
+// run of bytes one dash: "upstream_reset_before_response_started{connection_failure}"
+// is "dataplane:upstream-reset-before-response-started-connection-failure").
+func localRule(details string) string {
+	var b strings.Builder
+	b.WriteString("dataplane:")
+	dash := false
+	for i := 0; i < len(details) && b.Len() < maxLocalRule; i++ {
+		c := details[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') {
+			if dash && b.Len() > len("dataplane:") {
+				b.WriteByte('-')
+			}
+			b.WriteByte(c)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	if b.Len() == len("dataplane:") {
+		b.WriteString("local-reply")
+	}
+	r := b.String()
+	if len(r) > maxLocalRule {
+		r = r[:maxLocalRule]
+	}
+	return r
 }

@@ -46,7 +46,15 @@ const utf8BOM = "\xEF\xBB\xBF"
 func (p *SSEParser) Feed(chunk []byte) ([]SSEEvent, error) {
 	var buf []byte
 	aliased := false
-	if !p.started {
+	if !p.started && len(p.buf) == 0 && len(chunk) >= len(utf8BOM) {
+		// The first chunk decides about a BOM on its own: read it in place.
+		p.started = true
+		if string(chunk[:len(utf8BOM)]) == utf8BOM {
+			p.bom = len(utf8BOM)
+			p.scanned = p.bom
+		}
+		buf, aliased = chunk, true
+	} else if !p.started {
 		p.buf = append(p.buf, chunk...)
 		// Decide about a leading BOM once its three bytes (or a mismatch)
 		// are available.
@@ -93,7 +101,10 @@ func (p *SSEParser) Feed(chunk []byte) ([]SSEEvent, error) {
 	case len(buf) == 0:
 		p.buf = nil
 	case aliased:
-		p.buf = bytes.Clone(buf) // the caller owns chunk
+		// The caller owns chunk: keep a copy, with room for as much again
+		// (an event split across chunks is usually completed by the next
+		// one, which then needs no second copy).
+		p.buf = append(make([]byte, 0, 2*len(buf)), buf...)
 	case cap(buf) > 4*len(buf)+4096:
 		// Compact so the held tail does not pin earlier chunks.
 		p.buf = bytes.Clone(buf)
@@ -106,13 +117,30 @@ func (p *SSEParser) Feed(chunk []byte) ([]SSEEvent, error) {
 // Pending returns the bytes of the incomplete event held back.
 func (p *SSEParser) Pending() []byte { return p.buf }
 
+// indexEOL is the index of the first CR or LF in b, or -1. Two vectorised
+// byte searches beat a byte loop on the multi-kilobyte data lines of tool
+// results (CR is rare: its search stops at the first LF).
+func indexEOL(b []byte) int {
+	lf := bytes.IndexByte(b, '\n')
+	limit := len(b)
+	if lf >= 0 {
+		limit = lf
+	}
+	if cr := bytes.IndexByte(b[:limit], '\r'); cr >= 0 {
+		return cr
+	}
+	return lf
+}
+
 // eventEnd returns the index just past the first blank-line terminator, or -1.
 func eventEnd(b []byte, from int) int {
 	for i := from; i < len(b); i++ {
-		c := b[i]
-		if c != '\n' && c != '\r' {
-			continue
+		k := indexEOL(b[i:])
+		if k < 0 {
+			return -1
 		}
+		i += k
+		c := b[i]
 		// Line ends at i; length of this line terminator:
 		n := 1
 		if c == '\r' && i+1 < len(b) && b[i+1] == '\n' {
@@ -148,7 +176,7 @@ func parseEvent(raw []byte) SSEEvent {
 	for len(rest) > 0 {
 		line := rest
 		next := len(rest)
-		if k := bytes.IndexAny(rest, "\r\n"); k >= 0 {
+		if k := indexEOL(rest); k >= 0 {
 			line = rest[:k]
 			next = k + 1
 			if rest[k] == '\r' && k+1 < len(rest) && rest[k+1] == '\n' {

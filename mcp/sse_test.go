@@ -153,3 +153,13 @@ func FuzzSSEParser(f *testing.F) {
 		}
 	})
 }
+
+// indexEOL is bytes.IndexAny(b, "\r\n") done with two vectorised searches.
+func TestIndexEOL(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	for _, s := range []string{"", "abc", "\n", "\r", "a\r\nb", "ab\nc\rd", "ab\rc\nd", long + "\n", long + "\r" + long + "\n", long + "\n" + long + "\r", "\r\r\n"} {
+		if got, want := indexEOL([]byte(s)), strings.IndexAny(s, "\r\n"); got != want {
+			t.Errorf("indexEOL(%.20q…) = %d, want %d", s, got, want)
+		}
+	}
+}

@@ -182,3 +182,48 @@ func (v Value) ForEach(fn func(key string, v Value) bool) {
 		}
 	}
 }
+
+// Decode turns the value into Go values from the nodes already parsed:
+// objects become map[string]any, arrays []any, strings string, true and
+// false bool, null nil, and numbers whatever number returns for their
+// literal (its error stops the walk). Nothing is parsed again.
+func (v Value) Decode(number func(lit []byte) (any, error)) (any, error) {
+	if v.doc == nil {
+		return nil, nil
+	}
+	return decodeNode(v.doc, v.i, number)
+}
+
+func decodeNode(d *jsondoc.Doc, i int, number func([]byte) (any, error)) (any, error) {
+	switch d.Nodes[i].Kind {
+	case jsondoc.Object:
+		m := make(map[string]any, d.Len(i))
+		for j := d.FirstChild(i); j >= 0; j = d.Next(j) {
+			c, err := decodeNode(d, j, number)
+			if err != nil {
+				return nil, err
+			}
+			m[d.Nodes[j].Key] = c
+		}
+		return m, nil
+	case jsondoc.Array:
+		a := make([]any, 0, d.Len(i))
+		for j := d.FirstChild(i); j >= 0; j = d.Next(j) {
+			c, err := decodeNode(d, j, number)
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, c)
+		}
+		return a, nil
+	case jsondoc.String:
+		return d.StringValue(i), nil
+	case jsondoc.Number:
+		return number(d.Raw(i))
+	case jsondoc.True:
+		return true, nil
+	case jsondoc.False:
+		return false, nil
+	}
+	return nil, nil
+}

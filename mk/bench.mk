@@ -6,12 +6,15 @@ bench-extproc: ## processor latency/throughput vs a null processor over gRPC
 	$(GO) run ./cmd/portcullis-bench -streams 1,64 -duration 3s
 
 # The processor alone (no gRPC, no client): exact allocations per exchange,
-# side by side with a baseline that reads the same messages (issue 10).
+# side by side with a baseline that reads the same messages (issue 10);
+# then the gateway's real engines (trust plane and full pipeline) the same
+# way, and over loopback gRPC, with process CPU per exchange (cpu-ns/op).
 BENCH_TARGETS += bench-pipeline
 
 .PHONY: bench-pipeline
-bench-pipeline: ## processor allocations per tools/call exchange, in memory
+bench-pipeline: ## processor allocations and CPU per tools/call exchange, in memory and over gRPC
 	$(GO) test -run '^$$' -bench ProcessToolCall -benchmem -count 3 ./extproc
+	$(GO) test -run '^$$' -bench 'Processor|GRPC' -benchmem -count 3 ./cmd/portcullis-bench
 
 # Before/after in one go (issue 10): bench-extproc built from BASE (a git
 # ref) and from the working tree, run back to back on the same machine, so

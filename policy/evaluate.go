@@ -408,7 +408,13 @@ func (e *evalCtx) ResolveName(name string) (any, bool) {
 	case "args":
 		if !e.argsDone {
 			e.argsDone = true
-			m, err := decodeArgs(e.in.Args)
+			var m map[string]any
+			var err error
+			if e.in.ParsedArgs != nil {
+				m, err = parsedArgs(e.in.ParsedArgs)
+			} else {
+				m, err = decodeArgs(e.in.Args)
+			}
 			if err != nil {
 				e.argsErr = err
 				e.args = types.NewErr("%s", err.Error())
@@ -495,6 +501,19 @@ func decodeArgs(raw []byte) (map[string]any, error) {
 	return m, nil
 }
 
+// parsedArgs is decodeArgs for arguments the caller decoded (Input.ParsedArgs).
+func parsedArgs(decode func() (any, error)) (map[string]any, error) {
+	v, err := decode()
+	if err != nil {
+		return nil, fmt.Errorf("arguments cannot be represented by the policy: %w", err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("arguments cannot be represented by the policy: arguments must be a JSON object, got %s", jsonKind(v))
+	}
+	return m, nil
+}
+
 // hasDigitRun reports whether b holds n or more consecutive ASCII digits.
 func hasDigitRun(b []byte, n int) bool {
 	run := 0
@@ -527,24 +546,31 @@ func jsonKind(v any) string {
 	return "object"
 }
 
+// ArgNumber is the float64 CEL sees for a number literal of the arguments,
+// or the error that makes them unrepresentable: outside the float64 range,
+// or an integer float64 would round (beyond 2^53 and not exactly
+// representable). Callers that decode arguments themselves (ParsedArgs)
+// use it for every number.
+func ArgNumber(lit []byte) (float64, error) {
+	s := string(lit)
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("number %s is outside the range of a 64-bit float", truncateNum(s))
+	}
+	if !strings.ContainsAny(s, ".eE") && (f >= 1<<53 || f <= -(1<<53)) {
+		// An integer literal: it must survive the round trip exactly.
+		i, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || f >= 1<<63 || int64(f) != i {
+			return 0, fmt.Errorf("integer %s cannot be represented exactly (beyond 2^53); send it as a string", truncateNum(s))
+		}
+	}
+	return f, nil
+}
+
 // numbersToFloat replaces every json.Number in v (in place) by its float64,
 // refusing numbers float64 cannot hold faithfully.
 func numbersToFloat(v any) error {
-	conv := func(n json.Number) (float64, error) {
-		s := string(n)
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return 0, fmt.Errorf("number %s is outside the range of a 64-bit float", truncateNum(s))
-		}
-		if !strings.ContainsAny(s, ".eE") && (f >= 1<<53 || f <= -(1<<53)) {
-			// An integer literal: it must survive the round trip exactly.
-			i, err := strconv.ParseInt(s, 10, 64)
-			if err != nil || f >= 1<<63 || int64(f) != i {
-				return 0, fmt.Errorf("integer %s cannot be represented exactly (beyond 2^53); send it as a string", truncateNum(s))
-			}
-		}
-		return f, nil
-	}
+	conv := func(n json.Number) (float64, error) { return ArgNumber([]byte(n)) }
 	switch x := v.(type) {
 	case map[string]any:
 		for k, c := range x {

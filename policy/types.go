@@ -117,7 +117,12 @@ type Input struct {
 	Tool   string
 	// Args is the raw JSON of the tool arguments (request plane). CEL sees it
 	// as `args`; it is decoded only if a matching rule's `when` needs it.
-	Args        []byte
+	Args []byte
+	// ParsedArgs, when set, returns Args already decoded by the caller's
+	// parser (objects as map[string]any, numbers through ArgNumber, null
+	// as nil), so they are not parsed a second time. It must describe
+	// exactly the bytes of Args, which are present.
+	ParsedArgs  func() (any, error)
 	Agent       Identity
 	Session     string
 	Findings    []Finding

@@ -29,3 +29,30 @@ wait_for() {
   cat "$work/$name.log" >&2
   return 1
 }
+
+# cleanup_on_exit LOG...: install the exit handling of a runner. On exit
+# (INT and TERM exit with 130 and 143) it stops every process in $pids and
+# waits for them; when the script failed it shows the last lines of the
+# named logs under $work (LOG is a name, as given to start); it removes
+# $work unless KEEP is set, in which case it says where the results are.
+cleanup_on_exit() {
+  cleanup_logs=("$@")
+  trap _cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+_cleanup() {
+  local rc=$? pid name
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [[ $rc -ne 0 && -z "${KEEP:-}" && ${#cleanup_logs[@]} -gt 0 ]]; then
+    echo "$PROG: logs:" >&2
+    local files=()
+    for name in "${cleanup_logs[@]}"; do files+=("$work/$name.log"); done
+    tail -n 15 "${files[@]}" >&2 2>/dev/null || true
+  fi
+  if [[ -n "${KEEP:-}" ]]; then echo "$PROG: results kept in $work"; else rm -rf "$work"; fi
+  exit "$rc"
+}

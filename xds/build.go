@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	mutationrulesv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -314,6 +315,7 @@ func buildListener(cfg *config.Config, opts Options) (*listenerv3.Listener, erro
 		NormalizePath:                wrapperspb.Bool(true),
 		MergeSlashes:                 true,
 		PathWithEscapedSlashesAction: hcmv3.HttpConnectionManager_REJECT_REQUEST,
+		AccessLog:                    []*accesslogv3.AccessLog{refusalAccessLog()}, // accesslog.go
 		RouteSpecifier: &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
 			ConfigSource: &corev3.ConfigSource{
 				ResourceApiVersion:    corev3.ApiVersion_V3,
@@ -410,12 +412,11 @@ func streamGETOverride() *extprocv3.ExtProcPerRoute {
 
 // WellKnownPrefixes are the OAuth paths the admin listener answers
 // (gateway/authz.go): protected-resource metadata, the authorization-server
-// and OpenID documents a transparent route rewrites, the authorization-server
-// facade of transparent routes (authz.ASProxyPrefix: registration,
-// authorize, callback, token) and the consent pages of user-delegated
-// upstream OAuth (/oauth/upstream/). All are public: the gateway
-// authenticates them itself, so ext_proc is off on these routes.
-var WellKnownPrefixes = []string{WellKnownPrefix, "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration", "/oauth/as/", "/oauth/upstream/"}
+// and OpenID discovery paths (a JSON 404 naming the real authorization
+// servers) and the consent pages of user-delegated upstream OAuth
+// (/oauth/upstream/). All are public: the gateway authenticates them
+// itself, so ext_proc is off on these routes.
+var WellKnownPrefixes = []string{WellKnownPrefix, "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration", "/oauth/upstream/"}
 
 // wellKnownRoutes sends OAuth discovery to the admin listener without
 // ext_proc (the documents are public), or answers 404 without one.
@@ -442,7 +443,7 @@ func wellKnownRoutes(toAdmin bool) []*routev3.Route {
 
 // routeName turns an OAuth path prefix into a route name:
 // "/.well-known/oauth-protected-resource" → "oauth_protected_resource",
-// "/oauth/as/" → "oauth_as".
+// "/oauth/upstream/" → "oauth_upstream".
 func routeName(prefix string) string {
 	p := strings.Trim(strings.TrimPrefix(prefix, "/.well-known/"), "/")
 	return strings.NewReplacer("-", "_", "/", "_").Replace(p)

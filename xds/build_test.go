@@ -139,7 +139,7 @@ func TestBuildResourcesShape(t *testing.T) {
 	require.Equal(t, []string{"portcullis_extproc", "mcp_github", "sandbox_github", "mcp_ipsrv", "mcp_local"}, clusterNames(res))
 	// The sandbox route comes before the server's normal routes; the 404
 	// fallback is last.
-	require.Equal(t, []string{"oauth_protected_resource", "oauth_authorization_server", "openid_configuration", "oauth_as", "oauth_upstream", "github_sandbox", "github_get", "github",
+	require.Equal(t, []string{"oauth_protected_resource", "oauth_authorization_server", "openid_configuration", "oauth_upstream", "github_sandbox", "github_get", "github",
 		"ipsrv_get", "ipsrv", "local_get", "local", "unknown_server"}, routeNames(res))
 	require.Equal(t, []string{xds.RouteHeader}, res.Routes.GetInternalOnlyHeaders())
 

@@ -241,7 +241,7 @@ func TestADSSubscribeReloadNack(t *testing.T) {
 	for _, r := range rc.GetVirtualHosts()[0].GetRoutes() {
 		require.NotContains(t, r.GetName(), "web", "removed server still routed")
 	}
-	require.Equal(t, []string{"oauth_protected_resource", "oauth_authorization_server", "openid_configuration", "oauth_as", "oauth_upstream", "files_get", "files", "docs_sandbox", "docs_get", "docs", "unknown_server"},
+	require.Equal(t, []string{"oauth_protected_resource", "oauth_authorization_server", "openid_configuration", "oauth_upstream", "files_get", "files", "docs_sandbox", "docs_get", "docs", "unknown_server"},
 		routeNames(want2))
 
 	// Envoy rejects the new clusters (NACK: old version, new nonce, error).

@@ -116,6 +116,13 @@ func (t *Telemetry) ForceFlush(ctx context.Context) error {
 	return tr.provider.ForceFlush(ctx)
 }
 
+// exporting reports whether a configured span pipeline (an exporter) is
+// running.
+func (t *Telemetry) exporting() bool {
+	tr := t.tracing.Load()
+	return tr != nil && tr.tracer != nil
+}
+
 func (t *Telemetry) currentTracer() trace.Tracer {
 	if tr := t.tracing.Load(); tr != nil && tr.tracer != nil {
 		return tr.tracer

@@ -181,6 +181,21 @@ func (t *Telemetry) Decision(server string, plane audit.Plane, d audit.Decision)
 	t.decisions.WithLabelValues(d.String(), plane.String(), t.servers.value(server)).Inc()
 }
 
+// PhaseTimer returns the observer of one phase's durations, its histogram
+// child resolved on first use and then kept (for callers that time the
+// same phases per message). A phase never observed exports no series.
+func (t *Telemetry) PhaseTimer(phase string) func(time.Duration) {
+	if t == nil {
+		return func(time.Duration) {}
+	}
+	var once sync.Once
+	var o prometheus.Observer
+	return func(d time.Duration) {
+		once.Do(func() { o = t.phase.WithLabelValues(t.phases.value(phase)) })
+		o.Observe(d.Seconds())
+	}
+}
+
 // Phase observes the duration of one processing phase (e.g. parse, detect,
 // policy, total). Phase names are code constants, not data.
 func (t *Telemetry) Phase(phase string, d time.Duration) {
@@ -271,13 +286,38 @@ func (t *Telemetry) StartCall(ctx context.Context, carrier propagation.TextMapCa
 	if carrier != nil {
 		ctx = t.prop.Extract(ctx, carrier)
 	}
+	tr, sdk := t.currentTracer(), t.fixedTracer || t.exporting()
+	if !sdk {
+		// The default (global) tracer records nothing unless the program
+		// installed a provider: start first, and name and describe the
+		// span only if it records, so an unrecorded call builds no
+		// attributes. (Only a sampler reading start attributes would see
+		// the difference; Portcullis's own pipeline below gets them at
+		// start.)
+		ctx, s := tr.Start(ctx, c.Method, trace.WithSpanKind(trace.SpanKindServer))
+		if s.IsRecording() {
+			s.SetName(spanName(c))
+			s.SetAttributes(callAttributes(c)...)
+		}
+		return ctx, &Span{s: s}
+	}
+	ctx, s := tr.Start(ctx, spanName(c), trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(callAttributes(c)...))
+	return ctx, &Span{s: s}
+}
+
+// spanName is "{mcp.method.name} {target}".
+func spanName(c Call) string {
+	if c.Target != "" {
+		return c.Method + " " + c.Target
+	}
+	return c.Method
+}
+
+// callAttributes are the MCP and GenAI attributes of a call's span.
+func callAttributes(c Call) []attribute.KeyValue {
 	attrs := make([]attribute.KeyValue, 0, 10)
 	attrs = append(attrs, attribute.String(AttrMCPMethodName, c.Method), attribute.String(AttrNetworkTransport, "tcp"),
 		attribute.String(AttrNetworkProtocolName, "http"))
-	name := c.Method
-	if c.Target != "" {
-		name += " " + c.Target
-	}
 	switch c.Method {
 	case "tools/call":
 		attrs = append(attrs, attribute.String(AttrGenAIOperationName, OperationExecuteTool), attribute.String(AttrGenAIToolName, c.Target))
@@ -299,8 +339,7 @@ func (t *Telemetry) StartCall(ctx context.Context, carrier propagation.TextMapCa
 	if c.ServerAddress != "" {
 		attrs = append(attrs, attribute.String(AttrServerAddress, c.ServerAddress))
 	}
-	ctx, s := t.currentTracer().Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
-	return ctx, &Span{s: s}
+	return attrs
 }
 
 // TraceID returns the span's trace id in hex ("" when not sampled/valid),
@@ -311,6 +350,11 @@ func (s *Span) TraceID() string {
 	}
 	return s.s.SpanContext().TraceID().String()
 }
+
+// Recording reports whether the span records attributes (false for nil and
+// for the spans of an unconfigured or sampled-out tracer), so callers can
+// skip building what it would drop.
+func (s *Span) Recording() bool { return s != nil && s.s.IsRecording() }
 
 // SetDecision records the gateway decision and risk on the span.
 func (s *Span) SetDecision(d audit.Decision, risk int, rules []string) {

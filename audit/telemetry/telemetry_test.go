@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"go.opentelemetry.io/otel/trace/noop"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -79,34 +80,43 @@ func TestStartCallSpan(t *testing.T) {
 		{"prompt", Call{Method: "prompts/get", Target: "p"}, "", "prompts/get p",
 			map[string]string{AttrGenAIPromptName: "p"}, []string{AttrJSONRPCRequestID, AttrGenAIOperationName}},
 	}
+	// The default tracer's path (no provider fixed, no exporter) names and
+	// describes the span after starting it, when it records.
+	def := New()
+	def.tracer = tp.Tracer(TracerName)
 	parentTrace := "4bf92f3577b34da6a3ce929d0e0e4736"
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			h := http.Header{}
-			h.Set("traceparent", "00-"+parentTrace+"-00f067aa0ba902b7-01")
-			_, span := tel.StartCall(context.Background(), propagation.HeaderCarrier(h), tc.call)
-			require.Equal(t, parentTrace, span.TraceID(), "continues the incoming W3C trace")
-			span.SetDecision(audit.DecisionBlock, 80, []string{"r1"})
-			span.End(tc.errorType)
-			spans := rec.Ended()
-			s := spans[len(spans)-1]
-			require.Equal(t, tc.spanName, s.Name())
-			require.Equal(t, trace.SpanKindServer, s.SpanKind())
-			require.Equal(t, "00f067aa0ba902b7", s.Parent().SpanID().String())
-			got := map[string]string{}
-			for _, kv := range s.Attributes() {
-				got[string(kv.Key)] = kv.Value.Emit()
-			}
-			for k, v := range tc.want {
-				require.Equal(t, v, got[k], k)
-			}
-			for _, k := range tc.absent {
-				require.NotContains(t, got, k)
-			}
-			if tc.errorType != "" {
-				require.Equal(t, codes.Error, s.Status().Code)
-			}
-		})
+	for _, v := range []struct {
+		name string
+		tel  *Telemetry
+	}{{"fixed provider", tel}, {"default tracer", def}} {
+		for _, tc := range tests {
+			t.Run(v.name+"/"+tc.name, func(t *testing.T) {
+				h := http.Header{}
+				h.Set("traceparent", "00-"+parentTrace+"-00f067aa0ba902b7-01")
+				_, span := v.tel.StartCall(context.Background(), propagation.HeaderCarrier(h), tc.call)
+				require.Equal(t, parentTrace, span.TraceID(), "continues the incoming W3C trace")
+				span.SetDecision(audit.DecisionBlock, 80, []string{"r1"})
+				span.End(tc.errorType)
+				spans := rec.Ended()
+				s := spans[len(spans)-1]
+				require.Equal(t, tc.spanName, s.Name())
+				require.Equal(t, trace.SpanKindServer, s.SpanKind())
+				require.Equal(t, "00f067aa0ba902b7", s.Parent().SpanID().String())
+				got := map[string]string{}
+				for _, kv := range s.Attributes() {
+					got[string(kv.Key)] = kv.Value.Emit()
+				}
+				for k, v := range tc.want {
+					require.Equal(t, v, got[k], k)
+				}
+				for _, k := range tc.absent {
+					require.NotContains(t, got, k)
+				}
+				if tc.errorType != "" {
+					require.Equal(t, codes.Error, s.Status().Code)
+				}
+			})
+		}
 	}
 }
 
@@ -179,4 +189,18 @@ func TestLabelValuesBounded(t *testing.T) {
 	require.LessOrEqual(t, strings.Count(out, "portcullis_detector_hits_total{"), MaxLabelValues+1)
 	require.Contains(t, out, `portcullis_detector_hits_total{type="other"}`)
 	require.Contains(t, out, `server="other"`)
+}
+
+// TestStartCallUnrecorded: with the default tracer and no provider, the
+// span records nothing but still continues the incoming trace (its id goes
+// to the audit record).
+func TestStartCallUnrecorded(t *testing.T) {
+	tel := New()
+	tel.tracer = noop.NewTracerProvider().Tracer(TracerName)
+	h := http.Header{}
+	h.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	_, span := tel.StartCall(context.Background(), propagation.HeaderCarrier(h), Call{Method: "tools/call", Target: "x"})
+	require.False(t, span.Recording())
+	require.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", span.TraceID())
+	span.End("")
 }

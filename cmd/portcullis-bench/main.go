@@ -55,6 +55,71 @@ spec:
       - {name: high, min: 60, max: 100, action: block}
 `
 
+// proc is one processor under test and its gRPC client.
+type proc struct {
+	name string
+	c    extprocv3.ExternalProcessorClient
+	gw   *gateway.Gateway // nil for the null processor
+}
+
+// variants are the gateway configurations measured against the null
+// processor, given the directory holding policy.yaml and the audit log.
+func variants(dir string) []struct{ name, yaml string } {
+	base := "listen: {extproc: 127.0.0.1:0}\nservers:\n  - name: bench\n    url: http://127.0.0.1:1/mcp\n    tools: {allow: [\"search\"]}\n"
+	return []struct{ name, yaml string }{
+		{"trust-plane", base + "detectors: {enabled: false}\n"},
+		{"full", base + fmt.Sprintf("policy: {file: %s}\naudit: {dir: %s}\n", filepath.Join(dir, "policy.yaml"), filepath.Join(dir, "audit"))},
+	}
+}
+
+// startProcessors starts the null processor and the gateway variants named
+// in only ("" = all) on loopback gRPC. cleanup is never nil and releases
+// whatever was started, also after an error.
+func startProcessors(ctx context.Context, only string) (procs []proc, cleanup func(), err error) {
+	var closers []func()
+	cleanup = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	tmp, err := os.MkdirTemp("", "portcullis-bench")
+	if err != nil {
+		return nil, cleanup, err
+	}
+	closers = append(closers, func() { os.RemoveAll(tmp) })
+	if err := os.WriteFile(filepath.Join(tmp, "policy.yaml"), []byte(benchPolicy), 0o644); err != nil {
+		return nil, cleanup, err
+	}
+	nc, stopN, err := benchharness.Serve(func(g *grpc.Server) { benchharness.NullProcessor{}.Register(g) })
+	if err != nil {
+		return nil, cleanup, err
+	}
+	closers = append(closers, stopN)
+	procs = []proc{{name: "null", c: nc}}
+	for _, v := range variants(tmp) {
+		if only != "" && !slices.Contains(strings.Split(only, ","), v.name) {
+			continue
+		}
+		cfg, err := config.Parse([]byte(v.yaml))
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("%s config: %w", v.name, err)
+		}
+		gw, err := gateway.Start(ctx, cfg, gateway.Options{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("%s: %w", v.name, err)
+		}
+		closers = append(closers, func() { gw.Close() })
+		conn, err := grpc.NewClient("passthrough:///"+gw.ExtProcAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
+		if err != nil {
+			return nil, cleanup, err
+		}
+		closers = append(closers, func() { conn.Close() })
+		procs = append(procs, proc{name: v.name, c: extprocv3.NewExternalProcessorClient(conn), gw: gw})
+	}
+	return procs, cleanup, nil
+}
+
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("portcullis-bench", flag.ContinueOnError)
 	streamsFlag := fs.String("streams", "1,64", "comma-separated concurrent stream counts")
@@ -83,49 +148,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		counts = append(counts, n)
 	}
-	tmp, err := os.MkdirTemp("", "portcullis-bench")
+	procs, cleanup, err := startProcessors(ctx, *only)
+	defer cleanup()
 	if err != nil {
 		return err
-	}
-	defer os.RemoveAll(tmp)
-	if err := os.WriteFile(filepath.Join(tmp, "policy.yaml"), []byte(benchPolicy), 0o644); err != nil {
-		return err
-	}
-	base := "listen: {extproc: 127.0.0.1:0}\nservers:\n  - name: bench\n    url: http://127.0.0.1:1/mcp\n    tools: {allow: [\"search\"]}\n"
-	variants := []struct{ name, yaml string }{
-		{"trust-plane", base + "detectors: {enabled: false}\n"},
-		{"full", base + fmt.Sprintf("policy: {file: %s}\naudit: {dir: %s}\n", filepath.Join(tmp, "policy.yaml"), filepath.Join(tmp, "audit"))},
-	}
-	nc, stopN, err := benchharness.Serve(func(g *grpc.Server) { benchharness.NullProcessor{}.Register(g) })
-	if err != nil {
-		return err
-	}
-	defer stopN()
-	type proc struct {
-		name string
-		c    extprocv3.ExternalProcessorClient
-	}
-	procs := []proc{{"null", nc}}
-	for _, v := range variants {
-		if *only != "" && !slices.Contains(strings.Split(*only, ","), v.name) {
-			continue
-		}
-		cfg, err := config.Parse([]byte(v.yaml))
-		if err != nil {
-			return fmt.Errorf("%s config: %w", v.name, err)
-		}
-		gw, err := gateway.Start(ctx, cfg, gateway.Options{Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			return fmt.Errorf("%s: %w", v.name, err)
-		}
-		defer gw.Close()
-		conn, err := grpc.NewClient("passthrough:///"+gw.ExtProcAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		procs = append(procs, proc{v.name, extprocv3.NewExternalProcessorClient(conn)})
 	}
 	fmt.Fprintf(out, "ext_proc over loopback gRPC (client and server in one process), %s per run, GOMAXPROCS=%d\n", *dur, runtimeProcs())
 	fmt.Fprintln(out, "processors: null = CONTINUE to everything; trust-plane = Portcullis with detectors off and no policy;")

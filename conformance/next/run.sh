@@ -7,13 +7,15 @@
 # suite's own go-sdk invocation for 2026-07-28), directly and then through
 # Portcullis with the allow-all conformance/next/portcullis.yaml, and fails if
 # any check that passes directly does not pass through Portcullis.
-# `run.sh client` (make conformance-client) instead runs the client scenarios
-# of the same requirement set (including auth/*) with the Go SDK's
-# conformance everything-client, directly and through a fresh Portcullis per
-# scenario (conformance/next/through.mjs: transparent OAuth mode for auth/*,
-# plain otherwise); checks that pass only directly must be listed, with the
-# reason, in conformance/next/client-expected.txt. It is not part of `make
-# conformance`: one gateway per scenario takes minutes on a 2-core machine.
+# `run.sh client` (also part of `make conformance`; alone: make
+# conformance-client) instead runs the client scenarios of the same
+# requirement set (including auth/*) with the Go SDK's conformance
+# everything-client, directly and through a fresh Portcullis per scenario
+# (conformance/next/through.mjs), twice: transparent OAuth routes for auth/*
+# (plain otherwise), then the gateway as the resource server for the auth/*
+# scenarios that apply to it; checks that pass only directly must be
+# listed, with the reason, in conformance/next/client-expected.txt and
+# client-expected-rs.txt.
 # Fully offline once `npm ci` ran in conformance/next.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,25 +38,11 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/portcullis-conformance-next.XXXXXX")
 pids=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [[ $rc -ne 0 && -z "${KEEP:-}" ]]; then
-    echo "conformance: logs:" >&2
-    tail -n 15 "$work"/{reference,portcullis}.log >&2 2>/dev/null || true
-  fi
-  [[ -n "${KEEP:-}" ]] && echo "conformance: results kept in $work" || rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 PROG=conformance
 # shellcheck source=scripts/procs.sh
 source scripts/procs.sh
+cleanup_on_exit reference portcullis
 
 # suite NAME URL: run the 2026-07-28 server scenarios, results under $work/NAME.
 suite() {
@@ -86,9 +74,13 @@ if [[ "$PART" == client ]]; then
   go build -o bin/mcp-conformance-client github.com/modelcontextprotocol/go-sdk/conformance/everything-client
   client client-direct "$PWD/bin/mcp-conformance-client"
   client client-through "$PWD/$NODE $PWD/conformance/next/through.mjs transparent $PWD/bin/mcp-conformance-client"
-  echo "==> Go SDK client ($REQUIREMENTS): direct vs through Portcullis"
-  "$NODE" conformance/compare.mjs --collapse "$work/client-direct" "$work/client-through" conformance/next/client-expected.txt
-  exit
+  client client-rs "$PWD/$NODE $PWD/conformance/next/through.mjs rs $PWD/bin/mcp-conformance-client"
+  rc=0
+  echo "==> Go SDK client ($REQUIREMENTS): direct vs through Portcullis (transparent OAuth routes)"
+  "$NODE" conformance/compare.mjs --collapse "$work/client-direct" "$work/client-through" conformance/next/client-expected.txt || rc=1
+  echo "==> Go SDK client ($REQUIREMENTS): direct vs through Portcullis (the gateway as resource server)"
+  "$NODE" conformance/compare.mjs --collapse "$work/client-direct" "$work/client-rs" conformance/next/client-expected-rs.txt || rc=1
+  exit "$rc"
 fi
 
 # -stateless (the default) is the server's 2026-07-28 mode.

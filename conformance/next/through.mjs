@@ -14,6 +14,14 @@
 //                the gateway reads its authorization server from the
 //                upstream's protected-resource metadata, as a client would;
 //                other scenarios run as plain
+//   rs           resource-server mode for the auth/* scenarios it applies to
+//                (RS_SCENARIOS): the gateway is the resource server, its
+//                identity.oauth naming the scenario's authorization server,
+//                which this wrapper reads from the test server's metadata
+//                first (what an operator configures), so the client's
+//                discovery, registration and authorization run against the
+//                gateway's challenge and metadata; other scenarios run as in
+//                transparent mode
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -24,8 +32,8 @@ import path from "node:path";
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const [mode, ...rest] = process.argv.slice(2);
 const upstream = rest.pop();
-if (!["plain", "transparent"].includes(mode) || rest.length === 0 || !/^https?:\/\//.test(upstream ?? "")) {
-  console.error("usage: node through.mjs plain|transparent CLIENT [ARGS...] URL");
+if (!["plain", "transparent", "rs"].includes(mode) || rest.length === 0 || !/^https?:\/\//.test(upstream ?? "")) {
+  console.error("usage: node through.mjs plain|transparent|rs CLIENT [ARGS...] URL");
   process.exit(2);
 }
 
@@ -40,28 +48,96 @@ function freePort() {
   });
 }
 
+// RS_SCENARIOS: the auth/* scenarios that test the client against the
+// resource's challenge and metadata and the authorization server, which in
+// resource-server mode are the gateway's and the configured server. Not
+// here: the ones about what the upstream resource server itself says or
+// does (resource-mismatch: its metadata; authorization-server-migration,
+// scope-step-up, scope-retry-limit: its changing challenges), which the
+// gateway replaces in this mode, and the flows without a user
+// (client-credentials-*, wif-*, enterprise-managed-authorization) and DPoP
+// (dpop*), which the Go SDK client does not complete directly either.
+const RS_SCENARIOS = new Set([
+  "auth/metadata-default", "auth/metadata-var1", "auth/metadata-var2", "auth/metadata-var3",
+  "auth/metadata-issuer-mismatch", "auth/basic-cimd", "auth/pre-registration",
+  "auth/token-endpoint-auth-basic", "auth/token-endpoint-auth-post", "auth/token-endpoint-auth-none",
+  "auth/iss-normalized", "auth/iss-not-advertised", "auth/iss-supported", "auth/iss-supported-missing",
+  "auth/iss-unexpected", "auth/iss-wrong-issuer", "auth/offline-access-not-supported", "auth/offline-access-scope",
+  "auth/scope-from-scopes-supported", "auth/scope-from-www-authenticate", "auth/scope-omitted-when-undefined",
+]);
+
+// authServerOf finds the test server's authorization server the way a
+// client does: its challenge's resource_metadata, else the path-inserted
+// and root metadata URLs (RFC 9728 §3).
+async function authServerOf(url) {
+  const u = new URL(url);
+  const candidates = [];
+  const r = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "ping" }),
+  });
+  const m = /resource_metadata="([^"]+)"/.exec(r.headers.get("www-authenticate") ?? "");
+  if (m) candidates.push(m[1]);
+  candidates.push(`${u.origin}/.well-known/oauth-protected-resource${u.pathname.replace(/\/$/, "")}`);
+  candidates.push(`${u.origin}/.well-known/oauth-protected-resource`);
+  for (const c of candidates) {
+    const res = await fetch(c);
+    if (!res.ok) continue;
+    const as = (await res.json()).authorization_servers?.[0];
+    if (typeof as === "string") return as;
+  }
+  throw new Error(`no authorization server in the metadata of ${url}`);
+}
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "portcullis-through-"));
-let oauth = ""; // identity.oauth for transparent mode, with RESOURCE for the gateway's URL
-if (mode === "transparent" && (process.env.MCP_CONFORMANCE_SCENARIO ?? "").startsWith("auth/")) {
-  // A transparent route finds the upstream's authorization server and its
-  // keys itself, from the upstream's metadata (the resource_metadata of its
-  // challenge first), so nothing is looked up here: the wrapper's own
-  // lookup used to race the test server under load (auth/metadata-var3).
-  // identity.oauth still needs an issuer and keys for the gateway's own
-  // (resource-server) routes, of which there are none here: a reserved
-  // .invalid issuer and a JWKS holding a fresh key nobody can sign with. A
-  // client that falls back to the root metadata is sent to that issuer, not
-  // to the upstream's authorization server, as in a real deployment whose
-  // own issuer is not the upstream's.
+
+// placeholderJWKS writes a JWKS holding a fresh public key whose private
+// key nobody has, for an identity.oauth that must accept no token.
+function placeholderJWKS() {
   const { publicKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
   const jwk = { ...publicKey.export({ format: "jwk" }), kid: "placeholder", alg: "ES256", use: "sig" };
-  fs.writeFileSync(path.join(dir, "jwks.json"), JSON.stringify({ keys: [jwk] }));
+  const file = path.join(dir, "jwks.json");
+  fs.writeFileSync(file, JSON.stringify({ keys: [jwk] }));
+  return JSON.stringify(file);
+}
+
+const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? "";
+let oauth = ""; // identity.oauth (and the route's upstream_auth), with RESOURCE for the gateway's URL
+if (mode === "rs" && RS_SCENARIOS.has(scenario)) {
+  // The suite's tokens are opaque and its servers offer no introspection,
+  // so the gateway can check none of them (a placeholder JWKS: it refuses
+  // every token, fail closed); the scenarios' later checks then differ.
+  let as;
+  try {
+    as = await authServerOf(upstream);
+  } catch (e) {
+    console.error(`through.mjs: rs mode: ${e.message}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(1);
+  }
+  oauth = `identity:
+  oauth:
+    resource: RESOURCE
+    authorization_servers: [${JSON.stringify(as)}]
+    jwks_file: ${placeholderJWKS()}
+`;
+} else if (mode !== "plain" && scenario.startsWith("auth/")) {
+  // A transparent route finds the upstream's authorization server and its
+  // keys itself, from the upstream's metadata (the resource_metadata of its
+  // challenge first): that is what is under test, so nothing is looked up
+  // here. identity.oauth still needs an issuer and keys for the gateway's
+  // own (resource-server) routes, of which there are none here: a reserved
+  // .invalid issuer and a placeholder JWKS. A client that falls back to the
+  // root metadata is sent to that issuer, not to the upstream's
+  // authorization server, as in a real deployment whose own issuer is not
+  // the upstream's.
   oauth = `    upstream_auth: {type: transparent}
 identity:
   oauth:
     resource: RESOURCE
     authorization_servers: ["https://gateway-issuer.invalid"]
-    jwks_file: ${JSON.stringify(path.join(dir, "jwks.json"))}
+    jwks_file: ${placeholderJWKS()}
 `;
 }
 

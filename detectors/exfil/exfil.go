@@ -64,6 +64,25 @@ func Scan(s string) []Hit {
 			i++
 			continue
 		}
+		// Skip ahead: a run long enough to report (MinBlobHex bytes or
+		// more) starting at i covers p. When p cannot be inside a run, no
+		// run starting before p is long enough and the next candidate
+		// starts after p; when it can, only the run holding p may be (the
+		// runs before it lie within the MinBlobHex-1 bytes before p), so
+		// the scan moves to that run's start. Prose costs a few probes
+		// per MinBlobHex bytes.
+		p := i + MinBlobHex - 1
+		if p >= len(s) {
+			break // the rest is too short to hold a blob
+		}
+		if !inRun(s, p) {
+			i = p + 1
+			continue
+		}
+		if q := runStart(s, i, p); q > i {
+			i = q
+			continue
+		}
 		j, allHex, n := i, true, 0
 		for j < len(s) {
 			c := byteClass[s[j]]
@@ -95,6 +114,20 @@ func Scan(s string) []Hit {
 	out = append(out, urls(s)...)
 	slices.SortFunc(out, func(a, b Hit) int { return a.Start - b.Start })
 	return out
+}
+
+// inRun reports whether s[k] can be part of a blob run: a base64 or hex
+// alphabet byte, or a line break followed by one (PEM-style lines).
+func inRun(s string, k int) bool {
+	return isB64(s[k]) || ((s[k] == '\n' || s[k] == '\r') && k+1 < len(s) && isB64(s[k+1]))
+}
+
+// runStart is where the run holding p begins, not before lo.
+func runStart(s string, lo, p int) int {
+	for p > lo && inRun(s, p-1) {
+		p--
+	}
+	return p
 }
 
 func conf(n, min int) float64 {
@@ -155,7 +188,19 @@ func urls(s string) []Hit {
 		}
 		best := 0.0
 		cat := ""
-		for _, part := range strings.FieldsFunc(u[after+len(host):], func(r rune) bool { return r == '/' || r == '?' || r == '&' || r == '#' }) {
+		// the non-empty parts between '/', '?', '&' and '#' (FieldsFunc
+		// without its allocation)
+		for tail := u[after+len(host):]; tail != ""; {
+			k := strings.IndexAny(tail, "/?&#")
+			part := tail
+			if k >= 0 {
+				part, tail = tail[:k], tail[k+1:]
+			} else {
+				tail = ""
+			}
+			if part == "" {
+				continue
+			}
 			val := part
 			if i := strings.IndexByte(part, '='); i >= 0 {
 				val = part[i+1:]
@@ -173,10 +218,15 @@ func urls(s string) []Hit {
 			}
 		}
 		// Long subdomain labels (DNS exfiltration style).
-		for _, label := range strings.Split(host, ".") {
+		for rest := host; ; {
+			label, more, found := strings.Cut(rest, ".")
 			if len(label) >= 40 && Entropy(label) >= 3.8 {
 				best, cat = math.Max(best, 0.7), "url_smuggling"
 			}
+			if !found {
+				break
+			}
+			rest = more
 		}
 		if cat != "" {
 			// markdown image auto-fetch makes it worse: ![x](url)

@@ -114,3 +114,36 @@ func BenchmarkScan(b *testing.B) {
 		Scan(s)
 	}
 }
+
+// TestBlobAtEveryOffset: the skip-ahead of the blob scan finds a blob
+// wherever it starts, alone or as PEM-style lines, after short runs of the
+// alphabet (words) and at the very end of the text.
+func TestBlobAtEveryOffset(t *testing.T) {
+	hexBlob := strings.Repeat("3f9a0c7d1e2b4c6a", 20)[:300]
+	var pem strings.Builder
+	for i := 0; i < 10; i++ {
+		pem.WriteString(strings.Repeat("QmFzZTY0IGJsb2IgbGluZSB3aXRoIGVub3VnaCBlbnRyb3B5IDAxMjM0NTY3ODk"[i%3:], 2)[:64] + "\n")
+	}
+	pemBlob := strings.TrimSuffix(pem.String(), "\n")
+	prose := strings.Repeat("see the log at line 42 for details, ", 30)
+	for _, tc := range []struct{ blob, cat string }{{hexBlob, "encoded_blob_hex"}, {pemBlob, "encoded_blob_base64"}} {
+		for k := 0; k <= 700; k += 13 {
+			pre := prose[:k]
+			if k > 0 {
+				pre += " "
+			}
+			for _, post := range []string{"", " and more text", ".\n"} {
+				s := pre + tc.blob + post
+				var got []Hit
+				for _, h := range Scan(s) {
+					if strings.HasPrefix(h.Category, "encoded_blob") {
+						got = append(got, h)
+					}
+				}
+				if len(got) != 1 || got[0].Category != tc.cat || got[0].Start != len(pre) || got[0].End != len(pre)+len(tc.blob) {
+					t.Fatalf("prefix %d, suffix %q: got %+v, want %s at %d-%d", k, post, got, tc.cat, len(pre), len(pre)+len(tc.blob))
+				}
+			}
+		}
+	}
+}

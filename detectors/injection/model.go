@@ -363,19 +363,14 @@ func (m *model) logit(s string) (float64, int) {
 		pb.sumB = make([]int32, n+1)
 		pb.cnt = make([]int32, n+1)
 	}
+	// fillPrefix writes every entry (no clearing of the pooled buffers)
 	sum, sumB, cnt := pb.sum[:n+1], pb.sumB[:n+1], pb.cnt[:n+1]
-	clear(sum)
-	clear(sumB)
-	clear(cnt)
 	if strings.IndexByte(s, '\n') >= 0 || hasSentences(s) {
 		m.fillPrefix(s, sum, sumB, cnt)
 	} else {
-		m.fillPrefix(s, sum, nil, cnt) // no lines or sentences: space B is not needed
-	}
-	for i := 1; i <= n; i++ {
-		sum[i] += sum[i-1]
-		sumB[i] += sumB[i-1]
-		cnt[i] += cnt[i-1]
+		// no lines or sentences: space B is not needed (segB and segS
+		// are never called, so sumB is left unfilled)
+		m.fillPrefix(s, sum, nil, cnt)
 	}
 	best, bestAt := math.Inf(-1), 0
 	segs := 0
@@ -464,6 +459,9 @@ func eachSentence(s string, a, b int, fn func(x, y int)) {
 		prevStart, start = start, end
 	}
 	for i := a; i < b; i++ {
+		if !sentenceByte[s[i]] {
+			continue // the common case: one table load
+		}
 		switch c := s[i]; {
 		case (c == '.' || c == '!' || c == '?') && i+1 < b && (s[i+1] == ' ' || s[i+1] == '\t'):
 			emit(i + 1)
@@ -480,6 +478,10 @@ func eachSentence(s string, a, b int, fn func(x, y int)) {
 	}
 }
 
+// sentenceByte marks the bytes eachSentence looks at: sentence punctuation
+// and the lead bytes of the CJK marks.
+var sentenceByte = [256]bool{'.': true, '!': true, '?': true, 0xE3: true, 0xEF: true}
+
 // hasSentences reports whether eachSentence finds a segment in s.
 func hasSentences(s string) bool {
 	found := false
@@ -495,34 +497,41 @@ func sentences(line string) []string {
 	return out
 }
 
-// fillPrefix adds, at index pos+1, the space-A and space-B weights and the
-// count of every feature starting at pos. It is eachFeature specialised by
-// hand (no per-feature call) because it is the hot loop of the detector;
-// TestFillPrefixMatchesEachFeature keeps the two identical.
+// fillPrefix sets sum[i], sumB[i] and cnt[i] to the sums of the space-A
+// and space-B weights and the count of the features starting before byte i
+// (prefix sums: index 0 is 0; the slices need not be cleared). sumB nil
+// skips space B. It is eachFeature specialised by hand, because it is the
+// hot loop of the detector, and fused into one pass: character n-grams at
+// every position, and word uni- and bigrams at each word's start, each
+// kind through its own repeat table as in eachFeature (the tables are
+// independent, so interleaving them changes nothing) and integer sums
+// (exact in any order). TestFillPrefixMatchesEachFeature keeps the two
+// identical.
 func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
-	if sumB == nil {
-		m.fillPrefixA(s, sum, cnt)
-		return
-	}
 	q := (*[dim]int16)(m.q) // an array pointer: no bounds checks on the masked indices
 	n := len(s)
-	sum, sumB, cnt = sum[:n+1], sumB[:n+1], cnt[:n+1]
-	var rc recent
-	// add looks x up in the repeat table (rc.repeat by hand: too large
-	// for the inliner, and this is the hottest loop of the detector) and
-	// adds its weights at position i unless it is a repeat.
-	add := func(x uint32, i int, sa, sb, c *int32) {
+	withB := sumB != nil
+	sum, cnt = sum[:n+1], cnt[:n+1]
+	if withB {
+		sumB = sumB[:n+1]
+		sumB[0] = 0
+	}
+	sum[0], cnt[0] = 0, 0
+	var rc, rw recent // repeat tables of the character and the word features
+	// add looks x up in repeat table r (recent.repeat by hand: too large
+	// for the inliner) and adds its weights unless it is a repeat.
+	add := func(r *recent, x uint32, i int, sa, sb, c *int32) {
 		k1, k2 := x>>(32-dedupBits), (x>>(32-2*dedupBits))&(1<<dedupBits-1)
-		e1, e2 := rc.e[k1], rc.e[k2]
+		e1, e2 := r.e[k1], r.e[k2]
 		p := uint32(i + 1)
 		cur := uint64(x)<<32 | uint64(p)
 		if uint32(e1>>32) == x && uint32(e1) != 0 {
-			rc.e[k1] = cur
+			r.e[k1] = cur
 			if p-uint32(e1) <= repeatSpan {
 				return
 			}
 		} else if uint32(e2>>32) == x && uint32(e2) != 0 {
-			rc.e[k2] = cur
+			r.e[k2] = cur
 			if p-uint32(e2) <= repeatSpan {
 				return
 			}
@@ -531,121 +540,60 @@ func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
 			if uint32(e2) < uint32(e1) {
 				ks = k2
 			}
-			rc.e[ks] = cur
+			r.e[ks] = cur
 		}
 		*sa += int32(q[x&dimMask])
-		*sb += int32(q[x>>(32-dimBits)])
+		if withB {
+			*sb += int32(q[x>>(32-dimBits)])
+		}
 		*c++
 	}
-	// Positions with a full 5-gram ahead: the three n-gram hashes are
-	// computed first (independent multiplies overlap), then checked in
-	// the order eachFeature uses (3-, 4-, 5-gram), so the repeat table
-	// sees the same sequence and the sums are identical.
-	i := 0
-	for ; i+5 <= n; i++ {
-		w := s[i : i+5]
-		h := (uint32(fnvOff) ^ uint32(w[0])) * fnvPrime
-		h = (h ^ uint32(w[1])) * fnvPrime
-		h3 := (h ^ uint32(w[2])) * fnvPrime
-		h4 := (h3 ^ uint32(w[3])) * fnvPrime
-		h5 := (h4 ^ uint32(w[4])) * fnvPrime
-		x3, x4, x5 := mix(h3+uint32(2*0x9e3779b9&0xffffffff)), mix(h4+uint32(3*0x9e3779b9&0xffffffff)), mix(h5+uint32(4*0x9e3779b9&0xffffffff))
-		var sa, sb, c int32
-		add(x3, i, &sa, &sb, &c)
-		add(x4, i, &sa, &sb, &c)
-		add(x5, i, &sa, &sb, &c)
-		sum[i+1] += sa
-		sumB[i+1] += sb
-		cnt[i+1] += c
-	}
-	for ; i < n; i++ { // the last four positions
-		h := uint32(fnvOff)
-		var sa, sb, c int32
-		for k := 0; k < 5 && i+k < n; k++ {
-			h = (h ^ uint32(s[i+k])) * fnvPrime
-			if k >= 2 {
-				add(mix(h+uint32(k)*0x9e3779b9), i, &sa, &sb, &c)
-			}
-		}
-		sum[i+1] += sa
-		sumB[i+1] += sb
-		cnt[i+1] += c
-	}
-	rc = recent{}
-	prev := uint32(0)
-	for i := 0; i < n; {
-		if !isTokByte(s[i]) {
-			i++
-			continue
-		}
-		j := i
-		h := uint32(fnvOff ^ 0x5bd1e995)
-		for j < n && isTokByte(s[j]) {
-			h = (h ^ uint32(s[j])) * fnvPrime
-			j++
-		}
-		if x := mix(h ^ 0xa5a5a5a5); !rc.repeat(x, i) {
-			sum[i+1] += int32(q[x&dimMask])
-			sumB[i+1] += int32(q[x>>(32-dimBits)])
-			cnt[i+1]++
-		}
-		if prev != 0 {
-			if x := mix(prev*0x01000193 + h*0x2545f491); !rc.repeat(x, i) {
-				sum[i+1] += int32(q[x&dimMask])
-				sumB[i+1] += int32(q[x>>(32-dimBits)])
-				cnt[i+1]++
-			}
-		}
-		prev = h
-		i = j
-	}
-}
-
-// fillPrefixA is fillPrefix for space A only.
-func (m *model) fillPrefixA(s string, sum, cnt []int32) {
-	q := m.q
-	n := len(s)
-	var rc recent
+	var ta, tb, tc int32 // running totals
+	prev := uint32(0)    // hash of the previous word
+	wend := 0            // end of the last word hashed
 	for i := 0; i < n; i++ {
-		h := uint32(fnvOff)
-		var sa, c int32
-		for k := 0; k < 5 && i+k < n; k++ {
-			h = (h ^ uint32(s[i+k])) * fnvPrime
-			if k >= 2 {
-				if x := mix(h + uint32(k)*0x9e3779b9); !rc.repeat(x, i) {
-					sa += int32(q[x&dimMask])
-					c++
+		var sa, sb, c int32
+		if i+5 <= n {
+			// The three n-gram hashes are computed first (independent
+			// multiplies overlap), then checked in eachFeature's order
+			// (3-, 4-, 5-gram), so the repeat table sees the same sequence.
+			w := s[i : i+5]
+			h := (uint32(fnvOff) ^ uint32(w[0])) * fnvPrime
+			h = (h ^ uint32(w[1])) * fnvPrime
+			h3 := (h ^ uint32(w[2])) * fnvPrime
+			h4 := (h3 ^ uint32(w[3])) * fnvPrime
+			h5 := (h4 ^ uint32(w[4])) * fnvPrime
+			x3, x4, x5 := mix(h3+uint32(2*0x9e3779b9&0xffffffff)), mix(h4+uint32(3*0x9e3779b9&0xffffffff)), mix(h5+uint32(4*0x9e3779b9&0xffffffff))
+			add(&rc, x3, i, &sa, &sb, &c)
+			add(&rc, x4, i, &sa, &sb, &c)
+			add(&rc, x5, i, &sa, &sb, &c)
+		} else { // the last four positions
+			h := uint32(fnvOff)
+			for k := 0; k < 5 && i+k < n; k++ {
+				h = (h ^ uint32(s[i+k])) * fnvPrime
+				if k >= 2 {
+					add(&rc, mix(h+uint32(k)*0x9e3779b9), i, &sa, &sb, &c)
 				}
 			}
 		}
-		sum[i+1] += sa
-		cnt[i+1] += c
-	}
-	rc = recent{}
-	prev := uint32(0)
-	for i := 0; i < n; {
-		if !isTokByte(s[i]) {
-			i++
-			continue
-		}
-		j := i
-		h := uint32(fnvOff ^ 0x5bd1e995)
-		for j < n && isTokByte(s[j]) {
-			h = (h ^ uint32(s[j])) * fnvPrime
-			j++
-		}
-		if x := mix(h ^ 0xa5a5a5a5); !rc.repeat(x, i) {
-			sum[i+1] += int32(q[x&dimMask])
-			cnt[i+1]++
-		}
-		if prev != 0 {
-			if x := mix(prev*0x01000193 + h*0x2545f491); !rc.repeat(x, i) {
-				sum[i+1] += int32(q[x&dimMask])
-				cnt[i+1]++
+		if i >= wend && isTokByte(s[i]) { // a word starts here
+			j := i
+			h := uint32(fnvOff ^ 0x5bd1e995)
+			for j < n && isTokByte(s[j]) {
+				h = (h ^ uint32(s[j])) * fnvPrime
+				j++
 			}
+			add(&rw, mix(h^0xa5a5a5a5), i, &sa, &sb, &c)
+			if prev != 0 {
+				add(&rw, mix(prev*0x01000193+h*0x2545f491), i, &sa, &sb, &c)
+			}
+			prev, wend = h, j
 		}
-		prev = h
-		i = j
+		ta, tb, tc = ta+sa, tb+sb, tc+c
+		sum[i+1], cnt[i+1] = ta, tc
+		if withB {
+			sumB[i+1] = tb
+		}
 	}
 }
 

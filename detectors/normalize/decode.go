@@ -364,9 +364,11 @@ func DecodeQP(s string) (string, bool) { return decodeEscapes(s, '=') }
 func DecodeHTML(s string) (string, bool) {
 	n := 0
 	for i := 0; i < len(s) && n < 2; i++ {
-		if s[i] != '&' {
-			continue
+		k := strings.IndexByte(s[i:], '&') // vectorised skip to the next reference
+		if k < 0 {
+			break
 		}
+		i += k
 		j := i + 1
 		for j < len(s) && j-i < 12 && s[j] != ';' && s[j] != '&' && s[j] != ' ' {
 			j++
@@ -580,42 +582,45 @@ func reversedLine(s string) bool {
 // the common case costs one scan instead of two.
 func lineHints(s string) (rotOK, revOK bool) {
 	plain, rotated, reversed, words := 0, 0, 0, 0
-	k1, k2, k3, n, pw := 0, 0, 0, 0, 1
-	for i := 0; i <= len(s); i++ {
-		var c byte = '\n'
-		if i < len(s) {
-			c = s[i]
-		}
-		if v := letterVal[c]; v != 0 {
-			if n < 4 {
-				k1 = k1*27 + int(v)
-				k2 = k2*27 + int(rotVal[c])
-				k3 += int(v) * pw
-				pw *= 27
-			}
-			n++
-			continue
-		}
-		if n > 0 {
-			words++
-			if n <= 4 {
-				if isCommon(k1) {
-					plain++
-				}
-				if isCommon(k2) {
-					rotated++
-				}
-				if isCommon(k3) {
-					reversed++
-				}
-			}
-			k1, k2, k3, n, pw = 0, 0, 0, 0, 1
-		}
-		if c == '\n' {
+	for i := 0; i <= len(s); {
+		if i == len(s) || s[i] == '\n' {
 			rotOK = rotOK || (rotated >= 2 && rotated >= 2*plain+2 && rotated*8 >= words)
 			revOK = revOK || (reversed >= 2 && reversed >= 2*plain+2 && reversed*8 >= words)
 			plain, rotated, reversed, words = 0, 0, 0, 0
+			i++
+			continue
 		}
+		if letterVal[s[i]] == 0 {
+			i++
+			continue
+		}
+		// a word: its letters are found first, and only a short one
+		// (the common-word keys have at most four letters) is keyed
+		j := i + 1
+		for j < len(s) && letterVal[s[j]] != 0 {
+			j++
+		}
+		words++
+		if j-i <= 4 {
+			k1, k2, k3, pw := 0, 0, 0, 1
+			for p := i; p < j; p++ {
+				v := int(letterVal[s[p]])
+				k1 = k1*27 + v
+				k2 = k2*27 + int(rotVal[s[p]])
+				k3 += v * pw
+				pw *= 27
+			}
+			if isCommon(k1) {
+				plain++
+			}
+			if isCommon(k2) {
+				rotated++
+			}
+			if isCommon(k3) {
+				reversed++
+			}
+		}
+		i = j
 	}
 	return rotOK, revOK
 }

@@ -155,14 +155,7 @@ func invisibleKind(r rune) int {
 // stripInvisible removes invisible characters, returning the cleaned text,
 // any ASCII smuggled as Unicode tag characters, and the removed count.
 func stripInvisible(s string, sigs *sigSet) (string, string, int) {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
+	if isASCII(s) {
 		return s, "", 0
 	}
 	found := false
@@ -212,6 +205,24 @@ func stripInvisible(s string, sigs *sigSet) (string, string, int) {
 	return b.String(), string(tags), n
 }
 
+// isASCII reports whether s has no byte ≥ 0x80, eight bytes at a time.
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		if (uint64(w[0])|uint64(w[1])<<8|uint64(w[2])<<16|uint64(w[3])<<24|
+			uint64(w[4])<<32|uint64(w[5])<<40|uint64(w[6])<<48|uint64(w[7])<<56)&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 func isSpace(r rune) bool {
 	if r < 0x80 {
 		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v'
@@ -246,6 +257,23 @@ const (
 	clUpper
 	clLetter
 	clLeet
+)
+
+// lowerASCII lower-cases ASCII letters.
+var lowerASCII = func() (t [128]byte) {
+	for c := range t {
+		t[c] = byte(c)
+		if 'A' <= c && c <= 'Z' {
+			t[c] = byte(c + 'a' - 'A')
+		}
+	}
+	return t
+}()
+
+// foldWith reads the letter and leet bits by position (bits 2 and 3).
+var (
+	_ = [1]struct{}{}[clLetter-4]
+	_ = [1]struct{}{}[clLeet-8]
 )
 
 var asciiClass = func() (t [128]uint8) {
@@ -314,20 +342,15 @@ func foldBoth(s string, sigs *sigSet) (folded, despaced string, steps int) {
 }
 
 func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if !ascii {
+	if !isASCII(s) {
 		s = norm.NFKD.String(s)
 	}
 	sc := foldPool.Get().(*foldScratch)
 	defer putFoldScratch(sc)
 	buf := slices.Grow(sc.buf[:0], len(s))
-	toks := sc.toks[:0]
+	// Sized from the input, not grown by append: a multi-MiB text grown
+	// 1.25× at a time allocated twenty times its size (issue 11 #23).
+	toks := slices.Grow(sc.toks[:0], len(s)/5) // prose: a token per 5-6 bytes
 	gap := 2
 	nl := false
 	// tokens made only of leet characters ("15", "4") are mapped only when
@@ -358,25 +381,31 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 		letters, leets, runes := 0, 0, 0
 		hasLatin, hasConf := false, false
 		for i < len(s) {
-			c := s[i]
-			if c < 0x80 {
-				cl := asciiClass[c]
+			// ASCII run of the token: lower-cased by table, letters and
+			// leet characters counted from the class bits (no branch per
+			// byte but the loop's own)
+			asciiLetters := 0
+			for i < len(s) && s[i] < 0x80 {
+				cl := asciiClass[s[i]]
 				if cl&clSpace != 0 {
 					break
 				}
-				if cl&clUpper != 0 {
-					c += 'a' - 'A'
-				}
-				if cl&clLetter != 0 {
-					letters++
-					hasLatin = true
-				} else if cl&clLeet != 0 {
-					leets++
-				}
-				buf = append(buf, c)
+				buf = append(buf, lowerASCII[s[i]])
+				asciiLetters += int(cl>>2) & 1 // clLetter
+				leets += int(cl>>3) & 1        // clLeet
 				runes++
 				i++
-				continue
+			}
+			if asciiLetters > 0 {
+				letters += asciiLetters
+				hasLatin = true
+			}
+			if i >= len(s) {
+				break
+			}
+			c := s[i]
+			if c < 0x80 {
+				break // whitespace
 			}
 			r, sz := utf8.DecodeRuneInString(s[i:])
 			if isSpace(r) {
@@ -451,7 +480,7 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 	}
 	// Join runs of ≥4 single-character tokens ("i g n o r e"); a wide gap
 	// inside such a run is a word boundary.
-	out := sc.out[:0]
+	out := slices.Grow(sc.out[:0], 2*len(buf)+len(toks)) // folded (tokens and separators) and despaced
 	spaced := false
 	steps := len(s) + len(buf)
 	for k := 0; k < len(toks); {

@@ -296,3 +296,19 @@ func TestCommonSetMatchesBitSet(t *testing.T) {
 		t.Fatalf("only %d common words", n)
 	}
 }
+
+// TestIsASCII: a byte ≥ 0x80 is found at every offset of the eight-byte
+// words and of the tail.
+func TestIsASCII(t *testing.T) {
+	for n := 0; n <= 20; n++ {
+		s := strings.Repeat("a", n)
+		if !isASCII(s) {
+			t.Fatalf("%d ASCII bytes reported non-ASCII", n)
+		}
+		for k := 0; k < n; k++ {
+			if isASCII(s[:k] + "\x80" + s[k+1:]) {
+				t.Fatalf("byte 0x80 at %d of %d missed", k, n)
+			}
+		}
+	}
+}

@@ -136,6 +136,9 @@ type scanner struct {
 }
 
 func (sc *scanner) add(typ string, start, end int, score float64) {
+	if sc.out == nil {
+		sc.out = make([]Entity, 0, 4) // one allocation for the usual few
+	}
 	sc.out = append(sc.out, Entity{Type: typ, Start: start, End: end, Score: score})
 }
 
@@ -163,7 +166,7 @@ func resolve(in []Entity) []Entity {
 		}
 		return a.End-a.Start > b.End-b.Start
 	}
-	out := in[:0:0]
+	out := in[:0] // in place: out never passes the entity being read
 	for _, e := range in {
 		if n := len(out); n > 0 && e.Start < out[n-1].End {
 			if better(e, out[n-1]) {
@@ -793,6 +796,23 @@ var ctxGroups, ctxGroup = func() ([][]ctxKw, *[65536]uint8) {
 	return groups, idx
 }()
 
+// ctxThird screens a pair hit by the byte after it: per group, the third
+// bytes of its keywords (bit 256: a two-byte keyword). Most pair hits in
+// prose ("na", "do", "de") end there, before any keyword is compared.
+var ctxThird = func() [][5]uint64 {
+	t := make([][5]uint64, len(ctxGroups))
+	for g, kws := range ctxGroups {
+		for _, kw := range kws {
+			third := 256
+			if len(kw.word) > 2 {
+				third = int(kw.word[2]) // keywords are lower-case, as lowerTab gives
+			}
+			t[g][third>>6] |= 1 << (third & 63)
+		}
+	}
+	return t
+}()
+
 func (sc *scanner) contextual() {
 	l := sc.s // compared through lowerTab: no lower-cased copy
 	for p := 0; p+1 < len(l); p++ {
@@ -803,6 +823,14 @@ func (sc *scanner) contextual() {
 		g := ctxGroup[k]
 		if g == 0 {
 			continue
+		}
+		if th := &ctxThird[g-1]; th[4]&1 == 0 { // no two-byte keyword: screen by the third byte
+			if p+2 >= len(l) {
+				continue
+			}
+			if c := lowerTab[l[p+2]]; th[c>>6]&(1<<(c&63)) == 0 {
+				continue
+			}
 		}
 		for _, kw := range ctxGroups[g-1] {
 			w := kw.word

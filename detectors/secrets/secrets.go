@@ -139,7 +139,12 @@ var (
 	pairIdx    [65536]uint16 // two-byte prefix -> 1 + index into pairGroups (0 = none)
 	pairBits   [65536 / 64]uint64
 	pairGroups [][]kw
-	lowerTab   [256]byte
+	// pairThird screens a pair hit by the byte after it: per group, the
+	// lower-cased third bytes of its keywords (bit 256: a two-byte keyword,
+	// which needs no third byte). Most pair hits in prose ("ke", "to",
+	// "pa") end here, before any keyword is compared.
+	pairThird [][5]uint64
+	lowerTab  [256]byte
 )
 
 func init() {
@@ -159,6 +164,14 @@ func init() {
 			g := pairIdx[p] - 1
 			pairGroups[g] = append(pairGroups[g], kw{k, i})
 			pairBits[p>>6] |= 1 << (p & 63)
+			for len(pairThird) <= int(g) {
+				pairThird = append(pairThird, [5]uint64{})
+			}
+			third := 256 // keywords are lower-case: k[2] is what lowerTab gives
+			if len(k) > 2 {
+				third = int(k[2])
+			}
+			pairThird[g][third>>6] |= 1 << (third & 63)
 		}
 	}
 }
@@ -207,6 +220,14 @@ func find(s string, scale float64) []Match {
 			continue // the common case: one load from an 8 KiB bitset
 		}
 		g := pairIdx[p]
+		if th := &pairThird[g-1]; th[4]&1 == 0 {
+			if i+2 >= len(s) {
+				continue
+			}
+			if c := lowerTab[s[i+2]]; th[c>>6]&(1<<(c&63)) == 0 {
+				continue
+			}
+		}
 		for _, k := range pairGroups[g-1] {
 			if !hasPrefixFold(s[i:], k.text) {
 				continue

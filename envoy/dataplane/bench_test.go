@@ -88,7 +88,16 @@ func BenchmarkProxy(b *testing.B) {
 	}
 	rp := httputil.NewSingleHostReverseProxy(upURL)
 	rp.Rewrite = nil
-	direct := http.StripPrefix("/mcp/files", rp)
+	stripped := http.StripPrefix("/mcp/files", rp)
+	// Full duplex, as a reverse proxy must be: by default the HTTP/1
+	// server closes the request body once the response starts, and the
+	// upstream transport's final read of that body (after the response
+	// headers came back) then failed and closed the upstream connection
+	// mid-body: truncated responses, the "direct" row's flake under load.
+	direct := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).EnableFullDuplex()
+		stripped.ServeHTTP(w, r)
+	})
 	for _, c := range []struct {
 		name string
 		h    http.Handler

@@ -142,6 +142,9 @@ type Config struct {
 	// body_format. details is the Envoy response code detail. A nil body
 	// keeps the default text.
 	LocalReply func(status int, details string) (contentType string, body []byte)
+	// Recorder, if set, is told of every reply and reset the proxy makes
+	// itself (not a processor's ImmediateResponse), once each.
+	Recorder LocalReplyRecorder
 }
 
 // RouteHeader is the request header that selects Route.Sandbox after a

@@ -39,7 +39,9 @@
 // API: New(Config) validates and builds a Proxy (an http.Handler); Stats()
 // returns Envoy-named counters; WithTrace(ctx, *Trace) records one request's
 // ProcessingRequests/Responses, local replies (status + Envoy-style details)
-// and resets. ProcessingMode/HeaderSendMode/BodySendMode reuse the
+// and resets; Config.Recorder (a LocalReplyRecorder, localrecord.go) is
+// told of every reply and reset the proxy makes itself, once each, so the
+// embedding gateway can audit them. ProcessingMode/HeaderSendMode/BodySendMode reuse the
 // go-control-plane enums (ModeFromProto / ProcessingMode.Proto convert).
 //
 // Deliberate differences from Envoy 1.38:

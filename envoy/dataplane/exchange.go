@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
@@ -880,6 +881,7 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 		}
 		x.p.log.Debug("upstream body error", "err", ev.err)
 		if x.wroteHeaders {
+			x.p.recordLocal(x.r, x.route, 0, "upstream_reset_after_response_started", true)
 			x.reset("upstream_reset_after_response_started")
 		} else {
 			x.localReply(http.StatusBadGateway, []byte("upstream reset\n"), nil, "upstream_reset_before_response_complete")
@@ -899,7 +901,7 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 	}
 	if !x.active || d.unprocessed {
 		if !d.released {
-			d.buf = appendOwned(d.buf, c.data)
+			x.hold(d, c.data)
 			return
 		}
 		x.forward(d, c.data)
@@ -910,7 +912,7 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 	}
 	switch d.bodyMode {
 	case BodyBuffered, BodyBufferedPartial:
-		d.buf = appendOwned(d.buf, c.data)
+		x.hold(d, c.data)
 		if d.bodyMode == BodyBuffered && int64(len(d.buf)) > x.p.limit {
 			x.overLimit(d)
 			return
@@ -930,7 +932,7 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 	case BodyStreamed, BodyFullDuplex:
 		waiting := d.state == cbHeaders && d.bodyMode == BodyStreamed && !x.p.filter.SendBodyWithoutWaitingForHeaderResponse
 		if waiting {
-			d.buf = appendOwned(d.buf, c.data)
+			x.hold(d, c.data)
 			return
 		}
 		if len(c.data) > 0 || c.eos {
@@ -942,7 +944,7 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 		}
 	default:
 		if !d.released {
-			d.buf = appendOwned(d.buf, c.data)
+			x.hold(d, c.data)
 			return
 		}
 		x.forward(d, c.data)
@@ -952,13 +954,42 @@ func (x *exchange) onBody(d *direction, ev bodyEv) {
 	}
 }
 
-// appendOwned appends b (owned by the caller, never reused) to buf; the
-// first chunk is taken over instead of copied.
-func appendOwned(buf, b []byte) []byte {
-	if buf == nil {
-		return b
+// hold appends b (a chunk the reader allocated, never reused) to d's held
+// body. The buffer is sized once from the declared length when there is
+// one (at most the buffer limit; the in-flight cap has reserved it), else
+// doubled: append's 1.25× growth allocated five times a multi-MiB body
+// (issue 11 #23). A chunk that is the whole body is taken over.
+func (x *exchange) hold(d *direction, b []byte) {
+	need := len(d.buf) + len(b)
+	if need <= cap(d.buf) {
+		d.buf = append(d.buf, b...)
+		return
 	}
-	return append(buf, b...)
+	want := x.declaredLength(d)
+	if d.buf == nil && int64(len(b)) >= want {
+		d.buf = b
+		return
+	}
+	c := max(2*cap(d.buf), need)
+	if want > int64(need) && want <= x.p.limit+1 {
+		c = int(want)
+	} else if lim := int(min(x.p.limit+1, math.MaxInt32)); c > lim {
+		c = max(need, lim) // past the limit the body is refused anyway
+	}
+	nb := make([]byte, len(d.buf), c)
+	copy(nb, d.buf)
+	d.buf = append(nb, b...)
+}
+
+// declaredLength is d's Content-Length, or -1 when none was declared.
+func (x *exchange) declaredLength(d *direction) int64 {
+	if d.kind == dReq {
+		return x.r.ContentLength
+	}
+	if x.resp != nil {
+		return x.resp.ContentLength
+	}
+	return -1
 }
 
 func (x *exchange) overLimit(d *direction) {
@@ -1358,6 +1389,14 @@ func (x *exchange) localReply(code int, body []byte, hdr headerList, details str
 		return
 	}
 	x.finishProcessing("local_reply")
+	if !x.immediate {
+		// the processor records its own refusals; these are the proxy's
+		status := code
+		if x.wroteHeaders {
+			status = 0
+		}
+		x.p.recordLocal(x.r, x.route, status, details, x.resp != nil)
+	}
 	if x.wroteHeaders {
 		x.reset(details)
 		return

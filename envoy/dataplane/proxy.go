@@ -27,6 +27,7 @@ type Proxy struct {
 	checker   *checker
 	clock     Clock
 	localFmt  func(status int, details string) (contentType string, body []byte)
+	recorder  LocalReplyRecorder
 	stats     stats
 }
 
@@ -83,6 +84,7 @@ func New(cfg Config) (*Proxy, error) {
 		checker:   ck,
 		clock:     cfg.Clock,
 		localFmt:  cfg.LocalReply,
+		recorder:  cfg.Recorder,
 	}
 	if p.clock == nil {
 		p.clock = wallClock{}
@@ -208,6 +210,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *Proxy) localOnly(w http.ResponseWriter, r *http.Request, code int, details, msg string) {
 	p.stats.local.Add(1)
 	traceFrom(r.Context()).add(TraceEvent{Time: p.clock.Now(), Kind: EventLocalReply, Status: code, Details: details})
+	p.recordLocal(r, nil, code, details, false)
 	var hdr headerList
 	if r.ProtoMajor == 1 && r.Body != nil && r.Body != http.NoBody {
 		hdr.set("connection", "close")

@@ -34,7 +34,7 @@ func (NullProcessor) Process(s extprocv3.ExternalProcessor_ProcessServer) error 
 // Serve starts srv's registration on a loopback gRPC listener and returns a
 // connected client and a stop function.
 func Serve(register func(*grpc.Server)) (extprocv3.ExternalProcessorClient, func(), error) {
-	g := grpc.NewServer(grpc.MaxRecvMsgSize(math.MaxInt32))
+	g := grpc.NewServer(append(extproc.GRPCServerOptions(), grpc.MaxRecvMsgSize(math.MaxInt32))...)
 	register(g)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -157,6 +157,17 @@ func OneCall(ctx context.Context, c extprocv3.ExternalProcessorClient, sc *Scena
 		}
 		return nil
 	}
+	msgs := Messages(sc)
+	for _, m := range msgs {
+		if err := exchange(m); err != nil {
+			return err
+		}
+	}
+	return s.CloseSend()
+}
+
+// Messages are the ext_proc messages of sc in the order Envoy sends them.
+func Messages(sc *Scenario) []*extprocv3.ProcessingRequest {
 	msgs := []*extprocv3.ProcessingRequest{
 		{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{Headers: hm(
 			":method", "POST", ":path", sc.Path, ":authority", "gw", ":scheme", "http", "content-type", "application/json",
@@ -168,12 +179,7 @@ func OneCall(ctx context.Context, c extprocv3.ExternalProcessorClient, sc *Scena
 	for i, chunk := range sc.ResponseBody {
 		msgs = append(msgs, &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseBody{ResponseBody: &extprocv3.HttpBody{Body: chunk, EndOfStream: i == len(sc.ResponseBody)-1}}})
 	}
-	for _, m := range msgs {
-		if err := exchange(m); err != nil {
-			return err
-		}
-	}
-	return s.CloseSend()
+	return msgs
 }
 
 // Register registers the null processor on g.

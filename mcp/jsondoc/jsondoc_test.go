@@ -151,32 +151,6 @@ func TestDeleteMember(t *testing.T) {
 	}
 }
 
-// TestSpecialNeverMisses: the 8-byte string scan flags every word that
-// holds a quote, a backslash, a control character or a non-ASCII byte, at
-// every position and next to every other byte value.
-func TestSpecialNeverMisses(t *testing.T) {
-	isSpecial := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }
-	for pos := 0; pos < 8; pos++ {
-		for c := 0; c < 256; c++ {
-			for _, fill := range []byte{'a', ' ', '!', 0x7f, '#', '[', ']'} {
-				var w [8]byte
-				for i := range w {
-					w[i] = fill
-				}
-				w[pos] = byte(c)
-				want := isSpecial(byte(c)) || isSpecial(fill)
-				x := uint64(0)
-				for i := 7; i >= 0; i-- {
-					x = x<<8 | uint64(w[i])
-				}
-				if got := special(x); want && !got {
-					t.Fatalf("special(%q) = false", w)
-				}
-			}
-		}
-	}
-}
-
 func TestEnvelopeRules(t *testing.T) {
 	env := func(k []byte) string {
 		if string(k) != "method" && string(AppendFold(nil, k)) == "METHOD" {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"sync"
 	"unicode/utf8"
 )
@@ -452,27 +453,37 @@ const (
 	highs = 0x8080808080808080
 )
 
-// special reports whether any of 8 bytes is a quote, a backslash, a
-// control character or non-ASCII (the bytes a string scan must look at).
-// It never misses one; a false positive only sends the scan to the
-// byte-wise path.
-func special(x uint64) bool {
+// shortEscape marks the characters that complete a two-byte escape.
+var shortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
+
+// specialMask flags (high bit of the lane) the bytes of x, a little-endian
+// load of 8 source bytes, that a string scan must look at: a quote, a
+// backslash, a control character or non-ASCII. The lowest flagged lane is
+// always such a byte (the borrows that cause false positives only run
+// upwards from a true one), so a scan can jump straight to it.
+func specialMask(x uint64) uint64 {
 	q := x ^ (ones * '"')
 	b := x ^ (ones * '\\')
-	lt := (x - ones*0x20) &^ x     // some byte < 0x20
-	hq := (q - ones) &^ q          // some byte == '"'
-	hb := (b - ones) &^ b          // some byte == '\\'
-	return (lt|hq|hb|x)&highs != 0 // x&highs: some byte >= 0x80
+	lt := (x - ones*0x20) &^ x // some byte < 0x20
+	hq := (q - ones) &^ q      // some byte == '"'
+	hb := (b - ones) &^ b      // some byte == '\\'
+	return (lt | hq | hb | x) & highs
 }
 
 // skipString validates the string literal at p.pos (UTF-8, escapes,
-// surrogate pairs, no raw control characters) and moves past it. Runs of
-// plain ASCII are skipped eight bytes at a time.
+// surrogate pairs, no raw control characters) and moves past it. Plain
+// ASCII is skipped eight bytes at a time, up to the exact next byte that
+// needs a look, so text dense with escapes (JSON inside a string) stays
+// word-at-a-time too.
 func (p *parser) skipString() error {
 	p.pos++ // opening quote
 	src := p.src
 	for {
-		for p.pos+8 <= len(src) && !special(binary.LittleEndian.Uint64(src[p.pos:])) {
+		for p.pos+8 <= len(src) {
+			if m := specialMask(binary.LittleEndian.Uint64(src[p.pos:])); m != 0 {
+				p.pos += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			p.pos += 8
 		}
 		if p.pos >= len(src) {
@@ -484,6 +495,10 @@ func (p *parser) skipString() error {
 			p.pos++
 			return nil
 		case c == '\\':
+			if p.pos+1 < len(src) && shortEscape[src[p.pos+1]] {
+				p.pos += 2 // the common \" \\ \n ...: no call
+				continue
+			}
 			if _, err := p.escape(); err != nil {
 				return err
 			}

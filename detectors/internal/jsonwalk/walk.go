@@ -9,6 +9,7 @@
 package jsonwalk
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -341,6 +342,28 @@ func (w *walker) str() (string, error) {
 	return "", w.errf("unterminated string")
 }
 
+// rawStrLen is the byte length of the rest of a string token from i (an
+// escape or the closing quote) to its closing quote, or of the rest of data
+// when it is unterminated: a bound of the decoded length, found with
+// vectorised quote searches, so the value is built in one allocation.
+func rawStrLen(data []byte, i int) int {
+	for j := i; ; {
+		k := bytes.IndexByte(data[j:], '"')
+		if k < 0 {
+			return len(data) - i
+		}
+		j += k
+		bs := 0 // backslashes before the quote: an odd count escapes it
+		for p := j - 1; p >= i && data[p] == '\\'; p-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return j - i
+		}
+		j++
+	}
+}
+
 func hex4(b []byte) (rune, bool) {
 	if len(b) < 4 {
 		return 0, false
@@ -364,7 +387,7 @@ func hex4(b []byte) (rune, bool) {
 
 func (w *walker) slowStr(st int) (string, error) {
 	var b strings.Builder
-	b.Grow(w.pos - st + 64)
+	b.Grow(rawStrLen(w.data, w.pos) + w.pos - st) // the decoded value is never longer than its token
 	b.Write(w.data[st:w.pos])
 	for w.pos < len(w.data) {
 		// copy the run up to the next quote, backslash or control byte whole

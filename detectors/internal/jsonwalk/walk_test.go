@@ -89,7 +89,7 @@ func TestQuoteRoundTrip(t *testing.T) {
 // encoding/json) to the reported value, and whatever encoding/json accepts
 // within limits we accept too.
 func FuzzWalk(f *testing.F) {
-	for _, s := range []string{`{"a":[1,"b",{"c":"d"}]}`, `"x\u0041"`, `[`, `{"a":"\ud83d\ude00"}`, strings.Repeat("[", 100)} {
+	for _, s := range []string{`{"a":[1,"b",{"c":"d"}]}`, `"x\u0041"`, `[`, `{"a":"\ud83d\ude00"}`, strings.Repeat("[", 100), `{"a":"x\"y\\\\\"z\\","b":"q\\"}`, `["\n\\\\"]`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
