@@ -373,10 +373,10 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	// Benign prompts with trigger words in ordinary use (over-defence).
 	// Calibration uses its own templates, so the request threshold is set
 	// on phrasings the model has not seen (as the eval's will be).
-	for _, tb := range GenerateTriggerBenignPart(opt.Seed, 120, TriggerCalib) {
+	for _, tb := range GenerateTriggerBenignPart(opt.Seed, 480, TriggerCalib) {
 		calib = append(calib, calibRow{text: tb, direct: true, trigger: true})
 	}
-	for _, tb := range GenerateTriggerBenignPart(opt.Seed, opt.BenignN/6, TriggerTrain) {
+	for _, tb := range GenerateTriggerBenignPart(opt.Seed, opt.BenignN/4, TriggerTrain) {
 		train = append(train, sample{text: normalize.Fold(tb), label: 0, w: opt.DirectNegWeight},
 			sample{text: normalize.Fold(tb), label: 0, w: opt.DirectNegWeight, req: true})
 	}
