@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 )
@@ -72,50 +71,29 @@ func (e *endpointDiscovery) discover(ctx context.Context, upstream string) disco
 	if err != nil || !u.IsAbs() {
 		return discovered{err: fmt.Errorf("upstream URL %q is not absolute", upstream)}
 	}
-	base := *u
-	base.RawQuery, base.Fragment = "", ""
-	var candidates []string
-	if p := strings.TrimSuffix(base.Path, "/"); p != "" {
-		base.Path = WellKnownPRM + p
-		candidates = append(candidates, base.String())
+	m, err := fetchUpstreamPRM(ctx, e.client, u, "")
+	if err != nil {
+		return discovered{err: fmt.Errorf("upstream protected-resource metadata: %w", err)}
 	}
-	base.Path = WellKnownPRM
-	candidates = append(candidates, base.String())
-	var lastErr error
-	for _, c := range candidates {
-		var m map[string]any
-		if err := getJSON(ctx, e.client, c, &m); err != nil {
-			lastErr = err
-			continue
-		}
-		res, _ := m["resource"].(string)
-		if !resourceCovers(res, u) {
-			// The same check as a client's (RFC 9728 §3.3): metadata for
-			// another resource does not say where this upstream's users
-			// get tokens.
-			return discovered{err: fmt.Errorf("%w: %s names resource %q, but the upstream is %s (RFC 9728 §3.3)", ErrResourceMismatch, c, mcpTruncate(res, 200), u.Redacted())}
-		}
-		as, _ := m["authorization_servers"].([]any)
-		iss, _ := firstString(as)
-		if iss == "" {
-			lastErr = fmt.Errorf("%s names no authorization_servers", c)
-			continue
-		}
-		asm, err := authServerMetadata(ctx, e.client, iss)
-		if err != nil {
-			return discovered{err: err}
-		}
-		authorize, _ := asm["authorization_endpoint"].(string)
-		token, _ := asm["token_endpoint"].(string)
-		for _, ep := range []struct{ name, v string }{{"authorization_endpoint", authorize}, {"token_endpoint", token}} {
-			p, err := url.Parse(ep.v)
-			if ep.v == "" || err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.Fragment != "" {
-				return discovered{err: fmt.Errorf("authorization server %s: %s %q is not an absolute http(s) URL", iss, ep.name, mcpTruncate(ep.v, 200))}
-			}
-		}
-		return discovered{authorize: authorize, token: token, resource: res, issuer: iss}
+	res, _ := m["resource"].(string)
+	as, _ := m["authorization_servers"].([]any)
+	iss, _ := firstString(as)
+	if iss == "" {
+		return discovered{err: fmt.Errorf("upstream protected-resource metadata: its first authorization server is not a string")}
 	}
-	return discovered{err: fmt.Errorf("upstream protected-resource metadata: %w", lastErr)}
+	asm, err := authServerMetadata(ctx, e.client, iss)
+	if err != nil {
+		return discovered{err: err}
+	}
+	authorize, _ := asm["authorization_endpoint"].(string)
+	token, _ := asm["token_endpoint"].(string)
+	for _, ep := range []struct{ name, v string }{{"authorization_endpoint", authorize}, {"token_endpoint", token}} {
+		p, err := url.Parse(ep.v)
+		if ep.v == "" || err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.Fragment != "" {
+			return discovered{err: fmt.Errorf("authorization server %s: %s %q is not an absolute http(s) URL", iss, ep.name, mcpTruncate(ep.v, 200))}
+		}
+	}
+	return discovered{authorize: authorize, token: token, resource: res, issuer: iss}
 }
 
 func firstString(list []any) (string, bool) {

@@ -117,40 +117,18 @@ func (t *transparent) upstreamMetadata(ctx context.Context) (map[string]any, err
 	}
 	challenged := t.challengePRM
 	t.mu.Unlock()
-	base := *t.upstream
-	base.RawQuery, base.Fragment = "", ""
-	path := strings.TrimSuffix(base.Path, "/")
-	var candidates []string
-	if challenged != "" {
-		// Where the upstream's own challenge points, as a client would look first.
-		candidates = append(candidates, challenged)
+	m, err := fetchUpstreamPRM(ctx, t.rs.cfg.HTTPClient, t.upstream, challenged)
+	if errors.Is(err, ErrResourceMismatch) {
+		// Not cached: a fixed upstream is picked up on the next request.
+		return nil, err
 	}
-	if path != "" {
-		base.Path = WellKnownPRM + path
-		candidates = append(candidates, base.String())
-	}
-	base.Path = WellKnownPRM
-	candidates = append(candidates, base.String())
-	var lastErr error
-	for _, c := range candidates {
-		var m map[string]any
-		if err := getJSON(ctx, t.rs.cfg.HTTPClient, c, &m); err != nil {
-			lastErr = err
-			continue
-		}
-		if as, _ := m["authorization_servers"].([]any); len(as) == 0 {
-			lastErr = fmt.Errorf("%s names no authorization_servers", c)
-			continue
-		}
-		if res, _ := m["resource"].(string); !resourceCovers(res, t.upstream) {
-			// Not cached: a fixed upstream is picked up on the next request.
-			return nil, fmt.Errorf("%w: %s names resource %q, but this route's upstream is %s (RFC 9728 §3.3)", ErrResourceMismatch, c, mcpTruncate(res, 200), t.upstream.Redacted())
-		}
+	if err == nil {
 		t.mu.Lock()
 		t.prm, t.fetched, t.stale = m, now, false
 		t.mu.Unlock()
 		return m, nil
 	}
+	lastErr := err
 	t.mu.Lock()
 	if t.prm != nil && now.Sub(t.fetched) < prmTTL {
 		// A challenge-triggered re-read failed: keep what is still within

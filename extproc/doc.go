@@ -34,5 +34,6 @@
 //     Message edits go through mcp/jsondoc (one splice, output verified); a
 //     failed edit refuses the message.
 //   - Serve is the one gRPC loop; the per-stream state machine and the
-//     benchmark's NullProcessor are both Processors.
+//     benchmark's NullProcessor are both Processors, served with the same
+//     gRPC server options (GRPCServerOptions).
 package extproc

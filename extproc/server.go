@@ -38,18 +38,18 @@ type Server struct {
 // when the HTTP path does not (sidecar deployments).
 const ServerMetadataKey = "x-portcullis-server"
 
-// StreamWorkers is how many goroutines the ext_proc gRPC server keeps to
+// streamWorkers is how many goroutines the ext_proc gRPC server keeps to
 // run streams on (GRPCServerOptions). Every HTTP exchange is a new stream;
-// on a fresh goroutine its stack grows (and is copied) several times while
-// the pipeline runs, a cost a reused worker pays once. Streams beyond this
-// many in flight get a goroutine of their own, as without workers.
-var StreamWorkers = uint32(64)
+// on a fresh goroutine its stack grows (and is copied) while the pipeline
+// runs, a cost a reused worker mostly avoids. Streams beyond this many in
+// flight get a goroutine of their own, as without workers.
+const streamWorkers = 64
 
 // GRPCServerOptions are the gRPC server options the ext_proc listener
 // should use (the gateway's, and the benchmarks' null server, so both pay
 // the same gRPC costs).
 func GRPCServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.NumStreamWorkers(StreamWorkers)}
+	return []grpc.ServerOption{grpc.NumStreamWorkers(streamWorkers)}
 }
 
 // Option configures a Server.
@@ -102,12 +102,13 @@ func (s *Server) Process(ps extprocv3.ExternalProcessor_ProcessServer) error {
 	return Serve(ps, s.newStream(ps.Context()), s.phase)
 }
 
-// stackReserve is how much stack a stream's goroutine is grown to before
-// the pipeline runs. A goroutine starts small and the pipeline runs deep;
-// growing the stack there copies and re-walks every frame of the gRPC
-// server, the stream and the pipeline (runtime.newstack was ~3% of the
-// trust plane's CPU, under telemetry.StartCall). Growing it once at the
-// top, with only the gRPC frames below, is a cheap copy.
+// stackReserve is the frame reserveStack puts at the top of a stream's
+// goroutine, so the runtime grows the stack there. A goroutine starts
+// small (and GC shrinks idle workers) while the pipeline runs deep;
+// growing the stack deep inside copies and re-walks every frame of the
+// gRPC server, the stream and the pipeline (runtime.newstack was 4-7% of
+// the trust plane's CPU, under telemetry.StartCall). At the top, with only
+// the gRPC frames below, the copy is cheap.
 const stackReserve = 8 << 10
 
 // reserveStack grows the calling goroutine's stack to stackReserve.

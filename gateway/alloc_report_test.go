@@ -1,18 +1,13 @@
 package gateway
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
-
-	"github.com/portcullis-mcp/portcullis/config"
 )
 
 // Issue 11 #23, measured (opt-in: PORTCULLIS_MEM_REPORT=1): heap bytes
@@ -29,27 +24,7 @@ func TestRequestAllocationReport(t *testing.T) {
 	if os.Getenv("PORTCULLIS_MEM_REPORT") == "" {
 		t.Skip("set PORTCULLIS_MEM_REPORT=1 to measure the bytes allocated per request byte")
 	}
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"ok"}]}}`)
-	}))
-	defer up.Close()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0}
-limits: {max_body_bytes: 4194304, max_inflight_bytes: 1342177280}
-servers:
-  - {name: up, url: %s/mcp, tools: {allow: ["*"]}}
-audit: {dir: %s}
-`, up.URL, filepath.Join(t.TempDir(), "audit"))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := Start(context.Background(), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := startMemoryGateway(t, 1342177280)
 	var b strings.Builder
 	b.WriteString(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{`)
 	for i := 0; i < 30; i++ {

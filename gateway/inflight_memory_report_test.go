@@ -39,27 +39,7 @@ func TestInflightMemoryReport(t *testing.T) {
 	if os.Getenv("PORTCULLIS_MEM_REPORT") == "" {
 		t.Skip("set PORTCULLIS_MEM_REPORT=1 to measure RSS after a burst")
 	}
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"ok"}]}}`)
-	}))
-	defer up.Close()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0}
-limits: {max_body_bytes: 4194304, max_inflight_bytes: 134217728}
-servers:
-  - {name: up, url: %s/mcp, tools: {allow: ["*"]}}
-audit: {dir: %s}
-`, up.URL, filepath.Join(t.TempDir(), "audit"))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := Start(context.Background(), cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := startMemoryGateway(t, 134217728)
 	returned := make(chan struct{}, 1)
 	g.inflight.mu.Lock()
 	g.inflight.freeOS = func() { returned <- struct{}{} } // measured first without returning
@@ -108,4 +88,33 @@ audit: {dir: %s}
 	if med(after) >= med(drained) {
 		t.Errorf("returning memory did not lower RSS: %.0f MiB -> %.0f MiB", med(drained), med(after))
 	}
+}
+
+// startMemoryGateway starts a gateway for the opt-in memory reports: one
+// route to an upstream that reads and discards every body, 4 MiB bodies,
+// the given in-flight cap. It is closed when the test ends.
+func startMemoryGateway(t *testing.T, maxInflight int64) *Gateway {
+	t.Helper()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"ok"}]}}`)
+	}))
+	t.Cleanup(up.Close)
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+listen: {proxy: 127.0.0.1:0, extproc: 127.0.0.1:0}
+limits: {max_body_bytes: 4194304, max_inflight_bytes: %d}
+servers:
+  - {name: up, url: %s/mcp, tools: {allow: ["*"]}}
+audit: {dir: %s}
+`, maxInflight, up.URL, filepath.Join(t.TempDir(), "audit"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Start(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Close() })
+	return g
 }
