@@ -121,42 +121,10 @@ var (
 // seed. heldOut selects the held-out template quarter (evaluation) instead
 // of the training templates; goals, tools and paths are shared.
 func GenerateAttacks(seed uint64, n int, heldOut bool) []Attack {
-	if heldOut {
-		return GenerateAttacksPart(seed, n, AttackEval)
-	}
-	return GenerateAttacksPart(seed, n, AttackTrain)
-}
-
-// Attack template parts (GenerateAttacksPart). A template (or slot entry of
-// a composed family) with index i belongs to AttackEval when i%4 == 0, to
-// AttackCalib when i%8 == 1, else to AttackTrain.
-const (
-	AttackEval = iota
-	AttackCalib
-	AttackTrain
-)
-
-func attackPart(i int) int {
-	switch {
-	case i%4 == 0:
-		return AttackEval
-	case i%8 == 1:
-		return AttackCalib
-	}
-	return AttackTrain
-}
-
-// GenerateAttacksPart is GenerateAttacks over one template part. The
-// calibration part is never trained on, so the layer calibration is fitted
-// on phrasings the model has not seen, as in real use; calibrated on
-// training phrasings (which the model scores near certainty), the
-// combination came out too steep and scored a source left out of training
-// at 0.7% recall with AUC 0.95 (devcheck -loso).
-func GenerateAttacksPart(seed uint64, n, part int) []Attack {
 	r := rand.New(rand.NewPCG(seed, 0xa77ac))
 	var idx []int
 	for i := range attackTemplates {
-		if attackPart(i) == part {
+		if (i%4 == 0) == heldOut {
 			idx = append(idx, i)
 		}
 	}
@@ -165,11 +133,6 @@ func GenerateAttacksPart(seed uint64, n, part int) []Attack {
 		i := idx[r.IntN(len(idx))]
 		t := attackTemplates[i]
 		s := t.text
-		if r.IntN(2) == 0 {
-			// half of the draws are composed from slots (attacks_gen.go)
-			c := generateComposed(r, part)
-			t, s, i = attackTemplate{family: c.Family, lang: c.Lang}, c.Text, c.Template
-		}
 		for _, rep := range placeholders {
 			if rep.same {
 				// one value for every occurrence (a persona's name)

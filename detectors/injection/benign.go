@@ -356,23 +356,10 @@ func GenerateTriggerBenignPart(seed uint64, n, part int) []string {
 	})
 }
 
-// GenerateTriggerBenignFirst is the evaluation part of the first template
-// list only (triggerTemplates, before triggerTemplatesMore was added): with
-// the same seed and n it gives the same prompts as the evaluation did before,
-// so pass rates stay comparable across the two lists.
-func GenerateTriggerBenignFirst(seed uint64, n int) []string {
-	return generateTriggerFrom(triggerTemplates, seed, n, func(i int) bool { return i%4 == 0 })
-}
-
 func generateTrigger(seed uint64, n int, use func(int) bool) []string {
-	all := make([]string, 0, len(triggerTemplates)+len(triggerTemplatesMore))
-	return generateTriggerFrom(append(append(all, triggerTemplates...), triggerTemplatesMore...), seed, n, use)
-}
-
-func generateTriggerFrom(templates []string, seed uint64, n int, use func(int) bool) []string {
 	r := rand.New(rand.NewPCG(seed, 0x7417))
 	var tpl []string
-	for i, t := range templates {
+	for i, t := range triggerTemplates {
 		if use(i) {
 			tpl = append(tpl, t)
 		}

@@ -214,10 +214,7 @@ type TrainOptions struct {
 	// AttacksN is the number of generated attacks embedded in harmless
 	// training chunks (default 10000; training templates only).
 	AttacksN int
-	// DropSources are dev sources (by prefix) left out entirely:
-	// devcheck's leave-one-source-out runs among the training sources.
-	DropSources []string
-	Log         io.Writer
+	Log      io.Writer
 }
 
 func (o *TrainOptions) defaults() {
@@ -250,10 +247,9 @@ func (o *TrainOptions) defaults() {
 // calibRow is a calibration example: prepared text, label, and whether it
 // belongs to the request plane (a user-style prompt) for threshold choice.
 type calibRow struct {
-	text    string
-	label   int
-	direct  bool
-	trigger bool // a trigger-word prompt (over-defence guard of the request threshold)
+	text   string
+	label  int
+	direct bool
 }
 
 // Train fits the model on the training split (SplitOfRow, SplitOfChunk,
@@ -265,11 +261,6 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	opt.defaults()
 	var train []sample
 	var calib []calibRow
-	if len(opt.DropSources) > 0 {
-		rows = slices.DeleteFunc(slices.Clone(rows), func(r Row) bool {
-			return slices.ContainsFunc(opt.DropSources, func(d string) bool { return strings.HasPrefix(r.Source, d) })
-		})
-	}
 	for _, r := range rows {
 		switch SplitOfRow(r) {
 		case SplitTrain:
@@ -332,8 +323,7 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 		}
 	}
 	if len(calibDocs) > 0 {
-		// calibration phrasings: templates and slot entries never trained on
-		for i, a := range GenerateAttacksPart(opt.Seed+1, len(calibDocs)/3, AttackCalib) {
+		for i, a := range GenerateAttacks(opt.Seed+1, len(calibDocs)/3, false) {
 			doc := Embed(calibDocs[r.IntN(len(calibDocs))], a.Text, Placements[i%len(Placements)], r)
 			calib = append(calib, calibRow{text: PrepareText(doc), label: 1})
 		}
@@ -361,7 +351,7 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 			train = append(train, sample{text: reqClip(f[a:]), label: 0, req: true})
 		}
 	}
-	for _, a := range GenerateAttacksPart(opt.Seed+4, 300, AttackCalib) {
+	for _, a := range GenerateAttacks(opt.Seed+4, 300, false) {
 		calib = append(calib, calibRow{text: a.Text, label: 1, direct: true})
 	}
 	// Short benign fragments (a few words of generated text) teach the
@@ -373,10 +363,10 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	// Benign prompts with trigger words in ordinary use (over-defence).
 	// Calibration uses its own templates, so the request threshold is set
 	// on phrasings the model has not seen (as the eval's will be).
-	for _, tb := range GenerateTriggerBenignPart(opt.Seed, 480, TriggerCalib) {
-		calib = append(calib, calibRow{text: tb, direct: true, trigger: true})
+	for _, tb := range GenerateTriggerBenignPart(opt.Seed, 120, TriggerCalib) {
+		calib = append(calib, calibRow{text: tb, direct: true})
 	}
-	for _, tb := range GenerateTriggerBenignPart(opt.Seed, opt.BenignN/4, TriggerTrain) {
+	for _, tb := range GenerateTriggerBenignPart(opt.Seed, opt.BenignN/6, TriggerTrain) {
 		train = append(train, sample{text: normalize.Fold(tb), label: 0, w: opt.DirectNegWeight},
 			sample{text: normalize.Fold(tb), label: 0, w: opt.DirectNegWeight, req: true})
 	}
@@ -390,33 +380,9 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 		}
 		train = append(train, segments(Row{Text: PrepareText(g), Source: "generated", Kind: "tool_result"}, opt.MaxSegments)...)
 	}
-	for _, p := range append(GenerateUserPrompts(opt.Seed, opt.BenignN/2), GenerateComposedPrompts(opt.Seed, opt.BenignN/2)...) {
+	for _, p := range GenerateUserPrompts(opt.Seed, opt.BenignN/2) {
 		f := normalize.Fold(p)
 		train = append(train, sample{text: f, label: 0, w: opt.DirectNegWeight, req: true}, sample{text: f, label: 0})
-	}
-	// Harder negatives: messages that tell people to follow new
-	// instructions or disregard an earlier e-mail, imperative docs, benign
-	// role-play and hypotheticals. Tool arguments carry such e-mails too,
-	// so they are request-plane negatives as well.
-	hp, hd := GenerateHardBenign(opt.Seed, opt.BenignN)
-	hp = append(hp, GenerateBenignTasks(opt.Seed, opt.BenignN/2)...)
-	for i, h := range hp {
-		if i%10 == 0 {
-			calib = append(calib, calibRow{text: h, direct: true})
-			continue
-		}
-		f := normalize.Fold(h)
-		train = append(train, sample{text: f, label: 0, w: opt.DirectNegWeight, req: true}, sample{text: f, label: 0})
-	}
-	hd = append(hd, GeneratePromptCode(opt.Seed, opt.BenignN/3)...)
-	for i, h := range hd {
-		if i%10 == 0 {
-			calib = append(calib, calibRow{text: PrepareText(h)})
-			continue
-		}
-		t := PrepareText(h)
-		train = append(train, segments(Row{Text: t, Source: "generated", Kind: "tool_result"}, opt.MaxSegments)...)
-		train = append(train, sample{text: reqClip(normalize.Fold(t)), label: 0, w: 2, req: true})
 	}
 	gen := GenerateBenign(opt.Seed, opt.BenignN)
 	for i, g := range gen {
@@ -495,34 +461,24 @@ func firstWords(s string) string {
 // benign user-style prompts at or below requestFPRTarget; neither goes
 // below minThreshold.
 func fitThresholds(d *Detector, calib []calibRow) (req, res float32) {
-	var tool, direct, trigger []float64
+	var tool, direct []float64
 	for _, c := range calib {
 		if c.label != 0 {
 			continue
 		}
 		v := normalize.Normalize(c.text)
 		if c.direct {
-			s := d.ScoreViewPlane(v, PlaneRequest).Score
-			direct = append(direct, s)
-			if c.trigger {
-				trigger = append(trigger, s)
-			}
+			direct = append(direct, d.ScoreViewPlane(v, PlaneRequest).Score)
 		} else {
 			tool = append(tool, d.ScoreView(v).Score)
 		}
 	}
-	// Over-defence is a target of its own (trigger-word prompts must pass;
-	// the calibration part has 7 templates, so the bound is kept tight):
-	// easy benign prompts in the calibration rows would otherwise pull the
-	// request threshold down until a fifth of them is flagged.
-	rq := max(quantileThreshold(direct, requestFPRTarget, minRequestThreshold), quantileThreshold(trigger, triggerFPRTarget, minRequestThreshold))
-	return float32(rq), float32(quantileThreshold(tool, resultFPRTarget, minThreshold))
+	return float32(quantileThreshold(direct, requestFPRTarget, minRequestThreshold)), float32(quantileThreshold(tool, resultFPRTarget, minThreshold))
 }
 
 const (
 	resultFPRTarget     = 0.002
 	requestFPRTarget    = 0.04
-	triggerFPRTarget    = 0.02
 	minThreshold        = 0.5
 	minRequestThreshold = 0.25
 	maxThreshold        = 0.97

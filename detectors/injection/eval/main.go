@@ -301,24 +301,15 @@ func run(d *injection.Detector, dataPath, harmlessPath, argsPath string, limit i
 		fmt.Println()
 	}
 
-	// 4. NotInject-style harmless prompts with trigger words: all held-out
-	// templates, and the held-out templates of the first list alone (the
-	// same 500 prompts earlier evaluations used, comparable across runs).
-	passed := func(tb []string) int {
-		pass := 0
-		for _, p := range tb {
-			if !score(d, p, injection.PlaneRequest).Flagged {
-				pass++
-			}
-		}
-		return pass
-	}
+	// 4. NotInject-style harmless prompts with trigger words.
 	tb := injection.GenerateTriggerBenign(20261124, 500, true)
-	pass := passed(tb)
-	fmt.Printf("== trigger-word harmless prompts (held-out templates, NotInject-style), request-plane threshold: %d/%d passed (%s; target >= 0.90)\n", pass, len(tb), rate(pass, len(tb)-pass))
-	tb = injection.GenerateTriggerBenignFirst(20261124, 500)
-	pass = passed(tb)
-	fmt.Printf("   held-out templates of the first list only (the prompts of earlier runs): %d/%d passed (%s)\n\n", pass, len(tb), rate(pass, len(tb)-pass))
+	pass := 0
+	for _, p := range tb {
+		if !score(d, p, injection.PlaneRequest).Flagged {
+			pass++
+		}
+	}
+	fmt.Printf("== trigger-word harmless prompts (held-out templates, NotInject-style), request-plane threshold: %d/%d passed (%s; target >= 0.90)\n\n", pass, len(tb), rate(pass, len(tb)-pass))
 
 	// 5. Evasion transforms on held-out positives (the attacker-controlled
 	// part only) and on harmless evaluation chunks.
