@@ -18,9 +18,14 @@ type RequestScanner interface {
 // between the request-plane threshold (0.25 in the shipped model) and this
 // value are audited and reach the policy (findings, risk) but refuse nothing
 // by default, because a refused call cannot be delivered in part and
-// harmless arguments that address a model (a system prompt in source code,
-// an e-mail announcing "new instructions") score up to about 0.4. Measured on
-// data that took no part in training (docs/inspection.md).
+// harmless arguments that address a model score well above the threshold:
+// a system prompt in source code 0.41, an e-mail announcing "updated
+// onboarding instructions" 0.91 (refused: a gap marked in
+// gateway/testdata/attacks/request_arguments.jsonl). With the shipped model,
+// on data that took no part in training: none of 6,586 held-out harmless
+// tool-output chunks as arguments reaches 0.25; 1 of 489 harmless prompts of
+// the excluded public sets and 1 of 36 hand-written harmless arguments reach
+// 0.5 (the request-plane table of make eval-injection; docs/inspection.md).
 const RequestPlaneInjectionMinConfidence = 0.5
 
 // scanRequest scans client→server content with the request plane when the
