@@ -19,6 +19,11 @@ var (
 	continueRequestTrailers = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{RequestTrailers: &extprocv3.TrailersResponse{}}}
 	continueRespTrailers    = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseTrailers{ResponseTrailers: &extprocv3.TrailersResponse{}}}
 
+	// holdResponseChunk clears a STREAMED response chunk whose bytes are
+	// held back (an SSE event not yet complete): the most common mutation
+	// of an SSE result split across chunks.
+	holdResponseChunk = replaceResponseBody(nil, false)
+
 	// sseOverride switches the response body to STREAMED for text/event-stream.
 	// Both body modes are set because Envoy takes them literally (unset = NONE),
 	// and content-length is removed because Envoy does not do it retroactively.

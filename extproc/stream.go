@@ -393,7 +393,7 @@ func (st *stream) trustCheck(m *mcp.Message) []byte {
 	}
 	name := m.Name() // params.name, decoded once at parse
 	allowed, rule := st.server.ToolDecision(name)
-	msg := "tool " + strconv.Quote(mcp.Truncate(name, 128)) + " on server " + strconv.Quote(st.server.Name) + " is not allowed by the gateway"
+	var msg string
 	if allowed {
 		why, bad := st.srv.withheld.reason(st.server.Name, name)
 		if !bad {
@@ -404,6 +404,8 @@ func (st *stream) trustCheck(m *mcp.Message) []byte {
 			rule = "pinning:changed-tool"
 		}
 		msg = "tool " + strconv.Quote(mcp.Truncate(name, 128)) + " on server " + strconv.Quote(st.server.Name) + " was withheld from tools/list (" + mcp.Truncate(why, 120) + ") and cannot be called"
+	} else {
+		msg = "tool " + strconv.Quote(mcp.Truncate(name, 128)) + " on server " + strconv.Quote(st.server.Name) + " is not allowed by the gateway"
 	}
 	id := policy.NewID()
 	st.auditDecision(audit.PlaneRequest, audit.DecisionBlock, m.Method, m.ID, name, rule, "", id)
@@ -699,7 +701,8 @@ func (st *stream) sseChunk(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse
 	}
 	// Most chunks pass unchanged: collect what to forward and join only
 	// when something changed.
-	var fwds [][]byte
+	var fwdBuf [4][]byte // a chunk rarely completes more events
+	fwds := fwdBuf[:0]
 	unchanged, total := true, 0
 	for i := range events {
 		ev := &events[i]
@@ -719,6 +722,9 @@ func (st *stream) sseChunk(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse
 	}
 	if unchanged && !held && total == len(chunk) {
 		return continueResponseBody, nil
+	}
+	if total == 0 {
+		return holdResponseChunk, nil // nothing to forward yet
 	}
 	if len(fwds) == 1 {
 		// One event (typically completed by this chunk): forward its bytes
