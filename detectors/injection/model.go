@@ -136,25 +136,6 @@ const (
 	fnvPrime = 16777619
 )
 
-// gramMul holds the multipliers of the character 3-, 4- and 5-gram hashes
-// (odd 64-bit constants from xxHash64; one per length, so a 3-gram and a
-// 4-gram never share a hash by construction).
-var gramMul = [3]uint64{0x9e3779b185ebca87, 0xc2b2ae3d27d4eb4f, 0x165667b19e3779f9}
-
-// gramHash is the hash of the character n-gram (n = 3, 4 or 5) held in the
-// low n bytes of v (little-endian): one 64-bit multiply, bits 32-63 kept.
-// That is multiply-shift hashing (Dietzfelbinger): the weight index of
-// space A (bits 32-50 of the product) and of space B (bits 45-63) are each
-// the top bits of the product modulo a power of two above the 40-bit
-// input, so every input bit reaches them and collisions are as rare as for
-// a random function (up to a factor 2). It replaces an FNV chain plus a
-// two-multiply finaliser per n-gram (11 dependent multiplies per byte for
-// the three lengths, against 3 independent ones); eachFeature and
-// fillPrefix both call it, so training and inference hash alike.
-func gramHash(v uint64, n int) uint32 {
-	return uint32((v & (1<<(8*n) - 1)) * gramMul[n-3] >> 32)
-}
-
 func mix(h uint32) uint32 {
 	h ^= h >> 16
 	h *= 0x7feb352d
@@ -236,11 +217,11 @@ func eachFeature(s string, fn func(pos int, h uint32)) {
 	n := len(s)
 	var rc recent
 	for i := 0; i < n; i++ {
-		var v uint64
+		h := uint32(fnvOff)
 		for k := 0; k < 5 && i+k < n; k++ {
-			v |= uint64(s[i+k]) << (8 * k)
+			h = (h ^ uint32(s[i+k])) * fnvPrime
 			if k >= 2 {
-				if x := gramHash(v, k+1); !rc.repeat(x, i) {
+				if x := mix(h + uint32(k)*0x9e3779b9); !rc.repeat(x, i) {
 					fn(i, x)
 				}
 			}
@@ -577,17 +558,21 @@ func (m *model) fillPrefix(s string, sum, sumB, cnt []int32) {
 			// multiplies overlap), then checked in eachFeature's order
 			// (3-, 4-, 5-gram), so the repeat table sees the same sequence.
 			w := s[i : i+5]
-			v := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 | uint64(w[4])<<32
-			x3, x4, x5 := gramHash(v, 3), gramHash(v, 4), gramHash(v, 5)
+			h := (uint32(fnvOff) ^ uint32(w[0])) * fnvPrime
+			h = (h ^ uint32(w[1])) * fnvPrime
+			h3 := (h ^ uint32(w[2])) * fnvPrime
+			h4 := (h3 ^ uint32(w[3])) * fnvPrime
+			h5 := (h4 ^ uint32(w[4])) * fnvPrime
+			x3, x4, x5 := mix(h3+uint32(2*0x9e3779b9&0xffffffff)), mix(h4+uint32(3*0x9e3779b9&0xffffffff)), mix(h5+uint32(4*0x9e3779b9&0xffffffff))
 			add(&rc, x3, i, &sa, &sb, &c)
 			add(&rc, x4, i, &sa, &sb, &c)
 			add(&rc, x5, i, &sa, &sb, &c)
 		} else { // the last four positions
-			var v uint64
+			h := uint32(fnvOff)
 			for k := 0; k < 5 && i+k < n; k++ {
-				v |= uint64(s[i+k]) << (8 * k)
+				h = (h ^ uint32(s[i+k])) * fnvPrime
 				if k >= 2 {
-					add(&rc, gramHash(v, k+1), i, &sa, &sb, &c)
+					add(&rc, mix(h+uint32(k)*0x9e3779b9), i, &sa, &sb, &c)
 				}
 			}
 		}
