@@ -3,13 +3,13 @@ package normalize_test
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/portcullis-mcp/portcullis/detectors/internal/golden/goldencorpus"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/detectors/injection"
 	"github.com/portcullis-mcp/portcullis/detectors/internal/golden"
+	"github.com/portcullis-mcp/portcullis/detectors/internal/golden/goldencorpus"
 	"github.com/portcullis-mcp/portcullis/detectors/normalize"
 )
 
