@@ -124,18 +124,13 @@ func (d *Delegation) confirm(w http.ResponseWriter, r *http.Request) {
 		consentError(w, http.StatusNotFound, err)
 		return
 	}
-	cfg, ok := d.lookup(r.Context(), p.Server)
-	if !ok || cfg.Kind != UpstreamDelegated {
-		page(w, http.StatusNotFound, "Consent link not valid", "this server no longer uses user-delegated access")
-		return
-	}
-	to, err := d.authorizeURL(cfg, id, p)
-	if err != nil {
-		page(w, http.StatusInternalServerError, "Configuration error", "the upstream authorization URL is not valid")
+	to, ok := d.upstreamAuthorize(w, r, id, p)
+	if !ok {
 		return
 	}
 	if d.o.Login != nil {
 		// The person signs in to the gateway first (delegated_login.go).
+		var err error
 		if to, err = d.loginURL(r.Context(), id); err != nil {
 			page(w, http.StatusBadGateway, "Sign-in unavailable", "the gateway's authorization server cannot be reached; try again later")
 			return
@@ -188,4 +183,20 @@ func (d *Delegation) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page(w, http.StatusOK, "Access granted", "The gateway now holds access to \""+p.Server+"\" for \""+p.Principal+"\". Return to your agent and retry the call.")
+}
+
+// upstreamAuthorize is where the browser goes for consent p at its server's
+// upstream authorization server; on false it has written the error page.
+func (d *Delegation) upstreamAuthorize(w http.ResponseWriter, r *http.Request, id string, p *pending) (string, bool) {
+	cfg, ok := d.lookup(r.Context(), p.Server)
+	if !ok || cfg.Kind != UpstreamDelegated {
+		page(w, http.StatusNotFound, "Consent link not valid", "this server no longer uses user-delegated access")
+		return "", false
+	}
+	to, err := d.authorizeURL(cfg, id, p)
+	if err != nil {
+		page(w, http.StatusInternalServerError, "Configuration error", "the upstream authorization URL is not valid")
+		return "", false
+	}
+	return to, true
 }

@@ -138,14 +138,8 @@ func (d *Delegation) loginCallback(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusForbidden, "Consent refused", "this consent was requested by \""+p.Principal+"\", but you signed in as \""+who+"\": only the person whose agent asked can grant access. Nothing was granted and the link no longer works.")
 		return
 	}
-	cfg, ok := d.lookup(r.Context(), p.Server)
-	if !ok || cfg.Kind != UpstreamDelegated {
-		page(w, http.StatusNotFound, "Consent link not valid", "this server no longer uses user-delegated access")
-		return
-	}
-	to, err := d.authorizeURL(cfg, id, p)
-	if err != nil {
-		page(w, http.StatusInternalServerError, "Configuration error", "the upstream authorization URL is not valid")
+	to, ok := d.upstreamAuthorize(w, r, id, p)
+	if !ok {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: d.loginSecret("ok", id), Path: CallbackPath, HttpOnly: true,
