@@ -530,26 +530,7 @@ func TestAuthzTransparentRoute(t *testing.T) {
 	upAS := authztest.New(t, authztest.Options{Scopes: []string{"up"}})
 	seen := &authHeaders{}
 	up := protectedUpstream(t, upAS, webmcp.Handler(), seen)
-	addr := freeAddr(t)
-	base := "http://" + addr
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-listen: {proxy: %s, extproc: 127.0.0.1:0}
-servers:
-  - name: up
-    url: %s/mcp
-    tools: {allow: ["*"]}
-    upstream_auth: {type: transparent}
-identity:
-  oauth: {resource: %s, authorization_servers: [%s], jwks_url: %s, scopes: [mcp]}
-`, addr, up.srv.URL, base, gwAS.URL, gwAS.JWKSURL())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := gateway.Start(context.Background(), cfg, gateway.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gw.Close()
+	base := startTransparentGateway(t, up.srv.URL, gwAS)
 
 	// A raw client without a token gets the upstream's challenge, pointing
 	// at the gateway's metadata, which names the upstream's AS and the
@@ -815,26 +796,7 @@ func TestAuthzTransparentResourceMismatch(t *testing.T) {
 	})))
 	up := newUpstream(t, mux)
 	self = up.srv.URL
-	addr := freeAddr(t)
-	base := "http://" + addr
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-listen: {proxy: %s, extproc: 127.0.0.1:0}
-servers:
-  - name: up
-    url: %s/mcp
-    tools: {allow: ["*"]}
-    upstream_auth: {type: transparent}
-identity:
-  oauth: {resource: %s, authorization_servers: [%s], jwks_url: %s, scopes: [mcp]}
-`, addr, up.srv.URL, base, gwAS.URL, gwAS.JWKSURL())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := gateway.Start(context.Background(), cfg, gateway.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gw.Close()
+	base := startTransparentGateway(t, up.srv.URL, gwAS)
 
 	resp, err := http.Get(base + "/.well-known/oauth-protected-resource/mcp/up")
 	if err != nil {
@@ -868,4 +830,32 @@ identity:
 			t.Fatalf("the upstream received a credential: %q", s)
 		}
 	}
+}
+
+// startTransparentGateway starts a gateway with one transparent route, "up",
+// to upstreamURL/mcp, gwAS as its own authorization server (scope mcp), and
+// returns its base URL; the gateway is closed when the test ends.
+func startTransparentGateway(t *testing.T, upstreamURL string, gwAS *authztest.Server) string {
+	t.Helper()
+	addr := freeAddr(t)
+	base := "http://" + addr
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+listen: {proxy: %s, extproc: 127.0.0.1:0}
+servers:
+  - name: up
+    url: %s/mcp
+    tools: {allow: ["*"]}
+    upstream_auth: {type: transparent}
+identity:
+  oauth: {resource: %s, authorization_servers: [%s], jwks_url: %s, scopes: [mcp]}
+`, addr, upstreamURL, base, gwAS.URL, gwAS.JWKSURL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.Start(context.Background(), cfg, gateway.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gw.Close() })
+	return base
 }
