@@ -333,14 +333,7 @@ var whQuestions = []string{"why does ", "why do ", "why did ", "why is ", "why a
 // (of at most 80 bytes before it) that opens with a WH-question and ends
 // with a question mark within 120 bytes after it.
 func inWhQuestion(s string, start int) bool {
-	a := start
-	for a > 0 && start-a < 80 {
-		c := s[a-1]
-		if c == '.' || c == '?' || c == '!' || c == '\n' || c == ':' || c == '"' {
-			break
-		}
-		a--
-	}
+	a := sentenceStart(s, start)
 	if start-a >= 80 {
 		return false
 	}
@@ -411,14 +404,7 @@ var thirdPerson = []string{"a model ", "the model ", "models ", "the assistant "
 // third person before the keyword and does not address the reader ("you",
 // "your") in the sentence.
 func reported(s string, start int) bool {
-	a := start
-	for a > 0 && start-a < 80 {
-		c := s[a-1]
-		if c == '.' || c == '?' || c == '!' || c == '\n' || c == ':' || c == '"' {
-			break
-		}
-		a--
-	}
+	a := sentenceStart(s, start)
 	before := s[a:start]
 	cue := false
 	for _, p := range thirdPerson {
@@ -453,4 +439,19 @@ func topicNoun(s, kw string, end int) bool {
 		}
 	}
 	return false
+}
+
+// sentenceStart is where the sentence holding the keyword at start begins:
+// just after the nearest sentence or quote boundary, looking back at most 80
+// bytes (start-80 when there is none that close).
+func sentenceStart(s string, start int) int {
+	a := start
+	for a > 0 && start-a < 80 {
+		c := s[a-1]
+		if c == '.' || c == '?' || c == '!' || c == '\n' || c == ':' || c == '"' {
+			break
+		}
+		a--
+	}
+	return a
 }
