@@ -82,15 +82,7 @@ func TestRedactSecretsWhenNamed(t *testing.T) {
 // every type restriction and style, on both planes, and a report that does
 // not belong to the value is not trusted.
 func TestRedactWithReportEqualsRedact(t *testing.T) {
-	cfg, err := config.Parse([]byte("servers: []\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	det, err := newDetector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := det.(*detectorAdapter)
+	d := testDetectorAdapter(t, "servers: []\n")
 	docs := []string{
 		`{"text":"write to alice.example@example.com, card 4111 1111 1111 1111"}`,
 		`{"content":[{"type":"text","text":"SSN 372-18-4421, key AKIAZ7QW3RTY5UIOXPLK, call +1 415 555 0100"}],"isError":false}`,
@@ -131,4 +123,18 @@ func TestRedactWithReportEqualsRedact(t *testing.T) {
 	if err != nil || strings.Contains(string(got), "alice.example@example.com") {
 		t.Errorf("a foreign report let PII through: %s (%v)", got, err)
 	}
+}
+
+// testDetectorAdapter is the gateway's detector for the config in yaml.
+func testDetectorAdapter(t *testing.T, yaml string) *detectorAdapter {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, err := newDetector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return det.(*detectorAdapter)
 }

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/portcullis-mcp/portcullis/config"
 )
 
 // The request plane drops injection findings the result-plane model does
@@ -13,15 +11,7 @@ import (
 // request-plane model scores near 1 are not injections; real ones still
 // are.
 func TestScanRequestCorroboration(t *testing.T) {
-	cfg, err := config.Parse([]byte("listen: {proxy: 127.0.0.1:0}\nservers: [{name: up, url: \"http://127.0.0.1:1/mcp\"}]\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	det, err := newDetector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := det.(*detectorAdapter)
+	d := testDetectorAdapter(t, "listen: {proxy: 127.0.0.1:0}\nservers: [{name: up, url: \"http://127.0.0.1:1/mcp\"}]\n")
 	for _, tc := range []struct {
 		name      string
 		value     string
