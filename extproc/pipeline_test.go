@@ -16,6 +16,7 @@ import (
 	"github.com/portcullis-mcp/portcullis/audit"
 	"github.com/portcullis-mcp/portcullis/audit/telemetry"
 	"github.com/portcullis-mcp/portcullis/config"
+	"github.com/portcullis-mcp/portcullis/internal/scriptstream"
 )
 
 // fakeDetector flags fixed markers: INJECT (injection), SECRET (secret) and
@@ -360,7 +361,7 @@ func TestPhaseDurations(t *testing.T) {
 	script := []*extprocv3.ProcessingRequest{reqHeadersMsg(), reqBodyMsg(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{}}}`),
 		respHeadersMsg("application/json"), respBodyMsg(`{"jsonrpc":"2.0","id":1,"result":{"content":[]}}`, true)}
 	for range 2 {
-		if err := h.srv.Process(&scriptStream{ctx: context.Background(), script: script}); err != nil {
+		if err := h.srv.Process(scriptstream.New(script)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,34 +1,13 @@
 package extproc
 
 import (
-	"context"
-	"io"
 	"testing"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
-	"google.golang.org/grpc"
 
 	"github.com/portcullis-mcp/portcullis/config"
+	"github.com/portcullis-mcp/portcullis/internal/scriptstream"
 )
-
-// scriptStream is an in-memory ext_proc stream: Recv replays a script,
-// Send discards. It measures the processor alone (no gRPC, no client).
-type scriptStream struct {
-	grpc.ServerStream
-	ctx    context.Context
-	script []*extprocv3.ProcessingRequest
-	i      int
-}
-
-func (s *scriptStream) Context() context.Context                 { return s.ctx }
-func (s *scriptStream) Send(*extprocv3.ProcessingResponse) error { return nil }
-func (s *scriptStream) Recv() (*extprocv3.ProcessingRequest, error) {
-	if s.i == len(s.script) {
-		return nil, io.EOF
-	}
-	s.i++
-	return s.script[s.i-1], nil
-}
 
 // BenchmarkProcessToolCall: one tools/call exchange (2 KB arguments, 4 KB
 // result) through Server.Process with no engines (the trust plane), against
@@ -53,7 +32,7 @@ func BenchmarkProcessToolCall(b *testing.B) {
 	b.Run("null", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := Serve(&scriptStream{ctx: context.Background(), script: script}, NullProcessor{}, nil); err != nil {
+			if err := Serve(scriptstream.New(script), NullProcessor{}, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -62,7 +41,7 @@ func BenchmarkProcessToolCall(b *testing.B) {
 		srv := NewServer(cfg)
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := srv.Process(&scriptStream{ctx: context.Background(), script: script}); err != nil {
+			if err := srv.Process(scriptstream.New(script)); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/portcullis-mcp/portcullis/config"
 	"github.com/portcullis-mcp/portcullis/detectors"
 	"github.com/portcullis-mcp/portcullis/detectors/redact"
+	"github.com/portcullis-mcp/portcullis/internal/scriptstream"
 )
 
 // keptDetector is fakeDetector as a ReportScanner: it records the reports
@@ -206,7 +207,7 @@ func BenchmarkProcessToolCallRedact(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := srv.Process(&scriptStream{ctx: context.Background(), script: script}); err != nil {
+				if err := srv.Process(scriptstream.New(script)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -218,7 +219,7 @@ func BenchmarkProcessToolCallRedact(b *testing.B) {
 			for k := range 2 {
 				j := (i + k) % 2 // alternate which goes first
 				start := time.Now()
-				if err := servers[j].Process(&scriptStream{ctx: context.Background(), script: script}); err != nil {
+				if err := servers[j].Process(scriptstream.New(script)); err != nil {
 					b.Fatal(err)
 				}
 				took[j] = append(took[j], time.Since(start))

@@ -2,17 +2,14 @@ package main
 
 import (
 	"context"
-	"io"
 	"slices"
 	"testing"
-
-	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
-	"google.golang.org/grpc"
 
 	"github.com/portcullis-mcp/portcullis/extproc"
 	"github.com/portcullis-mcp/portcullis/extproc/benchharness"
 	"github.com/portcullis-mcp/portcullis/internal/cputime"
 	"github.com/portcullis-mcp/portcullis/internal/cputime/cputimetest"
+	"github.com/portcullis-mcp/portcullis/internal/scriptstream"
 )
 
 // The benchmarks here split portcullis-bench's cpu/call into the processor
@@ -20,25 +17,6 @@ import (
 // whole exchange over loopback gRPC (BenchmarkGRPC), for each processor
 // in the same run. Profile one row with
 // -bench 'GRPC/JSON/trust-plane' -cpuprofile.
-
-// scriptStream is an in-memory ext_proc stream: Recv replays a script,
-// Send discards.
-type scriptStream struct {
-	grpc.ServerStream
-	ctx    context.Context
-	script []*extprocv3.ProcessingRequest
-	i      int
-}
-
-func (s *scriptStream) Context() context.Context                 { return s.ctx }
-func (s *scriptStream) Send(*extprocv3.ProcessingResponse) error { return nil }
-func (s *scriptStream) Recv() (*extprocv3.ProcessingRequest, error) {
-	if s.i == len(s.script) {
-		return nil, io.EOF
-	}
-	s.i++
-	return s.script[s.i-1], nil
-}
 
 func startForBench(b *testing.B) []proc {
 	b.Helper()
@@ -64,11 +42,11 @@ func BenchmarkProcessor(b *testing.B) {
 		b.Run(scenarioName(sc), func(b *testing.B) {
 			for _, p := range procs {
 				serve := func() error {
-					return extproc.Serve(&scriptStream{ctx: context.Background(), script: script}, extproc.NullProcessor{}, nil)
+					return extproc.Serve(scriptstream.New(script), extproc.NullProcessor{}, nil)
 				}
 				if p.gw != nil {
 					srv := p.gw.Processor()
-					serve = func() error { return srv.Process(&scriptStream{ctx: context.Background(), script: script}) }
+					serve = func() error { return srv.Process(scriptstream.New(script)) }
 				}
 				b.Run(p.name, func(b *testing.B) {
 					b.ReportAllocs()
