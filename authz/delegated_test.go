@@ -147,6 +147,21 @@ func newDelegEnvWith(t *testing.T, opt func(*authz.DelegationOptions)) *delegEnv
 	return e
 }
 
+// grantFor runs principal's consent to the end, signed in upstream as
+// upstreamUser, and returns the delegated token the gateway then holds.
+func (e *delegEnv) grantFor(t *testing.T, principal, upstreamUser string) string {
+	t.Helper()
+	ce := e.needConsent(t, principal)
+	if status, page := consent(t, userAgent(t, upstreamUser), ce.URL); status != 200 || !strings.Contains(page, "Access granted") {
+		t.Fatalf("consent: %d %s", status, page)
+	}
+	tok, err := e.d.Token(context.Background(), "up", e.cfg, principal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 func (e *delegEnv) needConsent(t *testing.T, principal string) *authz.ConsentRequiredError {
 	t.Helper()
 	tok, err := e.d.Token(context.Background(), "up", e.cfg, principal)
@@ -164,14 +179,7 @@ func TestDelegationConsentRefreshAndIsolation(t *testing.T) {
 	e := newDelegEnv(t)
 	ctx := context.Background()
 
-	ce := e.needConsent(t, "alice")
-	if status, page := consent(t, userAgent(t, "alice@upstream"), ce.URL); status != 200 || !strings.Contains(page, "Access granted") {
-		t.Fatalf("consent: %d %s", status, page)
-	}
-	tok, err := e.d.Token(ctx, "up", e.cfg, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := e.grantFor(t, "alice", "alice@upstream")
 	if sub := jwtClaim(t, tok, "sub"); sub != "alice@upstream" {
 		t.Fatalf("delegated token sub %v", sub)
 	}
@@ -303,14 +311,8 @@ func TestDelegationConsentLinkRules(t *testing.T) {
 
 func TestDelegationGrantBoundToKeyAndClient(t *testing.T) {
 	e := newDelegEnv(t)
-	ce := e.needConsent(t, "alice")
-	if status, page := consent(t, userAgent(t, "alice@upstream"), ce.URL); status != 200 {
-		t.Fatalf("consent: %d %s", status, page)
-	}
+	e.grantFor(t, "alice", "alice@upstream")
 	ctx := context.Background()
-	if _, err := e.d.Token(ctx, "up", e.cfg, "alice"); err != nil {
-		t.Fatal(err)
-	}
 	// Another gateway key cannot open the grants (same store).
 	other, err := authz.NewDelegation(authz.DelegationOptions{BaseURL: e.gw.URL, Key: bytes.Repeat([]byte{8}, 32), Store: e.store, Now: e.clk.now,
 		Lookup: func(string) (authz.UpstreamConfig, bool) { return e.cfg, true }})
@@ -442,14 +444,7 @@ func TestDelegationDiscoversEndpoints(t *testing.T) {
 	mu.Unlock()
 	e.clk.add(6 * time.Second)
 
-	ce := e.needConsent(t, "alice")
-	if status, page := consent(t, userAgent(t, "alice@upstream"), ce.URL); status != 200 || !strings.Contains(page, "Access granted") {
-		t.Fatalf("consent: %d %s", status, page)
-	}
-	tok, err := e.d.Token(ctx, "up", e.cfg, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := e.grantFor(t, "alice", "alice@upstream")
 	if aud := jwtClaim(t, tok, "aud"); aud != up.URL+"/mcp" {
 		t.Fatalf("delegated token aud %v, want the discovered resource %s", aud, up.URL+"/mcp")
 	}
