@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/detectors/injection"
@@ -14,50 +13,46 @@ import (
 
 const scanGoldenPath = "testdata/scan.golden"
 
-var (
-	scanDocsOnce sync.Once
-	scanDocs     []string
-)
+var scanDocs golden.Inputs
 
 // goldenScanDocs is the golden inputs of ScanJSON: real harmless tool
 // output (a sample of the committed corpus) as MCP results split into text
 // blocks of at most 900 bytes, every third with a generated attack embedded
 // (as text, or as a structured result for the JSON placements), the
 // benchmark documents and the documents of the per-leaf view checks.
-func goldenScanDocs(t testing.TB) []string {
-	scanDocsOnce.Do(func() {
-		chunks, err := injection.LoadHarmless("injection/corpus/harmless.jsonl.gz", 600)
-		if err != nil {
-			t.Logf("harmless corpus: %v", err)
+func goldenScanDocs(t testing.TB) []string { return scanDocs.Get(t, loadScanDocs) }
+
+func loadScanDocs(t testing.TB) []string {
+	chunks, err := injection.LoadHarmless("injection/corpus/harmless.jsonl.gz", 600)
+	if err != nil {
+		t.Logf("harmless corpus: %v", err)
+	}
+	attacks := injection.GenerateAttacks(21, 64, false)
+	r := rand.New(rand.NewPCG(5, 6))
+	var out []string
+	for i, c := range chunks {
+		if !golden.InShort(i) {
+			continue
 		}
-		attacks := injection.GenerateAttacks(21, 64, false)
-		r := rand.New(rand.NewPCG(5, 6))
-		var out []string
-		for i, c := range chunks {
-			if !golden.InShort(i) {
-				continue
+		text, structured := c.Text, ""
+		if i%3 == 0 && len(attacks) > 0 {
+			place := injection.Placements[(i/3)%len(injection.Placements)]
+			emb := injection.Embed(text, attacks[(i/3)%len(attacks)].Text, place, r)
+			if place == injection.PlaceJSONField || place == injection.PlaceSplitFields {
+				structured = emb
+			} else {
+				text = emb
 			}
-			text, structured := c.Text, ""
-			if i%3 == 0 && len(attacks) > 0 {
-				place := injection.Placements[(i/3)%len(injection.Placements)]
-				emb := injection.Embed(text, attacks[(i/3)%len(attacks)].Text, place, r)
-				if place == injection.PlaceJSONField || place == injection.PlaceSplitFields {
-					structured = emb
-				} else {
-					text = emb
-				}
-			}
-			out = append(out, string(mcpResult(text, structured)))
 		}
-		for _, n := range []int{1 << 10, 4 << 10, 64 << 10} {
-			out = append(out, string(benchDoc(n)))
-		}
-		for _, d := range fastPathDocs() {
-			out = append(out, string(d))
-		}
-		scanDocs = out
-	})
-	return scanDocs
+		out = append(out, string(mcpResult(text, structured)))
+	}
+	for _, n := range []int{1 << 10, 4 << 10, 64 << 10} {
+		out = append(out, string(benchDoc(n)))
+	}
+	for _, d := range fastPathDocs() {
+		out = append(out, string(d))
+	}
+	return out
 }
 
 // mcpResult wraps text as a tools/call result of text blocks (split at line

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"github.com/portcullis-mcp/portcullis/detectors/internal/golden/goldencorpus"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/detectors/exfil"
@@ -89,14 +88,7 @@ func TestScanGolden(t *testing.T) {
 	golden.Check(t, goldenPath, texts, !testing.Short(), scanLine)
 }
 
-var (
-	textsOnce   sync.Once
-	cachedTexts []string
-)
+var goldenInputs golden.Inputs
 
-// scanTexts loads the golden inputs once per test binary (decompressing the
-// harmless corpus dominates).
-func scanTexts(t testing.TB) []string {
-	textsOnce.Do(func() { cachedTexts = loadScanTexts(t) })
-	return cachedTexts
-}
+// scanTexts is the golden inputs, loaded once per test binary.
+func scanTexts(t testing.TB) []string { return goldenInputs.Get(t, loadScanTexts) }

@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/detectors/injection"
@@ -15,52 +14,48 @@ import (
 
 const scoreGoldenPath = "testdata/score.golden"
 
-var (
-	scoreTextsOnce sync.Once
-	scoreTexts     []string
-)
+var scoreTexts golden.Inputs
 
 // goldenScoreTexts is the golden inputs of the scorer: real harmless tool
 // output (goldencorpus.Harmless), every 8th dev row, generated attacks
 // (training and held-out templates) alone and embedded in harmless chunks
 // at every placement, and long texts (several windows, the 64 KiB chunking).
-func goldenScoreTexts(t testing.TB) []string {
-	scoreTextsOnce.Do(func() {
-		harmless := goldencorpus.Harmless(t)
-		out := append([]string(nil), harmless...)
-		rows, err := injection.LoadDev("corpus/dev.jsonl.gz")
-		if err != nil {
-			t.Logf("dev corpus: %v", err)
+func goldenScoreTexts(t testing.TB) []string { return scoreTexts.Get(t, loadScoreTexts) }
+
+func loadScoreTexts(t testing.TB) []string {
+	harmless := goldencorpus.Harmless(t)
+	out := append([]string(nil), harmless...)
+	rows, err := injection.LoadDev("corpus/dev.jsonl.gz")
+	if err != nil {
+		t.Logf("dev corpus: %v", err)
+	}
+	for i, r := range rows {
+		if i%8 == 0 && golden.InShort(i/8) {
+			out = append(out, r.Text)
 		}
-		for i, r := range rows {
-			if i%8 == 0 && golden.InShort(i/8) {
-				out = append(out, r.Text)
+	}
+	attacks := append(injection.GenerateAttacks(11, 160, false), injection.GenerateAttacks(12, 80, true)...)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i, a := range attacks {
+		out = append(out, a.Text)
+		if len(harmless) > 0 && golden.InShort(i) {
+			doc := harmless[(i*37)%len(harmless)]
+			out = append(out, injection.Embed(doc, a.Text, injection.Placements[i%len(injection.Placements)], r))
+		}
+	}
+	if len(harmless) > 0 {
+		var b strings.Builder
+		for i := 0; b.Len() < 80<<10; i++ {
+			b.WriteString(harmless[(i*13)%len(harmless)])
+			b.WriteByte('\n')
+			if i == 40 && len(attacks) > 0 {
+				b.WriteString(attacks[0].Text + "\n")
 			}
 		}
-		attacks := append(injection.GenerateAttacks(11, 160, false), injection.GenerateAttacks(12, 80, true)...)
-		r := rand.New(rand.NewPCG(3, 4))
-		for i, a := range attacks {
-			out = append(out, a.Text)
-			if len(harmless) > 0 && golden.InShort(i) {
-				doc := harmless[(i*37)%len(harmless)]
-				out = append(out, injection.Embed(doc, a.Text, injection.Placements[i%len(injection.Placements)], r))
-			}
-		}
-		if len(harmless) > 0 {
-			var b strings.Builder
-			for i := 0; b.Len() < 80<<10; i++ {
-				b.WriteString(harmless[(i*13)%len(harmless)])
-				b.WriteByte('\n')
-				if i == 40 && len(attacks) > 0 {
-					b.WriteString(attacks[0].Text + "\n")
-				}
-			}
-			long := b.String()
-			out = append(out, long[:6<<10], long[:20<<10], long)
-		}
-		scoreTexts = out
-	})
-	return scoreTexts
+		long := b.String()
+		out = append(out, long[:6<<10], long[:20<<10], long)
+	}
+	return out
 }
 
 // scoreLine is the golden output for one text: score (shortest exact

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/detectors/injection"
@@ -20,39 +19,39 @@ import (
 
 const corpusGoldenPath = "testdata/corpus.golden"
 
-var (
-	corpusOnce sync.Once
-	corpus     []string
-)
+var corpus golden.Inputs
 
 // goldenCorpus is real harmless tool output and dev attacks from the
 // repository's corpora, each also under every evasion transform, and
 // generated benign text (-short: a subset).
 func goldenCorpus(t testing.TB) []string {
-	corpusOnce.Do(func() {
-		corpus = append(corpus, goldencorpus.Harmless(t)...)
-		rows, err := injection.LoadDev("../injection/corpus/dev.jsonl.gz")
-		if err != nil {
-			t.Logf("dev corpus: %v", err)
-		}
-		every := 28 // keeps the golden under 300 KB
-		if testing.Short() {
-			every = 28 * 6
-		}
-		for i, r := range rows {
-			if i%every != 0 {
-				continue
-			}
-			for _, tr := range injection.Transforms {
-				corpus = append(corpus, injection.ApplyToRow(tr, r))
-			}
-		}
-		corpus = append(corpus, injection.GenerateBenign(7, 200)...)
-	})
-	if len(corpus) < 1000 && !testing.Short() || len(corpus) < 200 {
-		t.Fatalf("golden corpus has only %d texts", len(corpus))
+	texts := corpus.Get(t, loadCorpus)
+	if len(texts) < 1000 && !testing.Short() || len(texts) < 200 {
+		t.Fatalf("golden corpus has only %d texts", len(texts))
 	}
-	return corpus
+	return texts
+}
+
+func loadCorpus(t testing.TB) []string {
+	out := append([]string(nil), goldencorpus.Harmless(t)...)
+	rows, err := injection.LoadDev("../injection/corpus/dev.jsonl.gz")
+	if err != nil {
+		t.Logf("dev corpus: %v", err)
+	}
+	every := 28 // keeps the golden under 300 KB
+	if testing.Short() {
+		every = 28 * 6
+	}
+	for i, r := range rows {
+		if i%every != 0 {
+			continue
+		}
+		for _, tr := range injection.Transforms {
+			out = append(out, injection.ApplyToRow(tr, r))
+		}
+	}
+	out = append(out, injection.GenerateBenign(7, 200)...)
+	return out
 }
 
 // edgeInputs exercise every decoder and folding branch.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"github.com/portcullis-mcp/portcullis/detectors/internal/golden/goldencorpus"
 	"os"
-	"sync"
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/detectors/internal/golden"
@@ -62,14 +61,7 @@ func TestFindGolden(t *testing.T) {
 	golden.Check(t, goldenPath, texts, !testing.Short(), findLine)
 }
 
-var (
-	textsOnce   sync.Once
-	cachedTexts []string
-)
+var goldenInputs golden.Inputs
 
-// piiTexts loads the golden inputs once per test binary (decompressing the
-// harmless corpus dominates).
-func piiTexts(t testing.TB) []string {
-	textsOnce.Do(func() { cachedTexts = loadPiiTexts(t) })
-	return cachedTexts
-}
+// piiTexts is the golden inputs, loaded once per test binary.
+func piiTexts(t testing.TB) []string { return goldenInputs.Get(t, loadPiiTexts) }

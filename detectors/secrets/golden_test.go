@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/portcullis-mcp/portcullis/detectors/internal/golden"
@@ -58,14 +57,7 @@ func TestFindGolden(t *testing.T) {
 	golden.Check(t, goldenPath, texts, !testing.Short(), findLine)
 }
 
-var (
-	textsOnce   sync.Once
-	cachedTexts []string
-)
+var goldenInputs golden.Inputs
 
-// findTexts loads the golden inputs once per test binary (decompressing the
-// harmless corpus dominates).
-func findTexts(t testing.TB) []string {
-	textsOnce.Do(func() { cachedTexts = loadFindTexts(t) })
-	return cachedTexts
-}
+// findTexts is the golden inputs, loaded once per test binary.
+func findTexts(t testing.TB) []string { return goldenInputs.Get(t, loadFindTexts) }

@@ -18,10 +18,25 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files from the current code")
+
+// Inputs holds a golden test's inputs, loaded once per test binary: the
+// test, its benchmarks and fuzz seeds share them, and loading (decompressing
+// the harmless corpus) dominates.
+type Inputs struct {
+	once sync.Once
+	v    []string
+}
+
+// Get returns the inputs, calling load the first time.
+func (in *Inputs) Get(t testing.TB, load func(testing.TB) []string) []string {
+	in.once.Do(func() { in.v = load(t) })
+	return in.v
+}
 
 // Update reports whether the test binary was run with -update.
 func Update() bool { return *update }
