@@ -1,6 +1,9 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // ValidGlob reports whether a tool pattern is acceptable: non-empty, at most
 // 128 bytes, printable ASCII.
@@ -47,17 +50,18 @@ func Glob(pattern, name string) bool {
 }
 
 // ToolDecision says whether a server's rules allow a tool, and which rule
-// decided: "tools.deny[i]", "tools.allow[i]" or "tools.default-deny".
+// decided: "servers.NAME.tools.deny[i]=GLOB", "...tools.allow[i]=GLOB" or
+// "...tools.default-deny" (concatenated, not formatted: it runs per call).
 func (s *Server) ToolDecision(tool string) (allowed bool, rule string) {
 	for i, g := range s.Tools.Deny {
 		if Glob(g, tool) {
-			return false, fmt.Sprintf("servers.%s.tools.deny[%d]=%s", s.Name, i, g)
+			return false, "servers." + s.Name + ".tools.deny[" + strconv.Itoa(i) + "]=" + g
 		}
 	}
 	for i, g := range s.Tools.Allow {
 		if Glob(g, tool) {
-			return true, fmt.Sprintf("servers.%s.tools.allow[%d]=%s", s.Name, i, g)
+			return true, "servers." + s.Name + ".tools.allow[" + strconv.Itoa(i) + "]=" + g
 		}
 	}
-	return false, fmt.Sprintf("servers.%s.tools.default-deny", s.Name)
+	return false, "servers." + s.Name + ".tools.default-deny"
 }
