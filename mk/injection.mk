@@ -8,7 +8,7 @@ EVAL_TARGETS += eval-injection
 BENCH_TARGETS += bench-injection
 FUZZ_TARGETS += fuzz-injection
 
-.PHONY: eval-injection dev-injection bench-injection train-injection fuzz-injection corpus-injection
+.PHONY: eval-injection dev-injection bench-injection train-injection fuzz-injection corpus-injection letters-injection
 eval-injection: ## injection quality on sources excluded from training: per-source TPR/FPR/AUC, harmless tool-output FPR and FP/MB per kind, embedded held-out attacks per placement/family/language, attacks diluted in a paragraph of prose, trigger-word prompts, evasion transforms, the gateway's request-plane argument rule
 	$(GO) run ./detectors/injection/eval --data $(INJECTION_DATA) --harmless $(INJECTION_HARMLESS)
 
@@ -21,6 +21,9 @@ bench-injection: ## injection Score/ScoreView and Normalize on 1/4/64 KB vs a st
 
 train-injection: ## retrain detectors/injection/model.bin on the training sources and groups only (deterministic; byte-identical on re-run)
 	$(GO) run ./cmd/portcullis train injection --data $(INJECTION_DATA) --harmless $(INJECTION_HARMLESS) --out detectors/injection/model.bin
+
+letters-injection: ## rebuild detectors/normalize/letters.bin (letter trigrams that recognise rot13 and reversed lines) from the harmless corpus's training groups, and print its error rates on the calibration groups
+	$(GO) run ./detectors/injection/genletters --harmless $(INJECTION_HARMLESS) --out detectors/normalize/letters.bin
 
 corpus-injection: ## rebuild the harmless tool-output corpus from this machine's files (needs python3; the committed corpus is what eval uses)
 	python3 scripts/build-harmless-corpus.py --out $(INJECTION_HARMLESS)

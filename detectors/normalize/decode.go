@@ -115,14 +115,21 @@ func (d *decoder) run(s string, depth int) {
 	if dec, ok := d.unescape(s, '='); ok && d.acceptBytes(dec, depth) {
 		d.sigs.add(SigQP)
 	}
+	// The letter model judges only the text as given: below, a decoding
+	// is often gibberish that an earlier rot13 or reversal made, which the
+	// model would read as rot13 or reversed and turn back into its source.
+	letters := depth == 0
 	rotHint, revHint := lineHints(s)
+	if letters {
+		rotHint, revHint = decodeHints(s)
+	}
 	if rotHint {
-		if dec, ok := DecodeRot13(s); ok && d.accept(dec, depth) {
+		if dec, ok := decodeRot13(s, letters); ok && d.accept(dec, depth) {
 			d.sigs.add(SigRot13)
 		}
 	}
 	if revHint {
-		if dec, ok := DecodeReversed(s); ok && d.accept(dec, depth) {
+		if dec, ok := decodeReversed(s, letters); ok && d.accept(dec, depth) {
 			d.sigs.add(SigReversed)
 		}
 	}
@@ -450,9 +457,14 @@ func rot(c byte) byte {
 }
 
 // DecodeRot13 returns the rot13 decoding of every line whose decoding has
-// clearly more common English words than the line itself (rot13 cannot be
+// clearly more common English words than the line itself, or whose letters
+// read as rot13 to the letter model (letters.go; rot13 cannot be
 // recognised by syntax), joined by newlines.
-func DecodeRot13(s string) (string, bool) {
+func DecodeRot13(s string) (string, bool) { return decodeRot13(s, true) }
+
+// decodeRot13 is DecodeRot13, with the letter model only when letters is
+// set.
+func decodeRot13(s string, letters bool) (string, bool) {
 	var b []byte
 	for a := 0; a < len(s); {
 		e := strings.IndexByte(s[a:], '\n')
@@ -461,7 +473,7 @@ func DecodeRot13(s string) (string, bool) {
 		} else {
 			e += a
 		}
-		if rot13Line(s[a:e]) {
+		if l := s[a:e]; rot13Line(l) || (letters && defaultLetters.rot13(l)) {
 			if b == nil {
 				b = make([]byte, 0, e-a)
 			} else {
@@ -513,8 +525,13 @@ func rot13Line(s string) bool {
 
 // DecodeReversed returns every line written backwards ("snoitcurtsni
 // suoiverp erongi") reversed back, when reversing clearly raises the number
-// of common words, joined by newlines.
-func DecodeReversed(s string) (string, bool) {
+// of common words or the letter model reads the line as reversed, joined by
+// newlines.
+func DecodeReversed(s string) (string, bool) { return decodeReversed(s, true) }
+
+// decodeReversed is DecodeReversed, with the letter model only when letters
+// is set.
+func decodeReversed(s string, letters bool) (string, bool) {
 	var b []byte
 	for a := 0; a < len(s); {
 		e := strings.IndexByte(s[a:], '\n')
@@ -523,7 +540,7 @@ func DecodeReversed(s string) (string, bool) {
 		} else {
 			e += a
 		}
-		if reversedLine(s[a:e]) && utf8.ValidString(s[a:e]) {
+		if l := s[a:e]; (reversedLine(l) || (letters && defaultLetters.reversed(l))) && utf8.ValidString(l) {
 			if b != nil {
 				b = append(b, '\n')
 			}
@@ -575,6 +592,18 @@ func reversedLine(s string) bool {
 		n = 0
 	}
 	return rev >= 2 && rev >= 2*plain+2 && rev*8 >= words
+}
+
+// decodeHints reports whether DecodeRot13 and DecodeReversed can accept a
+// line of s: the one-pass common-word test, then the letter model
+// (letters.go) for what it leaves.
+func decodeHints(s string) (rot, rev bool) {
+	rot, rev = lineHints(s)
+	if !rot || !rev {
+		r, v := letterHints(s)
+		rot, rev = rot || r, rev || v
+	}
+	return rot, rev
 }
 
 // lineHints reports, in one pass, whether any line would pass the rot13 or

@@ -5,7 +5,10 @@
 // skeleton, case-folded, whitespace collapsed, spaced-out letters re-joined,
 // leetspeak mapped), a despaced form (folded with every separator removed),
 // and a bounded set of recursive decodings (base64, base32, hex, URL, HTML
-// entities, quoted-printable, rot13 and Unicode tag smuggling). Inspect
+// entities, quoted-printable, rot13, reversed lines and Unicode tag smuggling;
+// rot13 and reversed lines are recognised by common English words and, in
+// the text as given, by a letter-trigram model of 16 Latin-script languages,
+// letters.go). Inspect
 // computes only the invisible-character count and the decodings, for texts
 // already folded elsewhere.
 //

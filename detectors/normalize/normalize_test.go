@@ -223,7 +223,7 @@ func FuzzDecoders(f *testing.F) {
 			t.Fatal("reversal grew")
 		}
 		// the one-pass hint must never miss a line the decoders accept
-		rh, vh := lineHints(s)
+		rh, vh := decodeHints(s)
 		if _, ok := DecodeRot13(s); ok && !rh {
 			t.Fatal("rot13 hint missed")
 		}
