@@ -12,8 +12,8 @@ FUZZ_TARGETS += fuzz-injection
 eval-injection: ## injection quality on sources excluded from training: per-source TPR/FPR/AUC, harmless tool-output FPR and FP/MB per kind, embedded held-out attacks per placement/family/language, attacks diluted in a paragraph of prose, trigger-word prompts, evasion transforms, the gateway's request-plane argument rule
 	$(GO) run ./detectors/injection/eval --data $(INJECTION_DATA) --harmless $(INJECTION_HARMLESS)
 
-dev-injection: ## injection numbers on the training side of the split only (for developing rules without touching held-out data; not quality claims)
-	$(GO) run ./detectors/injection/devcheck
+dev-injection: ## injection numbers on the training side of the split only (for developing rules without touching held-out data; not quality claims); DEV_LOSO=src1,src2 retrains without those training sources and reports on them (leave-one-source-out)
+	$(GO) run ./detectors/injection/devcheck $(if $(DEV_LOSO),-loso $(DEV_LOSO))
 
 bench-injection: ## injection Score/ScoreView and Normalize on 1/4/64 KB vs a strings.ToLower baseline (ns/op, cpu-ns/op, allocs/op); BenchmarkLinear times 1x vs 16x inputs
 	$(GO) test -run '^$$' -bench 'BenchmarkScore' -benchtime 2000x -count 1 ./detectors/injection/

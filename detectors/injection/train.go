@@ -214,7 +214,10 @@ type TrainOptions struct {
 	// AttacksN is the number of generated attacks embedded in harmless
 	// training chunks (default 10000; training templates only).
 	AttacksN int
-	Log      io.Writer
+	// DropSources are dev sources (by prefix) left out entirely:
+	// devcheck's leave-one-source-out runs among the training sources.
+	DropSources []string
+	Log         io.Writer
 }
 
 func (o *TrainOptions) defaults() {
@@ -261,6 +264,11 @@ func Train(rows []Row, opt TrainOptions) ([]byte, error) {
 	opt.defaults()
 	var train []sample
 	var calib []calibRow
+	if len(opt.DropSources) > 0 {
+		rows = slices.DeleteFunc(slices.Clone(rows), func(r Row) bool {
+			return slices.ContainsFunc(opt.DropSources, func(d string) bool { return strings.HasPrefix(r.Source, d) })
+		})
+	}
 	for _, r := range rows {
 		switch SplitOfRow(r) {
 		case SplitTrain:
