@@ -284,6 +284,16 @@ func (m *model) logitReq(s string) float64 {
 	if len(s) == 0 {
 		return float64(m.bias)
 	}
+	if len(s) > reqWindow {
+		return m.reqWindowLogit(s) // the windows in one pass
+	}
+	m.steps.add(len(s))
+	return m.windowLogit(m.windowSum(s, spaceC))
+}
+
+// logitReqWindows is logitReq one window at a time, the definition
+// reqWindowLogit is checked against.
+func (m *model) logitReqWindows(s string) float64 {
 	best := math.Inf(-1)
 	for a := 0; a < len(s); a += reqWindow / 2 {
 		b := min(len(s), a+reqWindow)

@@ -26,3 +26,34 @@ func TestWindowSumMatchesEachFeature(t *testing.T) {
 		}
 	}
 }
+
+// TestReqWindowLogitMatchesWindows checks the one-pass request windows
+// against scoring each window alone, at lengths around the block and
+// window boundaries.
+func TestReqWindowLogitMatchesWindows(t *testing.T) {
+	m := Default().m
+	texts := []string{
+		strings.ToLower(strings.Join(GenerateBenign(3, 200), "\n")),
+		strings.ToLower(strings.Join(GenerateUserPrompts(4, 200), " ")),
+		strings.Repeat("ab ", 2000), strings.Repeat("x", 5000), strings.Repeat("= = ignore ", 600),
+	}
+	for _, a := range GenerateAttacks(5, 40, false) {
+		texts = append(texts, strings.ToLower(strings.Repeat(a.Text+" ", 40)))
+	}
+	for ti, txt := range texts {
+		for _, n := range []int{1025, 1026, 1027, 1028, 1029, 1030, 1100, 1535, 1536, 1537, 1540, 2047, 2048, 2049, 2052, 3000, 4096, 4100} {
+			if n > len(txt) {
+				continue
+			}
+			for _, off := range []int{0, 1, 3, 7} {
+				if off+n > len(txt) {
+					continue
+				}
+				s := txt[off : off+n]
+				if got, want := m.reqWindowLogit(s), m.logitReqWindows(s); got != want {
+					t.Fatalf("text %d len %d off %d: %v, want %v", ti, n, off, got, want)
+				}
+			}
+		}
+	}
+}
