@@ -43,6 +43,12 @@ func BenchmarkScore(b *testing.B) {
 			b.SetBytes(int64(len(text)))
 			cputimetest.Loop(b, func() { d.ScoreView(v) })
 		})
+		// the request plane (tool arguments): its own model windows
+		b.Run(sz.name+"/ScoreViewRequest", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(text)))
+			cputimetest.Loop(b, func() { d.ScoreViewPlane(v, PlaneRequest) })
+		})
 		// baseline: one pass of strings.ToLower over the same text
 		b.Run(sz.name+"/baseline-ToLower", func(b *testing.B) {
 			b.ReportAllocs()

@@ -75,7 +75,7 @@ func (d *Detector) ScoreViewPlane(v *normalize.View, p Plane) Verdict {
 	if p != PlaneRequest {
 		return d.ScoreView(v)
 	}
-	x, hits, fromDecoded := d.textLayers(v.Folded, v.Despaced, v.Decoded)
+	x, hits, fromDecoded := d.textLayersFor(v.Folded, v.Despaced, v.Decoded, true)
 	x[metaLogit] = d.reqLogit(v.Folded, v.Decoded)
 	mk := d.hiddenLayers(v, &x)
 	pr := d.m.probWith(&d.m.calibReq, x)
@@ -151,15 +151,30 @@ const (
 // textLayers runs model, patterns and semantic similarity over the folded,
 // despaced and decoded views.
 func (d *Detector) textLayers(folded, despaced string, decoded []string) (x meta, hits patternHits, fromDecoded bool) {
+	return d.textLayersFor(folded, despaced, decoded, false)
+}
+
+// textLayersFor is textLayers; req says the caller replaces x[metaLogit]
+// with the request-plane logit. The space-A/B logit pass (the costliest
+// layer) is then skipped whenever nothing else reads it: its value is
+// compared only with decoded payloads' logits (fromDecoded), and where its
+// best segment starts is read only by the long-text locality rule, which
+// with no folded-view pattern hits gives the same score wherever the
+// segment is (localScore is 0). The result is identical either way.
+func (d *Detector) textLayersFor(folded, despaced string, decoded []string, req bool) (x meta, hits patternHits, fromDecoded bool) {
 	x[metaLogit] = -12 // no text, no evidence (e.g. everything was hidden in tag characters)
 	at := -1
-	if strings.TrimSpace(folded) != "" {
-		x[metaLogit], at = d.m.logit(folded)
-	}
 	x[metaSemantic] = d.sem.similarity(folded)
 	d.ps.match(folded, false, &hits)
 	if despaced != "" {
 		d.ps.match(despaced, true, &hits)
+	}
+	if strings.TrimSpace(folded) != "" {
+		if !req || len(decoded) > 0 || (len(folded) > 2*windowSize && len(hits.first) > 0) {
+			x[metaLogit], at = d.m.logit(folded)
+		} else {
+			at = 0 // any start: see above
+		}
 	}
 	for _, dv := range decoded {
 		if l := d.m.decodedLogit(dv); l > x[metaLogit] {

@@ -284,13 +284,21 @@ func (m *model) logitReq(s string) float64 {
 	if len(s) == 0 {
 		return float64(m.bias)
 	}
+	if len(s) > reqWindow {
+		return m.reqWindowLogit(s) // the windows in one pass
+	}
+	m.steps.add(len(s))
+	return m.windowLogit(m.windowSum(s, spaceC))
+}
+
+// logitReqWindows is logitReq one window at a time, the definition
+// reqWindowLogit is checked against.
+func (m *model) logitReqWindows(s string) float64 {
 	best := math.Inf(-1)
 	for a := 0; a < len(s); a += reqWindow / 2 {
 		b := min(len(s), a+reqWindow)
 		m.steps.add(b - a)
-		sum, cnt := int32(0), 0
-		eachFeature(s[a:b], func(_ int, h uint32) { sum += int32(m.q[idxC(h)]); cnt++ })
-		best = max(best, m.windowLogit(sum, cnt))
+		best = max(best, m.windowLogit(m.windowSum(s[a:b], spaceC)))
 		if b == len(s) {
 			break
 		}
@@ -351,9 +359,7 @@ func (m *model) logit(s string) (float64, int) {
 	}
 	m.steps.add(len(s))
 	if len(s) <= windowSize && strings.IndexByte(s, '\n') < 0 && !hasSentences(s) {
-		sum, cnt := int32(0), 0
-		eachFeature(s, func(_ int, h uint32) { sum += int32(m.q[idxA(h)]); cnt++ })
-		return m.windowLogit(sum, cnt), 0
+		return m.windowLogit(m.windowSum(s, spaceA)), 0
 	}
 	pb := prefixPool.Get().(*prefixBuf)
 	defer prefixPool.Put(pb)
@@ -603,9 +609,7 @@ func (m *model) decodedLogit(s string) float64 {
 	l, _ := m.logit(s)
 	if len(s) > 0 && len(s) <= windowSize && strings.IndexByte(s, '\n') < 0 {
 		m.steps.add(len(s))
-		sum, cnt := int32(0), 0
-		eachFeature(s, func(_ int, h uint32) { sum += int32(m.q[idxB(h)]); cnt++ })
-		l = max(l, m.windowLogit(sum, cnt))
+		l = max(l, m.windowLogit(m.windowSum(s, spaceB)))
 	}
 	return l
 }
