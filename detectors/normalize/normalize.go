@@ -257,6 +257,7 @@ const (
 	clUpper
 	clLetter
 	clLeet
+	clHigh // a byte ≥ 0x80: ends foldWith's ASCII run like whitespace
 )
 
 // lowerASCII lower-cases ASCII letters.
@@ -276,10 +277,12 @@ var (
 	_ = [1]struct{}{}[clLeet-8]
 )
 
-var asciiClass = func() (t [128]uint8) {
-	for c := 0; c < 128; c++ {
+var asciiClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
 		b := byte(c)
 		switch {
+		case b >= 0x80:
+			t[c] = clHigh
 		case b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v':
 			t[c] = clSpace
 		case b >= 'A' && b <= 'Z':
@@ -384,18 +387,29 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 			// ASCII run of the token: lower-cased by table, letters and
 			// leet characters counted from the class bits (no branch per
 			// byte but the loop's own)
-			asciiLetters := 0
-			for i < len(s) && s[i] < 0x80 {
-				cl := asciiClass[s[i]]
-				if cl&clSpace != 0 {
+			// One class load per byte ends the run (whitespace or a
+			// byte ≥ 0x80) and counts; the bytes are written by index
+			// into room made once per run, not appended one by one.
+			if room := len(s) - i; cap(buf)-len(buf) < room {
+				buf = slices.Grow(buf, room)
+			}
+			n := len(buf)
+			w := buf[n:cap(buf)]
+			k, asciiLetters := 0, 0
+			for i < len(s) {
+				c := s[i]
+				cl := asciiClass[c]
+				if cl&(clSpace|clHigh) != 0 {
 					break
 				}
-				buf = append(buf, lowerASCII[s[i]])
+				w[k] = lowerASCII[c&0x7f]
+				k++
 				asciiLetters += int(cl>>2) & 1 // clLetter
 				leets += int(cl>>3) & 1        // clLeet
-				runes++
 				i++
 			}
+			buf = buf[:n+k]
+			runes += k
 			if asciiLetters > 0 {
 				letters += asciiLetters
 				hasLatin = true
@@ -555,13 +569,22 @@ func appendSep(out []byte, newline bool) []byte {
 
 // appendDespaced appends the letters and digits of f (folded text) to out.
 func appendDespaced(out []byte, f []byte) []byte {
+	// The despaced form is at most len(f) bytes: grow once, then write
+	// ASCII bytes unconditionally and advance only past the kept ones (no
+	// branch or append per byte; folded prose is almost all ASCII).
+	out = slices.Grow(out, len(f))
 	for i := 0; i < len(f); {
-		c := f[i]
-		if c < 0x80 {
-			if alnumLower[c] {
-				out = append(out, c)
+		if f[i] < 0x80 {
+			n := len(out)
+			w := out[n : n+len(f)-i]
+			k := 0
+			for i < len(f) && f[i] < 0x80 {
+				c := f[i]
+				w[k] = c
+				k += int(alnumLower[c])
+				i++
 			}
-			i++
+			out = out[:n+k]
 			continue
 		}
 		r, sz := utf8.DecodeRune(f[i:])
@@ -574,9 +597,12 @@ func appendDespaced(out []byte, f []byte) []byte {
 }
 
 // alnumLower marks the ASCII bytes despace keeps (folded text has no upper case).
-var alnumLower = func() (t [256]bool) {
+// (1 = kept, so it can be added to an index).
+var alnumLower = func() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
-		t[c] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
+			t[c] = 1
+		}
 	}
 	return t
 }()
