@@ -49,8 +49,9 @@ func capWord(s string, i int) int {
 func (sc *scanner) names() {
 	s := sc.s
 	for i := 0; i < len(s); i++ {
-		if !('A' <= s[i] && s[i] <= 'Z') {
-			continue // capWord's first test, made first: most bytes are not capitals
+		// capWord's first test, made first: most bytes are not capitals
+		if i = nextUpper(s, i); i == len(s) {
+			return
 		}
 		if i > 0 && (isWord(s[i-1]) || s[i-1] == '@' || s[i-1] == '.' || s[i-1] == '/') {
 			continue

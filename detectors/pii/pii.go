@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"bytes"
 	"net/netip"
 	"slices"
 	"strings"
@@ -89,11 +90,7 @@ func evasionShaped(r string, nd int, sep byte) bool {
 // the result the original start and end offsets. ASCII-only input (the
 // common case) is returned as is with nil maps.
 func foldEvasions(s string) (string, []int32, []int32) {
-	i := 0
-	for i < len(s) && s[i] < 0x80 {
-		i++
-	}
-	if i == len(s) {
+	if asciiPrefix(s) == len(s) {
 		return s, nil, nil
 	}
 	var b strings.Builder
@@ -270,7 +267,14 @@ func upper(c byte) byte {
 func (sc *scanner) ibans() {
 	s := sc.s
 	for i := 0; i+4 <= len(s); i++ {
-		if !isDigit(s[i+2]) || !isDigit(s[i+3]) || !isAlpha(s[i]) || !isAlpha(s[i+1]) {
+		// a candidate has digits at i+2 and i+3: skip to the next digit
+		// (at i+2 or later), eight bytes at a time
+		d := nextDigit(s, i+2)
+		if d+2 > len(s) {
+			return
+		}
+		i = d - 2
+		if !isDigit(s[i+3]) || !isAlpha(s[i]) || !isAlpha(s[i+1]) {
 			continue
 		}
 		if i > 0 && isWord(s[i-1]) {
@@ -349,9 +353,7 @@ var runStart = func() (t [256]bool) {
 func (sc *scanner) digitRuns() {
 	s := sc.s
 	for i := 0; i < len(s); i++ {
-		for i < len(s) && !runStart[s[i]] {
-			i++ // the common case: skip to the next digit, '+' or '('
-		}
+		i = nextRunStart(s, i) // the common case: skip to the next digit, '+' or '('
 		if i == len(s) {
 			return
 		}
@@ -561,23 +563,28 @@ func nanpShaped(r string) bool {
 // hasContext reports whether one of words occurs just before or after the
 // span, ASCII case-insensitively: in the left window, the right window, or
 // across the two joined by one space (a word with a space, "social
-// security", may straddle them). Nothing is copied or lowered.
+// security", may straddle them). The joined window is lower-cased once into
+// a stack buffer and each word found by bytes.Index (a vectorised search
+// instead of a byte-by-byte comparison per word and window).
 func (sc *scanner) hasContext(start, end int, words []string) bool {
 	left := sc.s[max(0, start-contextBefore):start]
 	right := sc.s[end:min(len(sc.s), end+contextAfter)]
+	var buf [contextBefore + 1 + contextAfter]byte
+	n := 0
+	for i := 0; i < len(left); i++ {
+		buf[n] = lowerTab[left[i]]
+		n++
+	}
+	buf[n] = ' '
+	n++
+	for i := 0; i < len(right); i++ {
+		buf[n] = lowerTab[right[i]]
+		n++
+	}
+	win := buf[:n]
 	for _, w := range words {
-		if containsFold(left, w) || containsFold(right, w) {
+		if bytes.Contains(win, []byte(w)) {
 			return true
-		}
-		for p := strings.IndexByte(w, ' '); p >= 0; {
-			if hasSuffixFold(left, w[:p]) && hasPrefixFold(right, w[p+1:]) {
-				return true
-			}
-			q := strings.IndexByte(w[p+1:], ' ')
-			if q < 0 {
-				break
-			}
-			p += 1 + q
 		}
 	}
 	return false
@@ -595,22 +602,6 @@ func hasPrefixFold(s, w string) bool {
 		}
 	}
 	return true
-}
-
-func hasSuffixFold(s, w string) bool {
-	return len(s) >= len(w) && hasPrefixFold(s[len(s)-len(w):], w)
-}
-
-func containsFold(s, w string) bool {
-	if w == "" {
-		return true
-	}
-	for i := 0; i+len(w) <= len(s); i++ {
-		if lowerTab[s[i]] == w[0] && hasPrefixFold(s[i:], w) {
-			return true
-		}
-	}
-	return false
 }
 
 // Luhn reports whether the digit string passes the Luhn checksum.
@@ -796,6 +787,16 @@ var ctxGroups, ctxGroup = func() ([][]ctxKw, *[65536]uint8) {
 	return groups, idx
 }()
 
+// ctxFirst marks the bytes a context keyword can start with, either case.
+var ctxFirst = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		for _, kws := range ctxGroups {
+			t[c] = t[c] || kws[0].word[0] == lowerTab[c]
+		}
+	}
+	return t
+}()
+
 // ctxThird screens a pair hit by the byte after it: per group, the third
 // bytes of its keywords (bit 256: a two-byte keyword). Most pair hits in
 // prose ("na", "do", "de") end there, before any keyword is compared.
@@ -816,6 +817,9 @@ var ctxThird = func() [][5]uint64 {
 func (sc *scanner) contextual() {
 	l := sc.s // compared through lowerTab: no lower-cased copy
 	for p := 0; p+1 < len(l); p++ {
+		if !ctxFirst[l[p]] {
+			continue // one load rejects most bytes before the pair is formed
+		}
 		k := uint16(lowerTab[l[p]])<<8 | uint16(lowerTab[l[p+1]])
 		if ctxBits[k>>6]&(1<<(k&63)) == 0 {
 			continue // an 8 KiB bitset screens most pairs before the 64 KiB table
@@ -1045,7 +1049,10 @@ func (sc *scanner) addresses() {
 		}
 	}
 	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) || (i > 0 && isWord(s[i-1])) {
+		if i = nextDigit(s, i); i == len(s) {
+			return
+		}
+		if i > 0 && isWord(s[i-1]) {
 			continue
 		}
 		j := i
