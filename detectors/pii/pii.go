@@ -788,7 +788,14 @@ var ctxGroups, ctxGroup = func() ([][]ctxKw, *[65536]uint8) {
 }()
 
 // ctxFirst marks the bytes a context keyword can start with, either case.
+// contextual() tries keywords only at word starts, so each must start with
+// an ASCII letter.
 var ctxFirst = func() (t [256]bool) {
+	for _, kws := range ctxGroups {
+		if !isAlpha(kws[0].word[0]) {
+			panic("pii: context keyword " + kws[0].word + " does not start with a letter")
+		}
+	}
 	for c := 0; c < 256; c++ {
 		for _, kws := range ctxGroups {
 			t[c] = t[c] || kws[0].word[0] == lowerTab[c]
@@ -816,38 +823,67 @@ var ctxThird = func() [][5]uint64 {
 
 func (sc *scanner) contextual() {
 	l := sc.s // compared through lowerTab: no lower-cased copy
-	for p := 0; p+1 < len(l); p++ {
-		if !ctxFirst[l[p]] {
-			continue // one load rejects most bytes before the pair is formed
-		}
-		k := uint16(lowerTab[l[p]])<<8 | uint16(lowerTab[l[p+1]])
-		if ctxBits[k>>6]&(1<<(k&63)) == 0 {
-			continue // an 8 KiB bitset screens most pairs before the 64 KiB table
-		}
-		g := ctxGroup[k]
-		if g == 0 {
-			continue
-		}
-		if th := &ctxThird[g-1]; th[4]&1 == 0 { // no two-byte keyword: screen by the third byte
-			if p+2 >= len(l) {
-				continue
-			}
-			if c := lowerTab[l[p+2]]; th[c>>6]&(1<<(c&63)) == 0 {
-				continue
+	// Every keyword starts with a letter and matches only where no letter
+	// precedes it, so only word starts are candidates: they are found
+	// eight bytes at a time (letters not preceded by a letter, the carry
+	// being the previous word's last byte).
+	var carry uint64
+	for base := 0; base+1 < len(l); base += 8 {
+		var alpha uint64
+		if base+8 <= len(l) {
+			alpha = inRange(load64(l, base)|0x2020202020202020, 'a', 'z')
+		} else {
+			for i := base; i < len(l); i++ {
+				if isAlpha(l[i]) {
+					alpha |= 0x80 << (8 * (i - base))
+				}
 			}
 		}
-		for _, kw := range ctxGroups[g-1] {
-			w := kw.word
-			if !hasPrefixFold(l[p:], w) || (p > 0 && isAlpha(l[p-1]) && isAlpha(w[0])) {
-				continue
+		starts := alpha &^ (alpha<<8 | carry)
+		carry = alpha >> 56
+		for ; starts != 0; starts &= starts - 1 {
+			p := base + firstSet(starts)
+			if p+1 >= len(l) {
+				break
 			}
-			r := ctxRules[kw.rule]
-			if a, b, ok := r.token(sc.s, p+len(w)); ok {
-				sc.add(r.typ, a, b, r.score)
-			}
+			sc.keywordAt(p)
 		}
 	}
 	sc.addresses()
+}
+
+// keywordAt tries the context keywords at p, a word start.
+func (sc *scanner) keywordAt(p int) {
+	l := sc.s
+	if !ctxFirst[l[p]] {
+		return
+	}
+	k := uint16(lowerTab[l[p]])<<8 | uint16(lowerTab[l[p+1]])
+	if ctxBits[k>>6]&(1<<(k&63)) == 0 {
+		return // an 8 KiB bitset screens most pairs before the 64 KiB table
+	}
+	g := ctxGroup[k]
+	if g == 0 {
+		return
+	}
+	if th := &ctxThird[g-1]; th[4]&1 == 0 { // no two-byte keyword: screen by the third byte
+		if p+2 >= len(l) {
+			return
+		}
+		if c := lowerTab[l[p+2]]; th[c>>6]&(1<<(c&63)) == 0 {
+			return
+		}
+	}
+	for _, kw := range ctxGroups[g-1] {
+		w := kw.word
+		if !hasPrefixFold(l[p:], w) {
+			continue
+		}
+		r := ctxRules[kw.rule]
+		if a, b, ok := r.token(sc.s, p+len(w)); ok {
+			sc.add(r.typ, a, b, r.score)
+		}
+	}
 }
 
 // skipFiller skips separators and short filler words ("is", "no", "#", ":")
