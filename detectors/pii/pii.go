@@ -604,6 +604,31 @@ func hasPrefixFold(s, w string) bool {
 	return true
 }
 
+// lowerIn reports whether strings.ToLower(w) is in list (lower-case
+// words) without lower-casing a copy when w is ASCII, as it almost always
+// is (non-ASCII w keeps strings.ToLower: a few runes, such as U+0130 or
+// the Kelvin sign, lower-case to ASCII letters).
+func lowerIn(w string, list []string) bool {
+	if asciiPrefix(w) != len(w) {
+		return slices.Contains(list, strings.ToLower(w))
+	}
+	for _, m := range list {
+		if len(m) == len(w) && hasPrefixFold(w, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixLower is strings.HasPrefix(strings.ToLower(s), w) for a
+// lower-case w, without the copy when s is ASCII.
+func hasPrefixLower(s, w string) bool {
+	if asciiPrefix(s) != len(s) {
+		return strings.HasPrefix(strings.ToLower(s), w)
+	}
+	return hasPrefixFold(s, w)
+}
+
 // Luhn reports whether the digit string passes the Luhn checksum.
 func Luhn(d string) bool {
 	if len(d) < 2 {
@@ -897,7 +922,7 @@ func skipFiller(s string, i int) int {
 			continue
 		}
 		for _, f := range []string{"is ", "was ", "no. ", "no ", "number ", "num ", "on ", "at ", "in "} {
-			if strings.HasPrefix(strings.ToLower(s[i:min(len(s), i+len(f))]), f) {
+			if hasPrefixLower(s[i:min(len(s), i+len(f))], f) {
 				i += len(f)
 				goto next
 			}
@@ -1027,8 +1052,7 @@ func euroStreet(s string, i int) (int, bool) {
 		for k < len(s) && (isAlpha(s[k]) || s[k] >= 0x80 || s[k] == '.' || s[k] == '-') {
 			k++
 		}
-		word := strings.ToLower(strings.TrimSuffix(s[w:k], "."))
-		if slices.Contains(months, word) || k-w < 3 {
+		if lowerIn(strings.TrimSuffix(s[w:k], "."), months) || k-w < 3 {
 			return 0, false
 		}
 		words++
@@ -1111,9 +1135,8 @@ func (sc *scanner) addresses() {
 			for k < len(s) && (isAlpha(s[k]) || s[k] >= 0x80) {
 				k++
 			}
-			word := strings.ToLower(s[w:k])
 			words++
-			if words >= 2 && slices.Contains(streetSuffix, word) {
+			if words >= 2 && lowerIn(s[w:k], streetSuffix) {
 				end := k
 				if end < len(s) && s[end] == '.' {
 					end++
