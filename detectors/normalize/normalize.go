@@ -360,6 +360,9 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 	// the text has several mixed leet words, so plain numbers stay numbers.
 	pureLeet := sc.pure[:0]
 	leetWords := 0
+	seps := 0          // separators written into buf
+	singleLetters := 0 // letter tokens in the current run of single-character tokens
+	join := false      // a run has ≥ 4 of them: the folded form needs the join
 	i := 0
 	for i < len(s) {
 		// skip whitespace
@@ -380,14 +383,23 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 				continue
 			}
 		}
+		// The separator is written before the token, as the join below
+		// would (none while nothing is written), so that without a
+		// spaced-out run buf is already the folded form.
+		if len(buf) > 0 {
+			if nl {
+				buf = append(buf, '\n')
+			} else {
+				buf = append(buf, ' ')
+			}
+			seps++
+		}
 		start := len(buf)
 		letters, leets, runes := 0, 0, 0
 		hasLatin, hasConf := false, false
 		for i < len(s) {
 			// ASCII run of the token: lower-cased by table, letters and
-			// leet characters counted from the class bits (no branch per
-			// byte but the loop's own)
-			// One class load per byte ends the run (whitespace or a
+			// leet characters counted from the class bits. One class load per byte ends the run (whitespace or a
 			// byte ≥ 0x80) and counts; the bytes are written by index
 			// into room made once per run, not appended one by one.
 			if room := len(s) - i; cap(buf)-len(buf) < room {
@@ -479,7 +491,12 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 			fl |= tokSingle
 			if letters == 1 {
 				fl |= tokLetter
+				if singleLetters++; singleLetters >= 4 {
+					join = true
+				}
 			}
+		} else {
+			singleLetters = 0
 		}
 		toks = append(toks, foldTok{start: int32(start), end: int32(len(buf)), flags: fl})
 		gap, nl = 0, false
@@ -492,11 +509,25 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 			}
 		}
 	}
+	if !join {
+		// The common case: buf, tokens and separators, is the folded
+		// form; the despaced one (its letters and digits) follows it in
+		// the same buffer.
+		n := len(buf)
+		steps := len(s) + n - seps
+		if withDespaced {
+			buf = appendDespaced(buf, buf[:n])
+			steps += n - seps
+		}
+		sc.buf = buf
+		all := string(buf) // the one allocation: both forms share it
+		return all[:n], all[n:], steps
+	}
 	// Join runs of ≥4 single-character tokens ("i g n o r e"); a wide gap
 	// inside such a run is a word boundary.
 	out := slices.Grow(sc.out[:0], 2*len(buf)+len(toks)) // folded (tokens and separators) and despaced
 	spaced := false
-	steps := len(s) + len(buf)
+	steps := len(s) + len(buf) - seps
 	for k := 0; k < len(toks); {
 		if toks[k].flags&tokSingle != 0 {
 			e := k
@@ -545,8 +576,8 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 		// The despaced form keeps the letters and digits of the folded
 		// one, which are those of the tokens in order: despace the token
 		// buffer.
-		out = appendDespaced(out, buf)
-		steps += len(buf)
+		out = appendDespaced(out, buf) // buf's separators are not kept
+		steps += len(buf) - seps
 	}
 	sc.out = out
 	all := string(out) // the one allocation: both forms share it
