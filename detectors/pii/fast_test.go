@@ -162,3 +162,26 @@ func FuzzContextual(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) { checkContextual(t, s) })
 }
+
+// TestFirstNameScreen: every gazetteer first name passes the screen, and
+// it rejects most other capitalised words.
+func TestFirstNameScreen(t *testing.T) {
+	for w := range firstNames {
+		if len(w) < 2 {
+			t.Fatalf("first name %q shorter than two bytes", w)
+		}
+		if !maybeFirstName(w) {
+			t.Fatalf("first name %q screened out", w)
+		}
+	}
+	pass := 0
+	others := strings.Fields("The Store Get Context Item Contact See Report Revenue Widget Active Status Name Quarterly Driven Subscription Tier Access Installation Steps Guide Section")
+	for _, w := range others {
+		if maybeFirstName(w) {
+			pass++
+		}
+	}
+	if pass > len(others)/4 {
+		t.Errorf("%d of %d non-names pass the screen", pass, len(others))
+	}
+}
