@@ -202,7 +202,28 @@ func nextBase64Run(s string, i int) (string, int, bool) {
 			i++
 			continue
 		}
-		j := i + 1
+		// Skip ahead (as exfil.Scan does): a run of ≥ 16 starting in
+		// [i, p] covers p. When s[p] is outside the alphabet no such run
+		// exists and the scan resumes after p; else only the run holding
+		// p can be long enough, and the scan moves to its start. Prose
+		// costs a few probes per 16 bytes instead of one per byte.
+		p := i + 15
+		if p >= len(s) {
+			return "", len(s), false // the rest is too short to hold a run
+		}
+		if !b64Class[s[p]] {
+			i = p + 1
+			continue
+		}
+		q := p
+		for q > i && b64Class[s[q-1]] {
+			q--
+		}
+		if q > i {
+			i = q
+			continue
+		}
+		j := p + 1
 		for j < len(s) && b64Class[s[j]] {
 			j++
 		}
