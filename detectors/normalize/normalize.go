@@ -399,9 +399,10 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 		hasLatin, hasConf := false, false
 		for i < len(s) {
 			// ASCII run of the token: lower-cased by table, letters and
-			// leet characters counted from the class bits. One class load per byte ends the run (whitespace or a
-			// byte ≥ 0x80) and counts; the bytes are written by index
-			// into room made once per run, not appended one by one.
+			// leet characters counted from the class bits. One class
+			// load per byte also ends the run (whitespace or a byte
+			// ≥ 0x80); the bytes are written by index into room made
+			// once per run, not appended one by one.
 			if room := len(s) - i; cap(buf)-len(buf) < room {
 				buf = slices.Grow(buf, room)
 			}
