@@ -209,7 +209,28 @@ func nextBase64Run(s string, i int) (string, int, bool) {
 			i++
 			continue
 		}
-		j := i + 1
+		// Skip ahead (as exfil.Scan does): a run of ≥ 16 starting in
+		// [i, p] covers p. When s[p] is outside the alphabet no such run
+		// exists and the scan resumes after p; else only the run holding
+		// p can be long enough, and the scan moves to its start. Prose
+		// costs a few probes per 16 bytes instead of one per byte.
+		p := i + 15
+		if p >= len(s) {
+			return "", len(s), false // the rest is too short to hold a run
+		}
+		if !b64Class[s[p]] {
+			i = p + 1
+			continue
+		}
+		q := p
+		for q > i && b64Class[s[q-1]] {
+			q--
+		}
+		if q > i {
+			i = q
+			continue
+		}
+		j := p + 1
 		for j < len(s) && b64Class[s[j]] {
 			j++
 		}
@@ -427,7 +448,17 @@ func isCommon(k int) bool {
 	}
 }
 
+// common3 is commonSet's keys of up to three letters as a bit set (2.4
+// KiB): lineHints looks short words up with one load, no hashing.
+var common3 [(27*27*27 + 63) / 64]uint64
+
 func init() {
+	for _, w := range rot13Words {
+		if len(w) <= 3 {
+			k := wordKey(w)
+			common3[k>>6] |= 1 << (k & 63)
+		}
+	}
 	for _, w := range rot13Words {
 		k := uint32(wordKey(w))
 		i := commonSlot(int(k))
@@ -639,14 +670,20 @@ func lineHints(s string) (rotOK, revOK bool) {
 				k3 += v * pw
 				pw *= 27
 			}
-			if isCommon(k1) {
-				plain++
-			}
-			if isCommon(k2) {
-				rotated++
-			}
-			if isCommon(k3) {
-				reversed++
+			if j-i <= 3 { // the usual short word: one bit-set load per key
+				plain += int(common3[k1>>6] >> (k1 & 63) & 1)
+				rotated += int(common3[k2>>6] >> (k2 & 63) & 1)
+				reversed += int(common3[k3>>6] >> (k3 & 63) & 1)
+			} else {
+				if isCommon(k1) {
+					plain++
+				}
+				if isCommon(k2) {
+					rotated++
+				}
+				if isCommon(k3) {
+					reversed++
+				}
 			}
 		}
 		i = j

@@ -257,6 +257,7 @@ const (
 	clUpper
 	clLetter
 	clLeet
+	clHigh // a byte ≥ 0x80: ends foldWith's ASCII run like whitespace
 )
 
 // lowerASCII lower-cases ASCII letters.
@@ -276,10 +277,12 @@ var (
 	_ = [1]struct{}{}[clLeet-8]
 )
 
-var asciiClass = func() (t [128]uint8) {
-	for c := 0; c < 128; c++ {
+var asciiClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
 		b := byte(c)
 		switch {
+		case b >= 0x80:
+			t[c] = clHigh
 		case b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v':
 			t[c] = clSpace
 		case b >= 'A' && b <= 'Z':
@@ -357,6 +360,9 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 	// the text has several mixed leet words, so plain numbers stay numbers.
 	pureLeet := sc.pure[:0]
 	leetWords := 0
+	seps := 0          // separators written into buf
+	singleLetters := 0 // letter tokens in the current run of single-character tokens
+	join := false      // a run has ≥ 4 of them: the folded form needs the join
 	i := 0
 	for i < len(s) {
 		// skip whitespace
@@ -377,25 +383,46 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 				continue
 			}
 		}
+		// The separator is written before the token, as the join below
+		// would (none while nothing is written), so that without a
+		// spaced-out run buf is already the folded form.
+		if len(buf) > 0 {
+			if nl {
+				buf = append(buf, '\n')
+			} else {
+				buf = append(buf, ' ')
+			}
+			seps++
+		}
 		start := len(buf)
 		letters, leets, runes := 0, 0, 0
 		hasLatin, hasConf := false, false
 		for i < len(s) {
 			// ASCII run of the token: lower-cased by table, letters and
-			// leet characters counted from the class bits (no branch per
-			// byte but the loop's own)
-			asciiLetters := 0
-			for i < len(s) && s[i] < 0x80 {
-				cl := asciiClass[s[i]]
-				if cl&clSpace != 0 {
+			// leet characters counted from the class bits. One class
+			// load per byte also ends the run (whitespace or a byte
+			// ≥ 0x80); the bytes are written by index into room made
+			// once per run, not appended one by one.
+			if room := len(s) - i; cap(buf)-len(buf) < room {
+				buf = slices.Grow(buf, room)
+			}
+			n := len(buf)
+			w := buf[n:cap(buf)]
+			k, asciiLetters := 0, 0
+			for i < len(s) {
+				c := s[i]
+				cl := asciiClass[c]
+				if cl&(clSpace|clHigh) != 0 {
 					break
 				}
-				buf = append(buf, lowerASCII[s[i]])
+				w[k] = lowerASCII[c&0x7f]
+				k++
 				asciiLetters += int(cl>>2) & 1 // clLetter
 				leets += int(cl>>3) & 1        // clLeet
-				runes++
 				i++
 			}
+			buf = buf[:n+k]
+			runes += k
 			if asciiLetters > 0 {
 				letters += asciiLetters
 				hasLatin = true
@@ -465,7 +492,12 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 			fl |= tokSingle
 			if letters == 1 {
 				fl |= tokLetter
+				if singleLetters++; singleLetters >= 4 {
+					join = true
+				}
 			}
+		} else {
+			singleLetters = 0
 		}
 		toks = append(toks, foldTok{start: int32(start), end: int32(len(buf)), flags: fl})
 		gap, nl = 0, false
@@ -478,11 +510,25 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 			}
 		}
 	}
+	if !join {
+		// The common case: buf, tokens and separators, is the folded
+		// form; the despaced one (its letters and digits) follows it in
+		// the same buffer.
+		n := len(buf)
+		steps := len(s) + n - seps
+		if withDespaced {
+			buf = appendDespaced(buf, buf[:n])
+			steps += n - seps
+		}
+		sc.buf = buf
+		all := string(buf) // the one allocation: both forms share it
+		return all[:n], all[n:], steps
+	}
 	// Join runs of ≥4 single-character tokens ("i g n o r e"); a wide gap
 	// inside such a run is a word boundary.
 	out := slices.Grow(sc.out[:0], 2*len(buf)+len(toks)) // folded (tokens and separators) and despaced
 	spaced := false
-	steps := len(s) + len(buf)
+	steps := len(s) + len(buf) - seps
 	for k := 0; k < len(toks); {
 		if toks[k].flags&tokSingle != 0 {
 			e := k
@@ -531,8 +577,8 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 		// The despaced form keeps the letters and digits of the folded
 		// one, which are those of the tokens in order: despace the token
 		// buffer.
-		out = appendDespaced(out, buf)
-		steps += len(buf)
+		out = appendDespaced(out, buf) // buf's separators are not kept
+		steps += len(buf) - seps
 	}
 	sc.out = out
 	all := string(out) // the one allocation: both forms share it
@@ -555,13 +601,22 @@ func appendSep(out []byte, newline bool) []byte {
 
 // appendDespaced appends the letters and digits of f (folded text) to out.
 func appendDespaced(out []byte, f []byte) []byte {
+	// The despaced form is at most len(f) bytes: grow once, then write
+	// ASCII bytes unconditionally and advance only past the kept ones (no
+	// branch or append per byte; folded prose is almost all ASCII).
+	out = slices.Grow(out, len(f))
 	for i := 0; i < len(f); {
-		c := f[i]
-		if c < 0x80 {
-			if alnumLower[c] {
-				out = append(out, c)
+		if f[i] < 0x80 {
+			n := len(out)
+			w := out[n : n+len(f)-i]
+			k := 0
+			for i < len(f) && f[i] < 0x80 {
+				c := f[i]
+				w[k] = c
+				k += int(alnumLower[c])
+				i++
 			}
-			i++
+			out = out[:n+k]
 			continue
 		}
 		r, sz := utf8.DecodeRune(f[i:])
@@ -574,9 +629,12 @@ func appendDespaced(out []byte, f []byte) []byte {
 }
 
 // alnumLower marks the ASCII bytes despace keeps (folded text has no upper case).
-var alnumLower = func() (t [256]bool) {
+// (1 = kept, so it can be added to an index).
+var alnumLower = func() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
-		t[c] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
+			t[c] = 1
+		}
 	}
 	return t
 }()

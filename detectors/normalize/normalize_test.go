@@ -312,3 +312,13 @@ func TestIsASCII(t *testing.T) {
 		}
 	}
 }
+
+// TestCommon3MatchesSet: the short-key bit set answers like the hash set
+// for every key of up to three letters.
+func TestCommon3MatchesSet(t *testing.T) {
+	for k := 0; k < 27*27*27; k++ {
+		if got, want := common3[k>>6]>>(k&63)&1 == 1, isCommon(k); got != want {
+			t.Fatalf("common3 has %d = %v, isCommon %v", k, got, want)
+		}
+	}
+}

@@ -96,3 +96,92 @@ func FuzzHasContext(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text string, start, end int) { checkContext(t, text, start, end) })
 }
+
+// refContextual is the context-keyword scan as first written: every
+// keyword tried at every offset.
+func refContextual(s string) []Entity {
+	sc := scanner{s: s}
+	l := refASCIILower(s)
+	for p := 0; p+1 < len(l); p++ {
+		for _, r := range ctxRules {
+			for _, w := range r.words {
+				if !strings.HasPrefix(l[p:], w) || (p > 0 && isAlpha(l[p-1]) && isAlpha(w[0])) {
+					continue
+				}
+				if a, b, ok := r.token(s, p+len(w)); ok {
+					sc.add(r.typ, a, b, r.score)
+				}
+			}
+		}
+	}
+	return sc.out
+}
+
+var contextualCases = []string{
+	"", "m", "my name is Jay Pearce", "MRN: 12345678 and DOB 01/02/1990", "xmrn 12345678",
+	"Passport: X1234567, dl# A1234567 born on 1990-01-02", "Dear John,\nregards, Mary Major",
+	"patient id 99881234;date of birth: March 3, 1980", "1mr. Smith", "a\u00e9dob 01/02/1990",
+	"Contact: Ann Lee, chart number 77665544 ms. X", strings.Repeat("name: Bo Li ", 9),
+}
+
+func checkContextual(t *testing.T, s string) {
+	t.Helper()
+	sc := scanner{s: s}
+	sc.contextual()
+	got := sc.out[:0:0]
+	for _, e := range sc.out { // contextual also runs addresses: keep the keyword types
+		if e.Type != StreetAddress {
+			got = append(got, e)
+		}
+	}
+	want := refContextual(s)
+	if len(got) != len(want) {
+		t.Fatalf("contextual(%q) = %v, want %v", s, got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("contextual(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestContextualMatchesReference: the word-start scan finds exactly what
+// trying every keyword at every offset finds, at every alignment.
+func TestContextualMatchesReference(t *testing.T) {
+	for _, s := range contextualCases {
+		for k := 0; k <= 9; k++ {
+			checkContextual(t, strings.Repeat("x ", k)+s)
+			checkContextual(t, strings.Repeat("y", k)+s)
+		}
+	}
+}
+
+func FuzzContextual(f *testing.F) {
+	for _, s := range contextualCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkContextual(t, s) })
+}
+
+// TestFirstNameScreen: every gazetteer first name passes the screen, and
+// it rejects most other capitalised words.
+func TestFirstNameScreen(t *testing.T) {
+	for w := range firstNames {
+		if len(w) < 2 {
+			t.Fatalf("first name %q shorter than two bytes", w)
+		}
+		if !maybeFirstName(w) {
+			t.Fatalf("first name %q screened out", w)
+		}
+	}
+	pass := 0
+	others := strings.Fields("The Store Get Context Item Contact See Report Revenue Widget Active Status Name Quarterly Driven Subscription Tier Access Installation Steps Guide Section")
+	for _, w := range others {
+		if maybeFirstName(w) {
+			pass++
+		}
+	}
+	if pass > len(others)/4 {
+		t.Errorf("%d of %d non-names pass the screen", pass, len(others))
+	}
+}

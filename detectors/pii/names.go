@@ -25,6 +25,30 @@ var firstNames, lastNames = func() (map[string]bool, map[string]bool) {
 	return f, l
 }()
 
+// firstNameBits screens firstNames lookups: a bit per hash of a name's
+// length and first, second and last bytes (8 KiB; about two thousand
+// names set a few percent of the bits), so most capitalised words that are
+// not names skip the map's string hashing.
+var firstNameBits = func() (t [1 << 16 / 64]uint64) {
+	for w := range firstNames {
+		h := nameHash(w)
+		t[h>>6] |= 1 << (h & 63)
+	}
+	return t
+}()
+
+func nameHash(w string) uint32 {
+	k := uint32(len(w))<<24 | uint32(w[0])<<16 | uint32(w[1])<<8 | uint32(w[len(w)-1])
+	return k * 0x9e3779b1 >> 16
+}
+
+// maybeFirstName is false when w is certainly not in firstNames (w has at
+// least two bytes, as capWord guarantees).
+func maybeFirstName(w string) bool {
+	h := nameHash(w)
+	return firstNameBits[h>>6]&(1<<(h&63)) != 0
+}
+
 var personCue = map[string]bool{"and": true, "hi": true, "hello": true, "dear": true, "said": true, "to": true, "with": true,
 	"by": true, "thanks": true, "thank": true, "meet": true, "asked": true, "told": true, "ask": true, "call": true, "cc": true}
 
@@ -49,8 +73,9 @@ func capWord(s string, i int) int {
 func (sc *scanner) names() {
 	s := sc.s
 	for i := 0; i < len(s); i++ {
-		if !('A' <= s[i] && s[i] <= 'Z') {
-			continue // capWord's first test, made first: most bytes are not capitals
+		// capWord's first test, made first: most bytes are not capitals
+		if i = nextUpper(s, i); i == len(s) {
+			return
 		}
 		if i > 0 && (isWord(s[i-1]) || s[i-1] == '@' || s[i-1] == '.' || s[i-1] == '/') {
 			continue
@@ -60,7 +85,7 @@ func (sc *scanner) names() {
 			continue
 		}
 		w := s[i:e]
-		if !firstNames[w] {
+		if !maybeFirstName(w) || !firstNames[w] {
 			i = e
 			continue
 		}

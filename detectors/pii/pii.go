@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"bytes"
 	"net/netip"
 	"slices"
 	"strings"
@@ -89,11 +90,7 @@ func evasionShaped(r string, nd int, sep byte) bool {
 // the result the original start and end offsets. ASCII-only input (the
 // common case) is returned as is with nil maps.
 func foldEvasions(s string) (string, []int32, []int32) {
-	i := 0
-	for i < len(s) && s[i] < 0x80 {
-		i++
-	}
-	if i == len(s) {
+	if asciiPrefix(s) == len(s) {
 		return s, nil, nil
 	}
 	var b strings.Builder
@@ -270,7 +267,14 @@ func upper(c byte) byte {
 func (sc *scanner) ibans() {
 	s := sc.s
 	for i := 0; i+4 <= len(s); i++ {
-		if !isDigit(s[i+2]) || !isDigit(s[i+3]) || !isAlpha(s[i]) || !isAlpha(s[i+1]) {
+		// a candidate has digits at i+2 and i+3: skip to the next digit
+		// (at i+2 or later), eight bytes at a time
+		d := nextDigit(s, i+2)
+		if d+2 > len(s) {
+			return
+		}
+		i = d - 2
+		if !isDigit(s[i+3]) || !isAlpha(s[i]) || !isAlpha(s[i+1]) {
 			continue
 		}
 		if i > 0 && isWord(s[i-1]) {
@@ -349,9 +353,7 @@ var runStart = func() (t [256]bool) {
 func (sc *scanner) digitRuns() {
 	s := sc.s
 	for i := 0; i < len(s); i++ {
-		for i < len(s) && !runStart[s[i]] {
-			i++ // the common case: skip to the next digit, '+' or '('
-		}
+		i = nextRunStart(s, i) // the common case: skip to the next digit, '+' or '('
 		if i == len(s) {
 			return
 		}
@@ -561,23 +563,28 @@ func nanpShaped(r string) bool {
 // hasContext reports whether one of words occurs just before or after the
 // span, ASCII case-insensitively: in the left window, the right window, or
 // across the two joined by one space (a word with a space, "social
-// security", may straddle them). Nothing is copied or lowered.
+// security", may straddle them). The joined window is lower-cased once into
+// a stack buffer and each word found by bytes.Index (a vectorised search
+// instead of a byte-by-byte comparison per word and window).
 func (sc *scanner) hasContext(start, end int, words []string) bool {
 	left := sc.s[max(0, start-contextBefore):start]
 	right := sc.s[end:min(len(sc.s), end+contextAfter)]
+	var buf [contextBefore + 1 + contextAfter]byte
+	n := 0
+	for i := 0; i < len(left); i++ {
+		buf[n] = lowerTab[left[i]]
+		n++
+	}
+	buf[n] = ' '
+	n++
+	for i := 0; i < len(right); i++ {
+		buf[n] = lowerTab[right[i]]
+		n++
+	}
+	win := buf[:n]
 	for _, w := range words {
-		if containsFold(left, w) || containsFold(right, w) {
+		if bytes.Contains(win, []byte(w)) {
 			return true
-		}
-		for p := strings.IndexByte(w, ' '); p >= 0; {
-			if hasSuffixFold(left, w[:p]) && hasPrefixFold(right, w[p+1:]) {
-				return true
-			}
-			q := strings.IndexByte(w[p+1:], ' ')
-			if q < 0 {
-				break
-			}
-			p += 1 + q
 		}
 	}
 	return false
@@ -597,20 +604,29 @@ func hasPrefixFold(s, w string) bool {
 	return true
 }
 
-func hasSuffixFold(s, w string) bool {
-	return len(s) >= len(w) && hasPrefixFold(s[len(s)-len(w):], w)
-}
-
-func containsFold(s, w string) bool {
-	if w == "" {
-		return true
+// lowerIn reports whether strings.ToLower(w) is in list (lower-case
+// words) without lower-casing a copy when w is ASCII, as it almost always
+// is (non-ASCII w keeps strings.ToLower: a few runes, such as U+0130 or
+// the Kelvin sign, lower-case to ASCII letters).
+func lowerIn(w string, list []string) bool {
+	if asciiPrefix(w) != len(w) {
+		return slices.Contains(list, strings.ToLower(w))
 	}
-	for i := 0; i+len(w) <= len(s); i++ {
-		if lowerTab[s[i]] == w[0] && hasPrefixFold(s[i:], w) {
+	for _, m := range list {
+		if len(m) == len(w) && hasPrefixFold(w, m) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasPrefixLower is strings.HasPrefix(strings.ToLower(s), w) for a
+// lower-case w, without the copy when s is ASCII.
+func hasPrefixLower(s, w string) bool {
+	if asciiPrefix(s) != len(s) {
+		return strings.HasPrefix(strings.ToLower(s), w)
+	}
+	return hasPrefixFold(s, w)
 }
 
 // Luhn reports whether the digit string passes the Luhn checksum.
@@ -796,6 +812,23 @@ var ctxGroups, ctxGroup = func() ([][]ctxKw, *[65536]uint8) {
 	return groups, idx
 }()
 
+// ctxFirst marks the bytes a context keyword can start with, either case.
+// contextual() tries keywords only at word starts, so each must start with
+// an ASCII letter.
+var ctxFirst = func() (t [256]bool) {
+	for _, kws := range ctxGroups {
+		if !isAlpha(kws[0].word[0]) {
+			panic("pii: context keyword " + kws[0].word + " does not start with a letter")
+		}
+	}
+	for c := 0; c < 256; c++ {
+		for _, kws := range ctxGroups {
+			t[c] = t[c] || kws[0].word[0] == lowerTab[c]
+		}
+	}
+	return t
+}()
+
 // ctxThird screens a pair hit by the byte after it: per group, the third
 // bytes of its keywords (bit 256: a two-byte keyword). Most pair hits in
 // prose ("na", "do", "de") end there, before any keyword is compared.
@@ -815,35 +848,67 @@ var ctxThird = func() [][5]uint64 {
 
 func (sc *scanner) contextual() {
 	l := sc.s // compared through lowerTab: no lower-cased copy
-	for p := 0; p+1 < len(l); p++ {
-		k := uint16(lowerTab[l[p]])<<8 | uint16(lowerTab[l[p+1]])
-		if ctxBits[k>>6]&(1<<(k&63)) == 0 {
-			continue // an 8 KiB bitset screens most pairs before the 64 KiB table
+	// Every keyword starts with a letter and matches only where no letter
+	// precedes it, so only word starts are candidates: they are found
+	// eight bytes at a time (letters not preceded by a letter, the carry
+	// being the previous word's last byte).
+	var carry uint64
+	for base := 0; base+1 < len(l); base += 8 {
+		var alpha uint64
+		if base+8 <= len(l) {
+			alpha = inRange(load64(l, base)|0x2020202020202020, 'a', 'z')
+		} else {
+			for i := base; i < len(l); i++ {
+				if isAlpha(l[i]) {
+					alpha |= 0x80 << (8 * (i - base))
+				}
+			}
 		}
-		g := ctxGroup[k]
-		if g == 0 {
-			continue
-		}
-		if th := &ctxThird[g-1]; th[4]&1 == 0 { // no two-byte keyword: screen by the third byte
-			if p+2 >= len(l) {
-				continue
+		starts := alpha &^ (alpha<<8 | carry)
+		carry = alpha >> 56
+		for ; starts != 0; starts &= starts - 1 {
+			p := base + firstSet(starts)
+			if p+1 >= len(l) {
+				break
 			}
-			if c := lowerTab[l[p+2]]; th[c>>6]&(1<<(c&63)) == 0 {
-				continue
-			}
-		}
-		for _, kw := range ctxGroups[g-1] {
-			w := kw.word
-			if !hasPrefixFold(l[p:], w) || (p > 0 && isAlpha(l[p-1]) && isAlpha(w[0])) {
-				continue
-			}
-			r := ctxRules[kw.rule]
-			if a, b, ok := r.token(sc.s, p+len(w)); ok {
-				sc.add(r.typ, a, b, r.score)
-			}
+			sc.keywordAt(p)
 		}
 	}
 	sc.addresses()
+}
+
+// keywordAt tries the context keywords at p, a word start.
+func (sc *scanner) keywordAt(p int) {
+	l := sc.s
+	if !ctxFirst[l[p]] {
+		return
+	}
+	k := uint16(lowerTab[l[p]])<<8 | uint16(lowerTab[l[p+1]])
+	if ctxBits[k>>6]&(1<<(k&63)) == 0 {
+		return // an 8 KiB bitset screens most pairs before the 64 KiB table
+	}
+	g := ctxGroup[k]
+	if g == 0 {
+		return
+	}
+	if th := &ctxThird[g-1]; th[4]&1 == 0 { // no two-byte keyword: screen by the third byte
+		if p+2 >= len(l) {
+			return
+		}
+		if c := lowerTab[l[p+2]]; th[c>>6]&(1<<(c&63)) == 0 {
+			return
+		}
+	}
+	for _, kw := range ctxGroups[g-1] {
+		w := kw.word
+		if !hasPrefixFold(l[p:], w) {
+			continue
+		}
+		r := ctxRules[kw.rule]
+		if a, b, ok := r.token(sc.s, p+len(w)); ok {
+			sc.add(r.typ, a, b, r.score)
+		}
+	}
 }
 
 // skipFiller skips separators and short filler words ("is", "no", "#", ":")
@@ -857,7 +922,7 @@ func skipFiller(s string, i int) int {
 			continue
 		}
 		for _, f := range []string{"is ", "was ", "no. ", "no ", "number ", "num ", "on ", "at ", "in "} {
-			if strings.HasPrefix(strings.ToLower(s[i:min(len(s), i+len(f))]), f) {
+			if hasPrefixLower(s[i:min(len(s), i+len(f))], f) {
 				i += len(f)
 				goto next
 			}
@@ -987,8 +1052,7 @@ func euroStreet(s string, i int) (int, bool) {
 		for k < len(s) && (isAlpha(s[k]) || s[k] >= 0x80 || s[k] == '.' || s[k] == '-') {
 			k++
 		}
-		word := strings.ToLower(strings.TrimSuffix(s[w:k], "."))
-		if slices.Contains(months, word) || k-w < 3 {
+		if lowerIn(strings.TrimSuffix(s[w:k], "."), months) || k-w < 3 {
 			return 0, false
 		}
 		words++
@@ -1045,7 +1109,10 @@ func (sc *scanner) addresses() {
 		}
 	}
 	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) || (i > 0 && isWord(s[i-1])) {
+		if i = nextDigit(s, i); i == len(s) {
+			return
+		}
+		if i > 0 && isWord(s[i-1]) {
 			continue
 		}
 		j := i
@@ -1068,9 +1135,8 @@ func (sc *scanner) addresses() {
 			for k < len(s) && (isAlpha(s[k]) || s[k] >= 0x80) {
 				k++
 			}
-			word := strings.ToLower(s[w:k])
 			words++
-			if words >= 2 && slices.Contains(streetSuffix, word) {
+			if words >= 2 && lowerIn(s[w:k], streetSuffix) {
 				end := k
 				if end < len(s) && s[end] == '.' {
 					end++

@@ -160,3 +160,25 @@ func TestKeyPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestSkipPlain: the eight-byte skip stops where the byte loop stops, for
+// every byte value at every offset of the word and the tail.
+func TestSkipPlain(t *testing.T) {
+	for n := 0; n <= 19; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := []byte(strings.Repeat("a\x7f\xff ", 5)[:n])
+				b[pos] = byte(c)
+				for i := 0; i <= n; i++ {
+					want := i
+					for want < n && plainStrByte[b[want]] {
+						want++
+					}
+					if got := skipPlain(b, i); got != want {
+						t.Fatalf("skipPlain(%q, %d) = %d, want %d", b, i, got, want)
+					}
+				}
+			}
+		}
+	}
+}
