@@ -306,8 +306,9 @@ type foldTok struct {
 const (
 	tokWideGap = 1 << iota // preceded by two or more whitespace characters
 	tokNewline             // the preceding whitespace contained a line break
-	tokSingle              // exactly one letter, digit or sentence punctuation
+	tokSingle              // exactly one character (letter, digit, punctuation or symbol)
 	tokLetter              // exactly one letter
+	tokSymbol              // exactly one character that is no letter, digit or sentence punctuation
 )
 
 // foldScratch is fold's working memory, pooled so that a fold costs one
@@ -488,8 +489,14 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 		if nl {
 			fl |= tokNewline
 		}
-		if runes == 1 && (letters == 1 || (buf[start] >= '0' && buf[start] <= '9') || strings.IndexByte(".,!?:;'\"-", buf[start]) >= 0) {
+		// Any one-character token can sit in a spaced-out run: spacing out
+		// "call http_request(to=...)" spaces its symbols too, and a run
+		// broken at each symbol left its short words unjoined.
+		if runes == 1 {
 			fl |= tokSingle
+			if letters == 0 && !(buf[start] >= '0' && buf[start] <= '9') && strings.IndexByte(".,!?:;'\"-", buf[start]) < 0 {
+				fl |= tokSymbol
+			}
 			if letters == 1 {
 				fl |= tokLetter
 				if singleLetters++; singleLetters >= 4 {
@@ -524,8 +531,9 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 		all := string(buf) // the one allocation: both forms share it
 		return all[:n], all[n:], steps
 	}
-	// Join runs of ≥4 single-character tokens ("i g n o r e"); a wide gap
-	// inside such a run is a word boundary.
+	// Join runs of single-character tokens with ≥4 letters ("i g n o r e")
+	// and at most one symbol per two letters (so "a + b * c - d" in code
+	// stays as written); a wide gap inside such a run is a word boundary.
 	out := slices.Grow(sc.out[:0], 2*len(buf)+len(toks)) // folded (tokens and separators) and despaced
 	spaced := false
 	steps := len(s) + len(buf) - seps
@@ -536,13 +544,16 @@ func foldWith(s string, sigs *sigSet, withDespaced bool) (string, string, int) {
 				e++
 			}
 			steps += 2 * (e - k)
-			nl := 0
+			nl, ns := 0, 0
 			for j := k; j < e; j++ {
 				if toks[j].flags&tokLetter != 0 {
 					nl++
 				}
+				if toks[j].flags&tokSymbol != 0 {
+					ns++
+				}
 			}
-			if nl >= 4 {
+			if nl >= 4 && 2*ns <= nl {
 				spaced = true
 				out = appendSep(out, toks[k].flags&tokNewline != 0)
 				for j := k; j < e; j++ {
