@@ -120,11 +120,43 @@ func words3(line string) int {
 }
 
 // Line reports whether line reads as rot13 and as reversed text. The
-// common case (plain text) costs one table load per letter.
+// common case (plain text) is one pass with one table load per letter,
+// written out by hand because it runs on every line of every text;
+// TestLineMatchesTrigrams keeps it equal to eachTrigram's sequence.
 func (m *LetterModel) Line(line string) (rot13, reversed bool) {
-	f, n := 0, 0
-	eachTrigram(line, func(a, b, c uint8) { f += int(m.t[idx(a, b, c)]); n++ })
-	if n < MinLetterTrigrams || f >= plainFloor*n || words3(line) < minLetterWords {
+	f, n, words, run := 0, 0, 0, 0
+	var b uint8   // the last symbol: the opening boundary
+	ab, k := 0, 1 // index prefix of the last two symbols; symbols so far
+	for i := 0; i < len(line); i++ {
+		v := letterVal[line[i]]
+		if v != 0 {
+			run++
+		} else {
+			if b == 0 {
+				continue
+			}
+			if run >= 3 {
+				words++
+			}
+			run = 0
+		}
+		if k >= 2 {
+			f += int(m.t[ab*27+int(v)])
+			n++
+		}
+		ab, b = int(b)*27+int(v), v
+		k++
+	}
+	if b != 0 {
+		if run >= 3 {
+			words++
+		}
+		if k >= 2 {
+			f += int(m.t[ab*27])
+			n++
+		}
+	}
+	if n < MinLetterTrigrams || f >= plainFloor*n || words < minLetterWords {
 		return false, false
 	}
 	r, v := 0, 0

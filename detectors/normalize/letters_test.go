@@ -93,3 +93,47 @@ func reverseString(s string) string {
 	slices.Reverse(r)
 	return string(r)
 }
+
+// lineByDefinition is Line computed from eachTrigram and words3.
+func lineByDefinition(s string) (rot, rev bool) {
+	f, n := 0, 0
+	eachTrigram(s, func(a, b, c uint8) { f += int(defaultLetters.t[idx(a, b, c)]); n++ })
+	if n < MinLetterTrigrams || f >= plainFloor*n || words3(s) < minLetterWords {
+		return false, false
+	}
+	r, v := 0, 0
+	eachTrigram(s, func(a, b, c uint8) {
+		r += int(defaultLetters.t[idx(rotSym[a], rotSym[b], rotSym[c])])
+		v += int(defaultLetters.t[idx(c, b, a)])
+	})
+	return r-f >= rot13Margin*n, v-f >= reversedMargin*n
+}
+
+// TestLineMatchesTrigrams checks the hand-written first pass of Line
+// against the definition.
+func TestLineMatchesTrigrams(t *testing.T) {
+	inputs := append([]string{"", "a", "ab", " x ", "Hello, world!", "..a..b..c..", "über straße"}, letterCases...)
+	for _, s := range letterCases {
+		inputs = append(inputs, rot13String(s), reverseString(s), s+"  ", "  "+s)
+	}
+	for _, s := range inputs {
+		wantRot, wantRev := lineByDefinition(s)
+		if rot, rev := defaultLetters.Line(s); rot != wantRot || rev != wantRev {
+			t.Errorf("%q: Line = %v %v, definition %v %v", s, rot, rev, wantRot, wantRev)
+		}
+	}
+}
+
+func FuzzLetterLine(f *testing.F) {
+	for _, s := range letterCases {
+		f.Add(s)
+		f.Add(reverseString(s))
+		f.Add(rot13String(s))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		wantRot, wantRev := lineByDefinition(s)
+		if rot, rev := defaultLetters.Line(s); rot != wantRot || rev != wantRev {
+			t.Fatalf("%q: Line = %v %v, definition %v %v", s, rot, rev, wantRot, wantRev)
+		}
+	})
+}
