@@ -119,9 +119,12 @@ func (d *decoder) run(s string, depth int) {
 	// is often gibberish that an earlier rot13 or reversal made, which the
 	// model would read as rot13 or reversed and turn back into its source.
 	letters := depth == 0
-	rotHint, revHint := lineHints(s)
+	var rotHint, revHint bool
 	if letters {
 		rotHint, revHint = decodeHints(s)
+		d.work += 2 * len(s) // the letter model's pass and the punctuation cue
+	} else {
+		rotHint, revHint = lineHints(s)
 	}
 	if rotHint {
 		if dec, ok := decodeRot13(s, letters); ok && d.accept(dec, depth) {
