@@ -16,6 +16,6 @@ var synopses = map[string]string{
 	"audit keygen":      "audit keygen [--out PREFIX] [--force]",
 	"policy check":      "policy check FILE",
 	"policy test":       "policy test [-v] [-coverage] FILE CASES",
-	"scan":              "scan [--json | --tools | --jsonl FILE] [--redact MODE] [--no-values] [--fail] [TEXT...]  (TEXT, or stdin when none is given)",
+	"scan":              "scan [--json | --tools | --jsonl FILE] [--plane request|result] [--redact MODE] [--no-values] [--fail] [--text TEXT | FILE... | -]  (stdin when none is given)",
 	"train injection":   "train injection [--data FILE] [--out FILE] [flags]",
 }
