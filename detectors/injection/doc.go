@@ -27,7 +27,9 @@
 //     score is the largest sum of distinct rules within one 512-byte window;
 //   - model: logistic regression over hashed character 3–5-grams and word
 //     1–2-grams (a feature repeated within 32 bytes counts once, so runs
-//     and periodic text cannot pile up weight), in three feature spaces
+//     and periodic text cannot pile up weight; the repeat table is
+//     direct-mapped, so a slot collision also counts, the same in training
+//     and scoring), in three feature spaces
 //     sharing one table (A: whole text, 512-byte windows, lines and
 //     sentences as texts; B: each line, sentence and sentence pair of a
 //     text as part of a document; C: the request plane), max over segments,

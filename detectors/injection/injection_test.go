@@ -200,6 +200,11 @@ func TestModelRoundTrip(t *testing.T) {
 	if _, err := New(embeddedModel[:100]); err == nil {
 		t.Fatal("New accepted a truncated model")
 	}
+	// a version-3 file has the same layout but other feature indices
+	old := append([]byte("PCINJ03\n"), embeddedModel[len(modelMagic):]...)
+	if _, err := New(old); err == nil || !strings.Contains(err.Error(), "retrain") {
+		t.Fatalf("New(version 3 model) = %v, want a retrain error", err)
+	}
 }
 
 // TestTrainDeterministic trains twice on a small sample and requires

@@ -28,33 +28,15 @@ func (m *model) windowSum(s string, sp int) (int32, int) {
 	q := (*[dim]int16)(m.q) // array pointer: no bounds checks on masked indices
 	mul, shift := spaceMaps[sp].mul, spaceMaps[sp].shift
 	n := len(s)
-	var rc, rw recent // repeat tables of the character and the word features
+	t := seenPool.Get().(*seen)
+	defer seenPool.Put(t)
+	t.start(n)
 	var sum, cnt int32
-	// add is recent.repeat by hand (see fillPrefix) plus the weight.
-	add := func(r *recent, x uint32, i int) {
-		k1, k2 := x>>(32-dedupBits), (x>>(32-2*dedupBits))&(1<<dedupBits-1)
-		e1, e2 := r.e[k1], r.e[k2]
-		p := uint32(i + 1)
-		cur := uint64(x)<<32 | uint64(p)
-		if uint32(e1>>32) == x && uint32(e1) != 0 {
-			r.e[k1] = cur
-			if p-uint32(e1) <= repeatSpan {
-				return
-			}
-		} else if uint32(e2>>32) == x && uint32(e2) != 0 {
-			r.e[k2] = cur
-			if p-uint32(e2) <= repeatSpan {
-				return
-			}
-		} else {
-			ks := k1
-			if uint32(e2) < uint32(e1) {
-				ks = k2
-			}
-			r.e[ks] = cur
+	add := func(repeat bool, x uint32) {
+		if !repeat {
+			sum += int32(q[((x*mul)>>shift)&dimMask])
+			cnt++
 		}
-		sum += int32(q[((x*mul)>>shift)&dimMask])
-		cnt++
 	}
 	prev := uint32(0) // hash of the previous word
 	wend := 0         // end of the last word hashed
@@ -66,16 +48,17 @@ func (m *model) windowSum(s string, sp int) (int32, int) {
 			h3 := (h ^ uint32(w[2])) * fnvPrime
 			h4 := (h3 ^ uint32(w[3])) * fnvPrime
 			h5 := (h4 ^ uint32(w[4])) * fnvPrime
-			x3, x4, x5 := mix(h3+uint32(2*0x9e3779b9&0xffffffff)), mix(h4+uint32(3*0x9e3779b9&0xffffffff)), mix(h5+uint32(4*0x9e3779b9&0xffffffff))
-			add(&rc, x3, i)
-			add(&rc, x4, i)
-			add(&rc, x5, i)
+			x3, x4, x5 := featMix(h3+uint32(2*0x9e3779b9&0xffffffff)), featMix(h4+uint32(3*0x9e3779b9&0xffffffff)), featMix(h5+uint32(4*0x9e3779b9&0xffffffff))
+			add(t.charRepeat(x3, i), x3)
+			add(t.charRepeat(x4, i), x4)
+			add(t.charRepeat(x5, i), x5)
 		} else { // the last four positions
 			h := uint32(fnvOff)
 			for k := 0; k < 5 && i+k < n; k++ {
 				h = (h ^ uint32(s[i+k])) * fnvPrime
 				if k >= 2 {
-					add(&rc, mix(h+uint32(k)*0x9e3779b9), i)
+					x := featMix(h + uint32(k)*0x9e3779b9)
+					add(t.charRepeat(x, i), x)
 				}
 			}
 		}
@@ -86,9 +69,11 @@ func (m *model) windowSum(s string, sp int) (int32, int) {
 				h = (h ^ uint32(s[j])) * fnvPrime
 				j++
 			}
-			add(&rw, mix(h^0xa5a5a5a5), i)
+			x := featMix(h ^ 0xa5a5a5a5)
+			add(t.wordRepeat(x, i), x)
 			if prev != 0 {
-				add(&rw, mix(prev*0x01000193+h*0x2545f491), i)
+				x = featMix(prev*0x01000193 + h*0x2545f491)
+				add(t.wordRepeat(x, i), x)
 			}
 			prev, wend = h, j
 		}
@@ -99,7 +84,7 @@ func (m *model) windowSum(s string, sp int) (int32, int) {
 // reqLane is one request-plane window being summed by reqWindowLogit: its
 // own repeat table (as eachFeature starts one per window) and totals.
 type reqLane struct {
-	rc       recent
+	t        *seen
 	sum, cnt int32
 	end      int // where the window ends: n-grams are cut there
 }
@@ -118,32 +103,11 @@ func (m *model) reqWindowLogit(s string) float64 {
 	const h = reqWindow / 2
 	q := (*[dim]int16)(m.q)
 	n := len(s)
-	// add is recent.repeat by hand (see fillPrefix) for lane l.
 	add := func(l *reqLane, x uint32, w int16, i int) {
-		r := &l.rc
-		k1, k2 := x>>(32-dedupBits), (x>>(32-2*dedupBits))&(1<<dedupBits-1)
-		e1, e2 := r.e[k1], r.e[k2]
-		p := uint32(i + 1)
-		cur := uint64(x)<<32 | uint64(p)
-		if uint32(e1>>32) == x && uint32(e1) != 0 {
-			r.e[k1] = cur
-			if p-uint32(e1) <= repeatSpan {
-				return
-			}
-		} else if uint32(e2>>32) == x && uint32(e2) != 0 {
-			r.e[k2] = cur
-			if p-uint32(e2) <= repeatSpan {
-				return
-			}
-		} else {
-			ks := k1
-			if uint32(e2) < uint32(e1) {
-				ks = k2
-			}
-			r.e[ks] = cur
+		if !l.t.charRepeat(x, i) {
+			l.sum += int32(w)
+			l.cnt++
 		}
-		l.sum += int32(w)
-		l.cnt++
 	}
 	// tail adds the n-grams at i cut at l.end (the last four positions of
 	// a window), as eachFeature does at the end of its text.
@@ -152,7 +116,7 @@ func (m *model) reqWindowLogit(s string) float64 {
 		for k := 0; k < 5 && i+k < l.end; k++ {
 			hh = (hh ^ uint32(s[i+k])) * fnvPrime
 			if k >= 2 {
-				x := mix(hh + uint32(k)*0x9e3779b9)
+				x := featMix(hh + uint32(k)*0x9e3779b9)
 				add(l, x, q[idxC(x)], i)
 			}
 		}
@@ -163,6 +127,10 @@ func (m *model) reqWindowLogit(s string) float64 {
 	// but only differences of positions are compared, so absolute ones
 	// give the same answers.
 	var lanes [2]reqLane
+	for k := range lanes {
+		lanes[k].t = seenPool.Get().(*seen)
+		defer seenPool.Put(lanes[k].t)
+	}
 	nb := (n + h - 1) / h // blocks; windows are 0..nb-2
 	for k := 0; k < nb; k++ {
 		lo, hi := k*h, min(n, (k+1)*h)
@@ -174,7 +142,8 @@ func (m *model) reqWindowLogit(s string) float64 {
 		}
 		if k <= nb-2 { // window k starts with this block
 			l := &lanes[k&1]
-			*l = reqLane{end: min(n, k*h+reqWindow)}
+			*l = reqLane{t: l.t, end: min(n, k*h+reqWindow)}
+			l.t.start(l.end) // a fresh table: positions are absolute
 			act[na] = l
 			na++
 		}
@@ -190,7 +159,7 @@ func (m *model) reqWindowLogit(s string) float64 {
 			h3 := (hh ^ uint32(w[2])) * fnvPrime
 			h4 := (h3 ^ uint32(w[3])) * fnvPrime
 			h5 := (h4 ^ uint32(w[4])) * fnvPrime
-			x3, x4, x5 := mix(h3+uint32(2*0x9e3779b9&0xffffffff)), mix(h4+uint32(3*0x9e3779b9&0xffffffff)), mix(h5+uint32(4*0x9e3779b9&0xffffffff))
+			x3, x4, x5 := featMix(h3+uint32(2*0x9e3779b9&0xffffffff)), featMix(h4+uint32(3*0x9e3779b9&0xffffffff)), featMix(h5+uint32(4*0x9e3779b9&0xffffffff))
 			w3, w4, w5 := q[idxC(x3)], q[idxC(x4)], q[idxC(x5)]
 			for _, l := range act[:na] {
 				add(l, x3, w3, i)
@@ -207,7 +176,7 @@ func (m *model) reqWindowLogit(s string) float64 {
 			a := (k - 1) * h
 			l := act[0]
 			m.steps.add(l.end - a)
-			ws, wc := m.windowWordSum(s[a:l.end])
+			ws, wc := m.windowWordSum(s[a:l.end], l.t)
 			best = max(best, m.windowLogit(l.sum+ws, int(l.cnt)+wc))
 		}
 	}
@@ -215,10 +184,10 @@ func (m *model) reqWindowLogit(s string) float64 {
 }
 
 // windowWordSum is the word part of windowSum(s, spaceC): the word uni- and
-// bigrams of s, through their own repeat table.
-func (m *model) windowWordSum(s string) (int32, int) {
+// bigrams of s, through t's word table (t is started afresh).
+func (m *model) windowWordSum(s string, t *seen) (int32, int) {
 	q := (*[dim]int16)(m.q)
-	var rw recent
+	t.start(len(s))
 	var sum, cnt int32
 	prev := uint32(0)
 	for i := 0; i < len(s); {
@@ -232,12 +201,12 @@ func (m *model) windowWordSum(s string) (int32, int) {
 			h = (h ^ uint32(s[j])) * fnvPrime
 			j++
 		}
-		if x := mix(h ^ 0xa5a5a5a5); !rw.repeat(x, i) {
+		if x := featMix(h ^ 0xa5a5a5a5); !t.wordRepeat(x, i) {
 			sum += int32(q[idxC(x)])
 			cnt++
 		}
 		if prev != 0 {
-			if x := mix(prev*0x01000193 + h*0x2545f491); !rw.repeat(x, i) {
+			if x := featMix(prev*0x01000193 + h*0x2545f491); !t.wordRepeat(x, i) {
 				sum += int32(q[idxC(x)])
 				cnt++
 			}
