@@ -28,9 +28,10 @@ letters-injection: ## rebuild detectors/normalize/letters.bin (letter trigrams t
 corpus-injection: ## rebuild the harmless tool-output corpus from this machine's files (needs python3; the committed corpus is what eval uses)
 	python3 scripts/build-harmless-corpus.py --out $(INJECTION_HARMLESS)
 
-fuzz-injection: ## fuzz Normalize, the decoders, the letter model, Score and Flatten (15s each)
+fuzz-injection: ## fuzz Normalize, the decoders, the letter model, Score, Flatten and the two-chain keyword scan (15s each)
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalize$$' -fuzztime 15s ./detectors/normalize/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecoders$$' -fuzztime 15s ./detectors/normalize/
 	$(GO) test -run '^$$' -fuzz '^FuzzLetterLine$$' -fuzztime 15s ./detectors/normalize/
 	$(GO) test -run '^$$' -fuzz '^FuzzScore$$' -fuzztime 15s ./detectors/injection/
 	$(GO) test -run '^$$' -fuzz '^FuzzFlatten$$' -fuzztime 15s ./detectors/injection/
+	$(GO) test -run '^$$' -fuzz '^FuzzACScan$$' -fuzztime 15s ./detectors/injection/

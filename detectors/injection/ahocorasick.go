@@ -9,11 +9,15 @@ type acMatcher struct {
 	out     [][]int32 // by state
 	outFrom int       // row offset of the first state with output
 	pats    []string
+	maxLen  int // longest pattern
 }
 
 // newAC builds an automaton for pats (non-empty, any bytes).
 func newAC(pats []string) *acMatcher {
 	m := &acMatcher{pats: pats}
+	for _, p := range pats {
+		m.maxLen = max(m.maxLen, len(p))
+	}
 	// alphabet: class 0 = bytes not used in any pattern
 	n := 1
 	for _, p := range pats {
@@ -114,20 +118,79 @@ func lower(c byte) byte {
 	return c
 }
 
+// dualMin is the length from which scan runs two chains.
+const dualMin = 256
+
 // scan calls fn(pattern index, end offset) for every match in s, in order of
 // end offset. It stops early when fn returns false.
+//
+// Each step of the automaton waits for the previous one (its state is the
+// next load's address), so one walk is bound by load latency. A long text
+// is walked as two halves at once: chain A over [0, mid) reports the
+// matches that end by mid, chain B starts maxLen-1 bytes before mid (every
+// match that ends after mid starts inside its walk) and reports the rest.
+// B pauses at its first match, so that A's matches are all reported
+// first, and the order is that of one walk. TestACTwoChains and
+// FuzzACScan hold it to scanSeq.
 func (m *acMatcher) scan(s string, fn func(pat int, end int) bool) {
-	st := 0
-	n, outFrom := m.ncls, m.outFrom
-	next, classes := m.next, &m.classes
-	for i := 0; i < len(s); i++ {
-		st = int(next[st+int(classes[s[i]])])
-		if st >= outFrom {
-			for _, p := range m.out[st/n] {
-				if !fn(int(p), i+1) {
-					return
-				}
-			}
+	if len(s) < dualMin {
+		m.run(s, 0, 0, 0, fn)
+		return
+	}
+	mid := len(s) / 2
+	j := max(0, mid-m.maxLen+1)
+	next, classes, outFrom := m.next, &m.classes, m.outFrom
+	sa, sb := 0, 0
+	i := 0
+	paused := false
+	for ; i < mid; i, j = i+1, j+1 { // B has at least as many bytes left as A
+		sa = int(next[sa+int(classes[s[i]])])
+		sb = int(next[sb+int(classes[s[j]])])
+		if sa >= outFrom && !m.emit(sa, i+1, fn) {
+			return
+		}
+		if sb >= outFrom && j+1 > mid {
+			paused = true
+			break
 		}
 	}
+	if paused { // finish A, then report B's pending match
+		if _, ok := m.run(s[:mid], i+1, sa, 0, fn); !ok {
+			return
+		}
+		if !m.emit(sb, j+1, fn) {
+			return
+		}
+		m.run(s, j+1, sb, 0, fn)
+		return
+	}
+	m.run(s, j, sb, mid+1, fn)
+}
+
+// run walks s from byte from in state st, reporting matches that end at
+// minEnd or later; it returns the final state and false if fn stopped it.
+func (m *acMatcher) run(s string, from, st, minEnd int, fn func(pat int, end int) bool) (int, bool) {
+	next, classes, outFrom := m.next, &m.classes, m.outFrom
+	for i := from; i < len(s); i++ {
+		st = int(next[st+int(classes[s[i]])])
+		if st >= outFrom && i+1 >= minEnd && !m.emit(st, i+1, fn) {
+			return st, false
+		}
+	}
+	return st, true
+}
+
+// emit reports the matches of state st ending at end.
+func (m *acMatcher) emit(st, end int, fn func(pat int, end int) bool) bool {
+	for _, p := range m.out[st/m.ncls] {
+		if !fn(int(p), end) {
+			return false
+		}
+	}
+	return true
+}
+
+// scanSeq is scan in one walk: the definition scan is tested against.
+func (m *acMatcher) scanSeq(s string, fn func(pat int, end int) bool) {
+	m.run(s, 0, 0, 0, fn)
 }
