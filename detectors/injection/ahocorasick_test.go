@@ -46,7 +46,7 @@ func acTexts() []string {
 		plain := strings.Repeat("x", n)
 		out = append(out, plain, base[:min(n, len(base))])
 		if n >= len(attack) {
-			for _, at := range []int{0, n/2 - len(attack)/2, n/2 - 3, n/2, n - len(attack)} {
+			for _, at := range []int{0, n/2 - len(attack)/2, n/2 - 3, n / 2, n - len(attack)} {
 				b := []byte(plain)
 				copy(b[at:], attack)
 				out = append(out, string(b))
